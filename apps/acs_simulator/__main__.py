@@ -1,0 +1,5 @@
+import sys
+
+from apps.acs_simulator.cli import main
+
+sys.exit(main())

@@ -1,0 +1,127 @@
+"""Outbound commands to ACS Call Automation through the real async SDK.
+
+One long-lived `CallAutomationClient` per process (it pools connections). Built from the endpoint and
+key ourselves because `from_connection_string` forces https (see connection_string.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from azure.communication.callautomation import (
+    AudioFormat,
+    MediaStreamingAudioChannelType,
+    MediaStreamingContentType,
+    MediaStreamingOptions,
+    PhoneNumberIdentifier,
+    StreamingTransportType,
+)
+from azure.communication.callautomation.aio import CallAutomationClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from pydantic import BaseModel
+
+from apps.backend.acs.connection_string import AcsConnectionString
+
+log = logging.getLogger(__name__)
+
+
+class AnsweredCall(BaseModel, frozen=True):
+    call_connection_id: str
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+
+
+class AcsCommandError(Exception):
+    """ACS refused or failed a command; `status` is ACS' HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def media_streaming_options(transport_url: str, audio_format: str) -> MediaStreamingOptions:
+    return MediaStreamingOptions(
+        transport_url=transport_url,
+        transport_type=StreamingTransportType.WEBSOCKET,
+        content_type=MediaStreamingContentType.AUDIO,
+        audio_channel_type=MediaStreamingAudioChannelType.MIXED,
+        start_media_streaming=True,
+        enable_bidirectional=True,
+        audio_format=AudioFormat(audio_format),
+        enable_dtmf_tones=True,  # ACS streams DtmfData only when asked to
+    )
+
+
+class AcsCallAutomation:
+    def __init__(self, connection: AcsConnectionString) -> None:
+        self.endpoint = connection.endpoint
+        self._client = CallAutomationClient(connection.endpoint, AzureKeyCredential(connection.access_key))
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def answer(
+        self,
+        *,
+        incoming_call_context: str,
+        callback_url: str,
+        transport_url: str,
+        audio_format: str,
+        call_id: str,
+    ) -> AnsweredCall:
+        try:
+            props = await self._client.answer_call(
+                incoming_call_context,
+                callback_url,
+                operation_context=call_id,
+                media_streaming=media_streaming_options(transport_url, audio_format),
+            )
+        except HttpResponseError as exc:
+            raise AcsCommandError(f"answer_call failed: {exc.message}", exc.status_code) from exc
+        if not props.call_connection_id:
+            raise AcsCommandError("answer_call returned no call connection id")
+        return AnsweredCall(
+            call_connection_id=props.call_connection_id,
+            server_call_id=props.server_call_id,
+            correlation_id=props.correlation_id,
+        )
+
+    async def create_call(
+        self,
+        *,
+        target_number: str,
+        source_number: str | None,
+        callback_url: str,
+        transport_url: str,
+        audio_format: str,
+        call_id: str,
+    ) -> AnsweredCall:
+        try:
+            props = await self._client.create_call(
+                PhoneNumberIdentifier(target_number),
+                callback_url,
+                source_caller_id_number=PhoneNumberIdentifier(source_number) if source_number else None,
+                operation_context=call_id,
+                media_streaming=media_streaming_options(transport_url, audio_format),
+            )
+        except HttpResponseError as exc:
+            raise AcsCommandError(f"create_call failed: {exc.message}", exc.status_code) from exc
+        if not props.call_connection_id:
+            raise AcsCommandError("create_call returned no call connection id")
+        return AnsweredCall(
+            call_connection_id=props.call_connection_id,
+            server_call_id=props.server_call_id,
+            correlation_id=props.correlation_id,
+        )
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> bool:
+        """Hang up; False when ACS no longer knows the call (already gone)."""
+        connection = self._client.get_call_connection(call_connection_id)
+        try:
+            await connection.hang_up(is_for_everyone=for_everyone)
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            raise AcsCommandError(f"hang_up failed: {exc.message}", exc.status_code) from exc
+        return True

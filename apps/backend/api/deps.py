@@ -1,0 +1,28 @@
+"""Request dependencies: the runtime, and the admin-key guard."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from apps.backend.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require_admin(runtime: RuntimeDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    expected = runtime.settings.admin_api_key
+    if expected is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "admin API is disabled: set ADMIN_API_KEY")
+    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong x-api-key")
+
+
+AdminDep = Depends(require_admin)

@@ -1,0 +1,89 @@
+"""WS /api/v1/media/stream: where ACS streams a call's audio (bidirectional).
+
+Two locks: our per-call signed token in the query string (always), and ACS' JWT on the upgrade (when
+JWKS is configured). A failed check closes with 1008 (policy violation) before any audio is read.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from apps.backend.acs.jwt_auth import AcsAuthError
+from apps.backend.acs.media_token import MediaTokenError
+from apps.backend.runtime import Runtime
+from apps.backend.storage.call_store import CallNotFound
+from voice.transports.base import MediaSocketClosed
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["media"])
+
+POLICY_VIOLATION = 1008
+
+
+class StarletteMediaSocket:
+    """Adapts Starlette's WebSocket to voice.transports.base.MediaSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive_text(self) -> str | None:
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is not None:
+            return text  # type: ignore[no-any-return]
+        raw = message.get("bytes")
+        return raw.decode("utf-8", errors="replace") if raw is not None else ""
+
+    async def send_text(self, data: str) -> None:
+        try:
+            await self._ws.send_text(data)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise MediaSocketClosed(str(exc)) from exc
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if self._ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await self._ws.close(code, reason)
+            except (RuntimeError, OSError):
+                pass
+
+
+async def _reject(websocket: WebSocket, reason: str) -> None:
+    log.warning("media socket rejected", extra={"reason": reason})
+    await websocket.accept()
+    await websocket.close(POLICY_VIOLATION, reason)
+
+
+@router.websocket("/media/stream")
+async def media_stream(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        claims = runtime.media_tokens.verify(websocket.query_params.get("token"))
+    except MediaTokenError as exc:
+        await _reject(websocket, str(exc))
+        return
+    if runtime.acs_auth is not None:
+        try:
+            await runtime.acs_auth.verify_authorization_header(websocket.headers.get("authorization"))
+        except AcsAuthError as exc:
+            await _reject(websocket, f"not signed by ACS: {exc}")
+            return
+    try:
+        await runtime.calls.store.get(claims.call_id)
+    except CallNotFound:
+        await _reject(websocket, "unknown call")
+        return
+    await websocket.accept()
+    await runtime.calls.run_media(
+        claims.call_id,
+        StarletteMediaSocket(websocket),
+        call_connection_id=websocket.headers.get("x-ms-call-connection-id"),
+    )

@@ -1,0 +1,34 @@
+"""FastAPI app factory. The lifespan owns the Runtime: started before the first request, stopped after
+the last (and on a failed start-up, whatever had started is stopped again)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from apps.backend.api.v1 import calls, health, media
+from apps.backend.runtime import Runtime
+from apps.backend.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    for router in (health.router, calls.router, media.router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,140 @@
+"""Everything the service owns for its lifetime, started and stopped in one place (the app lifespan).
+
+Start order: Redis (embedded if REDIS_URL is unset) -> registry -> models (VAD, TTS) -> ACS client ->
+call service. Stop runs in reverse through an AsyncExitStack, so a failure half-way through start-up
+still stops what had started (no orphaned valkey-server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+import httpx
+import redis.asyncio as aioredis
+
+from apps.backend.acs.call_automation import AcsCallAutomation
+from apps.backend.acs.connection_string import AcsConnectionString
+from apps.backend.acs.jwt_auth import AcsJwtVerifier
+from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.service import CallService
+from apps.backend.settings import Settings
+from apps.backend.storage.call_store import RedisCallStore
+from apps.backend.storage.embedded_redis import EmbeddedRedis
+from registries.loader import RegistrySnapshot, load_registry
+from voice.audio.vad import SileroVadModel, get_shared_model
+from voice.tts.local import EspeakTts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: aioredis.Redis
+    registry: RegistrySnapshot
+    calls: CallService
+    acs_auth: AcsJwtVerifier | None
+    media_tokens: MediaTokenSigner
+    tts: EspeakTts
+    vad_model: SileroVadModel
+    embedded_redis: EmbeddedRedis | None = None
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        stack = contextlib.AsyncExitStack()
+        try:
+            return await cls._start(settings, stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+
+    @classmethod
+    async def _start(cls, settings: Settings, stack: contextlib.AsyncExitStack) -> Runtime:
+        embedded: EmbeddedRedis | None = None
+        redis_url = settings.redis_url
+        if not redis_url:
+            embedded = EmbeddedRedis()
+            await embedded.start()
+            stack.push_async_callback(embedded.stop)
+            redis_url = embedded.url
+        redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2.0, health_check_interval=30)
+        stack.push_async_callback(redis.aclose)
+
+        registry = load_registry([settings.agents_dir] if settings.agents_dir else None)
+        log.info(
+            "registry loaded", extra={"agents": len(registry.agents), "scenarios": len(registry.scenarios)}
+        )
+        if settings.default_scenario not in registry.scenarios:
+            raise ValueError(f"DEFAULT_SCENARIO {settings.default_scenario!r} is not a known scenario")
+
+        # Models are loaded once per process and shared read-only by every call; load off the loop.
+        vad_model = await asyncio.to_thread(get_shared_model)
+        tts = EspeakTts(voice=settings.tts_voice)
+        await tts.warm_up()
+
+        http = httpx.AsyncClient()
+        stack.push_async_callback(http.aclose)
+        acs = AcsCallAutomation(AcsConnectionString.parse(settings.effective_acs_connection_string))
+        stack.push_async_callback(acs.close)
+
+        jwks_url = settings.effective_acs_jwks_url
+        acs_auth = None
+        if jwks_url:
+            acs_auth = AcsJwtVerifier(
+                jwks_url,
+                issuer=settings.acs_jwt_issuer,
+                audience=settings.effective_acs_resource_id,
+                http=http,
+            )
+        else:
+            log.warning("ACS_JWKS_URL is not set: ACS callbacks and media upgrades are NOT authenticated")
+
+        secret = settings.media_token_secret
+        media_tokens = MediaTokenSigner(
+            secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
+            settings.media_token_ttl_seconds,
+        )
+        store = RedisCallStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
+        calls = CallService(
+            settings=settings,
+            store=store,
+            redis=redis,
+            acs=acs,
+            media_tokens=media_tokens,
+            registry=registry,
+            tts=tts,
+            vad_model=vad_model,
+        )
+        stack.push_async_callback(calls.close_all)
+        return cls(
+            settings=settings,
+            redis=redis,
+            registry=registry,
+            calls=calls,
+            acs_auth=acs_auth,
+            media_tokens=media_tokens,
+            tts=tts,
+            vad_model=vad_model,
+            embedded_redis=embedded,
+            _stack=stack,
+        )
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+
+    async def readiness_problems(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            await asyncio.wait_for(self.redis.ping(), timeout=1.0)
+        except (TimeoutError, OSError, aioredis.RedisError) as exc:
+            problems.append(f"redis unreachable: {exc.__class__.__name__}")
+        if not self.registry.scenarios:
+            problems.append("registry has no scenarios")
+        if not self.tts.ready:
+            problems.append("tts not ready")
+        return problems

@@ -1,0 +1,137 @@
+"""Service settings, read from the environment (and `.env`). Every variable is listed in `.env.example`
+and in the README's configuration table; keep the three in step."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from apps.acs_simulator import defaults as simulator
+
+
+class Orchestrator(StrEnum):
+    CASCADE = "cascade"
+    VOICELIVE = "voicelive"
+
+
+class AcsAudioFormat(StrEnum):
+    PCM16K = "pcm16k"
+    PCM24K = "pcm24k"
+
+    @property
+    def sample_rate(self) -> int:
+        return 16000 if self is AcsAudioFormat.PCM16K else 24000
+
+    @property
+    def wire_name(self) -> str:
+        """The value ACS expects in mediaStreamingOptions.audioFormat."""
+        return "pcm16KMono" if self is AcsAudioFormat.PCM16K else "pcm24KMono"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- service -------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    public_base_url: str = Field(
+        "",
+        description="Base URL ACS reaches us at; callback and media URLs are built from it "
+        "(ws/wss follows http/https). Empty: http://HOST:PORT.",
+    )
+    log_level: str = Field("INFO", description="Root log level.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="json (one object per line), text, or auto (text on a terminal, else json)."
+    )
+
+    # --- telephony (ACS) -----------------------------------------------------------------------
+    acs_connection_string: SecretStr | None = Field(
+        None,
+        description="endpoint=...;accesskey=... of the ACS resource. Unset: the local ACS simulator "
+        f"at {simulator.simulator_endpoint()}.",
+    )
+    acs_audio_format: AcsAudioFormat = Field(AcsAudioFormat.PCM16K, description="pcm16k or pcm24k.")
+    acs_jwks_url: str | None = Field(
+        None,
+        description="JWKS of the ACS callback signer. When set, every callback and media upgrade must carry "
+        "a valid ACS JWT. Unset with the simulator: the simulator's JWKS.",
+    )
+    acs_jwt_issuer: str = Field(simulator.SIMULATOR_ISSUER, description="Expected `iss` of ACS JWTs.")
+    acs_resource_id: str | None = Field(
+        None, description="Expected `aud` of ACS JWTs: the ACS resource's immutable id."
+    )
+    media_token_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the per-call media WebSocket token. Unset: random per process "
+        "(fine for one replica; replicas must share one).",
+    )
+    media_token_ttl_seconds: int = Field(
+        120, gt=0, description="How long ACS has to open the media WebSocket after we answer."
+    )
+
+    # --- admin ---------------------------------------------------------------------------------
+    admin_api_key: SecretStr | None = Field(
+        None, description="Key for admin endpoints (header `x-api-key`). Unset: admin endpoints answer 503."
+    )
+
+    # --- state ---------------------------------------------------------------------------------
+    redis_url: str | None = Field(None, description="Redis URL. Unset: an embedded valkey server is started.")
+    call_record_ttl_seconds: int = Field(86400, gt=0, description="How long call records live in Redis.")
+
+    # --- conversation --------------------------------------------------------------------------
+    orchestrator: Orchestrator = Field(Orchestrator.CASCADE, description="cascade or voicelive.")
+    default_scenario: str = Field("banking", description="Scenario for calls with no number mapping.")
+    agents_dir: Path | None = Field(
+        None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
+    )
+    tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    # --- derived -------------------------------------------------------------------------------
+    @property
+    def uses_acs_simulator(self) -> bool:
+        return self.acs_connection_string is None
+
+    @property
+    def effective_public_base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def effective_acs_connection_string(self) -> str:
+        if self.acs_connection_string is not None:
+            return self.acs_connection_string.get_secret_value()
+        return simulator.simulator_connection_string()
+
+    @property
+    def effective_acs_jwks_url(self) -> str | None:
+        if self.acs_jwks_url:
+            return self.acs_jwks_url
+        if self.uses_acs_simulator:
+            return simulator.simulator_endpoint().rstrip("/") + simulator.JWKS_PATH
+        return None
+
+    @property
+    def effective_acs_resource_id(self) -> str | None:
+        if self.acs_resource_id:
+            return self.acs_resource_id
+        return simulator.SIMULATOR_RESOURCE_ID if self.uses_acs_simulator else None
+
+    @property
+    def websocket_base_url(self) -> str:
+        base = self.effective_public_base_url
+        return (
+            "wss://" + base[len("https://") :]
+            if base.startswith("https://")
+            else "ws://" + base[len("http://") :]
+        )

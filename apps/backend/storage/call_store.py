@@ -1,0 +1,169 @@
+"""Call records in Redis.
+
+Key schema (TTL = CALL_RECORD_TTL_SECONDS on every key):
+  sb:call:{call_id}                   JSON CallRecord
+  sb:call-conn:{call_connection_id}   call_id (ACS' id -> ours; set once answer or media tells us)
+
+`call_id` is ours, minted when the IncomingCall arrives (before ACS has a connection id), so the media
+token and the record can exist before the answer returns. Updates are optimistic transactions
+(WATCH/MULTI) because callbacks and the media socket update the same record concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+from redis.exceptions import WatchError
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_CALL = 200
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallStatus(StrEnum):
+    INCOMING = "incoming"
+    ANSWERING = "answering"
+    DIALING = "dialing"
+    CONNECTED = "connected"
+    TRANSFERRING = "transferring"
+    ENDED = "ended"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (CallStatus.ENDED, CallStatus.FAILED)
+
+
+class CallDirection(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallEvent(BaseModel):
+    at: datetime = Field(default_factory=utcnow)
+    type: str
+    detail: str | None = None
+
+
+class CallRecord(BaseModel):
+    call_id: str
+    direction: CallDirection
+    call_connection_id: str | None = None
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+    caller: str = ""
+    callee: str = ""
+    caller_display_name: str = ""
+    scenario: str
+    status: CallStatus = CallStatus.INCOMING
+    media_connected: bool = False
+    audio_sample_rate: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = None
+    connected_at: datetime | None = None
+    media_started_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    events: list[CallEvent] = Field(default_factory=list)
+
+    def add_event(self, type_: str, detail: str | None = None) -> None:
+        self.events.append(CallEvent(type=type_, detail=detail))
+        if len(self.events) > MAX_EVENTS_PER_CALL:
+            del self.events[: len(self.events) - MAX_EVENTS_PER_CALL]
+
+    def end(self, reason: str, *, failed: bool = False) -> None:
+        if self.status.is_final:
+            return
+        self.status = CallStatus.FAILED if failed else CallStatus.ENDED
+        self.ended_at = utcnow()
+        self.end_reason = reason
+        self.media_connected = False
+
+
+class CallNotFound(KeyError):
+    pass
+
+
+class RedisCallStore:
+    def __init__(self, client: aioredis.Redis, *, ttl_seconds: int, prefix: str = "sb") -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+        self._prefix = prefix
+        # Writers in this process queue per call; WATCH only has to settle races between replicas.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _record_key(self, call_id: str) -> str:
+        return f"{self._prefix}:call:{call_id}"
+
+    def _conn_key(self, call_connection_id: str) -> str:
+        return f"{self._prefix}:call-conn:{call_connection_id}"
+
+    async def create(self, record: CallRecord) -> None:
+        created = await self._redis.set(
+            self._record_key(record.call_id), record.model_dump_json(), ex=self._ttl, nx=True
+        )
+        if not created:
+            raise ValueError(f"call {record.call_id} already exists")
+        if record.call_connection_id:
+            await self.link_connection(record.call_id, record.call_connection_id)
+
+    async def get(self, call_id: str) -> CallRecord:
+        raw = await self._redis.get(self._record_key(call_id))
+        if raw is None:
+            raise CallNotFound(call_id)
+        return CallRecord.model_validate_json(raw)
+
+    async def link_connection(self, call_id: str, call_connection_id: str) -> None:
+        await self._redis.set(self._conn_key(call_connection_id), call_id, ex=self._ttl)
+
+    async def resolve(self, any_id: str) -> str | None:
+        """Our call id for either of our call id or ACS' call connection id."""
+        if await self._redis.exists(self._record_key(any_id)):
+            return any_id
+        found = await self._redis.get(self._conn_key(any_id))
+        return found.decode() if isinstance(found, bytes) else found
+
+    async def update(
+        self, call_id: str, mutate: Callable[[CallRecord], None], *, attempts: int = 20
+    ) -> CallRecord:
+        """Apply `mutate` atomically; retried when a concurrent writer got there first."""
+        lock = self._locks.get(call_id)
+        if lock is None:
+            lock = self._locks[call_id] = asyncio.Lock()
+        async with lock:
+            return await self._update_watched(call_id, mutate, attempts)
+
+    async def _update_watched(
+        self, call_id: str, mutate: Callable[[CallRecord], None], attempts: int
+    ) -> CallRecord:
+        key = self._record_key(call_id)
+        for attempt in range(attempts):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise CallNotFound(call_id)
+                    record = CallRecord.model_validate_json(raw)
+                    mutate(record)
+                    pipe.multi()
+                    pipe.set(key, record.model_dump_json(), ex=self._ttl)
+                    if record.call_connection_id:
+                        pipe.set(self._conn_key(record.call_connection_id), call_id, ex=self._ttl)
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise RuntimeError(f"call {call_id}: too much write contention")

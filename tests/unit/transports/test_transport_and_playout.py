@@ -1,0 +1,105 @@
+"""AcsMediaTransport over an in-memory socket, and PacedPlayout's ordering and interruption."""
+
+import asyncio
+import base64
+
+import orjson
+
+from voice.transports.acs import AcsMediaTransport
+from voice.transports.base import AudioFrame, DtmfTone, MediaStarted
+from voice.transports.playout import PacedPlayout
+
+
+class ScriptedSocket:
+    """A MediaSocket that replays inbound text and records what is sent."""
+
+    def __init__(self, inbound: list[str]) -> None:
+        self._inbound = list(inbound)
+        self.sent: list[dict[str, object]] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def receive_text(self) -> str | None:
+        return self._inbound.pop(0) if self._inbound else None
+
+    async def send_text(self, data: str) -> None:
+        self.sent.append(orjson.loads(data))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = (code, reason)
+
+
+def _frame(pcm: bytes) -> str:
+    return orjson.dumps(
+        {"kind": "AudioData", "audioData": {"data": base64.b64encode(pcm).decode(), "silent": False}}
+    ).decode()
+
+
+async def test_transport_skips_and_counts_malformed_messages_then_keeps_going() -> None:
+    socket = ScriptedSocket(
+        [
+            '{"kind":"AudioMetadata","audioMetadata":{"encoding":"PCM","sampleRate":24000,"channels":1,"length":960}}',
+            "garbage",
+            _frame(bytes(960)),
+            '{"kind":"AudioData","audioData":{"data":"@@@"}}',
+            '{"kind":"DtmfData","dtmfData":{"data":"7"}}',
+        ]
+    )
+    transport = AcsMediaTransport(socket, sample_rate=16000)
+    events = []
+    while (event := await transport.receive()) is not None:
+        events.append(event)
+    assert [type(e) for e in events] == [MediaStarted, AudioFrame, DtmfTone]
+    assert transport.sample_rate == 24000 and transport.frame_bytes == 960
+    assert transport.stats.malformed_in == 2
+    assert transport.stats.audio_frames_in == 1
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.sent: list[bytes | str] = []
+
+        self.first_frame = asyncio.Event()
+
+    async def send_audio(self, frame: bytes) -> None:
+        self.sent.append(frame)
+        self.first_frame.set()
+
+    async def send_stop_audio(self) -> None:
+        self.sent.append("stop")
+
+
+async def test_playout_sends_whole_frames_in_order_and_pads_the_tail() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=50)  # lead > utterance: no waiting in the test
+    runner = asyncio.create_task(playout.run())
+    pcm = b"".join(bytes([i]) * 640 for i in range(1, 5)) + b"\x09" * 100
+    playout.enqueue(pcm)
+    playout.end_utterance()
+    await asyncio.wait_for(playout.wait_idle(), timeout=5)
+    runner.cancel()
+    assert len(sink.sent) == 5
+    assert all(isinstance(f, bytes) and len(f) == 640 for f in sink.sent)
+    assert [f[0] for f in sink.sent] == [1, 2, 3, 4, 9]  # type: ignore[index]
+    assert sink.sent[-1][100:] == bytes(540)  # type: ignore[index]
+
+
+async def test_interrupt_drops_queued_audio_and_sends_stop_audio() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=1)
+    runner = asyncio.create_task(playout.run())
+    playout.enqueue(bytes(640 * 100))  # 2 s of audio
+    await asyncio.wait_for(sink.first_frame.wait(), timeout=5)
+    assert await playout.interrupt() is True
+    sent_at_interrupt = len(sink.sent)
+    await asyncio.sleep(0.1)
+    runner.cancel()
+    assert sink.sent[-1] == "stop"
+    assert len(sink.sent) == sent_at_interrupt  # nothing sent after StopAudio
+    assert sent_at_interrupt < 100
+
+
+async def test_interrupt_when_silent_sends_nothing() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640)
+    assert await playout.interrupt() is False
+    assert sink.sent == []

@@ -1,0 +1,161 @@
+"""Silero VAD (v5/v6 ONNX) on onnxruntime, without torch.
+
+The model is a small recurrent network: every 512-sample window (32 ms at 16 kHz) goes in together
+with the 64 samples that preceded it and a [2, N, 128] recurrent state, and one speech probability
+per row comes out. Rows are independent, so `SileroVadModel.infer` takes a batch: a batcher can stack
+the next window of N different calls and run one inference for all of them. `VadStream` is the
+per-call side: it owns the call's sample buffer, context and state, and can either run its windows
+itself (`push`) or hand them to a batcher (`ready_windows` / `take_window` / `state`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+SAMPLE_RATE = 16000
+WINDOW_SAMPLES = 512  # the only window size Silero v5+ accepts at 16 kHz
+CONTEXT_SAMPLES = 64  # tail of the previous window, prepended to each window
+INPUT_SAMPLES = CONTEXT_SAMPLES + WINDOW_SAMPLES
+WINDOW_MS = WINDOW_SAMPLES * 1000 // SAMPLE_RATE  # 32
+STATE_SIZE = 128
+
+_I16 = np.dtype("<i2")
+_SCALE = np.float32(1.0 / 32768.0)
+
+
+def default_model_path() -> Path:
+    """The ONNX file shipped in the `silero-vad` wheel, found without importing the package.
+
+    Importing `silero_vad` would import torch; `find_spec` only locates the directory.
+    """
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the silero-vad wheel is not installed (pip install --no-deps silero-vad)")
+    return Path(spec.submodule_search_locations[0]) / "data" / "silero_vad.onnx"
+
+
+class SileroVadModel:
+    """One ONNX session, shared read-only by every call in the process (inference is thread-safe)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_model_path()
+        options = ort.SessionOptions()
+        # Many small inferences from one event loop: extra threads only add wake-up latency.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(
+            str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
+
+    @staticmethod
+    def initial_state(batch: int = 1) -> np.ndarray:
+        return np.zeros((2, batch, STATE_SIZE), dtype=np.float32)
+
+    def infer(self, windows: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run N windows at once.
+
+        windows: float32 [N, 576] (64 context samples + 512 new samples, 16 kHz, in [-1, 1)).
+        states: float32 [2, N, 128], row i belonging to the call that owns window i.
+        Returns (probabilities [N], new states [2, N, 128]).
+        """
+        probs, new_states = self._session.run(None, {"input": windows, "state": states, "sr": self._sr})
+        return probs.reshape(-1), new_states
+
+
+_shared_model: SileroVadModel | None = None
+_shared_lock = threading.Lock()
+
+
+def get_shared_model() -> SileroVadModel:
+    """The process-wide default model, loaded on first use (thread-safe)."""
+    global _shared_model
+    if _shared_model is None:
+        with _shared_lock:
+            if _shared_model is None:
+                _shared_model = SileroVadModel()
+    return _shared_model
+
+
+class VadStream:
+    """Speech probability for one call's 16 kHz PCM16 audio, one value per 32 ms window.
+
+    `push` runs ONNX synchronously on the calling thread: about 0.25 ms per window on one 2.5 GHz Xeon
+    core (one window per 32 ms of audio, so ~0.8% of a core per call). It is meant to be called straight
+    from the frame path. For many calls, prefer a batcher that gathers `take_window()` rows and `state`
+    from each stream and calls `SileroVadModel.infer` once: batches of 32+ cost ~0.08 ms per window.
+    """
+
+    def __init__(self, model: SileroVadModel | None = None) -> None:
+        self._model = model if model is not None else get_shared_model()
+        # Samples not yet consumed by a window live in _pending[_start:_end]; the buffer grows only if a
+        # single push exceeds its capacity.
+        self._pending = np.zeros(4 * WINDOW_SAMPLES, dtype=np.float32)
+        self._start = 0
+        self._end = 0
+        # Row 0: [context | window] fed to the model; the tail becomes the next window's context.
+        self._input = np.zeros((1, INPUT_SAMPLES), dtype=np.float32)
+        self.state = SileroVadModel.initial_state(1)
+        """Recurrent state [2, 1, 128]; a batcher reads it into its batch and writes the result back."""
+
+    @property
+    def ready_windows(self) -> int:
+        return (self._end - self._start) // WINDOW_SAMPLES
+
+    def append(self, pcm16_16k: bytes) -> None:
+        """Buffer audio without running the model."""
+        if len(pcm16_16k) % 2:
+            raise ValueError(f"PCM16 data must have an even number of bytes, got {len(pcm16_16k)}")
+        ints = np.frombuffer(pcm16_16k, dtype=_I16)
+        if self._end + ints.size > self._pending.size:
+            kept = self._end - self._start
+            if kept + ints.size > self._pending.size:
+                grown = np.zeros(max(kept + ints.size, 2 * self._pending.size), dtype=np.float32)
+                grown[:kept] = self._pending[self._start : self._end]
+                self._pending = grown
+            else:  # compact: the unconsumed remainder is under one window after a typical push
+                self._pending[:kept] = self._pending[self._start : self._end]
+            self._start, self._end = 0, kept
+        np.multiply(ints, _SCALE, out=self._pending[self._end : self._end + ints.size])
+        self._end += ints.size
+
+    def take_window(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Consume the oldest complete window; return (or write into `out`) its [576] model input.
+
+        Without `out` the returned row is an internal buffer, valid until the next call.
+        """
+        if self._end - self._start < WINDOW_SAMPLES:
+            raise RuntimeError("no complete window buffered")
+        row = self._input[0]
+        row[:CONTEXT_SAMPLES] = row[WINDOW_SAMPLES:]
+        row[CONTEXT_SAMPLES:] = self._pending[self._start : self._start + WINDOW_SAMPLES]
+        self._start += WINDOW_SAMPLES
+        if self._start == self._end:
+            self._start = self._end = 0
+        if out is not None:
+            out[:] = row
+            return out
+        return row
+
+    def push(self, pcm16_16k: bytes) -> list[float]:
+        """Buffer audio and return the speech probability of every complete window now available."""
+        self.append(pcm16_16k)
+        probs: list[float] = []
+        while self._end - self._start >= WINDOW_SAMPLES:
+            self.take_window()
+            prob, self.state = self._model.infer(self._input, self.state)
+            probs.append(float(prob[0]))
+        return probs
+
+    def reset(self) -> None:
+        """Forget all audio and recurrent state (e.g. a new utterance on a reused stream)."""
+        self._start = self._end = 0
+        self._input.fill(0.0)
+        self.state = SileroVadModel.initial_state(1)

@@ -1,0 +1,24 @@
+"""The text-to-speech interface every provider (embedded espeak-ng, Azure Speech, ...) implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class TextToSpeech(Protocol):
+    name: str
+    """Short provider name for logs and metrics, e.g. "espeak-ng"."""
+
+    async def synthesize(self, text: str, *, sample_rate: int, voice: str | None = None) -> bytes:
+        """The whole utterance as PCM16 mono at `sample_rate` (b"" for empty text)."""
+        ...
+
+    def stream(self, text: str, *, sample_rate: int, voice: str | None = None) -> AsyncIterator[bytes]:
+        """PCM16 mono chunks at `sample_rate` as soon as they are synthesized.
+
+        Chunk sizes are arbitrary (reframe for playback). Closing the iterator early (breaking out of
+        `async for` inside `contextlib.aclosing`, or cancelling the consuming task) stops synthesis.
+        """
+        ...
