@@ -256,6 +256,7 @@ class CallerScriptRunner:
         if not await self.ear.wait_until(answered, step.start_timeout_s):
             self.emit(tl.WAIT_TIMEOUT, reason="agent did not start speaking", after_s=step.start_timeout_s)
             return
+
         def finished() -> bool:
             return detector.silent_for_ms(self.ear.now_ms()) >= step.turn_gap_s * 1000.0
 

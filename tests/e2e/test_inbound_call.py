@@ -36,7 +36,9 @@ async def _ended_record(backend: Backend, call_id: str) -> dict:
     return await eventually(ended)
 
 
-@pytest.mark.parametrize(("audio_format", "rate", "wire"), [("pcm16k", 16000, "pcm16KMono"), ("pcm24k", 24000, "pcm24KMono")])
+@pytest.mark.parametrize(
+    ("audio_format", "rate", "wire"), [("pcm16k", 16000, "pcm16KMono"), ("pcm24k", 24000, "pcm24KMono")]
+)
 async def test_caller_hears_the_greeting_and_the_call_record_ends(
     simulator: AcsSimulator, audio_format: str, rate: int, wire: str
 ) -> None:
@@ -51,7 +53,9 @@ async def test_caller_hears_the_greeting_and_the_call_record_ends(
         assert media["startMediaStreaming"] is True
         assert media["enableBidirectional"] is True
         assert media["audioFormat"] == wire
-        assert media["transportUrl"].startswith(backend.settings.websocket_base_url + "/api/v1/media/stream?token=")
+        assert media["transportUrl"].startswith(
+            backend.settings.websocket_base_url + "/api/v1/media/stream?token="
+        )
         assert result.answer_request["callbackUri"] == backend.url + "/api/v1/calls/callbacks"
 
         # Media connected and the caller heard a spoken greeting at the call's rate.
@@ -74,11 +78,20 @@ async def test_caller_hears_the_greeting_and_the_call_record_ends(
         assert record["audio_sample_rate"] == rate
         assert record["connected_at"] and record["media_started_at"] and record["ended_at"]
         event_types = [e["type"] for e in record["events"]]
-        for expected in ("incoming_call", "answered", "CallConnected", "media_started", "agent_spoke", "CallDisconnected"):
+        for expected in (
+            "incoming_call",
+            "answered",
+            "CallConnected",
+            "media_started",
+            "agent_spoke",
+            "CallDisconnected",
+        ):
             assert expected in event_types, event_types
 
 
-async def test_backend_hang_up_ends_the_call_for_the_caller(simulator: AcsSimulator, backend: Backend) -> None:
+async def test_backend_hang_up_ends_the_call_for_the_caller(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
     """The admin API hangs up mid-call: ACS gets :terminate, the caller is disconnected, the record ends."""
     call = simulator.register_incoming_call(caller_display_name="Ada")
     event = incoming_call_event(
@@ -116,7 +129,9 @@ async def _media_started(backend: Backend, call_connection_id: str) -> dict | No
     return record if record["media_connected"] else None
 
 
-async def test_caller_speech_is_detected_while_the_call_runs(simulator: AcsSimulator, backend: Backend) -> None:
+async def test_caller_speech_is_detected_while_the_call_runs(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
     script = [Pause(0.5), Say("Hello, I would like to check my account balance please."), Pause(1.0)]
     result = await simulator.place_call(backend.url, script, hang_up_after_silence_s=1.0, max_duration_s=40)
     assert result.script_error is None

@@ -23,7 +23,9 @@ POLICY_VIOLATION = 1008
 
 async def _new_call(backend: Backend) -> str:
     """A call record as the IncomingCall handler would leave it, so a socket has a call to join."""
-    record = CallRecord(call_id=f"test{time.monotonic_ns()}", direction=CallDirection.INBOUND, scenario="banking")
+    record = CallRecord(
+        call_id=f"test{time.monotonic_ns()}", direction=CallDirection.INBOUND, scenario="banking"
+    )
     await backend.runtime.calls.store.create(record)
     return record.call_id
 
@@ -44,7 +46,9 @@ async def _close_code(url: str, headers: dict[str, str]) -> int | None:
 
 
 @pytest.mark.parametrize("case", ["missing", "forged", "expired", "unknown call"])
-async def test_media_socket_rejects_bad_tokens_with_1008(simulator: AcsSimulator, backend: Backend, case: str) -> None:
+async def test_media_socket_rejects_bad_tokens_with_1008(
+    simulator: AcsSimulator, backend: Backend, case: str
+) -> None:
     call_id = await _new_call(backend)
     signer = MediaTokenSigner(MEDIA_SECRET.encode(), ttl_seconds=60)
     token = {
@@ -61,7 +65,9 @@ async def test_media_socket_rejects_bad_tokens_with_1008(simulator: AcsSimulator
 
 
 @pytest.mark.parametrize("case", ["no jwt", "jwt from another signer", "expired jwt"])
-async def test_media_socket_needs_the_acs_jwt_too(simulator: AcsSimulator, backend: Backend, case: str) -> None:
+async def test_media_socket_needs_the_acs_jwt_too(
+    simulator: AcsSimulator, backend: Backend, case: str
+) -> None:
     call_id = await _new_call(backend)
     token = backend.runtime.media_tokens.issue(call_id)
     headers = {
@@ -108,7 +114,9 @@ async def test_signed_callback_is_accepted_and_applied(simulator: AcsSimulator, 
     await backend.runtime.calls.store.update(call_id, lambda r: setattr(r, "call_connection_id", "conn-7"))
     async with httpx.AsyncClient(base_url=backend.url) as client:
         response = await client.post(
-            "/api/v1/calls/callbacks", json=_callback_body("conn-7"), headers={"Authorization": simulator.tokens.bearer()}
+            "/api/v1/calls/callbacks",
+            json=_callback_body("conn-7"),
+            headers={"Authorization": simulator.tokens.bearer()},
         )
         malformed = await client.post(
             "/api/v1/calls/callbacks", content=b"{oops", headers={"Authorization": simulator.tokens.bearer()}
@@ -127,7 +135,13 @@ async def test_malformed_media_messages_are_counted_and_the_call_goes_on(
     frame = orjson.dumps(
         {"kind": "AudioData", "audioData": {"data": base64.b64encode(bytes(640)).decode(), "silent": True}}
     ).decode()
-    junk = ["{not json", "[]", '{"kind":"AudioData"}', '{"kind":"AudioData","audioData":{"data":"%%%"}}', "null"]
+    junk = [
+        "{not json",
+        "[]",
+        '{"kind":"AudioData"}',
+        '{"kind":"AudioData","audioData":{"data":"%%%"}}',
+        "null",
+    ]
     async with websockets.connect(url, additional_headers=headers) as ws:
         await ws.send(
             '{"kind":"AudioMetadata","audioMetadata":{"subscriptionId":"s","encoding":"PCM",'
@@ -166,7 +180,9 @@ async def test_event_grid_webhook_rejects_garbage_but_answers_the_handshake(back
                 }
             ],
         )
-        options = await client.options("/api/v1/calls/events", headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+        options = await client.options(
+            "/api/v1/calls/events", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}
+        )
     assert garbage.status_code == 400 and wrong_shape.status_code == 400
     assert handshake.json() == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
     assert options.headers["webhook-allowed-origin"] == "eventgrid.azure.net"
@@ -175,7 +191,9 @@ async def test_event_grid_webhook_rejects_garbage_but_answers_the_handshake(back
 async def test_admin_endpoints_need_the_key(simulator: AcsSimulator, backend: Backend) -> None:
     async with httpx.AsyncClient(base_url=backend.url) as client:
         assert (await client.get("/api/v1/calls/anything")).status_code == 401
-        assert (await client.delete("/api/v1/calls/anything", headers={"x-api-key": "wrong"})).status_code == 401
+        assert (
+            await client.delete("/api/v1/calls/anything", headers={"x-api-key": "wrong"})
+        ).status_code == 401
         assert (await client.post("/api/v1/calls", json={"to": "+15550100"})).status_code == 401
         missing = await client.get("/api/v1/calls/anything", headers={"x-api-key": ADMIN_KEY})
         assert missing.status_code == 404
@@ -196,7 +214,9 @@ async def test_outbound_call_connects_media_and_greets(simulator: AcsSimulator, 
         record = placed.json()
         assert record["direction"] == "outbound" and record["call_connection_id"]
         connection_id = record["call_connection_id"]
-        create = next(r for r in simulator.requests if r.method == "POST" and r.path == "/calling/callConnections")
+        create = next(
+            r for r in simulator.requests if r.method == "POST" and r.path == "/calling/callConnections"
+        )
         assert create.body["mediaStreamingOptions"]["enableBidirectional"] is True
         assert create.body["targets"][0]["rawId"] == "4:+15550100123"
         call = simulator.calls[connection_id]
