@@ -27,8 +27,8 @@ test-fast: $(STAMP) ## unit + integration only
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check apps voice registries tests bench
-	$(VENV)/bin/ruff format --check apps voice registries tests bench
+	$(VENV)/bin/ruff check apps voice registries tests
+	$(VENV)/bin/ruff format --check apps voice registries tests
 
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
