@@ -10,6 +10,7 @@ import logging
 
 from azure.communication.callautomation import (
     AudioFormat,
+    CallConnectionProperties,
     MediaStreamingAudioChannelType,
     MediaStreamingContentType,
     MediaStreamingOptions,
@@ -53,6 +54,16 @@ def media_streaming_options(transport_url: str, audio_format: str) -> MediaStrea
     )
 
 
+def _connection(props: CallConnectionProperties, operation: str) -> AnsweredCall:
+    if not props.call_connection_id:
+        raise AcsCommandError(f"{operation} returned no call connection id")
+    return AnsweredCall(
+        call_connection_id=props.call_connection_id,
+        server_call_id=props.server_call_id,
+        correlation_id=props.correlation_id,
+    )
+
+
 class AcsCallAutomation:
     def __init__(self, connection: AcsConnectionString) -> None:
         self.endpoint = connection.endpoint
@@ -79,13 +90,7 @@ class AcsCallAutomation:
             )
         except HttpResponseError as exc:
             raise AcsCommandError(f"answer_call failed: {exc.message}", exc.status_code) from exc
-        if not props.call_connection_id:
-            raise AcsCommandError("answer_call returned no call connection id")
-        return AnsweredCall(
-            call_connection_id=props.call_connection_id,
-            server_call_id=props.server_call_id,
-            correlation_id=props.correlation_id,
-        )
+        return _connection(props, "answer_call")
 
     async def create_call(
         self,
@@ -107,13 +112,7 @@ class AcsCallAutomation:
             )
         except HttpResponseError as exc:
             raise AcsCommandError(f"create_call failed: {exc.message}", exc.status_code) from exc
-        if not props.call_connection_id:
-            raise AcsCommandError("create_call returned no call connection id")
-        return AnsweredCall(
-            call_connection_id=props.call_connection_id,
-            server_call_id=props.server_call_id,
-            correlation_id=props.correlation_id,
-        )
+        return _connection(props, "create_call")
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> bool:
         """Hang up; False when ACS no longer knows the call (already gone)."""

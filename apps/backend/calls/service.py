@@ -1,0 +1,253 @@
+"""The call lifecycle: IncomingCall -> answer -> callbacks -> media -> hang-up.
+
+Holds this replica's live media sessions (so a hang-up or CallDisconnected can end them) and nothing
+else in memory: the call record lives in Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from urllib.parse import quote
+
+import redis.asyncio as aioredis
+
+from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
+from apps.backend.acs.events import CloudEvent, IncomingCallData
+from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.media_listener import CallRecordMediaListener
+from apps.backend.logging_setup import bound_call_id
+from apps.backend.settings import Settings
+from apps.backend.storage.call_store import (
+    CallDirection,
+    CallNotFound,
+    CallRecord,
+    CallStatus,
+    RedisCallStore,
+    utcnow,
+)
+from registries.loader import RegistrySnapshot, render_greeting
+from voice.audio.vad import SileroVadModel
+from voice.media_session import MediaSession, Utterance
+from voice.transports.acs import AcsMediaTransport
+from voice.transports.base import MediaSocket
+from voice.tts.base import TextToSpeech
+
+log = logging.getLogger(__name__)
+
+MEDIA_PATH = "/api/v1/media/stream"
+CALLBACK_PATH = "/api/v1/calls/callbacks"
+INCOMING_DEDUP_SECONDS = 600
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: RedisCallStore,
+        redis: aioredis.Redis,
+        acs: AcsCallAutomation,
+        media_tokens: MediaTokenSigner,
+        registry: RegistrySnapshot,
+        tts: TextToSpeech,
+        vad_model: SileroVadModel | None,
+    ) -> None:
+        self._settings = settings
+        self.store = store
+        self._redis = redis
+        self._acs = acs
+        self._tokens = media_tokens
+        self.registry = registry
+        self._tts = tts
+        self._vad_model = vad_model
+        self._live: dict[str, AcsMediaTransport] = {}
+
+    # --- URLs handed to ACS ----------------------------------------------------------------------
+    def callback_url(self) -> str:
+        return self._settings.effective_public_base_url + CALLBACK_PATH
+
+    def transport_url(self, call_id: str) -> str:
+        token = self._tokens.issue(call_id)
+        return f"{self._settings.websocket_base_url}{MEDIA_PATH}?token={quote(token)}"
+
+    # --- inbound ---------------------------------------------------------------------------------
+    async def handle_incoming_call(self, event_id: str, data: IncomingCallData) -> str | None:
+        """Answer an IncomingCall. Returns our call id, or None for a duplicate delivery."""
+        # Event Grid delivers at least once: answer each incoming call context once.
+        dedup_key = f"sb:incoming:{event_id or data.incoming_call_context[-64:]}"
+        if not await self._redis.set(dedup_key, "1", nx=True, ex=INCOMING_DEDUP_SECONDS):
+            log.info("duplicate IncomingCall delivery ignored", extra={"event_id": event_id})
+            return None
+        call_id = uuid.uuid4().hex
+        with bound_call_id(call_id):
+            record = CallRecord(
+                call_id=call_id,
+                direction=CallDirection.INBOUND,
+                server_call_id=data.server_call_id or None,
+                correlation_id=data.correlation_id or None,
+                caller=data.from_.display,
+                callee=data.to.display,
+                caller_display_name=data.caller_display_name,
+                scenario=self._settings.default_scenario,
+                status=CallStatus.ANSWERING,
+            )
+            record.add_event("incoming_call")
+            await self.store.create(record)
+            log.info("answering incoming call", extra={"scenario": record.scenario})
+            try:
+                answered = await self._acs.answer(
+                    incoming_call_context=data.incoming_call_context,
+                    callback_url=self.callback_url(),
+                    transport_url=self.transport_url(call_id),
+                    audio_format=self._settings.acs_audio_format.wire_name,
+                    call_id=call_id,
+                )
+            except AcsCommandError as exc:
+                log.error("answer failed", extra={"error": str(exc), "status": exc.status})
+                await self.store.update(call_id, lambda r: r.end(f"answer failed: {exc}", failed=True))
+                return call_id
+
+            def mark_answered(r: CallRecord) -> None:
+                r.call_connection_id = answered.call_connection_id
+                r.answered_at = utcnow()
+                r.add_event("answered")
+
+            await self.store.update(call_id, mark_answered)
+            log.info("call answered", extra={"call_connection_id": answered.call_connection_id})
+            return call_id
+
+    # --- outbound --------------------------------------------------------------------------------
+    async def place_call(self, *, target: str, source: str | None, scenario: str | None) -> CallRecord:
+        scenario = scenario or self._settings.default_scenario
+        if scenario not in self.registry.scenarios:
+            raise ValueError(f"unknown scenario {scenario!r}")
+        call_id = uuid.uuid4().hex
+        with bound_call_id(call_id):
+            record = CallRecord(
+                call_id=call_id,
+                direction=CallDirection.OUTBOUND,
+                caller=source or "",
+                callee=target,
+                scenario=scenario,
+                status=CallStatus.DIALING,
+            )
+            record.add_event("dialing")
+            await self.store.create(record)
+            try:
+                placed = await self._acs.create_call(
+                    target_number=target,
+                    source_number=source,
+                    callback_url=self.callback_url(),
+                    transport_url=self.transport_url(call_id),
+                    audio_format=self._settings.acs_audio_format.wire_name,
+                    call_id=call_id,
+                )
+            except AcsCommandError as exc:
+                await self.store.update(call_id, lambda r: r.end(f"create_call failed: {exc}", failed=True))
+                raise
+
+            def mark_placed(r: CallRecord) -> None:
+                r.call_connection_id = placed.call_connection_id
+                r.add_event("call_created")
+
+            return await self.store.update(call_id, mark_placed)
+
+    # --- callbacks -------------------------------------------------------------------------------
+    async def handle_callback(self, event: CloudEvent) -> bool:
+        """Apply one ACS callback to its call. False if the call is unknown to us."""
+        data = event.data
+        call_id = None
+        if data.operation_context:
+            call_id = await self.store.resolve(data.operation_context)
+        if call_id is None:
+            call_id = await self.store.resolve(data.call_connection_id)
+        if call_id is None:
+            log.warning("callback for unknown call", extra={"type": event.short_type})
+            return False
+        kind = event.short_type
+        with bound_call_id(call_id):
+            log.info("acs callback", extra={"type": kind})
+
+            def mutate(r: CallRecord) -> None:
+                r.call_connection_id = r.call_connection_id or data.call_connection_id
+                detail = data.result_information.message if data.result_information else None
+                r.add_event(kind, detail)
+                if kind == "CallConnected" and not r.status.is_final:
+                    r.status = CallStatus.CONNECTED
+                    r.connected_at = r.connected_at or utcnow()
+                elif kind == "CallDisconnected":
+                    r.end("disconnected")
+                elif kind == "CallTransferAccepted" and not r.status.is_final:
+                    r.status = CallStatus.TRANSFERRING
+                elif kind in ("AnswerFailed", "CreateCallFailed"):
+                    r.end(f"{kind}: {detail or 'no detail'}", failed=True)
+
+            await self.store.update(call_id, mutate)
+            if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed"):
+                await self._close_media(call_id, "call disconnected")
+        return True
+
+    # --- hang-up ---------------------------------------------------------------------------------
+    async def hang_up(self, any_id: str) -> CallRecord:
+        call_id = await self.store.resolve(any_id)
+        if call_id is None:
+            raise CallNotFound(any_id)
+        record = await self.store.get(call_id)
+        with bound_call_id(call_id):
+            if record.status.is_final:
+                return record
+            if record.call_connection_id:
+                await self._acs.hang_up(record.call_connection_id, for_everyone=True)
+            record = await self.store.update(call_id, lambda r: r.end("hung up by agent"))
+            await self._close_media(call_id, "hung up")
+            log.info("call hung up")
+            return record
+
+    # --- media -----------------------------------------------------------------------------------
+    async def run_media(self, call_id: str, socket: MediaSocket, *, call_connection_id: str | None) -> None:
+        """Run a call's media session on an accepted, authenticated socket until it closes."""
+        with bound_call_id(call_id):
+            record = await self.store.get(call_id)
+            if record.status.is_final:
+                await socket.close(1008, "call has ended")
+                return
+            if call_connection_id and not record.call_connection_id:
+                await self.store.link_connection(call_id, call_connection_id)
+            agent = self.registry.start_agent(record.scenario)
+            greeting = render_greeting(
+                agent,
+                {"caller_display_name": record.caller_display_name, "caller": record.caller, "agent": agent.name},
+            )
+            transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
+            session = MediaSession(
+                call_id=call_id,
+                transport=transport,
+                tts=self._tts,
+                greeting=Utterance(greeting, voice=agent.voice.name),
+                listener=CallRecordMediaListener(self.store, call_id),
+                vad_model=self._vad_model,
+            )
+            self._live[call_id] = transport
+            log.info("media connected", extra={"agent": agent.name})
+            try:
+                await session.run()
+            finally:
+                self._live.pop(call_id, None)
+
+    async def _close_media(self, call_id: str, reason: str) -> None:
+        transport = self._live.get(call_id)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                await transport.close(1000, reason)
+
+    async def close_all(self) -> None:
+        """On shutdown: close every live media socket (going away) so sessions end cleanly."""
+        transports = list(self._live.values())
+        await asyncio.gather(*(t.close(1001, "server shutting down") for t in transports), return_exceptions=True)
+
+    @property
+    def live_calls(self) -> int:
+        return len(self._live)
