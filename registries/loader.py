@@ -1,160 +1,286 @@
-"""Loads agent and scenario YAML into an immutable snapshot, with errors that name file, line and field."""
+"""Loads agent and scenario YAML and tool modules into an immutable `RegistrySnapshot`.
+
+Layout of a registry directory (the shipped one is `registries/`; `AGENTS_DIR` may add one):
+
+    agents/_defaults.yaml          deep-merged under every agent of this folder (agent wins; lists replace)
+    agents/<name>.yaml             one file per agent, or
+    agents/<name>/agent.yaml       a folder per agent, with its prompt files next to it
+    scenarios/<name>.yaml
+    tools/*.py                     extra @tool modules (extra directories only)
+
+Loading is pure and synchronous (the app runs it in a thread) and collects every problem before raising one
+`RegistryError`, each problem naming file, line and field.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
-import jinja2
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from registries.agentstore.schema import AgentSpec
+from registries.checks import Loaded, check_agents, check_rendering, check_scenarios
 from registries.scenariostore.schema import ScenarioSpec
+from registries.snapshot import RegistryDiff, RegistrySnapshot, build_snapshot
+from registries.templates import render_greeting, render_prompt, render_return_greeting
+from registries.toolstore.discovery import collect_tools, tool_files
+from registries.validation import (
+    RegistryError,
+    RegistryIssue,
+    check_template,
+    check_template_file,
+    issue_at,
+    validation_issues,
+)
+from registries.yamldoc import PosDict, YamlDocError, deep_merge, load_yaml_doc, plain, pos_of
 
-SHIPPED_AGENTS = Path(__file__).parent / "agentstore" / "agents"
-SHIPPED_SCENARIOS = Path(__file__).parent / "scenariostore" / "scenarios"
+REGISTRIES = Path(__file__).parent
+SHIPPED_AGENTS = REGISTRIES / "agentstore" / "agents"
+SHIPPED_SCENARIOS = REGISTRIES / "scenariostore" / "scenarios"
+SHIPPED_TOOL_PACKAGES = ("registries.toolstore.tools",)
 
-_Model = TypeVar("_Model", bound=BaseModel)
+__all__ = [
+    "SHIPPED_AGENTS",
+    "SHIPPED_SCENARIOS",
+    "RegistryDiff",
+    "RegistryError",
+    "RegistryIssue",
+    "RegistryRoot",
+    "RegistrySnapshot",
+    "load_registry",
+    "load_registry_from",
+    "render_greeting",
+    "render_prompt",
+    "render_return_greeting",
+]
 
 
 @dataclass(frozen=True)
-class RegistryIssue:
-    file: Path
-    line: int | None
-    field: str | None
-    message: str
+class RegistryRoot:
+    """One layer of registry sources. `label` + paths relative to `base` name files in the version hash."""
 
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+    label: str
+    base: Path
+    agents: Path
+    scenarios: Path
+    tools: Path | None = None
+
+    @classmethod
+    def shipped(cls) -> RegistryRoot:
+        return cls("shipped", REGISTRIES, SHIPPED_AGENTS, SHIPPED_SCENARIOS)
+
+    @classmethod
+    def directory(cls, path: Path, label: str = "extra") -> RegistryRoot:
+        """`path/agents`, `path/scenarios` and `path/tools`."""
+        return cls(label, path, path / "agents", path / "scenarios", path / "tools")
 
 
-class RegistryError(Exception):
+class _Reader:
+    """Reads files once, remembering their content for the snapshot's version."""
+
     def __init__(self, issues: list[RegistryIssue]) -> None:
-        super().__init__("\n".join(str(i) for i in issues))
         self.issues = issues
+        self.sources: list[tuple[str, bytes, Path]] = []
+        self._texts: dict[Path, str] = {}
 
+    def read(self, path: Path, root: RegistryRoot) -> str | None:
+        if path in self._texts:  # e.g. a prompt file shared by several agents
+            return self._texts[path]
+        try:
+            content = path.read_bytes()
+            text = content.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.issues.append(RegistryIssue(path, None, None, f"cannot read: {exc}"))
+            return None
+        relative = path.relative_to(root.base) if path.is_relative_to(root.base) else path
+        self.sources.append((f"{root.label}:{relative.as_posix()}", content, path))
+        self._texts[path] = text
+        return text
 
-@dataclass(frozen=True)
-class RegistrySnapshot:
-    agents: MappingProxyType[str, AgentSpec]
-    scenarios: MappingProxyType[str, ScenarioSpec]
-    sources: tuple[Path, ...] = field(default=())
-
-    def start_agent(self, scenario: str) -> AgentSpec:
-        return self.agents[self.scenarios[scenario].start_agent]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key, for error messages."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-    mapping["__lines__"] = lines
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__lines__"}
-    if isinstance(value, list):
-        return [_strip_lines(v) for v in value]
-    return value
-
-
-def _line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
-    line = None
-    node = doc
-    for part in loc:
-        if isinstance(node, dict):
-            line = node.get("__lines__", {}).get(str(part), line)
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            break
-    return line
-
-
-def _load_model(path: Path, model: type[_Model], issues: list[RegistryIssue]) -> _Model | None:
-    try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        issues.append(RegistryIssue(path, mark.line + 1 if mark else None, None, f"invalid YAML: {exc}"))
-        return None
-    except OSError as exc:
-        issues.append(RegistryIssue(path, None, None, f"cannot read: {exc}"))
-        return None
-    if not isinstance(doc, dict):
-        issues.append(RegistryIssue(path, 1, None, "expected a mapping at the top level"))
-        return None
-    try:
-        return model.model_validate(_strip_lines(doc))
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            issues.append(
-                RegistryIssue(path, _line_of(doc, loc), ".".join(str(p) for p in loc) or None, error["msg"])
+    def document(self, path: Path, root: RegistryRoot, *, allow_empty: bool = False) -> PosDict | None:
+        text = self.read(path, root)
+        if text is None:
+            return None
+        try:
+            doc, duplicates = load_yaml_doc(path, text)
+        except YamlDocError as exc:
+            self.issues.append(RegistryIssue(exc.file, exc.line, None, exc.message))
+            return None
+        if doc is None and allow_empty:
+            return PosDict()
+        for key, pos in duplicates:
+            self.issues.append(
+                RegistryIssue(pos.file, pos.line, str(key), "duplicate key (only the last one would count)")
             )
+        if not isinstance(doc, PosDict):
+            self.issues.append(
+                RegistryIssue(path, 1, None, "expected a mapping (key: value lines) at the top level")
+            )
+            return None
+        return doc
+
+
+def _validate(model: type[BaseModel], doc: PosDict, file: Path, issues: list[RegistryIssue]) -> Any:
+    try:
+        return model.model_validate(plain(doc))
+    except ValidationError as exc:
+        issues.extend(validation_issues(model, doc, file, exc))
         return None
 
 
 def _yaml_files(directory: Path) -> list[Path]:
     return sorted(
-        p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml") and not p.name.startswith("_")
+        p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml") and p.name[0] not in "_."
     )
 
 
-def load_registry(extra_dirs: list[Path] | None = None) -> RegistrySnapshot:
-    """Shipped agents/scenarios plus `extra_dirs` (each may hold agents/ and scenarios/ subfolders)."""
-    agent_dirs = [SHIPPED_AGENTS] + [d / "agents" for d in extra_dirs or []]
-    scenario_dirs = [SHIPPED_SCENARIOS] + [d / "scenarios" for d in extra_dirs or []]
+def _agent_files(directory: Path) -> list[tuple[Path, str]]:
+    """(file, default name) of every agent: `<name>.yaml` files and `<name>/agent.yaml` folders."""
+    found = [(p, p.stem) for p in _yaml_files(directory)]
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and p.name[0] not in "_."):
+        agent_file = next((folder / n for n in ("agent.yaml", "agent.yml") if (folder / n).is_file()), None)
+        if agent_file is not None:
+            found.append((agent_file, folder.name))
+    return sorted(found)
+
+
+def _prompt_text(
+    agent: AgentSpec, doc: PosDict, file: Path, root: RegistryRoot, reader: _Reader
+) -> str | None:
+    declared = pos_of(doc, ("prompt_file",))
+    target = ((declared.file if declared else file).parent / str(agent.prompt_file)).resolve()
+    if not target.is_relative_to(root.agents.resolve()):
+        message = f"prompt_file must stay inside the agents directory {root.agents}"
+        reader.issues.append(issue_at(declared, file, "prompt_file", message))
+        return None
+    if not target.is_file():
+        message = f"prompt file {agent.prompt_file!r} not found (looked for {target})"
+        reader.issues.append(issue_at(declared, file, "prompt_file", message))
+        return None
+    text = reader.read(target, root)
+    if text is not None and (problem := check_template_file(text, target, "prompt_file")):
+        reader.issues.append(problem)
+    return text
+
+
+def _load_agents(roots: Sequence[RegistryRoot], reader: _Reader, broken: set[str]) -> dict[str, Loaded]:
+    agents: dict[str, Loaded] = {}
+    labels: dict[str, str] = {}
+    for root in roots:
+        if not root.agents.is_dir():
+            continue
+        defaults: PosDict | None = None
+        if (root.agents / "_defaults.yaml").is_file():
+            defaults = reader.document(root.agents / "_defaults.yaml", root, allow_empty=True)
+            if defaults is None:  # reported; without the defaults every agent here would look broken
+                broken.update(name for _, name in _agent_files(root.agents))
+                continue
+        for path, default_name in _agent_files(root.agents):
+            own = reader.document(path, root)
+            if own is None:
+                broken.add(default_name)
+                continue
+            own.setdefault("name", default_name)
+            base = PosDict(defaults or {})
+            base.pos = dict(defaults.pos) if defaults else {}
+            if "prompt" in own or "prompt_file" in own:  # the agent's own prompt replaces the default's
+                for key in ("prompt", "prompt_file"):
+                    base.pop(key, None)
+            doc = deep_merge(base, own)
+            agent: AgentSpec | None = _validate(AgentSpec, doc, path, reader.issues)
+            if agent is None:
+                broken.add(str(own.get("name")))
+                continue
+            for field in ("greeting", "return_greeting", "prompt"):
+                problem = check_template(getattr(agent, field), pos_of(doc, (field,)), path, field)
+                if problem:
+                    reader.issues.append(problem)
+            text = _prompt_text(agent, doc, path, root, reader) if agent.prompt_file else None
+            agent.bind_source(path, text)
+            if agent.name in agents:
+                first = agents[agent.name]
+                message = f"duplicate agent name {agent.name!r} (already defined in {first.file})"
+                if labels[agent.name] == "shipped" and root.label != "shipped":
+                    message += "; an extra directory cannot redefine a shipped agent: pick another name"
+                reader.issues.append(issue_at(pos_of(doc, ("name",)), path, "name", message))
+                continue
+            agents[agent.name] = Loaded(agent, doc, path)
+            labels[agent.name] = root.label
+    return agents
+
+
+def _load_scenarios(roots: Sequence[RegistryRoot], reader: _Reader) -> dict[str, Loaded]:
+    scenarios: dict[str, Loaded] = {}
+    for root in roots:
+        for path in _yaml_files(root.scenarios) if root.scenarios.is_dir() else []:
+            doc = reader.document(path, root)
+            if doc is None:
+                continue
+            doc.setdefault("name", path.stem)
+            scenario: ScenarioSpec | None = _validate(ScenarioSpec, doc, path, reader.issues)
+            if scenario is None:
+                continue
+            if scenario.name in scenarios:
+                message = f"duplicate scenario name {scenario.name!r} (already defined in {scenarios[scenario.name].file})"
+                reader.issues.append(issue_at(pos_of(doc, ("name",)), path, "name", message))
+                continue
+            scenarios[scenario.name] = Loaded(scenario, doc, path)
+    return scenarios
+
+
+def load_registry_from(
+    roots: Sequence[RegistryRoot],
+    *,
+    tool_packages: Sequence[str] = SHIPPED_TOOL_PACKAGES,
+    tool_dirs: Sequence[Path] = (),
+) -> RegistrySnapshot:
+    """Load the given layers (earlier roots first). Raises `RegistryError` listing every problem."""
     issues: list[RegistryIssue] = []
-    agents: dict[str, AgentSpec] = {}
-    scenarios: dict[str, ScenarioSpec] = {}
-    sources: list[Path] = []
-    env = jinja2.Environment(autoescape=False)
-    for path in (p for d in agent_dirs if d.is_dir() for p in _yaml_files(d)):
-        sources.append(path)
-        agent = _load_model(path, AgentSpec, issues)
-        if agent is None:
-            continue
-        if agent.name in agents:
-            issues.append(RegistryIssue(path, None, "name", f"duplicate agent name {agent.name!r}"))
-            continue
-        try:
-            env.parse(agent.greeting)
-        except jinja2.TemplateSyntaxError as exc:
-            issues.append(RegistryIssue(path, None, "greeting", f"Jinja syntax error: {exc.message}"))
-            continue
-        agents[agent.name] = agent
-    for path in (p for d in scenario_dirs if d.is_dir() for p in _yaml_files(d)):
-        sources.append(path)
-        scenario = _load_model(path, ScenarioSpec, issues)
-        if scenario is None:
-            continue
-        for member in [scenario.start_agent, *scenario.agents]:
-            if member not in agents:
-                issues.append(RegistryIssue(path, None, "agents", f"unknown agent {member!r}"))
-        if scenario.start_agent not in scenario.agents:
-            issues.append(RegistryIssue(path, None, "start_agent", "start_agent must be listed in agents"))
-        scenarios[scenario.name] = scenario
+    reader = _Reader(issues)
+    for root in roots:
+        if root.label != "shipped" and not root.base.is_dir():
+            issues.append(RegistryIssue(root.base, None, None, "registry directory does not exist"))
+        elif root.label != "shipped" and not any(
+            p is not None and p.is_dir() for p in (root.agents, root.scenarios, root.tools)
+        ):
+            issues.append(
+                RegistryIssue(root.base, None, None, "expected agents/, scenarios/ or tools/ inside")
+            )
+    directories = [*tool_dirs, *(r.tools for r in roots if r.tools is not None and r.tools.is_dir())]
+    tools = collect_tools(tool_packages, directories, issues)
+    for index, path in enumerate(tool_files(directories)):
+        content = path.read_bytes() if path.is_file() else b""
+        reader.sources.append((f"tools:{index}:{path.name}", content, path))
+    broken: set[str] = set()
+    agents = _load_agents(roots, reader, broken)
+    scenarios = _load_scenarios(roots, reader)
+    check_agents(agents, tools, issues)
+    graph = check_scenarios(scenarios, agents, tools, issues, broken)
+    check_rendering(scenarios, agents, issues)
     if issues:
         raise RegistryError(issues)
-    return RegistrySnapshot(MappingProxyType(agents), MappingProxyType(scenarios), tuple(sources))
-
-
-def render_greeting(agent: AgentSpec, context: dict[str, Any]) -> str:
-    template = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUndefined).from_string(
-        agent.greeting
+    return build_snapshot(
+        agents={name: loaded.spec for name, loaded in agents.items()},
+        scenarios=graph.scenarios,
+        tools={**tools, **graph.handoff_tools},
+        agent_tools=graph.agent_tools,
+        sources=reader.sources,
     )
-    return " ".join(template.render(**context).split())
+
+
+def load_registry(
+    extra_dirs: Sequence[Path] | None = None, *, tool_dirs: Sequence[Path] = (), shipped: bool = True
+) -> RegistrySnapshot:
+    """The shipped registry plus each extra directory's `agents/`, `scenarios/` and `tools/`.
+
+    `tool_dirs` adds directories of `*.py` tool modules. `shipped=False` loads only the given directories
+    (no shipped agents, scenarios or tools): for tests and for validating a standalone tree.
+    """
+    roots = [RegistryRoot.shipped()] if shipped else []
+    roots += [RegistryRoot.directory(Path(d), f"extra{i}") for i, d in enumerate(extra_dirs or [])]
+    return load_registry_from(
+        roots, tool_packages=SHIPPED_TOOL_PACKAGES if shipped else (), tool_dirs=tool_dirs
+    )

@@ -30,6 +30,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["agents", "validate"]:
+        from registries.cli import validate_main
+
+        return validate_main(argv[2:])
     if argv and argv[0] == "call":
         from apps.acs_simulator.cli import main as call_main
 
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
     commands.add_parser("call", help="place a simulated PSTN call: switchboard call --help")
+    agents = commands.add_parser("agents", help="agent registry tools: switchboard agents validate [DIR]")
+    agents.add_subparsers(dest="agents_command", required=True).add_parser("validate", help="validate YAML")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)

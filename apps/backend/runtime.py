@@ -21,10 +21,12 @@ from apps.backend.acs.connection_string import AcsConnectionString
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.service import CallService
+from apps.backend.registry.holder import RegistryHolder
+from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
-from registries.loader import RegistrySnapshot, load_registry
+from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.tts.local import EspeakTts
 
@@ -35,7 +37,8 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     redis: aioredis.Redis
-    registry: RegistrySnapshot
+    registry: RegistryHolder
+    registry_sync: RegistrySync
     calls: CallService
     acs_auth: AcsJwtVerifier | None
     media_tokens: MediaTokenSigner
@@ -65,12 +68,24 @@ class Runtime:
         redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2.0, health_check_interval=30)
         stack.push_async_callback(redis.aclose)
 
-        registry = load_registry([settings.agents_dir] if settings.agents_dir else None)
+        extra_dirs = [settings.agents_dir] if settings.agents_dir else []
+        registry = await asyncio.to_thread(RegistryHolder.from_dirs, extra_dirs)
+        snapshot = registry.current
         log.info(
-            "registry loaded", extra={"agents": len(registry.agents), "scenarios": len(registry.scenarios)}
+            "registry loaded",
+            extra={
+                "agents": len(snapshot.agents),
+                "scenarios": len(snapshot.scenarios),
+                "version": snapshot.version,
+            },
         )
-        if settings.default_scenario not in registry.scenarios:
+        if settings.default_scenario not in snapshot.scenarios:
             raise ValueError(f"DEFAULT_SCENARIO {settings.default_scenario!r} is not a known scenario")
+        if await seed_demo_data(redis):
+            log.info("demo data seeded")
+        registry_sync = RegistrySync(redis, registry)
+        await registry_sync.start()
+        stack.push_async_callback(registry_sync.stop)
 
         # Models are loaded once per process and shared read-only by every call; load off the loop.
         vad_model = await asyncio.to_thread(get_shared_model)
@@ -115,6 +130,7 @@ class Runtime:
             settings=settings,
             redis=redis,
             registry=registry,
+            registry_sync=registry_sync,
             calls=calls,
             acs_auth=acs_auth,
             media_tokens=media_tokens,
@@ -133,7 +149,7 @@ class Runtime:
             await asyncio.wait_for(self.redis.ping(), timeout=1.0)
         except (TimeoutError, OSError, aioredis.RedisError) as exc:
             problems.append(f"redis unreachable: {exc.__class__.__name__}")
-        if not self.registry.scenarios:
+        if not self.registry.current.scenarios:
             problems.append("registry has no scenarios")
         if not self.tts.ready:
             problems.append("tts not ready")

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # --- conversation --------------------------------------------------------------------------
     orchestrator: Orchestrator = Field(Orchestrator.CASCADE, description="cascade or voicelive.")
     default_scenario: str = Field("banking", description="Scenario for calls with no number mapping.")
+    scenario_numbers: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {"+E164": "scenario"}: dialed number -> scenario; wins over scenario phone_numbers.',
+    )
     agents_dir: Path | None = Field(
         None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
     )

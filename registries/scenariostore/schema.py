@@ -1,13 +1,67 @@
-"""Scenario definitions: which agents take part in a call and which one answers."""
+"""Scenario definitions: which agents take part in a call, which one answers, and how they hand off."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from registries.agentstore.schema import NAME_PATTERN
+
+E164_PATTERN = r"^\+[1-9]\d{1,14}$"
+
+
+def normalize_number(dialed: str) -> str:
+    """`4:+1 (425) 555-0100`, `tel:+14255550100` -> `+14255550100` (ACS raw ids carry a `4:` prefix)."""
+    number = dialed.strip()
+    for prefix in ("4:", "tel:"):
+        number = number.removeprefix(prefix)
+    return re.sub(r"[\s().-]", "", number)
+
+
+def _e164(number: str) -> str:
+    if not re.fullmatch(E164_PATTERN, number):
+        raise ValueError(f"{number!r} is not an E.164 number like '+14255550100'")
+    return number
+
+
+PhoneNumber = Annotated[str, AfterValidator(_e164)]
+
+
+class HandoffEdge(BaseModel):
+    """`from` may hand the call to `to` by calling `tool` (generated; its description is `condition`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    from_agent: str = Field(alias="from", pattern=NAME_PATTERN)
+    to: str = Field(pattern=NAME_PATTERN)
+    tool: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="Handoff tool name; default: the target agent's handoff.trigger, else handoff_to_<to>.",
+    )
+    type: Literal["announced", "discrete"] = Field(
+        "announced", description="announced: the new agent greets the caller; discrete: it just carries on."
+    )
+    share_context: bool = Field(True, description="Whether the new agent sees the conversation so far.")
+    condition: str = Field(
+        "", description="When to hand off (natural language); the handoff tool's description."
+    )
 
 
 class ScenarioSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    start_agent: str
-    agents: list[str] = Field(min_length=1)
+    start_agent: str = Field(pattern=NAME_PATTERN)
+    agents: tuple[str, ...] = Field(min_length=1)
+    handoffs: tuple[HandoffEdge, ...] = ()
+    template_vars: dict[str, Any] = Field(default_factory=dict)
+    phone_numbers: tuple[PhoneNumber, ...] = Field(
+        (), description="E.164 numbers that route to this scenario."
+    )
+
+    def handoffs_from(self, agent: str) -> list[HandoffEdge]:
+        return [edge for edge in self.handoffs if edge.from_agent == agent]

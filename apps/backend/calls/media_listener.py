@@ -47,7 +47,9 @@ class CallRecordMediaListener:
 
     async def on_agent_utterance(self, text: str, *, completed: bool) -> None:
         log.info("agent utterance " + ("played" if completed else "cut short"), extra={"chars": len(text)})
-        await self._update(lambda r: r.add_event("agent_spoke" if completed else "agent_cut_short", text[:200]))
+        await self._update(
+            lambda r: r.add_event("agent_spoke" if completed else "agent_cut_short", text[:200])
+        )
 
     async def on_media_ended(self, stats: TransportStats) -> None:
         log.info(
@@ -61,7 +63,9 @@ class CallRecordMediaListener:
 
         def mutate(record: CallRecord) -> None:
             record.media_connected = False
-            record.add_event("media_ended", f"in={stats.audio_frames_in} out={stats.audio_frames_out} "
-                             f"malformed={stats.malformed_in}")
+            record.add_event(
+                "media_ended",
+                f"in={stats.audio_frames_in} out={stats.audio_frames_out} malformed={stats.malformed_in}",
+            )
 
         await self._update(mutate)

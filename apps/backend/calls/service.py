@@ -19,6 +19,7 @@ from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.logging_setup import bound_call_id
+from apps.backend.registry.holder import RegistryHolder
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
     CallDirection,
@@ -28,7 +29,9 @@ from apps.backend.storage.call_store import (
     RedisCallStore,
     utcnow,
 )
-from registries.loader import RegistrySnapshot, render_greeting
+from registries.loader import render_greeting
+from registries.scenariostore.schema import ScenarioSpec
+from registries.snapshot import RegistrySnapshot
 from voice.audio.vad import SileroVadModel
 from voice.media_session import MediaSession, Utterance
 from voice.transports.acs import AcsMediaTransport
@@ -51,7 +54,7 @@ class CallService:
         redis: aioredis.Redis,
         acs: AcsCallAutomation,
         media_tokens: MediaTokenSigner,
-        registry: RegistrySnapshot,
+        registry: RegistryHolder,
         tts: TextToSpeech,
         vad_model: SileroVadModel | None,
     ) -> None:
@@ -82,16 +85,19 @@ class CallService:
             log.info("duplicate IncomingCall delivery ignored", extra={"event_id": event_id})
             return None
         call_id = uuid.uuid4().hex
+        snapshot = self.registry.pin(call_id)
+        scenario = self._scenario_for(snapshot, data.to.display)
         with bound_call_id(call_id):
             record = CallRecord(
                 call_id=call_id,
                 direction=CallDirection.INBOUND,
+                registry_version=snapshot.version,
                 server_call_id=data.server_call_id or None,
                 correlation_id=data.correlation_id or None,
                 caller=data.from_.display,
                 callee=data.to.display,
                 caller_display_name=data.caller_display_name,
-                scenario=self._settings.default_scenario,
+                scenario=scenario.name,
                 status=CallStatus.ANSWERING,
             )
             record.add_event("incoming_call")
@@ -106,8 +112,10 @@ class CallService:
                     call_id=call_id,
                 )
             except AcsCommandError as exc:
+                reason = f"answer failed: {exc}"
                 log.error("answer failed", extra={"error": str(exc), "status": exc.status})
-                await self.store.update(call_id, lambda r: r.end(f"answer failed: {exc}", failed=True))
+                await self.store.update(call_id, lambda r: r.end(reason, failed=True))
+                self.registry.release(call_id)
                 return call_id
 
             def mark_answered(r: CallRecord) -> None:
@@ -119,16 +127,27 @@ class CallService:
             log.info("call answered", extra={"call_connection_id": answered.call_connection_id})
             return call_id
 
+    def _scenario_for(self, snapshot: RegistrySnapshot, dialed: str) -> ScenarioSpec:
+        """SCENARIO_NUMBERS first, then the scenarios' own phone_numbers, then DEFAULT_SCENARIO."""
+        mapped = self._settings.scenario_numbers.get(dialed)
+        if mapped is not None:
+            if mapped in snapshot.scenarios:
+                return snapshot.scenarios[mapped]
+            log.warning("SCENARIO_NUMBERS maps to an unknown scenario", extra={"scenario": mapped})
+        return snapshot.scenario_for_number(dialed, self._settings.default_scenario)
+
     # --- outbound --------------------------------------------------------------------------------
     async def place_call(self, *, target: str, source: str | None, scenario: str | None) -> CallRecord:
         scenario = scenario or self._settings.default_scenario
-        if scenario not in self.registry.scenarios:
+        if scenario not in self.registry.current.scenarios:
             raise ValueError(f"unknown scenario {scenario!r}")
         call_id = uuid.uuid4().hex
+        snapshot = self.registry.pin(call_id)
         with bound_call_id(call_id):
             record = CallRecord(
                 call_id=call_id,
                 direction=CallDirection.OUTBOUND,
+                registry_version=snapshot.version,
                 caller=source or "",
                 callee=target,
                 scenario=scenario,
@@ -146,7 +165,9 @@ class CallService:
                     call_id=call_id,
                 )
             except AcsCommandError as exc:
-                await self.store.update(call_id, lambda r: r.end(f"create_call failed: {exc}", failed=True))
+                reason = f"create_call failed: {exc}"
+                await self.store.update(call_id, lambda r: r.end(reason, failed=True))
+                self.registry.release(call_id)
                 raise
 
             def mark_placed(r: CallRecord) -> None:
@@ -216,11 +237,14 @@ class CallService:
                 return
             if call_connection_id and not record.call_connection_id:
                 await self.store.link_connection(call_id, call_connection_id)
-            agent = self.registry.start_agent(record.scenario)
-            greeting = render_greeting(
-                agent,
-                {"caller_display_name": record.caller_display_name, "caller": record.caller, "agent": agent.name},
-            )
+            snapshot = self.registry.pin(call_id)
+            agent = snapshot.start_agent(record.scenario)
+            context = {"caller_display_name": record.caller_display_name, "caller": record.caller}
+            try:
+                greeting = render_greeting(agent, context, scenario=snapshot.scenarios[record.scenario])
+            except Exception:  # a template that only breaks on real call data must not leave dead air
+                log.exception("greeting template failed; using a plain greeting")
+                greeting = "Hello, how can I help you today?"
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
             session = MediaSession(
                 call_id=call_id,
@@ -236,6 +260,7 @@ class CallService:
                 await session.run()
             finally:
                 self._live.pop(call_id, None)
+                self.registry.release(call_id)
 
     async def _close_media(self, call_id: str, reason: str) -> None:
         transport = self._live.get(call_id)
@@ -246,7 +271,9 @@ class CallService:
     async def close_all(self) -> None:
         """On shutdown: close every live media socket (going away) so sessions end cleanly."""
         transports = list(self._live.values())
-        await asyncio.gather(*(t.close(1001, "server shutting down") for t in transports), return_exceptions=True)
+        await asyncio.gather(
+            *(t.close(1001, "server shutting down") for t in transports), return_exceptions=True
+        )
 
     @property
     def live_calls(self) -> int:

@@ -67,6 +67,7 @@ class CallRecord(BaseModel):
     callee: str = ""
     caller_display_name: str = ""
     scenario: str
+    registry_version: str | None = None
     status: CallStatus = CallStatus.INCOMING
     media_connected: bool = False
     audio_sample_rate: int | None = None

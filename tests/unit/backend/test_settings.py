@@ -43,3 +43,8 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings(_env_file=None)
     assert settings.acs_audio_format is AcsAudioFormat.PCM24K
     assert settings.orchestrator.value == "voicelive"
+
+
+def test_scenario_numbers_come_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCENARIO_NUMBERS", '{"+18005550200": "insurance"}')
+    assert Settings(_env_file=None).scenario_numbers == {"+18005550200": "insurance"}

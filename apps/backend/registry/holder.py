@@ -1,0 +1,81 @@
+"""The live registry snapshot of this replica, and the safe way to replace it.
+
+A refresh loads into a new immutable snapshot off the event loop, validates it, and swaps one reference:
+readers either see the old snapshot or the new one, never a mix. Calls pin the snapshot they started
+with (`pin`), so an agent edited or removed mid-call does not change under a live caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from registries.loader import RegistrySnapshot, load_registry
+
+log = logging.getLogger(__name__)
+
+MAX_PINNED_CALLS = 10_000
+
+
+class RefreshOutcome(BaseModel):
+    version: str
+    previous_version: str
+    changed: dict[str, dict[str, list[str]]]
+    swap_ms: float
+    load_ms: float
+
+
+class RegistryHolder:
+    def __init__(self, snapshot: RegistrySnapshot, loader: Callable[[], RegistrySnapshot]) -> None:
+        self._current = snapshot
+        self._loader = loader
+        self._pinned: OrderedDict[str, RegistrySnapshot] = OrderedDict()
+        self._refresh_lock = asyncio.Lock()
+
+    @classmethod
+    def from_dirs(cls, extra_dirs: list[Path]) -> RegistryHolder:
+        def loader() -> RegistrySnapshot:
+            return load_registry(extra_dirs or None)
+
+        return cls(loader(), loader)
+
+    @property
+    def current(self) -> RegistrySnapshot:
+        return self._current
+
+    def pin(self, call_id: str) -> RegistrySnapshot:
+        """The snapshot `call_id` uses for its whole life (the current one at its first ask)."""
+        snapshot = self._pinned.get(call_id)
+        if snapshot is None:
+            snapshot = self._pinned[call_id] = self._current
+            while len(self._pinned) > MAX_PINNED_CALLS:  # a leak guard, far above live calls per replica
+                self._pinned.popitem(last=False)
+        return snapshot
+
+    def release(self, call_id: str) -> None:
+        self._pinned.pop(call_id, None)
+
+    async def refresh(self) -> RefreshOutcome:
+        """Reload from disk; raises the loader's RegistryError (nothing changes) when the files are invalid."""
+        async with self._refresh_lock:
+            started = time.perf_counter()
+            new = await asyncio.to_thread(self._loader)
+            loaded = time.perf_counter()
+            previous, self._current = self._current, new
+            swapped = time.perf_counter()
+            diff = new.diff(previous)
+            outcome = RefreshOutcome(
+                version=new.version,
+                previous_version=previous.version,
+                changed=diff.as_dict(),
+                load_ms=round((loaded - started) * 1000, 2),
+                swap_ms=round((swapped - loaded) * 1000, 3),
+            )
+            log.info("registry refreshed", extra=outcome.model_dump(exclude={"changed"}))
+            return outcome

@@ -1,0 +1,169 @@
+"""`@tool`: turns a typed, documented function into a `ToolSpec` the agents can call.
+
+The decorator registers nothing globally: it attaches a frozen `ToolSpec` as `fn.__switchboard_tool__` and returns
+the function unchanged. Discovery (`catalog.discover_tools`) collects decorated functions into an immutable
+catalog per registry snapshot, so reloading the registry never mutates what live calls are using.
+
+    @tool(examples=["I lost my card", "my card was stolen"], reply="Your card ending {{ last4 }} is locked.")
+    async def lock_card(
+        ctx: ToolContext,
+        last4: Annotated[str, Field(pattern=r"^\\d{4}$")],
+        reason: Literal["lost", "stolen"] = "lost",
+    ) -> LockResult:
+        \"\"\"Lock the caller's card so no new payments go through.
+
+        Args:
+            last4: Last four digits of the card.
+            reason: Why the card is being locked.
+        \"\"\"
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from registries.agentstore.schema import NAME_PATTERN
+from registries.templates import template_error
+from registries.toolstore.context import HandoffTarget
+from registries.toolstore.signature import ToolDefinitionError, arguments_model, llm_schema, parse_docstring
+
+ATTRIBUTE = "__switchboard_tool__"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, eq=False)
+class ToolSpec:
+    """A callable tool as the LLM and the orchestrators see it. Treat `parameters` as read-only."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments (OpenAI function-calling `parameters`)
+    examples: tuple[str, ...]
+    reply: str | None  # Jinja template for a spoken reply, rendered with the output's fields and `args`
+    is_async: bool
+    function: Callable[..., Any] = field(repr=False)
+    arguments: type[BaseModel] = field(repr=False)  # validates the LLM's arguments
+    context_param: str | None = None  # name of the injected ToolContext parameter
+    handoff: HandoffTarget | None = None  # set on generated handoff tools
+    source: str | None = None  # file that defines the function
+    line: int | None = None
+    code: str = field(default="", repr=False)  # source text, so a changed body counts as a changed tool
+
+    def openai_tool(self) -> dict[str, Any]:
+        """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": copy.deepcopy(self.parameters),
+            },
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": copy.deepcopy(self.parameters),
+            "examples": list(self.examples),
+            "reply": self.reply,
+            "is_async": self.is_async,
+            "handoff": None if self.handoff is None else vars(self.handoff).copy(),
+        }
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}" if self.source else "<generated>"
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of everything that makes the tool what it is (schema, texts, handoff, code)."""
+        content = json.dumps({**self.to_json(), "code": self.code}, sort_keys=True, default=str)
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+def build_tool_spec(
+    fn: Callable[..., Any], *, name: str | None = None, examples: Sequence[str] = (), reply: str | None = None
+) -> ToolSpec:
+    """The `ToolSpec` for `fn`. Raises `ToolDefinitionError` naming what is wrong with it."""
+    tool_name = name or getattr(fn, "__name__", "")
+    if not inspect.isfunction(fn):
+        raise ToolDefinitionError(fn, "only plain functions (def / async def) can be tools")
+    if not re.fullmatch(NAME_PATTERN, tool_name) or len(tool_name) > 64:
+        raise ToolDefinitionError(
+            fn, f"tool name {tool_name!r} must be lower_snake_case, at most 64 characters"
+        )
+    doc = inspect.getdoc(fn)
+    if not doc or not doc.strip():
+        raise ToolDefinitionError(fn, "needs a docstring: its summary is the description the LLM reads")
+    description, arg_docs = parse_docstring(doc)
+    if not description:
+        raise ToolDefinitionError(fn, "the docstring needs a summary before its sections")
+    if isinstance(examples, str) or not all(isinstance(e, str) and e.strip() for e in examples):
+        raise ToolDefinitionError(fn, "examples must be a list of non-empty strings")
+    if reply is not None and (problem := template_error(reply)):
+        raise ToolDefinitionError(fn, f"reply template, line {problem[0]}: {problem[1]}")
+    model, context_param = arguments_model(fn, tool_name, arg_docs)
+    try:
+        code = inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = ""
+    return ToolSpec(
+        name=tool_name,
+        description=description,
+        parameters=llm_schema(model),
+        examples=tuple(e.strip() for e in examples),
+        reply=reply,
+        is_async=inspect.iscoroutinefunction(fn),
+        function=fn,
+        arguments=model,
+        context_param=context_param,
+        source=fn.__code__.co_filename,
+        line=fn.__code__.co_firstlineno,
+        code=code,
+    )
+
+
+@overload
+def tool(fn: _F, /) -> _F: ...
+@overload
+def tool(
+    fn: None = None, /, *, name: str | None = None, examples: Sequence[str] = (), reply: str | None = None
+) -> Callable[[_F], _F]: ...
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    examples: Sequence[str] = (),
+    reply: str | None = None,
+) -> Any:
+    """Mark a function as a tool: `@tool` or `@tool(name=..., examples=[...], reply="...")`.
+
+    The function needs a docstring (summary = description; Google-style `Args:` = parameter descriptions) and a
+    type annotation on every parameter. A parameter annotated `ToolContext` is injected, not asked of the LLM.
+    """
+
+    def decorate(function: _F) -> _F:
+        setattr(function, ATTRIBUTE, build_tool_spec(function, name=name, examples=examples, reply=reply))
+        return function
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def spec_of(obj: Any) -> ToolSpec | None:
+    """The `ToolSpec` attached to `obj` by `@tool`, if any."""
+    spec = getattr(obj, ATTRIBUTE, None) if callable(obj) else None
+    return spec if isinstance(spec, ToolSpec) else None
+
+
+__all__ = ["ToolDefinitionError", "ToolSpec", "build_tool_spec", "spec_of", "tool"]

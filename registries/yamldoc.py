@@ -1,0 +1,158 @@
+"""YAML documents that remember where every key and list item came from (file and line).
+
+`load_yaml_doc` returns ordinary dicts and lists (subclasses `PosDict`/`PosList`) whose `pos` attribute maps each
+key or index to a `Pos`, so a pydantic error at `("voice", "rate")` can be reported at the line of `rate:`.
+`deep_merge` keeps those positions, so a bad value inherited from `_defaults.yaml` is reported in that file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where a key (or list item) and its value are in a YAML file. Lines are 1-based."""
+
+    file: Path
+    line: int
+    value_line: int
+    block: bool = False  # the value is a block scalar (`|` or `>`): its text starts on the line after
+
+    def text_line(self, template_line: int) -> int:
+        """The file line of line `template_line` (1-based) of this value's text (exact for `|` blocks)."""
+        return self.value_line + template_line - (0 if self.block else 1)
+
+
+class PosDict(dict):
+    """A mapping loaded from YAML; `pos[key]` is where `key` was written."""
+
+    pos: dict[Any, Pos]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pos = {}
+
+
+class PosList(list):
+    """A sequence loaded from YAML; `pos[i]` is where item `i` was written."""
+
+    pos: list[Pos]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.pos = []
+
+
+class YamlDocError(Exception):
+    def __init__(self, file: Path, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.file, self.line, self.message = file, line, message
+
+
+class _PosLoader(yaml.SafeLoader):
+    source: Path
+    duplicate_keys: list[tuple[Any, Pos]]
+
+
+def _pos(loader: _PosLoader, key_node: yaml.Node, value_node: yaml.Node) -> Pos:
+    block = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">")
+    return Pos(loader.source, key_node.start_mark.line + 1, value_node.start_mark.line + 1, block)
+
+
+def _construct_mapping(loader: _PosLoader, node: yaml.MappingNode) -> PosDict:
+    loader.flatten_mapping(node)  # YAML merge keys (`<<: *anchor`)
+    mapping = PosDict()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError as exc:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found an unhashable key",
+                key_node.start_mark,
+            ) from exc
+        pos = _pos(loader, key_node, value_node)
+        if key in mapping:
+            loader.duplicate_keys.append((key, pos))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.pos[key] = pos
+    return mapping
+
+
+def _construct_sequence(loader: _PosLoader, node: yaml.SequenceNode) -> PosList:
+    items = PosList(loader.construct_object(child, deep=True) for child in node.value)
+    items.pos = [_pos(loader, child, child) for child in node.value]
+    return items
+
+
+_PosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_PosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml_doc(path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
+    """Parse `text` (the content of `path`). Returns the document and any duplicated keys (key, position).
+
+    Raises `YamlDocError` with the line of a syntax error.
+    """
+    loader = _PosLoader(text)
+    loader.source = path
+    loader.duplicate_keys = []
+    try:
+        return loader.get_single_data(), loader.duplicate_keys
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+        line = mark.line + 1 if mark else None
+        source_line = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        if re.search(r"\{\{|\{%", source_line):
+            message += "; a value that starts with Jinja ({{ or {%) must be quoted"
+        raise YamlDocError(path, line, message) from exc
+    finally:
+        loader.dispose()
+
+
+def pos_of(doc: Any, loc: Sequence[Any]) -> Pos | None:
+    """The position of the deepest part of `loc` (a pydantic error location) present in `doc`."""
+    found: Pos | None = None
+    node = doc
+    for part in loc:
+        if isinstance(node, PosDict) and part in node.pos:
+            found, node = node.pos[part], node[part]
+        elif isinstance(node, PosList) and isinstance(part, int) and 0 <= part < len(node):
+            found, node = node.pos[part], node[part]
+        else:
+            break
+    return found
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """`override` deep-merged over `base`: mappings merge key by key, anything else (lists too) replaces."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = PosDict()
+    for source in (base, override):
+        for key, value in source.items():
+            merged[key] = deep_merge(merged[key], value) if key in merged else value
+            if isinstance(source, PosDict) and key in source.pos:
+                merged.pos[key] = source.pos[key]
+    return merged
+
+
+def plain(value: Any) -> Any:
+    """A copy of `value` made of plain dicts and lists (what pydantic is given)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -1,0 +1,3 @@
+from tests.unit.registries.trees import tree
+
+__all__ = ["tree"]
