@@ -128,13 +128,24 @@ class MediaSession:
         await self._playout.interrupt()
         self._speaking = asyncio.create_task(self._speak(utterance), name=f"speak:{self.call_id}")
 
+    async def _stream_tts(self, text: str, voice: str | None) -> None:
+        async for chunk in self._tts.stream(text, sample_rate=self._transport.sample_rate, voice=voice):
+            self._playout.enqueue(chunk)
+
     async def _speak(self, utterance: Utterance) -> None:
         completed = False
         try:
-            async for chunk in self._tts.stream(
-                utterance.text, sample_rate=self._transport.sample_rate, voice=utterance.voice
-            ):
-                self._playout.enqueue(chunk)
+            try:
+                await self._stream_tts(utterance.text, utterance.voice)
+            except ValueError:
+                if utterance.voice is None:
+                    raise
+                # A voice this provider does not know (e.g. an Azure voice name on the embedded TTS):
+                # speak in the provider's default voice rather than leave the caller in silence.
+                log.warning(
+                    "tts voice unavailable; using the default voice", extra={"voice": utterance.voice}
+                )
+                await self._stream_tts(utterance.text, None)
             self._playout.end_utterance()
             await self._playout.wait_idle()
             completed = True
