@@ -112,10 +112,8 @@ class CallService:
                     call_id=call_id,
                 )
             except AcsCommandError as exc:
-                reason = f"answer failed: {exc}"
                 log.error("answer failed", extra={"error": str(exc), "status": exc.status})
-                await self.store.update(call_id, lambda r: r.end(reason, failed=True))
-                self.registry.release(call_id)
+                await self._fail_call(call_id, f"answer failed: {exc}")
                 return call_id
 
             def mark_answered(r: CallRecord) -> None:
@@ -135,6 +133,11 @@ class CallService:
                 return snapshot.scenarios[mapped]
             log.warning("SCENARIO_NUMBERS maps to an unknown scenario", extra={"scenario": mapped})
         return snapshot.scenario_for_number(dialed, self._settings.default_scenario)
+
+    async def _fail_call(self, call_id: str, reason: str) -> None:
+        """ACS refused the call: mark the record failed and let go of its registry snapshot."""
+        await self.store.update(call_id, lambda r: r.end(reason, failed=True))
+        self.registry.release(call_id)
 
     # --- outbound --------------------------------------------------------------------------------
     async def place_call(self, *, target: str, source: str | None, scenario: str | None) -> CallRecord:
@@ -165,9 +168,7 @@ class CallService:
                     call_id=call_id,
                 )
             except AcsCommandError as exc:
-                reason = f"create_call failed: {exc}"
-                await self.store.update(call_id, lambda r: r.end(reason, failed=True))
-                self.registry.release(call_id)
+                await self._fail_call(call_id, f"create_call failed: {exc}")
                 raise
 
             def mark_placed(r: CallRecord) -> None:
