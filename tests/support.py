@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,6 +55,8 @@ def backend_settings(simulator: AcsSimulator, port: int, **overrides: Any) -> Se
         "acs_resource_id": simulator.resource_id,
         "admin_api_key": ADMIN_KEY,
         "media_token_secret": MEDIA_SECRET,
+        # One transcript file per backend, so tests never share (or leave behind) a database.
+        "transcripts_db": Path(tempfile.mkdtemp(prefix="sb-transcripts-")) / "transcripts.sqlite3",
     }
     values.update(overrides)
     return Settings(**values)

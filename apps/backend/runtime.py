@@ -21,13 +21,17 @@ from apps.backend.acs.connection_string import AcsConnectionString
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.service import CallService
+from apps.backend.providers import build_providers
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
+from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
+from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
+from voice.stt.phrases import scenario_phrases
 from voice.tts.local import EspeakTts
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ class Runtime:
     media_tokens: MediaTokenSigner
     tts: EspeakTts
     vad_model: SileroVadModel
+    transcripts: SqliteTranscriptStore
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -89,8 +94,28 @@ class Runtime:
 
         # Models are loaded once per process and shared read-only by every call; load off the loop.
         vad_model = await asyncio.to_thread(get_shared_model)
-        tts = EspeakTts(voice=settings.tts_voice)
+        providers = build_providers(settings)
+        for close in providers.closers:
+            stack.push_async_callback(close)
+        tts = providers.embedded_tts
         await tts.warm_up()
+        stt = providers.cascade.stt
+
+        brain = providers.local_brain
+
+        async def prepare_providers(snap: RegistrySnapshot) -> None:
+            """Phrase models for the recogniser and tool-example embeddings for the local brain, built
+            when a registry loads rather than on some caller's first turn."""
+            for name, scenario in snap.scenarios.items():
+                await stt.prepare(scenario_phrases(snap, name))
+                await brain.warm_up(snap.tools_for(agent, name) for agent in scenario.agents)
+
+        registry.add_preparer(prepare_providers)
+        await registry.prepare(snapshot)
+
+        transcripts = SqliteTranscriptStore(settings.transcripts_db)
+        await transcripts.open()
+        stack.push_async_callback(transcripts.close)
 
         http = httpx.AsyncClient()
         stack.push_async_callback(http.aclose)
@@ -122,7 +147,8 @@ class Runtime:
             acs=acs,
             media_tokens=media_tokens,
             registry=registry,
-            tts=tts,
+            providers=providers.cascade,
+            transcripts=transcripts,
             vad_model=vad_model,
         )
         stack.push_async_callback(calls.close_all)
@@ -136,6 +162,7 @@ class Runtime:
             media_tokens=media_tokens,
             tts=tts,
             vad_model=vad_model,
+            transcripts=transcripts,
             embedded_redis=embedded,
             _stack=stack,
         )

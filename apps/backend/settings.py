@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.acs_simulator import defaults as simulator
@@ -94,6 +94,62 @@ class Settings(BaseSettings):
         None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
     )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
+    transfer_target_number: str | None = Field(
+        None,
+        pattern=r"^\+[1-9]\d{1,14}$",
+        description="E.164 number of the human queue that transfer_to_human sends callers to. Unset: the "
+        "agent says it cannot transfer.",
+    )
+    idle_reprompt_seconds: float = Field(
+        8.0, gt=0, description="Caller silence before the agent asks whether they are still there."
+    )
+    idle_hang_up_seconds: float = Field(
+        20.0, gt=0, description="Caller silence before the agent says goodbye and hangs up."
+    )
+    transcripts_db: Path = Field(
+        Path("var/transcripts.sqlite3"),
+        description="SQLite file for call transcripts (the embedded transcript store).",
+    )
+
+    # --- speech (Azure Speech; unset: embedded pocketsphinx STT and espeak-ng TTS) ---------------
+    azure_speech_key: SecretStr | None = Field(
+        None, description="Azure Speech key. Set: Azure STT/TTS first, embedded ones as fallback."
+    )
+    azure_speech_region: str | None = Field(None, description="Azure Speech region, e.g. eastus.")
+    azure_speech_host: str | None = Field(
+        None,
+        description="Azure Speech host instead of a region (a container or a private endpoint, "
+        "e.g. ws://localhost:5000).",
+    )
+    azure_speech_voice: str = Field(
+        "en-US-AvaMultilingualNeural", description="Azure TTS voice for agents that name none."
+    )
+
+    # --- language model (unset: the embedded local agent brain) ---------------------------------
+    azure_openai_endpoint: str | None = Field(None, description="https://<resource>.openai.azure.com")
+    azure_openai_api_key: SecretStr | None = Field(None, description="Azure OpenAI key.")
+    azure_openai_api_version: str = Field("2024-10-21", description="Azure OpenAI API version.")
+    azure_openai_deployment: str | None = Field(
+        None, description="Chat deployment for agents whose YAML names none."
+    )
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (e.g. https://api.openai.com/v1), used after Azure."
+    )
+    openai_api_key: SecretStr | None = Field(None, description="Key for OPENAI_BASE_URL.")
+    openai_model: str = Field("gpt-4o-mini", description="Model for OPENAI_BASE_URL.")
+    llm_first_token_timeout_seconds: float = Field(
+        4.0, gt=0, description="A chat provider silent this long falls back to the next one."
+    )
+
+    @model_validator(mode="after")
+    def _speech_location(self) -> Settings:
+        if self.azure_speech_key is not None and (self.azure_speech_region is None) == (
+            self.azure_speech_host is None
+        ):
+            raise ValueError(
+                "with AZURE_SPEECH_KEY set exactly one of AZURE_SPEECH_REGION or AZURE_SPEECH_HOST"
+            )
+        return self
 
     @field_validator("public_base_url")
     @classmethod

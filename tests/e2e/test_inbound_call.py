@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from apps.acs_simulator import timeline as tl
-from apps.acs_simulator.caller_audio import Pause, Say
+from apps.acs_simulator.caller_audio import Pause, Say, WaitForAgent
 from apps.acs_simulator.events import incoming_call_event
 from apps.acs_simulator.inbound import event_grid_headers
 from apps.acs_simulator.server import AcsSimulator
@@ -83,7 +83,7 @@ async def test_caller_hears_the_greeting_and_the_call_record_ends(
             "answered",
             "CallConnected",
             "media_started",
-            "agent_spoke",
+            "agent_turn",
             "CallDisconnected",
         ):
             assert expected in event_types, event_types
@@ -132,16 +132,22 @@ async def _media_started(backend: Backend, call_connection_id: str) -> dict | No
 async def test_caller_speech_is_detected_while_the_call_runs(
     simulator: AcsSimulator, backend: Backend
 ) -> None:
-    script = [Pause(0.5), Say("Hello, I would like to check my account balance please."), Pause(1.0)]
+    # The caller talks over the greeting (a barge-in), then waits for the answer to what they said.
+    script = [Pause(0.5), Say("Hello, I would like to check my account balance please."), WaitForAgent()]
     result = await simulator.place_call(backend.url, script, hang_up_after_silence_s=1.0, max_duration_s=40)
     assert result.script_error is None
     assert result.frames_sent > 100
     assert result.malformed_media_messages == 0
     record = await _ended_record(backend, result.call_connection_id)
-    # The backend's VAD heard exactly one utterance of about the length the caller spoke.
-    spoken = [e for e in record["events"] if e["type"] == "caller_spoke"]
-    assert len(spoken) == 1, record["events"]
-    speech_ms = int(spoken[0]["detail"].split()[0])
+    # The backend's VAD heard exactly one utterance of about the length the caller spoke, and the
+    # transcript holds it as one caller turn.
+    transcript = await backend.runtime.transcripts.get(record["call_id"])
+    assert transcript is not None
+    caller_turns = [t for t in transcript.turns if t.speaker == "caller"]
+    assert len(caller_turns) == 1, transcript.turns
+    turn = caller_turns[0]
+    speech_ms = (turn.ended_at - turn.started_at).total_seconds() * 1000
     said = result.timeline.first(tl.CALLER_SPEECH_START), result.timeline.first(tl.CALLER_SPEECH_END)
     assert said[0] and said[1]
     assert abs(speech_ms - (said[1].t_ms - said[0].t_ms)) < 600, (speech_ms, said)
+    assert "balance" in turn.text, turn.text

@@ -163,8 +163,9 @@ async def _spoken_greeting(backend: Backend, call_connection_id: str) -> tuple[s
         if call_id is None:
             return None
         record = await backend.runtime.calls.store.get(call_id)
-        spoken = [e.detail for e in record.events if e.type == "agent_spoke"]
-        return (record.registry_version or "", spoken[0] or "") if spoken else None
+        transcript = await backend.runtime.transcripts.get(call_id)
+        greetings = [t.text for t in transcript.turns if t.kind == "greeting"] if transcript else []
+        return (record.registry_version or "", greetings[0]) if greetings else None
 
     return await eventually(greeted, timeout=20)
 

@@ -66,6 +66,12 @@ class SpeechDetector:
         self._speech_start = 0  # window index of the onset
         self._last_voiced = 0  # index of the last voiced window while in speech
 
+    def reconfigure(self, config: SpeechDetectorConfig) -> None:
+        """New thresholds and durations from the next window on, keeping the time axis and current state."""
+        self.config = config
+        self._onset_windows = max(1, math.ceil(config.min_speech_ms / config.window_ms))
+        self._offset_windows = max(1, math.ceil(config.min_silence_ms / config.window_ms))
+
     @property
     def in_speech(self) -> bool:
         return self._in_speech

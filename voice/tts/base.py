@@ -11,13 +11,32 @@ class TextToSpeech(Protocol):
     name: str
     """Short provider name for logs and metrics, e.g. "espeak-ng"."""
 
-    async def synthesize(self, text: str, *, sample_rate: int, voice: str | None = None) -> bytes:
+    async def synthesize(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,
+    ) -> bytes:
         """The whole utterance as PCM16 mono at `sample_rate` (b"" for empty text)."""
         ...
 
-    def stream(self, text: str, *, sample_rate: int, voice: str | None = None) -> AsyncIterator[bytes]:
+    def stream(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,
+    ) -> AsyncIterator[bytes]:
         """PCM16 mono chunks at `sample_rate` as soon as they are synthesized.
 
+        `voice` is a provider voice name (None: the provider default); a name the provider does not know
+        raises `ValueError` before any audio. `rate` is a speed factor (1.1 = 10% faster, from the agent's
+        `voice.rate`); `style` an optional speaking style that providers without styles ignore.
         Chunk sizes are arbitrary (reframe for playback). Closing the iterator early (breaking out of
         `async for` inside `contextlib.aclosing`, or cancelling the consuming task) stops synthesis.
         """

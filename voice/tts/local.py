@@ -123,13 +123,27 @@ class EspeakTts:
         if not await self.synthesize("Ready.", sample_rate=16000):
             raise RuntimeError("espeak-ng produced no audio while warming up")
 
-    async def synthesize(self, text: str, *, sample_rate: int, voice: str | None = None) -> bytes:
+    def _rate_wpm(self, rate: float) -> int:
+        """The agent's rate factor applied to this instance's words per minute, clamped to espeak's range."""
+        return max(MIN_RATE_WPM, min(MAX_RATE_WPM, round(self.rate_wpm * rate)))
+
+    async def synthesize(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,  # espeak has no speaking styles
+    ) -> bytes:
         _check_rate(sample_rate)
         if not text.strip():
             return b""
         chunks: list[bytes] = []  # appended on the worker thread, read only after the job is done
         stop = threading.Event()
-        job = _get_engine().run(text, voice or self.voice, self.rate_wpm, sample_rate, chunks.append, stop)
+        job = _get_engine().run(
+            text, voice or self.voice, self._rate_wpm(rate), sample_rate, chunks.append, stop
+        )
         try:
             await job
         finally:
@@ -138,7 +152,15 @@ class EspeakTts:
             self._ready = True
         return b"".join(chunks)
 
-    async def stream(self, text: str, *, sample_rate: int, voice: str | None = None) -> AsyncIterator[bytes]:
+    async def stream(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,
+    ) -> AsyncIterator[bytes]:
         _check_rate(sample_rate)
         if not text.strip():
             return
@@ -158,7 +180,7 @@ class EspeakTts:
                 future.exception()  # mark retrieved: it is re-raised below unless the consumer left
             queue.put_nowait(None)
 
-        job = _get_engine().run(text, voice or self.voice, self.rate_wpm, sample_rate, deliver, stop)
+        job = _get_engine().run(text, voice or self.voice, self._rate_wpm(rate), sample_rate, deliver, stop)
         job.add_done_callback(job_done)
         try:
             while (chunk := await queue.get()) is not None:

@@ -124,3 +124,13 @@ class AcsCallAutomation:
         except HttpResponseError as exc:
             raise AcsCommandError(f"hang_up failed: {exc.message}", exc.status_code) from exc
         return True
+
+    async def transfer_to_number(self, call_connection_id: str, target_number: str, *, call_id: str) -> None:
+        """Blind-transfer the caller to a PSTN number (the human queue); ACS reports the outcome by callback."""
+        connection = self._client.get_call_connection(call_connection_id)
+        try:
+            await connection.transfer_call_to_participant(
+                PhoneNumberIdentifier(target_number), operation_context=call_id
+            )
+        except HttpResponseError as exc:
+            raise AcsCommandError(f"transfer failed: {exc.message}", exc.status_code) from exc

@@ -1,11 +1,11 @@
-"""Turns media-session happenings into call-record updates and log lines."""
+"""Turns media-session and conversation happenings into call-record updates and log lines."""
 
 from __future__ import annotations
 
 import logging
 
 from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore, utcnow
-from voice.audio.speech import SpeechEnded, SpeechStarted
+from voice.transcript import TranscriptTurn
 from voice.transports.acs import TransportStats
 
 log = logging.getLogger(__name__)
@@ -33,23 +33,23 @@ class CallRecordMediaListener:
 
         await self._update(mutate)
 
-    async def on_caller_speech(self, event: SpeechStarted | SpeechEnded) -> None:
-        if isinstance(event, SpeechStarted):
-            log.info("caller speech started", extra={"at_ms": event.at_ms})
-            return
-        log.info("caller speech ended", extra={"at_ms": event.at_ms, "speech_ms": event.speech_ms})
-        await self._update(lambda record: record.add_event("caller_spoke", f"{event.speech_ms} ms"))
-
     async def on_dtmf(self, digit: str) -> None:
         # Digits may be account numbers: never log or store them in clear.
         log.info("dtmf received")
         await self._update(lambda record: record.add_event("dtmf"))
 
-    async def on_agent_utterance(self, text: str, *, completed: bool) -> None:
-        log.info("agent utterance " + ("played" if completed else "cut short"), extra={"chars": len(text)})
-        await self._update(
-            lambda r: r.add_event("agent_spoke" if completed else "agent_cut_short", text[:200])
-        )
+    # --- CascadeObserver: the conversation as call-record events (the text is in the transcript) ---
+    async def on_turn(self, turn: TranscriptTurn) -> None:
+        if turn.speaker == "caller":
+            event, detail = "caller_turn", turn.kind
+        else:
+            event = "agent_cut_short" if turn.interrupted else "agent_turn"
+            tools = ",".join(call.name for call in turn.tool_calls)
+            detail = f"{turn.agent}:{turn.kind}" + (f" tools={tools}" if tools else "")
+        await self._update(lambda record: record.add_event(event, detail))
+
+    async def on_agent_changed(self, previous: str, current: str) -> None:
+        await self._update(lambda record: record.add_event("agent_changed", f"{previous} -> {current}"))
 
     async def on_media_ended(self, stats: TransportStats) -> None:
         log.info(

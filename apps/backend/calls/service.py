@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
 from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.control import AcsCallControl
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.registry.holder import RegistryHolder
@@ -29,14 +30,16 @@ from apps.backend.storage.call_store import (
     RedisCallStore,
     utcnow,
 )
-from registries.loader import render_greeting
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad import SileroVadModel
-from voice.media_session import MediaSession, Utterance
+from voice.media_session import MediaSession
+from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
+from voice.speech_cascade.conversation import Conversation
+from voice.stt.phrases import scenario_phrases
+from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket
-from voice.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,8 @@ class CallService:
         acs: AcsCallAutomation,
         media_tokens: MediaTokenSigner,
         registry: RegistryHolder,
-        tts: TextToSpeech,
+        providers: CascadeProviders,
+        transcripts: TranscriptStore | None,
         vad_model: SileroVadModel | None,
     ) -> None:
         self._settings = settings
@@ -64,9 +68,14 @@ class CallService:
         self._acs = acs
         self._tokens = media_tokens
         self.registry = registry
-        self._tts = tts
+        self._providers = providers
+        self._transcripts = transcripts
         self._vad_model = vad_model
         self._live: dict[str, AcsMediaTransport] = {}
+        self._phrases: dict[tuple[str, str], list[str]] = {}
+        self._cascade_config = CascadeConfig(
+            idle_reprompt_s=settings.idle_reprompt_seconds, idle_hang_up_s=settings.idle_hang_up_seconds
+        )
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
     def callback_url(self) -> str:
@@ -239,22 +248,16 @@ class CallService:
             if call_connection_id and not record.call_connection_id:
                 await self.store.link_connection(call_id, call_connection_id)
             snapshot = self.registry.pin(call_id)
-            agent = snapshot.start_agent(record.scenario)
-            context = {"caller_display_name": record.caller_display_name, "caller": record.caller}
-            try:
-                greeting = render_greeting(agent, context, scenario=snapshot.scenarios[record.scenario])
-            except Exception:  # a template that only breaks on real call data must not leave dead air
-                log.exception("greeting template failed; using a plain greeting")
-                greeting = "Hello, how can I help you today?"
+            listener = CallRecordMediaListener(self.store, call_id)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
-                tts=self._tts,
-                greeting=Utterance(greeting, voice=agent.voice.name),
-                listener=CallRecordMediaListener(self.store, call_id),
+                conversation=self._cascade(record, snapshot, listener),
+                listener=listener,
                 vad_model=self._vad_model,
             )
+            agent = snapshot.start_agent(record.scenario)
             self._live[call_id] = transport
             log.info("media connected", extra={"agent": agent.name})
             try:
@@ -262,6 +265,45 @@ class CallService:
             finally:
                 self._live.pop(call_id, None)
                 self.registry.release(call_id)
+
+    def _cascade(
+        self, record: CallRecord, snapshot: RegistrySnapshot, observer: CallRecordMediaListener
+    ) -> SpeechCascade:
+        scenario = snapshot.scenarios[record.scenario]
+        conversation = Conversation(
+            call_id=record.call_id,
+            caller=record.caller,
+            snapshot=snapshot,
+            scenario=scenario,
+            agent=snapshot.start_agent(record.scenario),
+            context={"caller_display_name": record.caller_display_name, "caller": record.caller},
+            redis=self._redis,
+        )
+        control = AcsCallControl(
+            call_id=record.call_id,
+            store=self.store,
+            acs=self._acs,
+            hang_up=self.hang_up,
+            transfer_target=self._settings.transfer_target_number,
+        )
+        return SpeechCascade(
+            conversation=conversation,
+            providers=self._providers,
+            call_control=control,
+            transcripts=self._transcripts,
+            observer=observer,
+            config=self._cascade_config,
+            phrases=self.phrases(snapshot, scenario.name),
+        )
+
+    def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:
+        """What callers are likely to say in `scenario` (recognition hints), computed once per registry version."""
+        key = (snapshot.version, scenario)
+        if key not in self._phrases:
+            if len(self._phrases) > 64:
+                self._phrases.clear()
+            self._phrases[key] = scenario_phrases(snapshot, scenario)
+        return self._phrases[key]
 
     async def _close_media(self, call_id: str, reason: str) -> None:
         transport = self._live.get(call_id)

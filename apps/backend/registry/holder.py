@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -37,6 +37,7 @@ class RegistryHolder:
         self._loader = loader
         self._pinned: OrderedDict[str, RegistrySnapshot] = OrderedDict()
         self._refresh_lock = asyncio.Lock()
+        self._preparers: list[Callable[[RegistrySnapshot], Awaitable[None]]] = []
 
     @classmethod
     def from_dirs(cls, extra_dirs: list[Path]) -> RegistryHolder:
@@ -58,6 +59,18 @@ class RegistryHolder:
                 self._pinned.popitem(last=False)
         return snapshot
 
+    def add_preparer(self, prepare: Callable[[RegistrySnapshot], Awaitable[None]]) -> None:
+        """Run `prepare` on every newly loaded snapshot before it goes live (e.g. build the recogniser's
+        phrase models), so the first call on a new registry does not pay for it. Failures are logged."""
+        self._preparers.append(prepare)
+
+    async def prepare(self, snapshot: RegistrySnapshot) -> None:
+        for prepare in self._preparers:
+            try:
+                await prepare(snapshot)
+            except Exception:
+                log.exception("preparing the registry snapshot failed; calls will prepare lazily")
+
     def release(self, call_id: str) -> None:
         self._pinned.pop(call_id, None)
 
@@ -66,6 +79,7 @@ class RegistryHolder:
         async with self._refresh_lock:
             started = time.perf_counter()
             new = await asyncio.to_thread(self._loader)
+            await self.prepare(new)
             loaded = time.perf_counter()
             previous, self._current = self._current, new
             swapped = time.perf_counter()

@@ -21,6 +21,7 @@ from apps.backend.acs.events import (
 from apps.backend.acs.jwt_auth import AcsAuthError
 from apps.backend.api.deps import AdminDep, RuntimeDep
 from apps.backend.storage.call_store import CallNotFound, CallRecord
+from voice.transcript import CallTranscript
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/calls", tags=["calls"])
@@ -132,6 +133,16 @@ async def get_call(call_id: str, runtime: RuntimeDep) -> CallRecord:
         return await runtime.calls.store.get(resolved)
     except CallNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from exc
+
+
+@router.get("/{call_id}/transcript", dependencies=[AdminDep])
+async def get_transcript(call_id: str, runtime: RuntimeDep) -> CallTranscript:
+    """Every turn of a call so far (who, text, agent, tools, interruptions, latency parts), in order."""
+    resolved = await runtime.calls.store.resolve(call_id) or call_id
+    transcript = await runtime.transcripts.get(resolved)
+    if transcript is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no transcript for this call")
+    return transcript
 
 
 @router.delete("/{call_connection_id}", dependencies=[AdminDep])

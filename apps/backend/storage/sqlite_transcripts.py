@@ -1,0 +1,116 @@
+"""Transcripts in a local SQLite file: the embedded default when no Cosmos DB is configured.
+
+sqlite3 blocks, so every statement runs on one dedicated thread (which also serialises writers on the one
+connection). Turns are upserted by (call_id, seq), so a retried write never duplicates a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id    TEXT PRIMARY KEY,
+    caller     TEXT,
+    scenario   TEXT,
+    started_at TEXT NOT NULL,
+    outcome    TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    call_id TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    doc     TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+);
+"""
+
+
+class SqliteTranscriptStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-transcripts")
+        self._db: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        if self.path.parent:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteTranscriptStore is not open")
+        return self._db
+
+    async def start_call(
+        self, call_id: str, *, caller: str | None, scenario: str | None, started_at: datetime
+    ) -> None:
+        sql = (
+            "INSERT INTO calls(call_id, caller, scenario, started_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(call_id) DO UPDATE SET caller=excluded.caller, scenario=excluded.scenario"
+        )
+        await self._run(
+            lambda: self._conn().execute(sql, (call_id, caller, scenario, started_at.isoformat()))
+        )
+
+    async def append_turn(self, turn: TranscriptTurn) -> None:
+        sql = "INSERT OR REPLACE INTO turns(call_id, seq, doc) VALUES (?, ?, ?)"
+        doc = turn.model_dump_json()
+        await self._run(lambda: self._conn().execute(sql, (turn.call_id, turn.seq, doc)))
+
+    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
+        sql = (
+            "INSERT INTO calls(call_id, started_at, outcome) VALUES (?, ?, ?) "
+            "ON CONFLICT(call_id) DO UPDATE SET outcome=excluded.outcome"
+        )
+        doc = outcome.model_dump_json()
+        await self._run(lambda: self._conn().execute(sql, (call_id, outcome.ended_at.isoformat(), doc)))
+
+    async def get(self, call_id: str) -> CallTranscript | None:
+        def read() -> CallTranscript | None:
+            db = self._conn()
+            row = db.execute(
+                "SELECT caller, scenario, started_at, outcome FROM calls WHERE call_id = ?", (call_id,)
+            ).fetchone()
+            turns = [
+                TranscriptTurn.model_validate_json(doc)
+                for (doc,) in db.execute("SELECT doc FROM turns WHERE call_id = ? ORDER BY seq", (call_id,))
+            ]
+            if row is None and not turns:
+                return None
+            caller, scenario, started_at, outcome = row if row else (None, None, None, None)
+            return CallTranscript(
+                call_id=call_id,
+                caller=caller,
+                scenario=scenario,
+                started_at=datetime.fromisoformat(started_at) if started_at else None,
+                outcome=CallOutcome.model_validate_json(outcome) if outcome else None,
+                turns=turns,
+            )
+
+        return await self._run(read)

@@ -1,0 +1,416 @@
+"""SpeechCascade as a unit: scripted providers, real playout and speaker, VAD probabilities fed directly.
+
+The e2e tests run the same class with real audio, the embedded providers and the ACS simulator; here each
+behaviour (turns, tools, handoffs, barge-in, idle, DTMF, provider failure) is pinned down deterministically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from registries.loader import load_registry
+from voice.errors import ProviderError
+from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
+from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
+from voice.speech_cascade.conversation import Conversation
+from voice.stt.base import Recognition, SttConfig
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+from voice.transports.playout import PacedPlayout
+
+FRAME = 640
+SPEECH = [0.95]
+SILENCE = [0.0]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.stops = 0
+
+    async def send_audio(self, frame: bytes) -> None:
+        self.frames += 1
+
+    async def send_stop_audio(self) -> None:
+        self.stops += 1
+
+
+class WordTts:
+    name = "words"
+
+    def __init__(self, ms_per_word: int = 40) -> None:
+        self.bytes_per_word = 32 * ms_per_word
+        self.spoken: list[str] = []
+
+    async def synthesize(self, text: str, **_: Any) -> bytes:
+        raise NotImplementedError
+
+    async def stream(
+        self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None
+    ) -> AsyncIterator[bytes]:
+        self.spoken.append(text)
+        for _ in text.split():
+            await asyncio.sleep(0)
+            yield bytes(self.bytes_per_word)
+
+
+class ScriptedStt:
+    name = "scripted-stt"
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.discarded = 0
+
+    async def open_session(self, config: SttConfig) -> ScriptedStt:
+        return self
+
+    async def prepare(self, phrases: Sequence[str]) -> None:
+        return None
+
+    def push(self, pcm: bytes) -> None:
+        pass
+
+    def discard_turn(self) -> None:
+        self.discarded += 1
+
+    async def end_of_turn(self) -> Recognition:
+        return Recognition(self.texts.pop(0) if self.texts else "")
+
+    async def aclose(self) -> None:
+        pass
+
+
+Reply = list[Any] | Exception
+
+
+class ScriptedBrain:
+    """Answers each request with the next scripted list of events (text strings, ToolCall objects)."""
+
+    name = "scripted-brain"
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.requests: list[ChatRequest] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Any]:
+        self.requests.append(request)
+        reply = self.replies.pop(0) if self.replies else ["Okay."]
+        if isinstance(reply, Exception):
+            raise reply
+        calls = False
+        for item in reply:
+            await asyncio.sleep(0)
+            if isinstance(item, ToolCall):
+                calls = True
+            yield TextDelta(item) if isinstance(item, str) else item
+        yield Usage(1, 1)
+        yield ChatDone("tool_calls" if calls else "stop")
+
+
+class Control:
+    def __init__(self) -> None:
+        self.hung_up: list[str] = []
+        self.transfers: list[str] = []
+
+    async def hang_up(self, reason: str) -> None:
+        self.hung_up.append(reason)
+
+    async def transfer_to_human(self, reason: str) -> bool:
+        self.transfers.append(reason)
+        return True
+
+
+class MemoryTranscripts:
+    def __init__(self) -> None:
+        self.turns: list[TranscriptTurn] = []
+        self.outcome: CallOutcome | None = None
+
+    async def start_call(self, call_id: str, **_: Any) -> None:
+        pass
+
+    async def append_turn(self, turn: TranscriptTurn) -> None:
+        self.turns.append(turn)
+
+    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
+        self.outcome = outcome
+
+    async def get(self, call_id: str) -> CallTranscript | None:
+        return None
+
+
+SNAPSHOT = load_registry()
+
+
+@pytest.fixture(autouse=True)
+def _demo_bank(redis: Redis) -> None:
+    """The shipped tools run against the demo data in the real embedded Redis."""
+    Harness.redis = redis
+
+
+class Harness:
+    redis: Redis | None = None
+
+    def __init__(
+        self, stt: list[str], brain: list[Reply], *, scenario: str = "banking", **config: Any
+    ) -> None:
+        self.sink = Sink()
+        self.playout = PacedPlayout(self.sink, frame_bytes=FRAME)
+        self.tts = WordTts()
+        self.stt = ScriptedStt(stt)
+        self.brain = ScriptedBrain(brain)
+        self.control = Control()
+        self.transcripts = MemoryTranscripts()
+        conversation = Conversation(
+            call_id="call-1",
+            caller="+14255550123",
+            snapshot=SNAPSHOT,
+            scenario=SNAPSHOT.scenarios[scenario],
+            agent=SNAPSHOT.start_agent(scenario),
+            redis=self.redis,
+        )
+        defaults: dict[str, Any] = {"idle_reprompt_s": 60, "idle_hang_up_s": 120, "dtmf_timeout_s": 0.2}
+        self.cascade = SpeechCascade(
+            conversation=conversation,
+            providers=CascadeProviders(stt=self.stt, tts=self.tts, llm=self.brain),
+            call_control=self.control,
+            transcripts=self.transcripts,
+            config=CascadeConfig(**{**defaults, **config}),
+        )
+
+    async def __aenter__(self) -> Harness:
+        self._playout_task = asyncio.create_task(self.playout.run())
+        await self.cascade.start(sample_rate=16000, playout=self.playout)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.cascade.aclose("test over")
+        self._playout_task.cancel()
+
+    async def windows(self, probabilities: list[float], count: int, *, pace: float = 0.0) -> None:
+        """Feed `count` VAD windows (each with 32 ms of audio), optionally paced in real time."""
+        for _ in range(count):
+            await self.cascade.on_audio(bytes(1024), probabilities)
+            await asyncio.sleep(pace)
+
+    async def say(self, speech_windows: int = 20) -> None:
+        """The caller speaks, then is silent long enough to end the turn (concierge: 600 ms)."""
+        await self.windows(SPEECH, speech_windows)
+        await self.windows(SILENCE, 25)
+
+    async def idle(self) -> None:
+        """Wait until the agent has finished everything it is doing."""
+        for _ in range(400):
+            await asyncio.sleep(0.02)
+            if not self.cascade._agent_active:
+                await asyncio.sleep(0.05)
+                if not self.cascade._agent_active:
+                    return
+        raise AssertionError("the agent never went quiet")
+
+    def agent_turns(self) -> list[TranscriptTurn]:
+        return [t for t in self.transcripts.turns if t.speaker == "agent"]
+
+
+def call(name: str, **arguments: Any) -> ToolCall:
+    return ToolCall(id=f"call_{name}", name=name, arguments=json.dumps(arguments))
+
+
+async def test_greeting_then_a_tool_turn_is_spoken_and_written_down() -> None:
+    brain = [
+        [call("verify_identity", full_name="Jordan Rivera", account_last4="4821")],
+        ["Thanks Jordan, ", "you're verified. ", "What can I do for you?"],
+    ]
+    async with Harness(["my name is jordan rivera last four four eight two one"], brain) as h:
+        await h.idle()
+        assert "Contoso" in h.tts.spoken[0] or h.tts.spoken  # the concierge greeting was spoken
+        await h.say()
+        await h.idle()
+    turns = h.transcripts.turns
+    assert [(t.speaker, t.kind) for t in turns] == [
+        ("agent", "greeting"),
+        ("caller", "speech"),
+        ("agent", "reply"),
+    ]
+    reply = turns[2]
+    assert reply.text == "Thanks Jordan, you're verified. What can I do for you?"
+    assert reply.tool_calls[0].name == "verify_identity" and reply.tool_calls[0].ok
+    assert reply.latency is not None and reply.latency.response_ms is not None
+    assert reply.latency.end_of_turn_ms == pytest.approx(608, abs=40)
+    # Clauses were handed to TTS separately, as soon as each was complete.
+    assert h.tts.spoken[-2:] == ["you're verified.", "What can I do for you?"]
+    # The brain saw the tool result before answering.
+    second = h.brain.requests[1].messages
+    assert second[-1]["role"] == "tool" and json.loads(second[-1]["content"])["ok"] is True
+    assert h.transcripts.outcome is not None and h.transcripts.outcome.tools_called == ("verify_identity",)
+
+
+async def test_barge_in_stops_audio_cancels_the_reply_and_keeps_what_was_heard() -> None:
+    long_reply = ["Here are your transactions. " + " ".join(f"Item {n} was a purchase." for n in range(40))]
+    async with Harness(["read my transactions", "stop that is enough"], [long_reply, ["Sure."]]) as h:
+        await h.idle()
+        await h.say()
+        await asyncio.sleep(0.8)  # the long reply is playing
+        stops_before = h.sink.stops
+        await h.windows(SPEECH, 12, pace=0.005)  # >= 300 ms of caller speech: a barge-in
+        assert h.sink.stops == stops_before + 1
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    cut = [t for t in h.agent_turns() if t.interrupted]
+    assert len(cut) == 1
+    assert cut[0].full_text and cut[0].text and len(cut[0].text) < len(cut[0].full_text)
+    assert cut[0].full_text.startswith(cut[0].text)
+    # The brain's history holds only the heard part, and the next turn was answered normally.
+    history = h.brain.requests[-1].messages
+    assistant = [m["content"] for m in history if m["role"] == "assistant" and m.get("content")]
+    assert cut[0].text in assistant and cut[0].full_text not in assistant
+    assert h.agent_turns()[-1].text == "Sure."
+
+
+async def test_a_backchannel_does_not_interrupt() -> None:
+    async with Harness(["tell me everything"], [["One. Two. Three. Four. Five. Six. Seven. Eight."]]) as h:
+        await h.idle()
+        await h.say()
+        await asyncio.sleep(0.3)
+        stops = h.sink.stops
+        await h.windows(SPEECH, 6)  # ~190 ms "uh-huh"
+        await h.windows(SILENCE, 25)
+        await h.idle()
+        assert h.sink.stops == stops
+        assert h.stt.discarded == 1
+    assert not any(t.interrupted for t in h.agent_turns())
+
+
+async def test_a_slow_tool_gets_a_holding_phrase_and_survives_barge_in() -> None:
+    brain = [[call("get_balance", account_type="checking")], ["Okay, what else?"]]
+    async with Harness(["what's my balance", "hello?"], brain, holding_after_s=0.05) as h:
+        await h.idle()
+
+        original = h.cascade.conversation.catalog
+
+        def slow_catalog():  # the tool takes 0.5 s
+            catalog = original()
+            real_invoke = catalog.invoke
+
+            async def invoke(*args, **kwargs):
+                await asyncio.sleep(0.5)
+                return await real_invoke(*args, **kwargs)
+
+            catalog = type(
+                "C",
+                (),
+                {
+                    "invoke": staticmethod(invoke),
+                    "values": catalog.values,
+                    "get": catalog.get,
+                    "__getitem__": catalog.__getitem__,
+                },
+            )()
+            return catalog
+
+        h.cascade.conversation.catalog = slow_catalog  # type: ignore[method-assign]
+        await h.say()
+        await asyncio.sleep(0.2)
+        assert h.cascade.config.holding_phrase in h.tts.spoken
+        await h.windows(SPEECH, 12, pace=0.005)  # barge in while the tool runs
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    # The tool finished and its result is in the history the brain saw for the next caller turn; the
+    # reply to the tool result was never asked for (two requests: the tool turn and the "hello?" turn).
+    assert len(h.brain.requests) == 2
+    last = h.brain.requests[-1].messages
+    tool_messages = [m for m in last if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_messages] == ["call_get_balance"]
+    assert last[-1] == {"role": "user", "content": "hello?"}
+    assert h.agent_turns()[-1].text == "Okay, what else?"
+
+
+async def test_announced_handoff_greets_in_the_new_agents_voice_and_switches_tools() -> None:
+    brain = [[call("handoff_card_services", reason="lost card")], ["Card locked."]]
+    async with Harness(["i lost my card", "lock it please"], brain) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+        assert h.cascade.conversation.agent.name == "card_services"
+        await h.say()
+        await h.idle()
+    greeting = SNAPSHOT.agents["card_services"].greeting.split()[0]
+    assert any(text.startswith(greeting) for text in h.tts.spoken)
+    last = h.brain.requests[-1]
+    assert last.agent == "card_services"
+    assert "lock_card" in {t.name for t in last.tools}
+    # Shared context: card services sees what the caller told the concierge.
+    assert any(m.get("content") == "i lost my card" for m in last.messages)
+
+
+async def test_end_call_tool_says_goodbye_then_hangs_up() -> None:
+    async with Harness(["that's all thanks"], [[call("end_call", reason="done")]]) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+        assert h.control.hung_up == ["done"]
+    assert h.agent_turns()[-1].text == "Thank you for calling. Goodbye."
+
+
+async def test_transfer_tool_reaches_call_control() -> None:
+    async with Harness(["get me a person"], [[call("transfer_to_human", reason="caller asked")]]) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+        assert h.control.transfers == ["caller asked"]
+
+
+async def test_dtmf_digits_reach_the_brain_as_one_turn() -> None:
+    async with Harness([], [["Thanks."]]) as h:
+        await h.idle()
+        for digit in "4821":
+            await h.cascade.on_dtmf(digit)
+        await h.cascade.on_dtmf("#")
+        await h.idle()
+    user = [m for m in h.brain.requests[0].messages if m["role"] == "user"]
+    assert user[-1]["content"] == f"{DTMF_PREFIX} 4821"
+    assert [t.kind for t in h.transcripts.turns if t.speaker == "caller"] == ["dtmf"]
+
+
+async def test_silence_reprompts_then_hangs_up() -> None:
+    async with Harness([], [], idle_reprompt_s=0.4, idle_hang_up_s=1.2) as h:
+        await h.idle()
+        for _ in range(100):
+            if h.control.hung_up:
+                break
+            await asyncio.sleep(0.05)
+        assert h.control.hung_up == ["caller silent"]
+    kinds = [t.kind for t in h.agent_turns()]
+    assert kinds == ["greeting", "reprompt", "goodbye"]
+    assert h.transcripts.outcome is not None and h.transcripts.outcome.reason == "idle timeout"
+
+
+async def test_a_failing_brain_gets_an_apology_and_the_call_goes_on() -> None:
+    brain: list[Reply] = [ProviderError("azure-openai", "every provider failed"), ["Now it works."]]
+    async with Harness(["first", "second"], brain) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+        await h.say()
+        await h.idle()
+    kinds = [(t.kind, t.text) for t in h.agent_turns()]
+    assert kinds[1] == ("apology", h.cascade.config.apology)
+    assert kinds[2] == ("reply", "Now it works.")
+
+
+async def test_hanging_up_mid_sentence_records_the_cut_turn_and_leaves_no_tasks() -> None:
+    h = Harness(["tell me"], [["Word " * 60 + "."]])
+    await h.__aenter__()
+    await h.idle()
+    await h.say()
+    await asyncio.sleep(0.5)
+    await h.__aexit__()
+    cut = h.agent_turns()[-1]
+    assert cut.interrupted and cut.text and cut.full_text
+    assert h.transcripts.outcome is not None and h.transcripts.outcome.reason == "test over"
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert not [t.get_name() for t in pending if "call-1" in t.get_name()]

@@ -1,0 +1,109 @@
+"""AgentSpeaker: clauses play in order, and an interruption keeps only what the caller heard."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from voice.speech_cascade.speaker import AgentSpeaker, Voice
+from voice.transports.playout import PacedPlayout
+
+RATE = 16000
+FRAME = 640
+BYTES_PER_WORD = FRAME * 10  # 200 ms of audio per word
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.stops = 0
+
+    async def send_audio(self, frame: bytes) -> None:
+        self.frames += 1
+
+    async def send_stop_audio(self) -> None:
+        self.stops += 1
+
+
+class WordTts:
+    """200 ms of PCM per word, delivered word by word; records the voice of each request."""
+
+    name = "words"
+
+    def __init__(self) -> None:
+        self.voices: list[str | None] = []
+
+    async def synthesize(self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None) -> bytes:
+        return b"".join([c async for c in self.stream(text, sample_rate=sample_rate, voice=voice)])
+
+    async def stream(
+        self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None
+    ) -> AsyncIterator[bytes]:
+        self.voices.append(voice)
+        for _ in text.split():
+            await asyncio.sleep(0)
+            yield bytes(BYTES_PER_WORD)
+
+
+async def make_speaker() -> tuple[AgentSpeaker, RecordingSink, asyncio.Task[None], WordTts]:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=FRAME)
+    task = asyncio.create_task(playout.run())
+    tts = WordTts()
+    return AgentSpeaker(tts, playout, sample_rate=RATE), sink, task, tts
+
+
+async def test_an_utterance_plays_every_clause_in_order_with_its_voice() -> None:
+    speaker, sink, task, tts = await make_speaker()
+    try:
+        utterance = speaker.start()
+        utterance.add("Hello there.", Voice(name="a"))
+        utterance.add("Card services here.", Voice(name="b"))
+        utterance.finish()
+        await asyncio.wait_for(speaker.done(), timeout=10)
+        assert sink.frames == 5 * 10
+        assert tts.voices == ["a", "b"]
+        assert not utterance.interrupted
+        assert utterance.heard_text == "Hello there. Card services here."
+        assert utterance.first_audio_at is not None
+        assert not speaker.speaking
+    finally:
+        task.cancel()
+
+
+async def test_interrupting_keeps_only_the_words_already_played() -> None:
+    speaker, sink, task, _ = await make_speaker()
+    try:
+        utterance = speaker.start()
+        utterance.add("One two three four five six seven eight nine ten.", Voice())
+        utterance.add("Never heard at all.", Voice())
+        utterance.finish()
+        await asyncio.sleep(0.65)  # about three words at 200 ms each
+        cut = await speaker.interrupt()
+        assert cut is utterance
+        assert utterance.interrupted
+        heard = utterance.heard_text.split()
+        assert 2 <= len(heard) <= 4, heard  # timing on a shared machine: about three words
+        assert heard == "One two three four".split()[: len(heard)]
+        assert sink.stops == 1  # StopAudio flushed what ACS had buffered
+        frames_at_cut = sink.frames
+        await asyncio.sleep(0.1)
+        assert sink.frames == frames_at_cut  # nothing more is sent after the cut
+        assert not speaker.speaking
+        # The speaker is immediately ready for the next turn.
+        again = speaker.start()
+        again.add("Yes?", Voice())
+        again.finish()
+        await asyncio.wait_for(speaker.done(), timeout=5)
+        assert again.heard_text == "Yes?"
+    finally:
+        task.cancel()
+
+
+async def test_interrupt_with_nothing_playing_sends_no_stop_audio() -> None:
+    speaker, sink, task, _ = await make_speaker()
+    try:
+        assert await speaker.interrupt() is None
+        assert sink.stops == 0
+    finally:
+        task.cancel()

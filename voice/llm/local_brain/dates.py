@@ -1,0 +1,222 @@
+"""Calendar dates as callers say them: "march fourteenth nineteen eighty five", "the 3rd of november",
+"1985-03-14", "yesterday", "last tuesday" (pure functions; `today` is always a parameter)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from voice.llm.local_brain.spoken import (
+    MONTHS,
+    ORDINALS,
+    TEENS,
+    TENS,
+    UNITS,
+    WEEKDAYS,
+    ZERO_WORDS,
+    normalize,
+    numbers,
+    tokens,
+)
+
+
+# --- dates -----------------------------------------------------------------------------------------------
+def _day_at(toks: Sequence[str], i: int) -> tuple[int, int] | None:
+    """(day 1-31, end index) for "fourteenth", "twenty third", "14th", "14", "fourteen" at toks[i]."""
+    n = len(toks)
+    if i < n and toks[i] == "the":
+        i += 1
+    if i >= n:
+        return None
+    tok = toks[i]
+    if tok in TENS and TENS[tok] in (20, 30) and i + 1 < n:
+        nxt = toks[i + 1]
+        if nxt in ORDINALS and ORDINALS[nxt] < 10:
+            day = TENS[tok] + ORDINALS[nxt]
+            return (day, i + 2) if day <= 31 else None
+        if nxt in UNITS and UNITS[nxt] > 0:
+            day = TENS[tok] + UNITS[nxt]
+            return (day, i + 2) if day <= 31 else None
+    if tok in ORDINALS:
+        return ORDINALS[tok], i + 1
+    if tok in TENS and TENS[tok] in (20, 30):
+        return TENS[tok], i + 1
+    if tok in UNITS and UNITS[tok] > 0:
+        return UNITS[tok], i + 1
+    if tok in TEENS:
+        return TEENS[tok], i + 1
+    match = re.fullmatch(r"(\d{1,2})(st|nd|rd|th)?", tok)
+    if match and 1 <= int(match.group(1)) <= 31:
+        return int(match.group(1)), i + 1
+    return None
+
+
+def _year_at(toks: Sequence[str], i: int, today: date, *, short_ok: bool) -> tuple[int, int] | None:
+    """(year, end) for "1985", "nineteen eighty five", "two thousand and five", "twenty twenty five",
+    "twenty oh five", and (when `short_ok`) "eighty five" / "'85"."""
+    n = len(toks)
+    while i < n and toks[i] in {",", "of", "in"}:
+        i += 1
+    if i >= n:
+        return None
+    tok = toks[i]
+    if re.fullmatch(r"(1[89]|20)\d\d", tok):
+        return int(tok), i + 1
+    nxt = toks[i + 1] if i + 1 < n else None
+    if tok in {"nineteen", "eighteen", "twenty"} and nxt is not None:
+        century = {"nineteen": 1900, "eighteen": 1800, "twenty": 2000}[tok]
+        rest = _two_digit_at(toks, i + 1)
+        if rest is not None:
+            return century + rest[0], rest[1]
+    if tok == "two" and nxt == "thousand":
+        j = i + 2
+        if j < n and toks[j] == "and":
+            j += 1
+        if j < n and toks[j] in UNITS:
+            return 2000 + UNITS[toks[j]], j + 1
+        rest = _two_digit_at(toks, j) if j < n else None
+        if rest is not None:
+            return 2000 + rest[0], rest[1]
+        return 2000, i + 2
+    if short_ok:
+        rest = _two_digit_at(toks, i)
+        if rest is not None and rest[0] >= 10:
+            century = 1900 if rest[0] > today.year % 100 else 2000
+            return century + rest[0], rest[1]
+        match = re.fullmatch(r"'?(\d\d)", tok)
+        if match:
+            value = int(match.group(1))
+            return (1900 if value > today.year % 100 else 2000) + value, i + 1
+    return None
+
+
+def _two_digit_at(toks: Sequence[str], i: int) -> tuple[int, int] | None:
+    """ "eighty five" -> 85, "ninety" -> 90, "ten" -> 10, "oh five" -> 5, "05" -> 5."""
+    n = len(toks)
+    if i >= n:
+        return None
+    tok = toks[i]
+    nxt = toks[i + 1] if i + 1 < n else None
+    if tok in TENS:
+        if nxt in UNITS and UNITS[nxt] > 0:
+            return TENS[tok] + UNITS[nxt], i + 2
+        return TENS[tok], i + 1
+    if tok in TEENS:
+        return TEENS[tok], i + 1
+    if tok in ZERO_WORDS and nxt in UNITS:
+        return UNITS[nxt], i + 2
+    if re.fullmatch(r"\d\d", tok):
+        return int(tok), i + 1
+    return None
+
+
+def _resolve_year(month: int, day: int, today: date, past: bool) -> date | None:
+    """A month and day without a year: the most recent one (past) or the next one (future)."""
+    for year in (today.year, today.year - 1) if past else (today.year, today.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if (past and candidate <= today) or (not past and candidate >= today):
+            return candidate
+    return None
+
+
+def make_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+_RELATIVE_TODAY = ("today", "this morning", "this afternoon", "this evening", "tonight", "earlier today")
+_RELATIVE_YESTERDAY = ("yesterday", "last night", "last evening")
+
+
+def parse_date(text: str, *, today: date, past: bool = True, require_year: bool = False) -> date | None:
+    """A calendar date: "march fourteenth nineteen eighty five", "the 3rd of november", "1985-03-14", "3/14/85",
+    "yesterday", "last tuesday", "two days ago". A date without a year is the most recent such day (`past`)
+    or the next one; with `require_year` (a date of birth) it is not accepted."""
+    norm = normalize(text)
+    if match := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", norm):
+        return make_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    if match := re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", norm):
+        month, day = int(match.group(1)), int(match.group(2))
+        if match.group(3):
+            year = int(match.group(3))
+            if year < 100:
+                year += 1900 if year > today.year % 100 else 2000
+            return make_date(year, month, day)
+        return None if require_year else _resolve_year(month, day, today, past)
+    toks = tokens(norm)
+    for i in range(len(toks)):
+        found = _month_date_at(toks, i, today, past=past, require_year=require_year)
+        if found is not None:
+            return found
+    if require_year:
+        return None
+    return _relative_date(norm, today, past=past)
+
+
+def _month_date_at(
+    toks: Sequence[str], i: int, today: date, *, past: bool, require_year: bool
+) -> date | None:
+    tok = toks[i]
+    month = MONTHS.get(tok)
+    if month is not None:
+        # "march fourteenth [,] [nineteen eighty five]"; "may"/"march" alone are verbs: a day must follow.
+        day_end = _day_at(toks, i + 1)
+        if day_end is None:
+            return None
+        day, end = day_end
+        year = _year_at(toks, end, today, short_ok=True)
+        if year is not None:
+            return make_date(year[0], month, day)
+        return None if require_year else _resolve_year(month, day, today, past)
+    # "the fourteenth of march [1985]", "14 march 1985"
+    day_end = _day_at(toks, i)
+    if day_end is None:
+        return None
+    day, end = day_end
+    if end < len(toks) and toks[end] == "of":
+        end += 1
+    elif not (toks[end - 1] in ORDINALS or re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", toks[end - 1])):
+        return None  # "twenty five march" is a year and a month, not a day: only "the 25th (of) march" is
+    if end >= len(toks) or toks[end] not in MONTHS:
+        return None
+    month = MONTHS[toks[end]]
+    year = _year_at(toks, end + 1, today, short_ok=True)
+    if year is not None:
+        return make_date(year[0], month, day)
+    return None if require_year else _resolve_year(month, day, today, past)
+
+
+def _relative_date(norm: str, today: date, *, past: bool) -> date | None:
+    if re.search(r"\bday before yesterday\b", norm):
+        return today - timedelta(days=2)
+    if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_YESTERDAY):
+        return today - timedelta(days=1)
+    if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_TODAY):
+        return today
+    if re.search(r"\btomorrow\b", norm):
+        return today + timedelta(days=1)
+    if match := re.search(r"\b(\w+) (days?|weeks?) ago\b", norm):
+        count = {"a": 1, "an": 1, "couple": 2, "few": 3}.get(match.group(1))
+        if count is None:
+            nums = numbers(tokens(match.group(1)))
+            count = int(nums[0].value) if nums else None
+        if count is not None:
+            days = count * (7 if match.group(2).startswith("week") else 1)
+            return today - timedelta(days=days)
+    if re.search(r"\blast week\b", norm):
+        return today - timedelta(days=7)
+    if match := re.search(r"\b(?:(last|this past|past|next|this|on) )?(" + "|".join(WEEKDAYS) + r")\b", norm):
+        weekday = WEEKDAYS[match.group(2)]
+        qualifier = match.group(1) or ""
+        if qualifier == "next" or (not past and qualifier != "last"):
+            ahead = (weekday - today.weekday()) % 7 or 7
+            return today + timedelta(days=ahead)
+        back = (today.weekday() - weekday) % 7 or 7  # the most recent one before today
+        return today - timedelta(days=back)
+    return None

@@ -1,0 +1,175 @@
+"""Reading the OpenAI-format history the cascade sends: the caller's last words, tool results to reply to,
+the question the agent asked last, and values earlier tool calls produced."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from voice.llm.base import Message
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """One tool call of the history with its result."""
+
+    call_id: str
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    output: dict[str, Any] = field(default_factory=dict)  # the result fields, without "ok"
+    error_type: str = ""
+    error_message: str = ""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    last_user: str | None
+    """Text of the caller's last message when it is the newest message, else None."""
+    latest_user: str | None
+    """Text of the caller's most recent message, wherever it is."""
+    unanswered: tuple[ToolOutcome, ...]
+    """Tool results since the caller last spoke, when the newest message is a tool result (the cascade asks
+    for a reply). Some may have been answered already: the cascade records a turn's spoken text only once
+    the turn ends, so the brain remembers which results it has replied to."""
+    last_question: str | None
+    """The last sentence ending in '?' of the agent's last spoken reply."""
+    outcomes: tuple[ToolOutcome, ...]
+    """Every tool call of the history with its result, oldest first."""
+    call_ids: frozenset[str]
+
+    def next_call_ids(self, count: int) -> list[str]:
+        """`call_<n>` ids not used anywhere in the history."""
+        ids: list[str] = []
+        n = len(self.call_ids) + 1
+        while len(ids) < count:
+            candidate = f"call_{n}"
+            if candidate not in self.call_ids:
+                ids.append(candidate)
+            n += 1
+        return ids
+
+    def succeeded(self, name: str, **args: Any) -> bool:
+        """Whether `name` ran successfully with these argument values."""
+        return any(
+            o.ok and o.name == name and all(o.args.get(k) == v for k, v in args.items())
+            for o in self.outcomes
+        )
+
+    def reference(self, param: str, *, consumer: str) -> Any:
+        """A value for an id parameter from earlier results, newest first: `next_<param>` (the next item to
+        work on), then `<param>` of another tool's result, then the first item of a result list."""
+        for outcome in reversed(self.outcomes):
+            if not outcome.ok:
+                continue
+            output = outcome.output
+            if f"next_{param}" in output:
+                return output[f"next_{param}"]
+            if outcome.name != consumer and output.get(param) is not None:
+                return output[param]
+            for value in output.values():
+                if isinstance(value, list) and value and isinstance(value[0], Mapping) and param in value[0]:
+                    return value[0][param]
+        return None
+
+    def known_values(self, names: frozenset[str]) -> dict[str, Any]:
+        """Values of `names` that successful calls used or returned (newest wins)."""
+        known: dict[str, Any] = {}
+        for outcome in self.outcomes:
+            if not outcome.ok:
+                continue
+            for source in (outcome.args, outcome.output):
+                for key in names & source.keys():
+                    if source[key] not in (None, ""):
+                        known[key] = source[key]
+        return known
+
+
+def text_of(message: Message) -> str:
+    """A message's text: a string content, or the text parts of a content list."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type") == "text"
+        )
+    return ""
+
+
+def _tool_calls(message: Message) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for call in message.get("tool_calls") or ():
+        if not isinstance(call, Mapping):
+            continue
+        function = call.get("function") or {}
+        raw = function.get("arguments") or "{}"
+        try:
+            args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        except (ValueError, TypeError):
+            args = {}
+        yield str(call.get("id", "")), str(function.get("name", "")), args if isinstance(args, dict) else {}
+
+
+def _outcome(call_id: str, name: str, args: dict[str, Any], content: str) -> ToolOutcome:
+    try:
+        body = json.loads(content) if content else {}
+    except ValueError:
+        body = {"ok": True, "result": content}
+    if not isinstance(body, dict):
+        body = {"ok": True, "result": body}
+    ok = bool(body.get("ok", "error" not in body))
+    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    output = {k: v for k, v in body.items() if k not in ("ok", "error")}
+    return ToolOutcome(
+        call_id=call_id,
+        name=name,
+        args=args,
+        ok=ok,
+        output=output,
+        error_type=str(error.get("type", "")),
+        error_message=str(error.get("message", "")),
+    )
+
+
+_QUESTION_RE = re.compile(r"[^.!?]*\?")
+
+
+def read_conversation(messages: Sequence[Message]) -> Conversation:
+    calls: dict[str, tuple[str, dict[str, Any]]] = {}
+    outcomes: list[ToolOutcome] = []
+    unanswered: list[ToolOutcome] = []
+    last_spoken: str | None = None
+    last_user: str | None = None
+    latest_user: str | None = None
+    for message in messages:
+        role = message.get("role")
+        if role == "user":
+            last_user = latest_user = text_of(message)
+            unanswered = []
+        elif role == "assistant":
+            last_user = None
+            spoken = text_of(message).strip()
+            if spoken:
+                last_spoken, unanswered = spoken, []
+            for call_id, name, args in _tool_calls(message):
+                calls[call_id] = (name, args)
+        elif role == "tool":
+            last_user = None
+            call_id = str(message.get("tool_call_id", ""))
+            name, args = calls.get(call_id, (str(message.get("name", "")), {}))
+            outcome = _outcome(call_id, name, args, text_of(message))
+            outcomes.append(outcome)
+            unanswered.append(outcome)
+    last_role = messages[-1].get("role") if messages else None
+    questions = _QUESTION_RE.findall(last_spoken or "")
+    return Conversation(
+        last_user=last_user if last_role == "user" else None,
+        latest_user=latest_user,
+        unanswered=tuple(unanswered) if last_role == "tool" else (),
+        last_question=questions[-1].strip() if questions else None,
+        outcomes=tuple(outcomes),
+        call_ids=frozenset(calls),
+    )

@@ -1,0 +1,708 @@
+"""SpeechCascade: VAD turns -> STT -> multi-agent brain with tools and handoffs -> clause-wise TTS, with barge-in.
+
+One instance per call, driven by `MediaSession` (inbound audio with its VAD probabilities, DTMF) and owning
+every task it starts: the reply in progress, tool runs, the idle watchdog and the transcript writer. The
+caller never hears two things at once because all speech goes through one `AgentSpeaker`, and every path out
+of a reply (finished, interrupted, failed) leaves the cascade listening, so there are no stuck-silent states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from registries.toolstore.catalog import ToolCatalog, ToolResult
+from registries.toolstore.context import HandoffTarget, ToolContext
+from voice.call_control import CallControl
+from voice.errors import ProviderError
+from voice.llm.base import ChatDone, ChatModel, ChatRequest, TextDelta, ToolCall, dtmf_message
+from voice.speech_cascade.clauses import ClauseSplitter
+from voice.speech_cascade.conversation import Conversation, agent_turn_policy, agent_voice
+from voice.speech_cascade.speaker import AgentSpeaker, Utterance
+from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnStarted, TurnTracker
+from voice.stt.base import SpeechToText, SttConfig, SttSession
+from voice.transcript import (
+    CallOutcome,
+    ToolCallRecord,
+    TranscriptStore,
+    TranscriptTurn,
+    TurnKind,
+    TurnLatency,
+    utcnow,
+)
+from voice.transcript_writer import TranscriptWriter
+from voice.transports.playout import PacedPlayout
+from voice.tts.base import TextToSpeech
+
+log = logging.getLogger(__name__)
+
+DEFAULT_END_REASON = "caller hung up"
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    idle_reprompt_s: float = 8.0
+    """Silence (nobody speaking, nothing pending) before the agent checks whether the caller is there."""
+    idle_hang_up_s: float = 20.0
+    """Silence before the agent says goodbye and hangs up."""
+    holding_after_s: float = 1.5
+    """A tool running longer than this with nothing playing gets a holding phrase."""
+    max_tool_rounds: int = 4
+    """Brain -> tools -> brain rounds per caller turn, so a looping model cannot hold the call."""
+    tool_timeout_s: float = 10.0
+    dtmf_timeout_s: float = 2.0
+    """Keyed digits are sent after this pause, or at once on '#'."""
+    preroll_ms: int = 400
+    """Audio kept from before speech onset, so recognition hears the first syllable."""
+    holding_phrase: str = "One moment while I look into that."
+    apology: str = "Sorry, I'm having trouble on my side right now. Could you say that again?"
+    not_heard: str = "Sorry, I didn't catch that. Could you say it again?"
+    reprompt: str = "Are you still there? How can I help?"
+    goodbye: str = "I haven't heard anything for a while, so I'll end the call now. Goodbye."
+    transfer_failed: str = "I'm sorry, I can't transfer you right now. Is there anything I can help with?"
+
+
+@dataclass(frozen=True)
+class CascadeProviders:
+    stt: SpeechToText
+    tts: TextToSpeech
+    llm: ChatModel
+
+
+class CascadeObserver(Protocol):
+    """What the app hears about the conversation (call records, dashboards)."""
+
+    async def on_turn(self, turn: TranscriptTurn) -> None: ...
+
+    async def on_agent_changed(self, previous: str, current: str) -> None: ...
+
+
+@dataclass
+class _CallerTurn:
+    text: str
+    kind: Literal["speech", "dtmf"]
+    last_voiced_at: float | None = None  # monotonic time of the caller's last voiced audio
+    end_of_turn_ms: float | None = None
+    stt_final_ms: float | None = None
+    language: str | None = None
+    started_at: datetime = field(default_factory=utcnow)  # when the caller started / stopped speaking
+    ended_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class _ReplyState:
+    """Bookkeeping of the reply in progress, read when it ends (normally or by interruption)."""
+
+    caller: _CallerTurn | None
+    agent: str
+    utterance: Utterance
+    started_at: datetime = field(default_factory=utcnow)
+    tool_records: list[ToolCallRecord] = field(default_factory=list)
+    llm_first_token_ms: float | None = None
+    tools_ms: float = 0.0
+    kind: TurnKind = "reply"
+    after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
+
+
+class SpeechCascade:
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        providers: CascadeProviders,
+        call_control: CallControl,
+        transcripts: TranscriptStore | None = None,
+        observer: CascadeObserver | None = None,
+        config: CascadeConfig | None = None,
+        phrases: Sequence[str] = (),
+    ) -> None:
+        self.conversation = conversation
+        self.call_id = conversation.call_id
+        self._providers = providers
+        self._call_control = call_control
+        self._transcripts = transcripts
+        self._observer = observer
+        self.config = config or CascadeConfig()
+        self._phrases = tuple(phrases)
+        self._turns = TurnTracker(agent_turn_policy(conversation.agent))
+        self._seq = itertools.count()
+        self._tool_ids = itertools.count(1)
+        self._speaker: AgentSpeaker | None = None
+        self._stt: SttSession | None = None
+        self._sample_rate = 16000
+        self._preroll: deque[bytes] = deque()
+        self._preroll_bytes = 0
+        self._pushing = False
+        self._reply: asyncio.Task[None] | None = None
+        self._reply_state: _ReplyState | None = None
+        self._pending_tools: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._idle_task: asyncio.Task[None] | None = None
+        self._writer: TranscriptWriter | None = None
+        self._dtmf_digits: list[str] = []
+        self._dtmf_timer: asyncio.TimerHandle | None = None
+        self._last_activity = time.monotonic()
+        self._reprompted = False
+        self._ending = False
+        self._end_reason = DEFAULT_END_REASON
+        self._started_at = utcnow()
+
+    # --- lifecycle (called by MediaSession) --------------------------------------------------------
+    async def start(self, *, sample_rate: int, playout: PacedPlayout) -> None:
+        """Media is flowing: open recognition, start the helpers, greet the caller."""
+        self._sample_rate = sample_rate
+        self._speaker = AgentSpeaker(
+            self._providers.tts, playout, sample_rate=sample_rate, call_id=self.call_id
+        )
+        if self._transcripts is not None:
+            conv = self.conversation
+            self._writer = TranscriptWriter(
+                self._transcripts,
+                call_id=self.call_id,
+                caller=conv.caller,
+                scenario=conv.scenario.name,
+                started_at=self._started_at,
+            )
+            self._writer.start()
+        await self._open_stt()
+        self._idle_task = asyncio.create_task(self._idle_watchdog(), name=f"idle:{self.call_id}")
+        self._start_reply(self._greet())
+
+    async def aclose(self, reason: str | None = None) -> None:
+        """The call is over: stop everything this cascade started and flush the transcript."""
+        if reason and self._end_reason == DEFAULT_END_REASON:  # the agent's own reason (idle, goodbye) wins
+            self._end_reason = reason
+        self._ending = True
+        if self._dtmf_timer is not None:
+            self._dtmf_timer.cancel()
+        cut_short = self._reply_state
+        if cut_short is not None and self._speaker is not None:  # hung up mid-sentence: keep what was heard
+            self._speaker.mark_heard(cut_short.utterance)
+        tasks = [t for t in (self._reply, self._idle_task) if t is not None]
+        tasks += [*self._pending_tools, *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._speaker is not None:
+            await self._speaker.aclose()
+        if self._stt is not None:
+            with contextlib.suppress(Exception):
+                await self._stt.aclose()
+        if cut_short is not None and self._reply_state is cut_short:
+            self._reply_state = None
+            self._close_reply(cut_short)
+        if self._writer is not None:
+            conv = self.conversation
+            await self._writer.close(
+                CallOutcome(
+                    reason=self._end_reason,
+                    agents_visited=tuple(dict.fromkeys(conv.visited)),
+                    tools_called=tuple(conv.tools_called),
+                )
+            )
+
+    # --- inbound media ---------------------------------------------------------------------------
+    async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
+        """One inbound frame at the call's rate, with the VAD probabilities of the windows it completed."""
+        self._remember(pcm)
+        for probability in probabilities:
+            for event in self._turns.update(probability, agent_active=self._agent_active):
+                await self._on_turn_event(event)
+
+    async def on_dtmf(self, digit: str) -> None:
+        self._last_activity = time.monotonic()
+        if self._agent_active:  # a key press interrupts, as on any IVR
+            await self._interrupt("dtmf")
+        if self._dtmf_timer is not None:
+            self._dtmf_timer.cancel()
+        if digit == "#":
+            self._flush_dtmf()
+            return
+        self._dtmf_digits.append(digit)
+        self._dtmf_timer = asyncio.get_running_loop().call_later(self.config.dtmf_timeout_s, self._flush_dtmf)
+
+    # --- turn-taking -----------------------------------------------------------------------------
+    @property
+    def _agent_active(self) -> bool:
+        speaking = self._speaker is not None and self._speaker.speaking
+        return speaking or (self._reply is not None and not self._reply.done())
+
+    def _remember(self, pcm: bytes) -> None:
+        if self._pushing:
+            if self._stt is not None:
+                self._stt.push(pcm)
+            return
+        self._preroll.append(pcm)
+        self._preroll_bytes += len(pcm)
+        limit = self._sample_rate * 2 * self.config.preroll_ms // 1000
+        while self._preroll_bytes > limit and len(self._preroll) > 1:
+            self._preroll_bytes -= len(self._preroll.popleft())
+
+    async def _on_turn_event(self, event: TurnStarted | TurnEnded | BargeIn) -> None:
+        self._last_activity = time.monotonic()
+        if isinstance(event, TurnStarted):
+            self._pushing = True
+            if self._stt is not None:
+                for chunk in self._preroll:
+                    self._stt.push(chunk)
+            self._preroll.clear()
+            self._preroll_bytes = 0
+        elif isinstance(event, BargeIn):
+            log.info("barge-in", extra={"onset_ms": event.at_ms})
+            await self._interrupt("barge-in")
+        elif isinstance(event, TurnEnded):
+            self._pushing = False
+            if self._turns.turn_was_backchannel and self._agent_active:
+                # "uh-huh" over the agent: not a turn. Forget the audio and let the agent carry on.
+                if self._stt is not None:
+                    self._stt.discard_turn()
+                return
+            if self._agent_active and not self._turns.policy.barge_in:
+                if self._stt is not None:
+                    self._stt.discard_turn()
+                return
+            silence_s = event.silence_ms / 1000
+            ended_at = utcnow() - timedelta(seconds=silence_s)
+            turn = _CallerTurn(
+                text="",
+                kind="speech",
+                last_voiced_at=time.monotonic() - silence_s,
+                end_of_turn_ms=float(event.silence_ms),
+                started_at=ended_at - timedelta(milliseconds=event.speech_ms),
+                ended_at=ended_at,
+            )
+            self._start_reply(self._respond_to_speech(turn))
+
+    def _flush_dtmf(self) -> None:
+        self._dtmf_timer = None
+        if not self._dtmf_digits or self._ending:
+            return
+        digits, self._dtmf_digits = "".join(self._dtmf_digits), []
+        turn = _CallerTurn(text=dtmf_message(digits), kind="dtmf", last_voiced_at=time.monotonic())
+        self._start_reply(self._respond(turn))
+
+    # --- replies -----------------------------------------------------------------------------------
+    def _start_reply(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (a coroutine) as the one reply in progress; a previous one must be over."""
+        if self._ending:
+            work.close()
+            return
+        if self._reply is not None and not self._reply.done():
+            # Only reachable when barge-in is off for this agent and the caller talked over it: queue
+            # behind the reply rather than speak over it.
+            previous = self._reply
+
+            async def after_previous() -> None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await previous
+                await work
+
+            self._reply = asyncio.create_task(after_previous(), name=f"reply:{self.call_id}")
+            return
+        self._reply = asyncio.create_task(work, name=f"reply:{self.call_id}")
+
+    async def _respond_to_speech(self, turn: _CallerTurn) -> None:
+        stt = self._stt
+        if stt is None:
+            await self._say_only(self.config.apology, kind="apology")
+            return
+        began = time.monotonic()
+        try:
+            recognition = await stt.end_of_turn()
+        except Exception as exc:
+            log.error("recognition failed", extra={"error": _describe(exc)})
+            await self._reopen_stt()
+            await self._say_only(self.config.apology, kind="apology")
+            return
+        turn.stt_final_ms = (time.monotonic() - began) * 1000
+        turn.text = recognition.text.strip()
+        turn.language = recognition.language
+        if not turn.text:
+            log.info("turn had no recognisable words")
+            await self._say_only(self.config.not_heard, kind="reprompt")
+            return
+        await self._respond(turn)
+
+    async def _respond(self, turn: _CallerTurn) -> None:
+        conv = self.conversation
+        self._reprompted = False
+        await self._settle_pending_tools()
+        self._record_caller(turn)
+        conv.add_caller_text(turn.text)
+        state = self._begin_reply(turn, "reply")
+        try:
+            await self._think(state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("reply failed", extra={"error": _describe(exc)})
+            state.utterance.add(self.config.apology, agent_voice(conv.agent))
+            state.kind = "apology"
+        await self._finish_reply(state)
+
+    async def _greet(self) -> None:
+        conv = self.conversation
+        state = self._begin_reply(None, "greeting")
+        try:
+            text = conv.greeting()
+        except Exception:  # a template that only breaks on real call data must not leave dead air
+            log.exception("greeting template failed; using a plain greeting")
+            text = "Hello, how can I help you today?"
+        state.utterance.add(text, agent_voice(conv.agent))
+        await self._finish_reply(state)
+
+    async def _say_only(self, text: str, *, kind: TurnKind) -> None:
+        state = self._begin_reply(None, kind)
+        state.utterance.add(text, agent_voice(self.conversation.agent))
+        await self._finish_reply(state)
+
+    def _begin_reply(self, caller: _CallerTurn | None, kind: TurnKind) -> _ReplyState:
+        assert self._speaker is not None
+        state = _ReplyState(
+            caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start()
+        )
+        state.kind = kind
+        self._reply_state = state
+        return state
+
+    async def _finish_reply(self, state: _ReplyState) -> None:
+        """Let the reply play out, then record it and carry out what the tools asked for."""
+        state.utterance.finish()
+        assert self._speaker is not None
+        await self._speaker.done()
+        if state.utterance.interrupted:
+            return  # whoever interrupted it recorded it (barge-in) and decides what happens next
+        self._reply_state = None
+        self._last_activity = time.monotonic()
+        self._close_reply(state)
+        for action, reason in state.after:
+            await self._carry_out(action, reason)
+
+    def _close_reply(self, state: _ReplyState) -> None:
+        """Record the agent's turn (what was heard) in the history and the transcript."""
+        utterance = state.utterance
+        heard = utterance.heard_text
+        if state.kind in ("reply", "greeting"):
+            self.conversation.add_agent_text(heard, agent=state.agent)
+        if not utterance.text and not state.tool_records:
+            return
+        caller = state.caller
+        response_ms = None
+        if caller is not None and caller.last_voiced_at is not None and utterance.first_audio_at is not None:
+            response_ms = (utterance.first_audio_at - caller.last_voiced_at) * 1000
+        latency = None
+        if caller is not None:
+            latency = TurnLatency(
+                end_of_turn_ms=caller.end_of_turn_ms,
+                stt_final_ms=caller.stt_final_ms,
+                llm_first_token_ms=state.llm_first_token_ms,
+                tools_ms=state.tools_ms or None,
+                tts_first_audio_ms=utterance.tts_first_audio_ms,
+                response_ms=response_ms,
+            )
+        self._record(
+            TranscriptTurn(
+                call_id=self.call_id,
+                seq=next(self._seq),
+                speaker="agent",
+                kind=state.kind,
+                agent=state.agent,
+                text=heard,
+                full_text=utterance.text if utterance.interrupted else None,
+                interrupted=utterance.interrupted,
+                started_at=state.started_at,
+                ended_at=utcnow(),
+                tool_calls=tuple(state.tool_records),
+                latency=latency,
+            )
+        )
+
+    async def _think(self, state: _ReplyState) -> None:
+        """The brain/tool loop for one caller turn; clauses are spoken as soon as they are complete."""
+        conv = self.conversation
+        for _round in range(self.config.max_tool_rounds + 1):
+            agent = conv.agent
+            voice = agent_voice(agent)
+            splitter = ClauseSplitter()
+            calls: list[ToolCall] = []
+            asked = time.monotonic()
+            request = ChatRequest(
+                messages=conv.messages(),
+                tools=list(conv.catalog().values()),
+                model=agent.model,
+                agent=agent.name,
+                call_id=self.call_id,
+                scratch=conv.scratch_for_agent(),
+            )
+            async for event in self._providers.llm.stream(request):
+                if state.llm_first_token_ms is None and isinstance(event, TextDelta | ToolCall):
+                    state.llm_first_token_ms = (time.monotonic() - asked) * 1000
+                if isinstance(event, TextDelta):
+                    for clause in splitter.feed(event.text):
+                        state.utterance.add(clause, voice)
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
+                elif isinstance(event, ChatDone):
+                    break
+            if tail := splitter.flush():
+                state.utterance.add(tail, voice)
+            if not calls:
+                return
+            conv.history().append(
+                {
+                    "role": "assistant",
+                    "content": None,  # the turn's spoken text is added once, as heard, when it ends
+                    "tool_calls": [
+                        {
+                            "id": c.id,
+                            "type": "function",
+                            "function": {"name": c.name, "arguments": c.arguments},
+                        }
+                        for c in calls
+                    ],
+                }
+            )
+            if not await self._run_tools(state, calls):
+                return  # a handoff or an end of call: nothing more to say in this turn
+        log.warning("tool round limit reached", extra={"rounds": self.config.max_tool_rounds})
+        state.utterance.add(
+            "Sorry, that is taking too long. Could you ask me again?", agent_voice(conv.agent)
+        )
+
+    async def _run_tools(self, state: _ReplyState, calls: list[ToolCall]) -> bool:
+        """Run one round of tool calls. True: ask the brain again; False: this turn's talking is done."""
+        conv = self.conversation
+        agent = conv.agent.name
+        catalog = conv.catalog()
+        history = conv.history()
+        ctx = conv.tool_context()
+        started = time.monotonic()
+        # Tools run in tasks the cascade owns, not the reply: a barge-in cancels the reply, but a tool
+        # that already started completes and its result still lands in the agent's history.
+        tasks = []
+        for call in calls:
+            task = asyncio.create_task(
+                self._run_one_tool(catalog, call, ctx, history, agent),
+                name=f"tool:{call.name}:{self.call_id}",
+            )
+            self._pending_tools.add(task)
+            task.add_done_callback(self._pending_tools.discard)
+            tasks.append(task)
+        gathered = asyncio.gather(*tasks)
+        try:
+            done, _ = await asyncio.wait({gathered}, timeout=self.config.holding_after_s)
+            if not done and not self._speaker_busy(state):
+                state.utterance.add(self.config.holding_phrase, agent_voice(conv.agent))
+            results: list[tuple[ToolCall, ToolResult]] = await asyncio.shield(gathered)
+        finally:
+            state.tools_ms += (time.monotonic() - started) * 1000
+        for call, result in results:
+            state.tool_records.append(_tool_record(call, result))
+            conv.tools_called.append(call.name)
+        again = True
+        for action in ctx.actions:
+            if action.kind == "handoff" and action.target:
+                edge = _handoff_edge(catalog, action.target)
+                await self._hand_off(state, edge, action.detail)
+                again = edge.type == "discrete"
+            elif action.kind in ("hang_up", "transfer"):
+                state.after.append((action.kind, action.detail))
+                again = False
+        if not again:
+            # The brain is not asked again, so say what the tools prepared for the caller themselves
+            # (a goodbye, "connecting you now"); a handoff's words come from the new agent's greeting.
+            for _call, result in results:
+                spec = catalog.get(result.name)
+                if result.spoken and not (spec is not None and spec.handoff is not None):
+                    state.utterance.add(result.spoken, agent_voice(conv.agent))
+        return again
+
+    def _speaker_busy(self, state: _ReplyState) -> bool:
+        """Is something still being said in this turn (then no holding phrase is needed)?"""
+        return self._speaker is not None and self._speaker.speaking and bool(state.utterance.clauses)
+
+    async def _run_one_tool(
+        self,
+        catalog: ToolCatalog,
+        call: ToolCall,
+        ctx: ToolContext,
+        history: list[dict[str, Any]],
+        agent: str,
+    ) -> tuple[ToolCall, ToolResult]:
+        result = await catalog.invoke(call.name, call.arguments, ctx, timeout=self.config.tool_timeout_s)
+        history.append({"role": "tool", "tool_call_id": call.id, "content": result.to_message()})
+        log.info(
+            "tool ran",
+            extra={
+                "tool": call.name,
+                "agent": agent,
+                "ok": result.ok,
+                "duration_ms": round(result.duration_ms, 1),
+            },
+        )
+        return call, result
+
+    async def _settle_pending_tools(self) -> None:
+        """Before asking the brain again, let tools from an interrupted turn finish (their results are
+        part of the history the brain must see, and every tool call needs its tool message)."""
+        if self._pending_tools:
+            await asyncio.gather(*list(self._pending_tools), return_exceptions=True)
+
+    async def _hand_off(self, state: _ReplyState, handoff: HandoffTarget, reason: str) -> None:
+        conv = self.conversation
+        previous = conv.agent.name
+        target = handoff.agent
+        returning = conv.hand_off(handoff, reason)
+        self._turns.set_policy(agent_turn_policy(conv.agent))
+        log.info("handoff", extra={"from": previous, "to": target, "type": handoff.type})
+        if self._observer is not None:
+            with contextlib.suppress(Exception):
+                await self._observer.on_agent_changed(previous, target)
+        if handoff.type == "announced":
+            # Close the previous agent's part of the turn, then let the new agent greet in its own voice.
+            try:
+                greeting = conv.greeting(returning=returning)
+            except Exception:
+                log.exception("greeting template failed; using a plain greeting")
+                greeting = "Hello, how can I help?"
+            state.utterance.add(greeting, agent_voice(conv.agent))
+            state.agent = target
+
+    async def _carry_out(self, action: str, reason: str) -> None:
+        if action == "hang_up":
+            self._end_reason = "agent ended the call"
+            await self._call_control.hang_up(reason)
+        elif action == "transfer":
+            ok = await self._call_control.transfer_to_human(reason)
+            if ok:
+                self._end_reason = "transferred to a human"
+            else:
+                await self._say_only(self.config.transfer_failed, kind="apology")
+
+    # --- interruption ------------------------------------------------------------------------------
+    async def _interrupt(self, why: str) -> None:
+        """Stop the agent now (StopAudio first), cancel the reply in progress and keep what was heard."""
+        state = self._reply_state
+        if self._speaker is not None:
+            await self._speaker.interrupt()
+        reply = self._reply
+        if reply is not None and not reply.done():
+            reply.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reply
+        self._reply = None
+        if state is not None:
+            self._reply_state = None
+            state.utterance.interrupted = state.utterance.interrupted or bool(state.utterance.clauses)
+            self._close_reply(state)
+        log.info("agent interrupted", extra={"by": why})
+
+    # --- idle --------------------------------------------------------------------------------------
+    async def _idle_watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            if self._agent_active or self._turns.in_speech or self._dtmf_digits or self._pushing:
+                self._last_activity = time.monotonic()
+                continue
+            idle = time.monotonic() - self._last_activity
+            if idle >= self.config.idle_hang_up_s:
+                self._end_reason = "idle timeout"
+                await self._run_in_reply(self._say_only(self.config.goodbye, kind="goodbye"))
+                await self._call_control.hang_up("caller silent")
+                return
+            if idle >= self.config.idle_reprompt_s and not self._reprompted:
+                self._reprompted = True
+                self._start_reply(self._say_only(self.config.reprompt, kind="reprompt"))
+
+    async def _run_in_reply(self, work: Coroutine[Any, Any, None]) -> None:
+        self._start_reply(work)
+        if self._reply is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._reply)
+
+    # --- providers ---------------------------------------------------------------------------------
+    async def _open_stt(self) -> None:
+        conv = self.conversation
+        try:
+            self._stt = await self._providers.stt.open_session(
+                SttConfig(
+                    sample_rate=self._sample_rate,
+                    languages=conv.agent.speech.languages,
+                    phrases=self._phrases,
+                    call_id=self.call_id,
+                )
+            )
+        except Exception as exc:
+            log.error("no speech recognition for this call", extra={"error": _describe(exc)})
+            self._stt = None
+
+    async def _reopen_stt(self) -> None:
+        if self._stt is not None:
+            with contextlib.suppress(Exception):
+                await self._stt.aclose()
+        await self._open_stt()
+
+    # --- transcript ----------------------------------------------------------------------------------
+    def _record_caller(self, turn: _CallerTurn) -> None:
+        self._record(
+            TranscriptTurn(
+                call_id=self.call_id,
+                seq=next(self._seq),
+                speaker="caller",
+                kind=turn.kind,
+                agent=self.conversation.agent.name,
+                text=turn.text,
+                language=turn.language,
+                started_at=turn.started_at,
+                ended_at=turn.ended_at,
+            )
+        )
+
+    def _record(self, turn: TranscriptTurn) -> None:
+        if self._writer is not None:
+            self._writer.add(turn)
+        if self._observer is not None:
+            task = asyncio.create_task(self._observer.on_turn(turn))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+
+def _handoff_edge(catalog: ToolCatalog, target: str) -> HandoffTarget:
+    """How this agent hands off to `target` in this scenario (type, shared context), from its handoff tool."""
+    for spec in catalog.values():
+        if spec.handoff is not None and spec.handoff.agent == target:
+            return spec.handoff
+    return HandoffTarget(agent=target)
+
+
+def _tool_record(call: ToolCall, result: ToolResult) -> ToolCallRecord:
+    try:
+        arguments: dict[str, Any] | str = json.loads(call.arguments) if call.arguments.strip() else {}
+    except json.JSONDecodeError:
+        arguments = call.arguments
+    if not isinstance(arguments, dict):
+        arguments = call.arguments
+    return ToolCallRecord(
+        id=call.id,
+        name=call.name,
+        arguments=arguments,
+        ok=result.ok,
+        output=result.output,
+        error=result.error.message if result.error else None,
+        duration_ms=round(result.duration_ms, 1),
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}"

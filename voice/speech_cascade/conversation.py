@@ -1,0 +1,140 @@
+"""The multi-agent side of one call: who is talking, each agent's history, shared context and handoffs.
+
+Each agent keeps its own history (its tool calls stay its own). Caller and agent *text* also goes to a
+call-wide log; an agent entered through a `share_context` handoff first catches up on the log entries it has
+not seen, so the new agent knows what the caller already said. Context vars (caller, handoff reason, the
+previous agent) are rendered into prompts and greetings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from registries.agentstore.schema import AgentSpec
+from registries.scenariostore.schema import ScenarioSpec
+from registries.snapshot import RegistrySnapshot
+from registries.templates import render_greeting, render_prompt, render_return_greeting
+from registries.toolstore.catalog import ToolCatalog
+from registries.toolstore.context import HandoffTarget, ToolContext
+from voice.llm.base import Message
+from voice.speech_cascade.speaker import Voice
+from voice.speech_cascade.turns import TurnPolicy
+
+
+def agent_voice(agent: AgentSpec) -> Voice:
+    return Voice(name=agent.voice.name, rate=agent.voice.rate_multiplier, style=agent.voice.style)
+
+
+def agent_turn_policy(agent: AgentSpec) -> TurnPolicy:
+    return TurnPolicy(
+        end_of_turn_silence_ms=agent.speech.end_of_turn_silence_ms,
+        barge_in=agent.speech.barge_in,
+        min_barge_in_ms=agent.speech.min_barge_in_ms,
+    )
+
+
+@dataclass
+class _LogEntry:
+    agent: str
+    message: Message
+
+
+@dataclass
+class Conversation:
+    """Mutable, per call. Not shared: each call builds its own from the snapshot pinned for it."""
+
+    call_id: str
+    caller: str
+    snapshot: RegistrySnapshot
+    scenario: ScenarioSpec
+    agent: AgentSpec
+    context: dict[str, Any] = field(default_factory=dict)
+    session: dict[str, Any] = field(default_factory=dict)
+    """Tool-visible per-call state (verified identity, slots), shared by every agent of the call."""
+    redis: Any = None
+    histories: dict[str, list[Message]] = field(default_factory=dict)
+    scratch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    visited: list[str] = field(default_factory=list)
+    tools_called: list[str] = field(default_factory=list)
+    _log: list[_LogEntry] = field(default_factory=list)
+    _seen: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.visited.append(self.agent.name)
+        self._seen[self.agent.name] = 0
+
+    # --- what the brain sees -----------------------------------------------------------------
+    def history(self, agent: str | None = None) -> list[Message]:
+        return self.histories.setdefault(agent or self.agent.name, [])
+
+    def system_prompt(self) -> Message:
+        return {"role": "system", "content": render_prompt(self.agent, self.context, self.scenario)}
+
+    def messages(self) -> list[Message]:
+        return [self.system_prompt(), *self.history()]
+
+    def catalog(self) -> ToolCatalog:
+        return self.snapshot.catalog_for(self.agent.name, self.scenario.name)
+
+    def scratch_for_agent(self) -> dict[str, Any]:
+        return self.scratch.setdefault(self.agent.name, {})
+
+    def tool_context(self) -> ToolContext:
+        return ToolContext(
+            call_id=self.call_id,
+            caller=self.caller,
+            scenario=self.scenario.name,
+            agent=self.agent.name,
+            session=self.session,
+            redis=self.redis,
+        )
+
+    def greeting(self, *, returning: bool = False) -> str:
+        if returning:
+            text = render_return_greeting(self.agent, self.context, self.scenario)
+            if text:
+                return text
+        return render_greeting(self.agent, self.context, self.scenario)
+
+    # --- recording -----------------------------------------------------------------------------
+    def add_caller_text(self, text: str) -> None:
+        message = {"role": "user", "content": text}
+        self.history().append(message)
+        self._log.append(_LogEntry(self.agent.name, message))
+        self._seen[self.agent.name] = len(self._log)
+
+    def add_agent_text(self, text: str, *, agent: str | None = None) -> None:
+        if not text:
+            return
+        name = agent or self.agent.name
+        message = {"role": "assistant", "content": text}
+        self.history(name).append(message)
+        self._log.append(_LogEntry(name, message))
+        if name == self.agent.name:
+            self._seen[name] = len(self._log)
+
+    # --- handoffs ------------------------------------------------------------------------------
+    def hand_off(self, target: HandoffTarget, reason: str) -> bool:
+        """Make `target.agent` the active agent. Returns True if it had been visited before."""
+        previous = self.agent
+        returning = target.agent in self._seen
+        self.agent = self.snapshot.agents[target.agent]
+        self.visited.append(self.agent.name)
+        self.context.update(previous_agent=previous.name, handoff_reason=reason)
+        history = self.history()
+        start = self._seen.get(self.agent.name, 0)
+        if target.share_context:
+            for entry in self._log[start:]:
+                speaker = entry.message["role"]
+                content = entry.message["content"]
+                if speaker == "assistant" and entry.agent != self.agent.name:
+                    # Another agent's words: context for this one, not something it said itself.
+                    history.append({"role": "user", "content": f"[{entry.agent} said] {content}"})
+                else:
+                    history.append(dict(entry.message))
+        elif self._log and self._log[-1].message["role"] == "user":
+            history.append(dict(self._log[-1].message))  # at least what the caller just asked
+        history.append({"role": "system", "content": f"Handed over from {previous.name}: {reason}"})
+        self._seen[self.agent.name] = len(self._log)
+        return returning

@@ -1,0 +1,123 @@
+"""What a call's transcript holds, and the store interface the orchestrators write it through.
+
+Turns are handed to the store as they happen (never only at the end), so a call that dies mid-way still has
+everything up to its last turn. Storage backends (SQLite by default, Cosmos DB) live in `apps`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Speaker = Literal["caller", "agent"]
+TurnKind = Literal[
+    "speech",  # the caller spoke
+    "dtmf",  # the caller keyed digits
+    "greeting",  # an agent greeted (call start, announced handoff)
+    "reply",  # an agent answered a caller turn
+    "holding",  # "one moment" while a slow tool ran
+    "reprompt",  # the caller was silent
+    "apology",  # every provider failed
+    "goodbye",  # the agent ended the call (idle)
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ToolCallRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | str
+    """Parsed arguments, or the raw text when the model produced invalid JSON."""
+    ok: bool
+    output: dict[str, Any] = {}
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class TurnLatency(BaseModel):
+    """Where the time of one agent reply went, in milliseconds (None: that part did not apply)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    end_of_turn_ms: float | None = None
+    """Caller's last voiced audio -> we decided the turn was over (the silence we waited for)."""
+    stt_final_ms: float | None = None
+    """Turn over -> final recognition text."""
+    llm_first_token_ms: float | None = None
+    """Request to the brain -> first text token (or first tool call)."""
+    tools_ms: float | None = None
+    """Time spent in tools before the first audio."""
+    tts_first_audio_ms: float | None = None
+    """First clause handed to TTS -> its first audio chunk."""
+    response_ms: float | None = None
+    """Caller's last voiced audio -> first agent audio frame sent to the caller."""
+
+
+class TranscriptTurn(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    seq: int = Field(
+        ge=0, description="Position in the call; (call_id, seq) is unique, so writes are idempotent."
+    )
+    speaker: Speaker
+    kind: TurnKind
+    agent: str | None = None
+    """Agent speaking, or the agent the caller was talking to."""
+    text: str
+    """For agent turns: what the caller actually heard (cut at the interruption point)."""
+    full_text: str | None = None
+    """For interrupted agent turns: everything the agent meant to say."""
+    interrupted: bool = False
+    language: str | None = None
+    started_at: datetime
+    ended_at: datetime
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    latency: TurnLatency | None = None
+
+
+class CallOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    """e.g. "caller hung up", "agent ended the call", "transferred", "idle timeout"."""
+    ended_at: datetime = Field(default_factory=utcnow)
+    agents_visited: tuple[str, ...] = ()
+    tools_called: tuple[str, ...] = ()
+
+
+class CallTranscript(BaseModel):
+    """A call as the store returns it."""
+
+    call_id: str
+    caller: str | None = None
+    scenario: str | None = None
+    started_at: datetime | None = None
+    outcome: CallOutcome | None = None
+    turns: list[TranscriptTurn] = []
+
+
+@runtime_checkable
+class TranscriptStore(Protocol):
+    async def start_call(
+        self, call_id: str, *, caller: str | None, scenario: str | None, started_at: datetime
+    ) -> None:
+        """Open (or re-open, idempotently) the call's transcript."""
+        ...
+
+    async def append_turn(self, turn: TranscriptTurn) -> None:
+        """Record one turn; writing the same (call_id, seq) twice keeps one copy (the last)."""
+        ...
+
+    async def end_call(self, call_id: str, outcome: CallOutcome) -> None: ...
+
+    async def get(self, call_id: str) -> CallTranscript | None:
+        """The call and its turns in order, or None if the store never saw it."""
+        ...
