@@ -61,7 +61,7 @@ async def test_banking_identity_check_then_balance(simulator: AcsSimulator, back
         WaitForAgent(),
         Say("My name is Jordan Rivera and the last four of my account are four eight two one."),
         WaitForAgent(),
-        Say("What is my checking balance?"),
+        Say("What's my checking balance?"),
         WaitForAgent(),
     ]
     result = await simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=60)
@@ -87,9 +87,11 @@ async def test_lost_card_hands_off_to_card_services_which_locks_the_card(
         Say("My name is Jordan Rivera and the last four of my account are four eight two one."),
         WaitForAgent(),
         Say("Please lock the card ending in four two one nine."),
+        WaitForAgent(),  # card services asks why: lost, stolen or damaged
+        Say("It was lost."),
         WaitForAgent(),
     ]
-    result = await simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=75)
+    result = await simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=90)
     transcript = await transcript_of(backend, result.call_connection_id)
     assert transcript.outcome is not None
     assert transcript.outcome.agents_visited[:2] == ("concierge", "card_services"), describe(transcript)

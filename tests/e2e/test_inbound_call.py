@@ -133,7 +133,7 @@ async def test_caller_speech_is_detected_while_the_call_runs(
     simulator: AcsSimulator, backend: Backend
 ) -> None:
     # The caller talks over the greeting (a barge-in), then waits for the answer to what they said.
-    script = [Pause(0.5), Say("Hello, I would like to check my account balance please."), WaitForAgent()]
+    script = [Pause(0.5), Say("Hello, I want to check my balance please."), WaitForAgent()]
     result = await simulator.place_call(backend.url, script, hang_up_after_silence_s=1.0, max_duration_s=40)
     assert result.script_error is None
     assert result.frames_sent > 100

@@ -29,7 +29,7 @@ from voice.speech_cascade.clauses import ClauseSplitter
 from voice.speech_cascade.conversation import Conversation, agent_turn_policy, agent_voice
 from voice.speech_cascade.speaker import AgentSpeaker, Utterance
 from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnStarted, TurnTracker
-from voice.stt.base import SpeechToText, SttConfig, SttSession
+from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
 from voice.transcript import (
     CallOutcome,
     ToolCallRecord,
@@ -146,6 +146,7 @@ class SpeechCascade:
         self._reply_state: _ReplyState | None = None
         self._pending_tools: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._carry_over: asyncio.Future[Recognition] | None = None
         self._idle_task: asyncio.Task[None] | None = None
         self._writer: TranscriptWriter | None = None
         self._dtmf_digits: list[str] = []
@@ -317,22 +318,44 @@ class SpeechCascade:
         if stt is None:
             await self._say_only(self.config.apology, kind="apology")
             return
+        earlier = await self._carried_over_text()
         began = time.monotonic()
+        pending = asyncio.ensure_future(stt.end_of_turn())
         try:
-            recognition = await stt.end_of_turn()
+            recognition = await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            # The caller went on talking after a pause (a barge-in on our "thinking"): what they said
+            # before the pause is not lost, it opens their next turn.
+            self._carry_over = pending
+            self._own(pending)
+            raise
         except Exception as exc:
             log.error("recognition failed", extra={"error": _describe(exc)})
             await self._reopen_stt()
             await self._say_only(self.config.apology, kind="apology")
             return
         turn.stt_final_ms = (time.monotonic() - began) * 1000
-        turn.text = recognition.text.strip()
+        turn.text = " ".join(part for part in (earlier, recognition.text.strip()) if part)
         turn.language = recognition.language
         if not turn.text:
             log.info("turn had no recognisable words")
             await self._say_only(self.config.not_heard, kind="reprompt")
             return
         await self._respond(turn)
+
+    async def _carried_over_text(self) -> str:
+        pending, self._carry_over = self._carry_over, None
+        if pending is None:
+            return ""
+        try:
+            return (await pending).text.strip()
+        except Exception:
+            return ""
+
+    def _own(self, task: asyncio.Future[Any]) -> None:
+        """Keep a helper task referenced (and cancelled on close) until it is done."""
+        self._background.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
 
     async def _respond(self, turn: _CallerTurn) -> None:
         conv = self.conversation
@@ -673,9 +696,7 @@ class SpeechCascade:
         if self._writer is not None:
             self._writer.add(turn)
         if self._observer is not None:
-            task = asyncio.create_task(self._observer.on_turn(turn))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._own(asyncio.create_task(self._observer.on_turn(turn)))
 
 
 def _handoff_edge(catalog: ToolCatalog, target: str) -> HandoffTarget:

@@ -6,14 +6,14 @@ How a turn is recognised:
 - If that result looks poor (empty, or low confidence: mean word posterior x the share of words the phrase
   model predicted from a bigram or trigram), the turn's buffered audio is decoded again with pocketsphinx's
   general en-US model (~130k words), whose result is taken if its confidence is higher: open speech stays
-  possible, if weak (out-of-domain WER 83% -> 38% on our espeak test set, in-domain 11% -> 13%).
+  possible, if weak (on our espeak test set: out-of-domain WER 84% -> 41%, in-domain 10% -> 12%).
 
 Threads and sharing. pocketsphinx's bindings hold the GIL inside `process_raw`, so decoding gains nothing
 from parallel threads and every call stalls the event loop for its duration: audio is fed in short slices
 on a small process-wide executor, and each session's jobs run one at a time from its own worker task. Decoders are stateful, so none is
 shared while in use: phrase decoders (~30 ms and ~8 MB to create) are checked out per turn from a pool per
-phrase model; general decoders (~0.4 s and ~95 MB) are checked out per fallback decode, at most one per
-executor thread (creating one stalls the loop for that long: `prepare` creates the first). Phrase models are built once per phrase set and cached process-wide (read-only).
+phrase model. The general model (~0.4 s and ~95 MB to load, by `prepare`) has one decoder, used only
+from its own thread, so fallbacks queue behind each other rather than load a second one mid-call. Phrase models are built once per phrase set and cached process-wide (read-only).
 
 Per-call state stays in the session: the resampler, the noise-floor generator, and the caller's cepstral
 mean (the line's average spectrum, which the acoustic model needs subtracted), carried from turn to turn and
@@ -64,11 +64,82 @@ _IDLE_PHRASE_DECODERS = 4  # per phrase model; more are created on demand and dr
 _MAX_PHRASE_MODELS = 16
 _DECODE_THREADS = 2
 
+GENERAL_MODEL_MARGIN = 0.1  # confidence the general model's result needs above the phrase model's to win
 _T = TypeVar("_T")
 
 
 def _quiet_config(**kwargs: object) -> dict[str, object]:
     return {"loglevel": "FATAL", **kwargs}  # pocketsphinx logs every utterance to stderr otherwise
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Decoding helpers (all run on decode threads)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    text: str
+    confidence: float
+
+
+def _feed(
+    decoder: pocketsphinx.Decoder, audio: bytes | bytearray, slice_bytes: int = _PHRASE_SLICE_BYTES
+) -> None:
+    view = memoryview(audio)
+    for start in range(0, len(view), slice_bytes):
+        decoder.process_raw(view[start : start + slice_bytes])
+
+
+def _result(decoder: pocketsphinx.Decoder) -> _Result:
+    """Final text and a 0..1 confidence: mean word posterior x share of words an n-gram (not a unigram
+    backoff) predicted. Speech the model does not cover gets forced onto unrelated words, which both
+    lowers their posteriors and breaks the phrase model's word orders."""
+    hyp = decoder.hyp()
+    text = hyp.hypstr.strip() if hyp is not None else ""
+    words = [s for s in decoder.seg() if not s.word.startswith(("<", "["))]  # skip <s>, <sil>, [NOISE]
+    if not text or not words:
+        return _Result("", 0.0)
+    posterior = sum(min(1.0, max(0.0, s.prob)) for s in words) / len(words)
+    ngram_share = sum(s.lback >= 2 for s in words) / len(words)
+    return _Result(text, posterior * ngram_share)
+
+
+def _reset(decoder: pocketsphinx.Decoder, cmn: str) -> None:
+    """Forget every trace of the decoder's previous utterance (it may have been another call's): the
+    front end keeps state across utterances (~0.1 ms to reinitialise), and the cepstral mean is set."""
+    decoder.reinit_feat()
+    decoder.set_cmn(cmn)
+
+
+def _cmn_frames(decoder: pocketsphinx.Decoder) -> int:
+    return decoder.n_frames() - 1  # the CMN sees one frame fewer than the search (measured: exact)
+
+
+_CMN_PRIOR_FRAMES = 500  # pocketsphinx src/feat/cmn.h: CMN_WIN (weight of the mean set with set_cmn)
+_CMN_SHIFT_FRAMES = 800  # CMN_WIN_HWM: past this the live mean is re-estimated mid-turn
+
+
+def _turn_mean(prior: str, blended: str, frames: int) -> str | None:
+    """The cepstral mean of the turn alone, or None when it cannot be recovered.
+
+    pocketsphinx's live CMN weighs the mean it was given as `_CMN_PRIOR_FRAMES` frames, adds each frame of
+    the turn, and `get_cmn(True)` returns the blend; once it reaches `_CMN_SHIFT_FRAMES` it re-estimates
+    and decays the sums mid-turn, and the blend is then mostly the turn's anyway. Un-blending is one
+    subtraction per coefficient, where another pass over the audio would move only a third of the way.
+    """
+    if not prior or not 0 < frames <= _CMN_SHIFT_FRAMES - _CMN_PRIOR_FRAMES:
+        return None
+    try:
+        p = [float(x) for x in prior.split(",")]
+        b = [float(x) for x in blended.split(",")]
+    except ValueError:
+        return None
+    if len(p) != len(b):
+        return None
+    total = _CMN_PRIOR_FRAMES + frames
+    return ",".join(
+        f"{(bi * total - pi * _CMN_PRIOR_FRAMES) / frames:.4f}" for pi, bi in zip(p, b, strict=True)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -142,31 +213,33 @@ class _PhraseModels:
             return slot
 
 
-class _GeneralPool:
-    """Decoders with the general en-US model. Each decode thread uses at most one at a time, so at most
-    `_DECODE_THREADS` ever exist; idle ones are kept, as loading one takes ~0.5 s."""
+class _GeneralModel:
+    """The one decoder with pocketsphinx's general en-US model (~0.4 s and ~95 MB to load).
+
+    It is used only from its own single-thread executor: decoding is GIL-bound, so concurrent fallbacks
+    would not finish sooner on two decoders, and one means no second load (a ~0.4 s loop stall) mid-call.
+    """
 
     def __init__(self) -> None:
-        self._idle: list[pocketsphinx.Decoder] = []
-        self._lock = threading.Lock()
-
-    def acquire(self) -> pocketsphinx.Decoder:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        # The bundled en-us model, lm and CMUdict. No fwdflat pass: it runs inside end_utt, holding the
-        # GIL for up to ~0.4 s, and took WER only from 48% to 47% on our test set (and RTF 0.31 -> 0.44).
-        return pocketsphinx.Decoder(**_quiet_config(fwdflat=False))
-
-    def release(self, decoder: pocketsphinx.Decoder) -> None:
-        with self._lock:
-            self._idle.append(decoder)
+        self._decoder: pocketsphinx.Decoder | None = None
 
     def warm(self) -> None:
-        with self._lock:
-            if self._idle:
-                return
-        self.release(self.acquire())
+        if self._decoder is None:
+            # The bundled en-us model, lm and CMUdict. No fwdflat pass: it runs inside end_utt, holding
+            # the GIL for up to ~0.4 s, and took WER only from 48% to 47% on our set (RTF 0.31 -> 0.44).
+            self._decoder = pocketsphinx.Decoder(**_quiet_config(fwdflat=False))
+
+    def decode(self, audio: bytes, cmn: str) -> _Result:
+        self.warm()
+        decoder, self._decoder = self._decoder, None  # dropped if anything below raises: state unknown
+        assert decoder is not None
+        _reset(decoder, cmn)
+        decoder.start_utt()
+        _feed(decoder, audio, _GENERAL_SLICE_BYTES)
+        decoder.end_utt()
+        result = _result(decoder)
+        self._decoder = decoder
+        return result
 
 
 @dataclass
@@ -174,11 +247,17 @@ class _Engine:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(_DECODE_THREADS, thread_name_prefix="pocketsphinx")
     )
+    general_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pocketsphinx-general")
+    )
     phrase_models: _PhraseModels = field(default_factory=_PhraseModels)
-    general: _GeneralPool = field(default_factory=_GeneralPool)
+    general: _GeneralModel = field(default_factory=_GeneralModel)
 
     async def run(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def run_general(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self.general_executor, fn, *args)
 
 
 _engine: _Engine | None = None
@@ -193,63 +272,10 @@ def _get_engine() -> _Engine:
         return _engine
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Decoding helpers (run on decode threads)
-
-
 @dataclass(frozen=True, slots=True)
-class _Result:
-    text: str
-    confidence: float
-
-
-def _feed(
-    decoder: pocketsphinx.Decoder, audio: bytes | bytearray, slice_bytes: int = _PHRASE_SLICE_BYTES
-) -> None:
-    view = memoryview(audio)
-    for start in range(0, len(view), slice_bytes):
-        decoder.process_raw(view[start : start + slice_bytes])
-
-
-def _result(decoder: pocketsphinx.Decoder) -> _Result:
-    """Final text and a 0..1 confidence: mean word posterior x share of words an n-gram (not a unigram
-    backoff) predicted. Speech the model does not cover gets forced onto unrelated words, which both
-    lowers their posteriors and breaks the phrase model's word orders."""
-    hyp = decoder.hyp()
-    text = hyp.hypstr.strip() if hyp is not None else ""
-    words = [s for s in decoder.seg() if not s.word.startswith(("<", "["))]  # skip <s>, <sil>, [NOISE]
-    if not text or not words:
-        return _Result("", 0.0)
-    posterior = sum(min(1.0, max(0.0, s.prob)) for s in words) / len(words)
-    ngram_share = sum(s.lback >= 2 for s in words) / len(words)
-    return _Result(text, posterior * ngram_share)
-
-
-_CMN_PRIOR_FRAMES = 500  # pocketsphinx src/feat/cmn.h: CMN_WIN (weight of the mean set with set_cmn)
-_CMN_SHIFT_FRAMES = 800  # CMN_WIN_HWM: past this the live mean is re-estimated mid-turn
-
-
-def _turn_mean(prior: str, blended: str, frames: int) -> str | None:
-    """The cepstral mean of the turn alone, or None when it cannot be recovered.
-
-    pocketsphinx's live CMN weighs the mean it was given as `_CMN_PRIOR_FRAMES` frames, adds each frame of
-    the turn, and `get_cmn(True)` returns the blend; once it reaches `_CMN_SHIFT_FRAMES` it re-estimates
-    and decays the sums mid-turn, and the blend is then mostly the turn's anyway. Un-blending is one
-    subtraction per coefficient, where another pass over the audio would move only a third of the way.
-    """
-    if not prior or not 0 < frames <= _CMN_SHIFT_FRAMES - _CMN_PRIOR_FRAMES:
-        return None
-    try:
-        p = [float(x) for x in prior.split(",")]
-        b = [float(x) for x in blended.split(",")]
-    except ValueError:
-        return None
-    if len(p) != len(b):
-        return None
-    total = _CMN_PRIOR_FRAMES + frames
-    return ",".join(
-        f"{(bi * total - pi * _CMN_PRIOR_FRAMES) / frames:.4f}" for pi, bi in zip(p, b, strict=True)
-    )
+class _Finished:
+    phrase: _Result
+    fallback_audio: bytes | None  # the turn's audio, when the general model should try it too
 
 
 @dataclass
@@ -277,8 +303,8 @@ class LocalSpeechToText:
     def __init__(self, *, fallback_below: float = 0.4) -> None:
         """`fallback_below`: confidence under which the general model re-decodes the turn (0 disables).
 
-        On our espeak test set, correctly recognised in-domain turns scored >= 0.45 and out-of-domain ones
-        <= 0.35; a re-decode costs ~0.4 x the turn's duration, so the margin is spent on the cheap side.
+        On our espeak test set (16 and 24 kHz), correctly recognised in-domain turns scored >= 0.48 and
+        out-of-domain ones <= 0.35. A re-decode costs ~0.3 x the turn's duration of CPU.
         """
         self.fallback_below = fallback_below
 
@@ -287,7 +313,7 @@ class LocalSpeechToText:
         slot = await engine.run(engine.phrase_models.slot_for, tuple(phrases))
         await engine.run(slot.warm)
         if self.fallback_below > 0:
-            await engine.run(engine.general.warm)
+            await engine.run_general(engine.general.warm)
 
     async def open_session(self, config: SttConfig) -> LocalSttSession:
         if not any(lang.lower().split("-")[0] == "en" for lang in config.languages):
@@ -395,7 +421,7 @@ class LocalSttSession:
                         self._loop.call_soon(self._config.on_partial, partial)  # its errors stay its own
                 elif isinstance(item, _EndTurn):
                     self._current = item
-                    result = await self._engine.run(self._finish_job)
+                    result = await self._end_turn()
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
@@ -410,6 +436,23 @@ class LocalSttSession:
             self._failure.__cause__ = exc
             self._turn = None  # its decoder may be in a bad state: not returned to the pool
             self._fail_waiters(self._failure)
+
+    async def _end_turn(self) -> Recognition:
+        finished = await self._engine.run(self._finish_job)
+        best = finished.phrase
+        if finished.fallback_audio is not None and self._cmn is not None:
+            try:
+                general = await self._engine.run_general(
+                    self._engine.general.decode, finished.fallback_audio, self._cmn
+                )
+            except Exception as exc:  # the phrase result still stands; the next fallback reloads the model
+                log.warning("stt general-model fallback failed", extra={"error": type(exc).__name__})
+            else:
+                # The general model must be clearly surer: an in-domain guess with a word or two wrong
+                # ("what to checking balance") still routes right, an open-vocabulary one rarely does.
+                if general.text and general.confidence > best.confidence + GENERAL_MODEL_MARGIN:
+                    best = general
+        return Recognition(best.text, language=LANGUAGE, confidence=round(best.confidence, 3))
 
     def _fail_waiters(self, error: ProviderError) -> None:
         waiting = [self._current, *self._pending]
@@ -436,7 +479,7 @@ class LocalSttSession:
         turn = self._turn
         if turn is None:
             decoder = self._slot.acquire()
-            decoder.set_cmn(self._cmn or self._slot.initial_cmn)  # never the previous user's mean
+            _reset(decoder, self._cmn or self._slot.initial_cmn)
             decoder.start_utt()
             turn = self._turn = _Turn(decoder)
         self._keep(turn, audio)
@@ -448,11 +491,11 @@ class LocalSttSession:
         turn.partial = text
         return text
 
-    def _finish_job(self) -> Recognition:
+    def _finish_job(self) -> _Finished:
         tail = self._to_decoder_audio(b"", last=True)
         turn, self._turn = self._turn, None
         if turn is None:  # nothing pushed since the last turn (so the resampler held nothing either)
-            return Recognition("")
+            return _Finished(_Result("", 0.0), None)
         self._keep(turn, tail)
         decoder = turn.decoder
         _feed(decoder, tail)
@@ -464,8 +507,8 @@ class LocalSttSession:
             # again with the turn's own (first-turn WER 28% -> 8% at 16 kHz, 79% -> 41% at 8 kHz on our
             # test set), and start the next turn from it. A phrase-model pass costs ~0.1 x the turn's
             # duration, once per call.
-            self._cmn = _turn_mean(self._slot.initial_cmn, self._cmn, decoder.n_frames()) or self._cmn
-            decoder.set_cmn(self._cmn)
+            self._cmn = _turn_mean(self._slot.initial_cmn, self._cmn, _cmn_frames(decoder)) or self._cmn
+            _reset(decoder, self._cmn)
             decoder.start_utt()
             _feed(decoder, turn.audio)
             decoder.end_utt()
@@ -473,21 +516,8 @@ class LocalSttSession:
         self._slot.release(decoder)
         poor = best.confidence < self._fallback_below
         if poor and not turn.truncated and (best.text or len(turn.audio) >= _MIN_FALLBACK_BYTES):
-            general = self._general_job(turn.audio)
-            if general.text and general.confidence > best.confidence:
-                best = general  # on narrowband audio both are poor, and the phrase guess is often nearer
-        return Recognition(best.text, language=LANGUAGE, confidence=round(best.confidence, 3))
-
-    def _general_job(self, audio: bytearray) -> _Result:
-        pool = self._engine.general
-        decoder = pool.acquire()
-        decoder.set_cmn(self._cmn)
-        decoder.start_utt()
-        _feed(decoder, audio, _GENERAL_SLICE_BYTES)
-        decoder.end_utt()
-        result = _result(decoder)
-        pool.release(decoder)  # not on failure: a decoder that raised may be in a bad state
-        return result
+            return _Finished(best, bytes(turn.audio))
+        return _Finished(best, None)
 
     def _discard_job(self) -> None:
         self._resampler.reset()

@@ -21,41 +21,13 @@ from pathlib import Path
 
 import pocketsphinx
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_TEENS = (
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_ONES = tuple("zero one two three four five six seven eight nine".split())
+_TEENS = tuple("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())
+_TENS = ("", "", *"twenty thirty forty fifty sixty seventy eighty ninety".split())
 _ORDINAL_ONES = (
     "",
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
+    *"first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(),
+    *"thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth".split(),
 )
 _ORDINAL_TENS = {20: "twentieth", 30: "thirtieth"}
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -75,7 +47,7 @@ ALWAYS_WORDS: tuple[str, ...] = (
     *_MONTHS,
     *_WEEKDAYS,
     *"today tomorrow yesterday morning afternoon evening night week month year last next".split(),
-    *"wrong please thank you what wait hold on and a the i my it's that's is".split(),
+    *"wrong please thank you what wait hold on and a the of i my it's that's is".split(),
     *"dollars dollar cents point percent account card number".split(),
 )
 # Whole utterances on their own ("yes", "no thanks"); weighted like half a phrase each.
@@ -83,8 +55,25 @@ SHORT_ANSWERS: tuple[str, ...] = tuple(
     "yes no yeah yep nope okay ok sure right correct thanks goodbye bye hello hi sorry".split()
 )
 
-# Relative weight of the synthetic number/date sentences and of the always-words as one-word utterances,
-# against 1.0 for each scenario phrase: enough to make them reachable, not enough to crowd the phrases.
+CONVERSATION_PHRASES: tuple[str, ...] = (
+    # What callers say to steer any conversation, whatever the scenario (barge-ins, repairs, closings).
+    "stop",
+    "wait",
+    "hold on",
+    "stop that's enough",
+    "that's enough thank you",
+    "that is enough thank you",
+    "can you repeat that",
+    "say that again please",
+    "sorry what was that",
+    "go ahead",
+    "never mind",
+    "no that's all thanks",
+    "that's all goodbye",
+)
+
+# Weights against 1.0 for each scenario phrase: each synthetic number/date sentence counts 0.05 (enough to
+# make them reachable, not enough to crowd the phrases), each short answer as a whole utterance 0.5.
 _SYNTHETIC_WEIGHT = 0.05
 _SHORT_ANSWER_WEIGHT = 0.5
 _UNIGRAM_FLOOR = 0.1  # pseudo-count every vocabulary word gets, so none is unreachable
@@ -110,7 +99,7 @@ class PhraseModel:
 
 
 def spell_digits(digits: str) -> list[str]:
-    """ "4821" -> four eight two one (how account numbers, card endings and codes are read)."""
+    """Digit by digit, as account numbers, card endings and codes are read: 4821 -> four eight two one."""
     return [_ONES[int(d)] for d in digits]
 
 
@@ -197,8 +186,8 @@ def readings(text: str) -> list[list[str]]:
 
 
 def phrase_key(phrases: Iterable[str]) -> str:
-    """Order- and duplicate-insensitive hash of a phrase set, over its normalised words."""
-    norm = sorted({" ".join(tokenize(p)) for p in phrases} - {""})
+    """Order- and duplicate-insensitive hash of a phrase set, over what the model is built from."""
+    norm = sorted({"|".join(" ".join(r) for r in readings(p)) for p in phrases} - {""})
     return hashlib.sha256("\n".join(norm).encode()).hexdigest()[:16]
 
 
@@ -368,7 +357,7 @@ def build_phrase_model(phrases: Sequence[str]) -> PhraseModel:
     """
     lexicon = _cmudict()
     sentences: list[tuple[list[str], float]] = []
-    for phrase in phrases:
+    for phrase in (*phrases, *CONVERSATION_PHRASES):
         variants = readings(phrase)
         sentences += [(v, 1.0 / len(variants)) for v in variants]
 

@@ -15,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.loader import load_registry
+from tests.unit.cascade.fakes import CountingSink, WordTts
 from voice.errors import ProviderError
 from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
 from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
@@ -28,43 +29,13 @@ SPEECH = [0.95]
 SILENCE = [0.0]
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
-
-
-class WordTts:
-    name = "words"
-
-    def __init__(self, ms_per_word: int = 40) -> None:
-        self.bytes_per_word = 32 * ms_per_word
-        self.spoken: list[str] = []
-
-    async def synthesize(self, text: str, **_: Any) -> bytes:
-        raise NotImplementedError
-
-    async def stream(
-        self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None
-    ) -> AsyncIterator[bytes]:
-        self.spoken.append(text)
-        for _ in text.split():
-            await asyncio.sleep(0)
-            yield bytes(self.bytes_per_word)
-
-
 class ScriptedStt:
     name = "scripted-stt"
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
         self.texts = texts
         self.discarded = 0
+        self.delay_s = delay_s
 
     async def open_session(self, config: SttConfig) -> ScriptedStt:
         return self
@@ -79,7 +50,9 @@ class ScriptedStt:
         self.discarded += 1
 
     async def end_of_turn(self) -> Recognition:
-        return Recognition(self.texts.pop(0) if self.texts else "")
+        text = self.texts.pop(0) if self.texts else ""
+        await asyncio.sleep(self.delay_s)
+        return Recognition(text)
 
     async def aclose(self) -> None:
         pass
@@ -158,7 +131,7 @@ class Harness:
     def __init__(
         self, stt: list[str], brain: list[Reply], *, scenario: str = "banking", **config: Any
     ) -> None:
-        self.sink = Sink()
+        self.sink = CountingSink()
         self.playout = PacedPlayout(self.sink, frame_bytes=FRAME)
         self.tts = WordTts()
         self.stt = ScriptedStt(stt)
@@ -414,3 +387,16 @@ async def test_hanging_up_mid_sentence_records_the_cut_turn_and_leaves_no_tasks(
     assert h.transcripts.outcome is not None and h.transcripts.outcome.reason == "test over"
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert not [t.get_name() for t in pending if "call-1" in t.get_name()]
+
+
+async def test_words_before_a_pause_join_the_callers_next_turn() -> None:
+    async with Harness(["my name is jordan", "rivera"], [["Thanks."]]) as h:
+        await h.idle()
+        h.stt.delay_s = 0.5  # recognition still running when the caller goes on talking
+        await h.say()
+        await h.windows(SPEECH, 12)  # ... and they carry on: a barge-in on the agent's "thinking"
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    users = [m["content"] for m in h.brain.requests[-1].messages if m["role"] == "user"]
+    assert users == ["my name is jordan rivera"]
+    assert [t.text for t in h.transcripts.turns if t.speaker == "caller"] == ["my name is jordan rivera"]

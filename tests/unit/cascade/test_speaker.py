@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
+from tests.unit.cascade.fakes import CountingSink, WordTts
 from voice.speech_cascade.speaker import AgentSpeaker, Voice
 from voice.transports.playout import PacedPlayout
 
 RATE = 16000
 FRAME = 640
-BYTES_PER_WORD = FRAME * 10  # 200 ms of audio per word
 
 
-class RecordingSink:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
-
-
-class WordTts:
-    """200 ms of PCM per word, delivered word by word; records the voice of each request."""
-
-    name = "words"
-
-    def __init__(self) -> None:
-        self.voices: list[str | None] = []
-
-    async def synthesize(self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None) -> bytes:
-        return b"".join([c async for c in self.stream(text, sample_rate=sample_rate, voice=voice)])
-
-    async def stream(
-        self, text: str, *, sample_rate: int, voice=None, rate=1.0, style=None
-    ) -> AsyncIterator[bytes]:
-        self.voices.append(voice)
-        for _ in text.split():
-            await asyncio.sleep(0)
-            yield bytes(BYTES_PER_WORD)
-
-
-async def make_speaker() -> tuple[AgentSpeaker, RecordingSink, asyncio.Task[None], WordTts]:
-    sink = RecordingSink()
+async def make_speaker() -> tuple[AgentSpeaker, CountingSink, asyncio.Task[None], WordTts]:
+    sink = CountingSink()
     playout = PacedPlayout(sink, frame_bytes=FRAME)
     task = asyncio.create_task(playout.run())
-    tts = WordTts()
+    tts = WordTts(ms_per_word=200)
     return AgentSpeaker(tts, playout, sample_rate=RATE), sink, task, tts
 
 
