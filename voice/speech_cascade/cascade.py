@@ -587,6 +587,7 @@ class SpeechCascade:
         previous = conv.agent.name
         target = handoff.agent
         returning = conv.hand_off(handoff, reason)
+        state.agent = target  # the rest of this turn is the new agent's
         self._turns.set_policy(agent_turn_policy(conv.agent))
         log.info("handoff", extra={"from": previous, "to": target, "type": handoff.type})
         if self._observer is not None:
@@ -600,7 +601,6 @@ class SpeechCascade:
                 log.exception("greeting template failed; using a plain greeting")
                 greeting = "Hello, how can I help?"
             state.utterance.add(greeting, agent_voice(conv.agent))
-            state.agent = target
 
     async def _carry_out(self, action: str, reason: str) -> None:
         if action == "hang_up":

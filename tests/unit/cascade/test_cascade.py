@@ -400,3 +400,34 @@ async def test_words_before_a_pause_join_the_callers_next_turn() -> None:
     users = [m["content"] for m in h.brain.requests[-1].messages if m["role"] == "user"]
     assert users == ["my name is jordan rivera"]
     assert [t.text for t in h.transcripts.turns if t.speaker == "caller"] == ["my name is jordan rivera"]
+
+
+async def test_discrete_handoff_lets_the_new_agent_answer_the_same_turn(tmp_path) -> None:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "quiet_banking.yaml").write_text(
+        "name: quiet_banking\n"
+        "start_agent: concierge\n"
+        "agents: [concierge, card_services]\n"
+        "handoffs:\n"
+        "  - {from: concierge, to: card_services, type: discrete, share_context: false,"
+        " condition: lost or stolen cards}\n"
+    )
+    snapshot = load_registry([tmp_path])
+    brain = [[call("handoff_card_services", reason="lost card")], ["Which card was it?"]]
+    h = Harness(["i lost my card"], brain)
+    conversation = h.cascade.conversation
+    conversation.snapshot = snapshot
+    conversation.scenario = snapshot.scenarios["quiet_banking"]
+    async with h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+    # No greeting from card services: it answered the caller's turn straight away, in the same reply.
+    reply = h.agent_turns()[-1]
+    assert reply.agent == "card_services" and reply.text == "Which card was it?"
+    second = h.brain.requests[1]
+    assert second.agent == "card_services"
+    # Without shared context it still gets what the caller just asked, but not the concierge's greeting.
+    users = [m["content"] for m in second.messages if m["role"] == "user"]
+    assert users == ["i lost my card"]
+    assert not any(m["role"] == "assistant" and m.get("content") for m in second.messages)
