@@ -147,6 +147,7 @@ class SpeechCascade:
         self._pending_tools: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._carry_over: asyncio.Future[Recognition] | None = None
+        self._interrupted_rounds: list[tuple[asyncio.Future[Any], ToolContext, ToolCatalog]] = []
         self._idle_task: asyncio.Task[None] | None = None
         self._writer: TranscriptWriter | None = None
         self._dtmf_digits: list[str] = []
@@ -528,6 +529,10 @@ class SpeechCascade:
             if not done and not self._speaker_busy(state):
                 state.utterance.add(self.config.holding_phrase, agent_voice(conv.agent))
             results: list[tuple[ToolCall, ToolResult]] = await asyncio.shield(gathered)
+        except asyncio.CancelledError:
+            # Barged in while tools ran: they finish on their own; a handoff they asked for still happens.
+            self._interrupted_rounds.append((gathered, ctx, catalog))
+            raise
         finally:
             state.tools_ms += (time.monotonic() - started) * 1000
         for call, result in results:
@@ -550,6 +555,24 @@ class SpeechCascade:
                 if result.spoken and not (spec is not None and spec.handoff is not None):
                     state.utterance.add(result.spoken, agent_voice(conv.agent))
         return again
+
+    def _late_actions(self, ctx: ToolContext, catalog: ToolCatalog) -> None:
+        """Actions of tools that completed after the caller interrupted their turn.
+
+        A handoff still moves the call (quietly: the caller is talking, so no greeting). Hang-up and transfer
+        are dropped: the caller interrupted them, and would be cut off mid-sentence.
+        """
+        conv = self.conversation
+        for action in ctx.actions:
+            if action.kind == "handoff" and action.target and action.target != conv.agent.name:
+                previous = conv.agent.name
+                conv.hand_off(_handoff_edge(catalog, action.target), action.detail)
+                self._turns.set_policy(agent_turn_policy(conv.agent))
+                log.info("handoff after barge-in", extra={"from": previous, "to": action.target})
+                if self._observer is not None:
+                    self._own(asyncio.create_task(self._observer.on_agent_changed(previous, action.target)))
+            elif action.kind in ("hang_up", "transfer"):
+                log.info("tool action dropped: the caller interrupted it", extra={"action": action.kind})
 
     def _speaker_busy(self, state: _ReplyState) -> bool:
         """Is something still being said in this turn (then no holding phrase is needed)?"""
@@ -581,6 +604,11 @@ class SpeechCascade:
         part of the history the brain must see, and every tool call needs its tool message)."""
         if self._pending_tools:
             await asyncio.gather(*list(self._pending_tools), return_exceptions=True)
+        rounds, self._interrupted_rounds = self._interrupted_rounds, []
+        for gathered, ctx, catalog in rounds:
+            with contextlib.suppress(Exception):
+                await gathered
+            self._late_actions(ctx, catalog)
 
     async def _hand_off(self, state: _ReplyState, handoff: HandoffTarget, reason: str) -> None:
         conv = self.conversation

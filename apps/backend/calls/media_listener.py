@@ -1,9 +1,12 @@
-"""Turns media-session and conversation happenings into call-record updates and log lines."""
+"""Turns media-session and conversation happenings into call-record updates, live dashboard events and log
+lines."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore, utcnow
 from voice.transcript import TranscriptTurn
 from voice.transports.acs import TransportStats
@@ -12,15 +15,19 @@ log = logging.getLogger(__name__)
 
 
 class CallRecordMediaListener:
-    def __init__(self, store: RedisCallStore, call_id: str) -> None:
+    def __init__(
+        self, store: RedisCallStore, call_id: str, events: CallEventPublisher | None = None
+    ) -> None:
         self._store = store
         self._call_id = call_id
+        self._events = events or CallEventPublisher.shared(store.redis)
 
-    async def _update(self, mutate) -> None:  # type: ignore[no-untyped-def]
+    async def _update(self, mutate: Callable[[CallRecord], None]) -> CallRecord | None:
         try:
-            await self._store.update(self._call_id, mutate)
+            return await self._store.update(self._call_id, mutate)
         except CallNotFound:
             log.warning("call record vanished (TTL?) during media")
+            return None
 
     async def on_media_started(self, sample_rate: int) -> None:
         log.info("media started", extra={"sample_rate": sample_rate})
@@ -31,7 +38,8 @@ class CallRecordMediaListener:
             record.media_started_at = record.media_started_at or utcnow()
             record.add_event("media_started", f"{sample_rate} Hz")
 
-        await self._update(mutate)
+        if (record := await self._update(mutate)) is not None:
+            self._events.status(record, "media_started")
 
     async def on_dtmf(self, digit: str) -> None:
         # Digits may be account numbers: never log or store them in clear.
@@ -40,6 +48,7 @@ class CallRecordMediaListener:
 
     # --- CascadeObserver: the conversation as call-record events (the text is in the transcript) ---
     async def on_turn(self, turn: TranscriptTurn) -> None:
+        self._events.turn(turn)  # before the record write: dashboards should not wait on it
         if turn.speaker == "caller":
             event, detail = "caller_turn", turn.kind
         else:
@@ -49,6 +58,7 @@ class CallRecordMediaListener:
         await self._update(lambda record: record.add_event(event, detail))
 
     async def on_agent_changed(self, previous: str, current: str) -> None:
+        self._events.agent_changed(self._call_id, previous, current)
         await self._update(lambda record: record.add_event("agent_changed", f"{previous} -> {current}"))
 
     async def on_media_ended(self, stats: TransportStats) -> None:
@@ -68,4 +78,5 @@ class CallRecordMediaListener:
                 f"in={stats.audio_frames_in} out={stats.audio_frames_out} malformed={stats.malformed_in}",
             )
 
-        await self._update(mutate)
+        if (record := await self._update(mutate)) is not None:
+            self._events.status(record, "media_ended")

@@ -18,6 +18,7 @@ from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
 from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.control import AcsCallControl
+from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.registry.holder import RegistryHolder
@@ -216,7 +217,8 @@ class CallService:
                 elif kind in ("AnswerFailed", "CreateCallFailed"):
                     r.end(f"{kind}: {detail or 'no detail'}", failed=True)
 
-            await self.store.update(call_id, mutate)
+            record = await self.store.update(call_id, mutate)
+            CallEventPublisher.shared(self._redis).callback_applied(record, kind)  # dashboards; never blocks
             if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed"):
                 await self._close_media(call_id, "call disconnected")
         return True

@@ -3,6 +3,9 @@
 Key schema (TTL = CALL_RECORD_TTL_SECONDS on every key):
   sb:call:{call_id}                   JSON CallRecord
   sb:call-conn:{call_connection_id}   call_id (ACS' id -> ours; set once answer or media tells us)
+  sb:calls:by-created                 sorted set: call_id scored by created_at (epoch seconds), for listing;
+                                      members older than the TTL are trimmed on create, members whose record
+                                      expired are skipped and pruned when listed
 
 `call_id` is ours, minted when the IncomingCall arrives (before ACS has a connection id), so the media
 token and the record can exist before the answer returns. Updates are optimistic transactions
@@ -12,6 +15,8 @@ token and the record can exist before the answer returns. Updates are optimistic
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 import random
 import weakref
@@ -93,8 +98,55 @@ class CallRecord(BaseModel):
         self.media_connected = False
 
 
+class CallSummary(BaseModel):
+    """A call as a dashboard's list shows it: no event list, no ACS ids."""
+
+    call_id: str
+    status: CallStatus
+    scenario: str
+    caller: str
+    created_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallSummary:
+        return cls(
+            call_id=record.call_id,
+            status=record.status,
+            scenario=record.scenario,
+            caller=record.caller,
+            created_at=record.created_at,
+            ended_at=record.ended_at,
+            end_reason=record.end_reason,
+        )
+
+
+class CallPage(BaseModel):
+    calls: list[CallSummary]
+    next_cursor: str | None = None
+    """Opaque; pass back as `cursor` for the next (older) page. None: this was the last page."""
+
+
 class CallNotFound(KeyError):
     pass
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def _encode_cursor(score: float, call_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{score!r}:{call_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        score, call_id = raw.split(":", 1)
+        return float(score), call_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("cursor is not one this API handed out") from exc
 
 
 class RedisCallStore:
@@ -111,14 +163,71 @@ class RedisCallStore:
     def _conn_key(self, call_connection_id: str) -> str:
         return f"{self._prefix}:call-conn:{call_connection_id}"
 
+    @property
+    def _index_key(self) -> str:
+        return f"{self._prefix}:calls:by-created"
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._redis
+
     async def create(self, record: CallRecord) -> None:
         created = await self._redis.set(
             self._record_key(record.call_id), record.model_dump_json(), ex=self._ttl, nx=True
         )
         if not created:
             raise ValueError(f"call {record.call_id} already exists")
+        created_at = record.created_at.timestamp()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._index_key, {record.call_id: created_at})
+            # Same lifetime as the records: older members can only point at expired records.
+            pipe.zremrangebyscore(self._index_key, "-inf", f"({utcnow().timestamp() - self._ttl}")
+            pipe.expire(self._index_key, self._ttl)
+            await pipe.execute()
         if record.call_connection_id:
             await self.link_connection(record.call_id, record.call_connection_id)
+
+    async def list_recent(self, *, limit: int, cursor: str | None = None) -> CallPage:
+        """Calls newest first, `limit` per page; records that expired are skipped and dropped from the index."""
+        after_id: str | None = None
+        max_score: float | str = "+inf"
+        if cursor:
+            max_score, after_id = _decode_cursor(cursor)
+        found: list[tuple[float, CallRecord]] = []
+        batch = limit + 1
+        offset = 0
+        while len(found) <= limit:
+            rows = await self._redis.zrevrangebyscore(
+                self._index_key, max_score, "-inf", start=offset, num=batch, withscores=True
+            )
+            if not rows:
+                break
+            offset += len(rows)
+            members = [m.decode() if isinstance(m, bytes) else m for m, _ in rows]
+            # Equal scores come in descending member order: skip those at or before the cursor's member.
+            page = [
+                (member, score)
+                for member, (_, score) in zip(members, rows, strict=True)
+                if not (after_id is not None and score == max_score and member >= after_id)
+            ]
+            if not page:
+                continue
+            raws = await self._redis.mget([self._record_key(member) for member, _ in page])
+            expired = [member for (member, _), raw in zip(page, raws, strict=True) if raw is None]
+            if expired:
+                await self._redis.zrem(self._index_key, *expired)
+                offset -= len(expired)  # removed members no longer count towards the next batch's offset
+            found.extend(
+                (score, CallRecord.model_validate_json(raw))
+                for (_, score), raw in zip(page, raws, strict=True)
+                if raw is not None
+            )
+            if len(rows) < batch:
+                break
+        more = len(found) > limit
+        found = found[:limit]
+        next_cursor = _encode_cursor(found[-1][0], found[-1][1].call_id) if more and found else None
+        return CallPage(calls=[CallSummary.of(record) for _, record in found], next_cursor=next_cursor)
 
     async def get(self, call_id: str) -> CallRecord:
         raw = await self._redis.get(self._record_key(call_id))

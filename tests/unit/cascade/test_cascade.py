@@ -189,6 +189,27 @@ class Harness:
         return [t for t in self.transcripts.turns if t.speaker == "agent"]
 
 
+class _SlowCatalog:
+    """The agent's real catalog, but every tool takes `delay_s` longer (a slow backend system)."""
+
+    def __init__(self, catalog: Any, delay_s: float) -> None:
+        self._catalog = catalog
+        self._delay_s = delay_s
+
+    async def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self._delay_s)
+        return await self._catalog.invoke(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+
+def slow_tools(h: Harness, delay_s: float) -> None:
+    conversation = h.cascade.conversation
+    real = type(conversation).catalog
+    conversation.catalog = lambda: _SlowCatalog(real(conversation), delay_s)  # type: ignore[method-assign]
+
+
 def call(name: str, **arguments: Any) -> ToolCall:
     return ToolCall(id=f"call_{name}", name=name, arguments=json.dumps(arguments))
 
@@ -263,29 +284,7 @@ async def test_a_slow_tool_gets_a_holding_phrase_and_survives_barge_in() -> None
     async with Harness(["what's my balance", "hello?"], brain, holding_after_s=0.05) as h:
         await h.idle()
 
-        original = h.cascade.conversation.catalog
-
-        def slow_catalog():  # the tool takes 0.5 s
-            catalog = original()
-            real_invoke = catalog.invoke
-
-            async def invoke(*args, **kwargs):
-                await asyncio.sleep(0.5)
-                return await real_invoke(*args, **kwargs)
-
-            catalog = type(
-                "C",
-                (),
-                {
-                    "invoke": staticmethod(invoke),
-                    "values": catalog.values,
-                    "get": catalog.get,
-                    "__getitem__": catalog.__getitem__,
-                },
-            )()
-            return catalog
-
-        h.cascade.conversation.catalog = slow_catalog  # type: ignore[method-assign]
+        slow_tools(h, 0.5)
         await h.say()
         await asyncio.sleep(0.2)
         assert h.cascade.config.holding_phrase in h.tts.spoken
@@ -431,3 +430,18 @@ async def test_discrete_handoff_lets_the_new_agent_answer_the_same_turn(tmp_path
     users = [m["content"] for m in second.messages if m["role"] == "user"]
     assert users == ["i lost my card"]
     assert not any(m["role"] == "assistant" and m.get("content") for m in second.messages)
+
+
+async def test_a_handoff_tool_finishing_after_a_barge_in_still_moves_the_call() -> None:
+    brain = [[call("handoff_card_services", reason="lost card")], ["Card services, which card?"]]
+    async with Harness(["i lost my card", "hello?"], brain, holding_after_s=5) as h:
+        await h.idle()
+        slow_tools(h, 0.5)
+        await h.say()
+        await asyncio.sleep(0.1)  # the handoff tool is running
+        await h.windows(SPEECH, 12)  # the caller talks over it
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert h.cascade.conversation.agent.name == "card_services"
+    assert h.brain.requests[-1].agent == "card_services"
+    assert h.agent_turns()[-1].text == "Card services, which card?"

@@ -1,0 +1,286 @@
+"""Live call events for dashboards, carried over Redis pub/sub so a dashboard on any replica sees them.
+
+Channel `sb:call-events:{call_id}`, one JSON `LiveCallEvent` per message. The call side publishes
+fire-and-forget (`CallEventPublisher.publish` only appends to a bounded in-process queue that one task drains
+into Redis, in order), so neither Redis nor a dashboard can slow a call down. The dashboard side
+(`CallEventSubscription`) reads the channel into a bounded queue and drops (and counts) what a slow dashboard
+cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
+
+No PII beyond what the admin-only transcript API already shows: tool events carry no arguments or outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections import deque
+from datetime import datetime
+from typing import Annotated, Literal
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from redis.exceptions import RedisError
+
+from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
+from voice.transcript import Speaker, TranscriptTurn, TurnKind
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_PUBLISHES = 1000
+"""Per process; beyond it (Redis slow or down) new events are dropped rather than held in memory."""
+
+# ACS callbacks that change what a dashboard shows, and the `change` they are reported as.
+_CALLBACK_CHANGES = {
+    "CallConnected": "connected",
+    "CallDisconnected": "ended",
+    "CallTransferAccepted": "transferring",
+    "AnswerFailed": "failed",
+    "CreateCallFailed": "failed",
+}
+
+
+def channel_for(call_id: str, prefix: str = "sb") -> str:
+    return f"{prefix}:call-events:{call_id}"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    call_id: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class TranscriptChunk(BaseModel):
+    seq: int
+    speaker: Speaker
+    kind: TurnKind
+    agent: str | None = None
+    text: str
+    interrupted: bool = False
+
+    @classmethod
+    def of(cls, turn: TranscriptTurn) -> TranscriptChunk:
+        return cls(
+            seq=turn.seq,
+            speaker=turn.speaker,
+            kind=turn.kind,
+            agent=turn.agent,
+            text=turn.text,
+            interrupted=turn.interrupted,
+        )
+
+
+class SnapshotEvent(_Event):
+    """First message on every dashboard socket: the call as it stands, and its transcript so far (when this
+    replica's transcript store has it)."""
+
+    type: Literal["snapshot"] = "snapshot"
+    call: CallSummary
+    transcript: list[TranscriptChunk] = []
+
+
+class TranscriptChunkEvent(_Event, TranscriptChunk):
+    type: Literal["transcript_chunk"] = "transcript_chunk"
+
+
+class StatusUpdateEvent(_Event):
+    type: Literal["status_update"] = "status_update"
+    status: CallStatus
+    """The call's status after the change."""
+    change: str
+    """What happened: connected, transferring, ended, failed, media_started, media_ended."""
+    end_reason: str | None = None
+
+
+class AgentChangedEvent(_Event):
+    type: Literal["agent_changed"] = "agent_changed"
+    from_: str = Field(alias="from")
+    to: str
+
+
+class ToolCalledEvent(_Event):
+    type: Literal["tool_called"] = "tool_called"
+    name: str
+    ok: bool
+    duration_ms: float
+
+
+class ErrorEvent(_Event):
+    type: Literal["error"] = "error"
+    source: str
+    message: str
+
+
+LiveCallEvent = Annotated[
+    SnapshotEvent | TranscriptChunkEvent | StatusUpdateEvent | AgentChangedEvent | ToolCalledEvent | ErrorEvent,
+    Field(discriminator="type"),
+]
+live_call_event = TypeAdapter(LiveCallEvent)
+
+
+def encode(event: BaseModel) -> str:
+    return event.model_dump_json(by_alias=True)
+
+
+def is_final(event: BaseModel) -> bool:
+    return isinstance(event, StatusUpdateEvent) and event.status.is_final
+
+
+class CallEventPublisher:
+    """Fire-and-forget publishing of one process's live call events (one per Redis client: `shared`)."""
+
+    _shared: weakref.WeakKeyDictionary[aioredis.Redis, CallEventPublisher] = weakref.WeakKeyDictionary()
+
+    def __init__(
+        self, redis: aioredis.Redis, *, prefix: str = "sb", max_pending: int = MAX_PENDING_PUBLISHES
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._max_pending = max_pending
+        self._pending: deque[tuple[str, str]] = deque()
+        self._drainer: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    @classmethod
+    def shared(cls, redis: aioredis.Redis) -> CallEventPublisher:
+        """The publisher for this Redis client, so every call on a replica shares one ordered drain task."""
+        publisher = cls._shared.get(redis)
+        if publisher is None:
+            publisher = cls._shared[redis] = cls(redis)
+        return publisher
+
+    def publish(self, event: _Event) -> None:
+        """Queue `event` for its call's channel. Never blocks, never raises (a dashboard is not worth a call)."""
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            if self.dropped % 100 == 1:
+                log.warning("live call events dropped: Redis is not keeping up", extra={"dropped": self.dropped})
+            return
+        self._pending.append((channel_for(event.call_id, self._prefix), encode(event)))
+        if self._drainer is None or self._drainer.done():
+            # The drain task ends when the queue is empty, so an idle replica holds no task.
+            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="call-events-publisher")
+
+    async def _drain(self) -> None:
+        while self._pending:
+            channel, payload = self._pending.popleft()
+            try:
+                await self._redis.publish(channel, payload)
+            except (RedisError, OSError) as exc:
+                self.dropped += 1
+                log.warning("live call event not published", extra={"error": exc.__class__.__name__})
+
+    async def aclose(self) -> None:
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+        self._pending.clear()
+
+    # --- what the call side reports ----------------------------------------------------------------
+    def turn(self, turn: TranscriptTurn) -> None:
+        for call in turn.tool_calls:
+            self.publish(
+                ToolCalledEvent(call_id=turn.call_id, name=call.name, ok=call.ok, duration_ms=call.duration_ms)
+            )
+        self.publish(TranscriptChunkEvent(call_id=turn.call_id, **TranscriptChunk.of(turn).model_dump()))
+        if turn.kind == "apology":
+            self.publish(
+                ErrorEvent(
+                    call_id=turn.call_id,
+                    source="providers",
+                    message="every provider failed for this turn; the agent apologised",
+                )
+            )
+
+    def agent_changed(self, call_id: str, previous: str, current: str) -> None:
+        self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))
+
+    def status(self, record: CallRecord, change: str) -> None:
+        self.publish(
+            StatusUpdateEvent(
+                call_id=record.call_id, status=record.status, change=change, end_reason=record.end_reason
+            )
+        )
+
+    def callback_applied(self, record: CallRecord, callback_type: str) -> None:
+        """An ACS callback was applied to `record`: report it if it changes the call's status."""
+        change = _CALLBACK_CHANGES.get(callback_type)
+        if change is not None:
+            self.status(record, change)
+
+
+class SubscriptionLost(ConnectionError):
+    """The Redis subscription broke; no further events will arrive."""
+
+
+class CallEventSubscription:
+    """One dashboard's view of a call's channel: a bounded queue, filled by a reader task it owns.
+
+    Use as an async context manager; subscribe happens on enter, so read the snapshot after entering and
+    nothing published in between is missed.
+    """
+
+    def __init__(self, redis: aioredis.Redis, call_id: str, *, max_queued: int, prefix: str = "sb") -> None:
+        self._redis = redis
+        self._channel = channel_for(call_id, prefix)
+        self._max_queued = max_queued
+        self._queue: asyncio.Queue[tuple[BaseModel, str] | None] = asyncio.Queue()  # None: reader ended
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.malformed = 0
+
+    async def __aenter__(self) -> CallEventSubscription:
+        self._pubsub = self._redis.pubsub()
+        await self._pubsub.subscribe(self._channel)
+        self._reader = asyncio.create_task(self._read(self._pubsub), name="call-events-subscription")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe()
+            await self._pubsub.aclose()
+
+    async def _read(self, pubsub: aioredis.client.PubSub) -> None:
+        try:
+            await self._read_messages(pubsub)
+        except (RedisError, OSError) as exc:
+            log.warning("live call events subscription lost", extra={"error": exc.__class__.__name__})
+        finally:
+            self._queue.put_nowait(None)
+
+    async def _read_messages(self, pubsub: aioredis.client.PubSub) -> None:
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            data = message["data"]
+            raw = data.decode() if isinstance(data, bytes) else str(data)
+            try:
+                event = live_call_event.validate_json(raw)
+            except ValidationError:
+                self.malformed += 1
+                continue
+            # A slow dashboard loses events, never the end of the call (it must learn to close).
+            if self._queue.qsize() >= self._max_queued and not is_final(event):
+                self.dropped += 1
+                continue
+            self._queue.put_nowait((event, raw))
+
+    async def next(self, timeout: float | None = None) -> tuple[BaseModel, str] | None:
+        """The next event and its JSON, or None after `timeout` seconds without one."""
+        try:
+            item = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if item is None:
+            self._queue.put_nowait(None)  # stay lost for later calls
+            raise SubscriptionLost(self._channel)
+        return item
