@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from apps.backend.api.v1 import agents, calls, health, media
+from apps.backend.api.v1 import agents, call_events, calls, health, media
 from apps.backend.runtime import Runtime
 from apps.backend.settings import Settings
 
@@ -29,6 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    for router in (health.router, calls.router, media.router, agents.router):
+    for router in (health.router, calls.router, call_events.router, media.router, agents.router):
         app.include_router(router, prefix=API_PREFIX)
     return app

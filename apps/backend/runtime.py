@@ -27,6 +27,7 @@ from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
+from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
@@ -140,6 +141,9 @@ class Runtime:
             settings.media_token_ttl_seconds,
         )
         store = RedisCallStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
+        sessions = RedisSessionStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
+        sessions.start()
+        stack.push_async_callback(sessions.stop)
         calls = CallService(
             settings=settings,
             store=store,
@@ -150,6 +154,7 @@ class Runtime:
             providers=providers.cascade,
             transcripts=transcripts,
             vad_model=vad_model,
+            sessions=sessions,
         )
         stack.push_async_callback(calls.close_all)
         return cls(

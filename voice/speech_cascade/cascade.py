@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -26,7 +26,12 @@ from voice.call_control import CallControl
 from voice.errors import ProviderError
 from voice.llm.base import ChatDone, ChatModel, ChatRequest, TextDelta, ToolCall, dtmf_message
 from voice.speech_cascade.clauses import ClauseSplitter
-from voice.speech_cascade.conversation import Conversation, agent_turn_policy, agent_voice
+from voice.speech_cascade.conversation import (
+    Conversation,
+    ConversationState,
+    agent_turn_policy,
+    agent_voice,
+)
 from voice.speech_cascade.speaker import AgentSpeaker, Utterance
 from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnStarted, TurnTracker
 from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
@@ -124,6 +129,8 @@ class SpeechCascade:
         observer: CascadeObserver | None = None,
         config: CascadeConfig | None = None,
         phrases: Sequence[str] = (),
+        save_state: Callable[[ConversationState], None] | None = None,
+        resumed: bool = False,
     ) -> None:
         self.conversation = conversation
         self.call_id = conversation.call_id
@@ -133,6 +140,8 @@ class SpeechCascade:
         self._observer = observer
         self.config = config or CascadeConfig()
         self._phrases = tuple(phrases)
+        self._save_state = save_state
+        self._resumed = resumed  # the conversation was restored: welcome the caller back, don't start over
         self._turns = TurnTracker(agent_turn_policy(conversation.agent))
         self._seq = itertools.count()
         self._tool_ids = itertools.count(1)
@@ -379,7 +388,7 @@ class SpeechCascade:
         conv = self.conversation
         state = self._begin_reply(None, "greeting")
         try:
-            text = conv.greeting()
+            text = conv.greeting(returning=self._resumed)
         except Exception:  # a template that only breaks on real call data must not leave dead air
             log.exception("greeting template failed; using a plain greeting")
             text = "Hello, how can I help you today?"
@@ -415,6 +424,14 @@ class SpeechCascade:
 
     def _close_reply(self, state: _ReplyState) -> None:
         """Record the agent's turn (what was heard) in the history and the transcript."""
+        self._close_reply_records(state)
+        if self._save_state is not None:
+            try:
+                self._save_state(self.conversation.snapshot_state())
+            except Exception:
+                log.exception("saving the conversation state failed")
+
+    def _close_reply_records(self, state: _ReplyState) -> None:
         utterance = state.utterance
         heard = utterance.heard_text
         if state.kind in ("reply", "greeting"):

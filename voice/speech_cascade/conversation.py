@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
 from registries.agentstore.schema import AgentSpec
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
@@ -38,6 +41,24 @@ def agent_turn_policy(agent: AgentSpec) -> TurnPolicy:
 class _LogEntry:
     agent: str
     message: Message
+
+
+class ConversationState(BaseModel):
+    """Everything a call's conversation needs to carry on elsewhere (another worker, after a restart):
+    what `Conversation.snapshot_state` writes and `Conversation.restore` reads. JSON-safe."""
+
+    call_id: str
+    registry_version: str
+    scenario: str
+    agent: str
+    context: dict[str, Any] = {}
+    session: dict[str, Any] = {}
+    histories: dict[str, list[Message]] = {}
+    scratch: dict[str, dict[str, Any]] = {}
+    visited: list[str] = []
+    tools_called: list[str] = []
+    log: list[tuple[str, Message]] = []
+    seen: dict[str, int] = {}
 
 
 @dataclass
@@ -113,6 +134,39 @@ class Conversation:
         self._log.append(_LogEntry(name, message))
         if name == self.agent.name:
             self._seen[name] = len(self._log)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def snapshot_state(self) -> ConversationState:
+        """A JSON-safe copy of the conversation (values tools left in `session` that JSON cannot hold are
+        stored as text)."""
+        return ConversationState(
+            call_id=self.call_id,
+            registry_version=self.snapshot.version,
+            scenario=self.scenario.name,
+            agent=self.agent.name,
+            context=to_jsonable_python(self.context, fallback=str),
+            session=to_jsonable_python(self.session, fallback=str),
+            histories=to_jsonable_python(self.histories, fallback=str),
+            scratch=to_jsonable_python(self.scratch, fallback=str),
+            visited=list(self.visited),
+            tools_called=list(self.tools_called),
+            log=[(entry.agent, dict(entry.message)) for entry in self._log],
+            seen=dict(self._seen),
+        )
+
+    def restore(self, state: ConversationState) -> None:
+        """Continue from a saved state (same call, same scenario). Agents the registry no longer has keep
+        the current agent."""
+        if state.agent in self.snapshot.agents and state.agent in self.scenario.agents:
+            self.agent = self.snapshot.agents[state.agent]
+        self.context.update(state.context)
+        self.session.update(state.session)
+        self.histories = {name: list(history) for name, history in state.histories.items()}
+        self.scratch = {name: dict(values) for name, values in state.scratch.items()}
+        self.visited = list(state.visited) or [self.agent.name]
+        self.tools_called = list(state.tools_called)
+        self._log = [_LogEntry(agent, dict(message)) for agent, message in state.log]
+        self._seen = dict(state.seen) or {self.agent.name: len(self._log)}
 
     # --- handoffs ------------------------------------------------------------------------------
     def hand_off(self, target: HandoffTarget, reason: str) -> bool:

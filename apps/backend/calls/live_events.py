@@ -17,7 +17,7 @@ import logging
 import weakref
 from collections import deque
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -114,7 +114,12 @@ class ErrorEvent(_Event):
 
 
 LiveCallEvent = Annotated[
-    SnapshotEvent | TranscriptChunkEvent | StatusUpdateEvent | AgentChangedEvent | ToolCalledEvent | ErrorEvent,
+    SnapshotEvent
+    | TranscriptChunkEvent
+    | StatusUpdateEvent
+    | AgentChangedEvent
+    | ToolCalledEvent
+    | ErrorEvent,
     Field(discriminator="type"),
 ]
 live_call_event = TypeAdapter(LiveCallEvent)
@@ -131,7 +136,9 @@ def is_final(event: BaseModel) -> bool:
 class CallEventPublisher:
     """Fire-and-forget publishing of one process's live call events (one per Redis client: `shared`)."""
 
-    _shared: weakref.WeakKeyDictionary[aioredis.Redis, CallEventPublisher] = weakref.WeakKeyDictionary()
+    _shared: ClassVar[weakref.WeakKeyDictionary[aioredis.Redis, CallEventPublisher]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(
         self, redis: aioredis.Redis, *, prefix: str = "sb", max_pending: int = MAX_PENDING_PUBLISHES
@@ -156,12 +163,16 @@ class CallEventPublisher:
         if len(self._pending) >= self._max_pending:
             self.dropped += 1
             if self.dropped % 100 == 1:
-                log.warning("live call events dropped: Redis is not keeping up", extra={"dropped": self.dropped})
+                log.warning(
+                    "live call events dropped: Redis is not keeping up", extra={"dropped": self.dropped}
+                )
             return
         self._pending.append((channel_for(event.call_id, self._prefix), encode(event)))
         if self._drainer is None or self._drainer.done():
             # The drain task ends when the queue is empty, so an idle replica holds no task.
-            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="call-events-publisher")
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._drain(), name="call-events-publisher"
+            )
 
     async def _drain(self) -> None:
         while self._pending:
@@ -183,7 +194,9 @@ class CallEventPublisher:
     def turn(self, turn: TranscriptTurn) -> None:
         for call in turn.tool_calls:
             self.publish(
-                ToolCalledEvent(call_id=turn.call_id, name=call.name, ok=call.ok, duration_ms=call.duration_ms)
+                ToolCalledEvent(
+                    call_id=turn.call_id, name=call.name, ok=call.ok, duration_ms=call.duration_ms
+                )
             )
         self.publish(TranscriptChunkEvent(call_id=turn.call_id, **TranscriptChunk.of(turn).model_dump()))
         if turn.kind == "apology":

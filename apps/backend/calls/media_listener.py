@@ -15,9 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class CallRecordMediaListener:
-    def __init__(
-        self, store: RedisCallStore, call_id: str, events: CallEventPublisher | None = None
-    ) -> None:
+    def __init__(self, store: RedisCallStore, call_id: str, events: CallEventPublisher | None = None) -> None:
         self._store = store
         self._call_id = call_id
         self._events = events or CallEventPublisher.shared(store.redis)

@@ -31,12 +31,13 @@ from apps.backend.storage.call_store import (
     RedisCallStore,
     utcnow,
 )
+from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad import SileroVadModel
 from voice.media_session import MediaSession
 from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
-from voice.speech_cascade.conversation import Conversation
+from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.stt.phrases import scenario_phrases
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
@@ -62,6 +63,7 @@ class CallService:
         providers: CascadeProviders,
         transcripts: TranscriptStore | None,
         vad_model: SileroVadModel | None,
+        sessions: RedisSessionStore | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -71,6 +73,7 @@ class CallService:
         self.registry = registry
         self._providers = providers
         self._transcripts = transcripts
+        self._sessions = sessions
         self._vad_model = vad_model
         self._live: dict[str, AcsMediaTransport] = {}
         self._phrases: dict[tuple[str, str], list[str]] = {}
@@ -250,12 +253,13 @@ class CallService:
             if call_connection_id and not record.call_connection_id:
                 await self.store.link_connection(call_id, call_connection_id)
             snapshot = self.registry.pin(call_id)
+            saved = await self._saved_state(call_id, snapshot)
             listener = CallRecordMediaListener(self.store, call_id)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
-                conversation=self._cascade(record, snapshot, listener),
+                conversation=self._cascade(record, snapshot, listener, saved),
                 listener=listener,
                 vad_model=self._vad_model,
             )
@@ -268,8 +272,25 @@ class CallService:
                 self._live.pop(call_id, None)
                 self.registry.release(call_id)
 
+    async def _saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
+        """The conversation so far if another worker (or this one, before a restart) ran this call."""
+        if self._sessions is None:
+            return None
+        try:
+            state = await self._sessions.load(call_id)
+        except Exception as exc:  # Redis away: start afresh rather than keep the caller waiting
+            log.warning("could not read the saved conversation", extra={"error_type": type(exc).__name__})
+            return None
+        if state is not None and state.registry_version != snapshot.version:
+            log.info("saved conversation is from another registry version; resuming it anyway")
+        return state
+
     def _cascade(
-        self, record: CallRecord, snapshot: RegistrySnapshot, observer: CallRecordMediaListener
+        self,
+        record: CallRecord,
+        snapshot: RegistrySnapshot,
+        observer: CallRecordMediaListener,
+        saved: ConversationState | None = None,
     ) -> SpeechCascade:
         scenario = snapshot.scenarios[record.scenario]
         conversation = Conversation(
@@ -281,6 +302,8 @@ class CallService:
             context={"caller_display_name": record.caller_display_name, "caller": record.caller},
             redis=self._redis,
         )
+        if saved is not None:
+            conversation.restore(saved)
         control = AcsCallControl(
             call_id=record.call_id,
             store=self.store,
@@ -296,6 +319,8 @@ class CallService:
             observer=observer,
             config=self._cascade_config,
             phrases=self.phrases(snapshot, scenario.name),
+            save_state=self._sessions.save if self._sessions is not None else None,
+            resumed=saved is not None,
         )
 
     def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:

@@ -19,7 +19,7 @@ from tests.unit.cascade.fakes import CountingSink, WordTts
 from voice.errors import ProviderError
 from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
 from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
-from voice.speech_cascade.conversation import Conversation
+from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.stt.base import Recognition, SttConfig
 from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
 from voice.transports.playout import PacedPlayout
@@ -138,6 +138,7 @@ class Harness:
         self.brain = ScriptedBrain(brain)
         self.control = Control()
         self.transcripts = MemoryTranscripts()
+        self.saved: list[ConversationState] = []
         conversation = Conversation(
             call_id="call-1",
             caller="+14255550123",
@@ -153,6 +154,7 @@ class Harness:
             call_control=self.control,
             transcripts=self.transcripts,
             config=CascadeConfig(**{**defaults, **config}),
+            save_state=self.saved.append,
         )
 
     async def __aenter__(self) -> Harness:
@@ -445,3 +447,16 @@ async def test_a_handoff_tool_finishing_after_a_barge_in_still_moves_the_call() 
     assert h.cascade.conversation.agent.name == "card_services"
     assert h.brain.requests[-1].agent == "card_services"
     assert h.agent_turns()[-1].text == "Card services, which card?"
+
+
+async def test_the_conversation_state_is_saved_after_every_agent_turn() -> None:
+    brain = [[call("handoff_card_services", reason="lost card")]]
+    async with Harness(["i lost my card"], brain) as h:
+        await h.idle()
+        assert len(h.saved) == 1  # after the greeting
+        await h.say()
+        await h.idle()
+    state = h.saved[-1]
+    assert state.agent == "card_services"
+    assert [agent for agent, message in state.log if message["role"] == "user"] == ["concierge"]
+    assert state.tools_called == ["handoff_card_services"]

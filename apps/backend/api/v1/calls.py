@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from apps.backend.acs.call_automation import AcsCommandError
@@ -20,7 +20,7 @@ from apps.backend.acs.events import (
 )
 from apps.backend.acs.jwt_auth import AcsAuthError
 from apps.backend.api.deps import AdminDep, RuntimeDep
-from apps.backend.storage.call_store import CallNotFound, CallRecord
+from apps.backend.storage.call_store import CallNotFound, CallPage, CallRecord, InvalidCursor
 from voice.transcript import CallTranscript
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,19 @@ async def place_call(body: PlaceCallRequest, runtime: RuntimeDep) -> CallRecord:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except AcsCommandError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+
+
+@router.get("", dependencies=[AdminDep])
+async def list_calls(
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> CallPage:
+    """Recent calls, newest first, as summaries; pass `next_cursor` back as `cursor` for older ones."""
+    try:
+        return await runtime.calls.store.list_recent(limit=limit, cursor=cursor)
+    except InvalidCursor as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 @router.get("/{call_id}", dependencies=[AdminDep])

@@ -1,0 +1,345 @@
+"""Transcripts in Azure Cosmos DB (`azure-cosmos` aio), written through a durable local spool.
+
+One container partitioned on `/call_id` holds, per call, one summary document (`id = call_id`, type "call") and
+one document per turn (`id = "{call_id}:{seq:05d}"`, type "turn"). Every write is an idempotent upsert.
+
+The public methods only commit to the local spool (`TranscriptSpool`) and return; a flusher sends to Cosmos, so a
+Cosmos outage or throttling never stalls a call and loses nothing. The summary is derived on the spool thread
+from a per-call merge state keyed by turn seq, and every summary write carries the whole summary (with a
+monotonic `rev`), so replays and retries can never move it backwards.
+
+Emulator quirks handled (npm `@vercel/cosmosdb-server`): plain http needs `enable_endpoint_discovery=False`; a
+missing document answers 500, not 404 (so reads are partition-scoped queries, never `read_item`); no batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from azure.core.exceptions import AzureError
+from azure.cosmos import PartitionKey
+from azure.cosmos._retry_options import RetryOptions
+from azure.cosmos.aio import ContainerProxy, CosmosClient
+from azure.cosmos.documents import ConnectionPolicy
+from azure.cosmos.exceptions import CosmosHttpResponseError
+from pydantic import BaseModel, Field
+
+from apps.backend.storage.transcript_spool import Backoff, SinkError, SpooledDoc, TranscriptSpool
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+
+RETRY_AFTER_HEADER = "x-ms-retry-after-ms"
+# Statuses where retrying the same upsert later can succeed. 404 means database/container vanished (recreated
+# on the next attempt); 401/403 are config or key rotation: keep the data spooled until someone fixes it.
+_RETRYABLE = {401, 403, 404, 408, 410, 429, 449}
+
+
+def turn_doc_id(call_id: str, seq: int) -> str:
+    return f"{call_id}:{seq:05d}"
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The server's `x-ms-retry-after-ms` as seconds, or None if absent or garbage."""
+    if not headers:
+        return None
+    raw = next((v for k, v in headers.items() if k.lower() == RETRY_AFTER_HEADER), None)
+    try:
+        value = float(raw) / 1000.0 if raw is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value >= 0 else None
+
+
+def classify(exc: BaseException) -> SinkError:
+    """Map an SDK / transport failure to what the spool should do with it."""
+    if isinstance(exc, CosmosHttpResponseError):
+        status = exc.status_code or 0
+        permanent = status not in _RETRYABLE and not status >= 500 and status != 0
+        return SinkError(
+            f"cosmos {status}", permanent=permanent, retry_after=retry_after_seconds(exc.headers or {})
+        )
+    return SinkError(f"cosmos unreachable: {type(exc).__name__}")
+
+
+# documents ---------------------------------------------------------------------------------------------------
+
+
+class LatencySummary(BaseModel):
+    turns_measured: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    max_ms: float | None = None
+
+
+class CallSummaryDoc(BaseModel):
+    id: str
+    call_id: str
+    type: Literal["call"] = "call"
+    rev: int
+    """Bumped on every change; a stored summary with a higher rev is newer."""
+    caller: str | None = None
+    scenario: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: CallOutcome | None = None
+    agents_visited: list[str] = []
+    tools_called: list[str] = []
+    turn_count: int = 0
+    last_seq: int | None = None
+    duration_ms: float | None = None
+    caller_talk_ms: float = 0.0
+    agent_talk_ms: float = 0.0
+    interruptions: int = 0
+    latency: LatencySummary = LatencySummary()
+
+
+class _TurnFacts(BaseModel):
+    speaker: str
+    agent: str | None = None
+    tools: list[str] = []
+    talk_ms: float = 0.0
+    response_ms: float | None = None
+    interrupted: bool = False
+
+
+class _CallState(BaseModel):
+    """What the spool keeps per call to rebuild the summary; keyed by seq so a re-written turn replaces itself."""
+
+    rev: int = 0
+    caller: str | None = None
+    scenario: str | None = None
+    started_at: datetime | None = None
+    outcome: CallOutcome | None = None
+    turns: dict[int, _TurnFacts] = Field(default_factory=dict)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def summarize(call_id: str, state: _CallState) -> CallSummaryDoc:
+    ordered = [state.turns[s] for s in sorted(state.turns)]
+    agents = [t.agent for t in ordered if t.agent]
+    tools = [name for t in ordered for name in t.tools]
+    if state.outcome is not None:
+        agents += state.outcome.agents_visited
+        tools += state.outcome.tools_called
+    responses = sorted(t.response_ms for t in ordered if t.response_ms is not None)
+    ended_at = state.outcome.ended_at if state.outcome else None
+    return CallSummaryDoc(
+        id=call_id,
+        call_id=call_id,
+        rev=state.rev,
+        caller=state.caller,
+        scenario=state.scenario,
+        started_at=state.started_at,
+        ended_at=ended_at,
+        outcome=state.outcome,
+        agents_visited=list(dict.fromkeys(agents)),
+        tools_called=list(dict.fromkeys(tools)),
+        turn_count=len(ordered),
+        last_seq=max(state.turns) if state.turns else None,
+        duration_ms=(ended_at - state.started_at).total_seconds() * 1000
+        if ended_at and state.started_at
+        else None,
+        caller_talk_ms=sum(t.talk_ms for t in ordered if t.speaker == "caller"),
+        agent_talk_ms=sum(t.talk_ms for t in ordered if t.speaker == "agent"),
+        interruptions=sum(t.interrupted for t in ordered),
+        latency=LatencySummary(
+            turns_measured=len(responses),
+            p50_ms=_percentile(responses, 50) if responses else None,
+            p95_ms=_percentile(responses, 95) if responses else None,
+            max_ms=responses[-1] if responses else None,
+        ),
+    )
+
+
+def _summary_merge(call_id: str, change: Callable[[_CallState], None]) -> Callable[[str | None], Any]:
+    def merge(raw: str | None) -> tuple[str, list[SpooledDoc]]:
+        state = _CallState.model_validate_json(raw) if raw else _CallState()
+        change(state)
+        state.rev += 1
+        doc = summarize(call_id, state).model_dump(mode="json")
+        return state.model_dump_json(), [SpooledDoc(call_id, call_id, doc, coalesce=True)]
+
+    return merge
+
+
+# the Cosmos side ---------------------------------------------------------------------------------------------
+
+
+class CosmosDocumentSink:
+    """Upserts into one container, creating database and container if missing (also after they vanish)."""
+
+    def __init__(self, client: CosmosClient, database: str, container: str) -> None:
+        self._client = client
+        self._database = database
+        self._container_name = container
+        self._container: ContainerProxy | None = None
+        self._lock = asyncio.Lock()
+
+    async def container(self) -> ContainerProxy:
+        if self._container is None:
+            async with self._lock:
+                if self._container is None:
+                    db = await self._client.create_database_if_not_exists(self._database)
+                    self._container = await db.create_container_if_not_exists(
+                        self._container_name, partition_key=PartitionKey(path="/call_id")
+                    )
+        return self._container
+
+    async def upsert(self, partition: str, body: dict[str, Any]) -> None:
+        try:
+            container = await self.container()
+            await container.upsert_item(body)
+        except (AzureError, OSError, asyncio.TimeoutError) as exc:
+            error = classify(exc)
+            if error.retry_after is None:
+                self._container = None  # re-check database and container on the next attempt
+            raise error from exc
+
+
+def _fail_fast_policy() -> ConnectionPolicy:
+    # The spool owns retries (durably, with backoff); the SDK's own in-memory retries would only hide outages.
+    policy = ConnectionPolicy()
+    policy.RetryOptions = RetryOptions(max_retry_attempt_count=0)
+    return policy
+
+
+class CosmosTranscriptStore:
+    """`TranscriptStore` on Cosmos DB; writes return once durable in the local spool."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        key: str,
+        spool_path: str | Path,
+        database: str = "switchboard",
+        container: str = "transcripts",
+        connection_verify: bool = True,
+        backoff: Backoff | None = None,
+        request_timeout: float = 10.0,
+        on_sent: Callable[[SpooledDoc], None] | None = None,
+    ) -> None:
+        self._client = CosmosClient(
+            endpoint,
+            credential=key,
+            connection_verify=connection_verify,
+            # Endpoint discovery rewrites to the account's advertised (https) regions: wrong for local servers
+            # and pointless for single-region accounts.
+            enable_endpoint_discovery=False,
+            connection_policy=_fail_fast_policy(),
+            retry_total=0,
+            retry_connect=0,
+            retry_read=0,
+            connection_timeout=request_timeout,
+        )
+        self.sink = CosmosDocumentSink(self._client, database, container)
+        self.spool = TranscriptSpool(
+            spool_path, self.sink, backoff=backoff, send_timeout=request_timeout, on_sent=on_sent
+        )
+
+    async def open(self) -> None:
+        """Opens the spool and starts flushing; never waits for Cosmos (it may be down at start-up)."""
+        await self.spool.open()
+
+    async def close(self, flush_timeout: float = 5.0) -> None:
+        """Give the flusher `flush_timeout` seconds, then stop; leftovers stay spooled for the next start."""
+        if flush_timeout > 0:
+            await self.spool.flush(flush_timeout)
+        await self.spool.close()
+        await self._client.close()
+
+    def pending(self) -> int:
+        return self.spool.pending()
+
+    async def flush(self, timeout: float) -> bool:
+        return await self.spool.flush(timeout)
+
+    # TranscriptStore ------------------------------------------------------------------------------------------
+
+    async def start_call(
+        self, call_id: str, *, caller: str | None, scenario: str | None, started_at: datetime
+    ) -> None:
+        def change(state: _CallState) -> None:
+            state.caller, state.scenario = caller, scenario
+            state.started_at = state.started_at or started_at
+
+        await self.spool.write(call_id, merge=_summary_merge(call_id, change))
+
+    async def append_turn(self, turn: TranscriptTurn) -> None:
+        body = {"id": turn_doc_id(turn.call_id, turn.seq), "type": "turn", **turn.model_dump(mode="json")}
+        facts = _TurnFacts(
+            speaker=turn.speaker,
+            agent=turn.agent,
+            tools=[t.name for t in turn.tool_calls],
+            talk_ms=max(0.0, (turn.ended_at - turn.started_at).total_seconds() * 1000),
+            response_ms=turn.latency.response_ms if turn.latency else None,
+            interrupted=turn.interrupted,
+        )
+
+        def change(state: _CallState) -> None:
+            state.turns[turn.seq] = facts
+
+        await self.spool.write(
+            turn.call_id,
+            [SpooledDoc(turn.call_id, body["id"], body)],
+            merge=_summary_merge(turn.call_id, change),
+        )
+
+    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
+        def change(state: _CallState) -> None:
+            state.outcome = outcome
+
+        await self.spool.write(call_id, merge=_summary_merge(call_id, change))
+
+    async def get(self, call_id: str) -> CallTranscript | None:
+        """Cosmos (partition-scoped queries) overlaid with this call's still-spooled writes, which are newer."""
+        container = await self.sink.container()
+        params: list[dict[str, object]] = [{"name": "@id", "value": call_id}]
+
+        async def query(sql: str) -> list[dict[str, Any]]:
+            items = container.query_items(sql, parameters=params, partition_key=call_id)
+            return [item async for item in items]
+
+        stored_turns, stored_summary, spooled = await asyncio.gather(
+            query("SELECT * FROM c WHERE c.call_id = @id AND c.type = 'turn' ORDER BY c.seq"),
+            query("SELECT * FROM c WHERE c.call_id = @id AND c.type = 'call'"),
+            self.spool.pending_docs(call_id),
+        )
+        turns = {int(doc["seq"]): doc for doc in stored_turns}
+        summary = stored_summary[0] if stored_summary else None
+        for doc in spooled:
+            if doc.get("type") == "turn":
+                turns[int(doc["seq"])] = doc
+            elif doc.get("type") == "call" and (summary is None or doc["rev"] >= summary.get("rev", 0)):
+                summary = doc
+        if summary is None and not turns:
+            return None
+        head = CallSummaryDoc.model_validate(summary) if summary else None
+        return CallTranscript(
+            call_id=call_id,
+            caller=head.caller if head else None,
+            scenario=head.scenario if head else None,
+            started_at=head.started_at if head else None,
+            outcome=head.outcome if head else None,
+            turns=[TranscriptTurn.model_validate(turns[s]) for s in sorted(turns)],
+        )
+
+    async def summary(self, call_id: str) -> CallSummaryDoc | None:
+        """The call's summary document as Cosmos holds it now."""
+        container = await self.sink.container()
+        items = container.query_items(
+            "SELECT * FROM c WHERE c.call_id = @id AND c.type = 'call'",
+            parameters=[{"name": "@id", "value": call_id}],
+            partition_key=call_id,
+        )
+        found = [item async for item in items]
+        return CallSummaryDoc.model_validate(found[0]) if found else None
