@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE_STAMP := tools/cosmosdb-server/node_modules/.installed
 
 .PHONY: run test test-fast call lint bench lock clean
 
@@ -14,16 +15,20 @@ $(STAMP): pyproject.toml requirements.lock requirements-models.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(NODE_STAMP): tools/cosmosdb-server/package.json tools/cosmosdb-server/package-lock.json
+	npm ci --prefix tools/cosmosdb-server --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 run: $(STAMP) ## start the service on embedded defaults (or whatever .env / the environment says)
 	$(VENV)/bin/switchboard serve
 
 call: $(STAMP) ## place a simulated PSTN call against a running `make run`
 	$(VENV)/bin/switchboard call $(CALL_ARGS)
 
-test: $(STAMP) ## the whole suite, e2e included
+test: $(STAMP) $(NODE_STAMP) ## the whole suite, e2e included
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## unit + integration only
+test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -26,6 +26,7 @@ from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
+from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
@@ -49,7 +50,7 @@ class Runtime:
     media_tokens: MediaTokenSigner
     tts: EspeakTts
     vad_model: SileroVadModel
-    transcripts: SqliteTranscriptStore
+    transcripts: SqliteTranscriptStore | CosmosTranscriptStore
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -114,8 +115,7 @@ class Runtime:
         registry.add_preparer(prepare_providers)
         await registry.prepare(snapshot)
 
-        transcripts = SqliteTranscriptStore(settings.transcripts_db)
-        await transcripts.open()
+        transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
 
         http = httpx.AsyncClient()
@@ -186,3 +186,24 @@ class Runtime:
         if not self.tts.ready:
             problems.append("tts not ready")
         return problems
+
+
+async def open_transcript_store(settings: Settings) -> SqliteTranscriptStore | CosmosTranscriptStore:
+    """Cosmos DB (through the durable local spool) when COSMOS_ENDPOINT is set, else the SQLite file."""
+    if settings.cosmos_endpoint:
+        if settings.cosmos_key is None:
+            raise ValueError("COSMOS_ENDPOINT is set but COSMOS_KEY is not")
+        cosmos = CosmosTranscriptStore(
+            endpoint=settings.cosmos_endpoint,
+            key=settings.cosmos_key.get_secret_value(),
+            spool_path=settings.transcript_spool_path,
+            database=settings.cosmos_database,
+            container=settings.cosmos_container,
+            connection_verify=settings.cosmos_verify_ssl,
+        )
+        await cosmos.open()  # never waits for Cosmos: the spool takes writes while it is away
+        log.info("transcripts: cosmos db through the local spool", extra={"pending": cosmos.pending()})
+        return cosmos
+    sqlite = SqliteTranscriptStore(settings.transcripts_db)
+    await sqlite.open()
+    return sqlite

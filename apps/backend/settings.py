@@ -106,6 +106,21 @@ class Settings(BaseSettings):
     idle_hang_up_seconds: float = Field(
         20.0, gt=0, description="Caller silence before the agent says goodbye and hangs up."
     )
+    cosmos_endpoint: str | None = Field(
+        None,
+        description="Azure Cosmos DB endpoint for transcripts. Unset: the embedded SQLite store (TRANSCRIPTS_DB).",
+    )
+    cosmos_key: SecretStr | None = Field(None, description="Cosmos DB account key.")
+    cosmos_database: str = Field("switchboard", description="Cosmos database (created if missing).")
+    cosmos_container: str = Field(
+        "transcripts", description="Cosmos container (created if missing, partition key /call_id)."
+    )
+    cosmos_verify_ssl: bool = Field(True, description="Verify Cosmos TLS (false only for a local emulator).")
+    transcript_spool_path: Path = Field(
+        Path("var/transcript-spool.db"),
+        description="Durable local spool every Cosmos write goes through first (one file per worker process, "
+        "stable across restarts).",
+    )
     transcripts_db: Path = Field(
         Path("var/transcripts.sqlite3"),
         description="SQLite file for call transcripts (the embedded transcript store).",

@@ -50,7 +50,9 @@ def make_store(endpoint: str, spool: Path, **kwargs: object) -> CosmosTranscript
     )
 
 
-def turn(call_id: str, seq: int, *, text: str | None = None, response_ms: float | None = None) -> TranscriptTurn:
+def turn(
+    call_id: str, seq: int, *, text: str | None = None, response_ms: float | None = None
+) -> TranscriptTurn:
     caller = seq % 2 == 0
     return TranscriptTurn(
         call_id=call_id,
@@ -64,13 +66,17 @@ def turn(call_id: str, seq: int, *, text: str | None = None, response_ms: float 
         tool_calls=()
         if caller
         else (ToolCallRecord(id=f"t{seq}", name="lookup_balance", arguments={}, ok=True),),
-        latency=None if caller else TurnLatency(response_ms=response_ms if response_ms is not None else 100.0 * seq),
+        latency=None
+        if caller
+        else TurnLatency(response_ms=response_ms if response_ms is not None else 100.0 * seq),
     )
 
 
 async def raw_docs(endpoint: str, call_id: str) -> list[dict]:
     """What Cosmos really holds for a call, read with a separate client."""
-    async with CosmosClient(endpoint, EMULATOR_KEY, connection_verify=False, enable_endpoint_discovery=False) as c:
+    async with CosmosClient(
+        endpoint, EMULATOR_KEY, connection_verify=False, enable_endpoint_discovery=False
+    ) as c:
         container = c.get_database_client("sb-test").get_container_client("transcripts")
         items = container.query_items(
             "SELECT * FROM c WHERE c.call_id = @id",
@@ -134,7 +140,9 @@ async def test_rewrites_are_idempotent_and_summary_never_goes_backwards(
         # A retrying writer re-sends turns (one with corrected text) and the start: still one doc per turn.
         await store.append_turn(turn("call-2", 1, text="corrected", response_ms=900))
         await store.append_turn(turn("call-2", 2))
-        await store.start_call("call-2", caller="+15550100", scenario="banking", started_at=T0 + timedelta(hours=1))
+        await store.start_call(
+            "call-2", caller="+15550100", scenario="banking", started_at=T0 + timedelta(hours=1)
+        )
         assert await store.flush(10)
 
         docs = await raw_docs(server.endpoint, "call-2")
@@ -166,7 +174,9 @@ async def test_outage_keeps_writes_fast_and_flushes_everything_once_in_order(
             began = time.perf_counter()
             await store.append_turn(turn("call-3", seq))
             latencies.append(time.perf_counter() - began)
-        await store.end_call("call-3", CallOutcome(reason="caller hung up", ended_at=T0 + timedelta(seconds=30)))
+        await store.end_call(
+            "call-3", CallOutcome(reason="caller hung up", ended_at=T0 + timedelta(seconds=30))
+        )
         await store.append_turn(turn("other", 0))
 
         await asyncio.sleep(0.5)  # the flusher tried and failed a few times meanwhile
@@ -196,7 +206,12 @@ async def test_server_killed_mid_flush_loses_nothing(server: CosmosServer, tmp_p
     await store.open()
     try:
         await store.start_call("call-4", caller=None, scenario=None, started_at=T0)
-        writer = asyncio.create_task(asyncio.gather(*(store.append_turn(turn("call-4", s)) for s in range(60))))
+
+        async def write_turns() -> None:
+            for seq in range(60):
+                await store.append_turn(turn("call-4", seq))
+
+        writer = asyncio.create_task(write_turns())
         await asyncio.sleep(0.02)
         await server.kill()  # somewhere mid-stream; acknowledged docs die with the server's memory
         await writer
@@ -291,7 +306,7 @@ class ThrottlingProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        if request.method == "POST" and request.path.endswith("/docs"):
+        if request.method == "POST" and request.path.rstrip("/").endswith("/docs"):
             if len([w for w in self.doc_writes if w[1] == 429]) < self.throttle:
                 self.doc_writes.append((time.monotonic(), 429))
                 return web.json_response(
@@ -324,7 +339,9 @@ async def test_throttled_writes_wait_the_servers_retry_after_then_land(
         statuses = [s for _, s in proxy.doc_writes]
         assert statuses[:2] == [429, 429] and set(statuses[2:]) == {200}
         first_429, second_429, first_ok = (t for t, _ in proxy.doc_writes[:3])
-        assert second_429 - first_429 >= 0.4 and first_ok - second_429 >= 0.4  # the SDK did not retry on its own
+        assert (
+            second_429 - first_429 >= 0.4 and first_ok - second_429 >= 0.4
+        )  # the SDK did not retry on its own
         docs = await raw_docs(server.endpoint, "call-7")
         assert len(docs) == 4
     finally:

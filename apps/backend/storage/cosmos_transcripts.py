@@ -198,7 +198,7 @@ class CosmosDocumentSink:
         try:
             container = await self.container()
             await container.upsert_item(body)
-        except (AzureError, OSError, asyncio.TimeoutError) as exc:
+        except (AzureError, OSError) as exc:  # OSError covers TimeoutError
             error = classify(exc)
             if error.retry_after is None:
                 self._container = None  # re-check database and container on the next attempt

@@ -94,7 +94,9 @@ class Backoff:
     base: float = 0.2
     cap: float = 15.0
 
-    def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    def delay(
+        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
         r = rng or random
         ceiling = min(self.cap, self.base * 2 ** max(0, attempt))
         jittered = ceiling / 2 + r.uniform(0, ceiling / 2)
@@ -199,7 +201,9 @@ class TranscriptSpool:
 
     # writes ----------------------------------------------------------------------------------------------------
 
-    async def write(self, partition: str, docs: Sequence[SpooledDoc] = (), *, merge: Merge | None = None) -> None:
+    async def write(
+        self, partition: str, docs: Sequence[SpooledDoc] = (), *, merge: Merge | None = None
+    ) -> None:
         """Durably spool `docs` (and whatever `merge` derives from the partition's state) in one transaction."""
         added = await self._run(self._write, partition, list(docs), merge)
         self._pending += added
@@ -222,10 +226,17 @@ class TranscriptSpool:
                 docs = docs + derived
             for doc in docs:
                 if doc.coalesce:
-                    added -= db.execute("DELETE FROM ops WHERE doc_id = ? AND coalesce = 1", (doc.doc_id,)).rowcount
+                    added -= db.execute(
+                        "DELETE FROM ops WHERE doc_id = ? AND coalesce = 1", (doc.doc_id,)
+                    ).rowcount
                 db.execute(
                     "INSERT INTO ops(partition, doc_id, coalesce, body) VALUES (?, ?, ?, ?)",
-                    (doc.partition, doc.doc_id, int(doc.coalesce), json.dumps(doc.body, separators=(",", ":"))),
+                    (
+                        doc.partition,
+                        doc.doc_id,
+                        int(doc.coalesce),
+                        json.dumps(doc.body, separators=(",", ":")),
+                    ),
                 )
                 added += 1
             db.execute("COMMIT")
