@@ -20,6 +20,7 @@ from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.acs.connection_string import AcsConnectionString
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
 from apps.backend.providers import build_providers
 from apps.backend.registry.holder import RegistryHolder
@@ -157,6 +158,10 @@ class Runtime:
             sessions=sessions,
         )
         stack.push_async_callback(calls.close_all)
+        router = CallRouter(redis, replica_id=registry_sync.replica_id, handle=calls.handle_command)
+        await router.start()
+        stack.push_async_callback(router.stop)
+        calls.router = router
         return cls(
             settings=settings,
             redis=redis,

@@ -20,6 +20,7 @@ from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.control import AcsCallControl
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
+from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.settings import Settings
@@ -76,6 +77,8 @@ class CallService:
         self._sessions = sessions
         self._vad_model = vad_model
         self._live: dict[str, AcsMediaTransport] = {}
+        self._conversations: dict[str, SpeechCascade] = {}
+        self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self._phrases: dict[tuple[str, str], list[str]] = {}
         self._cascade_config = CascadeConfig(
             idle_reprompt_s=settings.idle_reprompt_seconds, idle_hang_up_s=settings.idle_hang_up_seconds
@@ -223,7 +226,7 @@ class CallService:
             record = await self.store.update(call_id, mutate)
             CallEventPublisher.shared(self._redis).callback_applied(record, kind)  # dashboards; never blocks
             if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed"):
-                await self._close_media(call_id, "call disconnected")
+                await self._route(CloseMedia(call_id=call_id, reason="call disconnected"))
         return True
 
     # --- hang-up ---------------------------------------------------------------------------------
@@ -238,7 +241,7 @@ class CallService:
             if record.call_connection_id:
                 await self._acs.hang_up(record.call_connection_id, for_everyone=True)
             record = await self.store.update(call_id, lambda r: r.end("hung up by agent"))
-            await self._close_media(call_id, "hung up")
+            await self._route(CloseMedia(call_id=call_id, reason="hung up"))
             log.info("call hung up")
             return record
 
@@ -256,20 +259,26 @@ class CallService:
             saved = await self._saved_state(call_id, snapshot)
             listener = CallRecordMediaListener(self.store, call_id)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
+            cascade = self._cascade(record, snapshot, listener, saved)
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
-                conversation=self._cascade(record, snapshot, listener, saved),
+                conversation=cascade,
                 listener=listener,
                 vad_model=self._vad_model,
             )
-            agent = snapshot.start_agent(record.scenario)
             self._live[call_id] = transport
-            log.info("media connected", extra={"agent": agent.name})
+            self._conversations[call_id] = cascade
+            if self.router is not None:
+                await self.router.claim(call_id)
+            log.info("media connected", extra={"agent": cascade.conversation.agent.name})
             try:
                 await session.run()
             finally:
                 self._live.pop(call_id, None)
+                self._conversations.pop(call_id, None)
+                if self.router is not None:
+                    await self.router.release(call_id)
                 self.registry.release(call_id)
 
     async def _saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
@@ -331,6 +340,31 @@ class CallService:
                 self._phrases.clear()
             self._phrases[key] = scenario_phrases(snapshot, scenario)
         return self._phrases[key]
+
+    # --- commands for the replica holding the media ---------------------------------------------
+    async def _route(self, command: CloseMedia | SendDtmf) -> bool:
+        """Run a command where the call's media is: here, or on its owner replica over Redis."""
+        if self.router is None:
+            await self.handle_command(command)
+            return command.call_id in self._live
+        return await self.router.send(command)
+
+    async def handle_command(self, command: CloseMedia | SendDtmf) -> None:
+        """A command for a call whose media this replica holds (from `_route` or another replica)."""
+        if isinstance(command, CloseMedia):
+            await self._close_media(command.call_id, command.reason)
+            return
+        cascade = self._conversations.get(command.call_id)
+        if cascade is not None:
+            for digit in command.digits:
+                await cascade.on_dtmf(digit)
+
+    async def send_dtmf(self, any_id: str, digits: str) -> bool:
+        """Key digits into a live call as if the caller pressed them. False if no replica holds its media."""
+        call_id = await self.store.resolve(any_id)
+        if call_id is None:
+            raise CallNotFound(any_id)
+        return await self._route(SendDtmf(call_id=call_id, digits=digits))
 
     async def _close_media(self, call_id: str, reason: str) -> None:
         transport = self._live.get(call_id)

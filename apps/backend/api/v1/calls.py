@@ -158,6 +158,22 @@ async def get_transcript(call_id: str, runtime: RuntimeDep) -> CallTranscript:
     return transcript
 
 
+class DtmfRequest(BaseModel):
+    digits: str = Field(pattern=r"^[0-9*#]{1,32}$", description="Keys to press, e.g. 4821#")
+
+
+@router.post("/{call_id}/dtmf", status_code=status.HTTP_202_ACCEPTED, dependencies=[AdminDep])
+async def send_dtmf(call_id: str, body: DtmfRequest, runtime: RuntimeDep) -> dict[str, str]:
+    """Press keys in a live call (support tooling, tests): delivered to whichever replica holds its media."""
+    try:
+        delivered = await runtime.calls.send_dtmf(call_id, body.digits)
+    except CallNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from exc
+    if not delivered:
+        raise HTTPException(status.HTTP_409_CONFLICT, "no replica holds this call's media")
+    return {"status": "delivered"}
+
+
 @router.delete("/{call_connection_id}", dependencies=[AdminDep])
 async def hang_up(call_connection_id: str, runtime: RuntimeDep) -> CallRecord:
     """Hang up a call for everyone."""
