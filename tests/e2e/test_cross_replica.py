@@ -4,6 +4,9 @@ replica that has it (DTMF from an admin, hang-up), and that replica's ownership 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+
+import httpx
 
 from apps.acs_simulator.caller_audio import Pause, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
@@ -59,3 +62,41 @@ async def test_bad_dtmf_is_rejected(simulator: AcsSimulator) -> None:
         async with backend.admin() as admin:
             assert (await admin.post("/api/v1/calls/nope/dtmf", json={"digits": "12"})).status_code == 404
             assert (await admin.post("/api/v1/calls/nope/dtmf", json={"digits": "12a"})).status_code == 422
+
+
+async def test_a_disconnect_callback_at_another_replica_closes_the_media_where_it_is(
+    simulator: AcsSimulator,
+) -> None:
+    async with running_backend(simulator) as owner:
+        redis_url = owner.runtime.embedded_redis.url  # type: ignore[union-attr]
+        async with running_backend(simulator, redis_url=redis_url) as other:
+            call = asyncio.create_task(
+                simulator.place_call(owner.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
+            )
+            call_id = await eventually(lambda: next(iter(owner.runtime.calls._live), None), timeout=15)
+            record = await owner.runtime.calls.store.get(call_id)
+            connection = record.call_connection_id
+            assert connection
+            disconnected = [
+                {
+                    "id": "disconnect-1",
+                    "source": f"calling/callConnections/{connection}",
+                    "type": "Microsoft.Communication.CallDisconnected",
+                    "specversion": "1.0",
+                    "data": {"callConnectionId": connection, "serverCallId": "s", "correlationId": "c"},
+                }
+            ]
+            # The load balancer sends ACS' callback to the replica without the media.
+            async with httpx.AsyncClient(base_url=other.url) as client:
+                response = await client.post(
+                    "/api/v1/calls/callbacks",
+                    json=disconnected,
+                    headers={"Authorization": simulator.tokens.bearer()},
+                )
+            assert response.status_code == 200 and response.json()["applied"] == 1
+            await eventually(lambda: call_id not in owner.runtime.calls._live, timeout=10)
+            assert (await other.runtime.calls.store.get(call_id)).status.value == "ended"
+            # (The forged callback did not come from the simulator, which still thinks the call is up.)
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await call
