@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
+from pathlib import Path
 
 import httpx
 
 from apps.acs_simulator.caller_audio import Pause, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.calls.routing import owner_key
-from tests.support import eventually, running_backend
+from apps.backend.storage.embedded_redis import EmbeddedRedis
+from apps.backend.storage.session_store import session_key
+from tests.support import ADMIN_KEY, MEDIA_SECRET, eventually, free_port, running_backend
 
 
 async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_is(
@@ -100,3 +105,91 @@ async def test_a_disconnect_callback_at_another_replica_closes_the_media_where_i
             call.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await call
+
+
+async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_survives_a_kill(
+    simulator: AcsSimulator, tmp_path: Path
+) -> None:
+    """Replica B is a real `switchboard serve` process; the call's media is on replica A (in this process)."""
+    redis = EmbeddedRedis()
+    await redis.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "REDIS_URL": redis.url,
+        "ACS_CONNECTION_STRING": simulator.connection_string,
+        "ACS_JWKS_URL": simulator.jwks_url,
+        "ACS_JWT_ISSUER": simulator.issuer,
+        "ACS_RESOURCE_ID": simulator.resource_id,
+        "ADMIN_API_KEY": ADMIN_KEY,
+        "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
+        "TRANSCRIPTS_DB": str(tmp_path / "b.sqlite3"),
+        "LOG_FORMAT": "json",
+    }
+    replica_b = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "apps.backend.cli",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    b_url = f"http://127.0.0.1:{port}"
+    headers = {"x-api-key": ADMIN_KEY}
+    try:
+        async with (
+            running_backend(simulator, redis_url=redis.url) as replica_a,
+            httpx.AsyncClient(base_url=b_url, headers=headers) as b,
+        ):
+
+            async def b_ready() -> bool:
+                try:
+                    return (await b.get("/api/v1/readiness")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(b_ready, timeout=60)
+            call = asyncio.create_task(
+                simulator.place_call(replica_a.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
+            )
+            call_id = await eventually(lambda: next(iter(replica_a.runtime.calls._live), None), timeout=15)
+
+            assert (
+                await b.post(f"/api/v1/calls/{call_id}/dtmf", json={"digits": "4821#"})
+            ).status_code == 202
+
+            async def keyed_turn() -> bool:
+                transcript = await replica_a.runtime.transcripts.get(call_id)
+                return bool(transcript) and any(t.kind == "dtmf" for t in transcript.turns)
+
+            await eventually(keyed_turn, timeout=15)
+
+            # Kill B outright and start it again: the call record and conversation state are in Redis.
+            replica_b.kill()
+            await replica_b.wait()
+            replica_b = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "apps.backend.cli",
+                "serve",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await eventually(b_ready, timeout=60)
+            record = (await b.get(f"/api/v1/calls/{call_id}")).json()
+            assert record["status"] in ("connected", "answered")
+            assert await replica_a.runtime.redis.get(session_key(call_id)) is not None
+
+            # The restarted B still routes a hang-up to A, which holds the media.
+            assert (await b.delete(f"/api/v1/calls/{call_id}")).status_code == 200
+            result = await asyncio.wait_for(call, timeout=20)
+            assert result.hung_up_by == "backend"
+            await eventually(lambda: call_id not in replica_a.runtime.calls._live, timeout=10)
+    finally:
+        if replica_b.returncode is None:
+            replica_b.terminate()
+            await replica_b.wait()
+        await redis.stop()
