@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from redis.exceptions import RedisError
+
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore, utcnow
 from voice.transcript import TranscriptTurn
@@ -25,6 +27,10 @@ class CallRecordMediaListener:
             return await self._store.update(self._call_id, mutate)
         except CallNotFound:
             log.warning("call record vanished (TTL?) during media")
+            return None
+        except (RedisError, OSError) as exc:
+            # A Redis blip costs this record event, never the call: the media loop must keep running.
+            log.warning("call record update failed", extra={"error_type": type(exc).__name__})
             return None
 
     async def on_media_started(self, sample_rate: int) -> None:
