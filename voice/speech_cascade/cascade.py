@@ -11,111 +11,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from datetime import timedelta
+from typing import Any
 
 from registries.toolstore.catalog import ToolCatalog, ToolResult
 from registries.toolstore.context import HandoffTarget, ToolContext
 from voice.call_control import CallControl
 from voice.errors import ProviderError
-from voice.llm.base import ChatDone, ChatModel, ChatRequest, TextDelta, ToolCall, dtmf_message
+from voice.llm.base import ChatDone, ChatRequest, TextDelta, ToolCall, dtmf_message
 from voice.speech_cascade.clauses import ClauseSplitter
+from voice.speech_cascade.config import CascadeConfig, CascadeObserver, CascadeProviders
 from voice.speech_cascade.conversation import (
     Conversation,
     ConversationState,
     agent_turn_policy,
     agent_voice,
 )
-from voice.speech_cascade.speaker import AgentSpeaker, Utterance
+from voice.speech_cascade.records import (
+    CallerTurn,
+    ReplyState,
+    agent_turn,
+    caller_turn,
+    handoff_edge,
+    tool_record,
+)
+from voice.speech_cascade.speaker import AgentSpeaker
 from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnStarted, TurnTracker
-from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
+from voice.stt.base import Recognition, SttConfig, SttSession
 from voice.transcript import (
     CallOutcome,
-    ToolCallRecord,
     TranscriptStore,
     TranscriptTurn,
     TurnKind,
-    TurnLatency,
     utcnow,
 )
 from voice.transcript_writer import TranscriptWriter
 from voice.transports.playout import PacedPlayout
-from voice.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
 
 DEFAULT_END_REASON = "caller hung up"
-
-
-@dataclass(frozen=True)
-class CascadeConfig:
-    idle_reprompt_s: float = 8.0
-    """Silence (nobody speaking, nothing pending) before the agent checks whether the caller is there."""
-    idle_hang_up_s: float = 20.0
-    """Silence before the agent says goodbye and hangs up."""
-    holding_after_s: float = 1.5
-    """A tool running longer than this with nothing playing gets a holding phrase."""
-    max_tool_rounds: int = 4
-    """Brain -> tools -> brain rounds per caller turn, so a looping model cannot hold the call."""
-    tool_timeout_s: float = 10.0
-    dtmf_timeout_s: float = 2.0
-    """Keyed digits are sent after this pause, or at once on '#'."""
-    preroll_ms: int = 400
-    """Audio kept from before speech onset, so recognition hears the first syllable."""
-    holding_phrase: str = "One moment while I look into that."
-    apology: str = "Sorry, I'm having trouble on my side right now. Could you say that again?"
-    not_heard: str = "Sorry, I didn't catch that. Could you say it again?"
-    reprompt: str = "Are you still there? How can I help?"
-    goodbye: str = "I haven't heard anything for a while, so I'll end the call now. Goodbye."
-    transfer_failed: str = "I'm sorry, I can't transfer you right now. Is there anything I can help with?"
-
-
-@dataclass(frozen=True)
-class CascadeProviders:
-    stt: SpeechToText
-    tts: TextToSpeech
-    llm: ChatModel
-
-
-class CascadeObserver(Protocol):
-    """What the app hears about the conversation (call records, dashboards)."""
-
-    async def on_turn(self, turn: TranscriptTurn) -> None: ...
-
-    async def on_agent_changed(self, previous: str, current: str) -> None: ...
-
-
-@dataclass
-class _CallerTurn:
-    text: str
-    kind: Literal["speech", "dtmf"]
-    last_voiced_at: float | None = None  # monotonic time of the caller's last voiced audio
-    end_of_turn_ms: float | None = None
-    stt_final_ms: float | None = None
-    language: str | None = None
-    started_at: datetime = field(default_factory=utcnow)  # when the caller started / stopped speaking
-    ended_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class _ReplyState:
-    """Bookkeeping of the reply in progress, read when it ends (normally or by interruption)."""
-
-    caller: _CallerTurn | None
-    agent: str
-    utterance: Utterance
-    started_at: datetime = field(default_factory=utcnow)
-    tool_records: list[ToolCallRecord] = field(default_factory=list)
-    llm_first_token_ms: float | None = None
-    tools_ms: float = 0.0
-    kind: TurnKind = "reply"
-    after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
 
 
 class SpeechCascade:
@@ -152,7 +91,7 @@ class SpeechCascade:
         self._preroll_bytes = 0
         self._pushing = False
         self._reply: asyncio.Task[None] | None = None
-        self._reply_state: _ReplyState | None = None
+        self._reply_state: ReplyState | None = None
         self._pending_tools: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._carry_over: asyncio.Future[Recognition] | None = None
@@ -285,7 +224,7 @@ class SpeechCascade:
                 return
             silence_s = event.silence_ms / 1000
             ended_at = utcnow() - timedelta(seconds=silence_s)
-            turn = _CallerTurn(
+            turn = CallerTurn(
                 text="",
                 kind="speech",
                 last_voiced_at=time.monotonic() - silence_s,
@@ -300,7 +239,7 @@ class SpeechCascade:
         if not self._dtmf_digits or self._ending:
             return
         digits, self._dtmf_digits = "".join(self._dtmf_digits), []
-        turn = _CallerTurn(text=dtmf_message(digits), kind="dtmf", last_voiced_at=time.monotonic())
+        turn = CallerTurn(text=dtmf_message(digits), kind="dtmf", last_voiced_at=time.monotonic())
         self._start_reply(self._respond(turn))
 
     # --- replies -----------------------------------------------------------------------------------
@@ -323,7 +262,7 @@ class SpeechCascade:
             return
         self._reply = asyncio.create_task(work, name=f"reply:{self.call_id}")
 
-    async def _respond_to_speech(self, turn: _CallerTurn) -> None:
+    async def _respond_to_speech(self, turn: CallerTurn) -> None:
         stt = self._stt
         if stt is None:
             await self._say_only(self.config.apology, kind="apology")
@@ -367,7 +306,7 @@ class SpeechCascade:
         self._background.add(task)  # type: ignore[arg-type]
         task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
 
-    async def _respond(self, turn: _CallerTurn) -> None:
+    async def _respond(self, turn: CallerTurn) -> None:
         conv = self.conversation
         self._reprompted = False
         await self._settle_pending_tools()
@@ -400,16 +339,14 @@ class SpeechCascade:
         state.utterance.add(text, agent_voice(self.conversation.agent))
         await self._finish_reply(state)
 
-    def _begin_reply(self, caller: _CallerTurn | None, kind: TurnKind) -> _ReplyState:
+    def _begin_reply(self, caller: CallerTurn | None, kind: TurnKind) -> ReplyState:
         assert self._speaker is not None
-        state = _ReplyState(
-            caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start()
-        )
+        state = ReplyState(caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start())
         state.kind = kind
         self._reply_state = state
         return state
 
-    async def _finish_reply(self, state: _ReplyState) -> None:
+    async def _finish_reply(self, state: ReplyState) -> None:
         """Let the reply play out, then record it and carry out what the tools asked for."""
         state.utterance.finish()
         assert self._speaker is not None
@@ -422,7 +359,7 @@ class SpeechCascade:
         for action, reason in state.after:
             await self._carry_out(action, reason)
 
-    def _close_reply(self, state: _ReplyState) -> None:
+    def _close_reply(self, state: ReplyState) -> None:
         """Record the agent's turn (what was heard) in the history and the transcript."""
         self._close_reply_records(state)
         if self._save_state is not None:
@@ -431,45 +368,14 @@ class SpeechCascade:
             except Exception:
                 log.exception("saving the conversation state failed")
 
-    def _close_reply_records(self, state: _ReplyState) -> None:
-        utterance = state.utterance
-        heard = utterance.heard_text
+    def _close_reply_records(self, state: ReplyState) -> None:
+        heard = state.utterance.heard_text
         if state.kind in ("reply", "greeting"):
             self.conversation.add_agent_text(heard, agent=state.agent)
-        if not utterance.text and not state.tool_records:
-            return
-        caller = state.caller
-        response_ms = None
-        if caller is not None and caller.last_voiced_at is not None and utterance.first_audio_at is not None:
-            response_ms = (utterance.first_audio_at - caller.last_voiced_at) * 1000
-        latency = None
-        if caller is not None:
-            latency = TurnLatency(
-                end_of_turn_ms=caller.end_of_turn_ms,
-                stt_final_ms=caller.stt_final_ms,
-                llm_first_token_ms=state.llm_first_token_ms,
-                tools_ms=state.tools_ms or None,
-                tts_first_audio_ms=utterance.tts_first_audio_ms,
-                response_ms=response_ms,
-            )
-        self._record(
-            TranscriptTurn(
-                call_id=self.call_id,
-                seq=next(self._seq),
-                speaker="agent",
-                kind=state.kind,
-                agent=state.agent,
-                text=heard,
-                full_text=utterance.text if utterance.interrupted else None,
-                interrupted=utterance.interrupted,
-                started_at=state.started_at,
-                ended_at=utcnow(),
-                tool_calls=tuple(state.tool_records),
-                latency=latency,
-            )
-        )
+        if state.utterance.text or state.tool_records:
+            self._record(agent_turn(state, call_id=self.call_id, seq=next(self._seq)))
 
-    async def _think(self, state: _ReplyState) -> None:
+    async def _think(self, state: ReplyState) -> None:
         """The brain/tool loop for one caller turn; clauses are spoken as soon as they are complete."""
         conv = self.conversation
         for _round in range(self.config.max_tool_rounds + 1):
@@ -521,7 +427,7 @@ class SpeechCascade:
             "Sorry, that is taking too long. Could you ask me again?", agent_voice(conv.agent)
         )
 
-    async def _run_tools(self, state: _ReplyState, calls: list[ToolCall]) -> bool:
+    async def _run_tools(self, state: ReplyState, calls: list[ToolCall]) -> bool:
         """Run one round of tool calls. True: ask the brain again; False: this turn's talking is done."""
         conv = self.conversation
         agent = conv.agent.name
@@ -553,12 +459,12 @@ class SpeechCascade:
         finally:
             state.tools_ms += (time.monotonic() - started) * 1000
         for call, result in results:
-            state.tool_records.append(_tool_record(call, result))
+            state.tool_records.append(tool_record(call, result))
             conv.tools_called.append(call.name)
         again = True
         for action in ctx.actions:
             if action.kind == "handoff" and action.target:
-                edge = _handoff_edge(catalog, action.target)
+                edge = handoff_edge(catalog, action.target)
                 await self._hand_off(state, edge, action.detail)
                 again = edge.type == "discrete"
             elif action.kind in ("hang_up", "transfer"):
@@ -583,7 +489,7 @@ class SpeechCascade:
         for action in ctx.actions:
             if action.kind == "handoff" and action.target and action.target != conv.agent.name:
                 previous = conv.agent.name
-                conv.hand_off(_handoff_edge(catalog, action.target), action.detail)
+                conv.hand_off(handoff_edge(catalog, action.target), action.detail)
                 self._turns.set_policy(agent_turn_policy(conv.agent))
                 log.info("handoff after barge-in", extra={"from": previous, "to": action.target})
                 if self._observer is not None:
@@ -591,7 +497,7 @@ class SpeechCascade:
             elif action.kind in ("hang_up", "transfer"):
                 log.info("tool action dropped: the caller interrupted it", extra={"action": action.kind})
 
-    def _speaker_busy(self, state: _ReplyState) -> bool:
+    def _speaker_busy(self, state: ReplyState) -> bool:
         """Is something still being said in this turn (then no holding phrase is needed)?"""
         return self._speaker is not None and self._speaker.speaking and bool(state.utterance.clauses)
 
@@ -627,7 +533,7 @@ class SpeechCascade:
                 await gathered
             self._late_actions(ctx, catalog)
 
-    async def _hand_off(self, state: _ReplyState, handoff: HandoffTarget, reason: str) -> None:
+    async def _hand_off(self, state: ReplyState, handoff: HandoffTarget, reason: str) -> None:
         conv = self.conversation
         previous = conv.agent.name
         target = handoff.agent
@@ -722,19 +628,9 @@ class SpeechCascade:
         await self._open_stt()
 
     # --- transcript ----------------------------------------------------------------------------------
-    def _record_caller(self, turn: _CallerTurn) -> None:
+    def _record_caller(self, turn: CallerTurn) -> None:
         self._record(
-            TranscriptTurn(
-                call_id=self.call_id,
-                seq=next(self._seq),
-                speaker="caller",
-                kind=turn.kind,
-                agent=self.conversation.agent.name,
-                text=turn.text,
-                language=turn.language,
-                started_at=turn.started_at,
-                ended_at=turn.ended_at,
-            )
+            caller_turn(turn, call_id=self.call_id, seq=next(self._seq), agent=self.conversation.agent.name)
         )
 
     def _record(self, turn: TranscriptTurn) -> None:
@@ -742,32 +638,6 @@ class SpeechCascade:
             self._writer.add(turn)
         if self._observer is not None:
             self._own(asyncio.create_task(self._observer.on_turn(turn)))
-
-
-def _handoff_edge(catalog: ToolCatalog, target: str) -> HandoffTarget:
-    """How this agent hands off to `target` in this scenario (type, shared context), from its handoff tool."""
-    for spec in catalog.values():
-        if spec.handoff is not None and spec.handoff.agent == target:
-            return spec.handoff
-    return HandoffTarget(agent=target)
-
-
-def _tool_record(call: ToolCall, result: ToolResult) -> ToolCallRecord:
-    try:
-        arguments: dict[str, Any] | str = json.loads(call.arguments) if call.arguments.strip() else {}
-    except json.JSONDecodeError:
-        arguments = call.arguments
-    if not isinstance(arguments, dict):
-        arguments = call.arguments
-    return ToolCallRecord(
-        id=call.id,
-        name=call.name,
-        arguments=arguments,
-        ok=result.ok,
-        output=result.output,
-        error=result.error.message if result.error else None,
-        duration_ms=round(result.duration_ms, 1),
-    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ import azure.cognitiveservices.speech as speechsdk
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voice.audio.resample import StreamResampler
+from voice.azure_speech import redact, speech_config
 from voice.errors import ProviderError
 from voice.stt.base import Recognition, SttConfig
 
@@ -56,26 +57,6 @@ class _Final:
     confidence: float | None
 
 
-def _speech_config(
-    key: str, *, region: str | None, endpoint: str | None, host: str | None
-) -> speechsdk.SpeechConfig:
-    """A `SpeechConfig` for exactly one of: a region, a full endpoint URL, or a host (containers, tests)."""
-    if not key:
-        raise ValueError("an Azure Speech key is required")
-    if sum(value is not None for value in (region, endpoint, host)) != 1:
-        raise ValueError("give exactly one of region, endpoint or host for Azure Speech")
-    if region is not None:
-        return speechsdk.SpeechConfig(subscription=key, region=region)
-    if endpoint is not None:
-        return speechsdk.SpeechConfig(subscription=key, endpoint=endpoint)
-    return speechsdk.SpeechConfig(subscription=key, host=host)
-
-
-def _redact(text: str, key: str) -> str:
-    """SDK error details may echo request details; make sure the key never reaches a log or an error."""
-    return text.replace(key, "***") if key else text
-
-
 class AzureSpeechToText:
     """`SpeechToText` on Azure Speech (real-time conversation recognition over the SDK's WebSocket)."""
 
@@ -94,7 +75,7 @@ class AzureSpeechToText:
         connect_timeout_s: float = 5.0,
         max_phrases: int = 500,
     ) -> None:
-        _speech_config(key, region=region, endpoint=endpoint, host=host)  # fail fast on bad settings
+        speech_config(key, region=region, endpoint=endpoint, host=host)  # fail fast on bad settings
         if not 100 <= segmentation_silence_ms <= 5000:
             raise ValueError(f"segmentation_silence_ms must be in [100, 5000], got {segmentation_silence_ms}")
         self._key = key
@@ -119,7 +100,7 @@ class AzureSpeechToText:
         # Push streams take 8 or 16 kHz only; anything else is resampled to 16 kHz on the way in.
         stream_rate = config.sample_rate if config.sample_rate in _STREAM_RATES else 16000
 
-        sdk_config = _speech_config(self._key, **self._where)
+        sdk_config = speech_config(self._key, **self._where)
         sdk_config.output_format = speechsdk.OutputFormat.Detailed  # carries the confidence
         sdk_config.set_property(
             speechsdk.PropertyId.Speech_SegmentationSilenceTimeoutMs, str(self.segmentation_silence_ms)
@@ -253,7 +234,7 @@ class AzureSttSession:
 
     def _on_failure(self, message: str) -> None:
         if self._failure is None and not self._closed:
-            self._failure = _redact(message, self._key)
+            self._failure = redact(message, self._key)
             log.warning("azure stt failed", extra={"call_id": self._call_id, "error": self._failure})
         self._changed.set()
 
@@ -291,7 +272,7 @@ class AzureSttSession:
             await asyncio.to_thread(lambda: recognizer.start_continuous_recognition_async().get())
         except RuntimeError as exc:  # the SDK raises RuntimeError with its error code and details
             raise ProviderError(
-                PROVIDER, f"could not start recognition: {_redact(str(exc), self._key)}"
+                PROVIDER, f"could not start recognition: {redact(str(exc), self._key)}"
             ) from None
         # Connecting happens in the background; wait for it so an unreachable or refusing service fails
         # here, where the fallback chain can pick another provider before the caller speaks.
@@ -427,7 +408,7 @@ class AzureSttSession:
         except TimeoutError:
             log.warning("azure stt did not stop in time; left to finish in the background")
         except Exception as exc:
-            log.warning("azure stt stop failed", extra={"error": _redact(str(exc), self._key)})
+            log.warning("azure stt stop failed", extra={"error": redact(str(exc), self._key)})
 
 
 def _confidence(payload: str) -> float | None:

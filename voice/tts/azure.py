@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 import azure.cognitiveservices.speech as speechsdk
 
 from voice.audio.resample import StreamResampler
+from voice.azure_speech import redact, speech_config
 from voice.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -63,20 +64,6 @@ def build_ssml(text: str, *, voice: str, rate: float = 1.0, style: str | None = 
         f'xmlns:mstts="https://www.w3.org/2001/mstts" xml:lang={quoteattr(lang)}>'
         f"<voice name={quoteattr(voice)}>{body}</voice></speak>"
     )
-
-
-def _speech_config(
-    key: str, region: str | None, endpoint: str | None, host: str | None
-) -> speechsdk.SpeechConfig:
-    if not key:
-        raise ValueError("an Azure Speech key is required")
-    if sum(value is not None for value in (region, endpoint, host)) != 1:
-        raise ValueError("give exactly one of region, endpoint or host for Azure Speech")
-    if region is not None:
-        return speechsdk.SpeechConfig(subscription=key, region=region)
-    if endpoint is not None:
-        return speechsdk.SpeechConfig(subscription=key, endpoint=endpoint)
-    return speechsdk.SpeechConfig(subscription=key, host=host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +159,9 @@ class AzureTextToSpeech:
         default_voice: str = DEFAULT_VOICE,
         max_idle_per_format: int = 4,
     ) -> None:
-        _speech_config(key, region, endpoint, host)  # fail fast on bad settings
+        speech_config(key, region=region, endpoint=endpoint, host=host)  # fail fast on bad settings
         self._key = key
-        self._where = (region, endpoint, host)
+        self._where = {"region": region, "endpoint": endpoint, "host": host}
         self.default_voice = default_voice
         self.max_idle_per_format = max_idle_per_format
         self._idle: dict[int, list[_PooledSynthesizer]] = {}  # native rate -> idle synthesizers (loop thread)
@@ -220,7 +207,7 @@ class AzureTextToSpeech:
             synth.current = None
             self._release(native, synth, False)
             raise ProviderError(
-                PROVIDER, f"could not start synthesis: {_redact(str(exc), self._key)}"
+                PROVIDER, f"could not start synthesis: {redact(str(exc), self._key)}"
             ) from None
         reusable = False
         try:
@@ -268,7 +255,7 @@ class AzureTextToSpeech:
             return idle.pop()
         config = self._configs.get(native)
         if config is None:
-            config = _speech_config(self._key, *self._where)
+            config = speech_config(self._key, **self._where)
             config.set_speech_synthesis_output_format(_NATIVE_FORMATS[native])
             self._configs[native] = config
         return _PooledSynthesizer(config)
@@ -301,12 +288,8 @@ def _native_rate(sample_rate: int) -> int:
     return min(higher) if higher else max(_NATIVE_FORMATS)
 
 
-def _redact(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text
-
-
 def _error(canceled: _Canceled, voice: str, key: str) -> Exception:
-    details = _redact(canceled.details, key)
+    details = redact(canceled.details, key)
     if _UNKNOWN_VOICE.search(details):
         return ValueError(f"unknown Azure voice {voice!r}")
     return ProviderError(PROVIDER, f"synthesis canceled ({canceled.code}): {details}")

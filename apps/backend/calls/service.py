@@ -37,7 +37,8 @@ from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad import SileroVadModel
 from voice.media_session import MediaSession
-from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
+from voice.speech_cascade.cascade import SpeechCascade
+from voice.speech_cascade.config import CascadeConfig, CascadeProviders
 from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.stt.phrases import scenario_phrases
 from voice.transcript import TranscriptStore

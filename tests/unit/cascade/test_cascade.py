@@ -18,7 +18,8 @@ from registries.loader import load_registry
 from tests.unit.cascade.fakes import CountingSink, WordTts
 from voice.errors import ProviderError
 from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
-from voice.speech_cascade.cascade import CascadeConfig, CascadeProviders, SpeechCascade
+from voice.speech_cascade.cascade import SpeechCascade
+from voice.speech_cascade.config import CascadeConfig, CascadeProviders
 from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.stt.base import Recognition, SttConfig
 from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn

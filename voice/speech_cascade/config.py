@@ -1,0 +1,49 @@
+"""What a SpeechCascade is built from: its tunables, its providers, and who hears about its turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from voice.llm.base import ChatModel
+from voice.stt.base import SpeechToText
+from voice.transcript import TranscriptTurn
+from voice.tts.base import TextToSpeech
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    idle_reprompt_s: float = 8.0
+    """Silence (nobody speaking, nothing pending) before the agent checks whether the caller is there."""
+    idle_hang_up_s: float = 20.0
+    """Silence before the agent says goodbye and hangs up."""
+    holding_after_s: float = 1.5
+    """A tool running longer than this with nothing playing gets a holding phrase."""
+    max_tool_rounds: int = 4
+    """Brain -> tools -> brain rounds per caller turn, so a looping model cannot hold the call."""
+    tool_timeout_s: float = 10.0
+    dtmf_timeout_s: float = 2.0
+    """Keyed digits are sent after this pause, or at once on '#'."""
+    preroll_ms: int = 400
+    """Audio kept from before speech onset, so recognition hears the first syllable."""
+    holding_phrase: str = "One moment while I look into that."
+    apology: str = "Sorry, I'm having trouble on my side right now. Could you say that again?"
+    not_heard: str = "Sorry, I didn't catch that. Could you say it again?"
+    reprompt: str = "Are you still there? How can I help?"
+    goodbye: str = "I haven't heard anything for a while, so I'll end the call now. Goodbye."
+    transfer_failed: str = "I'm sorry, I can't transfer you right now. Is there anything I can help with?"
+
+
+@dataclass(frozen=True)
+class CascadeProviders:
+    stt: SpeechToText
+    tts: TextToSpeech
+    llm: ChatModel
+
+
+class CascadeObserver(Protocol):
+    """What the app hears about the conversation (call records, dashboards)."""
+
+    async def on_turn(self, turn: TranscriptTurn) -> None: ...
+
+    async def on_agent_changed(self, previous: str, current: str) -> None: ...
