@@ -12,11 +12,21 @@ from pathlib import Path
 import httpx
 
 from apps.acs_simulator.caller_audio import Pause, WaitForAgent
+from apps.acs_simulator.inbound import CallResult
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.calls.routing import owner_key
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import session_key
-from tests.support import ADMIN_KEY, MEDIA_SECRET, eventually, free_port, running_backend
+from tests.support import ADMIN_KEY, MEDIA_SECRET, Backend, eventually, free_port, running_backend
+
+
+async def waiting_call(simulator: AcsSimulator, backend: Backend) -> tuple[asyncio.Task[CallResult], str]:
+    """A call to `backend` whose caller listens to the greeting and then stays quietly on the line."""
+    call = asyncio.create_task(
+        simulator.place_call(backend.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
+    )
+    call_id = await eventually(lambda: next(iter(backend.runtime.calls._live), None), timeout=15)
+    return call, call_id
 
 
 async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_is(
@@ -25,10 +35,7 @@ async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_
     async with running_backend(simulator) as owner:
         redis_url = owner.runtime.embedded_redis.url  # type: ignore[union-attr]
         async with running_backend(simulator, redis_url=redis_url) as other:
-            call = asyncio.create_task(
-                simulator.place_call(owner.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
-            )
-            call_id = await eventually(lambda: next(iter(owner.runtime.calls._live), None), timeout=15)
+            call, call_id = await waiting_call(simulator, owner)
             owner_id = owner.runtime.registry_sync.replica_id
             assert await other.runtime.redis.get(owner_key(call_id)) == owner_id.encode()
             assert call_id not in other.runtime.calls._live
@@ -75,10 +82,7 @@ async def test_a_disconnect_callback_at_another_replica_closes_the_media_where_i
     async with running_backend(simulator) as owner:
         redis_url = owner.runtime.embedded_redis.url  # type: ignore[union-attr]
         async with running_backend(simulator, redis_url=redis_url) as other:
-            call = asyncio.create_task(
-                simulator.place_call(owner.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
-            )
-            call_id = await eventually(lambda: next(iter(owner.runtime.calls._live), None), timeout=15)
+            call, call_id = await waiting_call(simulator, owner)
             record = await owner.runtime.calls.store.get(call_id)
             connection = record.call_connection_id
             assert connection
@@ -151,10 +155,7 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
                     return False
 
             await eventually(b_ready, timeout=60)
-            call = asyncio.create_task(
-                simulator.place_call(replica_a.url, [WaitForAgent(), Pause(30)], max_duration_s=40)
-            )
-            call_id = await eventually(lambda: next(iter(replica_a.runtime.calls._live), None), timeout=15)
+            call, call_id = await waiting_call(simulator, replica_a)
 
             assert (
                 await b.post(f"/api/v1/calls/{call_id}/dtmf", json={"digits": "4821#"})
