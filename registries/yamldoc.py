@@ -61,16 +61,40 @@ class _PosLoader(yaml.SafeLoader):
     duplicate_keys: list[tuple[Any, Pos]]
 
 
+# libyaml's parser when PyYAML was built with it: parsing was most of a registry reload (several times
+# faster), and the constructors below, which record positions, run on its nodes unchanged. Invalid YAML is
+# parsed again by the pure-Python loader, whose error messages are the ones we document and test.
+_FastPosLoader: type[_PosLoader] = _PosLoader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CPosLoader(yaml.CSafeLoader):  # type: ignore[misc]
+        source: Path
+        duplicate_keys: list[tuple[Any, Pos]]
+
+    _FastPosLoader = _CPosLoader  # type: ignore[assignment]
+
+
 def _pos(loader: _PosLoader, key_node: yaml.Node, value_node: yaml.Node) -> Pos:
     block = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">")
     return Pos(loader.source, key_node.start_mark.line + 1, value_node.start_mark.line + 1, block)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _construct(loader: _PosLoader, node: yaml.Node) -> Any:
+    """`loader.construct_object(node, deep=True)`, with plain strings (most keys and values) taken straight
+    from the node, as the str constructor would: a registry reload builds thousands of them."""
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value
+    return loader.construct_object(node, deep=True)
 
 
 def _construct_mapping(loader: _PosLoader, node: yaml.MappingNode) -> PosDict:
     loader.flatten_mapping(node)  # YAML merge keys (`<<: *anchor`)
     mapping = PosDict()
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         try:
             hash(key)
         except TypeError as exc:
@@ -83,19 +107,20 @@ def _construct_mapping(loader: _PosLoader, node: yaml.MappingNode) -> PosDict:
         pos = _pos(loader, key_node, value_node)
         if key in mapping:
             loader.duplicate_keys.append((key, pos))
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = _construct(loader, value_node)
         mapping.pos[key] = pos
     return mapping
 
 
 def _construct_sequence(loader: _PosLoader, node: yaml.SequenceNode) -> PosList:
-    items = PosList(loader.construct_object(child, deep=True) for child in node.value)
+    items = PosList(_construct(loader, child) for child in node.value)
     items.pos = [_pos(loader, child, child) for child in node.value]
     return items
 
 
-_PosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_PosLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+for _loader in {_PosLoader, _FastPosLoader}:
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def load_yaml_doc(path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
@@ -103,12 +128,23 @@ def load_yaml_doc(path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
 
     Raises `YamlDocError` with the line of a syntax error.
     """
-    loader = _PosLoader(text)
+    if _FastPosLoader is not _PosLoader:
+        try:
+            return _load(_FastPosLoader, path, text)
+        except yaml.YAMLError:
+            pass  # reported below, in the pure-Python parser's words
+    return _load(_PosLoader, path, text)
+
+
+def _load(loader_class: type[_PosLoader], path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
+    loader = loader_class(text)
     loader.source = path
     loader.duplicate_keys = []
     try:
         return loader.get_single_data(), loader.duplicate_keys
     except yaml.YAMLError as exc:
+        if loader_class is not _PosLoader:
+            raise
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)

@@ -1,7 +1,7 @@
 """One call's media loop: inbound audio through VAD into the conversation, agent audio paced out.
 
 The session owns the playout task and hands every inbound frame, with the VAD probabilities of the windows
-it completed, to the call's `Conversation` (the SpeechCascade; VoiceLive later). When the socket closes it
+it completed (scored by the process-wide `VadBatcher`), to the call's `Conversation` (the SpeechCascade; VoiceLive later). When the socket closes it
 closes the conversation, so a hang-up mid-sentence leaves nothing running. `voice` knows nothing about
 storage or HTTP: the app hears about media through `MediaSessionListener`.
 """
@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from voice.audio.resample import StreamResampler
-from voice.audio.vad import SileroVadModel, VadStream
+from voice.audio.vad import VadStream
+from voice.audio.vad_batcher import VadBatcher
+from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transports.acs import AcsMediaTransport, TransportStats
 from voice.transports.base import AudioFrame, DtmfTone, MediaStarted
+from voice.transports.cadence import FrameCadence
 from voice.transports.playout import PacedPlayout
 
 log = logging.getLogger(__name__)
@@ -53,14 +57,19 @@ class MediaSession:
         transport: AcsMediaTransport,
         conversation: Conversation,
         listener: MediaSessionListener,
-        vad_model: SileroVadModel | None = None,
+        vad: VadBatcher | None = None,
+        telemetry: CallTelemetry = NO_TELEMETRY,
     ) -> None:
         self.call_id = call_id
         self._transport = transport
         self._conversation = conversation
         self._listener = listener
-        self._vad_model = vad_model
-        self._playout = PacedPlayout(transport, frame_bytes=transport.frame_bytes)
+        self._vad_batcher = vad
+        self._telemetry = telemetry
+        self._cadence = FrameCadence()
+        self._playout = PacedPlayout(
+            transport, frame_bytes=transport.frame_bytes, on_underrun=telemetry.playout_underrun
+        )
         self._vad: VadStream | None = None
         self._to_vad_rate: StreamResampler | None = None
         self._started = False
@@ -86,11 +95,22 @@ class MediaSession:
             await self._listener.on_media_ended(self._transport.stats)
 
     async def _receive_loop(self) -> None:
+        stats = self._transport.stats
+        malformed = stats.malformed_in
         while (event := await self._transport.receive()) is not None:
+            if stats.malformed_in != malformed:
+                for _ in range(stats.malformed_in - malformed):
+                    self._telemetry.frame_malformed()
+                malformed = stats.malformed_in
             if isinstance(event, AudioFrame):
                 if not self._started:  # ACS sends metadata first; tolerate a stream that does not
                     await self._start(self._transport.sample_rate)
                 await self._on_audio(event)
+                stamp = event.timestamp if isinstance(event.timestamp, str) else None
+                missing = self._cadence.missing
+                self._telemetry.frame_handled(self._cadence.lag(time.monotonic(), stamp))
+                if self._cadence.missing != missing:
+                    self._telemetry.frames_missing(self._cadence.missing - missing)
             elif isinstance(event, MediaStarted):
                 if not self._started:
                     await self._start(event.sample_rate)
@@ -102,16 +122,18 @@ class MediaSession:
     async def _start(self, sample_rate: int) -> None:
         self._started = True
         self._playout.frame_bytes = self._transport.frame_bytes
-        if self._vad_model is not None:
-            self._vad = VadStream(self._vad_model)
+        if self._vad_batcher is not None:
+            self._vad = VadStream(self._vad_batcher.model)
             if sample_rate != VAD_RATE:
                 self._to_vad_rate = StreamResampler(sample_rate, VAD_RATE)
         await self._listener.on_media_started(sample_rate)
         await self._conversation.start(sample_rate=sample_rate, playout=self._playout)
 
     async def _on_audio(self, frame: AudioFrame) -> None:
-        if self._vad is None:
+        stream, batcher = self._vad, self._vad_batcher
+        if stream is None or batcher is None:
             await self._conversation.on_audio(frame.pcm, self._no_probabilities)
             return
-        pcm = self._to_vad_rate.process(frame.pcm) if self._to_vad_rate else frame.pcm
-        await self._conversation.on_audio(frame.pcm, self._vad.push(pcm))
+        stream.append(self._to_vad_rate.process(frame.pcm) if self._to_vad_rate else frame.pcm)
+        # Awaiting here holds this call's next frame for at most the batcher's wait (5 ms), keeping order.
+        await self._conversation.on_audio(frame.pcm, await batcher.probabilities(stream))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Speaker = Literal["caller", "agent"]
 TurnKind = Literal[
@@ -52,12 +52,30 @@ class TurnLatency(BaseModel):
     """Turn over -> final recognition text."""
     llm_first_token_ms: float | None = None
     """Request to the brain -> first text token (or first tool call)."""
+    llm_ms: float | None = None
+    """Time inside the brain before the first clause was ready to speak, over every tool round (so it
+    includes streaming up to the first clause boundary and the rounds after tools)."""
     tools_ms: float | None = None
-    """Time spent in tools before the first audio."""
+    """Time spent in tools before the first clause was ready to speak."""
     tts_first_audio_ms: float | None = None
     """First clause handed to TTS -> its first audio chunk."""
     response_ms: float | None = None
     """Caller's last voiced audio -> first agent audio frame sent to the caller."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overhead_ms(self) -> float | None:
+        """Our own share of the response: response minus every measured part (parts not taken count 0)."""
+        if self.response_ms is None:
+            return None
+        parts = (
+            self.end_of_turn_ms,
+            self.stt_final_ms,
+            self.llm_ms if self.llm_ms is not None else self.llm_first_token_ms,
+            self.tools_ms,
+            self.tts_first_audio_ms,
+        )
+        return round(self.response_ms - sum(p for p in parts if p is not None), 3)
 
 
 class TranscriptTurn(BaseModel):

@@ -1,6 +1,7 @@
 """The caller's side of the conversation: a script of steps, rendered to PCM at the call's rate.
 
-Steps: Say(text) (project TTS), PlayWav(path), Pause(seconds), SendDtmf(digits), WaitForAgent().
+Steps: Say(text) (project TTS), PlayWav(path), Pause(seconds), SendDtmf(digits), WaitForAgent(),
+WaitForAgentStart(after_ms) (for scripted barge-ins: speak `after_ms` into the agent's reply).
 `CallerAudioSource` is what the media tick loop pulls one 20 ms frame from; `CallerScriptRunner` feeds it
 step by step and waits on the agent when the script says so.
 """
@@ -59,7 +60,22 @@ class WaitForAgent:
     turn_gap_s: float = 0.7
 
 
-CallerStep = Say | PlayWav | Pause | SendDtmf | WaitForAgent
+@dataclass(frozen=True, slots=True)
+class WaitForAgentStart:
+    """Wait until the agent starts answering, then `after_ms` more: the next step then talks over its reply.
+
+    This is how a script barges in at a chosen point of the agent's audio. The agent's answer is audio that
+    starts after the caller's last utterance ended (or audio still playing then); `after_ms` counts on the
+    media clock from when that audio started, or from the end of the caller's utterance when the agent was
+    already talking. Returns early (with a wait_timeout event) when the agent does not start within
+    `start_timeout_s`.
+    """
+
+    after_ms: float = 0.0
+    start_timeout_s: float = 5.0
+
+
+CallerStep = Say | PlayWav | Pause | SendDtmf | WaitForAgent | WaitForAgentStart
 
 
 class ScriptError(ValueError):
@@ -85,6 +101,11 @@ def validate_script(steps: Sequence[CallerStep]) -> None:
             bad = set(step.digits) - DTMF_DIGITS
             if not step.digits or bad:
                 raise ScriptError(f"dtmf: digits must be from 0-9 * # A-D, got {step.digits!r}")
+        elif isinstance(step, WaitForAgentStart):
+            if step.after_ms < 0:
+                raise ScriptError("wait for agent start: after_ms must be >= 0")
+            if step.start_timeout_s <= 0:
+                raise ScriptError("wait for agent start: start_timeout_s must be > 0")
         elif not isinstance(step, WaitForAgent):
             raise ScriptError(f"unknown script step {step!r}")
 
@@ -238,22 +259,29 @@ class CallerScriptRunner:
                     await self.source.dtmf(digit)
             elif isinstance(step, WaitForAgent):
                 await self.wait_for_agent(step)
+            elif isinstance(step, WaitForAgentStart):
+                await self.wait_for_agent_start(step)
         self.finished_ms = self.ear.now_ms()
 
-    async def wait_for_agent(self, step: WaitForAgent) -> None:
+    def _since_ms(self) -> float:
+        """Agent audio from this point on answers the caller: the end of their last utterance (or now)."""
+        if self.source.last_speech_end_ms is not None:
+            return self.source.last_speech_end_ms
+        return self.ear.now_ms()
+
+    def _answered(self, since: float) -> Callable[[], bool]:
         detector = self.ear.detector
-        since = (
-            self.source.last_speech_end_ms
-            if self.source.last_speech_end_ms is not None
-            else self.ear.now_ms()
-        )
 
         def answered() -> bool:
             return detector.speaking or (
                 detector.last_start_ms is not None and detector.last_start_ms >= since
             )
 
-        if not await self.ear.wait_until(answered, step.start_timeout_s):
+        return answered
+
+    async def wait_for_agent(self, step: WaitForAgent) -> None:
+        detector = self.ear.detector
+        if not await self.ear.wait_until(self._answered(self._since_ms()), step.start_timeout_s):
             self.emit(tl.WAIT_TIMEOUT, reason="agent did not start speaking", after_s=step.start_timeout_s)
             return
 
@@ -262,3 +290,17 @@ class CallerScriptRunner:
 
         if not await self.ear.wait_until(finished, step.timeout_s):
             self.emit(tl.WAIT_TIMEOUT, reason="agent still speaking", after_s=step.timeout_s)
+
+    async def wait_for_agent_start(self, step: WaitForAgentStart) -> None:
+        since = self._since_ms()
+        if not await self.ear.wait_until(self._answered(since), step.start_timeout_s):
+            self.emit(tl.WAIT_TIMEOUT, reason="agent did not start speaking", after_s=step.start_timeout_s)
+            return
+        started = self.ear.detector.last_start_ms
+        until_ms = max(since, started if started is not None else since) + step.after_ms
+
+        def reached() -> bool:
+            return self.ear.now_ms() >= until_ms
+
+        # Slack over after_ms: the media clock is paced in real time, so this only guards a stalled stream.
+        await self.ear.wait_until(reached, step.after_ms / 1000 + 5.0)

@@ -8,20 +8,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from apps.backend.api import metrics
 from apps.backend.api.v1 import agents, call_events, calls, health, media
+from apps.backend.gc_tuning import freeze_long_lived_objects
+from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.runtime import Runtime
 from apps.backend.settings import Settings
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, providers: ProviderFactory = build_providers) -> FastAPI:
+    """`providers` is for benchmarks that run the real service on fixed-latency fake providers."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.start(settings)
+        runtime = await Runtime.start(settings, providers)
         app.state.runtime = runtime
+        freeze_long_lived_objects()
         try:
             yield
         finally:
@@ -31,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     for router in (health.router, calls.router, call_events.router, media.router, agents.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(metrics.router)
     return app

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apps.backend.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from apps.backend.app import create_app
     from apps.backend.logging_setup import configure_logging
     from apps.backend.settings import Settings
@@ -16,8 +18,16 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    run_server(create_app(settings), settings)
+    return 0
+
+
+def run_server(app: Any, settings: Settings) -> None:
+    """Serve `app` with the production server options (also used by the benchmark worker)."""
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -25,7 +35,6 @@ def _serve(args: argparse.Namespace) -> int:
         ws_max_size=1 << 20,
         timeout_graceful_shutdown=10,
     )
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,10 +26,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ProviderSet:
+    """The cascade's provider chains plus the embedded pieces that need warming up.
+
+    `embedded_tts` and `local_brain` are None only for provider sets built outside the product (the
+    benchmarks' fixed-latency fakes), which have nothing to warm up.
+    """
+
     cascade: CascadeProviders
-    embedded_tts: EspeakTts
-    local_brain: LocalBrain
+    embedded_tts: EspeakTts | None
+    local_brain: LocalBrain | None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+ProviderFactory = Callable[[Settings], ProviderSet]
 
 
 def build_providers(settings: Settings) -> ProviderSet:

@@ -22,7 +22,10 @@ from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
-from apps.backend.providers import build_providers
+from apps.backend.observability.hub import Observability
+from apps.backend.observability.loop_lag import LoopLagMonitor
+from apps.backend.observability.tracing import TurnTracer
+from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
@@ -34,6 +37,7 @@ from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
+from voice.audio.vad_batcher import VadBatcher
 from voice.stt.phrases import scenario_phrases
 from voice.tts.local import EspeakTts
 
@@ -49,23 +53,27 @@ class Runtime:
     calls: CallService
     acs_auth: AcsJwtVerifier | None
     media_tokens: MediaTokenSigner
-    tts: EspeakTts
+    tts: EspeakTts | None
     vad_model: SileroVadModel
     transcripts: SqliteTranscriptStore | CosmosTranscriptStore
+    observability: Observability
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
+    async def start(cls, settings: Settings, providers: ProviderFactory = build_providers) -> Runtime:
+        """`providers` builds the provider chains; only benchmarks pass anything but the default."""
         stack = contextlib.AsyncExitStack()
         try:
-            return await cls._start(settings, stack)
+            return await cls._start(settings, stack, providers)
         except BaseException:
             await stack.aclose()
             raise
 
     @classmethod
-    async def _start(cls, settings: Settings, stack: contextlib.AsyncExitStack) -> Runtime:
+    async def _start(
+        cls, settings: Settings, stack: contextlib.AsyncExitStack, build: ProviderFactory
+    ) -> Runtime:
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
         if not redis_url:
@@ -97,13 +105,13 @@ class Runtime:
 
         # Models are loaded once per process and shared read-only by every call; load off the loop.
         vad_model = await asyncio.to_thread(get_shared_model)
-        providers = build_providers(settings)
+        providers = build(settings)
         for close in providers.closers:
             stack.push_async_callback(close)
         tts = providers.embedded_tts
-        await tts.warm_up()
+        if tts is not None:
+            await tts.warm_up()
         stt = providers.cascade.stt
-
         brain = providers.local_brain
 
         async def prepare_providers(snap: RegistrySnapshot) -> None:
@@ -111,13 +119,25 @@ class Runtime:
             when a registry loads rather than on some caller's first turn."""
             for name, scenario in snap.scenarios.items():
                 await stt.prepare(scenario_phrases(snap, name))
-                await brain.warm_up(snap.tools_for(agent, name) for agent in scenario.agents)
+                if brain is not None:
+                    await brain.warm_up(snap.tools_for(agent, name) for agent in scenario.agents)
 
         registry.add_preparer(prepare_providers)
         await registry.prepare(snapshot)
 
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
+
+        observability = Observability()
+        if settings.otel_exporter_otlp_endpoint:
+            observability.tracer = TurnTracer.otlp(
+                settings.otel_exporter_otlp_endpoint, settings.otel_service_name
+            )
+            stack.push_async_callback(observability.tracer.aclose)
+            log.info("tracing: OTLP export on", extra={"endpoint": settings.otel_exporter_otlp_endpoint})
+        loop_lag = LoopLagMonitor(observability.metrics.loop_lag)
+        loop_lag.start()
+        stack.push_async_callback(loop_lag.stop)
 
         http = httpx.AsyncClient()
         stack.push_async_callback(http.aclose)
@@ -154,8 +174,9 @@ class Runtime:
             registry=registry,
             providers=providers.cascade,
             transcripts=transcripts,
-            vad_model=vad_model,
+            vad=VadBatcher(vad_model),
             sessions=sessions,
+            observability=observability,
         )
         stack.push_async_callback(calls.close_all)
         router = CallRouter(redis, replica_id=registry_sync.replica_id, handle=calls.handle_command)
@@ -173,6 +194,7 @@ class Runtime:
             tts=tts,
             vad_model=vad_model,
             transcripts=transcripts,
+            observability=observability,
             embedded_redis=embedded,
             _stack=stack,
         )
@@ -188,7 +210,7 @@ class Runtime:
             problems.append(f"redis unreachable: {exc.__class__.__name__}")
         if not self.registry.current.scenarios:
             problems.append("registry has no scenarios")
-        if not self.tts.ready:
+        if self.tts is not None and not self.tts.ready:
             problems.append("tts not ready")
         return problems
 

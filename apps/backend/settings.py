@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = Field(
         "auto", description="json (one object per line), text, or auto (text on a terminal, else json)."
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (e.g. http://collector:4318); set: one span per agent reply "
+        "with its latency parts is exported to <url>/v1/traces. Unset: no tracing.",
+    )
+    otel_service_name: str = Field("switchboard", description="service.name on exported spans.")
 
     # --- telephony (ACS) -----------------------------------------------------------------------
     acs_connection_string: SecretStr | None = Field(

@@ -21,6 +21,7 @@ catalog per registry snapshot, so reloading the registry never mutates what live
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
 import json
@@ -70,10 +71,13 @@ class ToolSpec:
         }
 
     def to_json(self) -> dict[str, Any]:
+        return self._json(copy.deepcopy(self.parameters))
+
+    def _json(self, parameters: dict[str, Any]) -> dict[str, Any]:
         return {
             "name": self.name,
             "description": self.description,
-            "parameters": copy.deepcopy(self.parameters),
+            "parameters": parameters,
             "examples": list(self.examples),
             "reply": self.reply,
             "is_async": self.is_async,
@@ -84,10 +88,14 @@ class ToolSpec:
     def location(self) -> str:
         return f"{self.source}:{self.line}" if self.source else "<generated>"
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Digest of everything that makes the tool what it is (schema, texts, handoff, code)."""
-        content = json.dumps({**self.to_json(), "code": self.code}, sort_keys=True, default=str)
+        """Digest of everything that makes the tool what it is (schema, texts, handoff, code).
+
+        Computed once per spec (it is frozen) and without copying the schema: every registry load
+        fingerprints every tool, and a shipped tool's spec is the same object from load to load.
+        """
+        content = json.dumps({**self._json(self.parameters), "code": self.code}, sort_keys=True, default=str)
         return hashlib.sha256(content.encode()).hexdigest()
 
 

@@ -6,7 +6,7 @@ target agent once the turn ends (announced: the new agent greets; discrete: it j
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,9 @@ class HandoffArguments(BaseModel):
     reason: Annotated[str, Field(description="Why the caller needs this, in one short sentence.")]
 
 
-_PARAMETERS = llm_schema(HandoffArguments)
+# Each generated tool gets its own copy of the schema; a JSON round trip is several times cheaper than
+# deepcopy, and a registry load generates one tool per handoff edge.
+_PARAMETERS_JSON = json.dumps(llm_schema(HandoffArguments))
 
 
 def default_handoff_tool(target: str, trigger: str | None) -> str:
@@ -49,7 +51,7 @@ def handoff_tool(
     return ToolSpec(
         name=name,
         description=description or f"Transfer the conversation to the {target.replace('_', ' ')} agent.",
-        parameters=copy.deepcopy(_PARAMETERS),
+        parameters=json.loads(_PARAMETERS_JSON),
         examples=examples,
         reply=None,
         is_async=True,

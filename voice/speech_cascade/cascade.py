@@ -35,13 +35,23 @@ from voice.speech_cascade.records import (
     CallerTurn,
     ReplyState,
     agent_turn,
+    before_first_clause,
     caller_turn,
     handoff_edge,
     tool_record,
 )
 from voice.speech_cascade.speaker import AgentSpeaker
-from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnStarted, TurnTracker
+from voice.speech_cascade.turns import (
+    BargeIn,
+    PauseAgent,
+    ResumeAgent,
+    TurnEnded,
+    TurnEvent,
+    TurnStarted,
+    TurnTracker,
+)
 from voice.stt.base import Recognition, SttConfig, SttSession
+from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transcript import (
     CallOutcome,
     TranscriptStore,
@@ -70,8 +80,10 @@ class SpeechCascade:
         phrases: Sequence[str] = (),
         save_state: Callable[[ConversationState], None] | None = None,
         resumed: bool = False,
+        telemetry: CallTelemetry = NO_TELEMETRY,
     ) -> None:
         self.conversation = conversation
+        self._telemetry = telemetry
         self.call_id = conversation.call_id
         self._providers = providers
         self._call_control = call_control
@@ -105,6 +117,11 @@ class SpeechCascade:
         self._ending = False
         self._end_reason = DEFAULT_END_REASON
         self._started_at = utcnow()
+        # The call's audio clock: monotonic time at which audio time 0 arrived, taken from the most punctual
+        # frame so far. Audio time t (ms) then "arrived" at _audio_epoch + t/1000 had nothing been late, so
+        # latencies measured from the caller's speech do not shrink when our frame handling runs behind.
+        self._audio_epoch: float | None = None
+        self._audio_ms = 0.0
 
     # --- lifecycle (called by MediaSession) --------------------------------------------------------
     async def start(self, *, sample_rate: int, playout: PacedPlayout) -> None:
@@ -165,6 +182,10 @@ class SpeechCascade:
     # --- inbound media ---------------------------------------------------------------------------
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         """One inbound frame at the call's rate, with the VAD probabilities of the windows it completed."""
+        self._audio_ms += len(pcm) * 500 / self._sample_rate  # PCM16 mono: bytes / 2 / rate * 1000
+        epoch = time.monotonic() - self._audio_ms / 1000
+        if self._audio_epoch is None or epoch < self._audio_epoch:
+            self._audio_epoch = epoch
         self._remember(pcm)
         for probability in probabilities:
             for event in self._turns.update(probability, agent_active=self._agent_active):
@@ -199,9 +220,15 @@ class SpeechCascade:
         while self._preroll_bytes > limit and len(self._preroll) > 1:
             self._preroll_bytes -= len(self._preroll.popleft())
 
-    async def _on_turn_event(self, event: TurnStarted | TurnEnded | BargeIn) -> None:
+    async def _on_turn_event(self, event: TurnEvent) -> None:
         self._last_activity = time.monotonic()
-        if isinstance(event, TurnStarted):
+        if isinstance(event, PauseAgent):
+            if self._speaker is not None and await self._speaker.pause():
+                self._report_barge_in(event.at_ms)
+        elif isinstance(event, ResumeAgent):
+            if self._speaker is not None:
+                self._speaker.resume()
+        elif isinstance(event, TurnStarted):
             self._pushing = True
             if self._stt is not None:
                 for chunk in self._preroll:
@@ -210,7 +237,8 @@ class SpeechCascade:
             self._preroll_bytes = 0
         elif isinstance(event, BargeIn):
             log.info("barge-in", extra={"onset_ms": event.at_ms})
-            await self._interrupt("barge-in")
+            if await self._interrupt("barge-in"):  # only when no pause had already silenced the agent
+                self._report_barge_in(event.at_ms)
         elif isinstance(event, TurnEnded):
             self._pushing = False
             if self._turns.turn_was_backchannel and self._agent_active:
@@ -222,12 +250,12 @@ class SpeechCascade:
                 if self._stt is not None:
                     self._stt.discard_turn()
                 return
-            silence_s = event.silence_ms / 1000
-            ended_at = utcnow() - timedelta(seconds=silence_s)
+            last_voiced_at = self._audio_arrival(event.at_ms)
+            ended_at = utcnow() - timedelta(seconds=time.monotonic() - last_voiced_at)
             turn = CallerTurn(
                 text="",
                 kind="speech",
-                last_voiced_at=time.monotonic() - silence_s,
+                last_voiced_at=last_voiced_at,
                 end_of_turn_ms=float(event.silence_ms),
                 started_at=ended_at - timedelta(milliseconds=event.speech_ms),
                 ended_at=ended_at,
@@ -392,18 +420,21 @@ class SpeechCascade:
                 call_id=self.call_id,
                 scratch=conv.scratch_for_agent(),
             )
-            async for event in self._providers.llm.stream(request):
-                if state.llm_first_token_ms is None and isinstance(event, TextDelta | ToolCall):
-                    state.llm_first_token_ms = (time.monotonic() - asked) * 1000
-                if isinstance(event, TextDelta):
-                    for clause in splitter.feed(event.text):
-                        state.utterance.add(clause, voice)
-                elif isinstance(event, ToolCall):
-                    calls.append(event)
-                elif isinstance(event, ChatDone):
-                    break
-            if tail := splitter.flush():
-                state.utterance.add(tail, voice)
+            try:
+                async for event in self._providers.llm.stream(request):
+                    if state.llm_first_token_ms is None and isinstance(event, TextDelta | ToolCall):
+                        state.llm_first_token_ms = (time.monotonic() - asked) * 1000
+                    if isinstance(event, TextDelta):
+                        for clause in splitter.feed(event.text):
+                            state.utterance.add(clause, voice)
+                    elif isinstance(event, ToolCall):
+                        calls.append(event)
+                    elif isinstance(event, ChatDone):
+                        break
+                if tail := splitter.flush():
+                    state.utterance.add(tail, voice)
+            finally:
+                state.llm_ms += before_first_clause(state, asked, time.monotonic())
             if not calls:
                 return
             conv.history().append(
@@ -457,7 +488,7 @@ class SpeechCascade:
             self._interrupted_rounds.append((gathered, ctx, catalog))
             raise
         finally:
-            state.tools_ms += (time.monotonic() - started) * 1000
+            state.tools_ms += before_first_clause(state, started, time.monotonic())
         for call, result in results:
             state.tool_records.append(tool_record(call, result))
             conv.tools_called.append(call.name)
@@ -565,11 +596,22 @@ class SpeechCascade:
                 await self._say_only(self.config.transfer_failed, kind="apology")
 
     # --- interruption ------------------------------------------------------------------------------
-    async def _interrupt(self, why: str) -> None:
-        """Stop the agent now (StopAudio first), cancel the reply in progress and keep what was heard."""
+    def _audio_arrival(self, audio_ms: float) -> float:
+        """Monotonic time at which the caller's audio at `audio_ms` reached us (had no frame been late)."""
+        return (self._audio_epoch or time.monotonic()) + audio_ms / 1000
+
+    def _report_barge_in(self, onset_ms: int) -> None:
+        """Caller's speech onset (on the audio clock) -> StopAudio sent (now)."""
+        self._telemetry.barge_in(max(0.0, time.monotonic() - self._audio_arrival(onset_ms)))
+
+    async def _interrupt(self, why: str) -> bool:
+        """Stop the agent now (StopAudio first), cancel the reply in progress and keep what was heard.
+        True if this sent StopAudio (the caller could still hear the agent)."""
         state = self._reply_state
+        stopped = False
         if self._speaker is not None:
             await self._speaker.interrupt()
+            stopped = self._speaker.last_cut_sent_stop_audio
         reply = self._reply
         if reply is not None and not reply.done():
             reply.cancel()
@@ -581,6 +623,7 @@ class SpeechCascade:
             state.utterance.interrupted = state.utterance.interrupted or bool(state.utterance.clauses)
             self._close_reply(state)
         log.info("agent interrupted", extra={"by": why})
+        return stopped
 
     # --- idle --------------------------------------------------------------------------------------
     async def _idle_watchdog(self) -> None:

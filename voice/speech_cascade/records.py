@@ -36,9 +36,20 @@ class ReplyState:
     started_at: datetime = field(default_factory=utcnow)
     tool_records: list[ToolCallRecord] = field(default_factory=list)
     llm_first_token_ms: float | None = None
+    llm_ms: float = 0.0
+    """Time inside the brain's streams before the first clause was ready, over every tool round."""
     tools_ms: float = 0.0
+    """Time in tools before the first clause was ready (a holding phrase ends it)."""
     kind: TurnKind = "reply"
     after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
+
+
+def before_first_clause(state: ReplyState, started: float, ended: float) -> float:
+    """Milliseconds of [started, ended] (monotonic) that passed before the reply's first clause was ready:
+    the share of a brain round or a tool run that delayed the caller hearing anything."""
+    first = state.utterance.first_clause_at
+    end = ended if first is None else min(ended, first)
+    return max(0.0, end - started) * 1000
 
 
 def agent_turn(state: ReplyState, *, call_id: str, seq: int) -> TranscriptTurn:
@@ -54,6 +65,7 @@ def agent_turn(state: ReplyState, *, call_id: str, seq: int) -> TranscriptTurn:
             end_of_turn_ms=caller.end_of_turn_ms,
             stt_final_ms=caller.stt_final_ms,
             llm_first_token_ms=state.llm_first_token_ms,
+            llm_ms=state.llm_ms or None,
             tools_ms=state.tools_ms or None,
             tts_first_audio_ms=utterance.tts_first_audio_ms,
             response_ms=response_ms,

@@ -106,6 +106,8 @@ class AgentSpeaker:
         self._call_id = call_id
         self._current: Utterance | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.last_cut_sent_stop_audio = False
+        """Whether the latest `interrupt()` sent StopAudio (False when a pause had already silenced us)."""
 
     @property
     def speaking(self) -> bool:
@@ -132,14 +134,25 @@ class AgentSpeaker:
         Returns the utterance that was cut, or None if nothing was playing.
         """
         utterance, worker = self._current, self._worker
+        self.last_cut_sent_stop_audio = False
         if utterance is None or worker is None or (worker.done() and not self._playout.is_audible):
+            await self._playout.interrupt()  # nothing audible, so no StopAudio; but a pause must not linger
             return None
         self.mark_heard(utterance)
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await worker
-        await self._playout.interrupt()
+        self.last_cut_sent_stop_audio = await self._playout.interrupt()
         return utterance
+
+    async def pause(self) -> bool:
+        """Go quiet at once, keeping the rest of the utterance (the caller may only be saying "uh-huh").
+        True if StopAudio went out (the caller could hear us)."""
+        return await self._playout.pause()
+
+    def resume(self) -> None:
+        """Carry on from exactly where `pause()` stopped."""
+        self._playout.resume()
 
     def mark_heard(self, utterance: Utterance) -> None:
         """Freeze how much of `utterance` the caller has heard by now (it is being cut short)."""

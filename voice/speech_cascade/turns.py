@@ -3,7 +3,13 @@
 Turn end uses the active agent's `speech.end_of_turn_silence_ms`. While the agent is talking, caller speech
 only counts as a barge-in after `min_barge_in_ms` of windows at or above a stricter probability bar: short
 backchannels ("uh-huh", "okay") stay under the duration, and residual echo of the agent's own voice rarely
-reaches the bar for that long. The policy is a pure function of the window sequence, so it is unit-tested
+reaches the bar for that long.
+
+Waiting `min_barge_in_ms` before going quiet would make the caller talk over the agent for that long, so
+the agent pauses first: after `pause_after_ms` of strong speech it goes quiet (`PauseAgent`, StopAudio with
+the rest of its audio kept); if the speech then reaches `min_barge_in_ms` it is a barge-in (`BargeIn`), and
+if it dies down for `resume_after_ms` first it was a backchannel or a noise and the agent carries on from
+where it stopped (`ResumeAgent`). The policy is a pure function of the window sequence, so it is unit-tested
 without audio.
 """
 
@@ -37,7 +43,18 @@ class BargeIn:
     """When the caller's speech started (onset), not when we became sure."""
 
 
-TurnEvent = TurnStarted | TurnEnded | BargeIn
+@dataclass(frozen=True, slots=True)
+class PauseAgent:
+    at_ms: int
+    """When the caller's strong speech started (onset of the run that triggered the pause)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeAgent:
+    at_ms: int
+
+
+TurnEvent = TurnStarted | TurnEnded | BargeIn | PauseAgent | ResumeAgent
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,10 @@ class TurnPolicy:
     barge_in_threshold: float = 0.7
     onset_threshold: float = 0.5
     min_speech_ms: int = 96
+    pause_after_ms: int = 64
+    """Strong caller speech over the agent before it goes quiet (pending a barge-in decision)."""
+    resume_after_ms: int = 192
+    """Quiet after a pause, short of a barge-in, before the agent carries on."""
 
 
 class TurnTracker:
@@ -62,6 +83,8 @@ class TurnTracker:
         self._onset_during_agent = False
         self._onset_ms = 0
         self._strong_run = 0  # consecutive windows at or above the barge-in bar, counted before onset too
+        self._paused = False
+        self._quiet_run = 0  # consecutive windows below the stay-in-speech bar while paused
 
     @staticmethod
     def _new_detector(policy: TurnPolicy) -> SpeechDetector:
@@ -74,6 +97,10 @@ class TurnTracker:
                 window_ms=WINDOW_MS,
             )
         )
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     @property
     def in_speech(self) -> bool:
@@ -103,16 +130,42 @@ class TurnTracker:
             self._barge_windows = self._strong_run - 1  # this window is counted just below
             self._onset_ms = speech.at_ms
             events.append(TurnStarted(speech.at_ms))
+        self._maybe_pause(agent_active, events)
         if self._detector.in_speech and self._onset_during_agent and not self._barged:
             if strong:
                 self._barge_windows += 1
             if self.policy.barge_in and self._barge_windows >= self._barge_needed:
                 self._barged = True
+                self._paused = False  # the pause becomes the interruption
                 events.append(BargeIn(self._onset_ms))
+        self._maybe_resume(probability, agent_active, events)
         if isinstance(speech, SpeechEnded):
             silence = self._detector.elapsed_ms - speech.at_ms
             events.append(TurnEnded(speech.at_ms, speech.speech_ms, silence))
         return events
+
+    def _maybe_pause(self, agent_active: bool, events: list[TurnEvent]) -> None:
+        policy = self.policy
+        if self._paused or not agent_active or not policy.barge_in:
+            return
+        if self._detector.in_speech and (not self._onset_during_agent or self._barged):
+            return  # speech that began before the agent did, or one already acted on
+        if self._strong_run * WINDOW_MS < max(WINDOW_MS, policy.pause_after_ms):
+            return
+        self._paused = True
+        self._quiet_run = 0
+        events.append(PauseAgent(self._detector.elapsed_ms - self._strong_run * WINDOW_MS))
+
+    def _maybe_resume(self, probability: float, agent_active: bool, events: list[TurnEvent]) -> None:
+        if not self._paused:
+            return
+        if not agent_active:  # the reply ended or was cut some other way: nothing to resume
+            self._paused = False
+            return
+        self._quiet_run = self._quiet_run + 1 if probability < self._detector.config.neg_threshold else 0
+        if self._quiet_run * WINDOW_MS >= self.policy.resume_after_ms:
+            self._paused = False
+            events.append(ResumeAgent(self._detector.elapsed_ms))
 
     @property
     def turn_was_backchannel(self) -> bool:

@@ -17,10 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class CallRecordMediaListener:
-    def __init__(self, store: RedisCallStore, call_id: str, events: CallEventPublisher | None = None) -> None:
+    def __init__(
+        self,
+        store: RedisCallStore,
+        call_id: str,
+        events: CallEventPublisher | None = None,
+        on_turn: Callable[[TranscriptTurn], None] | None = None,
+    ) -> None:
         self._store = store
         self._call_id = call_id
         self._events = events or CallEventPublisher.shared(store.redis)
+        self._on_turn = on_turn  # metrics and traces
 
     async def _update(self, mutate: Callable[[CallRecord], None]) -> CallRecord | None:
         try:
@@ -52,6 +59,8 @@ class CallRecordMediaListener:
 
     # --- CascadeObserver: the conversation as call-record events (the text is in the transcript) ---
     async def on_turn(self, turn: TranscriptTurn) -> None:
+        if self._on_turn is not None:
+            self._on_turn(turn)
         self._events.turn(turn)  # before the record write: dashboards should not wait on it
         if turn.speaker == "caller":
             event, detail = "caller_turn", turn.kind

@@ -22,6 +22,7 @@ from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
 from apps.backend.logging_setup import bound_call_id
+from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
@@ -35,7 +36,7 @@ from apps.backend.storage.call_store import (
 from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
-from voice.audio.vad import SileroVadModel
+from voice.audio.vad_batcher import VadBatcher
 from voice.media_session import MediaSession
 from voice.speech_cascade.cascade import SpeechCascade
 from voice.speech_cascade.config import CascadeConfig, CascadeProviders
@@ -64,8 +65,9 @@ class CallService:
         registry: RegistryHolder,
         providers: CascadeProviders,
         transcripts: TranscriptStore | None,
-        vad_model: SileroVadModel | None,
+        vad: VadBatcher | None,
         sessions: RedisSessionStore | None = None,
+        observability: Observability | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -76,7 +78,8 @@ class CallService:
         self._providers = providers
         self._transcripts = transcripts
         self._sessions = sessions
-        self._vad_model = vad_model
+        self._vad = vad
+        self.observability = observability or Observability()
         self._live: dict[str, AcsMediaTransport] = {}
         self._conversations: dict[str, SpeechCascade] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
@@ -258,7 +261,8 @@ class CallService:
                 await self.store.link_connection(call_id, call_connection_id)
             snapshot = self.registry.pin(call_id)
             saved = await self._saved_state(call_id, snapshot)
-            listener = CallRecordMediaListener(self.store, call_id)
+            metrics = self.observability.metrics
+            listener = CallRecordMediaListener(self.store, call_id, on_turn=self.observability.record_turn)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
             cascade = self._cascade(record, snapshot, listener, saved)
             session = MediaSession(
@@ -266,16 +270,19 @@ class CallService:
                 transport=transport,
                 conversation=cascade,
                 listener=listener,
-                vad_model=self._vad_model,
+                vad=self._vad,
+                telemetry=metrics,
             )
             self._live[call_id] = transport
             self._conversations[call_id] = cascade
             if self.router is not None:
                 await self.router.claim(call_id)
             log.info("media connected", extra={"agent": cascade.conversation.agent.name})
+            metrics.call_started()
             try:
                 await session.run()
             finally:
+                metrics.call_ended()
                 self._live.pop(call_id, None)
                 self._conversations.pop(call_id, None)
                 if self.router is not None:
@@ -331,6 +338,7 @@ class CallService:
             phrases=self.phrases(snapshot, scenario.name),
             save_state=self._sessions.save if self._sessions is not None else None,
             resumed=saved is not None,
+            telemetry=self.observability.metrics,
         )
 
     def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:

@@ -8,6 +8,7 @@ with (`pin`), so an agent edited or removed mid-call does not change under a liv
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import OrderedDict
@@ -83,6 +84,7 @@ class RegistryHolder:
             loaded = time.perf_counter()
             previous, self._current = self._current, new
             swapped = time.perf_counter()
+            gc.freeze()  # the new snapshot is long-lived: keep full collections from walking it mid-call
             diff = new.diff(previous)
             outcome = RefreshOutcome(
                 version=new.version,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import wave
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import (
     CallerAudioSource,
+    CallerScriptRunner,
+    CallerStep,
     Pause,
     PlayWav,
     Say,
     ScriptError,
     SendDtmf,
     WaitForAgent,
+    WaitForAgentStart,
     load_wav,
     validate_script,
 )
@@ -58,6 +65,14 @@ def test_script_validation(tmp_path):
         validate_script([Say("  ")])
     with pytest.raises(ScriptError, match="pause"):
         validate_script([Pause(-1)])
+
+
+def test_wait_for_agent_start_validation():
+    validate_script([WaitForAgentStart(), WaitForAgentStart(after_ms=750, start_timeout_s=2)])
+    with pytest.raises(ScriptError, match="after_ms"):
+        validate_script([WaitForAgentStart(after_ms=-1)])
+    with pytest.raises(ScriptError, match="start_timeout_s"):
+        validate_script([WaitForAgentStart(start_timeout_s=0)])
 
 
 async def test_source_plays_queued_items_in_order_then_silence():
@@ -109,3 +124,105 @@ def test_playout_pads_a_partial_frame():
     assert playout.tick() is True
     assert len(playout.recording) == 960
     assert playout.recording[200:] == bytes(760)
+
+
+class WatchedSource(CallerAudioSource):
+    """Notes the first queued utterance, so the scripted ear knows the runner has finished rendering."""
+
+    def __init__(self, sample_rate: int, emit: Callable[..., Any]) -> None:
+        super().__init__(sample_rate, emit)
+        self.started = asyncio.Event()
+
+    def say(self, pcm: bytes, label: str) -> asyncio.Future[None]:
+        self.started.set()
+        return super().say(pcm, label)
+
+
+class ScriptedEar:
+    """The media clock without a network: 20 ms frames advanced in lockstep with the script runner, agent
+    audio voiced during the given [start, end) ms spans. Timeouts run on this clock, so nothing is timed."""
+
+    def __init__(self, source: WatchedSource, agent_spans: list[tuple[float, float]]) -> None:
+        self.source = source
+        self.spans = agent_spans
+        self.detector = tl.AgentAudioDetector()
+        self._now = 0.0
+        self._tick = asyncio.Event()
+
+    def now_ms(self) -> float:
+        return self._now
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
+        deadline = self._now + timeout_s * 1000
+        self.source.started.set()
+        while not predicate():
+            if self._now >= deadline:
+                return False
+            await self._tick.wait()
+        return True
+
+    async def drive(self, runner: asyncio.Task[None], max_frames: int = 500) -> None:
+        started = asyncio.ensure_future(self.source.started.wait())  # rendering runs in a thread first
+        await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        for k in range(max_frames):
+            if runner.done():
+                return
+            t_ms = k * 20.0
+            self.source.next(t_ms)
+            self.detector.feed(t_ms, any(start <= t_ms < end for start, end in self.spans))
+            self._now = t_ms + 20.0
+            self._tick.set()
+            self._tick = asyncio.Event()
+            for _ in range(10):  # let the runner react before the next frame, as the real 20 ms would
+                await asyncio.sleep(0)
+        raise AssertionError("the script did not finish")
+
+
+async def play_script(
+    steps: list[CallerStep], agent_spans: list[tuple[float, float]]
+) -> list[tuple[str, float | None, dict[str, Any]]]:
+    marks: list[tuple[str, float | None, dict[str, Any]]] = []
+
+    def emit(kind: str, t_ms: float | None = None, **detail: Any) -> None:
+        marks.append((kind, t_ms, detail))
+
+    source = WatchedSource(16000, emit)
+    ear = ScriptedEar(source, agent_spans)
+    runner = asyncio.create_task(CallerScriptRunner(steps, source, ear, 16000, emit).run())
+    await ear.drive(runner)
+    await runner
+    return marks
+
+
+def speech_starts(marks: list[tuple[str, float | None, dict[str, Any]]]) -> list[float | None]:
+    return [t_ms for kind, t_ms, _ in marks if kind == tl.CALLER_SPEECH_START]
+
+
+@pytest.fixture
+def short_wav(tmp_path: Path) -> Path:
+    return write_wav(tmp_path / "speech.wav", np.full(1600, 3000), 16000)  # 100 ms
+
+
+async def test_wait_for_agent_start_cuts_in_after_ms_into_the_agents_answer(short_wav):
+    # The caller speaks 0-100 ms; the agent answers from 1000 ms; the caller cuts in 200 ms into that.
+    marks = await play_script(
+        [PlayWav(short_wav), WaitForAgentStart(after_ms=200), PlayWav(short_wav)], [(1000, 3000)]
+    )
+    assert speech_starts(marks) == [0.0, 1200.0]
+
+
+async def test_wait_for_agent_start_counts_from_the_callers_end_when_the_agent_was_already_talking(short_wav):
+    # The agent talks over the caller's whole first utterance (0-100 ms): count from its end, not from 0.
+    marks = await play_script(
+        [PlayWav(short_wav), WaitForAgentStart(after_ms=200), PlayWav(short_wav)], [(0, 3000)]
+    )
+    assert speech_starts(marks) == [0.0, 300.0]
+
+
+async def test_wait_for_agent_start_gives_up_when_the_agent_stays_silent(short_wav):
+    marks = await play_script([WaitForAgentStart(after_ms=200, start_timeout_s=0.5), PlayWav(short_wav)], [])
+    assert [detail for kind, _, detail in marks if kind == tl.WAIT_TIMEOUT] == [
+        {"reason": "agent did not start speaking", "after_s": 0.5}
+    ]
+    assert speech_starts(marks) == [500.0]

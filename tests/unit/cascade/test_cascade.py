@@ -271,15 +271,22 @@ async def test_barge_in_stops_audio_cancels_the_reply_and_keeps_what_was_heard()
 async def test_a_backchannel_does_not_interrupt() -> None:
     async with Harness(["tell me everything"], [["One. Two. Three. Four. Five. Six. Seven. Eight."]]) as h:
         await h.idle()
+        h.tts.bytes_per_word = 32 * 150  # 1.2 s of reply, so most of it is still to come at the "uh-huh"
         await h.say()
         await asyncio.sleep(0.3)
         stops = h.sink.stops
         await h.windows(SPEECH, 6)  # ~190 ms "uh-huh"
+        # The agent went quiet at once (StopAudio), keeping the rest of what it was saying ...
+        assert h.sink.stops == stops + 1
+        frames_paused = h.sink.frames
         await h.windows(SILENCE, 25)
         await h.idle()
-        assert h.sink.stops == stops
+        # ... and carried on when the "uh-huh" turned out to be only that.
+        assert h.sink.stops == stops + 1
+        assert h.sink.frames > frames_paused
         assert h.stt.discarded == 1
     assert not any(t.interrupted for t in h.agent_turns())
+    assert h.agent_turns()[-1].text == "One. Two. Three. Four. Five. Six. Seven. Eight."
 
 
 async def test_a_slow_tool_gets_a_holding_phrase_and_survives_barge_in() -> None:

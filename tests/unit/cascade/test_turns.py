@@ -1,6 +1,14 @@
 """Turn-taking policy: turns, end-of-turn silence, barge-in versus backchannel, from VAD probabilities."""
 
-from voice.speech_cascade.turns import BargeIn, TurnEnded, TurnPolicy, TurnStarted, TurnTracker
+from voice.speech_cascade.turns import (
+    BargeIn,
+    PauseAgent,
+    ResumeAgent,
+    TurnEnded,
+    TurnPolicy,
+    TurnStarted,
+    TurnTracker,
+)
 
 
 def run(tracker: TurnTracker, probabilities: list[float], *, agent_active: bool) -> list[object]:
@@ -26,22 +34,55 @@ def test_a_turn_ends_after_the_agents_end_of_turn_silence() -> None:
 
 
 def test_speech_over_the_agent_becomes_barge_in_after_the_minimum_duration() -> None:
-    tracker = TurnTracker(TurnPolicy(min_barge_in_ms=320))
+    tracker = TurnTracker(TurnPolicy(min_barge_in_ms=320, pause_after_ms=64))
     events = run(tracker, [0.95] * windows(288), agent_active=True)
-    assert [type(e) for e in events] == [TurnStarted]
+    # The agent goes quiet after 64 ms of strong speech, long before the barge-in is certain.
+    assert [type(e) for e in events] == [PauseAgent, TurnStarted]
+    assert events[0].at_ms == 0
+    assert tracker.paused
     events = run(tracker, [0.95] * 2, agent_active=True)
     assert [type(e) for e in events] == [BargeIn]
     assert events[0].at_ms == 0  # reported from the onset, for barge-in latency
+    assert not tracker.paused  # the pause became the interruption: nothing to resume
     events = run(tracker, [0.0] * windows(1000), agent_active=False)
     assert [type(e) for e in events] == [TurnEnded]
     assert not tracker.turn_was_backchannel
 
 
 def test_a_short_backchannel_over_the_agent_is_not_a_barge_in() -> None:
-    tracker = TurnTracker(TurnPolicy(min_barge_in_ms=300, end_of_turn_silence_ms=400))
+    tracker = TurnTracker(
+        TurnPolicy(min_barge_in_ms=300, end_of_turn_silence_ms=400, pause_after_ms=64, resume_after_ms=192)
+    )
     events = run(tracker, [0.95] * windows(224) + [0.0] * windows(480), agent_active=True)
-    assert [type(e) for e in events] == [TurnStarted, TurnEnded]
+    assert [type(e) for e in events] == [PauseAgent, TurnStarted, ResumeAgent, TurnEnded]
+    pause, resume = events[0], events[2]
+    # The agent carried on 192 ms after the "uh-huh" died down, without waiting for the end of turn.
+    assert resume.at_ms - (pause.at_ms + 224) == 192
     assert tracker.turn_was_backchannel
+
+
+def test_a_click_pauses_the_agent_only_briefly() -> None:
+    # Two strong windows (a cough, a click) never make a turn: the agent resumes after resume_after_ms.
+    tracker = TurnTracker(TurnPolicy(pause_after_ms=64, resume_after_ms=128, min_speech_ms=96))
+    events = run(tracker, [0.95] * 2 + [0.0] * 4, agent_active=True)
+    assert [type(e) for e in events] == [PauseAgent, ResumeAgent]
+    assert events[1].at_ms == 6 * 32
+
+
+def test_no_pause_for_weak_speech_or_while_the_agent_is_silent() -> None:
+    tracker = TurnTracker(TurnPolicy(barge_in_threshold=0.7))
+    assert PauseAgent not in [type(e) for e in run(tracker, [0.6] * 20, agent_active=True)]
+    tracker = TurnTracker(TurnPolicy())
+    assert PauseAgent not in [type(e) for e in run(tracker, [0.95] * 20, agent_active=False)]
+
+
+def test_a_pause_is_dropped_when_the_agent_stops_some_other_way() -> None:
+    tracker = TurnTracker(TurnPolicy(pause_after_ms=64))
+    run(tracker, [0.95] * 2, agent_active=True)
+    assert tracker.paused
+    events = run(tracker, [0.0] * 10, agent_active=False)
+    assert ResumeAgent not in [type(e) for e in events]
+    assert not tracker.paused
 
 
 def test_echo_level_probabilities_do_not_barge_in() -> None:
@@ -55,6 +96,7 @@ def test_barge_in_disabled_for_the_agent() -> None:
     tracker = TurnTracker(TurnPolicy(barge_in=False))
     events = run(tracker, [0.95] * windows(2000), agent_active=True)
     assert BargeIn not in [type(e) for e in events]
+    assert PauseAgent not in [type(e) for e in events]
 
 
 def test_switching_agent_policy_keeps_the_time_axis() -> None:

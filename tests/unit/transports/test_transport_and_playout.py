@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import time
 
 import orjson
 
@@ -103,3 +104,51 @@ async def test_interrupt_when_silent_sends_nothing() -> None:
     playout = PacedPlayout(sink, frame_bytes=640)
     assert await playout.interrupt() is False
     assert sink.sent == []
+
+
+async def test_pause_sends_stop_audio_and_resume_replays_from_the_first_unheard_frame() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=3)
+    runner = asyncio.create_task(playout.run())
+    playout.enqueue(b"".join(bytes([i]) * 640 for i in range(1, 41)))  # 40 numbered frames, 0.8 s
+    playout.end_utterance()
+    await asyncio.sleep(0.2)
+    assert await playout.pause() is True
+    assert sink.sent[-1] == "stop"
+    heard = playout.frames_sent  # frames that started playing before the pause
+    await asyncio.sleep(0.1)
+    assert sink.sent[-1] == "stop"  # quiet while paused
+    playout.resume()
+    await asyncio.wait_for(playout.wait_idle(), timeout=5)
+    runner.cancel()
+    after = [f[0] for f in sink.sent[sink.sent.index("stop") + 1 :]]  # type: ignore[index]
+    # StopAudio flushed the frames still in flight; they are sent again, so nothing is skipped or doubled
+    # from the caller's point of view: playback carries on at the frame after the last one heard.
+    assert after == list(range(heard + 1, 41))
+    assert playout.frames_sent == 40
+
+
+async def test_interrupt_after_a_pause_sends_no_second_stop_audio() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=1)
+    runner = asyncio.create_task(playout.run())
+    playout.enqueue(bytes(640 * 50))
+    await asyncio.wait_for(sink.first_frame.wait(), timeout=5)
+    assert await playout.pause() is True
+    assert await playout.interrupt() is False
+    runner.cancel()
+    assert sink.sent.count("stop") == 1
+    assert not playout.paused and playout.pending_bytes == 0
+
+
+async def test_a_stalled_loop_mid_utterance_counts_an_underrun() -> None:
+    underruns: list[int] = []
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=1, on_underrun=lambda: underruns.append(1))
+    runner = asyncio.create_task(playout.run())
+    playout.enqueue(bytes(640 * 20))
+    await asyncio.wait_for(sink.first_frame.wait(), timeout=5)
+    time.sleep(0.1)  # noqa: ASYNC251 - deliberately stall the loop: the caller's buffer runs dry
+    await asyncio.wait_for(playout.wait_idle(), timeout=5)
+    runner.cancel()
+    assert underruns

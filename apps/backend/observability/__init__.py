@@ -1,0 +1,1 @@
+"""Metrics (Prometheus, `GET /metrics`) and traces (OpenTelemetry, OTLP when configured)."""

@@ -1,0 +1,65 @@
+"""The cross-call VAD batcher gives every call the probabilities it would get on its own, in fewer model runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from tests.unit.audio.signals import sine, to_pcm16, white_noise
+from voice.audio.vad import VadStream, get_shared_model
+from voice.audio.vad_batcher import VadBatcher
+
+FRAME = 640  # 20 ms at 16 kHz, as ACS sends it
+
+
+async def _feed(batcher: VadBatcher, pcm: bytes) -> list[float]:
+    """One call: 20 ms frames in real order, awaiting each frame's probabilities like MediaSession does."""
+    stream = VadStream(batcher.model)
+    probabilities: list[float] = []
+    for start in range(0, len(pcm) - FRAME + 1, FRAME):
+        stream.append(pcm[start : start + FRAME])
+        probabilities += await batcher.probabilities(stream)
+    return probabilities
+
+
+async def test_concurrent_calls_get_their_own_probabilities_from_shared_runs(speech_16k: bytes) -> None:
+    signals = [speech_16k, to_pcm16(white_noise(16000, 3.4)), to_pcm16(sine(440.0, 16000, 3.4)), speech_16k]
+    expected = [np.array(VadStream().push(pcm[: len(pcm) - len(pcm) % FRAME])) for pcm in signals]
+    batcher = VadBatcher(get_shared_model(), max_wait_s=0.002, silence_floor=0.0)  # model on every window
+    got = await asyncio.gather(*(_feed(batcher, pcm) for pcm in signals))
+    for probabilities, want in zip(got, expected, strict=True):
+        assert len(probabilities) == len(want) > 90
+        np.testing.assert_allclose(probabilities, want, atol=1e-4)
+    # Four calls' windows went through the model together, not one run each.
+    assert batcher.batches_run < batcher.windows_run / 2
+
+
+async def test_digital_silence_skips_the_model() -> None:
+    batcher = VadBatcher(get_shared_model())
+    probabilities = await _feed(batcher, bytes(16000 * 2))  # one second of zeros
+    assert probabilities == [0.0] * 31
+    assert batcher.windows_run == 0 and batcher.windows_skipped == 31
+
+
+async def test_speech_after_digital_silence_starts_from_a_clean_state(speech_16k: bytes) -> None:
+    # Without the reset, the model's memory of the first utterance would colour the second one's start.
+    batcher = VadBatcher(get_shared_model())
+    utterance = speech_16k[: 40 * FRAME]
+    first = await _feed(batcher, utterance + bytes(24 * FRAME) + utterance)  # whole windows: 25, 15, 25
+    fresh = await _feed(batcher, utterance)
+    second = first[-len(fresh) :]
+    np.testing.assert_allclose(second, fresh, atol=1e-4)
+
+
+async def test_a_call_that_hangs_up_while_waiting_does_not_disturb_the_others(speech_16k: bytes) -> None:
+    batcher = VadBatcher(get_shared_model(), max_wait_s=0.05)
+    leaving, staying = VadStream(batcher.model), VadStream(batcher.model)
+    leaving.append(speech_16k[: 4 * FRAME])
+    staying.append(speech_16k[: 4 * FRAME])
+    cancelled = asyncio.create_task(batcher.probabilities(leaving))
+    kept = asyncio.create_task(batcher.probabilities(staying))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    assert len(await kept) == 2  # 80 ms = two whole 32 ms windows
+    assert cancelled.cancelled()
