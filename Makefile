@@ -25,11 +25,15 @@ run: $(STAMP) ## start the service on embedded defaults (or whatever .env / the 
 call: $(STAMP) ## place a simulated PSTN call against a running `make run`
 	$(VENV)/bin/switchboard call $(CALL_ARGS)
 
+# Test files run in TEST_WORKERS processes (pytest-xdist, one file per worker at a time): the e2e calls run in
+# real time and mostly wait, so three workers fit two cores. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) $(NODE_STAMP) ## the whole suite, e2e included
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
-	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results
 	$(PY) -m bench.run $(BENCH_ARGS)
