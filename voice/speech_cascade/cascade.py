@@ -60,6 +60,7 @@ from voice.transcript import (
     utcnow,
 )
 from voice.transcript_writer import TranscriptWriter
+from voice.transports.cadence import AudioClock
 from voice.transports.playout import PacedPlayout
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,10 @@ class SpeechCascade:
         self._ending = False
         self._end_reason = DEFAULT_END_REASON
         self._started_at = utcnow()
-        # The call's audio clock: monotonic time at which audio time 0 arrived, taken from the most punctual
-        # frame so far. Audio time t (ms) then "arrived" at _audio_epoch + t/1000 had nothing been late, so
-        # latencies measured from the caller's speech do not shrink when our frame handling runs behind.
-        self._audio_epoch: float | None = None
-        self._audio_ms = 0.0
+        # Latencies measured from the caller's speech use the audio clock, so they do not shrink when our
+        # frame handling runs behind.
+        self._audio_clock = AudioClock()
+        self._audio_s = 0.0
 
     # --- lifecycle (called by MediaSession) --------------------------------------------------------
     async def start(self, *, sample_rate: int, playout: PacedPlayout) -> None:
@@ -182,10 +182,8 @@ class SpeechCascade:
     # --- inbound media ---------------------------------------------------------------------------
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         """One inbound frame at the call's rate, with the VAD probabilities of the windows it completed."""
-        self._audio_ms += len(pcm) * 500 / self._sample_rate  # PCM16 mono: bytes / 2 / rate * 1000
-        epoch = time.monotonic() - self._audio_ms / 1000
-        if self._audio_epoch is None or epoch < self._audio_epoch:
-            self._audio_epoch = epoch
+        self._audio_s += len(pcm) / (2 * self._sample_rate)  # PCM16 mono
+        self._audio_clock.observe(self._audio_s, time.monotonic())
         self._remember(pcm)
         for probability in probabilities:
             for event in self._turns.update(probability, agent_active=self._agent_active):
@@ -598,7 +596,7 @@ class SpeechCascade:
     # --- interruption ------------------------------------------------------------------------------
     def _audio_arrival(self, audio_ms: float) -> float:
         """Monotonic time at which the caller's audio at `audio_ms` reached us (had no frame been late)."""
-        return (self._audio_epoch or time.monotonic()) + audio_ms / 1000
+        return self._audio_clock.arrival(audio_ms / 1000, default=time.monotonic())
 
     def _report_barge_in(self, onset_ms: int) -> None:
         """Caller's speech onset (on the audio clock) -> StopAudio sent (now)."""

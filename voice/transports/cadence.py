@@ -15,10 +15,34 @@ from datetime import datetime
 FRAME_SECONDS = 0.020
 
 
+class AudioClock:
+    """Maps a call's audio time to the monotonic time that audio reached us, had no frame been late.
+
+    The most punctual frame so far (smallest arrival minus audio time) defines the mapping, so lateness in
+    our own frame handling shows up as lag instead of moving the clock.
+    """
+
+    def __init__(self) -> None:
+        self.epoch: float | None = None
+        """Monotonic time at which audio time 0 arrived."""
+
+    def observe(self, audio_s: float, now: float) -> float:
+        """Audio up to `audio_s` was handled at `now`: how late that was (seconds, >= 0)."""
+        offset = now - audio_s
+        if self.epoch is None or offset < self.epoch:
+            self.epoch = offset
+            return 0.0
+        return offset - self.epoch
+
+    def arrival(self, audio_s: float, default: float) -> float:
+        """When the audio at `audio_s` arrived (`default` before any audio was observed)."""
+        return default if self.epoch is None else self.epoch + audio_s
+
+
 class FrameCadence:
     def __init__(self, frame_s: float = FRAME_SECONDS) -> None:
         self._frame_s = frame_s
-        self._anchor: float | None = None  # our clock minus the frame's audio time, minimised
+        self._clock = AudioClock()
         self._frames = 0
         self._first_stamp: float | None = None
         self._previous: float | None = None
@@ -31,11 +55,7 @@ class FrameCadence:
         if self._previous is not None and audio_time - self._previous > 1.5 * self._frame_s:
             self.missing += round((audio_time - self._previous) / self._frame_s) - 1
         self._previous = audio_time
-        offset = now - audio_time
-        if self._anchor is None or offset < self._anchor:
-            self._anchor = offset  # this frame is the most punctual so far: it defines "on time"
-            return 0.0
-        return offset - self._anchor
+        return self._clock.observe(audio_time, now)
 
     def _audio_time(self, stamp: str | None) -> float:
         index = self._frames
