@@ -18,6 +18,7 @@ from apps.backend.settings import Settings
 from voice.llm.base import ChatDone, ChatEvent, ChatRequest, TextDelta
 from voice.speech_cascade.config import CascadeProviders
 from voice.stt.base import Recognition, SttConfig
+from voice.tts.base import collect
 
 DEFAULT_REPLY = (
     "Sure, I can help with that. Your checking balance is one thousand two hundred dollars, "
@@ -130,7 +131,7 @@ class FakeTextToSpeech:
         rate: float = 1.0,
         style: str | None = None,
     ) -> bytes:
-        return b"".join([chunk async for chunk in self.stream(text, sample_rate=sample_rate)])
+        return await collect(self.stream(text, sample_rate=sample_rate))
 
     async def stream(
         self,

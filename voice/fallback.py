@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from voice.errors import ProviderError
 from voice.llm.base import ChatEvent, ChatModel, ChatRequest
 from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
-from voice.tts.base import TextToSpeech
+from voice.tts.base import TextToSpeech, collect
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,7 @@ class FallbackTextToSpeech:
         rate: float = 1.0,
         style: str | None = None,
     ) -> bytes:
-        chunks = [
-            c async for c in self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style)
-        ]
-        return b"".join(chunks)
+        return await collect(self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style))
 
     async def stream(
         self,

@@ -25,6 +25,7 @@ import azure.cognitiveservices.speech as speechsdk
 from voice.audio.resample import StreamResampler
 from voice.azure_speech import redact, speech_config
 from voice.errors import ProviderError
+from voice.tts.base import collect
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +177,7 @@ class AzureTextToSpeech:
         rate: float = 1.0,
         style: str | None = None,
     ) -> bytes:
-        chunks = [
-            c async for c in self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style)
-        ]
-        return b"".join(chunks)
+        return await collect(self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style))
 
     async def stream(
         self,

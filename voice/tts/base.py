@@ -41,3 +41,8 @@ class TextToSpeech(Protocol):
         `async for` inside `contextlib.aclosing`, or cancelling the consuming task) stops synthesis.
         """
         ...
+
+
+async def collect(stream: AsyncIterator[bytes]) -> bytes:
+    """The whole utterance from a `stream()`: how providers without a separate batch API `synthesize`."""
+    return b"".join([chunk async for chunk in stream])
