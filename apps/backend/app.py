@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from apps.backend.api import metrics
-from apps.backend.api.v1 import agents, call_events, calls, health, media
+from apps.backend.api.v1 import agents, call_events, calls, health, media, realtime_sessions
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.runtime import Runtime
 from apps.backend.settings import Settings
+from apps.realtime_server.app import add_realtime_routes
+from apps.realtime_server.auth import RealtimeAuth
+from apps.realtime_server.engine import RealtimeEngine
 
 API_PREFIX = "/api/v1"
 
@@ -34,7 +37,22 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
 
     app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    for router in (health.router, calls.router, call_events.router, media.router, agents.router):
+    routers = (
+        health.router,
+        calls.router,
+        call_events.router,
+        media.router,
+        agents.router,
+        realtime_sessions.router,
+    )
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+
+    def realtime_engine() -> tuple[RealtimeEngine, RealtimeAuth]:
+        realtime = app.state.runtime.realtime
+        return realtime.engine, realtime.auth
+
+    # The embedded realtime server: VoiceLive calls' default endpoint, and minted browser sessions'.
+    add_realtime_routes(app, realtime_engine)
     return app

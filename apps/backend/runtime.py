@@ -26,6 +26,7 @@ from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import TurnTracer
 from apps.backend.providers import ProviderFactory, build_providers
+from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.settings import Settings
@@ -57,6 +58,7 @@ class Runtime:
     vad_model: SileroVadModel
     transcripts: SqliteTranscriptStore | CosmosTranscriptStore
     observability: Observability
+    realtime: BackendRealtime
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -165,6 +167,8 @@ class Runtime:
         sessions = RedisSessionStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
         sessions.start()
         stack.push_async_callback(sessions.stop)
+        vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
+        realtime = build_realtime(settings, providers.cascade, vad, registry)
         calls = CallService(
             settings=settings,
             store=store,
@@ -174,9 +178,10 @@ class Runtime:
             registry=registry,
             providers=providers.cascade,
             transcripts=transcripts,
-            vad=VadBatcher(vad_model),
+            vad=vad,
             sessions=sessions,
             observability=observability,
+            voicelive=realtime.voicelive,
         )
         stack.push_async_callback(calls.close_all)
         router = CallRouter(redis, replica_id=registry_sync.replica_id, handle=calls.handle_command)
@@ -195,6 +200,7 @@ class Runtime:
             vad_model=vad_model,
             transcripts=transcripts,
             observability=observability,
+            realtime=realtime,
             embedded_redis=embedded,
             _stack=stack,
         )

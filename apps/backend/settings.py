@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     call_record_ttl_seconds: int = Field(86400, gt=0, description="How long call records live in Redis.")
 
     # --- conversation --------------------------------------------------------------------------
-    orchestrator: Orchestrator = Field(Orchestrator.CASCADE, description="cascade or voicelive.")
+    orchestrator: Orchestrator = Field(
+        Orchestrator.CASCADE,
+        description="cascade (our VAD/STT/LLM/TTS pipeline) or voicelive (a realtime speech-to-speech session); "
+        "a scenario's own `orchestrator:` wins.",
+    )
     default_scenario: str = Field("banking", description="Scenario for calls with no number mapping.")
     scenario_numbers: dict[str, str] = Field(
         default_factory=dict,
@@ -161,6 +165,43 @@ class Settings(BaseSettings):
     llm_first_token_timeout_seconds: float = Field(
         4.0, gt=0, description="A chat provider silent this long falls back to the next one."
     )
+
+    # --- VoiceLive (unset: the embedded realtime server this process serves at /voice-live/realtime) ---
+    azure_voicelive_endpoint: str | None = Field(
+        None,
+        description="Azure AI VoiceLive endpoint, e.g. https://<resource>.services.ai.azure.com. Unset: calls with "
+        "ORCHESTRATOR=voicelive use this service's own embedded realtime server.",
+    )
+    azure_voicelive_api_key: SecretStr | None = Field(None, description="VoiceLive key (header api-key).")
+    azure_voicelive_model: str = Field("gpt-realtime", description="VoiceLive model (query `model`).")
+    azure_voicelive_api_version: str = Field("2026-07-15", description="VoiceLive api-version.")
+    azure_voicelive_voice: str = Field(
+        "en-US-AvaMultilingualNeural",
+        description="VoiceLive voice for agents that name none (Azure neural names, or OpenAI names like alloy).",
+    )
+    realtime_api_key: SecretStr | None = Field(
+        None,
+        description="Key clients present to the embedded realtime server (/v1/realtime, /voice-live/realtime). "
+        "Unset: only this process's own VoiceLive calls and minted client secrets get in.",
+    )
+    realtime_secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs the short-lived client secrets of POST /api/v1/realtime/sessions. Unset: random "
+        "per process (replicas must share one).",
+    )
+
+    @model_validator(mode="after")
+    def _voicelive_key(self) -> Settings:
+        if self.azure_voicelive_endpoint and self.azure_voicelive_api_key is None:
+            raise ValueError("AZURE_VOICELIVE_ENDPOINT is set but AZURE_VOICELIVE_API_KEY is not")
+        if self.azure_voicelive_endpoint and urlsplit(self.azure_voicelive_endpoint).scheme not in (
+            "http",
+            "https",
+            "ws",
+            "wss",
+        ):
+            raise ValueError("AZURE_VOICELIVE_ENDPOINT must be an http(s) URL")
+        return self
 
     @model_validator(mode="after")
     def _speech_location(self) -> Settings:

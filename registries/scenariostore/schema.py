@@ -62,6 +62,10 @@ class ScenarioSpec(BaseModel):
     phone_numbers: tuple[PhoneNumber, ...] = Field(
         (), description="E.164 numbers that route to this scenario."
     )
+    orchestrator: Literal["cascade", "voicelive"] | None = Field(
+        None,
+        description="Who runs this scenario's calls: cascade or voicelive. None: the ORCHESTRATOR setting.",
+    )
 
     def handoffs_from(self, agent: str) -> list[HandoffEdge]:
         return [edge for edge in self.handoffs if edge.from_agent == agent]

@@ -24,7 +24,7 @@ from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
-from apps.backend.settings import Settings
+from apps.backend.settings import Orchestrator, Settings
 from apps.backend.storage.call_store import (
     CallDirection,
     CallNotFound,
@@ -45,6 +45,8 @@ from voice.stt.phrases import scenario_phrases
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket
+from voice.voicelive.config import VoiceLiveSettings
+from voice.voicelive.orchestrator import VoiceLiveOrchestrator
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class CallService:
         vad: VadBatcher | None,
         sessions: RedisSessionStore | None = None,
         observability: Observability | None = None,
+        voicelive: VoiceLiveSettings | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -79,9 +82,10 @@ class CallService:
         self._transcripts = transcripts
         self._sessions = sessions
         self._vad = vad
+        self._voicelive = voicelive
         self.observability = observability or Observability()
         self._live: dict[str, AcsMediaTransport] = {}
-        self._conversations: dict[str, SpeechCascade] = {}
+        self._conversations: dict[str, SpeechCascade | VoiceLiveOrchestrator] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self._phrases: dict[tuple[str, str], list[str]] = {}
         self._cascade_config = CascadeConfig(
@@ -264,20 +268,24 @@ class CallService:
             metrics = self.observability.metrics
             listener = CallRecordMediaListener(self.store, call_id, on_turn=self.observability.record_turn)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
-            cascade = self._cascade(record, snapshot, listener, saved)
+            runner = self._conversation_runner(record, snapshot, listener, saved)
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
-                conversation=cascade,
+                conversation=runner,
                 listener=listener,
-                vad=self._vad,
+                # A realtime session detects turns itself: no VAD on our side for VoiceLive calls.
+                vad=self._vad if isinstance(runner, SpeechCascade) else None,
                 telemetry=metrics,
             )
             self._live[call_id] = transport
-            self._conversations[call_id] = cascade
+            self._conversations[call_id] = runner
             if self.router is not None:
                 await self.router.claim(call_id)
-            log.info("media connected", extra={"agent": cascade.conversation.agent.name})
+            log.info(
+                "media connected",
+                extra={"agent": runner.conversation.agent.name, "orchestrator": type(runner).__name__},
+            )
             metrics.call_started()
             try:
                 await session.run()
@@ -302,13 +310,14 @@ class CallService:
             log.info("saved conversation is from another registry version; resuming it anyway")
         return state
 
-    def _cascade(
+    def _conversation_runner(
         self,
         record: CallRecord,
         snapshot: RegistrySnapshot,
         observer: CallRecordMediaListener,
         saved: ConversationState | None = None,
-    ) -> SpeechCascade:
+    ) -> SpeechCascade | VoiceLiveOrchestrator:
+        """The call's orchestrator, on a conversation of its own (restored if another worker ran it)."""
         scenario = snapshot.scenarios[record.scenario]
         conversation = Conversation(
             call_id=record.call_id,
@@ -328,6 +337,20 @@ class CallService:
             hang_up=self.hang_up,
             transfer_target=self._settings.transfer_target_number,
         )
+        if choose_orchestrator(scenario, self._settings.orchestrator) is Orchestrator.VOICELIVE:
+            if self._voicelive is None:
+                raise RuntimeError("a VoiceLive call, but the service was started without VoiceLive settings")
+            return VoiceLiveOrchestrator(
+                conversation=conversation,
+                settings=self._voicelive,
+                call_control=control,
+                transcripts=self._transcripts,
+                observer=observer,
+                config=self._cascade_config,
+                save_state=self._sessions.save if self._sessions is not None else None,
+                resumed=saved is not None,
+                telemetry=self.observability.metrics,
+            )
         return SpeechCascade(
             conversation=conversation,
             providers=self._providers,
@@ -391,3 +414,8 @@ class CallService:
     @property
     def live_calls(self) -> int:
         return len(self._live)
+
+
+def choose_orchestrator(scenario: ScenarioSpec, default: Orchestrator) -> Orchestrator:
+    """The scenario's own `orchestrator:`, else the ORCHESTRATOR setting."""
+    return Orchestrator(scenario.orchestrator) if scenario.orchestrator else default

@@ -1,0 +1,175 @@
+"""A session's input audio: decoding appends, the input clock, turn detection and the current turn's audio.
+
+Audio is kept at 16 kHz (what the VAD and the recogniser take). With turn detection on, Silero VAD scores
+each 32 ms window through the process-wide `VadBatcher` and a `TurnTracker` decides when the caller
+started and stopped; between turns only the last `prefix_padding_ms` (+ the onset detection lag) is kept,
+so the recogniser hears the first syllable. With turn detection off everything since the last commit is
+kept, up to a bound.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apps.realtime_server.protocol import ProtocolError, RealtimeSessionConfig, TurnDetection
+from voice.audio.codecs import alaw_decode, mulaw_decode
+from voice.audio.resample import StreamResampler
+from voice.audio.vad import VadStream
+from voice.audio.vad_batcher import VadBatcher
+from voice.speech_cascade.turns import TurnEnded, TurnPolicy, TurnStarted, TurnTracker
+
+log = logging.getLogger(__name__)
+
+RATE = 16000
+MAX_APPEND_BYTES = 15 * 1024 * 1024  # decoded audio per append event, like the hosted services' limit
+MAX_TURN_MS = 5 * 60 * 1000
+DEFAULT_SILENCE_MS = 500
+DEFAULT_PREFIX_MS = 300
+ONSET_LAG_MS = 200  # VAD needs ~96 ms of speech (+ batching) before it reports the onset
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStart:
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStop:
+    at_ms: int
+
+
+InputEvent = SpeechStart | SpeechStop
+
+
+def turn_policy(detection: TurnDetection) -> TurnPolicy:
+    """`threshold` is the VAD probability bar for speech onset; barge-in is the session's business (it
+    cancels a response on speech start), so the tracker's own barge-in logic stays off."""
+    onset = detection.threshold if detection.threshold is not None else 0.5
+    silence = detection.silence_duration_ms
+    return TurnPolicy(
+        end_of_turn_silence_ms=DEFAULT_SILENCE_MS if silence is None else silence,
+        barge_in=False,
+        onset_threshold=min(max(onset, 0.05), 1.0),
+    )
+
+
+class InputAudio:
+    def __init__(self, vad: VadBatcher, config: RealtimeSessionConfig) -> None:
+        self._vad_batcher = vad
+        self._vad = VadStream(vad.model)
+        self._format = config.input_audio_format
+        self._rate = config.input_rate
+        self._to_16k = StreamResampler(self._rate, RATE)
+        self._tracker: TurnTracker | None = None
+        self._tracker_offset_ms = 0
+        self._prefix_ms = DEFAULT_PREFIX_MS
+        self.input_ms = 0.0
+        """The session's input-audio clock: ms of audio appended so far."""
+        self._turn = bytearray()
+        self.live_sink: Callable[[bytes], None] | None = None
+        """While set, every new 16 kHz chunk is also handed to it (the recogniser, during a turn)."""
+        self.configure(config)
+
+    @property
+    def detecting(self) -> bool:
+        return self._tracker is not None
+
+    @property
+    def in_speech(self) -> bool:
+        return self._tracker is not None and self._tracker.in_speech
+
+    def configure(self, config: RealtimeSessionConfig) -> None:
+        if (config.input_audio_format, config.input_rate) != (self._format, self._rate):
+            self._format, self._rate = config.input_audio_format, config.input_rate
+            self._to_16k = StreamResampler(self._rate, RATE)
+        detection = config.turn_detection
+        if detection is None:
+            self._tracker = None
+            return
+        self._prefix_ms = (
+            DEFAULT_PREFIX_MS if detection.prefix_padding_ms is None else detection.prefix_padding_ms
+        )
+        policy = turn_policy(detection)
+        if self._tracker is None:
+            self._tracker = TurnTracker(policy)
+            self._tracker_offset_ms = self._vad_clock_ms()
+        else:
+            self._tracker.set_policy(policy)
+
+    def _vad_clock_ms(self) -> int:
+        return int(self.input_ms) // 32 * 32
+
+    # --- appends -------------------------------------------------------------------------------------------
+    def decode(self, audio_b64: str) -> bytes:
+        """base64 audio of the session's input format -> PCM16 at the input rate."""
+        if len(audio_b64) > MAX_APPEND_BYTES * 4 // 3 + 4:
+            raise ProtocolError(
+                "audio_too_large", f"an append carries at most {MAX_APPEND_BYTES} bytes", param="audio"
+            )
+        try:
+            raw = base64.b64decode(audio_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError("invalid_audio", "audio is not valid base64", param="audio") from None
+        if self._format == "g711_ulaw":
+            return mulaw_decode(raw)
+        if self._format == "g711_alaw":
+            return alaw_decode(raw)
+        if len(raw) % 2:
+            raise ProtocolError(
+                "invalid_audio", "pcm16 audio must have an even number of bytes", param="audio"
+            )
+        return raw
+
+    async def feed(self, pcm: bytes) -> list[InputEvent]:
+        """Add decoded audio; returns the speech starts/stops it completed (times on the input clock)."""
+        self.input_ms += len(pcm) * 1000 / (2 * self._rate)
+        audio = self._to_16k.process(pcm)
+        self._turn += audio
+        if self.live_sink is not None and audio:
+            self.live_sink(audio)
+        tracker = self._tracker
+        if tracker is None:
+            self._bound(MAX_TURN_MS)
+            return []
+        events: list[InputEvent] = []
+        if audio:
+            self._vad.append(audio)
+            for probability in await self._vad_batcher.probabilities(self._vad):
+                for event in tracker.update(probability, agent_active=False):
+                    if isinstance(event, TurnStarted):
+                        events.append(SpeechStart(self._tracker_offset_ms + event.at_ms))
+                    elif isinstance(event, TurnEnded):
+                        events.append(SpeechStop(self._tracker_offset_ms + event.at_ms))
+        if not tracker.in_speech and not any(isinstance(e, SpeechStop) for e in events):
+            self._bound(self._prefix_ms + ONSET_LAG_MS)
+        else:
+            self._bound(MAX_TURN_MS)
+        return events
+
+    def _bound(self, keep_ms: int) -> None:
+        keep = RATE * 2 * keep_ms // 1000
+        if len(self._turn) > keep:
+            del self._turn[: len(self._turn) - keep]
+
+    # --- turns ---------------------------------------------------------------------------------------------
+    def turn_audio(self) -> bytes:
+        return bytes(self._turn)
+
+    def take_turn_audio(self) -> bytes:
+        audio = bytes(self._turn)
+        self._turn.clear()
+        return audio
+
+    def clear(self) -> None:
+        """Forget buffered audio and any speech in progress (`input_audio_buffer.clear`)."""
+        self._turn.clear()
+        self.live_sink = None
+        self._to_16k.reset()
+        if self._tracker is not None:
+            self._vad.reset()
+            self._tracker = TurnTracker(self._tracker.policy)
+            self._tracker_offset_ms = self._vad_clock_ms()

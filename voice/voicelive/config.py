@@ -1,0 +1,26 @@
+"""How to reach the VoiceLive service (built by the app from its settings; the local realtime server offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_API_VERSION = "2026-07-15"  # the azure-ai-voicelive 1.3 SDK's default
+
+
+@dataclass(frozen=True)
+class VoiceLiveSettings:
+    endpoint: str
+    """http(s) base URL; the SDK turns it into ws(s) and appends `/voice-live/realtime`."""
+    api_key: str
+    model: str = "gpt-4o-realtime-preview"
+    api_version: str = DEFAULT_API_VERSION
+    default_voice: str = "en-US-AvaMultilingualNeural"
+    """Used when neither the agent's `voicelive.voice` nor its `voice.name` is set."""
+    transcription_model: str = "azure-speech"
+    """Caller-side transcription (VoiceLive's own; the transcript's caller turns come from it)."""
+    connect_timeout_s: float = 10.0
+    """WebSocket connect, and again the wait for `session.updated`."""
+    reconnect_attempts: int = 1
+    """Reconnects after a dropped socket before the call is ended (no dead air)."""
+    response_timeout_s: float = 30.0
+    """Bound on waiting for a spoken line (goodbye, apology) to be generated and played."""

@@ -1,0 +1,125 @@
+"""The bookkeeping of one realtime response (one agent turn) and of the caller's speech it answers, and how
+they become transcript records."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from voice.llm.base import ToolCall
+from voice.transcript import ToolCallRecord, TranscriptTurn, TurnKind, TurnLatency, utcnow
+
+
+@dataclass
+class CallerSpeech:
+    """What the server's VAD said about the caller's latest turn (times on our clocks)."""
+
+    started_at: datetime
+    ended_at: datetime | None = None
+    last_voiced_at: float | None = None  # monotonic arrival of the caller's last voiced audio
+    end_of_turn_ms: float | None = None
+
+
+@dataclass
+class ResponseRequest:
+    """A `response.create` we sent: what kind of turn it is, the text we asked VoiceLive to say verbatim
+    (a fallback if the server sends no transcript), and who waits for it to be heard."""
+
+    tag: str
+    kind: TurnKind
+    text: str | None = None
+    heard: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    """Resolved when the response ends: True if played to the end, False if cut short or lost."""
+
+    def resolve(self, played: bool) -> None:
+        if not self.heard.done():
+            self.heard.set_result(played)
+
+
+@dataclass
+class ResponseTurn:
+    response_id: str | None
+    agent: str
+    kind: TurnKind = "reply"
+    caller: CallerSpeech | None = None
+    request: ResponseRequest | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    transcript: list[str] = field(default_factory=list)
+    final_transcript: str | None = None
+    has_audio: bool = False
+    audio_items: set[str | None] = field(default_factory=set)
+    first_audio_at: float | None = None
+    calls: dict[str, ToolCall] = field(default_factory=dict)
+    tool_records: list[ToolCallRecord] = field(default_factory=list)
+    done: bool = False
+    interrupted: bool = False
+    heard_ms: int | None = None
+    audio_ms: int | None = None
+    recorded: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.final_transcript:
+            return self.final_transcript.strip()
+        spoken = "".join(self.transcript).strip()
+        if spoken:
+            return spoken
+        return (self.request.text or "") if self.request is not None else ""
+
+    @property
+    def heard_text(self) -> str:
+        """What the caller heard: all of it, or the share of words matching the share of audio played."""
+        text = self.text
+        if not self.interrupted:
+            return text
+        if not self.has_audio or self.heard_ms is None or not self.audio_ms:
+            return ""
+        words = text.split()
+        share = min(1.0, self.heard_ms / self.audio_ms)
+        return " ".join(words[: int(len(words) * share)])
+
+    def add_call(self, call_id: str | None, name: str | None, arguments: str | None) -> None:
+        if not call_id or not name or call_id in self.calls:
+            return
+        self.calls[call_id] = ToolCall(id=call_id, name=name, arguments=arguments or "")
+
+
+def agent_turn(state: ResponseTurn, *, call_id: str, seq: int) -> TranscriptTurn:
+    latency = None
+    caller = state.caller
+    if caller is not None:
+        response_ms = None
+        if caller.last_voiced_at is not None and state.first_audio_at is not None:
+            response_ms = max(0.0, (state.first_audio_at - caller.last_voiced_at) * 1000)
+        latency = TurnLatency(end_of_turn_ms=caller.end_of_turn_ms, response_ms=response_ms)
+    return TranscriptTurn(
+        call_id=call_id,
+        seq=seq,
+        speaker="agent",
+        kind=state.kind,
+        agent=state.agent,
+        text=state.heard_text,
+        full_text=state.text if state.interrupted else None,
+        interrupted=state.interrupted,
+        started_at=state.started_at,
+        ended_at=utcnow(),
+        tool_calls=tuple(state.tool_records),
+        latency=latency,
+    )
+
+
+def caller_turn(
+    text: str, speech: CallerSpeech | None, *, call_id: str, seq: int, agent: str, kind: TurnKind = "speech"
+) -> TranscriptTurn:
+    now = utcnow()
+    return TranscriptTurn(
+        call_id=call_id,
+        seq=seq,
+        speaker="caller",
+        kind=kind,
+        agent=agent,
+        text=text,
+        started_at=speech.started_at if speech is not None else now,
+        ended_at=(speech.ended_at or now) if speech is not None else now,
+    )
