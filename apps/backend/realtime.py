@@ -52,14 +52,16 @@ def build_realtime(
             settings.azure_voicelive_endpoint,
             settings.azure_voicelive_api_key.get_secret_value(),
         )
-    else:
+        default_voice = settings.azure_voicelive_voice
+    else:  # our own server speaks with the embedded TTS, which knows no Azure voice names
         endpoint, api_key = loopback_base_url(settings), internal_key
+        default_voice = settings.tts_voice
     voicelive = VoiceLiveSettings(
         endpoint=endpoint,
         api_key=api_key,
         model=settings.azure_voicelive_model,
         api_version=settings.azure_voicelive_api_version,
-        default_voice=settings.azure_voicelive_voice,
+        default_voice=default_voice,
     )
     return BackendRealtime(
         engine=engine, auth=RealtimeAuth(keys, signer), secrets=signer, voicelive=voicelive

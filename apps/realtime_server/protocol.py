@@ -173,6 +173,8 @@ class ResponseParams(_Lenient):
     modalities: list[Modality] | None = None
     voice: str | None = None
     pre_generated_assistant_message: MessageItem | None = None
+    metadata: dict[str, str] | None = None
+    """Echoed on the response object, so a client can tell its own responses from automatic ones."""
 
     @field_validator("voice", mode="before")
     @classmethod

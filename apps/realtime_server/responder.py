@@ -54,6 +54,7 @@ class ResponsePlan:
     voice: str | None
     tools: Sequence[ToolSpec]
     pre_generated: str | None = None
+    metadata: dict[str, str] | None = None
 
 
 class ResponseRun:
@@ -124,6 +125,7 @@ class ResponseRun:
             "voice": self._plan.voice,
             "output_audio_format": self._format,
             "usage": None,
+            "metadata": self._plan.metadata,
         }
 
     # --- the brain ---------------------------------------------------------------------------------------

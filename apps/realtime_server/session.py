@@ -323,6 +323,7 @@ class RealtimeSession:
             voice=(params.voice if params and params.voice else config.voice),
             tools=list(self._specs),
             pre_generated=pre,
+            metadata=params.metadata if params else None,
         )
 
     def _create_response(self, event: ResponseCreate) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
-from azure.ai.voicelive.aio import VoiceLiveConnection
+from azure.ai.voicelive.aio import ConnectionClosed, VoiceLiveConnection
+from azure.ai.voicelive.aio import ConnectionError as VoiceLiveConnectionError
 from azure.ai.voicelive.aio import connect as sdk_connect
 from azure.ai.voicelive.models import RequestSession
 from azure.core.credentials import AzureKeyCredential
@@ -74,6 +75,26 @@ async def open_link(
     return RealtimeLink(connection, stack, output_format if isinstance(output_format, str) else None)
 
 
+async def server_events(connection: VoiceLiveConnection) -> AsyncIterator[Any]:
+    """Server events (raw JSON mappings) until the socket drops. A malformed one is logged and skipped."""
+    while True:
+        try:
+            event = await connection.recv()
+        except ConnectionClosed:
+            return
+        except VoiceLiveConnectionError as exc:
+            if isinstance(exc.__cause__, ValueError | TypeError):
+                log.warning("malformed realtime event dropped")
+                continue
+            return
+        except (OSError, RuntimeError):
+            return
+        except Exception as exc:  # the SDK chokes on JSON that is not an event object
+            log.warning("malformed realtime event dropped", extra={"error_type": type(exc).__name__})
+            continue
+        yield event
+
+
 async def _session_updated(connection: VoiceLiveConnection) -> Any:
     """The confirmed session (raw JSON mapping)."""
     while True:
@@ -83,12 +104,13 @@ async def _session_updated(connection: VoiceLiveConnection) -> Any:
             session = event.get("session")
             return session if isinstance(session, dict) else {}
         if kind == "error":
-            error = event.get("error") or {}
-            log.warning(
-                "realtime server rejected the session",
-                extra={
-                    "code": error.get("code"),
-                    "error_type": error.get("type"),
-                    "param": error.get("param"),
-                },
-            )
+            log_server_error("realtime server rejected the session", event)
+
+
+def log_server_error(message: str, event: Any) -> None:
+    """A server `error` event, logged without its message text (it may quote the caller)."""
+    error = event.get("error") or {}
+    log.warning(
+        message,
+        extra={"code": error.get("code"), "error_type": error.get("type"), "param": error.get("param")},
+    )

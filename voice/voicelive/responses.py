@@ -10,6 +10,8 @@ from datetime import datetime
 from voice.llm.base import ToolCall
 from voice.transcript import ToolCallRecord, TranscriptTurn, TurnKind, TurnLatency, utcnow
 
+TAG_KEY = "switchboard_request"  # response metadata that tells our own responses from the server's
+
 
 @dataclass
 class CallerSpeech:

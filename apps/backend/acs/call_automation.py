@@ -19,7 +19,7 @@ from azure.communication.callautomation import (
 )
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 from pydantic import BaseModel
 
 from apps.backend.acs.connection_string import AcsConnectionString
@@ -90,6 +90,8 @@ class AcsCallAutomation:
             )
         except HttpResponseError as exc:
             raise AcsCommandError(f"answer_call failed: {exc.message}", exc.status_code) from exc
+        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
+            raise AcsCommandError(f"answer_call failed: ACS unreachable ({type(exc).__name__})") from exc
         return _connection(props, "answer_call")
 
     async def create_call(
@@ -112,6 +114,8 @@ class AcsCallAutomation:
             )
         except HttpResponseError as exc:
             raise AcsCommandError(f"create_call failed: {exc.message}", exc.status_code) from exc
+        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
+            raise AcsCommandError(f"create_call failed: ACS unreachable ({type(exc).__name__})") from exc
         return _connection(props, "create_call")
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> bool:
@@ -123,6 +127,8 @@ class AcsCallAutomation:
             return False
         except HttpResponseError as exc:
             raise AcsCommandError(f"hang_up failed: {exc.message}", exc.status_code) from exc
+        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
+            raise AcsCommandError(f"hang_up failed: ACS unreachable ({type(exc).__name__})") from exc
         return True
 
     async def transfer_to_number(self, call_connection_id: str, target_number: str, *, call_id: str) -> None:
@@ -134,3 +140,5 @@ class AcsCallAutomation:
             )
         except HttpResponseError as exc:
             raise AcsCommandError(f"transfer failed: {exc.message}", exc.status_code) from exc
+        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
+            raise AcsCommandError(f"transfer failed: ACS unreachable ({type(exc).__name__})") from exc

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
@@ -337,31 +338,22 @@ class CallService:
             hang_up=self.hang_up,
             transfer_target=self._settings.transfer_target_number,
         )
+        shared: dict[str, Any] = {  # what every orchestrator gets: the call's state, storage and telephony
+            "conversation": conversation,
+            "call_control": control,
+            "transcripts": self._transcripts,
+            "observer": observer,
+            "config": self._cascade_config,
+            "save_state": self._sessions.save if self._sessions is not None else None,
+            "resumed": saved is not None,
+            "telemetry": self.observability.metrics,
+        }
         if choose_orchestrator(scenario, self._settings.orchestrator) is Orchestrator.VOICELIVE:
             if self._voicelive is None:
                 raise RuntimeError("a VoiceLive call, but the service was started without VoiceLive settings")
-            return VoiceLiveOrchestrator(
-                conversation=conversation,
-                settings=self._voicelive,
-                call_control=control,
-                transcripts=self._transcripts,
-                observer=observer,
-                config=self._cascade_config,
-                save_state=self._sessions.save if self._sessions is not None else None,
-                resumed=saved is not None,
-                telemetry=self.observability.metrics,
-            )
+            return VoiceLiveOrchestrator(settings=self._voicelive, **shared)
         return SpeechCascade(
-            conversation=conversation,
-            providers=self._providers,
-            call_control=control,
-            transcripts=self._transcripts,
-            observer=observer,
-            config=self._cascade_config,
-            phrases=self.phrases(snapshot, scenario.name),
-            save_state=self._sessions.save if self._sessions is not None else None,
-            resumed=saved is not None,
-            telemetry=self.observability.metrics,
+            providers=self._providers, phrases=self.phrases(snapshot, scenario.name), **shared
         )
 
     def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:

@@ -1,0 +1,94 @@
+"""Test doubles for what an orchestrator (SpeechCascade, VoiceLiveOrchestrator) is handed by the app: the playout's
+sink, call control, the transcript store, telemetry and the observer. Each records what it was asked to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+
+
+class CountingSink:
+    """Where PacedPlayout sends frames: counts audio frames and StopAudio messages."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.stops = 0
+
+    async def send_audio(self, frame: bytes) -> None:
+        self.frames += 1
+
+    async def send_stop_audio(self) -> None:
+        self.stops += 1
+
+
+class Control:
+    """Call control that records hang-ups and transfers (a transfer succeeds unless `transfer_ok` is False)."""
+
+    def __init__(self, *, transfer_ok: bool = True) -> None:
+        self.hung_up: list[str] = []
+        self.transfers: list[str] = []
+        self.transfer_ok = transfer_ok
+
+    async def hang_up(self, reason: str) -> None:
+        self.hung_up.append(reason)
+
+    async def transfer_to_human(self, reason: str) -> bool:
+        self.transfers.append(reason)
+        return self.transfer_ok
+
+
+class MemoryTranscripts:
+    """A transcript store that keeps one call's turns and outcome in memory."""
+
+    def __init__(self) -> None:
+        self.turns: list[TranscriptTurn] = []
+        self.outcome: CallOutcome | None = None
+
+    async def start_call(self, call_id: str, **_: Any) -> None:
+        pass
+
+    async def append_turn(self, turn: TranscriptTurn) -> None:
+        self.turns.append(turn)
+
+    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
+        self.outcome = outcome
+
+    async def get(self, call_id: str) -> CallTranscript | None:
+        return None
+
+
+class Telemetry:
+    """Call telemetry that keeps the barge-in latencies reported."""
+
+    def __init__(self) -> None:
+        self.barge_ins: list[float] = []
+
+    def frame_handled(self, lag_s: float) -> None:
+        pass
+
+    def frame_malformed(self) -> None:
+        pass
+
+    def frames_missing(self, count: int) -> None:
+        pass
+
+    def playout_underrun(self) -> None:
+        pass
+
+    def barge_in(self, latency_s: float) -> None:
+        self.barge_ins.append(latency_s)
+
+
+class Observer:
+    """An orchestrator observer that keeps the turns and agent changes it hears about."""
+
+    def __init__(self) -> None:
+        self.turns: list[TranscriptTurn] = []
+        self.changes: list[tuple[str, str]] = []
+
+    async def on_turn(self, turn: TranscriptTurn) -> None:
+        self.turns.append(turn)
+
+    async def on_agent_changed(self, previous: str, current: str) -> None:
+        self.changes.append((previous, current))
