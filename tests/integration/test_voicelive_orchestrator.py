@@ -25,6 +25,7 @@ from apps.realtime_server.auth import ClientSecretSigner, RealtimeAuth
 from apps.realtime_server.engine import build_embedded_engine
 from registries.loader import load_registry
 from registries.toolstore.demo import seed_demo_data
+from tests.call_doubles import Control, CountingSink
 from tests.support import eventually
 from voice.speech_cascade.config import CascadeConfig
 from voice.speech_cascade.conversation import Conversation
@@ -42,31 +43,6 @@ FRAME = RATE // 50 * 2
 VERIFY = "My name is Jordan Rivera and the last four of my account are four eight two one."
 LOST_CARD = "I lost my card."
 LOCK = "Please lock the card ending in four two one nine."
-
-
-class RecordingSink:
-    """The call's side of the playout: agent frames and StopAudio messages, in order."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
-
-
-class HangUps:
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    async def hang_up(self, reason: str) -> None:
-        self.reasons.append(reason)
-
-    async def transfer_to_human(self, reason: str) -> bool:
-        return False
 
 
 class Caller:
@@ -154,9 +130,9 @@ async def test_a_banking_call_through_the_local_realtime_server(
         agent=snapshot.start_agent("banking"),
         redis=redis,
     )
-    sink = RecordingSink()
+    sink = CountingSink()
     playout = PacedPlayout(sink, frame_bytes=FRAME)
-    control = HangUps()
+    control = Control()
     orchestrator = VoiceLiveOrchestrator(
         conversation=conversation,
         settings=VoiceLiveSettings(endpoint=realtime_server.base_url, api_key=KEY, model="gpt-4o-realtime"),

@@ -53,15 +53,14 @@ from voice.speech_cascade.turns import (
 from voice.stt.base import Recognition, SttConfig, SttSession
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transcript import (
-    CallOutcome,
     TranscriptStore,
     TranscriptTurn,
     TurnKind,
     utcnow,
 )
-from voice.transcript_writer import TranscriptWriter
 from voice.transports.cadence import AudioClock
 from voice.transports.playout import PacedPlayout
+from voice.turn_recorder import TurnRecorder
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +87,10 @@ class SpeechCascade:
         self.call_id = conversation.call_id
         self._providers = providers
         self._call_control = call_control
-        self._transcripts = transcripts
         self._observer = observer
+        self._recorder = TurnRecorder(
+            conversation, transcripts, observer, own=lambda work: self._own(asyncio.ensure_future(work))
+        )
         self.config = config or CascadeConfig()
         self._phrases = tuple(phrases)
         self._save_state = save_state
@@ -110,14 +111,12 @@ class SpeechCascade:
         self._carry_over: asyncio.Future[Recognition] | None = None
         self._interrupted_rounds: list[tuple[asyncio.Future[Any], ToolContext, ToolCatalog]] = []
         self._idle_task: asyncio.Task[None] | None = None
-        self._writer: TranscriptWriter | None = None
         self._dtmf_digits: list[str] = []
         self._dtmf_timer: asyncio.TimerHandle | None = None
         self._last_activity = time.monotonic()
         self._reprompted = False
         self._ending = False
         self._end_reason = DEFAULT_END_REASON
-        self._started_at = utcnow()
         # Latencies measured from the caller's speech use the audio clock, so they do not shrink when our
         # frame handling runs behind.
         self._audio_clock = AudioClock()
@@ -130,16 +129,7 @@ class SpeechCascade:
         self._speaker = AgentSpeaker(
             self._providers.tts, playout, sample_rate=sample_rate, call_id=self.call_id
         )
-        if self._transcripts is not None:
-            conv = self.conversation
-            self._writer = TranscriptWriter(
-                self._transcripts,
-                call_id=self.call_id,
-                caller=conv.caller,
-                scenario=conv.scenario.name,
-                started_at=self._started_at,
-            )
-            self._writer.start()
+        self._recorder.start()
         await self._open_stt()
         self._idle_task = asyncio.create_task(self._idle_watchdog(), name=f"idle:{self.call_id}")
         self._start_reply(self._greet())
@@ -169,15 +159,7 @@ class SpeechCascade:
         if cut_short is not None and self._reply_state is cut_short:
             self._reply_state = None
             self._close_reply(cut_short)
-        if self._writer is not None:
-            conv = self.conversation
-            await self._writer.close(
-                CallOutcome(
-                    reason=self._end_reason,
-                    agents_visited=tuple(dict.fromkeys(conv.visited)),
-                    tools_called=tuple(conv.tools_called),
-                )
-            )
+        await self._recorder.close(self._end_reason)
 
     # --- inbound media ---------------------------------------------------------------------------
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
@@ -675,10 +657,7 @@ class SpeechCascade:
         )
 
     def _record(self, turn: TranscriptTurn) -> None:
-        if self._writer is not None:
-            self._writer.add(turn)
-        if self._observer is not None:
-            self._own(asyncio.create_task(self._observer.on_turn(turn)))
+        self._recorder.add(turn)
 
 
 def _describe(exc: BaseException) -> str:

@@ -26,6 +26,7 @@ from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transcript import TranscriptStore
 from voice.transports.playout import PacedPlayout
+from voice.turn_recorder import TurnRecorder
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
 from voice.voicelive.config import VoiceLiveSettings
@@ -33,7 +34,6 @@ from voice.voicelive.followups import ToolFollowUps
 from voice.voicelive.idle import IdleWatchdog
 from voice.voicelive.keypad import KeyPad
 from voice.voicelive.link import DEFAULT_CONNECT, ConnectFactory, RealtimeLink, log_server_error
-from voice.voicelive.recorder import TurnRecorder
 from voice.voicelive.session_config import build_session, output_rate
 from voice.voicelive.speaker import Speaker
 from voice.voicelive.tool_runner import replay_items, user_text_item

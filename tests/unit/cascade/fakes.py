@@ -8,20 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 
-class CountingSink:
-    """Where PacedPlayout sends frames: counts audio frames and StopAudio messages."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
-
-
 class WordTts:
     """`ms_per_word` of silent PCM16 at 16 kHz per word, word by word; records texts and voices asked for."""
 

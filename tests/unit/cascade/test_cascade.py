@@ -15,14 +15,15 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.loader import load_registry
-from tests.unit.cascade.fakes import CountingSink, WordTts
+from tests.call_doubles import Control, CountingSink, MemoryTranscripts
+from tests.unit.cascade.fakes import WordTts
 from voice.errors import ProviderError
 from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
 from voice.speech_cascade.cascade import SpeechCascade
 from voice.speech_cascade.config import CascadeConfig, CascadeProviders
 from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.stt.base import Recognition, SttConfig
-from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+from voice.transcript import TranscriptTurn
 from voice.transports.playout import PacedPlayout
 
 FRAME = 640
@@ -84,37 +85,6 @@ class ScriptedBrain:
             yield TextDelta(item) if isinstance(item, str) else item
         yield Usage(1, 1)
         yield ChatDone("tool_calls" if calls else "stop")
-
-
-class Control:
-    def __init__(self) -> None:
-        self.hung_up: list[str] = []
-        self.transfers: list[str] = []
-
-    async def hang_up(self, reason: str) -> None:
-        self.hung_up.append(reason)
-
-    async def transfer_to_human(self, reason: str) -> bool:
-        self.transfers.append(reason)
-        return True
-
-
-class MemoryTranscripts:
-    def __init__(self) -> None:
-        self.turns: list[TranscriptTurn] = []
-        self.outcome: CallOutcome | None = None
-
-    async def start_call(self, call_id: str, **_: Any) -> None:
-        pass
-
-    async def append_turn(self, turn: TranscriptTurn) -> None:
-        self.turns.append(turn)
-
-    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
-        self.outcome = outcome
-
-    async def get(self, call_id: str) -> CallTranscript | None:
-        return None
 
 
 SNAPSHOT = load_registry()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.unit.cascade.fakes import CountingSink, WordTts
+from tests.call_doubles import CountingSink
+from tests.unit.cascade.fakes import WordTts
 from voice.speech_cascade.speaker import AgentSpeaker, Voice
 from voice.transports.playout import PacedPlayout
 

@@ -18,8 +18,6 @@ import aiohttp
 from azure.ai.voicelive.aio import ConnectionError as VoiceLiveConnectionError
 from azure.ai.voicelive.aio import VoiceLiveConnection
 
-from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
-
 
 class FakeWebSocket:
     def __init__(self, *, confirm_session: bool = True) -> None:
@@ -113,79 +111,3 @@ def audio_delta(pcm: bytes, *, response_id: str = "resp_1", item_id: str = "item
         "content_index": 0,
         "delta": base64.b64encode(pcm).decode(),
     }
-
-
-class CountingSink:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
-
-
-class Control:
-    def __init__(self, *, transfer_ok: bool = True) -> None:
-        self.hung_up: list[str] = []
-        self.transfers: list[str] = []
-        self.transfer_ok = transfer_ok
-
-    async def hang_up(self, reason: str) -> None:
-        self.hung_up.append(reason)
-
-    async def transfer_to_human(self, reason: str) -> bool:
-        self.transfers.append(reason)
-        return self.transfer_ok
-
-
-class MemoryTranscripts:
-    def __init__(self) -> None:
-        self.turns: list[TranscriptTurn] = []
-        self.outcome: CallOutcome | None = None
-
-    async def start_call(self, call_id: str, **_: Any) -> None:
-        pass
-
-    async def append_turn(self, turn: TranscriptTurn) -> None:
-        self.turns.append(turn)
-
-    async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
-        self.outcome = outcome
-
-    async def get(self, call_id: str) -> CallTranscript | None:
-        return None
-
-
-class Telemetry:
-    def __init__(self) -> None:
-        self.barge_ins: list[float] = []
-
-    def frame_handled(self, lag_s: float) -> None:
-        pass
-
-    def frame_malformed(self) -> None:
-        pass
-
-    def frames_missing(self, count: int) -> None:
-        pass
-
-    def playout_underrun(self) -> None:
-        pass
-
-    def barge_in(self, latency_s: float) -> None:
-        self.barge_ins.append(latency_s)
-
-
-class Observer:
-    def __init__(self) -> None:
-        self.turns: list[TranscriptTurn] = []
-        self.changes: list[tuple[str, str]] = []
-
-    async def on_turn(self, turn: TranscriptTurn) -> None:
-        self.turns.append(turn)
-
-    async def on_agent_changed(self, previous: str, current: str) -> None:
-        self.changes.append((previous, current))

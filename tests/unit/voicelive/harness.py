@@ -11,17 +11,9 @@ from redis.asyncio import Redis
 
 from registries.agentstore.schema import SpeechSpec
 from registries.loader import load_registry
+from tests.call_doubles import Control, CountingSink, MemoryTranscripts, Observer, Telemetry
 from tests.support import eventually
-from tests.unit.voicelive.fakes import (
-    Control,
-    CountingSink,
-    FakeRealtime,
-    FakeWebSocket,
-    MemoryTranscripts,
-    Observer,
-    Telemetry,
-    audio_delta,
-)
+from tests.unit.voicelive.fakes import FakeRealtime, FakeWebSocket, audio_delta
 from voice.speech_cascade.config import CascadeConfig
 from voice.speech_cascade.conversation import Conversation, ConversationState
 from voice.transcript import TranscriptTurn

@@ -1,9 +1,8 @@
-"""Where the call's turns go: the stored transcript (written in the background, closed with the outcome) and
-the observer (call records, dashboards)."""
+"""Where an orchestrator's turns go: the stored transcript (written in order in the background, closed with the
+call's outcome) and the observer (call records, dashboards). Shared by the SpeechCascade and VoiceLive."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ class TurnRecorder:
         transcripts: TranscriptStore | None,
         observer: CascadeObserver | None,
         *,
-        own: Callable[[Awaitable[Any]], asyncio.Task[Any]],
+        own: Callable[[Awaitable[Any]], object],
     ) -> None:
         self._conv = conversation
         self._transcripts = transcripts
