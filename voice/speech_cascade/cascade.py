@@ -52,6 +52,7 @@ from voice.speech_cascade.turns import (
 )
 from voice.stt.base import Recognition, SttConfig, SttSession
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
+from voice.tool_calls import run_tool_call, tool_calls_message
 from voice.transcript import (
     TranscriptStore,
     TranscriptTurn,
@@ -417,20 +418,7 @@ class SpeechCascade:
                 state.llm_ms += before_first_clause(state, asked, time.monotonic())
             if not calls:
                 return
-            conv.history().append(
-                {
-                    "role": "assistant",
-                    "content": None,  # the turn's spoken text is added once, as heard, when it ends
-                    "tool_calls": [
-                        {
-                            "id": c.id,
-                            "type": "function",
-                            "function": {"name": c.name, "arguments": c.arguments},
-                        }
-                        for c in calls
-                    ],
-                }
-            )
+            conv.history().append(tool_calls_message(calls))
             if not await self._run_tools(state, calls):
                 return  # a handoff or an end of call: nothing more to say in this turn
         log.warning("tool round limit reached", extra={"rounds": self.config.max_tool_rounds})
@@ -451,7 +439,7 @@ class SpeechCascade:
         tasks = []
         for call in calls:
             task = asyncio.create_task(
-                self._run_one_tool(catalog, call, ctx, history, agent),
+                run_tool_call(catalog, call, ctx, history, agent=agent, timeout_s=self.config.tool_timeout_s),
                 name=f"tool:{call.name}:{self.call_id}",
             )
             self._pending_tools.add(task)
@@ -511,27 +499,6 @@ class SpeechCascade:
     def _speaker_busy(self, state: ReplyState) -> bool:
         """Is something still being said in this turn (then no holding phrase is needed)?"""
         return self._speaker is not None and self._speaker.speaking and bool(state.utterance.clauses)
-
-    async def _run_one_tool(
-        self,
-        catalog: ToolCatalog,
-        call: ToolCall,
-        ctx: ToolContext,
-        history: list[dict[str, Any]],
-        agent: str,
-    ) -> tuple[ToolCall, ToolResult]:
-        result = await catalog.invoke(call.name, call.arguments, ctx, timeout=self.config.tool_timeout_s)
-        history.append({"role": "tool", "tool_call_id": call.id, "content": result.to_message()})
-        log.info(
-            "tool ran",
-            extra={
-                "tool": call.name,
-                "agent": agent,
-                "ok": result.ok,
-                "duration_ms": round(result.duration_ms, 1),
-            },
-        )
-        return call, result
 
     async def _settle_pending_tools(self) -> None:
         """Before asking the brain again, let tools from an interrupted turn finish (their results are

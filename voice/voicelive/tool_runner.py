@@ -4,7 +4,6 @@ conversation's history in step (the same shape the SpeechCascade writes), and wh
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from azure.ai.voicelive.models import (
@@ -20,8 +19,7 @@ from azure.ai.voicelive.models import (
 from registries.toolstore.catalog import ToolCatalog, ToolResult
 from registries.toolstore.context import ToolContext
 from voice.llm.base import Message, ToolCall
-
-log = logging.getLogger(__name__)
+from voice.tool_calls import run_tool_call, tool_calls_message
 
 
 async def run_calls(
@@ -34,31 +32,12 @@ async def run_calls(
     agent: str,
 ) -> list[tuple[ToolCall, ToolResult]]:
     """Run the calls concurrently; `invoke` never raises for a tool's failure, and cancellation propagates."""
-    history.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                for c in calls
-            ],
-        }
-    )
-    results = await asyncio.gather(
-        *(catalog.invoke(call.name, call.arguments, ctx, timeout=timeout_s) for call in calls)
-    )
-    for call, result in zip(calls, results, strict=True):
-        history.append({"role": "tool", "tool_call_id": call.id, "content": result.to_message()})
-        log.info(
-            "tool ran",
-            extra={
-                "tool": call.name,
-                "agent": agent,
-                "ok": result.ok,
-                "duration_ms": round(result.duration_ms, 1),
-            },
+    history.append(tool_calls_message(calls))
+    return list(
+        await asyncio.gather(
+            *(run_tool_call(catalog, call, ctx, history, agent=agent, timeout_s=timeout_s) for call in calls)
         )
-    return list(zip(calls, results, strict=True))
+    )
 
 
 def output_item(call: ToolCall, result: ToolResult) -> FunctionCallOutputItem:
