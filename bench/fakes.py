@@ -16,7 +16,7 @@ import numpy as np
 from apps.backend.providers import ProviderFactory, ProviderSet
 from apps.backend.settings import Settings
 from voice.llm.base import ChatDone, ChatEvent, ChatRequest, TextDelta
-from voice.speech_cascade.config import CascadeProviders
+from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import Recognition, SttConfig
 from voice.tts.base import collect
 

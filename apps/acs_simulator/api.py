@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.call import ApiError, SimulatedCall, call_not_found
 from apps.acs_simulator.hmac_auth import HmacAuthError, verify_request
 from apps.acs_simulator.rest_models import (

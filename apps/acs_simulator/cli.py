@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.caller_audio import (
     CallerStep,
     Pause,

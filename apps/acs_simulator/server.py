@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.api import RecordedRequest, build_app
 from apps.acs_simulator.call import CallOptions, SimulatedCall
 from apps.acs_simulator.caller_audio import CallerStep

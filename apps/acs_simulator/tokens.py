@@ -15,7 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 
 TOKEN_LIFETIME_S = 300
 ALGORITHM = "RS256"

@@ -15,7 +15,7 @@ from voice.fallback import FallbackChatModel, FallbackSpeechToText, FallbackText
 from voice.llm.base import ChatModel
 from voice.llm.local_brain import LocalBrain
 from voice.llm.openai_chat import ChatTimeouts, OpenAIChatModel
-from voice.speech_cascade.config import CascadeProviders
+from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
 from voice.stt.local import LocalSpeechToText
 from voice.tts.base import TextToSpeech

@@ -14,7 +14,7 @@ from apps.realtime_server.auth import ClientSecretSigner, RealtimeAuth
 from apps.realtime_server.engine import RealtimeEngine
 from apps.realtime_server.tools import RegistryToolResolver
 from voice.audio.vad_batcher import VadBatcher
-from voice.speech_cascade.config import CascadeProviders
+from voice.speech_cascade.providers import CascadeProviders
 from voice.voicelive.config import VoiceLiveSettings
 
 

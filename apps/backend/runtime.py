@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -20,6 +21,7 @@ from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.acs.connection_string import AcsConnectionString
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
 from apps.backend.observability.hub import Observability
@@ -40,6 +42,7 @@ from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.stt.phrases import scenario_phrases
+from voice.transcript import TranscriptStore
 from voice.tts.local import EspeakTts
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,7 @@ class Runtime:
     media_tokens: MediaTokenSigner
     tts: EspeakTts | None
     vad_model: SileroVadModel
-    transcripts: SqliteTranscriptStore | CosmosTranscriptStore
+    transcripts: OwnedTranscriptStore
     observability: Observability
     realtime: BackendRealtime
     embedded_redis: EmbeddedRedis | None = None
@@ -176,12 +179,13 @@ class Runtime:
             acs=acs,
             media_tokens=media_tokens,
             registry=registry,
-            providers=providers.cascade,
+            orchestrators=OrchestratorFactory(
+                default=settings.orchestrator, providers=providers.cascade, voicelive=realtime.voicelive
+            ),
             transcripts=transcripts,
             vad=vad,
             sessions=sessions,
             observability=observability,
-            voicelive=realtime.voicelive,
         )
         stack.push_async_callback(calls.close_all)
         router = CallRouter(redis, replica_id=registry_sync.replica_id, handle=calls.handle_command)
@@ -221,7 +225,13 @@ class Runtime:
         return problems
 
 
-async def open_transcript_store(settings: Settings) -> SqliteTranscriptStore | CosmosTranscriptStore:
+class OwnedTranscriptStore(TranscriptStore, Protocol):
+    """A transcript store the service opens at start-up and closes on shutdown."""
+
+    async def close(self) -> None: ...
+
+
+async def open_transcript_store(settings: Settings) -> OwnedTranscriptStore:
     """Cosmos DB (through the durable local spool) when COSMOS_ENDPOINT is set, else the SQLite file."""
     if settings.cosmos_endpoint:
         if settings.cosmos_key is None:

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from apps.acs_simulator import defaults as simulator
+from apps import loopback_acs
 
 
-class Orchestrator(StrEnum):
+class OrchestratorKind(StrEnum):
     CASCADE = "cascade"
     VOICELIVE = "voicelive"
 
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     acs_connection_string: SecretStr | None = Field(
         None,
         description="endpoint=...;accesskey=... of the ACS resource. Unset: the local ACS simulator "
-        f"at {simulator.simulator_endpoint()}.",
+        f"at {loopback_acs.simulator_endpoint()}.",
     )
     acs_audio_format: AcsAudioFormat = Field(AcsAudioFormat.PCM16K, description="pcm16k or pcm24k.")
     acs_jwks_url: str | None = Field(
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         description="JWKS of the ACS callback signer. When set, every callback and media upgrade must carry "
         "a valid ACS JWT. Unset with the simulator: the simulator's JWKS.",
     )
-    acs_jwt_issuer: str = Field(simulator.SIMULATOR_ISSUER, description="Expected `iss` of ACS JWTs.")
+    acs_jwt_issuer: str = Field(loopback_acs.SIMULATOR_ISSUER, description="Expected `iss` of ACS JWTs.")
     acs_resource_id: str | None = Field(
         None, description="Expected `aud` of ACS JWTs: the ACS resource's immutable id."
     )
@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     call_record_ttl_seconds: int = Field(86400, gt=0, description="How long call records live in Redis.")
 
     # --- conversation --------------------------------------------------------------------------
-    orchestrator: Orchestrator = Field(
-        Orchestrator.CASCADE,
+    orchestrator: OrchestratorKind = Field(
+        OrchestratorKind.CASCADE,
         description="cascade (our VAD/STT/LLM/TTS pipeline) or voicelive (a realtime speech-to-speech session); "
         "a scenario's own `orchestrator:` wins.",
     )
@@ -233,21 +233,21 @@ class Settings(BaseSettings):
     def effective_acs_connection_string(self) -> str:
         if self.acs_connection_string is not None:
             return self.acs_connection_string.get_secret_value()
-        return simulator.simulator_connection_string()
+        return loopback_acs.simulator_connection_string()
 
     @property
     def effective_acs_jwks_url(self) -> str | None:
         if self.acs_jwks_url:
             return self.acs_jwks_url
         if self.uses_acs_simulator:
-            return simulator.simulator_endpoint().rstrip("/") + simulator.JWKS_PATH
+            return loopback_acs.simulator_endpoint().rstrip("/") + loopback_acs.JWKS_PATH
         return None
 
     @property
     def effective_acs_resource_id(self) -> str | None:
         if self.acs_resource_id:
             return self.acs_resource_id
-        return simulator.SIMULATOR_RESOURCE_ID if self.uses_acs_simulator else None
+        return loopback_acs.SIMULATOR_RESOURCE_ID if self.uses_acs_simulator else None
 
     @property
     def websocket_base_url(self) -> str:

@@ -94,7 +94,7 @@ def truncated_transcript(transcript: str, audio_end_ms: float, total_ms: float) 
     return transcript[:cut].rstrip()
 
 
-class Conversation:
+class RealtimeConversation:
     """The ordered items of one session. Not shared."""
 
     def __init__(self) -> None:

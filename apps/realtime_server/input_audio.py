@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from apps.realtime_server.protocol import ProtocolError, RealtimeSessionConfig, TurnDetection
 from voice.audio.codecs import alaw_decode, mulaw_decode
 from voice.audio.resample import StreamResampler
+from voice.audio.turns import TurnEnded, TurnPolicy, TurnStarted, TurnTracker
 from voice.audio.vad import VadStream
 from voice.audio.vad_batcher import VadBatcher
-from voice.speech_cascade.turns import TurnEnded, TurnPolicy, TurnStarted, TurnTracker
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.realtime_server.conversation import Conversation, Item
+from apps.realtime_server.conversation import Item, RealtimeConversation
 from apps.realtime_server.engine import RealtimeEngine
 from apps.realtime_server.protocol import RealtimeSessionConfig, new_id, server_event
 from registries.toolstore.decorator import ToolSpec
 from voice.audio.codecs import alaw_encode, mulaw_encode
 from voice.llm.base import ChatDone, ChatRequest, TextDelta, ToolCall
-from voice.speech_cascade.clauses import ClauseSplitter
+from voice.tts.clauses import ClauseSplitter
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class ResponseRun:
     def __init__(
         self,
         engine: RealtimeEngine,
-        conversation: Conversation,
+        conversation: RealtimeConversation,
         plan: ResponsePlan,
         emit: Emit,
         *,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from apps.realtime_server.conversation import Conversation, Item
+from apps.realtime_server.conversation import Item, RealtimeConversation
 from apps.realtime_server.engine import RealtimeEngine
 from apps.realtime_server.input_audio import InputAudio, SpeechStart, SpeechStop
 from apps.realtime_server.protocol import (
@@ -63,7 +63,7 @@ class RealtimeSession:
         self._engine = engine
         self._emit = emit
         self.config = config or RealtimeSessionConfig()
-        self.conversation = Conversation()
+        self.conversation = RealtimeConversation()
         self._input = InputAudio(engine.vad, self.config)
         self._voices = VoiceChoice(engine.default_voice)
         self._scratch: dict[str, Any] = {}

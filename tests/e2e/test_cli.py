@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from apps.acs_simulator import defaults as simulator_defaults
+from apps import loopback_acs as simulator_defaults
 from tests.support import eventually, free_port
 
 SWITCHBOARD = [sys.executable, "-m", "apps.backend.cli"]

@@ -34,7 +34,7 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.caller_audio import Pause, PlayWav, Say, SendDtmf, WaitForAgent
 from apps.acs_simulator.hmac_auth import sign_request
 from apps.acs_simulator.inbound import BackendUnreachable, CallNotAnswered

@@ -1,4 +1,4 @@
-"""Conversation state in real Redis: round trip, restore into a new worker's conversation, and no loss across a
+"""CallConversation state in real Redis: round trip, restore into a new worker's conversation, and no loss across a
 Redis restart (writes wait in memory and land when Redis is back)."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from apps.backend.storage.session_store import RedisSessionStore, session_key
 from registries.loader import load_registry
 from registries.toolstore.context import HandoffTarget
 from tests.support import eventually, free_port
-from voice.speech_cascade.conversation import Conversation
+from voice.session.conversation import CallConversation
 
 SNAPSHOT = load_registry()
 
 
-def conversation(call_id: str = "call-1") -> Conversation:
-    return Conversation(
+def conversation(call_id: str = "call-1") -> CallConversation:
+    return CallConversation(
         call_id=call_id,
         caller="+14255550123",
         snapshot=SNAPSHOT,
@@ -28,7 +28,7 @@ def conversation(call_id: str = "call-1") -> Conversation:
     )
 
 
-def lived_in() -> Conversation:
+def lived_in() -> CallConversation:
     """A conversation that went somewhere: a caller turn, a verified identity, a handoff."""
     conv = conversation()
     conv.add_caller_text("i lost my card")

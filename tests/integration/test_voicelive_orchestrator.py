@@ -27,8 +27,9 @@ from registries.loader import load_registry
 from registries.toolstore.demo import seed_demo_data
 from tests.call_doubles import Control, CountingSink
 from tests.support import eventually
-from voice.speech_cascade.config import CascadeConfig
-from voice.speech_cascade.conversation import Conversation
+from voice.session.config import CallConfig
+from voice.session.conversation import CallConversation
+from voice.session.orchestrator import CallDeps
 from voice.transcript import CallTranscript
 from voice.transports.playout import PacedPlayout
 from voice.tts.local import EspeakTts
@@ -122,7 +123,7 @@ async def test_a_banking_call_through_the_local_realtime_server(
     redis: Redis, realtime_server: ServedApp, transcripts: SqliteTranscriptStore
 ) -> None:
     snapshot = load_registry()
-    conversation = Conversation(
+    conversation = CallConversation(
         call_id="vl-call-1",
         caller="+14255550123",
         snapshot=snapshot,
@@ -134,11 +135,10 @@ async def test_a_banking_call_through_the_local_realtime_server(
     playout = PacedPlayout(sink, frame_bytes=FRAME)
     control = Control()
     orchestrator = VoiceLiveOrchestrator(
-        conversation=conversation,
+        CallDeps(
+            conversation=conversation, call_control=control, transcripts=transcripts, config=CallConfig()
+        ),
         settings=VoiceLiveSettings(endpoint=realtime_server.base_url, api_key=KEY, model="gpt-4o-realtime"),
-        call_control=control,
-        transcripts=transcripts,
-        config=CascadeConfig(),
         connect=voicelive_connect,
     )
     caller = Caller(orchestrator)

@@ -10,38 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
-from registries.toolstore.catalog import ToolCatalog, ToolResult
-from registries.toolstore.context import HandoffTarget, ToolContext
-from voice.call_control import CallControl
-from voice.errors import ProviderError
-from voice.llm.base import ChatDone, ChatRequest, TextDelta, ToolCall, dtmf_message
-from voice.speech_cascade.clauses import ClauseSplitter
-from voice.speech_cascade.config import CascadeConfig, CascadeObserver, CascadeProviders
-from voice.speech_cascade.conversation import (
-    Conversation,
-    ConversationState,
-    agent_turn_policy,
-    agent_voice,
-)
-from voice.speech_cascade.records import (
-    CallerTurn,
-    ReplyState,
-    agent_turn,
-    before_first_clause,
-    caller_turn,
-    handoff_edge,
-    tool_record,
-)
-from voice.speech_cascade.speaker import AgentSpeaker
-from voice.speech_cascade.turns import (
+from voice.audio.turns import (
     BargeIn,
     PauseAgent,
     ResumeAgent,
@@ -50,18 +25,20 @@ from voice.speech_cascade.turns import (
     TurnStarted,
     TurnTracker,
 )
-from voice.stt.base import Recognition, SttConfig, SttSession
-from voice.telemetry import NO_TELEMETRY, CallTelemetry
-from voice.tool_calls import run_tool_call, tool_calls_message
-from voice.transcript import (
-    TranscriptStore,
-    TranscriptTurn,
-    TurnKind,
-    utcnow,
-)
+from voice.llm.base import dtmf_message
+from voice.session.idle import IdleWatchdog
+from voice.session.keypad import KeyPad
+from voice.session.orchestrator import CallDeps
+from voice.session.recorder import TurnRecorder
+from voice.speech_cascade.agent_profile import agent_turn_policy, agent_voice
+from voice.speech_cascade.listening import CallerListener, RecognitionFailed, describe
+from voice.speech_cascade.providers import CascadeProviders
+from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply
+from voice.speech_cascade.speaker import AgentSpeaker
+from voice.speech_cascade.thinking import TurnThinker
+from voice.transcript import TurnKind, utcnow
 from voice.transports.cadence import AudioClock
 from voice.transports.playout import PacedPlayout
-from voice.turn_recorder import TurnRecorder
 
 log = logging.getLogger(__name__)
 
@@ -69,53 +46,40 @@ DEFAULT_END_REASON = "caller hung up"
 
 
 class SpeechCascade:
-    def __init__(
-        self,
-        *,
-        conversation: Conversation,
-        providers: CascadeProviders,
-        call_control: CallControl,
-        transcripts: TranscriptStore | None = None,
-        observer: CascadeObserver | None = None,
-        config: CascadeConfig | None = None,
-        phrases: Sequence[str] = (),
-        save_state: Callable[[ConversationState], None] | None = None,
-        resumed: bool = False,
-        telemetry: CallTelemetry = NO_TELEMETRY,
-    ) -> None:
+    uses_vad = True  # turn-taking is ours: MediaSession scores every frame with the shared VAD
+
+    def __init__(self, deps: CallDeps, *, providers: CascadeProviders, phrases: Sequence[str] = ()) -> None:
+        conversation = deps.conversation
         self.conversation = conversation
-        self._telemetry = telemetry
         self.call_id = conversation.call_id
+        self.config = deps.config
+        self._telemetry = deps.telemetry
         self._providers = providers
-        self._call_control = call_control
-        self._observer = observer
+        self._call_control = deps.call_control
+        self._observer = deps.observer
         self._recorder = TurnRecorder(
-            conversation, transcripts, observer, own=lambda work: self._own(asyncio.ensure_future(work))
+            conversation,
+            deps.transcripts,
+            deps.observer,
+            own=lambda work: self._own(asyncio.ensure_future(work)),
         )
-        self.config = config or CascadeConfig()
-        self._phrases = tuple(phrases)
-        self._save_state = save_state
-        self._resumed = resumed  # the conversation was restored: welcome the caller back, don't start over
+        self._listener = CallerListener(
+            providers.stt, call_id=self.call_id, phrases=phrases, preroll_ms=self.config.preroll_ms
+        )
+        self._save_state = deps.save_state
+        self._resumed = (
+            deps.resumed
+        )  # the conversation was restored: welcome the caller back, don't start over
         self._turns = TurnTracker(agent_turn_policy(conversation.agent))
-        self._seq = itertools.count()
-        self._tool_ids = itertools.count(1)
+        self._thinker = TurnThinker(conversation, providers.llm, self.config, self)
         self._speaker: AgentSpeaker | None = None
-        self._stt: SttSession | None = None
         self._sample_rate = 16000
-        self._preroll: deque[bytes] = deque()
-        self._preroll_bytes = 0
-        self._pushing = False
         self._reply: asyncio.Task[None] | None = None
         self._reply_state: ReplyState | None = None
-        self._pending_tools: set[asyncio.Task[Any]] = set()
-        self._background: set[asyncio.Task[Any]] = set()
-        self._carry_over: asyncio.Future[Recognition] | None = None
-        self._interrupted_rounds: list[tuple[asyncio.Future[Any], ToolContext, ToolCatalog]] = []
+        self._background: set[asyncio.Future[Any]] = set()
+        self._idle = IdleWatchdog(self.config, busy=self._busy, say=self._say_and_wait, give_up=self._give_up)
         self._idle_task: asyncio.Task[None] | None = None
-        self._dtmf_digits: list[str] = []
-        self._dtmf_timer: asyncio.TimerHandle | None = None
-        self._last_activity = time.monotonic()
-        self._reprompted = False
+        self._keypad = KeyPad(self.config.dtmf_timeout_s, self._on_keyed)
         self._ending = False
         self._end_reason = DEFAULT_END_REASON
         # Latencies measured from the caller's speech use the audio clock, so they do not shrink when our
@@ -131,8 +95,8 @@ class SpeechCascade:
             self._providers.tts, playout, sample_rate=sample_rate, call_id=self.call_id
         )
         self._recorder.start()
-        await self._open_stt()
-        self._idle_task = asyncio.create_task(self._idle_watchdog(), name=f"idle:{self.call_id}")
+        await self._listener.open(sample_rate=sample_rate, languages=self.conversation.agent.speech.languages)
+        self._idle_task = asyncio.create_task(self._idle.run(), name=f"idle:{self.call_id}")
         self._start_reply(self._greet())
 
     async def aclose(self, reason: str | None = None) -> None:
@@ -140,13 +104,12 @@ class SpeechCascade:
         if reason and self._end_reason == DEFAULT_END_REASON:  # the agent's own reason (idle, goodbye) wins
             self._end_reason = reason
         self._ending = True
-        if self._dtmf_timer is not None:
-            self._dtmf_timer.cancel()
+        self._keypad.cancel()
         cut_short = self._reply_state
         if cut_short is not None and self._speaker is not None:  # hung up mid-sentence: keep what was heard
             self._speaker.mark_heard(cut_short.utterance)
-        tasks = [t for t in (self._reply, self._idle_task) if t is not None]
-        tasks += [*self._pending_tools, *self._background]
+        tasks: list[asyncio.Future[Any]] = [t for t in (self._reply, self._idle_task) if t is not None]
+        tasks += [*self._thinker.pending, *self._background]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -154,9 +117,7 @@ class SpeechCascade:
                 await task
         if self._speaker is not None:
             await self._speaker.aclose()
-        if self._stt is not None:
-            with contextlib.suppress(Exception):
-                await self._stt.aclose()
+        await self._listener.aclose()
         if cut_short is not None and self._reply_state is cut_short:
             self._reply_state = None
             self._close_reply(cut_short)
@@ -167,22 +128,16 @@ class SpeechCascade:
         """One inbound frame at the call's rate, with the VAD probabilities of the windows it completed."""
         self._audio_s += len(pcm) / (2 * self._sample_rate)  # PCM16 mono
         self._audio_clock.observe(self._audio_s, time.monotonic())
-        self._remember(pcm)
+        self._listener.hear(pcm)
         for probability in probabilities:
             for event in self._turns.update(probability, agent_active=self._agent_active):
                 await self._on_turn_event(event)
 
     async def on_dtmf(self, digit: str) -> None:
-        self._last_activity = time.monotonic()
+        self._idle.caller_active()
         if self._agent_active:  # a key press interrupts, as on any IVR
             await self._interrupt("dtmf")
-        if self._dtmf_timer is not None:
-            self._dtmf_timer.cancel()
-        if digit == "#":
-            self._flush_dtmf()
-            return
-        self._dtmf_digits.append(digit)
-        self._dtmf_timer = asyncio.get_running_loop().call_later(self.config.dtmf_timeout_s, self._flush_dtmf)
+        self._keypad.press(digit)
 
     # --- turn-taking -----------------------------------------------------------------------------
     @property
@@ -190,19 +145,8 @@ class SpeechCascade:
         speaking = self._speaker is not None and self._speaker.speaking
         return speaking or (self._reply is not None and not self._reply.done())
 
-    def _remember(self, pcm: bytes) -> None:
-        if self._pushing:
-            if self._stt is not None:
-                self._stt.push(pcm)
-            return
-        self._preroll.append(pcm)
-        self._preroll_bytes += len(pcm)
-        limit = self._sample_rate * 2 * self.config.preroll_ms // 1000
-        while self._preroll_bytes > limit and len(self._preroll) > 1:
-            self._preroll_bytes -= len(self._preroll.popleft())
-
     async def _on_turn_event(self, event: TurnEvent) -> None:
-        self._last_activity = time.monotonic()
+        self._idle.touch()
         if isinstance(event, PauseAgent):
             if self._speaker is not None and await self._speaker.pause():
                 self._report_barge_in(event.at_ms)
@@ -210,26 +154,19 @@ class SpeechCascade:
             if self._speaker is not None:
                 self._speaker.resume()
         elif isinstance(event, TurnStarted):
-            self._pushing = True
-            if self._stt is not None:
-                for chunk in self._preroll:
-                    self._stt.push(chunk)
-            self._preroll.clear()
-            self._preroll_bytes = 0
+            self._listener.turn_started()
         elif isinstance(event, BargeIn):
             log.info("barge-in", extra={"onset_ms": event.at_ms})
             if await self._interrupt("barge-in"):  # only when no pause had already silenced the agent
                 self._report_barge_in(event.at_ms)
         elif isinstance(event, TurnEnded):
-            self._pushing = False
+            self._listener.turn_ended()
             if self._turns.turn_was_backchannel and self._agent_active:
                 # "uh-huh" over the agent: not a turn. Forget the audio and let the agent carry on.
-                if self._stt is not None:
-                    self._stt.discard_turn()
+                self._listener.discard_turn()
                 return
             if self._agent_active and not self._turns.policy.barge_in:
-                if self._stt is not None:
-                    self._stt.discard_turn()
+                self._listener.discard_turn()
                 return
             last_voiced_at = self._audio_arrival(event.at_ms)
             ended_at = utcnow() - timedelta(seconds=time.monotonic() - last_voiced_at)
@@ -243,11 +180,9 @@ class SpeechCascade:
             )
             self._start_reply(self._respond_to_speech(turn))
 
-    def _flush_dtmf(self) -> None:
-        self._dtmf_timer = None
-        if not self._dtmf_digits or self._ending:
+    def _on_keyed(self, digits: str) -> None:
+        if self._ending:
             return
-        digits, self._dtmf_digits = "".join(self._dtmf_digits), []
         turn = CallerTurn(text=dtmf_message(digits), kind="dtmf", last_voiced_at=time.monotonic())
         self._start_reply(self._respond(turn))
 
@@ -272,62 +207,38 @@ class SpeechCascade:
         self._reply = asyncio.create_task(work, name=f"reply:{self.call_id}")
 
     async def _respond_to_speech(self, turn: CallerTurn) -> None:
-        stt = self._stt
-        if stt is None:
-            await self._say_only(self.config.apology, kind="apology")
-            return
-        earlier = await self._carried_over_text()
-        began = time.monotonic()
-        pending = asyncio.ensure_future(stt.end_of_turn())
         try:
-            recognition = await asyncio.shield(pending)
-        except asyncio.CancelledError:
-            # The caller went on talking after a pause (a barge-in on our "thinking"): what they said
-            # before the pause is not lost, it opens their next turn.
-            self._carry_over = pending
-            self._own(pending)
-            raise
-        except Exception as exc:
-            log.error("recognition failed", extra={"error": _describe(exc)})
-            await self._reopen_stt()
+            heard = await self._listener.final_text()
+        except RecognitionFailed:
             await self._say_only(self.config.apology, kind="apology")
             return
-        turn.stt_final_ms = (time.monotonic() - began) * 1000
-        turn.text = " ".join(part for part in (earlier, recognition.text.strip()) if part)
-        turn.language = recognition.language
+        turn.stt_final_ms = heard.stt_final_ms
+        turn.text = heard.text
+        turn.language = heard.language
         if not turn.text:
             log.info("turn had no recognisable words")
             await self._say_only(self.config.not_heard, kind="reprompt")
             return
         await self._respond(turn)
 
-    async def _carried_over_text(self) -> str:
-        pending, self._carry_over = self._carry_over, None
-        if pending is None:
-            return ""
-        try:
-            return (await pending).text.strip()
-        except Exception:
-            return ""
-
     def _own(self, task: asyncio.Future[Any]) -> None:
         """Keep a helper task referenced (and cancelled on close) until it is done."""
-        self._background.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _respond(self, turn: CallerTurn) -> None:
         conv = self.conversation
-        self._reprompted = False
-        await self._settle_pending_tools()
-        self._record_caller(turn)
+        self._idle.caller_active()
+        await self._thinker.settle()
+        record_caller(self._recorder, turn, agent=conv.agent.name)
         conv.add_caller_text(turn.text)
         state = self._begin_reply(turn, "reply")
         try:
-            await self._think(state)
+            await self._thinker.think(state)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.error("reply failed", extra={"error": _describe(exc)})
+            log.error("reply failed", extra={"error": describe(exc)})
             state.utterance.add(self.config.apology, agent_voice(conv.agent))
             state.kind = "apology"
         await self._finish_reply(state)
@@ -363,7 +274,7 @@ class SpeechCascade:
         if state.utterance.interrupted:
             return  # whoever interrupted it recorded it (barge-in) and decides what happens next
         self._reply_state = None
-        self._last_activity = time.monotonic()
+        self._idle.touch()
         self._close_reply(state)
         for action, reason in state.after:
             await self._carry_out(action, reason)
@@ -382,154 +293,21 @@ class SpeechCascade:
         if state.kind in ("reply", "greeting"):
             self.conversation.add_agent_text(heard, agent=state.agent)
         if state.utterance.text or state.tool_records:
-            self._record(agent_turn(state, call_id=self.call_id, seq=next(self._seq)))
+            record_reply(self._recorder, state)
 
-    async def _think(self, state: ReplyState) -> None:
-        """The brain/tool loop for one caller turn; clauses are spoken as soon as they are complete."""
-        conv = self.conversation
-        for _round in range(self.config.max_tool_rounds + 1):
-            agent = conv.agent
-            voice = agent_voice(agent)
-            splitter = ClauseSplitter()
-            calls: list[ToolCall] = []
-            asked = time.monotonic()
-            request = ChatRequest(
-                messages=conv.messages(),
-                tools=list(conv.catalog().values()),
-                model=agent.model,
-                agent=agent.name,
-                call_id=self.call_id,
-                scratch=conv.scratch_for_agent(),
-            )
-            try:
-                async for event in self._providers.llm.stream(request):
-                    if state.llm_first_token_ms is None and isinstance(event, TextDelta | ToolCall):
-                        state.llm_first_token_ms = (time.monotonic() - asked) * 1000
-                    if isinstance(event, TextDelta):
-                        for clause in splitter.feed(event.text):
-                            state.utterance.add(clause, voice)
-                    elif isinstance(event, ToolCall):
-                        calls.append(event)
-                    elif isinstance(event, ChatDone):
-                        break
-                if tail := splitter.flush():
-                    state.utterance.add(tail, voice)
-            finally:
-                state.llm_ms += before_first_clause(state, asked, time.monotonic())
-            if not calls:
-                return
-            conv.history().append(tool_calls_message(calls))
-            if not await self._run_tools(state, calls):
-                return  # a handoff or an end of call: nothing more to say in this turn
-        log.warning("tool round limit reached", extra={"rounds": self.config.max_tool_rounds})
-        state.utterance.add(
-            "Sorry, that is taking too long. Could you ask me again?", agent_voice(conv.agent)
-        )
-
-    async def _run_tools(self, state: ReplyState, calls: list[ToolCall]) -> bool:
-        """Run one round of tool calls. True: ask the brain again; False: this turn's talking is done."""
-        conv = self.conversation
-        agent = conv.agent.name
-        catalog = conv.catalog()
-        history = conv.history()
-        ctx = conv.tool_context()
-        started = time.monotonic()
-        # Tools run in tasks the cascade owns, not the reply: a barge-in cancels the reply, but a tool
-        # that already started completes and its result still lands in the agent's history.
-        tasks = []
-        for call in calls:
-            task = asyncio.create_task(
-                run_tool_call(catalog, call, ctx, history, agent=agent, timeout_s=self.config.tool_timeout_s),
-                name=f"tool:{call.name}:{self.call_id}",
-            )
-            self._pending_tools.add(task)
-            task.add_done_callback(self._pending_tools.discard)
-            tasks.append(task)
-        gathered = asyncio.gather(*tasks)
-        try:
-            done, _ = await asyncio.wait({gathered}, timeout=self.config.holding_after_s)
-            if not done and not self._speaker_busy(state):
-                state.utterance.add(self.config.holding_phrase, agent_voice(conv.agent))
-            results: list[tuple[ToolCall, ToolResult]] = await asyncio.shield(gathered)
-        except asyncio.CancelledError:
-            # Barged in while tools ran: they finish on their own; a handoff they asked for still happens.
-            self._interrupted_rounds.append((gathered, ctx, catalog))
-            raise
-        finally:
-            state.tools_ms += before_first_clause(state, started, time.monotonic())
-        for call, result in results:
-            state.tool_records.append(tool_record(call, result))
-            conv.tools_called.append(call.name)
-        again = True
-        for action in ctx.actions:
-            if action.kind == "handoff" and action.target:
-                edge = handoff_edge(catalog, action.target)
-                await self._hand_off(state, edge, action.detail)
-                again = edge.type == "discrete"
-            elif action.kind in ("hang_up", "transfer"):
-                state.after.append((action.kind, action.detail))
-                again = False
-        if not again:
-            # The brain is not asked again, so say what the tools prepared for the caller themselves
-            # (a goodbye, "connecting you now"); a handoff's words come from the new agent's greeting.
-            for _call, result in results:
-                spec = catalog.get(result.name)
-                if result.spoken and not (spec is not None and spec.handoff is not None):
-                    state.utterance.add(result.spoken, agent_voice(conv.agent))
-        return again
-
-    def _late_actions(self, ctx: ToolContext, catalog: ToolCatalog) -> None:
-        """Actions of tools that completed after the caller interrupted their turn.
-
-        A handoff still moves the call (quietly: the caller is talking, so no greeting). Hang-up and transfer
-        are dropped: the caller interrupted them, and would be cut off mid-sentence.
-        """
-        conv = self.conversation
-        for action in ctx.actions:
-            if action.kind == "handoff" and action.target and action.target != conv.agent.name:
-                previous = conv.agent.name
-                conv.hand_off(handoff_edge(catalog, action.target), action.detail)
-                self._turns.set_policy(agent_turn_policy(conv.agent))
-                log.info("handoff after barge-in", extra={"from": previous, "to": action.target})
-                if self._observer is not None:
-                    self._own(asyncio.create_task(self._observer.on_agent_changed(previous, action.target)))
-            elif action.kind in ("hang_up", "transfer"):
-                log.info("tool action dropped: the caller interrupted it", extra={"action": action.kind})
-
-    def _speaker_busy(self, state: ReplyState) -> bool:
-        """Is something still being said in this turn (then no holding phrase is needed)?"""
+    # --- what the thinker asks of the cascade (ThinkingHost) ---------------------------------------
+    def speaker_busy(self, state: ReplyState) -> bool:
         return self._speaker is not None and self._speaker.speaking and bool(state.utterance.clauses)
 
-    async def _settle_pending_tools(self) -> None:
-        """Before asking the brain again, let tools from an interrupted turn finish (their results are
-        part of the history the brain must see, and every tool call needs its tool message)."""
-        if self._pending_tools:
-            await asyncio.gather(*list(self._pending_tools), return_exceptions=True)
-        rounds, self._interrupted_rounds = self._interrupted_rounds, []
-        for gathered, ctx, catalog in rounds:
-            with contextlib.suppress(Exception):
-                await gathered
-            self._late_actions(ctx, catalog)
-
-    async def _hand_off(self, state: ReplyState, handoff: HandoffTarget, reason: str) -> None:
-        conv = self.conversation
-        previous = conv.agent.name
-        target = handoff.agent
-        returning = conv.hand_off(handoff, reason)
-        state.agent = target  # the rest of this turn is the new agent's
-        self._turns.set_policy(agent_turn_policy(conv.agent))
-        log.info("handoff", extra={"from": previous, "to": target, "type": handoff.type})
-        if self._observer is not None:
-            with contextlib.suppress(Exception):
-                await self._observer.on_agent_changed(previous, target)
-        if handoff.type == "announced":
-            # Close the previous agent's part of the turn, then let the new agent greet in its own voice.
-            try:
-                greeting = conv.greeting(returning=returning)
-            except Exception:
-                log.exception("greeting template failed; using a plain greeting")
-                greeting = "Hello, how can I help?"
-            state.utterance.add(greeting, agent_voice(conv.agent))
+    async def agent_changed(self, previous: str, current: str, *, quiet: bool) -> None:
+        self._turns.set_policy(agent_turn_policy(self.conversation.agent))
+        if self._observer is None:
+            return
+        if quiet:  # after a barge-in: the caller's new turn must not wait on observers
+            self._own(asyncio.ensure_future(self._observer.on_agent_changed(previous, current)))
+            return
+        with contextlib.suppress(Exception):
+            await self._observer.on_agent_changed(previous, current)
 
     async def _carry_out(self, action: str, reason: str) -> None:
         if action == "hang_up":
@@ -572,60 +350,22 @@ class SpeechCascade:
         log.info("agent interrupted", extra={"by": why})
         return stopped
 
-    # --- idle --------------------------------------------------------------------------------------
-    async def _idle_watchdog(self) -> None:
-        while True:
-            await asyncio.sleep(0.25)
-            if self._agent_active or self._turns.in_speech or self._dtmf_digits or self._pushing:
-                self._last_activity = time.monotonic()
-                continue
-            idle = time.monotonic() - self._last_activity
-            if idle >= self.config.idle_hang_up_s:
-                self._end_reason = "idle timeout"
-                await self._run_in_reply(self._say_only(self.config.goodbye, kind="goodbye"))
-                await self._call_control.hang_up("caller silent")
-                return
-            if idle >= self.config.idle_reprompt_s and not self._reprompted:
-                self._reprompted = True
-                self._start_reply(self._say_only(self.config.reprompt, kind="reprompt"))
+    # --- idle ----------------------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        """Not idle: the agent talking or thinking, the caller talking or keying."""
+        return self._agent_active or self._turns.in_speech or self._keypad.pending or self._listener.pushing
+
+    async def _say_and_wait(self, text: str, kind: TurnKind) -> bool:
+        await self._run_in_reply(self._say_only(text, kind=kind))
+        return True
+
+    async def _give_up(self) -> None:
+        self._end_reason = "idle timeout"
+        await self._run_in_reply(self._say_only(self.config.goodbye, kind="goodbye"))
+        await self._call_control.hang_up("caller silent")
 
     async def _run_in_reply(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as the reply and wait for it to end however it ends (a barge-in cancels only it)."""
         self._start_reply(work)
         if self._reply is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._reply)
-
-    # --- providers ---------------------------------------------------------------------------------
-    async def _open_stt(self) -> None:
-        conv = self.conversation
-        try:
-            self._stt = await self._providers.stt.open_session(
-                SttConfig(
-                    sample_rate=self._sample_rate,
-                    languages=conv.agent.speech.languages,
-                    phrases=self._phrases,
-                    call_id=self.call_id,
-                )
-            )
-        except Exception as exc:
-            log.error("no speech recognition for this call", extra={"error": _describe(exc)})
-            self._stt = None
-
-    async def _reopen_stt(self) -> None:
-        if self._stt is not None:
-            with contextlib.suppress(Exception):
-                await self._stt.aclose()
-        await self._open_stt()
-
-    # --- transcript ----------------------------------------------------------------------------------
-    def _record_caller(self, turn: CallerTurn) -> None:
-        self._record(
-            caller_turn(turn, call_id=self.call_id, seq=next(self._seq), agent=self.conversation.agent.name)
-        )
-
-    def _record(self, turn: TranscriptTurn) -> None:
-        self._recorder.add(turn)
-
-
-def _describe(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}"
+            await asyncio.wait({self._reply})

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from registries.toolstore.catalog import ToolCatalog, ToolResult
-from registries.toolstore.context import HandoffTarget
-from voice.llm.base import ToolCall
+from voice.session.recorder import TurnRecorder, response_ms
 from voice.speech_cascade.speaker import Utterance
-from voice.transcript import ToolCallRecord, TranscriptTurn, TurnKind, TurnLatency, utcnow
+from voice.transcript import ToolCallRecord, TurnKind, TurnLatency, utcnow
 
 
 @dataclass
@@ -52,15 +49,12 @@ def before_first_clause(state: ReplyState, started: float, ended: float) -> floa
     return max(0.0, end - started) * 1000
 
 
-def agent_turn(state: ReplyState, *, call_id: str, seq: int) -> TranscriptTurn:
-    """The agent's turn as the caller heard it, with where its time went."""
+def record_reply(recorder: TurnRecorder, state: ReplyState) -> None:
+    """Write the agent's turn as the caller heard it, with where its time went."""
     utterance = state.utterance
     caller = state.caller
     latency = None
     if caller is not None:
-        response_ms = None
-        if caller.last_voiced_at is not None and utterance.first_audio_at is not None:
-            response_ms = (utterance.first_audio_at - caller.last_voiced_at) * 1000
         latency = TurnLatency(
             end_of_turn_ms=caller.end_of_turn_ms,
             stt_final_ms=caller.stt_final_ms,
@@ -68,59 +62,26 @@ def agent_turn(state: ReplyState, *, call_id: str, seq: int) -> TranscriptTurn:
             llm_ms=state.llm_ms or None,
             tools_ms=state.tools_ms or None,
             tts_first_audio_ms=utterance.tts_first_audio_ms,
-            response_ms=response_ms,
+            response_ms=response_ms(caller.last_voiced_at, utterance.first_audio_at),
         )
-    return TranscriptTurn(
-        call_id=call_id,
-        seq=seq,
-        speaker="agent",
+    recorder.agent(
         kind=state.kind,
         agent=state.agent,
-        text=utterance.heard_text,
-        full_text=utterance.text if utterance.interrupted else None,
+        full_text=utterance.text,
+        heard_text=utterance.heard_text,
         interrupted=utterance.interrupted,
         started_at=state.started_at,
-        ended_at=utcnow(),
-        tool_calls=tuple(state.tool_records),
+        tool_calls=state.tool_records,
         latency=latency,
     )
 
 
-def caller_turn(turn: CallerTurn, *, call_id: str, seq: int, agent: str) -> TranscriptTurn:
-    return TranscriptTurn(
-        call_id=call_id,
-        seq=seq,
-        speaker="caller",
+def record_caller(recorder: TurnRecorder, turn: CallerTurn, *, agent: str) -> None:
+    recorder.caller(
+        turn.text,
         kind=turn.kind,
         agent=agent,
-        text=turn.text,
         language=turn.language,
         started_at=turn.started_at,
         ended_at=turn.ended_at,
-    )
-
-
-def handoff_edge(catalog: ToolCatalog, target: str) -> HandoffTarget:
-    """How this agent hands off to `target` in this scenario (type, shared context), from its handoff tool."""
-    for spec in catalog.values():
-        if spec.handoff is not None and spec.handoff.agent == target:
-            return spec.handoff
-    return HandoffTarget(agent=target)
-
-
-def tool_record(call: ToolCall, result: ToolResult) -> ToolCallRecord:
-    try:
-        arguments: dict[str, Any] | str = json.loads(call.arguments) if call.arguments.strip() else {}
-    except json.JSONDecodeError:
-        arguments = call.arguments
-    if not isinstance(arguments, dict):
-        arguments = call.arguments
-    return ToolCallRecord(
-        id=call.id,
-        name=call.name,
-        arguments=arguments,
-        ok=result.ok,
-        output=result.output,
-        error=result.error.message if result.error else None,
-        duration_ms=round(result.duration_ms, 1),
     )

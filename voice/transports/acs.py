@@ -17,12 +17,18 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from dataclasses import dataclass
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from voice.transports.base import AudioFrame, DtmfTone, InboundMedia, MediaSocket, MediaStarted
+from voice.transports.base import (
+    AudioFrame,
+    DtmfTone,
+    InboundMedia,
+    MediaSocket,
+    MediaStarted,
+    TransportStats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -152,17 +158,8 @@ def _decode_audio(payload: object, frame_bytes: int) -> AudioFrame:
     )
 
 
-@dataclass(slots=True)
-class TransportStats:
-    messages_in: int = 0
-    audio_frames_in: int = 0
-    malformed_in: int = 0
-    audio_frames_out: int = 0
-    stop_audio_out: int = 0
-
-
 class AcsMediaTransport:
-    """One call's ACS media socket: decoded inbound events, encoded outbound audio."""
+    """One call's ACS media socket as a `MediaTransport`: decoded inbound events, encoded outbound audio."""
 
     def __init__(self, socket: MediaSocket, *, sample_rate: int, max_logged_errors: int = 5) -> None:
         self._socket = socket

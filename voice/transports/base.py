@@ -1,5 +1,7 @@
-"""What a media transport needs from a WebSocket, and what the engine needs from a transport.
+"""What the engine needs from a call's media channel (`MediaTransport`), what a WebSocket-based transport needs
+from its socket (`MediaSocket`), and the events a transport hands up.
 
+One file per channel implements `MediaTransport` (`acs.py` for ACS media streaming, `memory.py` in-process).
 `voice` never imports a web framework: the app adapts its WebSocket to `MediaSocket`.
 """
 
@@ -47,6 +49,34 @@ class DtmfTone:
 
 
 InboundMedia = MediaStarted | AudioFrame | DtmfTone
+
+
+@dataclass(slots=True)
+class TransportStats:
+    messages_in: int = 0
+    audio_frames_in: int = 0
+    malformed_in: int = 0
+    """Inbound messages that could not be decoded (counted and dropped, never fatal)."""
+    audio_frames_out: int = 0
+    stop_audio_out: int = 0
+
+
+class MediaTransport(AudioSink, Protocol):
+    """One call's media channel: inbound audio frames (PCM16 mono at `sample_rate`) and keys, outbound paced
+    agent audio (`send_audio`, one frame of `frame_bytes` at a time) and a clear (`send_stop_audio`: drop
+    whatever the far end still has queued), and close."""
+
+    sample_rate: int
+    """The call's audio rate; may change when the channel announces its format (`MediaStarted`)."""
+    frame_bytes: int
+    """Bytes of one 20 ms PCM16 frame at `sample_rate`."""
+    stats: TransportStats
+
+    async def receive(self) -> InboundMedia | None:
+        """The next inbound event; None once the channel is closed. Malformed input is counted and skipped."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 class MediaSocketClosed(Exception):

@@ -13,8 +13,9 @@ from typing import Protocol
 from registries.toolstore.catalog import ToolCatalog, ToolResult
 from registries.toolstore.context import ToolAction
 from voice.llm.base import ToolCall
-from voice.speech_cascade.conversation import Conversation
-from voice.speech_cascade.records import handoff_edge, tool_record
+from voice.session.conversation import CallConversation
+from voice.session.handoffs import handoff_edge
+from voice.session.tool_runs import tool_record
 from voice.voicelive.responses import ResponseTurn
 from voice.voicelive.speaker import Speaker
 from voice.voicelive.tool_runner import output_item, run_calls
@@ -27,7 +28,7 @@ class FollowUpHost(Protocol):
     """What the follow-ups need from the call itself (the orchestrator implements it)."""
 
     @property
-    def conversation(self) -> Conversation: ...
+    def conversation(self) -> CallConversation: ...
 
     def interrupted_since(self, epoch: int) -> bool:
         """The caller took the floor (or the call ended) after `epoch`."""

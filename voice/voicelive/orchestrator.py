@@ -2,7 +2,7 @@
 OpenAI realtime beta events) through the azure-ai-voicelive async SDK; tools and handoffs run on our side.
 
 One instance per call, driven by `MediaSession` like the SpeechCascade and reusing its multi-agent
-`Conversation`. It owns every task it starts: the session task (connect, receive loop, one reconnect), the
+`CallConversation`. It owns every task it starts: the session task (connect, receive loop, one reconnect), the
 idle watchdog, tool runs, the wait for each response to finish playing, and the transcript writer. Caller
 turn-taking is the server's VAD; barge-in is ours (StopAudio at once, then `response.cancel` and
 `conversation.item.truncate`). The `TurnBook` keeps the per-response state and the transcript; `ToolFollowUps`
@@ -16,23 +16,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from voice.call_control import CallControl
 from voice.llm.base import dtmf_message
-from voice.speech_cascade.config import CascadeConfig, CascadeObserver
-from voice.speech_cascade.conversation import Conversation, ConversationState
-from voice.telemetry import NO_TELEMETRY, CallTelemetry
-from voice.transcript import TranscriptStore
+from voice.session.idle import IdleWatchdog
+from voice.session.keypad import KeyPad
+from voice.session.orchestrator import CallDeps
+from voice.session.recorder import TurnRecorder
 from voice.transports.playout import PacedPlayout
-from voice.turn_recorder import TurnRecorder
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
 from voice.voicelive.config import VoiceLiveSettings
 from voice.voicelive.followups import ToolFollowUps
-from voice.voicelive.idle import IdleWatchdog
-from voice.voicelive.keypad import KeyPad
 from voice.voicelive.link import DEFAULT_CONNECT, ConnectFactory, RealtimeLink, log_server_error
 from voice.voicelive.session_config import build_session, output_rate
 from voice.voicelive.speaker import Speaker
@@ -46,28 +42,20 @@ IDLE_TIMEOUT = "idle timeout"
 
 
 class VoiceLiveOrchestrator:
+    uses_vad = False  # the realtime server detects turns itself
+
     def __init__(
-        self,
-        *,
-        conversation: Conversation,
-        settings: VoiceLiveSettings,
-        call_control: CallControl,
-        transcripts: TranscriptStore | None = None,
-        observer: CascadeObserver | None = None,
-        config: CascadeConfig | None = None,
-        save_state: Callable[[ConversationState], None] | None = None,
-        resumed: bool = False,
-        telemetry: CallTelemetry = NO_TELEMETRY,
-        connect: ConnectFactory = DEFAULT_CONNECT,
+        self, deps: CallDeps, *, settings: VoiceLiveSettings, connect: ConnectFactory = DEFAULT_CONNECT
     ) -> None:
+        conversation = deps.conversation
         self.conversation = conversation
         self.call_id = conversation.call_id
         self.settings = settings
-        self.config = config or CascadeConfig()
-        self.call_control = call_control
-        self.observer = observer
-        self._resumed = resumed
-        self._telemetry = telemetry
+        self.config = deps.config
+        self.call_control = deps.call_control
+        self.observer = deps.observer
+        self._resumed = deps.resumed
+        self._telemetry = deps.telemetry
         self._channel = RealtimeChannel(connect, settings)
         self._rate = 16000
         self._playout: PacedPlayout | None = None
@@ -76,8 +64,8 @@ class VoiceLiveOrchestrator:
         self._session_task: asyncio.Task[None] | None = None
         self._idle_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._recorder = TurnRecorder(conversation, transcripts, observer, own=self.own)
-        self.book = TurnBook(conversation, record=self._recorder.add, own=self.own, save_state=save_state)
+        self._recorder = TurnRecorder(conversation, deps.transcripts, deps.observer, own=self.own)
+        self.book = TurnBook(conversation, recorder=self._recorder, own=self.own, save_state=deps.save_state)
         self.epoch = 0
         """Bumped whenever the caller takes the floor: follow-ups of an interrupted turn are void."""
         self.speaker = Speaker(

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from voice.llm.base import ToolCall
-from voice.transcript import ToolCallRecord, TranscriptTurn, TurnKind, TurnLatency, utcnow
+from voice.session.recorder import TurnRecorder, response_ms
+from voice.transcript import ToolCallRecord, TurnKind, TurnLatency, utcnow
 
 TAG_KEY = "switchboard_request"  # response metadata that tells our own responses from the server's
 
@@ -87,41 +88,35 @@ class ResponseTurn:
         self.calls[call_id] = ToolCall(id=call_id, name=name, arguments=arguments or "")
 
 
-def agent_turn(state: ResponseTurn, *, call_id: str, seq: int) -> TranscriptTurn:
+def record_response(recorder: TurnRecorder, state: ResponseTurn) -> None:
+    """Write one response as the caller heard it."""
     latency = None
     caller = state.caller
     if caller is not None:
-        response_ms = None
-        if caller.last_voiced_at is not None and state.first_audio_at is not None:
-            response_ms = max(0.0, (state.first_audio_at - caller.last_voiced_at) * 1000)
-        latency = TurnLatency(end_of_turn_ms=caller.end_of_turn_ms, response_ms=response_ms)
-    return TranscriptTurn(
-        call_id=call_id,
-        seq=seq,
-        speaker="agent",
+        latency = TurnLatency(
+            end_of_turn_ms=caller.end_of_turn_ms,
+            response_ms=response_ms(caller.last_voiced_at, state.first_audio_at),
+        )
+    recorder.agent(
         kind=state.kind,
         agent=state.agent,
-        text=state.heard_text,
-        full_text=state.text if state.interrupted else None,
+        full_text=state.text,
+        heard_text=state.heard_text,
         interrupted=state.interrupted,
         started_at=state.started_at,
-        ended_at=utcnow(),
-        tool_calls=tuple(state.tool_records),
+        tool_calls=state.tool_records,
         latency=latency,
     )
 
 
-def caller_turn(
-    text: str, speech: CallerSpeech | None, *, call_id: str, seq: int, agent: str, kind: TurnKind = "speech"
-) -> TranscriptTurn:
+def record_caller(
+    recorder: TurnRecorder, text: str, speech: CallerSpeech | None, *, agent: str, kind: TurnKind = "speech"
+) -> None:
     now = utcnow()
-    return TranscriptTurn(
-        call_id=call_id,
-        seq=seq,
-        speaker="caller",
+    recorder.caller(
+        text,
         kind=kind,
         agent=agent,
-        text=text,
         started_at=speech.started_at if speech is not None else now,
         ended_at=(speech.ended_at or now) if speech is not None else now,
     )

@@ -18,7 +18,7 @@ from azure.ai.voicelive.models import (
 )
 
 from registries.agentstore.schema import AgentSpec
-from voice.speech_cascade.conversation import Conversation
+from voice.session.conversation import CallConversation
 from voice.voicelive.config import VoiceLiveSettings
 
 _LOCALE_PREFIX = re.compile(r"^[a-z]{2,3}-[A-Z]{2,4}-")
@@ -104,7 +104,7 @@ def turn_detection(agent: AgentSpec) -> TurnDetection:
     return TurnDetection(body)
 
 
-def tools(conversation: Conversation) -> list[FunctionTool]:
+def tools(conversation: CallConversation) -> list[FunctionTool]:
     return [
         FunctionTool(name=spec.name, description=spec.description, parameters=spec.parameters)
         for spec in conversation.catalog().values()
@@ -112,7 +112,7 @@ def tools(conversation: Conversation) -> list[FunctionTool]:
 
 
 def build_session(
-    conversation: Conversation, settings: VoiceLiveSettings, *, call_rate: int
+    conversation: CallConversation, settings: VoiceLiveSettings, *, call_rate: int
 ) -> RequestSession:
     agent = conversation.agent
     formats = audio_formats(call_rate)

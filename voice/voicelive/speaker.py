@@ -8,7 +8,7 @@ import logging
 
 from azure.ai.voicelive.models import ConversationRequestItem
 
-from voice.speech_cascade.conversation import Conversation
+from voice.session.conversation import CallConversation
 from voice.transcript import TurnKind
 from voice.voicelive.channel import RealtimeChannel
 from voice.voicelive.responses import ResponseRequest
@@ -24,7 +24,7 @@ class Speaker:
         self,
         channel: RealtimeChannel,
         book: TurnBook,
-        conversation: Conversation,
+        conversation: CallConversation,
         *,
         response_timeout_s: float,
     ) -> None:

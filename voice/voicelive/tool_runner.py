@@ -19,7 +19,7 @@ from azure.ai.voicelive.models import (
 from registries.toolstore.catalog import ToolCatalog, ToolResult
 from registries.toolstore.context import ToolContext
 from voice.llm.base import Message, ToolCall
-from voice.tool_calls import run_tool_call, tool_calls_message
+from voice.session.tool_runs import run_tool_call, tool_calls_message
 
 
 async def run_calls(

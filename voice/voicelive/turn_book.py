@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from voice.speech_cascade.conversation import Conversation, ConversationState
-from voice.transcript import ToolCallRecord, TranscriptTurn, TurnKind, utcnow
+from voice.session.conversation import CallConversation, ConversationState
+from voice.session.recorder import TurnRecorder
+from voice.transcript import ToolCallRecord, TurnKind, utcnow
 from voice.transports.playout import PacedPlayout
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.responses import (
@@ -27,8 +28,8 @@ from voice.voicelive.responses import (
     CallerSpeech,
     ResponseRequest,
     ResponseTurn,
-    agent_turn,
-    caller_turn,
+    record_caller,
+    record_response,
 )
 
 log = logging.getLogger(__name__)
@@ -37,20 +38,19 @@ log = logging.getLogger(__name__)
 class TurnBook:
     def __init__(
         self,
-        conversation: Conversation,
+        conversation: CallConversation,
         *,
-        record: Callable[[TranscriptTurn], None],
+        recorder: TurnRecorder,
         own: Callable[[Awaitable[Any]], asyncio.Task[Any]],
         save_state: Callable[[ConversationState], None] | None = None,
     ) -> None:
         self._conv = conversation
-        self._record = record
+        self._recorder = recorder
         self._own = own
         self._save_state = save_state
         self._inbound: InboundAudio | None = None
         self._outbound: OutboundAudio | None = None
         self._playout: PacedPlayout | None = None
-        self._seq = itertools.count()
         self._tags = itertools.count(1)
         self._requests: deque[ResponseRequest] = deque()
         self._response: ResponseTurn | None = None  # being generated (response.created .. response.done)
@@ -224,18 +224,12 @@ class TurnBook:
         speech = self._speech.pop(str(event.get("item_id") or ""), None)
         if not text:
             return
-        self._record(
-            caller_turn(text, speech, call_id=self._conv.call_id, seq=next(self._seq), agent=self._agent)
-        )
+        record_caller(self._recorder, text, speech, agent=self._agent)
         self._conv.add_caller_text(text)
 
     def caller_keyed(self, text: str) -> None:
         """The caller's keyed digits (as the message the model gets); the next reply answers them."""
-        self._record(
-            caller_turn(
-                text, None, call_id=self._conv.call_id, seq=next(self._seq), agent=self._agent, kind="dtmf"
-            )
-        )
+        record_caller(self._recorder, text, None, agent=self._agent, kind="dtmf")
         self._conv.add_caller_text(text)
         self._pending_caller = CallerSpeech(started_at=utcnow(), last_voiced_at=time.monotonic())
 
@@ -297,7 +291,7 @@ class TurnBook:
         if state.kind in ("reply", "greeting"):
             self._conv.add_agent_text(heard, agent=state.agent)
         if state.text or state.tool_records:
-            self._record(agent_turn(state, call_id=self._conv.call_id, seq=next(self._seq)))
+            record_response(self._recorder, state)
         if self._save_state is not None:
             try:
                 self._save_state(self._conv.snapshot_state())

@@ -57,7 +57,7 @@ class CallRecordMediaListener:
         log.info("dtmf received")
         await self._update(lambda record: record.add_event("dtmf"))
 
-    # --- CascadeObserver: the conversation as call-record events (the text is in the transcript) ---
+    # --- CallObserver: the conversation as call-record events (the text is in the transcript) ---
     async def on_turn(self, turn: TranscriptTurn) -> None:
         if self._on_turn is not None:
             self._on_turn(turn)

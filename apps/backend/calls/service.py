@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
@@ -21,11 +20,12 @@ from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.control import AcsCallControl
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
+from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
-from apps.backend.settings import Orchestrator, Settings
+from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
     CallDirection,
     CallNotFound,
@@ -38,16 +38,13 @@ from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
-from voice.media_session import MediaSession
-from voice.speech_cascade.cascade import SpeechCascade
-from voice.speech_cascade.config import CascadeConfig, CascadeProviders
-from voice.speech_cascade.conversation import Conversation, ConversationState
-from voice.stt.phrases import scenario_phrases
+from voice.session.config import CallConfig
+from voice.session.conversation import CallConversation, ConversationState
+from voice.session.media_session import MediaSession
+from voice.session.orchestrator import CallDeps, Orchestrator
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
-from voice.transports.base import MediaSocket
-from voice.voicelive.config import VoiceLiveSettings
-from voice.voicelive.orchestrator import VoiceLiveOrchestrator
+from voice.transports.base import MediaSocket, MediaTransport
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +63,11 @@ class CallService:
         acs: AcsCallAutomation,
         media_tokens: MediaTokenSigner,
         registry: RegistryHolder,
-        providers: CascadeProviders,
+        orchestrators: OrchestratorFactory,
         transcripts: TranscriptStore | None,
         vad: VadBatcher | None,
         sessions: RedisSessionStore | None = None,
         observability: Observability | None = None,
-        voicelive: VoiceLiveSettings | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -79,17 +75,15 @@ class CallService:
         self._acs = acs
         self._tokens = media_tokens
         self.registry = registry
-        self._providers = providers
+        self._orchestrators = orchestrators
         self._transcripts = transcripts
         self._sessions = sessions
         self._vad = vad
-        self._voicelive = voicelive
         self.observability = observability or Observability()
-        self._live: dict[str, AcsMediaTransport] = {}
-        self._conversations: dict[str, SpeechCascade | VoiceLiveOrchestrator] = {}
+        self._live: dict[str, MediaTransport] = {}
+        self._orchestrators_live: dict[str, Orchestrator] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
-        self._phrases: dict[tuple[str, str], list[str]] = {}
-        self._cascade_config = CascadeConfig(
+        self._call_config = CallConfig(
             idle_reprompt_s=settings.idle_reprompt_seconds, idle_hang_up_s=settings.idle_hang_up_seconds
         )
 
@@ -269,23 +263,25 @@ class CallService:
             metrics = self.observability.metrics
             listener = CallRecordMediaListener(self.store, call_id, on_turn=self.observability.record_turn)
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
-            runner = self._conversation_runner(record, snapshot, listener, saved)
+            orchestrator = self._orchestrators.build(self._call_deps(record, snapshot, listener, saved))
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
-                conversation=runner,
+                orchestrator=orchestrator,
                 listener=listener,
-                # A realtime session detects turns itself: no VAD on our side for VoiceLive calls.
-                vad=self._vad if isinstance(runner, SpeechCascade) else None,
+                vad=self._vad,
                 telemetry=metrics,
             )
             self._live[call_id] = transport
-            self._conversations[call_id] = runner
+            self._orchestrators_live[call_id] = orchestrator
             if self.router is not None:
                 await self.router.claim(call_id)
             log.info(
                 "media connected",
-                extra={"agent": runner.conversation.agent.name, "orchestrator": type(runner).__name__},
+                extra={
+                    "agent": orchestrator.conversation.agent.name,
+                    "orchestrator": type(orchestrator).__name__,
+                },
             )
             metrics.call_started()
             try:
@@ -293,7 +289,7 @@ class CallService:
             finally:
                 metrics.call_ended()
                 self._live.pop(call_id, None)
-                self._conversations.pop(call_id, None)
+                self._orchestrators_live.pop(call_id, None)
                 if self.router is not None:
                     await self.router.release(call_id)
                 self.registry.release(call_id)
@@ -311,20 +307,20 @@ class CallService:
             log.info("saved conversation is from another registry version; resuming it anyway")
         return state
 
-    def _conversation_runner(
+    def _call_deps(
         self,
         record: CallRecord,
         snapshot: RegistrySnapshot,
         observer: CallRecordMediaListener,
         saved: ConversationState | None = None,
-    ) -> SpeechCascade | VoiceLiveOrchestrator:
-        """The call's orchestrator, on a conversation of its own (restored if another worker ran it)."""
-        scenario = snapshot.scenarios[record.scenario]
-        conversation = Conversation(
+    ) -> CallDeps:
+        """What the call's orchestrator is built from: a conversation of its own (restored if another worker
+        ran it), ACS call control, and where its turns and state go."""
+        conversation = CallConversation(
             call_id=record.call_id,
             caller=record.caller,
             snapshot=snapshot,
-            scenario=scenario,
+            scenario=snapshot.scenarios[record.scenario],
             agent=snapshot.start_agent(record.scenario),
             context={"caller_display_name": record.caller_display_name, "caller": record.caller},
             redis=self._redis,
@@ -338,32 +334,16 @@ class CallService:
             hang_up=self.hang_up,
             transfer_target=self._settings.transfer_target_number,
         )
-        shared: dict[str, Any] = {  # what every orchestrator gets: the call's state, storage and telephony
-            "conversation": conversation,
-            "call_control": control,
-            "transcripts": self._transcripts,
-            "observer": observer,
-            "config": self._cascade_config,
-            "save_state": self._sessions.save if self._sessions is not None else None,
-            "resumed": saved is not None,
-            "telemetry": self.observability.metrics,
-        }
-        if choose_orchestrator(scenario, self._settings.orchestrator) is Orchestrator.VOICELIVE:
-            if self._voicelive is None:
-                raise RuntimeError("a VoiceLive call, but the service was started without VoiceLive settings")
-            return VoiceLiveOrchestrator(settings=self._voicelive, **shared)
-        return SpeechCascade(
-            providers=self._providers, phrases=self.phrases(snapshot, scenario.name), **shared
+        return CallDeps(
+            conversation=conversation,
+            call_control=control,
+            transcripts=self._transcripts,
+            observer=observer,
+            config=self._call_config,
+            save_state=self._sessions.save if self._sessions is not None else None,
+            resumed=saved is not None,
+            telemetry=self.observability.metrics,
         )
-
-    def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:
-        """What callers are likely to say in `scenario` (recognition hints), computed once per registry version."""
-        key = (snapshot.version, scenario)
-        if key not in self._phrases:
-            if len(self._phrases) > 64:
-                self._phrases.clear()
-            self._phrases[key] = scenario_phrases(snapshot, scenario)
-        return self._phrases[key]
 
     # --- commands for the replica holding the media ---------------------------------------------
     async def _route(self, command: CloseMedia | SendDtmf) -> bool:
@@ -378,10 +358,10 @@ class CallService:
         if isinstance(command, CloseMedia):
             await self._close_media(command.call_id, command.reason)
             return
-        cascade = self._conversations.get(command.call_id)
-        if cascade is not None:
+        orchestrator = self._orchestrators_live.get(command.call_id)
+        if orchestrator is not None:
             for digit in command.digits:
-                await cascade.on_dtmf(digit)
+                await orchestrator.on_dtmf(digit)
 
     async def send_dtmf(self, any_id: str, digits: str) -> bool:
         """Key digits into a live call as if the caller pressed them. False if no replica holds its media."""
@@ -406,8 +386,3 @@ class CallService:
     @property
     def live_calls(self) -> int:
         return len(self._live)
-
-
-def choose_orchestrator(scenario: ScenarioSpec, default: Orchestrator) -> Orchestrator:
-    """The scenario's own `orchestrator:`, else the ORCHESTRATOR setting."""
-    return Orchestrator(scenario.orchestrator) if scenario.orchestrator else default

@@ -1,4 +1,4 @@
-"""Conversation state in Redis (`sb:session:{call_id}`), written behind the conversation.
+"""CallConversation state in Redis (`sb:session:{call_id}`), written behind the conversation.
 
 `save` never waits for Redis: it keeps the latest state per call in memory and one writer task sends it,
 retrying with exponential backoff while Redis is away (a restart, a failover). Only the newest state of a call
@@ -16,7 +16,7 @@ import random
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from voice.speech_cascade.conversation import ConversationState
+from voice.session.conversation import ConversationState
 
 log = logging.getLogger(__name__)
 

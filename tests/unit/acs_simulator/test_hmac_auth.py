@@ -12,7 +12,7 @@ from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 from starlette.datastructures import Headers
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.hmac_auth import HmacAuthError, content_hash, sign_request, verify_request
 
 KEY = defaults.SIMULATOR_ACCESS_KEY

@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from apps.acs_simulator import defaults
+from apps import loopback_acs as defaults
 from apps.acs_simulator.server import AcsSimulator
 from apps.acs_simulator.tokens import TokenIssuer
 

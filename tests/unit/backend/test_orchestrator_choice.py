@@ -3,8 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from apps.backend.calls.service import choose_orchestrator
-from apps.backend.settings import Orchestrator
+from apps.backend.calls.orchestrators import choose_orchestrator
+from apps.backend.settings import OrchestratorKind
 from registries.scenariostore.schema import ScenarioSpec
 
 
@@ -12,18 +12,19 @@ def scenario(**fields: object) -> ScenarioSpec:
     return ScenarioSpec(name="banking", start_agent="concierge", agents=("concierge",), **fields)
 
 
-@pytest.mark.parametrize("default", list(Orchestrator))
-def test_a_scenario_without_a_choice_follows_the_setting(default: Orchestrator) -> None:
+@pytest.mark.parametrize("default", list(OrchestratorKind))
+def test_a_scenario_without_a_choice_follows_the_setting(default: OrchestratorKind) -> None:
     assert choose_orchestrator(scenario(), default) is default
 
 
 def test_the_scenario_choice_wins_over_the_setting() -> None:
     assert (
-        choose_orchestrator(scenario(orchestrator="voicelive"), Orchestrator.CASCADE)
-        is Orchestrator.VOICELIVE
+        choose_orchestrator(scenario(orchestrator="voicelive"), OrchestratorKind.CASCADE)
+        is OrchestratorKind.VOICELIVE
     )
     assert (
-        choose_orchestrator(scenario(orchestrator="cascade"), Orchestrator.VOICELIVE) is Orchestrator.CASCADE
+        choose_orchestrator(scenario(orchestrator="cascade"), OrchestratorKind.VOICELIVE)
+        is OrchestratorKind.CASCADE
     )
 
 

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from apps.acs_simulator import defaults as simulator
+from apps import loopback_acs as simulator
 from apps.backend.settings import AcsAudioFormat, Settings
 
 

@@ -1,11 +1,14 @@
-"""Test doubles at the edges of the cascade's classes: an audio sink that counts, and a TTS that makes a fixed
-amount of PCM per word (so how much was heard maps to words)."""
+"""Test doubles at the edges of the cascade's classes: scripted recognition and brain, and a TTS that makes a
+fixed amount of PCM per word (so how much was heard maps to words)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
+
+from voice.llm.base import ChatDone, ChatRequest, TextDelta, ToolCall, Usage
+from voice.stt.base import Recognition, SttConfig
 
 
 class WordTts:
@@ -35,3 +38,59 @@ class WordTts:
         for _ in text.split():
             await asyncio.sleep(0)
             yield bytes(self.bytes_per_word)
+
+
+class ScriptedStt:
+    name = "scripted-stt"
+
+    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
+        self.texts = texts
+        self.discarded = 0
+        self.delay_s = delay_s
+
+    async def open_session(self, config: SttConfig) -> ScriptedStt:
+        return self
+
+    async def prepare(self, phrases: Sequence[str]) -> None:
+        return None
+
+    def push(self, pcm: bytes) -> None:
+        pass
+
+    def discard_turn(self) -> None:
+        self.discarded += 1
+
+    async def end_of_turn(self) -> Recognition:
+        text = self.texts.pop(0) if self.texts else ""
+        await asyncio.sleep(self.delay_s)
+        return Recognition(text)
+
+    async def aclose(self) -> None:
+        pass
+
+
+Reply = list[Any] | Exception
+
+
+class ScriptedBrain:
+    """Answers each request with the next scripted list of events (text strings, ToolCall objects)."""
+
+    name = "scripted-brain"
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.requests: list[ChatRequest] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Any]:
+        self.requests.append(request)
+        reply = self.replies.pop(0) if self.replies else ["Okay."]
+        if isinstance(reply, Exception):
+            raise reply
+        calls = False
+        for item in reply:
+            await asyncio.sleep(0)
+            if isinstance(item, ToolCall):
+                calls = True
+            yield TextDelta(item) if isinstance(item, str) else item
+        yield Usage(1, 1)
+        yield ChatDone("tool_calls" if calls else "stop")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -16,75 +15,20 @@ from redis.asyncio import Redis
 
 from registries.loader import load_registry
 from tests.call_doubles import Control, CountingSink, MemoryTranscripts
-from tests.unit.cascade.fakes import WordTts
+from tests.unit.cascade.fakes import Reply, ScriptedBrain, ScriptedStt, WordTts
 from voice.errors import ProviderError
-from voice.llm.base import DTMF_PREFIX, ChatDone, ChatRequest, TextDelta, ToolCall, Usage
+from voice.llm.base import DTMF_PREFIX, ToolCall
+from voice.session.config import CallConfig
+from voice.session.conversation import CallConversation, ConversationState
+from voice.session.orchestrator import CallDeps
 from voice.speech_cascade.cascade import SpeechCascade
-from voice.speech_cascade.config import CascadeConfig, CascadeProviders
-from voice.speech_cascade.conversation import Conversation, ConversationState
-from voice.stt.base import Recognition, SttConfig
+from voice.speech_cascade.providers import CascadeProviders
 from voice.transcript import TranscriptTurn
 from voice.transports.playout import PacedPlayout
 
 FRAME = 640
 SPEECH = [0.95]
 SILENCE = [0.0]
-
-
-class ScriptedStt:
-    name = "scripted-stt"
-
-    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
-        self.texts = texts
-        self.discarded = 0
-        self.delay_s = delay_s
-
-    async def open_session(self, config: SttConfig) -> ScriptedStt:
-        return self
-
-    async def prepare(self, phrases: Sequence[str]) -> None:
-        return None
-
-    def push(self, pcm: bytes) -> None:
-        pass
-
-    def discard_turn(self) -> None:
-        self.discarded += 1
-
-    async def end_of_turn(self) -> Recognition:
-        text = self.texts.pop(0) if self.texts else ""
-        await asyncio.sleep(self.delay_s)
-        return Recognition(text)
-
-    async def aclose(self) -> None:
-        pass
-
-
-Reply = list[Any] | Exception
-
-
-class ScriptedBrain:
-    """Answers each request with the next scripted list of events (text strings, ToolCall objects)."""
-
-    name = "scripted-brain"
-
-    def __init__(self, replies: list[Reply]) -> None:
-        self.replies = replies
-        self.requests: list[ChatRequest] = []
-
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Any]:
-        self.requests.append(request)
-        reply = self.replies.pop(0) if self.replies else ["Okay."]
-        if isinstance(reply, Exception):
-            raise reply
-        calls = False
-        for item in reply:
-            await asyncio.sleep(0)
-            if isinstance(item, ToolCall):
-                calls = True
-            yield TextDelta(item) if isinstance(item, str) else item
-        yield Usage(1, 1)
-        yield ChatDone("tool_calls" if calls else "stop")
 
 
 SNAPSHOT = load_registry()
@@ -110,7 +54,7 @@ class Harness:
         self.control = Control()
         self.transcripts = MemoryTranscripts()
         self.saved: list[ConversationState] = []
-        conversation = Conversation(
+        conversation = CallConversation(
             call_id="call-1",
             caller="+14255550123",
             snapshot=SNAPSHOT,
@@ -119,13 +63,15 @@ class Harness:
             redis=self.redis,
         )
         defaults: dict[str, Any] = {"idle_reprompt_s": 60, "idle_hang_up_s": 120, "dtmf_timeout_s": 0.2}
-        self.cascade = SpeechCascade(
+        deps = CallDeps(
             conversation=conversation,
-            providers=CascadeProviders(stt=self.stt, tts=self.tts, llm=self.brain),
             call_control=self.control,
             transcripts=self.transcripts,
-            config=CascadeConfig(**{**defaults, **config}),
+            config=CallConfig(**{**defaults, **config}),
             save_state=self.saved.append,
+        )
+        self.cascade = SpeechCascade(
+            deps, providers=CascadeProviders(stt=self.stt, tts=self.tts, llm=self.brain)
         )
 
     async def __aenter__(self) -> Harness:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
+from voice.session.transcript_writer import TranscriptWriter
 from voice.transcript import CallOutcome, ToolCallRecord, TranscriptTurn, TurnLatency
-from voice.transcript_writer import TranscriptWriter
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

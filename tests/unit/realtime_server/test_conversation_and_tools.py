@@ -1,4 +1,4 @@
-"""Conversation items as chat messages, truncation arithmetic, and tool resolution."""
+"""Realtime conversation items as chat messages, truncation arithmetic, and tool resolution."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from apps.realtime_server.conversation import Conversation, Item, truncated_transcript
+from apps.realtime_server.conversation import Item, RealtimeConversation, truncated_transcript
 from apps.realtime_server.protocol import FunctionTool, ProtocolError
 from apps.realtime_server.tools import RegistryToolResolver, tool_phrases
 from registries.loader import load_registry
@@ -27,7 +27,7 @@ def test_truncation_keeps_the_heard_share_in_whole_words(end_ms: int, total_ms: 
 
 
 def test_truncate_item_and_errors() -> None:
-    conversation = Conversation()
+    conversation = RealtimeConversation()
     item = Item(
         "a1", "message", role="assistant", content=[{"type": "audio", "transcript": "one two three four"}]
     )
@@ -43,7 +43,7 @@ def test_truncate_item_and_errors() -> None:
 
 
 def test_items_map_to_chat_messages_and_a_trailing_handoff_is_dropped() -> None:
-    conversation = Conversation()
+    conversation = RealtimeConversation()
     conversation.add(
         Item(
             "u1",

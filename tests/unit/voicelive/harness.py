@@ -14,8 +14,9 @@ from registries.loader import load_registry
 from tests.call_doubles import Control, CountingSink, MemoryTranscripts, Observer, Telemetry
 from tests.support import eventually
 from tests.unit.voicelive.fakes import FakeRealtime, FakeWebSocket, audio_delta
-from voice.speech_cascade.config import CascadeConfig
-from voice.speech_cascade.conversation import Conversation, ConversationState
+from voice.session.config import CallConfig
+from voice.session.conversation import CallConversation, ConversationState
+from voice.session.orchestrator import CallDeps
 from voice.transcript import TranscriptTurn
 from voice.transports.playout import PacedPlayout
 from voice.voicelive.config import VoiceLiveSettings
@@ -29,7 +30,7 @@ GREETING_START = "Thank you for calling Contoso Bank"
 
 class Harness:
     def __init__(
-        self, redis: Redis, *, barge_in: bool = True, refuse: int = 0, config: CascadeConfig | None = None
+        self, redis: Redis, *, barge_in: bool = True, refuse: int = 0, config: CallConfig | None = None
     ) -> None:
         self.server = FakeRealtime()
         self.server.refuse = refuse
@@ -43,7 +44,7 @@ class Harness:
         agent = SNAPSHOT.start_agent("banking")
         if not barge_in:
             agent = agent.model_copy(update={"speech": SpeechSpec(barge_in=False)})
-        self.conversation = Conversation(
+        self.conversation = CallConversation(
             call_id="call-1",
             caller="+14255550123",
             snapshot=SNAPSHOT,
@@ -54,17 +55,16 @@ class Harness:
         settings = VoiceLiveSettings(
             endpoint="http://127.0.0.1:9", api_key="test-key", connect_timeout_s=2, response_timeout_s=5
         )
-        self.orch = VoiceLiveOrchestrator(
+        deps = CallDeps(
             conversation=self.conversation,
-            settings=settings,
             call_control=self.control,
             transcripts=self.transcripts,
             observer=self.observer,
-            config=config or CascadeConfig(dtmf_timeout_s=0.2),
+            config=config or CallConfig(dtmf_timeout_s=0.2),
             save_state=self.saved.append,
             telemetry=self.telemetry,
-            connect=self.server.connect,
         )
+        self.orch = VoiceLiveOrchestrator(deps, settings=settings, connect=self.server.connect)
         self._responses = 0
 
     async def __aenter__(self) -> Harness:

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from tests.support import eventually
 from tests.unit.voicelive.harness import Harness
-from voice.speech_cascade.config import CascadeConfig
+from voice.session.config import CallConfig
 
-IDLE = CascadeConfig(dtmf_timeout_s=0.2, idle_reprompt_s=0.3, idle_hang_up_s=0.8)
+IDLE = CallConfig(dtmf_timeout_s=0.2, idle_reprompt_s=0.3, idle_hang_up_s=0.8)
 
 
 def spoken(h: Harness) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from registries.agentstore.schema import SpeechSpec, TurnDetectionSpec, VoiceLiveSpec, VoiceSpec
 from registries.loader import load_registry
-from voice.speech_cascade.conversation import Conversation
+from voice.session.conversation import CallConversation
 from voice.voicelive.config import VoiceLiveSettings
 from voice.voicelive.session_config import build_session, output_rate, session_voice
 
@@ -18,16 +18,16 @@ SETTINGS = VoiceLiveSettings(
 )
 
 
-def conversation(**agent_update: Any) -> Conversation:
+def conversation(**agent_update: Any) -> CallConversation:
     agent = SNAPSHOT.start_agent("banking")
     if agent_update:
         agent = agent.model_copy(update=agent_update)
-    return Conversation(
+    return CallConversation(
         call_id="c", caller="+1", snapshot=SNAPSHOT, scenario=SNAPSHOT.scenarios["banking"], agent=agent
     )
 
 
-def wire(conv: Conversation, rate: int = 16000) -> dict[str, Any]:
+def wire(conv: CallConversation, rate: int = 16000) -> dict[str, Any]:
     return build_session(conv, SETTINGS, call_rate=rate).as_dict()
 
 

@@ -1,14 +1,18 @@
 """Running an agent's tool calls and recording them in its history, the same way for every orchestrator: the
-assistant message with the calls, then one `tool` message per result (every call needs its result message)."""
+assistant message with the calls, then one `tool` message per result (every call needs its result message);
+and what the transcript keeps of each call."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from registries.toolstore.catalog import ToolCatalog, ToolResult
 from registries.toolstore.context import ToolContext
 from voice.llm.base import Message, ToolCall
+from voice.transcript import ToolCallRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +51,22 @@ async def run_tool_call(
         },
     )
     return call, result
+
+
+def tool_record(call: ToolCall, result: ToolResult) -> ToolCallRecord:
+    """The transcript's record of one call: arguments parsed when they are a JSON object, else kept as text."""
+    try:
+        arguments: dict[str, Any] | str = json.loads(call.arguments) if call.arguments.strip() else {}
+    except json.JSONDecodeError:
+        arguments = call.arguments
+    if not isinstance(arguments, dict):
+        arguments = call.arguments
+    return ToolCallRecord(
+        id=call.id,
+        name=call.name,
+        arguments=arguments,
+        ok=result.ok,
+        output=result.output,
+        error=result.error.message if result.error else None,
+        duration_ms=round(result.duration_ms, 1),
+    )

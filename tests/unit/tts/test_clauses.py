@@ -1,6 +1,6 @@
 """Clause cutting: speak early, never split numbers or abbreviations."""
 
-from voice.speech_cascade.clauses import ClauseSplitter
+from voice.tts.clauses import ClauseSplitter
 
 
 def feed_all(tokens: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from voice.speech_cascade.config import CascadeConfig
+from voice.session.config import CallConfig
 from voice.transcript import TurnKind
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class IdleWatchdog:
 
     def __init__(
         self,
-        config: CascadeConfig,
+        config: CallConfig,
         *,
         busy: Callable[[], bool],
         say: Callable[[str, TurnKind], Awaitable[bool]],

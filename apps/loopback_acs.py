@@ -1,4 +1,4 @@
-"""Well-known values shared by the simulator and the backend's embedded defaults.
+"""The loopback ACS contract: well-known values the backend's embedded defaults and the ACS simulator share.
 
 With no ACS settings the backend talks to a simulator listening here, so `make run` + `make call`
 work together with no configuration. None of these are secrets: they only ever sign loopback traffic.

@@ -1,6 +1,6 @@
 """Turn-taking policy: turns, end-of-turn silence, barge-in versus backchannel, from VAD probabilities."""
 
-from voice.speech_cascade.turns import (
+from voice.audio.turns import (
     BargeIn,
     PauseAgent,
     ResumeAgent,

@@ -1,4 +1,5 @@
-"""The multi-agent side of one call: who is talking, each agent's history, shared context and handoffs.
+"""The multi-agent side of one call, shared by every orchestrator and channel: who is talking, each agent's
+history, shared context and handoffs.
 
 Each agent keeps its own history (its tool calls stay its own). Caller and agent *text* also goes to a
 call-wide log; an agent entered through a `share_context` handoff first catches up on the log entries it has
@@ -21,20 +22,6 @@ from registries.templates import render_greeting, render_prompt, render_return_g
 from registries.toolstore.catalog import ToolCatalog
 from registries.toolstore.context import HandoffTarget, ToolContext
 from voice.llm.base import Message
-from voice.speech_cascade.speaker import Voice
-from voice.speech_cascade.turns import TurnPolicy
-
-
-def agent_voice(agent: AgentSpec) -> Voice:
-    return Voice(name=agent.voice.name, rate=agent.voice.rate_multiplier, style=agent.voice.style)
-
-
-def agent_turn_policy(agent: AgentSpec) -> TurnPolicy:
-    return TurnPolicy(
-        end_of_turn_silence_ms=agent.speech.end_of_turn_silence_ms,
-        barge_in=agent.speech.barge_in,
-        min_barge_in_ms=agent.speech.min_barge_in_ms,
-    )
 
 
 @dataclass
@@ -45,7 +32,7 @@ class _LogEntry:
 
 class ConversationState(BaseModel):
     """Everything a call's conversation needs to carry on elsewhere (another worker, after a restart):
-    what `Conversation.snapshot_state` writes and `Conversation.restore` reads. JSON-safe."""
+    what `CallConversation.snapshot_state` writes and `CallConversation.restore` reads. JSON-safe."""
 
     call_id: str
     registry_version: str
@@ -62,7 +49,7 @@ class ConversationState(BaseModel):
 
 
 @dataclass
-class Conversation:
+class CallConversation:
     """Mutable, per call. Not shared: each call builds its own from the snapshot pinned for it."""
 
     call_id: str

@@ -1,9 +1,10 @@
-"""One call's media loop: inbound audio through VAD into the conversation, agent audio paced out.
+"""One call's media loop, for any channel: inbound audio through VAD into the orchestrator, agent audio paced out.
 
-The session owns the playout task and hands every inbound frame, with the VAD probabilities of the windows
-it completed (scored by the process-wide `VadBatcher`), to the call's `Conversation` (the SpeechCascade; VoiceLive later). When the socket closes it
-closes the conversation, so a hang-up mid-sentence leaves nothing running. `voice` knows nothing about
-storage or HTTP: the app hears about media through `MediaSessionListener`.
+The session owns the playout task and hands every inbound frame of its `MediaTransport`, with the VAD
+probabilities of the windows it completed (scored by the process-wide `VadBatcher`, for orchestrators that
+use our VAD), to the call's `Orchestrator`. When the channel closes it closes the orchestrator, so a hang-up
+mid-sentence leaves nothing running. `voice` knows nothing about storage or HTTP: the app hears about media
+through `MediaSessionListener`.
 """
 
 from __future__ import annotations
@@ -12,33 +13,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from typing import Protocol
 
 from voice.audio.resample import StreamResampler
 from voice.audio.vad import VadStream
 from voice.audio.vad_batcher import VadBatcher
+from voice.session.orchestrator import Orchestrator
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
-from voice.transports.acs import AcsMediaTransport, TransportStats
-from voice.transports.base import AudioFrame, DtmfTone, MediaStarted
+from voice.transports.base import AudioFrame, DtmfTone, MediaStarted, MediaTransport, TransportStats
 from voice.transports.cadence import FrameCadence
 from voice.transports.playout import PacedPlayout
 
 log = logging.getLogger(__name__)
 
 VAD_RATE = 16000
-
-
-class Conversation(Protocol):
-    """What runs the call's conversation (implemented by `SpeechCascade`)."""
-
-    async def start(self, *, sample_rate: int, playout: PacedPlayout) -> None: ...
-
-    async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None: ...
-
-    async def on_dtmf(self, digit: str) -> None: ...
-
-    async def aclose(self, reason: str | None = None) -> None: ...
 
 
 class MediaSessionListener(Protocol):
@@ -54,17 +42,17 @@ class MediaSession:
         self,
         *,
         call_id: str,
-        transport: AcsMediaTransport,
-        conversation: Conversation,
+        transport: MediaTransport,
+        orchestrator: Orchestrator,
         listener: MediaSessionListener,
         vad: VadBatcher | None = None,
         telemetry: CallTelemetry = NO_TELEMETRY,
     ) -> None:
         self.call_id = call_id
         self._transport = transport
-        self._conversation = conversation
+        self._orchestrator = orchestrator
         self._listener = listener
-        self._vad_batcher = vad
+        self._vad_batcher = vad if orchestrator.uses_vad else None
         self._telemetry = telemetry
         self._cadence = FrameCadence()
         self._playout = PacedPlayout(
@@ -89,9 +77,9 @@ class MediaSession:
                 await playout_task
             if self._started:
                 try:
-                    await self._conversation.aclose()
+                    await self._orchestrator.aclose()
                 except Exception:
-                    log.exception("conversation did not close cleanly")
+                    log.exception("orchestrator did not close cleanly")
             await self._listener.on_media_ended(self._transport.stats)
 
     async def _receive_loop(self) -> None:
@@ -103,7 +91,7 @@ class MediaSession:
                     self._telemetry.frame_malformed()
                 malformed = stats.malformed_in
             if isinstance(event, AudioFrame):
-                if not self._started:  # ACS sends metadata first; tolerate a stream that does not
+                if not self._started:  # channels announce their format first; tolerate one that does not
                     await self._start(self._transport.sample_rate)
                 await self._on_audio(event)
                 stamp = event.timestamp if isinstance(event.timestamp, str) else None
@@ -117,7 +105,7 @@ class MediaSession:
             elif isinstance(event, DtmfTone):
                 await self._listener.on_dtmf(event.digit)
                 if self._started:
-                    await self._conversation.on_dtmf(event.digit)
+                    await self._orchestrator.on_dtmf(event.digit)
 
     async def _start(self, sample_rate: int) -> None:
         self._started = True
@@ -127,13 +115,13 @@ class MediaSession:
             if sample_rate != VAD_RATE:
                 self._to_vad_rate = StreamResampler(sample_rate, VAD_RATE)
         await self._listener.on_media_started(sample_rate)
-        await self._conversation.start(sample_rate=sample_rate, playout=self._playout)
+        await self._orchestrator.start(sample_rate=sample_rate, playout=self._playout)
 
     async def _on_audio(self, frame: AudioFrame) -> None:
         stream, batcher = self._vad, self._vad_batcher
         if stream is None or batcher is None:
-            await self._conversation.on_audio(frame.pcm, self._no_probabilities)
+            await self._orchestrator.on_audio(frame.pcm, self._no_probabilities)
             return
         stream.append(self._to_vad_rate.process(frame.pcm) if self._to_vad_rate else frame.pcm)
         # Awaiting here holds this call's next frame for at most the batcher's wait (5 ms), keeping order.
-        await self._conversation.on_audio(frame.pcm, await batcher.probabilities(stream))
+        await self._orchestrator.on_audio(frame.pcm, await batcher.probabilities(stream))

@@ -1,18 +1,16 @@
-"""What a SpeechCascade is built from: its tunables, its providers, and who hears about its turns."""
+"""What every orchestrator of a call shares: its tunables (idle, DTMF, tools, what the agent says when things
+go wrong) and who hears about its turns (call records, dashboards)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from voice.llm.base import ChatModel
-from voice.stt.base import SpeechToText
 from voice.transcript import TranscriptTurn
-from voice.tts.base import TextToSpeech
 
 
 @dataclass(frozen=True)
-class CascadeConfig:
+class CallConfig:
     idle_reprompt_s: float = 8.0
     """Silence (nobody speaking, nothing pending) before the agent checks whether the caller is there."""
     idle_hang_up_s: float = 20.0
@@ -34,14 +32,7 @@ class CascadeConfig:
     transfer_failed: str = "I'm sorry, I can't transfer you right now. Is there anything I can help with?"
 
 
-@dataclass(frozen=True)
-class CascadeProviders:
-    stt: SpeechToText
-    tts: TextToSpeech
-    llm: ChatModel
-
-
-class CascadeObserver(Protocol):
+class CallObserver(Protocol):
     """What the app hears about the conversation (call records, dashboards)."""
 
     async def on_turn(self, turn: TranscriptTurn) -> None: ...

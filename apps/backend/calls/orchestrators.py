@@ -1,0 +1,58 @@
+"""Choosing and building a call's orchestrator: the scenario's `orchestrator:` or the ORCHESTRATOR setting, on
+a conversation of the call's own (restored when another worker ran it before)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.backend.settings import OrchestratorKind
+from registries.scenariostore.schema import ScenarioSpec
+from registries.snapshot import RegistrySnapshot
+from voice.session.orchestrator import CallDeps, Orchestrator
+from voice.speech_cascade.cascade import SpeechCascade
+from voice.speech_cascade.providers import CascadeProviders
+from voice.stt.phrases import scenario_phrases
+from voice.voicelive.config import VoiceLiveSettings
+from voice.voicelive.orchestrator import VoiceLiveOrchestrator
+
+PHRASE_CACHE_SIZE = 64
+
+
+class OrchestratorUnavailable(RuntimeError):
+    """The call needs an orchestrator this service was not configured for."""
+
+
+def choose_orchestrator(scenario: ScenarioSpec, default: OrchestratorKind) -> OrchestratorKind:
+    """The scenario's own `orchestrator:`, else the ORCHESTRATOR setting."""
+    return OrchestratorKind(scenario.orchestrator) if scenario.orchestrator else default
+
+
+@dataclass
+class OrchestratorFactory:
+    """What this service builds orchestrators with (one per process; the calls' state is in `CallDeps`)."""
+
+    default: OrchestratorKind
+    providers: CascadeProviders
+    voicelive: VoiceLiveSettings | None = None
+
+    def __post_init__(self) -> None:
+        self._phrases: dict[tuple[str, str], list[str]] = {}
+
+    def build(self, deps: CallDeps) -> Orchestrator:
+        conversation = deps.conversation
+        scenario = conversation.scenario
+        if choose_orchestrator(scenario, self.default) is OrchestratorKind.VOICELIVE:
+            if self.voicelive is None:
+                raise OrchestratorUnavailable("a VoiceLive call, but the service has no VoiceLive settings")
+            return VoiceLiveOrchestrator(deps, settings=self.voicelive)
+        phrases = self.phrases(conversation.snapshot, scenario.name)
+        return SpeechCascade(deps, providers=self.providers, phrases=phrases)
+
+    def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:
+        """What callers are likely to say in `scenario` (recognition hints), once per registry version."""
+        key = (snapshot.version, scenario)
+        if key not in self._phrases:
+            if len(self._phrases) > PHRASE_CACHE_SIZE:
+                self._phrases.clear()
+            self._phrases[key] = scenario_phrases(snapshot, scenario)
+        return self._phrases[key]

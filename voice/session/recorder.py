@@ -1,0 +1,133 @@
+"""Where an orchestrator's turns go: the stored transcript (written in order in the background, closed with the
+call's outcome) and the observer (call records, dashboards). Shared by every orchestrator, so the caller's and
+the agent's turns are built, numbered and written one way whatever produced them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from voice.session.config import CallObserver
+from voice.session.conversation import CallConversation
+from voice.session.transcript_writer import TranscriptWriter
+from voice.transcript import (
+    CallOutcome,
+    ToolCallRecord,
+    TranscriptStore,
+    TranscriptTurn,
+    TurnKind,
+    TurnLatency,
+    utcnow,
+)
+
+
+def response_ms(last_voiced_at: float | None, first_audio_at: float | None) -> float | None:
+    """Caller's last voiced audio -> the agent's first audio, both monotonic; None if either is unknown."""
+    if last_voiced_at is None or first_audio_at is None:
+        return None
+    return max(0.0, (first_audio_at - last_voiced_at) * 1000)
+
+
+class TurnRecorder:
+    def __init__(
+        self,
+        conversation: CallConversation,
+        transcripts: TranscriptStore | None,
+        observer: CallObserver | None,
+        *,
+        own: Callable[[Awaitable[Any]], object],
+    ) -> None:
+        self._conv = conversation
+        self._transcripts = transcripts
+        self._observer = observer
+        self._own = own
+        self._writer: TranscriptWriter | None = None
+        self._started_at = utcnow()
+        self._seq = itertools.count()
+
+    def start(self) -> None:
+        if self._transcripts is not None:
+            conv = self._conv
+            self._writer = TranscriptWriter(
+                self._transcripts,
+                call_id=conv.call_id,
+                caller=conv.caller,
+                scenario=conv.scenario.name,
+                started_at=self._started_at,
+            )
+            self._writer.start()
+
+    def caller(
+        self,
+        text: str,
+        *,
+        kind: TurnKind,
+        agent: str,
+        started_at: datetime,
+        ended_at: datetime,
+        language: str | None = None,
+    ) -> None:
+        """What the caller said (or keyed), addressed to `agent`."""
+        self._add(
+            TranscriptTurn(
+                call_id=self._conv.call_id,
+                seq=next(self._seq),
+                speaker="caller",
+                kind=kind,
+                agent=agent,
+                text=text,
+                language=language,
+                started_at=started_at,
+                ended_at=ended_at,
+            )
+        )
+
+    def agent(
+        self,
+        *,
+        kind: TurnKind,
+        agent: str,
+        full_text: str,
+        heard_text: str,
+        interrupted: bool,
+        started_at: datetime,
+        tool_calls: Sequence[ToolCallRecord] = (),
+        latency: TurnLatency | None = None,
+    ) -> None:
+        """An agent's turn as the caller heard it (`full_text` is kept too when it was cut short)."""
+        self._add(
+            TranscriptTurn(
+                call_id=self._conv.call_id,
+                seq=next(self._seq),
+                speaker="agent",
+                kind=kind,
+                agent=agent,
+                text=heard_text,
+                full_text=full_text if interrupted else None,
+                interrupted=interrupted,
+                started_at=started_at,
+                ended_at=utcnow(),
+                tool_calls=tuple(tool_calls),
+                latency=latency,
+            )
+        )
+
+    def _add(self, turn: TranscriptTurn) -> None:
+        if self._writer is not None:
+            self._writer.add(turn)
+        if self._observer is not None:
+            self._own(self._observer.on_turn(turn))
+
+    async def close(self, reason: str) -> None:
+        """Flush the transcript and write how the call ended."""
+        if self._writer is not None:
+            conv = self._conv
+            await self._writer.close(
+                CallOutcome(
+                    reason=reason,
+                    agents_visited=tuple(dict.fromkeys(conv.visited)),
+                    tools_called=tuple(conv.tools_called),
+                )
+            )

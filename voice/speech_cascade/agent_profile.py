@@ -1,0 +1,19 @@
+"""How the cascade reads an agent's YAML for speech: the voice its clauses are spoken in, and its turn-taking."""
+
+from __future__ import annotations
+
+from registries.agentstore.schema import AgentSpec
+from voice.audio.turns import TurnPolicy
+from voice.speech_cascade.speaker import Voice
+
+
+def agent_voice(agent: AgentSpec) -> Voice:
+    return Voice(name=agent.voice.name, rate=agent.voice.rate_multiplier, style=agent.voice.style)
+
+
+def agent_turn_policy(agent: AgentSpec) -> TurnPolicy:
+    return TurnPolicy(
+        end_of_turn_silence_ms=agent.speech.end_of_turn_silence_ms,
+        barge_in=agent.speech.barge_in,
+        min_barge_in_ms=agent.speech.min_barge_in_ms,
+    )

@@ -1,0 +1,149 @@
+"""The cascade's ear: one call's recognition session, the audio kept from just before speech onset, and the
+words of a turn whose answer the caller talked over.
+
+Audio goes to STT only while the caller holds the floor; before that a short pre-roll is kept so recognition
+hears the first syllable. When a reply is cancelled while recognition was finishing (the caller went on after
+a pause), the pending result is carried over and opens the caller's next turn instead of being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voice.errors import ProviderError
+from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
+
+log = logging.getLogger(__name__)
+
+
+class RecognitionFailed(Exception):
+    """This turn could not be recognised (the session has been reopened for the next one)."""
+
+
+@dataclass(frozen=True)
+class Heard:
+    text: str
+    language: str | None
+    stt_final_ms: float
+    """Turn over -> final text."""
+
+
+def describe(exc: BaseException) -> str:
+    """A provider failure for the log, without the provider's message text unless it is ours."""
+    return exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}"
+
+
+class CallerListener:
+    def __init__(
+        self, stt: SpeechToText, *, call_id: str, phrases: Sequence[str] = (), preroll_ms: int = 400
+    ) -> None:
+        self._provider = stt
+        self._call_id = call_id
+        self._phrases = tuple(phrases)
+        self._preroll_ms = preroll_ms
+        self._session: SttSession | None = None
+        self._config: SttConfig | None = None
+        self._preroll: deque[bytes] = deque()
+        self._preroll_bytes = 0
+        self._preroll_limit = 0
+        self.pushing = False
+        """The caller holds the floor: audio goes to recognition."""
+        self._carry_over: asyncio.Future[Recognition] | None = None
+
+    @property
+    def available(self) -> bool:
+        return self._session is not None
+
+    async def open(self, *, sample_rate: int, languages: Sequence[str]) -> None:
+        self._config = SttConfig(
+            sample_rate=sample_rate, languages=languages, phrases=self._phrases, call_id=self._call_id
+        )
+        self._preroll_limit = sample_rate * 2 * self._preroll_ms // 1000
+        await self._open()
+
+    async def _open(self) -> None:
+        assert self._config is not None
+        try:
+            self._session = await self._provider.open_session(self._config)
+        except Exception as exc:
+            log.error("no speech recognition for this call", extra={"error": describe(exc)})
+            self._session = None
+
+    async def aclose(self) -> None:
+        if self._carry_over is not None:
+            self._carry_over.cancel()
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await self._session.aclose()
+
+    # --- audio --------------------------------------------------------------------------------------
+    def hear(self, pcm: bytes) -> None:
+        """One inbound frame: to recognition during a turn, else into the pre-roll."""
+        if self.pushing:
+            if self._session is not None:
+                self._session.push(pcm)
+            return
+        self._preroll.append(pcm)
+        self._preroll_bytes += len(pcm)
+        while self._preroll_bytes > self._preroll_limit and len(self._preroll) > 1:
+            self._preroll_bytes -= len(self._preroll.popleft())
+
+    def turn_started(self) -> None:
+        self.pushing = True
+        if self._session is not None:
+            for chunk in self._preroll:
+                self._session.push(chunk)
+        self._preroll.clear()
+        self._preroll_bytes = 0
+
+    def turn_ended(self) -> None:
+        self.pushing = False
+
+    def discard_turn(self) -> None:
+        """The turn was not for us (a backchannel, or talk over an agent that may not be interrupted)."""
+        if self._session is not None:
+            self._session.discard_turn()
+
+    # --- recognition --------------------------------------------------------------------------------
+    async def final_text(self) -> Heard:
+        """The turn's words (after any carried over). Raises RecognitionFailed; cancellation carries over."""
+        session = self._session
+        if session is None:
+            raise RecognitionFailed("no recognition session")
+        earlier = await self._carried_over_text()
+        began = time.monotonic()
+        pending = asyncio.ensure_future(session.end_of_turn())
+        try:
+            recognition = await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            # The caller went on talking after a pause (a barge-in on our "thinking"): what they said
+            # before the pause is not lost, it opens their next turn.
+            self._carry_over = pending
+            raise
+        except Exception as exc:
+            log.error("recognition failed", extra={"error": describe(exc)})
+            await self._reopen()
+            raise RecognitionFailed(describe(exc)) from exc
+        text = " ".join(part for part in (earlier, recognition.text.strip()) if part)
+        return Heard(text=text, language=recognition.language, stt_final_ms=(time.monotonic() - began) * 1000)
+
+    async def _carried_over_text(self) -> str:
+        pending, self._carry_over = self._carry_over, None
+        if pending is None:
+            return ""
+        try:
+            return (await pending).text.strip()
+        except Exception:
+            return ""
+
+    async def _reopen(self) -> None:
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await self._session.aclose()
+        await self._open()
