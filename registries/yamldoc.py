@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
 
@@ -30,7 +30,7 @@ class Pos:
         return self.value_line + template_line - (0 if self.block else 1)
 
 
-class PosDict(dict):
+class PosDict(dict[Any, Any]):
     """A mapping loaded from YAML; `pos[key]` is where `key` was written."""
 
     pos: dict[Any, Pos]
@@ -40,7 +40,7 @@ class PosDict(dict):
         self.pos = {}
 
 
-class PosList(list):
+class PosList(list[Any]):
     """A sequence loaded from YAML; `pos[i]` is where item `i` was written."""
 
     pos: list[Pos]
@@ -64,17 +64,19 @@ class _PosLoader(yaml.SafeLoader):
 # libyaml's parser when PyYAML was built with it: parsing was most of a registry reload (several times
 # faster), and the constructors below, which record positions, run on its nodes unchanged. Invalid YAML is
 # parsed again by the pure-Python loader, whose error messages are the ones we document and test.
-_FastPosLoader: type[_PosLoader] = _PosLoader
-if getattr(yaml, "__with_libyaml__", False):
+# `yaml.CSafeLoader` exists only with libyaml (the stubs always declare it, hence TYPE_CHECKING below).
+_AnyPosLoader: TypeAlias = "_PosLoader | _CPosLoader"
+_FastPosLoader: type[_AnyPosLoader] = _PosLoader
+if TYPE_CHECKING or getattr(yaml, "__with_libyaml__", False):
 
-    class _CPosLoader(yaml.CSafeLoader):  # type: ignore[misc]
+    class _CPosLoader(yaml.CSafeLoader):
         source: Path
         duplicate_keys: list[tuple[Any, Pos]]
 
-    _FastPosLoader = _CPosLoader  # type: ignore[assignment]
+    _FastPosLoader = _CPosLoader
 
 
-def _pos(loader: _PosLoader, key_node: yaml.Node, value_node: yaml.Node) -> Pos:
+def _pos(loader: _AnyPosLoader, key_node: yaml.Node, value_node: yaml.Node) -> Pos:
     block = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("|", ">")
     return Pos(loader.source, key_node.start_mark.line + 1, value_node.start_mark.line + 1, block)
 
@@ -82,7 +84,7 @@ def _pos(loader: _PosLoader, key_node: yaml.Node, value_node: yaml.Node) -> Pos:
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _construct(loader: _PosLoader, node: yaml.Node) -> Any:
+def _construct(loader: _AnyPosLoader, node: yaml.Node) -> Any:
     """`loader.construct_object(node, deep=True)`, with plain strings (most keys and values) taken straight
     from the node, as the str constructor would: a registry reload builds thousands of them."""
     if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
@@ -90,7 +92,7 @@ def _construct(loader: _PosLoader, node: yaml.Node) -> Any:
     return loader.construct_object(node, deep=True)
 
 
-def _construct_mapping(loader: _PosLoader, node: yaml.MappingNode) -> PosDict:
+def _construct_mapping(loader: _AnyPosLoader, node: yaml.MappingNode) -> PosDict:
     loader.flatten_mapping(node)  # YAML merge keys (`<<: *anchor`)
     mapping = PosDict()
     for key_node, value_node in node.value:
@@ -112,13 +114,14 @@ def _construct_mapping(loader: _PosLoader, node: yaml.MappingNode) -> PosDict:
     return mapping
 
 
-def _construct_sequence(loader: _PosLoader, node: yaml.SequenceNode) -> PosList:
+def _construct_sequence(loader: _AnyPosLoader, node: yaml.SequenceNode) -> PosList:
     items = PosList(_construct(loader, child) for child in node.value)
     items.pos = [_pos(loader, child, child) for child in node.value]
     return items
 
 
-for _loader in {_PosLoader, _FastPosLoader}:
+_loaders: set[type[_AnyPosLoader]] = {_PosLoader, _FastPosLoader}
+for _loader in _loaders:
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -136,7 +139,7 @@ def load_yaml_doc(path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
     return _load(_PosLoader, path, text)
 
 
-def _load(loader_class: type[_PosLoader], path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
+def _load(loader_class: type[_AnyPosLoader], path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
     loader = loader_class(text)
     loader.source = path
     loader.duplicate_keys = []

@@ -32,21 +32,23 @@ class ModelSpec(_Spec):
     """The LLM behind the agent (SpeechCascade)."""
 
     deployment: str | None = Field(
-        None, description="Azure OpenAI deployment; None uses the provider default."
+        default=None, description="Azure OpenAI deployment; None uses the provider default."
     )
-    temperature: float = Field(0.3, ge=0, le=2)
-    max_tokens: int = Field(300, gt=0, le=16384, description="Upper bound on one reply.")
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    max_tokens: int = Field(default=300, gt=0, le=16384, description="Upper bound on one reply.")
 
 
 class VoiceSpec(_Spec):
     """TTS voice (SpeechCascade)."""
 
-    name: str | None = Field(None, description="TTS voice, e.g. en-US-AvaMultilingualNeural; None: default.")
+    name: str | None = Field(
+        default=None, description="TTS voice, e.g. en-US-AvaMultilingualNeural; None: default."
+    )
     rate: str = Field(
-        "+0%",
+        default="+0%",
         description='Speaking rate relative to the voice\'s normal rate, as a signed percentage like SSML prosody: "+10%" is 10% faster, "-15%" slower. Range -50% to +100%.',
     )
-    style: str | None = Field(None, description="Speaking style (Azure express-as), e.g. 'friendly'.")
+    style: str | None = Field(default=None, description="Speaking style (Azure express-as), e.g. 'friendly'.")
 
     @field_validator("rate")
     @classmethod
@@ -82,20 +84,20 @@ class SpeechSpec(_Spec):
     """Turn taking and recognition (SpeechCascade)."""
 
     end_of_turn_silence_ms: int = Field(
-        600, ge=100, le=5000, description="Silence that ends the caller's turn."
+        default=600, ge=100, le=5000, description="Silence that ends the caller's turn."
     )
     languages: tuple[LanguageTag, ...] = Field(
-        ("en-US",), min_length=1, description="BCP-47 recognition languages."
+        default=("en-US",), min_length=1, description="BCP-47 recognition languages."
     )
-    barge_in: bool = Field(True, description="Whether the caller can interrupt the agent.")
-    min_barge_in_ms: int = Field(300, ge=0, le=5000, description="Caller speech needed to interrupt.")
+    barge_in: bool = Field(default=True, description="Whether the caller can interrupt the agent.")
+    min_barge_in_ms: int = Field(default=300, ge=0, le=5000, description="Caller speech needed to interrupt.")
 
 
 class TurnDetectionSpec(_Spec):
     type: Literal["server_vad", "semantic_vad", "azure_semantic_vad"] = "server_vad"
-    threshold: float | None = Field(None, ge=0, le=1)
-    silence_duration_ms: int | None = Field(None, ge=0, le=5000)
-    prefix_padding_ms: int | None = Field(None, ge=0, le=5000)
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    silence_duration_ms: int | None = Field(default=None, ge=0, le=5000)
+    prefix_padding_ms: int | None = Field(default=None, ge=0, le=5000)
 
 
 class VoiceLiveSpec(_Spec):
@@ -109,24 +111,26 @@ class HandoffTriggerSpec(_Spec):
     """How other agents reach this one: the tool they call, and what it is for."""
 
     trigger: str = Field(pattern=NAME_PATTERN, description="Tool name other agents call to hand off here.")
-    description: str = Field("", description="Default description of the handoff tool.")
-    examples: tuple[str, ...] = Field((), description="Caller phrasings that should lead here.")
+    description: str = Field(default="", description="Default description of the handoff tool.")
+    examples: tuple[str, ...] = Field(default=(), description="Caller phrasings that should lead here.")
 
 
 class AgentSpec(_Spec):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     greeting: str = Field(min_length=1, description="Jinja template spoken when the agent answers.")
-    return_greeting: str | None = Field(None, description="Jinja template spoken when a caller comes back.")
-    prompt: str | None = Field(None, description="Inline Jinja system prompt (or use prompt_file).")
+    return_greeting: str | None = Field(
+        default=None, description="Jinja template spoken when a caller comes back."
+    )
+    prompt: str | None = Field(default=None, description="Inline Jinja system prompt (or use prompt_file).")
     prompt_file: str | None = Field(
-        None, validate_default=True, description="Path of a .jinja prompt, relative to the YAML file."
+        default=None, validate_default=True, description="Path of a .jinja prompt, relative to the YAML file."
     )
     model: ModelSpec = Field(default_factory=ModelSpec)
     voice: VoiceSpec = Field(default_factory=VoiceSpec)
     speech: SpeechSpec = Field(default_factory=SpeechSpec)
     voicelive: VoiceLiveSpec = Field(default_factory=VoiceLiveSpec)
-    tools: tuple[str, ...] = Field((), description="Names of the tools this agent may call.")
+    tools: tuple[str, ...] = Field(default=(), description="Names of the tools this agent may call.")
     handoff: HandoffTriggerSpec | None = None
     template_vars: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -37,16 +37,19 @@ class HandoffEdge(BaseModel):
     from_agent: str = Field(alias="from", pattern=NAME_PATTERN)
     to: str = Field(pattern=NAME_PATTERN)
     tool: str | None = Field(
-        None,
+        default=None,
         pattern=NAME_PATTERN,
         description="Handoff tool name; default: the target agent's handoff.trigger, else handoff_to_<to>.",
     )
     type: Literal["announced", "discrete"] = Field(
-        "announced", description="announced: the new agent greets the caller; discrete: it just carries on."
+        default="announced",
+        description="announced: the new agent greets the caller; discrete: it just carries on.",
     )
-    share_context: bool = Field(True, description="Whether the new agent sees the conversation so far.")
+    share_context: bool = Field(
+        default=True, description="Whether the new agent sees the conversation so far."
+    )
     condition: str = Field(
-        "", description="When to hand off (natural language); the handoff tool's description."
+        default="", description="When to hand off (natural language); the handoff tool's description."
     )
 
 
@@ -60,10 +63,10 @@ class ScenarioSpec(BaseModel):
     handoffs: tuple[HandoffEdge, ...] = ()
     template_vars: dict[str, Any] = Field(default_factory=dict)
     phone_numbers: tuple[PhoneNumber, ...] = Field(
-        (), description="E.164 numbers that route to this scenario."
+        default=(), description="E.164 numbers that route to this scenario."
     )
     orchestrator: Literal["cascade", "voicelive"] | None = Field(
-        None,
+        default=None,
         description="Who runs this scenario's calls: cascade or voicelive. None: the ORCHESTRATOR setting.",
     )
 

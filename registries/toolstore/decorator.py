@@ -103,9 +103,9 @@ def build_tool_spec(
     fn: Callable[..., Any], *, name: str | None = None, examples: Sequence[str] = (), reply: str | None = None
 ) -> ToolSpec:
     """The `ToolSpec` for `fn`. Raises `ToolDefinitionError` naming what is wrong with it."""
-    tool_name = name or getattr(fn, "__name__", "")
     if not inspect.isfunction(fn):
         raise ToolDefinitionError(fn, "only plain functions (def / async def) can be tools")
+    tool_name = name or fn.__name__
     if not re.fullmatch(NAME_PATTERN, tool_name) or len(tool_name) > 64:
         raise ToolDefinitionError(
             fn, f"tool name {tool_name!r} must be lower_snake_case, at most 64 characters"

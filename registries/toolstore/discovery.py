@@ -48,7 +48,7 @@ def _package_modules(package: str, issues: list[RegistryIssue]) -> list[ModuleTy
         try:
             modules.append(importlib.import_module(info.name))
         except Exception as exc:
-            spec = info.module_finder.find_spec(info.name, None)  # type: ignore[call-arg]
+            spec = info.module_finder.find_spec(info.name, None)
             issues.append(_import_issue(exc, (spec.origin if spec else None) or info.name))
     return modules
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -43,9 +43,12 @@ class ReplacementOrder(BaseModel):
     arrives_by: date
 
 
+TransferStatus = Literal["ok", "duplicate", "insufficient", "missing"]
+
+
 @dataclass(frozen=True)
 class TransferOutcome:
-    status: Literal["ok", "duplicate", "insufficient", "missing"]
+    status: TransferStatus
     from_balance_cents: int = 0
     to_balance_cents: int = 0
 
@@ -92,7 +95,7 @@ async def get_accounts(redis: Redis, customer_id: str) -> dict[str, Account]:
     for account_type, account_id in sorted(ids.items()):
         fields = text_map(await redis.hgetall(key("account", account_id)))
         if fields:
-            accounts[account_type] = Account(id=account_id, **fields)  # type: ignore[arg-type]
+            accounts[account_type] = Account.model_validate({"id": account_id, **fields})
     return accounts
 
 
@@ -106,8 +109,8 @@ async def get_cards(redis: Redis, customer_id: str) -> list[Card]:
     for card_id in ids:
         fields = text_map(await redis.hgetall(key("card", card_id)))
         if fields:
-            fields["lock_reason"] = fields.get("lock_reason") or None  # type: ignore[assignment]
-            cards.append(Card(id=card_id, **fields))  # type: ignore[arg-type]
+            lock_reason = fields.get("lock_reason") or None  # stored as "" when there is none
+            cards.append(Card.model_validate({"id": card_id, **fields, "lock_reason": lock_reason}))
     return cards
 
 
@@ -212,11 +215,18 @@ async def transfer(
         key("txn", debit.id),
         key("txn", credit.id),
     ]
-    args = [amount_cents, debit.id, credit.id, debit.model_dump_json(), credit.model_dump_json()]
+    args: list[int | float | str] = [
+        amount_cents,
+        debit.id,
+        credit.id,
+        debit.model_dump_json(),
+        credit.model_dump_json(),
+    ]
     args += [now.timestamp(), IDEMPOTENCY_TTL_S]
     status, balances = await redis.eval(_TRANSFER, len(keys), *keys, *args)
     status = text(status) or "missing"
     if status == "missing":
         return TransferOutcome("missing")
     from_balance, _, to_balance = (text(balances) or "0:0").partition(":")
-    return TransferOutcome(status, int(from_balance), int(to_balance))  # type: ignore[arg-type]
+    # An untyped Redis reply: past the check above, _TRANSFER only sends ok, duplicate or insufficient.
+    return TransferOutcome(cast(TransferStatus, status), int(from_balance), int(to_balance))

@@ -79,7 +79,9 @@ class Transaction(_Model):
     amount_cents: int = Field(description="Negative for money leaving the account.")
     location: str | None = None
     card_id: str | None = None
-    flagged: bool = Field(False, description="Flagged as suspicious and waiting for the customer's review.")
+    flagged: bool = Field(
+        default=False, description="Flagged as suspicious and waiting for the customer's review."
+    )
     status: TransactionStatus = "posted"
 
 
@@ -88,7 +90,7 @@ class Coverage(_Model):
     limit_cents: int
     description: str
     deductible_cents: int | None = Field(
-        None, description="Overrides the policy deductible for this coverage."
+        default=None, description="Overrides the policy deductible for this coverage."
     )
 
 
@@ -128,14 +130,26 @@ class DemoDataset(_Model):
     claims: list[Claim]
 
 
-def _txn(tid: str, account: str, when: str, merchant: str, cents: int, **extra: object) -> Transaction:
+def _txn(
+    tid: str,
+    account: str,
+    when: str,
+    merchant: str,
+    cents: int,
+    *,
+    location: str | None = None,
+    card_id: str | None = None,
+    flagged: bool = False,
+) -> Transaction:
     return Transaction(
         id=tid,
         account_id=account,
         posted_at=datetime.fromisoformat(when),
         merchant=merchant,
         amount_cents=cents,
-        **extra,  # type: ignore[arg-type]
+        location=location,
+        card_id=card_id,
+        flagged=flagged,
     )
 
 

@@ -42,7 +42,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
+from redis.typing import EncodableT, FieldT
 
 from registries.toolstore.demo.dataset import (
     DATASET_VERSION,
@@ -108,7 +110,8 @@ async def seed_demo_data(
                 if current == DATASET_VERSION and not overwrite:
                     return False
                 stale = [k async for k in redis.scan_iter(match=PREFIX + "*", count=500)]
-                pipe.multi()
+                # redis-py leaves Pipeline.multi() unannotated.
+                pipe.multi()  # type: ignore[no-untyped-call]
                 if stale:
                     pipe.delete(*stale)
                 _write_dataset(pipe, data)
@@ -123,7 +126,7 @@ async def seed_demo_data(
                 continue
 
 
-def _write_dataset(pipe: Any, data: DemoDataset) -> None:
+def _write_dataset(pipe: Pipeline, data: DemoDataset) -> None:
     for customer in data.customers:
         pipe.set(key("customer", customer.id), customer.model_dump_json())
         pipe.sadd(key("customers", "by_name", normalize_name(customer.full_name)), customer.id)
@@ -159,7 +162,8 @@ def _write_dataset(pipe: Any, data: DemoDataset) -> None:
     pipe.set(key("claims", "next_number"), FIRST_NEW_CLAIM_NUMBER - 1)
 
 
-def card_fields(card: dict[str, Any]) -> dict[str, str]:
+def card_fields(card: dict[str, Any]) -> dict[FieldT, EncodableT]:
+    """A card's fields as stored in its Redis hash (for HSET): no id, None as "", everything else as str."""
     return {k: "" if v is None else str(v) for k, v in card.items() if k != "id"}
 
 

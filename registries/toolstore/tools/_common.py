@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 from registries.toolstore import ToolContext, ToolError
-from registries.toolstore.demo.dataset import Transaction
+from registries.toolstore.demo.dataset import Transaction, TransactionStatus
 from registries.toolstore.demo.speech import digits, money, spell, spoken_date
 
 NOT_VERIFIED = "I need to verify your identity first."
@@ -43,7 +44,21 @@ def describe_transaction(txn: Transaction) -> str:
     return f"{money(txn.amount_cents)} at {txn.merchant} on {when}"
 
 
-def transaction_summary(txn: Transaction, card_last4: str | None = None) -> dict:
+class TransactionSummary(TypedDict):
+    """A transaction as the tools return it to the LLM and their reply templates."""
+
+    transaction_id: str
+    merchant: str
+    amount_cents: int
+    amount_text: str
+    date_text: str
+    location: str | None
+    card_last4_spoken: str | None
+    status: TransactionStatus
+    spoken: str
+
+
+def transaction_summary(txn: Transaction, card_last4: str | None = None) -> TransactionSummary:
     return {
         "transaction_id": txn.id,
         "merchant": txn.merchant,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
-from registries.toolstore.demo.dataset import Account
+from registries.toolstore.demo.dataset import Account, AccountType
 from registries.toolstore.demo.speech import cents_from_dollars, listing, money, spell
 from registries.toolstore.tools._common import describe_transaction, transaction_summary, verified_customer
 
@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 MAX_TRANSFER_CENTS = 1_000_000  # larger transfers need a person
 
 
-async def _own_account(ctx: ToolContext, account_type: str) -> Account:
+async def _own_account(ctx: ToolContext, account_type: AccountType) -> Account:
     customer_id = verified_customer(ctx)
-    account = await bank.get_account(ctx.redis, customer_id, account_type)  # type: ignore[arg-type]
+    account = await bank.get_account(ctx.redis, customer_id, account_type)
     if account is None:
         raise ToolError(f"I don't see a {account_type} account in your name.")
     return account
@@ -38,7 +38,9 @@ async def _own_account(ctx: ToolContext, account_type: str) -> Account:
     ],
     reply="Your {{ account_type }} balance is {{ balance_text }}.",
 )
-async def get_balance(ctx: ToolContext, account_type: Literal["checking", "savings"] = "checking") -> dict:
+async def get_balance(
+    ctx: ToolContext, account_type: Literal["checking", "savings"] = "checking"
+) -> dict[str, Any]:
     """Look up the current balance of one of the caller's accounts.
 
     Args:
@@ -72,7 +74,7 @@ async def get_recent_transactions(
     ctx: ToolContext,
     account_type: Literal["checking", "savings"] = "checking",
     limit: Annotated[int, Field(ge=1, le=10)] = 3,
-) -> dict:
+) -> dict[str, Any]:
     """List the most recent transactions on one of the caller's accounts, newest first.
 
     Args:
@@ -110,7 +112,7 @@ async def transfer_between_accounts(
     from_account: Literal["checking", "savings"],
     to_account: Literal["checking", "savings"],
     amount: float,
-) -> dict:
+) -> dict[str, Any]:
     """Move money between two of the caller's own accounts. Confirm the amount and direction with the caller first.
 
     Args:

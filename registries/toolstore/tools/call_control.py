@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from registries.toolstore import ToolContext, tool
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
     ],
     reply="Of course. I'm connecting you with a member of our team now. Please stay on the line.",
 )
-async def transfer_to_human(ctx: ToolContext, reason: str) -> dict:
+async def transfer_to_human(ctx: ToolContext, reason: str) -> dict[str, Any]:
     """Transfer the call to a human agent, when the caller asks for one or the request is beyond the tools.
 
     Args:
@@ -42,7 +43,7 @@ async def transfer_to_human(ctx: ToolContext, reason: str) -> dict:
     ],
     reply="Thank you for calling. Goodbye.",
 )
-async def end_call(ctx: ToolContext, reason: str = "caller is done") -> dict:
+async def end_call(ctx: ToolContext, reason: str = "caller is done") -> dict[str, Any]:
     """End the call once the caller has nothing else they need. Say goodbye first.
 
     Args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
@@ -59,7 +59,7 @@ async def choose_card(ctx: ToolContext, customer_id: str, card_last4: str | None
 )
 async def lock_card(
     ctx: ToolContext, reason: Literal["lost", "stolen", "damaged"], card_last4: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Lock one of the caller's debit cards right away so no new purchases go through.
 
     Args:
@@ -95,7 +95,7 @@ async def lock_card(
 )
 async def order_replacement_card(
     ctx: ToolContext, expedited: bool = False, card_last4: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Order a replacement for a card that has been locked as lost, stolen or damaged.
 
     Args:
@@ -165,7 +165,7 @@ async def dispute_charge(
     transaction_id: str | None = None,
     merchant: str | None = None,
     amount: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Open a dispute for a charge on the caller's account, found by transaction id or by merchant and amount.
 
     Args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import insurance
@@ -47,7 +47,7 @@ async def file_claim(
     incident_date: date,
     location: str,
     description: str,
-) -> dict:
+) -> dict[str, Any]:
     """File a new claim (first notice of loss) once you know the policy number, what happened, when and where.
 
     Args:
@@ -112,7 +112,7 @@ async def file_claim(
         "{% if paid_text %} We paid {{ paid_text }}.{% endif %} {{ next_step }}"
     ),
 )
-async def get_claim_status(ctx: ToolContext, claim_number: str) -> dict:
+async def get_claim_status(ctx: ToolContext, claim_number: str) -> dict[str, Any]:
     """Look up where a claim stands: its status, adjuster, payment and next step.
 
     Args:

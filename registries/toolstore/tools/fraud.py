@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
         "{% endif %}"
     ),
 )
-async def list_flagged_transactions(ctx: ToolContext) -> dict:
+async def list_flagged_transactions(ctx: ToolContext) -> dict[str, Any]:
     """List the caller's transactions flagged as suspicious that still need their review, oldest first."""
     customer_id = verified_customer(ctx)
     flagged = await bank.flagged_transactions(ctx.redis, customer_id)
@@ -60,7 +61,7 @@ async def list_flagged_transactions(ctx: ToolContext) -> dict:
         "{% endif %}"
     ),
 )
-async def confirm_transaction(ctx: ToolContext, transaction_id: str, recognized: bool) -> dict:
+async def confirm_transaction(ctx: ToolContext, transaction_id: str, recognized: bool) -> dict[str, Any]:
     """Record whether the caller made a flagged transaction. A transaction they don't recognize is reported
     as fraud and the card it was made with is locked.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
@@ -34,7 +35,7 @@ async def verify_identity(
     full_name: str,
     account_last4: str | None = None,
     date_of_birth: date | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Verify the caller's identity before any account information is shared.
 
     Needs the caller's full name and either the last four digits of one of their accounts or their date

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from registries.toolstore import ToolContext, tool
 from registries.toolstore.demo.speech import listing, money, spell, spoken_date
@@ -30,7 +30,7 @@ CoverageType = Literal[
         "{{ expires_text }}.{% endif %}"
     ),
 )
-async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict:
+async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
     """Find a policy by its number and confirm whose it is, what it insures and whether it is active.
 
     Args:
@@ -65,7 +65,7 @@ async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict:
         "{% else %}Your {{ kind }} policy doesn't include {{ coverage_text }} coverage.{% endif %}"
     ),
 )
-async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: CoverageType) -> dict:
+async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: CoverageType) -> dict[str, Any]:
     """Tell whether a policy includes a type of coverage, with its limit and deductible.
 
     Args:
@@ -74,7 +74,7 @@ async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: Cove
     """
     policy = await known_policy(ctx, policy_number)
     coverage = next((c for c in policy.coverages if c.type == coverage_type), None)
-    result: dict = {
+    result: dict[str, Any] = {
         "policy_number": policy.number,
         "kind": policy.kind,
         "coverage_type": coverage_type,
@@ -109,7 +109,7 @@ async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: Cove
         "{% if exceptions_text %}, except {{ exceptions_text }}{% endif %}."
     ),
 )
-async def get_deductible(ctx: ToolContext, policy_number: str) -> dict:
+async def get_deductible(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
     """Read the deductible of a policy, and any coverage with a different deductible.
 
     Args:
