@@ -18,7 +18,7 @@ from apps.backend.settings import Settings
 from voice.llm.base import ChatDone, ChatEvent, ChatRequest, TextDelta
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import Recognition, SttConfig
-from voice.tts.base import collect
+from voice.tts.base import StreamingSynthesizer
 
 DEFAULT_REPLY = (
     "Sure, I can help with that. Your checking balance is one thousand two hundred dollars, "
@@ -104,7 +104,7 @@ class FakeChatModel:
         yield ChatDone(finish_reason="stop")
 
 
-class FakeTextToSpeech:
+class FakeTextToSpeech(StreamingSynthesizer):
     """A 220 Hz tone, 55 ms per character of text (about natural speaking pace), in 100 ms chunks."""
 
     name = "fake-tts"
@@ -121,17 +121,6 @@ class FakeTextToSpeech:
             t = np.arange(2 * sample_rate) / sample_rate
             self._tones[sample_rate] = (np.sin(2 * np.pi * 220 * t) * 8000).astype("<i2").tobytes()
         return self._tones[sample_rate]
-
-    async def synthesize(
-        self,
-        text: str,
-        *,
-        sample_rate: int,
-        voice: str | None = None,
-        rate: float = 1.0,
-        style: str | None = None,
-    ) -> bytes:
-        return await collect(self.stream(text, sample_rate=sample_rate))
 
     async def stream(
         self,

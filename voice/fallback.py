@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from voice.errors import ProviderError
 from voice.llm.base import ChatEvent, ChatModel, ChatRequest
 from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
-from voice.tts.base import TextToSpeech, collect
+from voice.tts.base import StreamingSynthesizer, TextToSpeech
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _Chain(Generic[_P]):
         self._down_until.pop(self.providers.index(provider), None)
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException | None) -> str:
     return exc.message if isinstance(exc, ProviderError) else type(exc).__name__
 
 
@@ -80,6 +80,7 @@ class FallbackChatModel:
             started = False
             try:
                 # aclosing: a barge-in that stops consuming closes the provider's HTTP stream at once.
+                # ignore: ChatModel.stream is typed AsyncIterator (no aclose); providers are generators.
                 async with contextlib.aclosing(model.stream(request)) as events:  # type: ignore[type-var]
                     async for event in events:
                         started = True
@@ -94,7 +95,7 @@ class FallbackChatModel:
         raise ProviderError(self.name, f"every chat provider failed (last: {_describe(last)})") from last
 
 
-class FallbackTextToSpeech:
+class FallbackTextToSpeech(StreamingSynthesizer):
     """`TextToSpeech` over several. A voice the provider lacks (ValueError) is retried in its default voice,
     since agent voice names are provider-specific; a provider failure moves to the next provider."""
 
@@ -107,17 +108,6 @@ class FallbackTextToSpeech:
     ) -> None:
         self._chain = _Chain(engines, cooldown_s=cooldown_s, clock=clock)
         self.name = "+".join(e.name for e in engines)
-
-    async def synthesize(
-        self,
-        text: str,
-        *,
-        sample_rate: int,
-        voice: str | None = None,
-        rate: float = 1.0,
-        style: str | None = None,
-    ) -> bytes:
-        return await collect(self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style))
 
     async def stream(
         self,
@@ -136,6 +126,7 @@ class FallbackTextToSpeech:
                     stream = engine.stream(
                         text, sample_rate=sample_rate, voice=attempt_voice, rate=rate, style=style
                     )
+                    # ignore: TextToSpeech.stream is typed AsyncIterator (no aclose); providers are generators.
                     async with contextlib.aclosing(stream):  # type: ignore[type-var]
                         async for chunk in stream:
                             started = True
@@ -196,7 +187,7 @@ class _FallbackSttSession:
     def provider(self) -> str:
         return self._engine.name if self._engine else "none"
 
-    async def open_next(self) -> None:
+    async def open_next(self) -> SttSession:
         """Open a session on the next untried provider (raises ProviderError when none is left)."""
         last: BaseException | None = None
         for engine in self._chain.candidates():
@@ -204,9 +195,9 @@ class _FallbackSttSession:
                 continue
             self._tried.append(engine)
             try:
-                self._session = await engine.open_session(self._config)
+                session = self._session = await engine.open_session(self._config)
                 self._engine = engine
-                return
+                return session
             except Exception as exc:
                 self._chain.failed(engine, exc)
                 last = exc
@@ -240,8 +231,8 @@ class _FallbackSttSession:
                     self._chain.failed(engine, exc)
                     await _close_quietly(session)
                     self._session = None
-                    await self.open_next()  # raises when none is left
-                    self._session.push(bytes(self._turn_audio))  # type: ignore[union-attr]
+                    replacement = await self.open_next()  # raises when none is left
+                    replacement.push(bytes(self._turn_audio))
         finally:
             self._turn_audio.clear()
 

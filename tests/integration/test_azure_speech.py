@@ -16,7 +16,8 @@ import pytest
 
 from tests.fakes.azure_speech_service import AzureSpeechService, Utterance
 from voice.errors import ProviderError
-from voice.stt.azure import AzureSpeechToText, AzureSttSession
+from voice.stt.azure import AzureSpeechToText
+from voice.stt.azure_session import AzureSttSession
 from voice.stt.base import SttConfig
 from voice.tts.azure import AzureTextToSpeech, build_ssml
 

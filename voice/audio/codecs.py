@@ -33,12 +33,13 @@ def pcm16_to_float32(data: bytes, out: np.ndarray | None = None) -> np.ndarray:
     ints = np.frombuffer(data, dtype=_I16)
     if out is None:
         return ints * _SCALE
-    return np.multiply(ints, _SCALE, out=out[: ints.size])
+    floats: np.ndarray = np.multiply(ints, _SCALE, out=out[: ints.size])  # numpy: Any with out=
+    return floats
 
 
 def float32_to_pcm16(samples: np.ndarray) -> bytes:
     """float samples (nominally [-1, 1]) -> PCM16LE bytes, rounding and clipping out-of-range values."""
-    scaled = np.multiply(samples, 32768.0, dtype=np.float32)
+    scaled: np.ndarray = np.multiply(samples, 32768.0, dtype=np.float32)  # numpy: Any with dtype=
     np.rint(scaled, out=scaled)
     np.clip(scaled, -32768.0, 32767.0, out=scaled)
     return scaled.astype(_I16).tobytes()

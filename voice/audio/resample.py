@@ -11,11 +11,21 @@ is bit-reproducible only for a fresh resampler. Use a level threshold, never `==
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import soxr
 
 _I16 = np.dtype("<i2")
 _EMPTY = np.zeros(0, dtype=_I16)
+
+
+class _SoxrStream(Protocol):
+    """What we use of `soxr.ResampleStream`: soxr ships no type information, so this states it."""
+
+    def resample_chunk(self, x: np.ndarray, last: bool = False) -> np.ndarray: ...
+
+    def clear(self) -> None: ...
 
 
 def _samples(pcm16: bytes) -> np.ndarray:
@@ -37,7 +47,7 @@ class StreamResampler:
             raise ValueError(f"sample rates must be positive, got {in_rate} -> {out_rate}")
         self.in_rate = in_rate
         self.out_rate = out_rate
-        self._stream: soxr.ResampleStream | None = (
+        self._stream: _SoxrStream | None = (
             None
             if in_rate == out_rate
             else soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
@@ -73,4 +83,5 @@ def resample_pcm16(pcm16: bytes, in_rate: int, out_rate: int, quality: str = "HQ
     samples = _samples(pcm16)
     if in_rate == out_rate:
         return pcm16
-    return soxr.resample(samples, in_rate, out_rate, quality=quality).tobytes()
+    resampled: np.ndarray = soxr.resample(samples, in_rate, out_rate, quality=quality)  # untyped: Any
+    return resampled.tobytes()

@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class SpeechDetectorConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # `default=` by keyword: type checkers read only that as a field default (a positional one looks required).
 
-    threshold: float = Field(0.5, gt=0.0, le=1.0)
-    neg_threshold: float = Field(0.35, ge=0.0, le=1.0)
-    min_speech_ms: int = Field(96, ge=0)
-    min_silence_ms: int = Field(500, ge=0)
-    window_ms: int = Field(32, gt=0)
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    neg_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    min_speech_ms: int = Field(default=96, ge=0)
+    min_silence_ms: int = Field(default=500, ge=0)
+    window_ms: int = Field(default=32, gt=0)
 
     @model_validator(mode="after")
     def _hysteresis_order(self) -> SpeechDetectorConfig:

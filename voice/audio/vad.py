@@ -133,7 +133,7 @@ class VadStream:
         """
         if self._end - self._start < WINDOW_SAMPLES:
             raise RuntimeError("no complete window buffered")
-        row = self._input[0]
+        row: np.ndarray = self._input[0]  # numpy types a row of a 2-D array as Any
         row[:CONTEXT_SAMPLES] = row[WINDOW_SAMPLES:]
         row[CONTEXT_SAMPLES:] = self._pending[self._start : self._start + WINDOW_SAMPLES]
         self._start += WINDOW_SAMPLES

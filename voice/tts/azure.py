@@ -25,7 +25,7 @@ import azure.cognitiveservices.speech as speechsdk
 from voice.audio.resample import StreamResampler
 from voice.azure_speech import redact, speech_config
 from voice.errors import ProviderError
-from voice.tts.base import collect
+from voice.tts.base import StreamingSynthesizer
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class _PooledSynthesizer:
             signal.disconnect_all()
 
 
-class AzureTextToSpeech:
+class AzureTextToSpeech(StreamingSynthesizer):
     """`TextToSpeech` on Azure Speech neural voices."""
 
     name = PROVIDER
@@ -167,17 +167,6 @@ class AzureTextToSpeech:
         self.max_idle_per_format = max_idle_per_format
         self._idle: dict[int, list[_PooledSynthesizer]] = {}  # native rate -> idle synthesizers (loop thread)
         self._configs: dict[int, speechsdk.SpeechConfig] = {}
-
-    async def synthesize(
-        self,
-        text: str,
-        *,
-        sample_rate: int,
-        voice: str | None = None,
-        rate: float = 1.0,
-        style: str | None = None,
-    ) -> bytes:
-        return await collect(self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style))
 
     async def stream(
         self,

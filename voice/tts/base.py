@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
@@ -43,6 +44,29 @@ class TextToSpeech(Protocol):
         ...
 
 
-async def collect(stream: AsyncIterator[bytes]) -> bytes:
-    """The whole utterance from a `stream()`: how providers without a separate batch API `synthesize`."""
-    return b"".join([chunk async for chunk in stream])
+class StreamingSynthesizer(ABC):
+    """Base for providers without a separate batch API: `synthesize` is the joined `stream`."""
+
+    async def synthesize(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,
+    ) -> bytes:
+        stream = self.stream(text, sample_rate=sample_rate, voice=voice, rate=rate, style=style)
+        return b"".join([chunk async for chunk in stream])
+
+    @abstractmethod
+    def stream(
+        self,
+        text: str,
+        *,
+        sample_rate: int,
+        voice: str | None = None,
+        rate: float = 1.0,
+        style: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """As `TextToSpeech.stream`."""

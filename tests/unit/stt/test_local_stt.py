@@ -22,7 +22,8 @@ import pytest_asyncio
 from registries.loader import load_registry
 from voice.errors import ProviderError
 from voice.stt.base import SpeechToText, SttConfig, SttSession
-from voice.stt.local import LocalSpeechToText, _cmn_frames, _reset, _turn_mean
+from voice.stt.local import LocalSpeechToText
+from voice.stt.local_decoding import cmn_frames, reset, turn_mean
 from voice.stt.phrase_model import build_phrase_model, tokenize
 from voice.stt.phrases import scenario_phrases
 from voice.tts.local import EspeakTts
@@ -280,12 +281,12 @@ def test_first_turn_mean_is_recovered_from_pocketsphinx_live_cmn(speech: Speech)
     decoder = pocketsphinx.Decoder(loglevel="FATAL", lm=None, keyphrase="balance")
     recovered = []
     for prior in ("40,3,-1,0,0,0,0,0,0,0,0,0,0", "70,-5,4,10,0,0,0,0,0,0,0,0,0"):
-        _reset(decoder, prior)
+        reset(decoder, prior)
         decoder.start_utt()
         for chunk in chunks(pcm, 16000):
             decoder.process_raw(chunk)
         decoder.end_utt()
-        mean = _turn_mean(prior, decoder.get_cmn(True), _cmn_frames(decoder))
+        mean = turn_mean(prior, decoder.get_cmn(True), cmn_frames(decoder))
         assert mean is not None
         recovered.append([float(x) for x in mean.split(",")])
     assert recovered[0] == pytest.approx(recovered[1], abs=0.01)
