@@ -14,7 +14,8 @@ from apps.backend.settings import Settings
 from voice.fallback import FallbackChatModel, FallbackSpeechToText, FallbackTextToSpeech
 from voice.llm.base import ChatModel
 from voice.llm.local_brain import LocalBrain
-from voice.llm.openai_chat import ChatTimeouts, OpenAIChatModel
+from voice.llm.openai_chat import OpenAIChatModel
+from voice.llm.openai_deadlines import ChatTimeouts
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
 from voice.stt.local import LocalSpeechToText

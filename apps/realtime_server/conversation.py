@@ -170,7 +170,7 @@ class RealtimeConversation:
 
         A handoff result at the very end (the client handed over and now asks the new agent) is dropped with
         its call, so the brain answers the caller's last words as the new agent: the local brain would read
-        a trailing handoff result as "say nothing, the new agent greets" (see `local_brain.brain._Turn`)."""
+        a trailing handoff result as "say nothing, the new agent greets" (see `local_brain.turn.Turn`)."""
         items = _without_trailing_handoff(self.items, is_handoff)
         messages: list[Message] = [{"role": "system", "content": instructions}] if instructions else []
         for item in items:

@@ -24,7 +24,9 @@ from tests.fakes.openai_server import (
 )
 from voice.errors import ProviderError
 from voice.llm.base import ChatDone, ChatEvent, ChatModel, ChatRequest, TextDelta, ToolCall, Usage
-from voice.llm.openai_chat import ChatTimeouts, OpenAIChatError, OpenAIChatModel
+from voice.llm.openai_chat import OpenAIChatModel
+from voice.llm.openai_deadlines import ChatTimeouts
+from voice.llm.openai_errors import OpenAIChatError
 
 API_KEY = "sk-test-0123456789abcdef"
 API_VERSION = "2024-10-21"

@@ -65,7 +65,8 @@ class ChatRequest:
     tools: Sequence[ToolSpec] = ()
     """Tools the agent may call now; providers send `spec.openai_tool()`, the local brain also reads the
     examples, reply templates and handoff targets."""
-    model: ModelSpec = field(default_factory=ModelSpec)
+    # Without pydantic's mypy plugin, mypy reads `Field(None, ...)` defaults as required arguments.
+    model: ModelSpec = field(default_factory=ModelSpec)  # type: ignore[arg-type]
     agent: str = ""
     call_id: str = ""
     scratch: dict[str, Any] = field(default_factory=dict)

@@ -9,29 +9,17 @@ from typing import Any
 import pytest
 
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain.extract import (
-    DTMF_PREFIX,
-    dtmf_keys,
-    dtmf_message,
-    extract_arguments,
-    id_shape,
-    is_descriptive,
-    keypad_value,
-    match_enum,
-    param_kind,
-    parse_amount,
-    parse_count,
-    parse_date,
-    parse_direction,
-    parse_flag,
-    parse_identifier,
-    parse_last4,
-    parse_merchant,
-    parse_name,
-    parse_place,
-    parse_yes_no,
-    spoken_digits,
-)
+from voice.llm.base import DTMF_PREFIX, dtmf_message
+from voice.llm.local_brain.dates import parse_date
+from voice.llm.local_brain.enums import match_enum, parse_direction
+from voice.llm.local_brain.extract import extract_arguments, is_descriptive
+from voice.llm.local_brain.identifiers import id_shape, parse_identifier, parse_last4
+from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
+from voice.llm.local_brain.names import parse_merchant, parse_name, parse_place
+from voice.llm.local_brain.params import param_kind
+from voice.llm.local_brain.quantities import parse_amount, parse_count
+from voice.llm.local_brain.spoken import spoken_digits
+from voice.llm.local_brain.yes_no import parse_flag, parse_yes_no
 
 TODAY = date(2026, 11, 20)  # a Friday
 

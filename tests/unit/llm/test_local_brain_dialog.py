@@ -15,8 +15,8 @@ from registries.toolstore.catalog import invoke_tool
 from registries.toolstore.context import ToolContext
 from voice.llm.base import ChatDone, ChatEvent, ChatRequest, Message, TextDelta, ToolCall, Usage
 from voice.llm.local_brain import LocalBrain, dtmf_message
-from voice.llm.local_brain.brain import STATE_KEY
 from voice.llm.local_brain.replies import GENERIC_DONE
+from voice.llm.local_brain.state import STATE_KEY
 
 from .harness import check_contract
 

@@ -12,8 +12,8 @@ import pytest
 from registries.snapshot import RegistrySnapshot
 from voice.llm.base import ChatEvent, ChatRequest, Message, TextDelta, ToolCall
 from voice.llm.local_brain import DEFAULT_THRESHOLD, IntentRouter, LocalBrain
-from voice.llm.local_brain.brain import STATE_KEY
 from voice.llm.local_brain.calibrate import leave_one_out
+from voice.llm.local_brain.state import STATE_KEY
 
 SCENARIO_OF = {
     "concierge": "banking",

@@ -8,9 +8,10 @@ Keypad input is given to it as a user message in the `DTMF_PREFIX` convention (`
 "[dtmf] 4821#"; "[keypad] 4821" is accepted too).
 """
 
+from voice.llm.base import DTMF_PREFIX, dtmf_message
 from voice.llm.local_brain.brain import LocalAgentBrain, LocalBrain
 from voice.llm.local_brain.embeddings import SentenceEncoder, get_shared_encoder
-from voice.llm.local_brain.extract import DTMF_PREFIX, DTMF_PREFIXES, dtmf_keys, dtmf_message
+from voice.llm.local_brain.keypad import DTMF_PREFIXES, dtmf_keys
 from voice.llm.local_brain.router import DEFAULT_THRESHOLD, IntentRouter
 
 __all__ = [

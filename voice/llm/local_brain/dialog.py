@@ -121,7 +121,8 @@ def _outcome(call_id: str, name: str, args: dict[str, Any], content: str) -> Too
     if not isinstance(body, dict):
         body = {"ok": True, "result": body}
     ok = bool(body.get("ok", "error" not in body))
-    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    raw_error = body.get("error")
+    error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
     output = {k: v for k, v in body.items() if k not in ("ok", "error")}
     return ToolOutcome(
         call_id=call_id,

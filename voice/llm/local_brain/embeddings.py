@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import numpy as np
-import onnxruntime as ort
+import onnxruntime as ort  # type: ignore[import-untyped]  # ships neither stubs nor py.typed
 from tokenizers import Encoding, Tokenizer
 
 T = TypeVar("T")
@@ -100,7 +100,9 @@ class SentenceEncoder:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        # Annotated: onnxruntime's `run` and numpy's axis reductions are typed Any.
+        unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
 
 
 _shared_encoder: SentenceEncoder | None = None

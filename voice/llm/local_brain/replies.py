@@ -18,7 +18,7 @@ from registries.templates import render_text
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.base import ChatDone, ChatEvent, Message, TextDelta, ToolCall, Usage
 from voice.llm.local_brain.dialog import text_of
-from voice.llm.local_brain.extract import unwrap
+from voice.llm.local_brain.params import unwrap
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ import numpy as np
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.embeddings import EmbeddingCache, SentenceEncoder, digest, get_shared_encoder
-from voice.llm.local_brain.extract import match_enum, unwrap
+from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.params import unwrap
 
 DEFAULT_THRESHOLD = 0.35
 HANDOFF_MARGIN = 0.05

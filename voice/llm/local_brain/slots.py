@@ -1,4 +1,5 @@
-"""What the local brain asks and says around a tool: slot questions, their order, confirmations, the offer list.
+"""What the local brain asks and says around a tool: slot questions, their order, confirmations, the offer
+list, and which parameters a tool's description or an error message talks about.
 
 Everything is derived from the tool's schema and descriptions so that a new YAML agent with new tools works
 without code; a few common parameter names get hand-written questions because they read better on the phone.
@@ -11,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
-from voice.llm.local_brain.extract import param_kind, unwrap
+from voice.llm.local_brain.params import param_kind, unwrap
+from voice.llm.local_brain.spoken import normalize
 
 SLOT_QUESTIONS: dict[str, str] = {
     "full_name": "Can I have your first and last name?",
@@ -50,7 +52,8 @@ def required(spec: ToolSpec) -> list[str]:
 
 
 def properties(spec: ToolSpec) -> Mapping[str, Any]:
-    return spec.parameters.get("properties", {})
+    props: Mapping[str, Any] = spec.parameters.get("properties", {})  # `parameters` is an untyped JSON schema
+    return props
 
 
 def missing_slots(spec: ToolSpec, args: Mapping[str, Any]) -> list[str]:
@@ -70,6 +73,45 @@ def missing_slots(spec: ToolSpec, args: Mapping[str, Any]) -> list[str]:
 
     names = [n for n in required(spec) if n not in args]
     return sorted(names, key=lambda n: (rank(n), list(props).index(n) if n in props else 99))
+
+
+def either_group(spec: ToolSpec, args: Mapping[str, Any]) -> list[str]:
+    """Optional parameters of which the description says one is needed ("and either the last four digits
+    of one of their accounts or their date of birth"), when none of them has a value."""
+    match = re.search(r"\beither\b([^.]*)\bor\b([^.]*)", spec.description)
+    if not match:
+        return []
+    said = normalize(match.group(0))
+    group = [
+        name
+        for name in properties(spec)
+        if name not in required(spec)
+        and any(re.search(rf"\b{w}", said) for w in _name_words(name))
+        and sum(bool(re.search(rf"\b{w}", said)) for w in _name_words(name)) * 2 >= len(_name_words(name))
+    ]
+    return group if len(group) >= 2 and not any(n in args for n in group) else []
+
+
+def _name_words(name: str) -> list[str]:
+    """A parameter name as words a sentence would use ("account_last4" -> account, last, four)."""
+    words = name.replace("last4", "last_four").split("_")
+    return [w for w in words if w and w not in {"of", "the", "id"}]
+
+
+def mentioned(spec: ToolSpec, message: str) -> list[str]:
+    """Parameters an error message talks about ("I also need ... the last four digits of one of your accounts
+    or your date of birth" -> account_last4, date_of_birth), the best-covered ones first."""
+    said = normalize(message)
+    scored: list[tuple[float, str]] = []
+    for name in properties(spec):
+        words = _name_words(name)
+        hits = sum(bool(re.search(rf"\b{re.escape(w)}", said)) for w in words)
+        if words and hits:
+            scored.append((hits / len(words), name))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [name for score, name in scored if score == best]
 
 
 def slot_question(spec: ToolSpec, name: str) -> str:

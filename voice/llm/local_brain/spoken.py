@@ -1,12 +1,15 @@
-"""Numbers, digits and identifiers as callers say them: "four eight two one", "two hundred and fifty
-dollars", "a u four eight two nine one three" (pure functions over lower-case speech or typed text)."""
+"""Tokens and numbers as callers say them: "four eight two one" (a digit string), "two hundred and fifty"
+(a cardinal), "1,200.50" (pure functions over lower-case speech or typed text).
+
+The building blocks of extraction: the number-word tables, `tokens`, digit runs and cardinals. Amounts and
+counts (`quantities.py`), identifiers (`identifiers.py`) and dates (`dates.py`) are read from these.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 # --- tokens and number words ------------------------------------------------------------------------------
 UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -48,12 +51,13 @@ def _digit_chars(token: str, prev: str | None, nxt: str | None) -> str | None:
         return str(TEENS[token])
     if token.isdigit():
         return token
-    if token in ZERO_WORDS and (_digitish(prev) or _digitish(nxt)):
+    if token in ZERO_WORDS and (digitish(prev) or digitish(nxt)):
         return "0"
     return None
 
 
-def _digitish(token: str | None) -> bool:
+def digitish(token: str | None) -> bool:
+    """A number word or written digits: a neighbour that makes "oh" a zero."""
     return token is not None and (token in UNITS or token in TEENS or token in TENS or token.isdigit())
 
 
@@ -148,14 +152,14 @@ def _cardinal_at(toks: Sequence[str], i: int) -> tuple[int, float] | None:
     n = len(toks)
     tok = toks[i]
     if tok[0].isdigit() or (tok.startswith("$") and len(tok) > 1):
-        value = _written_number(tok)
-        if value is None:
+        written = _written_number(tok)
+        if written is None:
             return None
         j = i + 1
-        if j < n and toks[j] in {"hundred", "thousand", "million"} and value == int(value):
-            value *= {"hundred": 100, "thousand": 1000, "million": 1_000_000}[toks[j]]
+        if j < n and toks[j] in {"hundred", "thousand", "million"} and written == int(written):
+            written *= {"hundred": 100, "thousand": 1000, "million": 1_000_000}[toks[j]]
             j += 1
-        return j, value
+        return j, written
     if tok not in NUMBER_WORDS and not (tok == "a" and i + 1 < n and toks[i + 1] in {"hundred", "thousand"}):
         return None
     total, current = 0, 0
@@ -204,223 +208,3 @@ def _cardinal_at(toks: Sequence[str], i: int) -> tuple[int, float] | None:
 def spoken_digits(text: str) -> str:
     """All digits in `text`, spoken or written, joined: "four eight two one" -> "4821"."""
     return "".join(run.digits for run in digit_runs(tokens(text)))
-
-
-# --- amounts ---------------------------------------------------------------------------------------------
-MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
-CENT_WORDS = {"cent", "cents"}
-
-
-def parse_amount(text: str, *, asked: bool = False) -> float | None:
-    """A money amount in dollars: "$250.50", "five hundred dollars", "two hundred and fifty", "a hundred bucks",
-    "ninety nine dollars and ninety five cents", "forty two fifty" (only when the amount was asked for).
-
-    Without a money word or `$`, a lone number counts only when `asked`, or when it is not a digit sequence,
-    a last-4, a count ("last five") or part of a date.
-    """
-    toks = tokens(text)
-    nums = numbers(toks)
-    by_start = {num.start: num for num in nums}
-    for num in nums:
-        after = toks[num.end] if num.end < len(toks) else None
-        written_dollar = toks[num.start].startswith("$") or (num.start > 0 and toks[num.start - 1] == "$")
-        if after in CENT_WORDS:
-            return round(num.value / 100, 2)
-        if after in MONEY_WORDS or written_dollar:
-            value = num.value
-            j = num.end + (1 if after in MONEY_WORDS else 0)
-            if j < len(toks) and toks[j] == "and":
-                j += 1
-            cents = by_start.get(j)
-            if cents is not None and cents.value < 100 and cents.value == int(cents.value):
-                tail = toks[cents.end] if cents.end < len(toks) else None
-                if tail in CENT_WORDS or (after in MONEY_WORDS and toks[j - 1] != "and"):
-                    value += cents.value / 100
-            return _money(value)
-    candidates = [num for num in nums if _free_standing(toks, num, nums)]
-    if asked and len(nums) >= 2 and nums[1].start == nums[0].end and 10 <= nums[1].value < 100:
-        first, second = nums[0], nums[1]  # "forty two fifty" -> 42.50
-        if first.value == int(first.value) and second.value == int(second.value) and first.value < 1000:
-            return _money(first.value + second.value / 100)
-    if candidates and (asked or len(candidates) == 1):
-        return _money(candidates[0].value)
-    return None
-
-
-def _money(value: float) -> float:
-    return float(round(value, 2))
-
-
-def _free_standing(toks: Sequence[str], num: Number, nums: Sequence[Number]) -> bool:
-    """A number that is not glued to other numbers, a date, a count or a last-4 cue."""
-    if any(other.end == num.start or other.start == num.end for other in nums if other is not num):
-        return False
-    before = toks[max(0, num.start - 3) : num.start]
-    after = toks[num.end] if num.end < len(toks) else ""
-    if "last" in before or "ending" in before or "ends" in before or "past" in before:
-        return False
-    if any(t in MONTHS for t in before[-2:]) or after in MONTHS or after in ORDINALS:
-        return False
-    if after in {"days", "day", "weeks", "week", "times", "o'clock", "am", "pm", "transactions", "charges"}:
-        return False
-    return num.value > 0
-
-
-def as_json_number(value: float) -> int | float:
-    """500.0 -> 500, 99.95 -> 99.95 (tool arguments read naturally in logs and transcripts)."""
-    return int(value) if float(value).is_integer() else value
-
-
-# --- integers (counts) -----------------------------------------------------------------------------------
-def parse_count(text: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
-    """A small count: "the last five charges" -> 5, "3" -> 3; must be within the bounds when given."""
-    toks = tokens(text)
-    for num in numbers(toks):
-        after = toks[num.end] if num.end < len(toks) else ""
-        if after in MONEY_WORDS or after in CENT_WORDS or not float(num.value).is_integer():
-            continue
-        value = int(num.value)
-        if (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
-            return value
-    return None
-
-
-# --- identifiers -----------------------------------------------------------------------------------------
-_NOT_LETTERS = {
-    "is", "it", "in", "on", "at", "my", "to", "of", "as", "or", "an", "am", "be", "by", "do", "go", "he", "if",
-    "me", "no", "so", "up", "us", "we", "ok", "hi", "and", "the", "its", "for", "number",
-}  # fmt: skip
-
-
-def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
-    """The shape of an identifier parameter: 'L' letter, 'D' digit, other characters literal.
-
-    From the example in its description ("like AU-482913" -> "LL-DDDDDD", "like 7001001" -> "DDDDDDD"), or
-    "DDDD" for last-4 parameters.
-    """
-    if "last4" in name or "last_four" in name:
-        return "DDDD"
-    description = str(prop.get("description", ""))
-    match = re.search(r"\b(?:like|e\.g\.|for example|such as)\s+([A-Za-z0-9][A-Za-z0-9-]*[0-9])", description)
-    if not match:
-        return None
-    return "".join("L" if c.isalpha() else "D" if c.isdigit() else c for c in match.group(1).upper())
-
-
-def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Runs of identifier characters: letters (single letters, or two-letter groups like "au"), spoken or
-    written digits. '?' marks "oh"/"o", which is a letter O or a zero depending on the position."""
-    runs: list[tuple[int, int, str]] = []
-    i, n = 0, len(toks)
-    start, buf = -1, ""
-
-    def flush(end: int) -> None:
-        nonlocal start, buf
-        if buf and sum(c.isdigit() or c == "?" for c in buf) >= 3:
-            runs.append((start, end, buf))
-        start, buf = -1, ""
-
-    while i < n:
-        tok = toks[i]
-        nxt = toks[i + 1] if i + 1 < n else None
-        chunk, width = None, 1
-        compact = tok.replace("-", "")
-        if tok in ZERO_WORDS:
-            chunk = "?"
-        elif tok in {"double", "triple"} and nxt in UNITS:
-            chunk, width = str(UNITS[nxt]) * (2 if tok == "double" else 3), 2
-        elif tok in TENS:
-            chunk = str(TENS[tok] + UNITS[nxt]) if nxt in UNITS and nxt != "zero" else str(TENS[tok])
-            width = 2 if nxt in UNITS and nxt != "zero" else 1
-        elif tok in UNITS or tok in TEENS:
-            chunk = str(UNITS.get(tok, TEENS.get(tok)))
-        elif (
-            compact.isalnum()
-            and any(c.isdigit() for c in compact)
-            and re.fullmatch(r"[a-z]{0,3}\d+", compact)
-        ):
-            chunk = compact.upper()
-        elif len(tok) == 1 and tok.isalpha():
-            chunk = tok.upper()
-        elif len(tok) == 2 and tok.isalpha() and tok not in _NOT_LETTERS and _starts_digits(toks, i + 1):
-            chunk = tok.upper()
-        if chunk is None:
-            flush(i)
-            i += 1
-            continue
-        if not buf:
-            start = i
-        buf += chunk
-        i += width
-    flush(n)
-    return runs
-
-
-def _starts_digits(toks: Sequence[str], i: int) -> bool:
-    return i < len(toks) and (_digitish(toks[i]) or toks[i] in ZERO_WORDS)
-
-
-def fit_shape(chars: str, shape: str) -> str | None:
-    """`chars` (letters, digits, '?') read in `shape` (see id_shape), or None."""
-    slots = [c for c in shape if c in "LD"]
-    if len(chars) != len(slots):
-        return None
-    out: list[str] = []
-    for ch, slot in zip(chars, slots, strict=True):
-        if ch == "?":
-            out.append("O" if slot == "L" else "0")
-        elif (slot == "L") != ch.isalpha():
-            return None
-        else:
-            out.append(ch)
-    it = iter(out)
-    return "".join(next(it) if c in "LD" else c for c in shape)
-
-
-def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -> str | None:
-    """An identifier read out: "a u four eight two nine one three" -> "AU-482913" for shape "LL-DDDDDD".
-
-    A run that does not fit the shape but holds exactly its digits (a caller reading only the numeric part,
-    or typing it on the keypad) comes back as those digits. Without a shape, the longest run with 3+ digits.
-    """
-    runs = _id_chars(tokens(text))
-    candidates: list[str] = []
-    for _, _, chars in runs:
-        if shape is None:
-            candidates.append(chars.replace("?", "0") if chars[0] == "?" or chars[0].isdigit() else chars)
-            continue
-        width = sum(c in "LD" for c in shape)
-        fitted = None
-        for offset in range(len(chars) - width, -1, -1):  # prefer the end: "policy is a u 482913"
-            fitted = fit_shape(chars[offset : offset + width], shape)
-            if fitted:
-                break
-        if fitted:
-            candidates.append(fitted)
-            continue
-        need = shape.count("D")
-        digits = "".join("0" if c == "?" else c for c in chars if c.isdigit() or c == "?")
-        if shape.count("L") and len(digits) == need and chars[-need:].replace("?", "0").isdigit():
-            candidates.append(digits)
-    if shape is None and candidates:
-        candidates.sort(key=len, reverse=True)
-    for candidate in candidates:
-        if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
-            return candidate
-    return None
-
-
-def parse_last4(text: str, *, asked: bool = False) -> str | None:
-    """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`."""
-    toks = tokens(text)
-    for run in digit_runs(toks):
-        if len(run.digits) != 4:
-            continue
-        near = toks[max(0, run.start - 3) : run.start]
-        if any(t in MONTHS or t in ORDINALS or t in {"born", "since", "year"} for t in near):
-            continue  # the year of "march fourteenth nineteen eighty five"
-        before = toks[max(0, run.start - 7) : run.start]
-        cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
-        if asked or cued:
-            return run.digits
-    return None

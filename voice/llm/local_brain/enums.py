@@ -1,0 +1,98 @@
+"""Enum parameters: which of a parameter's values the caller named, by the value itself or by the everyday
+words for it (`ENUM_SYNONYMS`), and the source and target of a transfer ("from savings to checking")."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+
+from voice.llm.local_brain.spoken import normalize
+
+ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # Order matters inside one enum: the first value with a match wins ("my car was stolen" is a theft,
+    # "I lost my wallet, I think it was stolen" a stolen card).
+    "checking": ("checking", "chequing", "check account", "current account", "everyday account"),
+    "savings": ("savings", "saving", "savings account"),
+    "credit": ("credit card", "credit"),
+    "stolen": ("stolen", "stole", "steal", "robbed", "pickpocketed", "thief", "taken", "took"),
+    "lost": ("lost", "lose", "can't find", "cannot find", "misplaced", "missing", "left it", "dropped"),
+    "damaged": ("damaged", "broken", "broke", "cracked", "bent", "snapped", "won't work", "doesn't work",
+                "stopped working", "not working", "chip", "demagnetized", "worn"),
+    "duplicate": ("twice", "two times", "double charged", "charged me double", "duplicate", "double",
+                  "same charge", "charged two"),
+    "wrong_amount": ("wrong amount", "overcharged", "too much", "more than", "incorrect amount", "wrong price",
+                     "wrong", "incorrect"),
+    "not_received": ("never got", "never received", "didn't receive", "did not receive", "didn't get",
+                     "never arrived", "never came", "not delivered", "never delivered", "didn't arrive"),
+    "cancelled": ("cancelled", "canceled", "cancel", "unsubscribed", "subscription"),
+    "not_recognized": ("don't recognize", "do not recognize", "didn't make", "not mine", "never made"),
+    "theft": ("stolen", "stole", "theft", "broke into", "broken into", "break in", "break-in", "burglary",
+              "burglar", "burglarized", "robbed", "robbery", "took my", "taken"),
+    "water": ("water", "pipe", "leak", "leaked", "leaking", "flood", "flooded", "flooding", "burst",
+              "overflow", "overflowed", "sewer"),
+    "auto": ("car", "vehicle", "truck", "suv", "van", "motorcycle", "accident", "crash", "crashed", "collision",
+             "rear-ended", "rear ended", "fender bender", "hit me", "hit my", "driving", "drove"),
+    "home": ("house", "home", "roof", "tree fell", "fire", "smoke", "storm", "hail", "window", "apartment",
+             "ceiling", "wall", "kitchen", "basement", "garage"),
+    "water_backup": ("water backup", "backing up", "backed up", "backs up", "back up", "sump pump", "drain"),
+    "flood": ("flood", "flooding", "flooded"),
+    "uninsured_motorist": ("uninsured", "no insurance", "without insurance", "hit and run", "underinsured"),
+    "personal_property": ("personal property", "belongings", "my stuff", "possessions", "contents", "laptop",
+                          "jewelry", "furniture"),
+    "loss_of_use": ("loss of use", "hotel", "living expenses", "somewhere else to stay", "temporary housing"),
+    "roadside": ("roadside", "tow", "towing", "towed", "jump start", "flat tire", "locked out", "lockout",
+                 "breakdown", "broke down"),
+    "rental": ("rental", "rental car", "loaner", "rent a car"),
+    "collision": ("collision", "crash", "accident", "fender bender"),
+    "comprehensive": ("comprehensive", "glass", "windshield", "animal", "deer", "vandalism"),
+    "liability": ("liability", "injure someone", "sues me", "damage to others", "sued"),
+    "dwelling": ("dwelling", "structure", "house itself"),
+    "earthquake": ("earthquake", "quake"),
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
+def _phrase_re(phrase: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in phrase.split()]
+    words[-1] += r"(?:s|es|ed|ing)?"  # cheap stemming: "earthquakes", "floods"
+    return re.compile(r"\b" + r"\s+".join(words) + r"\b")
+
+
+def match_enum(text: str, values: Sequence[str], *, fallback: str | None = None) -> str | None:
+    """The enum value named in `text` (by value, value with spaces, or ENUM_SYNONYMS), else `fallback`."""
+    norm = normalize(text).replace("-", " ")
+    ordered = [v for v in ENUM_SYNONYMS if v in values] + [v for v in values if v not in ENUM_SYNONYMS]
+    for value in ordered:
+        phrases = (str(value), str(value).replace("_", " "), *ENUM_SYNONYMS.get(str(value), ()))
+        if any(_phrase_re(p.replace("-", " ")).search(norm) for p in phrases):
+            return value
+    return fallback
+
+
+def parse_direction(text: str, values: Sequence[str]) -> tuple[str | None, str | None]:
+    """(from, to) accounts of a transfer: "from savings to checking", "put 250 into my savings" (to savings,
+    so from the other one when there are exactly two)."""
+    norm = normalize(text)
+    alternatives = {v: (v, *ENUM_SYNONYMS.get(v, ())) for v in values}
+    words = "|".join(
+        sorted({re.escape(p) for ps in alternatives.values() for p in ps}, key=len, reverse=True)
+    )
+    owner = r"(?:(?:my|the|your|our)\s+)?"
+    source = target = None
+    if match := re.search(rf"\b(?:from|out of)\s+{owner}({words})\b", norm):
+        source = _value_of(match.group(1), alternatives)
+    if match := re.search(rf"\b(?:to|into|in|onto|over to)\s+{owner}({words})\b", norm):
+        target = _value_of(match.group(1), alternatives)
+    if source == target and source is not None:
+        target = None
+    if len(values) == 2:
+        if source and not target:
+            target = next(v for v in values if v != source)
+        elif target and not source:
+            source = next(v for v in values if v != target)
+    return source, target
+
+
+def _value_of(said: str, alternatives: Mapping[str, tuple[str, ...]]) -> str | None:
+    return next((v for v, phrases in alternatives.items() if said in phrases), None)

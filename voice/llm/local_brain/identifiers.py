@@ -1,0 +1,159 @@
+"""Identifiers read out character by character: policy and claim numbers ("a u four eight two nine one
+three" -> "AU-482913"), shaped by the example in the parameter's description, and last-4 digits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from voice.llm.local_brain.spoken import (
+    MONTHS,
+    ORDINALS,
+    TEENS,
+    TENS,
+    UNITS,
+    ZERO_WORDS,
+    digit_runs,
+    digitish,
+    tokens,
+)
+
+_NOT_LETTERS = {
+    "is", "it", "in", "on", "at", "my", "to", "of", "as", "or", "an", "am", "be", "by", "do", "go", "he", "if",
+    "me", "no", "so", "up", "us", "we", "ok", "hi", "and", "the", "its", "for", "number",
+}  # fmt: skip
+
+
+def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
+    """The shape of an identifier parameter: 'L' letter, 'D' digit, other characters literal.
+
+    From the example in its description ("like AU-482913" -> "LL-DDDDDD", "like 7001001" -> "DDDDDDD"), or
+    "DDDD" for last-4 parameters.
+    """
+    if "last4" in name or "last_four" in name:
+        return "DDDD"
+    description = str(prop.get("description", ""))
+    match = re.search(r"\b(?:like|e\.g\.|for example|such as)\s+([A-Za-z0-9][A-Za-z0-9-]*[0-9])", description)
+    if not match:
+        return None
+    return "".join("L" if c.isalpha() else "D" if c.isdigit() else c for c in match.group(1).upper())
+
+
+def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Runs of identifier characters: letters (single letters, or two-letter groups like "au"), spoken or
+    written digits. '?' marks "oh"/"o", which is a letter O or a zero depending on the position."""
+    runs: list[tuple[int, int, str]] = []
+    i, n = 0, len(toks)
+    start, buf = -1, ""
+
+    def flush(end: int) -> None:
+        nonlocal start, buf
+        if buf and sum(c.isdigit() or c == "?" for c in buf) >= 3:
+            runs.append((start, end, buf))
+        start, buf = -1, ""
+
+    while i < n:
+        tok = toks[i]
+        nxt = toks[i + 1] if i + 1 < n else None
+        chunk, width = None, 1
+        compact = tok.replace("-", "")
+        if tok in ZERO_WORDS:
+            chunk = "?"
+        elif tok in {"double", "triple"} and nxt in UNITS:
+            chunk, width = str(UNITS[nxt]) * (2 if tok == "double" else 3), 2
+        elif tok in TENS:
+            chunk = str(TENS[tok] + UNITS[nxt]) if nxt in UNITS and nxt != "zero" else str(TENS[tok])
+            width = 2 if nxt in UNITS and nxt != "zero" else 1
+        elif tok in UNITS or tok in TEENS:
+            chunk = str(UNITS.get(tok, TEENS.get(tok)))
+        elif (
+            compact.isalnum()
+            and any(c.isdigit() for c in compact)
+            and re.fullmatch(r"[a-z]{0,3}\d+", compact)
+        ):
+            chunk = compact.upper()
+        elif len(tok) == 1 and tok.isalpha():
+            chunk = tok.upper()
+        elif len(tok) == 2 and tok.isalpha() and tok not in _NOT_LETTERS and _starts_digits(toks, i + 1):
+            chunk = tok.upper()
+        if chunk is None:
+            flush(i)
+            i += 1
+            continue
+        if not buf:
+            start = i
+        buf += chunk
+        i += width
+    flush(n)
+    return runs
+
+
+def _starts_digits(toks: Sequence[str], i: int) -> bool:
+    return i < len(toks) and (digitish(toks[i]) or toks[i] in ZERO_WORDS)
+
+
+def fit_shape(chars: str, shape: str) -> str | None:
+    """`chars` (letters, digits, '?') read in `shape` (see id_shape), or None."""
+    slots = [c for c in shape if c in "LD"]
+    if len(chars) != len(slots):
+        return None
+    out: list[str] = []
+    for ch, slot in zip(chars, slots, strict=True):
+        if ch == "?":
+            out.append("O" if slot == "L" else "0")
+        elif (slot == "L") != ch.isalpha():
+            return None
+        else:
+            out.append(ch)
+    it = iter(out)
+    return "".join(next(it) if c in "LD" else c for c in shape)
+
+
+def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -> str | None:
+    """An identifier read out: "a u four eight two nine one three" -> "AU-482913" for shape "LL-DDDDDD".
+
+    A run that does not fit the shape but holds exactly its digits (a caller reading only the numeric part,
+    or typing it on the keypad) comes back as those digits. Without a shape, the longest run with 3+ digits.
+    """
+    runs = _id_chars(tokens(text))
+    candidates: list[str] = []
+    for _, _, chars in runs:
+        if shape is None:
+            candidates.append(chars.replace("?", "0") if chars[0] == "?" or chars[0].isdigit() else chars)
+            continue
+        width = sum(c in "LD" for c in shape)
+        fitted = None
+        for offset in range(len(chars) - width, -1, -1):  # prefer the end: "policy is a u 482913"
+            fitted = fit_shape(chars[offset : offset + width], shape)
+            if fitted:
+                break
+        if fitted:
+            candidates.append(fitted)
+            continue
+        need = shape.count("D")
+        digits = "".join("0" if c == "?" else c for c in chars if c.isdigit() or c == "?")
+        if shape.count("L") and len(digits) == need and chars[-need:].replace("?", "0").isdigit():
+            candidates.append(digits)
+    if shape is None and candidates:
+        candidates.sort(key=len, reverse=True)
+    for candidate in candidates:
+        if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
+            return candidate
+    return None
+
+
+def parse_last4(text: str, *, asked: bool = False) -> str | None:
+    """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`."""
+    toks = tokens(text)
+    for run in digit_runs(toks):
+        if len(run.digits) != 4:
+            continue
+        near = toks[max(0, run.start - 3) : run.start]
+        if any(t in MONTHS or t in ORDINALS or t in {"born", "since", "year"} for t in near):
+            continue  # the year of "march fourteenth nineteen eighty five"
+        before = toks[max(0, run.start - 7) : run.start]
+        cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
+        if asked or cued:
+            return run.digits
+    return None

@@ -1,0 +1,161 @@
+"""Names, places and merchants out of what the caller said: "my name is jordan rivera", "on main street in
+bellevue", "charged twice at bella pizza". Unprompted, each needs its cue; when it was just asked for, the
+answer's own words are taken."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from voice.llm.local_brain.quantities import MONEY_WORDS
+from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, normalize, tokens
+
+_NAME_CUES = re.compile(
+    r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with)\s+"
+)
+_NOT_NAMES = set(
+    """a about account after again all also am an and any are as at back bank be because been before being birth
+    birthday born but by calling can card checking could date day did do does dollars done ending ends
+    for from fine get go good got had has have hello hi how i i'm in is it it's just last like live looking me
+    my need no not now of ok okay on one or our phone please really right savings she so social sorry still
+    sure thank thanks that the their them then there they this to trying um uh up verify want was we well
+    were what when where who why will with would yeah yes you your here someone somebody anyone nobody everyone
+    something""".split()
+)
+
+
+def _name_word(tok: str) -> bool:
+    return (
+        (tok.isalpha() or re.fullmatch(r"[a-z]+(?:['-][a-z]+)+", tok) is not None)
+        and tok not in _NOT_NAMES
+        and tok not in NUMBER_WORDS
+        and tok not in MONTHS
+        and tok not in ORDINALS
+    )
+
+
+def _title(words: Sequence[str]) -> str:
+    return " ".join("-".join(p[:1].upper() + p[1:] for p in w.split("-")) for w in words).replace(
+        "O'b", "O'B"
+    )
+
+
+def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | None:
+    """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
+    whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
+    norm = normalize(text)
+    starts: list[int] = [m.end() for m in _NAME_CUES.finditer(norm)]
+    starts.append(0)
+    for start in starts:
+        toks = tokens(norm[start:])
+        if start == 0 and not asked:
+            # An unprompted name at the start must be followed by a pause or a cue word.
+            while toks and toks[0] in {
+                "sure",
+                "yes",
+                "yeah",
+                "hi",
+                "hello",
+                "um",
+                "uh",
+                "okay",
+                "ok",
+                "so",
+                ",",
+            }:
+                toks = toks[1:]
+        words: list[str] = []
+        for tok in toks:
+            if not _name_word(tok):
+                break
+            words.append(tok)
+            if len(words) == 3:
+                break
+        if start == 0 and not asked and len(toks) > len(words):
+            follower = toks[len(words)]
+            if follower not in {",", ".", "born", "and", "account", "date", "dob", "birthday", "last"}:
+                continue
+        if len(words) >= min_words:
+            return _title(words)
+    if asked:
+        toks = [t for t in tokens(norm) if _name_word(t)]
+        if len(toks) >= min_words and len(toks) <= 3:
+            return _title(toks)
+    return None
+
+
+_PLACE_WORDS = (
+    r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|highway|hwy|freeway|parkway|pkwy|court|"
+    r"place|plaza|square|interstate|route|intersection|parking lot|parking garage|garage|mall|station|airport|"
+    r"bridge|exit|driveway"
+)
+_PLACE_RE = re.compile(
+    r"(?:\b(?:on|at|in|near|by|off|outside|from|onto)\s+|,\s*|^)"
+    r"((?:the\s+)?(?:corner of\s+)?(?:[\w'-]+\s+){0,3}?(?:"
+    + _PLACE_WORDS
+    + r")\b(?:\s+(?:"
+    + _PLACE_WORDS
+    + r")\b)*"
+    r"(?:\s+(?:and|&)\s+(?:[\w'-]+\s+){0,2}?(?:" + _PLACE_WORDS + r")\b)?"
+    r"(?:\s+in\s+(?!my\b|the\b|a\b)[a-z]+)?)"
+)
+_SMALL_WORDS = {"in", "on", "at", "and", "of", "the", "near", "by", "a", "off"}
+
+
+def parse_place(text: str, *, asked: bool = False) -> str | None:
+    """Where something happened: "on main street in bellevue" -> "Main Street in Bellevue". Unprompted, only a
+    street, intersection or landmark ("the mall parking lot"); when `asked`, the whole answer."""
+    norm = normalize(text)
+    match = _PLACE_RE.search(norm)
+    if match:
+        return _place_case(match.group(1))
+    if asked:
+        cleaned = re.sub(
+            r"^(?:(?:um|uh|well|so|okay|ok|it|that|this|happened|was|it was|it happened|that was)\b[\s,]*)+",
+            "",
+            norm,
+        )
+        cleaned = re.sub(r"^(?:on|at|in|near|by)\s+", "", cleaned).strip(" .,!?")
+        return _place_case(cleaned) if cleaned else None
+    return None
+
+
+def _place_case(text: str) -> str:
+    words = text.strip(" .,").split()
+    return " ".join(w if (w in _SMALL_WORDS and k) else w[:1].upper() + w[1:] for k, w in enumerate(words))
+
+
+_MERCHANT_RE = re.compile(
+    r"\b(?:at|from)\s+(?:the\s+)?([a-z][\w'&-]*(?:\s+[a-z][\w'&-]*){0,3}?)"
+    r"(?=\s+(?:for|that|which|and|but|on|was|is|were|charged|last|yesterday|today|twice|again|in|because|"
+    r"a|an|the|it|they)\b|\s*[,.?!]|\s*$)"
+)
+_NOT_MERCHANTS = {
+    "my",
+    "your",
+    "our",
+    "checking",
+    "savings",
+    "account",
+    "home",
+    "work",
+    "least",
+    "all",
+    "first",
+}
+
+
+def parse_merchant(text: str, *, asked: bool = False) -> str | None:
+    """The merchant in "charged twice at bella pizza" -> "Bella Pizza"; when `asked`, the answer's words."""
+    for match in _MERCHANT_RE.finditer(normalize(text)):
+        words = match.group(1).split()
+        if words[0] in _NOT_MERCHANTS or any(w in NUMBER_WORDS for w in words):
+            continue
+        return " ".join(w[:1].upper() + w[1:] for w in words)
+    if asked:
+        words = [
+            t for t in tokens(text) if _name_word(t) and t not in _NOT_MERCHANTS and t not in MONEY_WORDS
+        ]
+        if 1 <= len(words) <= 4:
+            return " ".join(w[:1].upper() + w[1:] for w in words)
+    return None

@@ -1,0 +1,86 @@
+"""Quantities as callers say them: money amounts ("two hundred and fifty dollars", "$99.95", "forty two
+fifty") and small counts ("the last five charges"), read from the numbers `spoken.numbers` finds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from voice.llm.local_brain.spoken import MONTHS, ORDINALS, Number, numbers, tokens
+
+# --- amounts ---------------------------------------------------------------------------------------------
+MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
+CENT_WORDS = {"cent", "cents"}
+
+
+def parse_amount(text: str, *, asked: bool = False) -> float | None:
+    """A money amount in dollars: "$250.50", "five hundred dollars", "two hundred and fifty", "a hundred bucks",
+    "ninety nine dollars and ninety five cents", "forty two fifty" (only when the amount was asked for).
+
+    Without a money word or `$`, a lone number counts only when `asked`, or when it is not a digit sequence,
+    a last-4, a count ("last five") or part of a date.
+    """
+    toks = tokens(text)
+    nums = numbers(toks)
+    by_start = {num.start: num for num in nums}
+    for num in nums:
+        after = toks[num.end] if num.end < len(toks) else None
+        written_dollar = toks[num.start].startswith("$") or (num.start > 0 and toks[num.start - 1] == "$")
+        if after in CENT_WORDS:
+            return round(num.value / 100, 2)
+        if after in MONEY_WORDS or written_dollar:
+            value = num.value
+            j = num.end + (1 if after in MONEY_WORDS else 0)
+            if j < len(toks) and toks[j] == "and":
+                j += 1
+            cents = by_start.get(j)
+            if cents is not None and cents.value < 100 and cents.value == int(cents.value):
+                tail = toks[cents.end] if cents.end < len(toks) else None
+                if tail in CENT_WORDS or (after in MONEY_WORDS and toks[j - 1] != "and"):
+                    value += cents.value / 100
+            return _money(value)
+    candidates = [num for num in nums if _free_standing(toks, num, nums)]
+    if asked and len(nums) >= 2 and nums[1].start == nums[0].end and 10 <= nums[1].value < 100:
+        first, second = nums[0], nums[1]  # "forty two fifty" -> 42.50
+        if first.value == int(first.value) and second.value == int(second.value) and first.value < 1000:
+            return _money(first.value + second.value / 100)
+    if candidates and (asked or len(candidates) == 1):
+        return _money(candidates[0].value)
+    return None
+
+
+def _money(value: float) -> float:
+    return float(round(value, 2))
+
+
+def _free_standing(toks: Sequence[str], num: Number, nums: Sequence[Number]) -> bool:
+    """A number that is not glued to other numbers, a date, a count or a last-4 cue."""
+    if any(other.end == num.start or other.start == num.end for other in nums if other is not num):
+        return False
+    before = toks[max(0, num.start - 3) : num.start]
+    after = toks[num.end] if num.end < len(toks) else ""
+    if "last" in before or "ending" in before or "ends" in before or "past" in before:
+        return False
+    if any(t in MONTHS for t in before[-2:]) or after in MONTHS or after in ORDINALS:
+        return False
+    if after in {"days", "day", "weeks", "week", "times", "o'clock", "am", "pm", "transactions", "charges"}:
+        return False
+    return num.value > 0
+
+
+def as_json_number(value: float) -> int | float:
+    """500.0 -> 500, 99.95 -> 99.95 (tool arguments read naturally in logs and transcripts)."""
+    return int(value) if float(value).is_integer() else value
+
+
+# --- integers (counts) -----------------------------------------------------------------------------------
+def parse_count(text: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    """A small count: "the last five charges" -> 5, "3" -> 3; must be within the bounds when given."""
+    toks = tokens(text)
+    for num in numbers(toks):
+        after = toks[num.end] if num.end < len(toks) else ""
+        if after in MONEY_WORDS or after in CENT_WORDS or not float(num.value).is_integer():
+            continue
+        value = int(num.value)
+        if (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+            return value
+    return None

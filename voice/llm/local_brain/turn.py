@@ -1,0 +1,354 @@
+"""One decision of the local brain (`Turn`), read from the end of the history:
+
+- the caller spoke: route the utterance to a tool (`router.py`), extract its arguments (`extract.py`), then
+  either call it (one `ToolCall`), ask for ONE missing slot, or ask to confirm (money movements);
+- tool results came back: say the tool's rendered `reply` (or its caller-safe error) and continue whatever
+  is in progress (the next slot question, the call that was waiting for identity verification).
+
+Handoff results produce no text: the cascade moves the call and the new agent greets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.dialog import Conversation, ToolOutcome
+from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
+from voice.llm.local_brain.params import param_kind, unwrap
+from voice.llm.local_brain.replies import render_reply
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
+from voice.llm.local_brain.slots import (
+    CARRY_PARAMS,
+    LOOKUP_FIRST,
+    confirmation_question,
+    either_group,
+    mentioned,
+    missing_slots,
+    needs_confirmation,
+    offer,
+    properties,
+    required,
+    slot_label,
+    slot_question,
+)
+from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.state import DialogState, Pending
+from voice.llm.local_brain.yes_no import parse_yes_no
+
+MAX_SLOT_ATTEMPTS = 2
+MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
+SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
+
+NOT_UNDERSTOOD = "Sorry, I didn't catch that."
+OFFER_PERSON = "Or I can connect you with a person."
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,.!]*$")
+_THANKS = re.compile(r"^(?:ok(?:ay)? |great )?(?:thanks|thank you)(?: so much| very much| a lot)?[\s,.!]*$")
+_CANCEL = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|cancel that|scratch that)\b")
+_OPEN_QUESTION = re.compile(
+    r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
+    re.IGNORECASE,
+)
+_VERIFY_NEEDED = re.compile(r"\bverif(?:y|ied|ication)\b", re.IGNORECASE)
+_FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
+
+
+@dataclass
+class Decision:
+    """What to emit for this request: the text to say, then the tool calls as (name, arguments)."""
+
+    text: str = ""
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class Turn:
+    """One decision; holds the request's view so the steps read simply."""
+
+    def __init__(
+        self,
+        router: IntentRouter,
+        tools: Sequence[ToolSpec],
+        conversation: Conversation,
+        state: DialogState,
+        today: date,
+        agent: str = "",
+    ) -> None:
+        self.router = router
+        self.agent = agent
+        self.tool_list = list(tools)
+        self.tools = {t.name: t for t in tools}
+        self.convo = conversation
+        self.state = state
+        self.today = today
+        self.known = {**state.known, **conversation.known_values(CARRY_PARAMS)}
+
+    async def decide(self) -> Decision:
+        fresh = [o for o in self.convo.unanswered if o.call_id not in self.state.answered]
+        if self.convo.unanswered:
+            self.state.answered = [*self.state.answered, *(o.call_id for o in fresh)][-MAX_ANSWERED:]
+        if fresh and self.convo.latest_user and all(self._handed_to_me(o) for o in fresh):
+            # A discrete handoff asks the new agent right away: act on what the caller asked for.
+            return await self.on_user(self.convo.latest_user)
+        if fresh:
+            return self.after_tools(fresh)
+        if self.convo.last_user is None:
+            return Decision()  # nothing new since the agent last spoke (e.g. right after its greeting)
+        return await self.on_user(self.convo.last_user)
+
+    def _handed_to_me(self, outcome: ToolOutcome) -> bool:
+        return outcome.ok and bool(self.agent) and outcome.output.get("handoff_to") == self.agent
+
+    # --- routing -------------------------------------------------------------------------------------------
+    async def route(self, text: str) -> Route:
+        return await asyncio.to_thread(self.router.route, self.tool_list, text)
+
+    def not_understood(self, lead: str = NOT_UNDERSTOOD) -> Decision:
+        self.state.misses += 1
+        text = f"{lead} {offer(self.tool_list)}"
+        if self.state.misses >= 2 and "transfer_to_human" in self.tools:
+            text += f" {OFFER_PERSON}"
+        return Decision(text)
+
+    # --- the caller spoke ----------------------------------------------------------------------------------
+    async def on_user(self, text: str) -> Decision:
+        keys = dtmf_keys(text)
+        if self.state.confirm is not None:
+            decided = self.on_confirm(text, keys)
+            if decided is not None:
+                return decided
+        if self.state.pending is not None:
+            decided = await self.on_pending(self.state.pending, text, keys)
+            if decided is not None:
+                return decided
+        if keys is not None:
+            return self.not_understood()
+        norm = normalize(text).strip(" .,!?")
+        if not re.search(r"[a-z0-9]", norm):
+            return self.not_understood()
+        if _CANCEL.search(norm):
+            return Decision("Okay. What else can I help you with?")
+        if _GREETING.match(norm):
+            return Decision("Hello! How can I help you today?")
+        if _THANKS.match(norm):
+            return Decision(f"You're welcome. {ANYTHING_ELSE}")
+        answer = parse_yes_no(norm)
+        if answer is not None and len(norm.split()) <= SHORT_ANSWER_WORDS:
+            return await self.on_short_answer(text, answer)
+        route = await self.route(text)
+        if route.tool is None:
+            return self.not_understood()
+        self.state.misses = 0
+        return self.start(self.tools[route.tool], text)
+
+    def on_confirm(self, text: str, keys: str | None) -> Decision | None:
+        confirm, self.state.confirm = self.state.confirm or {}, None
+        spec = self.tools.get(str(confirm.get("tool")))
+        if spec is None:
+            return None
+        answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
+        args = dict(confirm.get("args") or {})
+        if answer is True:
+            return self.call(spec, args)
+        if answer is False:
+            changes = {
+                k: v
+                for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
+                if param_kind(k, properties(spec).get(k, {})) not in _FREE_KINDS and args.get(k) != v
+            }
+            if changes:  # "no, make it three hundred"
+                args.update(changes)
+                return self.advance(spec, args)
+            return Decision(f"Okay, I won't do that. {ANYTHING_ELSE}")
+        return None  # neither yes nor no: treat it as a new request
+
+    async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
+        spec = self.tools.get(pending.tool)
+        if spec is None:
+            self.state.pending = None
+            return None
+        if keys is None and _CANCEL.search(normalize(text)):
+            self.state.pending = None
+            return Decision("Okay. What else can I help you with?")
+        new: dict[str, Any] = {}
+        route: Route | None = None
+        if keys is not None:
+            for slot in pending.slots:
+                value = keypad_value(slot, properties(spec).get(slot, {}), keys, today=self.today)
+                if value is not None:
+                    new[slot] = value
+                    break
+        else:
+            asked = pending.slots or [n for n in properties(spec) if not self._is_free(spec, n)]
+            for name, value in extract_arguments(
+                spec.parameters, text, today=self.today, asked=asked
+            ).items():
+                if name in asked or (not self._is_free(spec, name) and name not in pending.args):
+                    new[name] = value
+            route = await self.route(text)
+        filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        free_answer = any(self._is_free(spec, s) for s in pending.slots)
+        if (
+            route is not None
+            and route.tool is not None
+            and route.tool != spec.name
+            and route.score >= SWITCH_THRESHOLD
+            and (not filled or free_answer)
+        ):
+            self.state.pending = None  # the caller moved on to something else
+            return self.start(self.tools[route.tool], text)
+        if filled:
+            self.state.pending = None
+            return self.advance(spec, {**pending.args, **new})
+        pending.attempts += 1
+        if pending.attempts >= MAX_SLOT_ATTEMPTS:
+            self.state.pending = None
+            what = slot_label(pending.slots[0]) if pending.slots else "that"
+            return self.not_understood(f"Sorry, I still didn't get the {what}.")
+        return Decision(f"{NOT_UNDERSTOOD} {pending.question}")
+
+    async def on_short_answer(self, text: str, yes: bool) -> Decision:
+        """ "yes" / "no thanks": what it means depends on the question the agent just asked."""
+        question = self.convo.last_question
+        if question is None or _OPEN_QUESTION.search(question):
+            if yes:
+                return Decision("Sure. What can I help you with?")
+            if "end_call" in self.tools:
+                return self.call(self.tools["end_call"], {})
+            return Decision("All right. Thank you for calling.")
+        route = await self.route(f"{question} {text}")
+        spec = self.tools.get(route.tool or "")
+        if spec is not None and spec.handoff is None:
+            takes_answer = any(
+                unwrap(properties(spec).get(n, {})).get("type") == "boolean" for n in required(spec)
+            )
+            if takes_answer or yes:
+                return self.start(spec, text)
+        if yes:
+            return Decision("Sure. What would you like to do?")
+        return Decision(f"Okay. {ANYTHING_ELSE}")
+
+    # --- from intent to call -------------------------------------------------------------------------------
+    def _is_free(self, spec: ToolSpec, name: str) -> bool:
+        return param_kind(name, properties(spec).get(name, {})) in _FREE_KINDS
+
+    def start(self, spec: ToolSpec, text: str) -> Decision:
+        """A new request for `spec`: take what the utterance says, what the caller said before, and ids from
+        earlier results."""
+        self.state.pending = None
+        args = extract_arguments(spec.parameters, text, today=self.today)
+        for name in properties(spec):
+            if name in CARRY_PARAMS and name not in args and name in self.known:
+                args[name] = self.known[name]
+        for name in required(spec):
+            if name not in args and param_kind(name, properties(spec)[name]) == "reference":
+                value = self.convo.reference(name, consumer=spec.name)
+                if value is not None:
+                    args[name] = value
+        return self.advance(spec, args)
+
+    def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
+        """Ask for the next missing slot, confirm, or call."""
+        missing = missing_slots(spec, args)
+        group = [] if missing else either_group(spec, args)
+        for name in missing:
+            if param_kind(name, properties(spec)[name]) == "reference":
+                producer = self._producer(spec, name)
+                if producer is not None:  # e.g. confirm_transaction before anything was listed
+                    return self.call(producer, {})
+        if missing or group:
+            for param, lookup in LOOKUP_FIRST.items():
+                if (
+                    param in args
+                    and lookup in self.tools
+                    and lookup != spec.name
+                    and not self.convo.succeeded(lookup, **{param: args[param]})
+                ):
+                    slots = group or missing[:1]
+                    self.state.pending = Pending(spec.name, args, slots, slot_question(spec, slots[0]))
+                    return self.call(self.tools[lookup], {param: args[param]}, keep_pending=True)
+            slots = group or missing[:1]
+            question = slot_question(spec, slots[0])
+            self.state.pending = Pending(spec.name, args, slots, question)
+            return Decision(question)
+        if needs_confirmation(spec):
+            self.state.confirm = {"tool": spec.name, "args": args}
+            return Decision(confirmation_question(spec, args))
+        return self.call(spec, args)
+
+    def _producer(self, spec: ToolSpec, name: str) -> ToolSpec | None:
+        """The tool the parameter's description says its value comes from ("from list_flagged_transactions")."""
+        description = str(unwrap(properties(spec)[name]).get("description", ""))
+        return next((t for n, t in self.tools.items() if n != spec.name and n in description), None)
+
+    def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
+        if not keep_pending:
+            self.state.pending = None
+        return Decision(calls=[(spec.name, args)])
+
+    # --- tool results came back ----------------------------------------------------------------------------
+    def after_tools(self, outcomes: Sequence[ToolOutcome]) -> Decision:
+        texts: list[str] = []
+        calls: list[tuple[str, dict[str, Any]]] = []
+        asked = False
+        for outcome in outcomes:
+            spec = self.tools.get(outcome.name)
+            if (spec is not None and spec.handoff is not None) or (
+                spec is None and outcome.name.startswith("handoff")
+            ):
+                continue  # the cascade moves the call; the new agent greets
+            if outcome.ok:
+                texts.append(render_reply(spec, outcome.output, outcome.args))
+                for source in (outcome.args, outcome.output):  # the tool's canonical form wins
+                    self.state.known.update({k: v for k, v in source.items() if k in CARRY_PARAMS and v})
+                deferred = self.state.deferred
+                if outcome.name == "verify_identity" and deferred and deferred.get("tool") in self.tools:
+                    self.state.deferred = None
+                    calls.append((str(deferred["tool"]), dict(deferred.get("args") or {})))
+                continue
+            message = outcome.error_message or "Sorry, that didn't work."
+            texts.append(message)
+            asked = self.recover(spec, outcome, message) or asked
+        pending = self.state.pending
+        if pending is not None and not asked and not calls:
+            texts.append(pending.question)
+        return Decision(" ".join(t for t in texts if t), calls)
+
+    def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool:
+        """After an error: set up the answer to the question the message asks. True if it asks one."""
+        pending = self.state.pending
+        if pending is not None and any(LOOKUP_FIRST.get(p) == outcome.name for p in outcome.args):
+            # The number the caller gave was not found: ask for it again, keep the rest.
+            param = next(p for p in outcome.args if LOOKUP_FIRST.get(p) == outcome.name)
+            pending.args.pop(param, None)
+            self.state.known.pop(param, None)
+            pending.slots, pending.question, pending.attempts = [param], message, 0
+            return True
+        verifier = self.tools.get("verify_identity")
+        if (
+            spec is not None
+            and verifier is not None
+            and spec is not verifier
+            and _VERIFY_NEEDED.search(message)
+        ):
+            # Verify first (asking for the details), then make this call again.
+            self.state.deferred = {"tool": spec.name, "args": outcome.args}
+            self.advance(verifier, {})
+            return False
+        if spec is None or not message.rstrip().endswith("?"):
+            if spec is not None and spec.name == "verify_identity":
+                self.state.deferred = None
+            return False
+        slots = mentioned(spec, message) or [
+            n for n in outcome.args if param_kind(n, properties(spec).get(n, {})) not in ("enum", "bool")
+        ]
+        args = {k: v for k, v in outcome.args.items() if k not in slots}
+        self.state.pending = Pending(spec.name, args, slots, message)
+        return True

@@ -1,0 +1,65 @@
+"""Yes/no answers and boolean parameters: "yeah that was me", "no I didn't make that purchase", and a flag's
+own cue words ("rush it" is an expedited shipment) even when no yes/no question was asked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from voice.llm.local_brain.spoken import normalize
+
+_UNSURE = re.compile(r"\b(not sure|don't know|do not know|no idea|maybe|i guess|not certain)\b")
+_STRONG_NO = re.compile(
+    r"\b(didn't|did not|not me|wasn't me|was not me|wasn't mine|not mine|don't recognize|do not recognize|"
+    r"never|nope|nah|no way|negative|don't|do not|cancel)\b|^\s*no\b"
+)
+_YES = re.compile(
+    r"\b(yes|yeah|yep|yup|yea|sure|correct|right|affirmative|absolutely|definitely|of course|ok|okay|alright|"
+    r"please do|go ahead|do it|that's me|that was me|it was me|i did|i made|that's mine|is mine|was mine|mine|"
+    r"i recognize|sounds good|that works|please)\b"
+)
+_WEAK_NO = re.compile(r"\b(no|not|wasn't|isn't)\b")
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for yes ("yeah that was me", "I did buy that"), False for no ("no I didn't make that purchase",
+    "that's not me"), None when unsure or neither."""
+    norm = normalize(text)
+    if _UNSURE.search(norm):
+        return None
+    if _STRONG_NO.search(norm):
+        return False
+    if _YES.search(norm):
+        return True
+    if _WEAK_NO.search(norm):
+        return False
+    return None
+
+
+BOOL_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # parameter name -> (phrases meaning True, phrases meaning False)
+    "expedited": (
+        ("rush", "expedite", "expedited", "express", "fast", "faster", "quick", "quickly", "asap", "overnight",
+         "urgent", "urgently", "right away", "as soon as", "two day", "2 day", "hurry", "soon"),
+        ("standard", "regular", "normal", "no rush", "no hurry", "not urgent", "whenever", "slow", "free shipping"),
+    ),
+}  # fmt: skip
+
+
+def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
+    """A boolean parameter: its own cue words (BOOL_CUES) first; plain yes/no only when it was asked for."""
+    norm = normalize(text)
+    cues = BOOL_CUES.get(name)
+    if cues is not None:
+        false_hit = _first_phrase(norm, cues[1])
+        true_hit = _first_phrase(norm, cues[0])
+        if false_hit is not None and (true_hit is None or false_hit <= true_hit):
+            return False
+        if true_hit is not None:
+            return True
+    return parse_yes_no(norm) if asked or cues is None else None
+
+
+def _first_phrase(norm: str, phrases: Sequence[str]) -> int | None:
+    positions = [m.start() for p in phrases if (m := re.search(rf"\b{re.escape(p)}\b", norm))]
+    return min(positions) if positions else None
