@@ -26,7 +26,9 @@ class ToolOutcome:
 
 
 @dataclass(frozen=True)
-class Conversation:
+class DialogReading:
+    """What the brain reads out of the chat history for one decision (the history itself is the state)."""
+
     last_user: str | None
     """Text of the caller's last message when it is the newest message, else None."""
     latest_user: str | None
@@ -138,7 +140,7 @@ def _outcome(call_id: str, name: str, args: dict[str, Any], content: str) -> Too
 _QUESTION_RE = re.compile(r"[^.!?]*\?")
 
 
-def read_conversation(messages: Sequence[Message]) -> Conversation:
+def read_conversation(messages: Sequence[Message]) -> DialogReading:
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
     outcomes: list[ToolOutcome] = []
     unanswered: list[ToolOutcome] = []
@@ -166,7 +168,7 @@ def read_conversation(messages: Sequence[Message]) -> Conversation:
             unanswered.append(outcome)
     last_role = messages[-1].get("role") if messages else None
     questions = _QUESTION_RE.findall(last_spoken or "")
-    return Conversation(
+    return DialogReading(
         last_user=last_user if last_role == "user" else None,
         latest_user=latest_user,
         unanswered=tuple(unanswered) if last_role == "tool" else (),

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
-from voice.llm.local_brain.dialog import Conversation, ToolOutcome
+from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
 from voice.llm.local_brain.params import param_kind, unwrap
@@ -76,7 +76,7 @@ class Turn:
         self,
         router: IntentRouter,
         tools: Sequence[ToolSpec],
-        conversation: Conversation,
+        conversation: DialogReading,
         state: DialogState,
         today: date,
         agent: str = "",
