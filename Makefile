@@ -38,9 +38,10 @@ test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
 bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff (lint + format) and mypy (strict on voice/ and registries/; config in pyproject.toml)
 	$(VENV)/bin/ruff check apps voice registries tests bench
 	$(VENV)/bin/ruff format --check apps voice registries tests bench
+	$(VENV)/bin/mypy
 
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

@@ -8,7 +8,7 @@ capacity run measures the service itself. They implement the same interfaces as 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +95,7 @@ class FakeChatModel:
         self._token_ms = token_ms
         self._words = reply.split(" ")
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         await _sleep_ms(self._first_token_ms)
         for index, word in enumerate(self._words):
             if index:
@@ -130,7 +130,7 @@ class FakeTextToSpeech(StreamingSynthesizer):
         voice: str | None = None,
         rate: float = 1.0,
         style: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         if not text.strip():
             return
         await _sleep_ms(self._first_audio_ms)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Generic, TypeVar
 
 from voice.errors import ProviderError
@@ -74,14 +74,13 @@ class FallbackChatModel:
         self._chain = _Chain(models, cooldown_s=cooldown_s, clock=clock)
         self.name = "+".join(m.name for m in models)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         last: BaseException | None = None
         for model in self._chain.candidates():
             started = False
             try:
                 # aclosing: a barge-in that stops consuming closes the provider's HTTP stream at once.
-                # ignore: ChatModel.stream is typed AsyncIterator (no aclose); providers are generators.
-                async with contextlib.aclosing(model.stream(request)) as events:  # type: ignore[type-var]
+                async with contextlib.aclosing(model.stream(request)) as events:
                     async for event in events:
                         started = True
                         yield event
@@ -117,7 +116,7 @@ class FallbackTextToSpeech(StreamingSynthesizer):
         voice: str | None = None,
         rate: float = 1.0,
         style: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         last: BaseException | None = None
         for engine in self._chain.candidates():
             for attempt_voice in dict.fromkeys((voice, None)):  # the agent's voice, then the default
@@ -126,8 +125,7 @@ class FallbackTextToSpeech(StreamingSynthesizer):
                     stream = engine.stream(
                         text, sample_rate=sample_rate, voice=attempt_voice, rate=rate, style=style
                     )
-                    # ignore: TextToSpeech.stream is typed AsyncIterator (no aclose); providers are generators.
-                    async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                    async with contextlib.aclosing(stream):
                         async for chunk in stream:
                             started = True
                             yield chunk

@@ -62,6 +62,7 @@ class TurnLatency(BaseModel):
     response_ms: float | None = None
     """Caller's last voiced audio -> first agent audio frame sent to the caller."""
 
+    # mypy rejects any decorator stacked on @property; pydantic documents this ignore for computed fields.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def overhead_ms(self) -> float | None:

@@ -8,7 +8,7 @@ ends with exactly one `ChatDone`. The cascade runs the tools, appends the `tool`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -65,8 +65,7 @@ class ChatRequest:
     tools: Sequence[ToolSpec] = ()
     """Tools the agent may call now; providers send `spec.openai_tool()`, the local brain also reads the
     examples, reply templates and handoff targets."""
-    # Without pydantic's mypy plugin, mypy reads `Field(None, ...)` defaults as required arguments.
-    model: ModelSpec = field(default_factory=ModelSpec)  # type: ignore[arg-type]
+    model: ModelSpec = field(default_factory=ModelSpec)
     agent: str = ""
     call_id: str = ""
     scratch: dict[str, Any] = field(default_factory=dict)
@@ -79,7 +78,7 @@ class ChatModel(Protocol):
     name: str
     """Short provider name for logs and metrics, e.g. "azure-openai" or "local-brain"."""
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         """Stream one reply. Raises `voice.errors.ProviderError` (or any exception) on failure; cancelling
         the consumer (barge-in) closes the underlying request."""
         ...

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Self, cast
 
 import httpx2  # the transport of openai 3.x: raw body reads raise its errors, not the SDK's
@@ -136,7 +136,7 @@ class OpenAIChatModel:
         """Close the connection pool (on shutdown)."""
         await self._client.close()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         model = request.model.deployment or self._default_model
         limits = Deadlines(self._timeouts)
         reply = ReplyAssembler()

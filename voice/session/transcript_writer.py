@@ -8,6 +8,7 @@ outages belongs to the store (see the Cosmos store), not here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -65,9 +66,9 @@ class TranscriptWriter:
         )
         while (item := await self._queue.get()) is not None:
             if isinstance(item, TranscriptTurn):
-                await self._retrying(lambda item=item: store.append_turn(item), "append_turn")
+                await self._retrying(functools.partial(store.append_turn, item), "append_turn")
             else:
-                await self._retrying(lambda item=item: store.end_call(self._call_id, item), "end_call")
+                await self._retrying(functools.partial(store.end_call, self._call_id, item), "end_call")
 
     async def _retrying(self, operation: Callable[[], Awaitable[None]], what: str) -> None:
         for attempt in range(1, self._attempts + 1):

@@ -191,7 +191,7 @@ class AgentSpeaker:
         stream = self._tts.stream(
             clause.text, sample_rate=self._sample_rate, voice=voice.name, rate=voice.rate, style=voice.style
         )
-        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+        async with contextlib.aclosing(stream):
             async for chunk in stream:
                 if utterance.first_audio_at is None:
                     utterance.first_audio_at = time.monotonic()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol, runtime_checkable
 
 
@@ -32,7 +32,7 @@ class TextToSpeech(Protocol):
         voice: str | None = None,
         rate: float = 1.0,
         style: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """PCM16 mono chunks at `sample_rate` as soon as they are synthesized.
 
         `voice` is a provider voice name (None: the provider default); a name the provider does not know
@@ -68,5 +68,5 @@ class StreamingSynthesizer(ABC):
         voice: str | None = None,
         rate: float = 1.0,
         style: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """As `TextToSpeech.stream`."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from voice.audio.resample import StreamResampler
@@ -160,7 +160,7 @@ class EspeakTts:
         voice: str | None = None,
         rate: float = 1.0,
         style: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         _check_rate(sample_rate)
         if not text.strip():
             return

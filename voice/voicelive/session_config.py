@@ -127,6 +127,6 @@ def build_session(
         input_audio_transcription=AudioInputTranscriptionOptions(
             model=settings.transcription_model, language=",".join(agent.speech.languages)
         ),
-        tools=tools(conversation),  # type: ignore[arg-type]
+        tools=tools(conversation),
         tool_choice="auto",
     )

@@ -8,7 +8,7 @@ truth for tool results. Deterministic: the same request and scratch give the sam
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import date
 
 from registries.toolstore.decorator import ToolSpec
@@ -45,7 +45,7 @@ class LocalBrain:
 
         await asyncio.to_thread(load)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         conversation = read_conversation(request.messages)
         state = DialogState.load(request.scratch)
         turn = Turn(self._router, request.tools, conversation, state, self._today(), request.agent)

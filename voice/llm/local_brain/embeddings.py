@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import numpy as np
-import onnxruntime as ort  # type: ignore[import-untyped]  # ships neither stubs nor py.typed
+import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 T = TypeVar("T")
