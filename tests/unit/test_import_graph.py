@@ -45,7 +45,11 @@ def forbidden(importer: str, imported: str) -> str | None:
     if within(importer, "voice") and within(imported, "apps", "fastapi", "starlette"):
         return "voice never imports the app or a web framework"
     for orchestrator in ORCHESTRATORS:
-        if within(imported, orchestrator) and within(importer, "voice") and not within(importer, orchestrator):
+        if (
+            within(imported, orchestrator)
+            and within(importer, "voice")
+            and not within(importer, orchestrator)
+        ):
             return f"only {orchestrator} itself (and apps/) may import {orchestrator}"
     if within(importer, *FOUNDATIONS) and within(imported, SESSION):
         return "providers, audio and transports stand below the call session"
