@@ -154,7 +154,8 @@ async def place_inbound_call(
         script=script,
         options=options,
     )
-    call.timeline.mark(tl.CALL_PLACED, to=to_number, **{"from": from_number})
+    placed: dict[str, Any] = {"to": to_number, "from": from_number}  # "from" is a keyword: no `from=`
+    call.timeline.mark(tl.CALL_PLACED, **placed)
     event = ev.incoming_call_event(
         to_number=to_number,
         from_number=from_number,

@@ -52,7 +52,11 @@ class MediaSession:
         self.timeline = timeline
         self._bearer = bearer
         self.playout = AgentPlayout(target.sample_rate)
-        self.detector = tl.AgentAudioDetector(lambda kind, t: timeline.mark(kind, t_ms=t))
+
+        def mark_agent_audio(kind: str, t_ms: float) -> None:
+            timeline.mark(kind, t_ms=t_ms)
+
+        self.detector = tl.AgentAudioDetector(mark_agent_audio)
         self.source = CallerAudioSource(target.sample_rate, timeline.mark)
         self.pacer = FramePacer(FRAME_MS / 1000)
         self.frames_sent = 0

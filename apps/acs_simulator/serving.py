@@ -12,6 +12,7 @@ from collections.abc import Generator
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LifespanType
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -22,7 +23,9 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class ServedApp:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "off") -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: LifespanType = "off"
+    ) -> None:
         self.app = app
         self.lifespan = lifespan
         self.host = host

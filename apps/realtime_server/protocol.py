@@ -39,6 +39,10 @@ def voice_name(value: Any) -> Any:
     return value
 
 
+def _all_modalities() -> list[Modality]:
+    return ["text", "audio"]
+
+
 class _Lenient(BaseModel):
     """Known fields are type-checked; unknown ones are kept aside (`model_extra`) and ignored."""
 
@@ -81,7 +85,7 @@ class RealtimeSessionConfig(_Lenient):
     tool_choice: str | dict[str, Any] = "auto"
     temperature: float = 0.8
     max_response_output_tokens: int | Literal["inf"] = "inf"
-    modalities: list[Modality] = Field(default_factory=lambda: ["text", "audio"])
+    modalities: list[Modality] = Field(default_factory=_all_modalities)
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -139,7 +143,7 @@ class ContentPart(_Lenient):
     transcript: str | None = None
 
     def spoken_text(self) -> str:
-        return self.text if self.type in ("input_text", "text", "output_text") else (self.transcript or "")
+        return (self.text if self.type in ("input_text", "text", "output_text") else self.transcript) or ""
 
 
 class MessageItem(_Lenient):

@@ -28,15 +28,15 @@ class AcsConnectionString(BaseModel, frozen=True):
                 raise ValueError(f"ACS connection string segment {key!r} has no '='")
             parts[key.strip().lower()] = value.strip()
         endpoint = parts.get("endpoint")
-        key = parts.get("accesskey")
-        if not endpoint or not key:
+        access_key = parts.get("accesskey")
+        if not endpoint or not access_key:
             raise ValueError("ACS connection string needs both endpoint=... and accesskey=...")
         if urlsplit(endpoint).scheme not in ("http", "https"):
             raise ValueError("ACS endpoint must be an http:// or https:// URL")
         try:
-            base64.b64decode(key, validate=True)
+            base64.b64decode(access_key, validate=True)
         except binascii.Error as exc:
             raise ValueError("ACS access key must be base64") from exc
         # No trailing slash: the SDK signs the endpoint's host exactly as given, and "host:port/" would not
         # match the Host header, so every request would fail HMAC verification.
-        return cls(endpoint=endpoint.rstrip("/"), access_key=key)
+        return cls(endpoint=endpoint.rstrip("/"), access_key=access_key)

@@ -260,7 +260,7 @@ class CallEventSubscription:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.unsubscribe()
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py's PubSub.aclose is unannotated
 
     async def _read(self, pubsub: aioredis.client.PubSub) -> None:
         try:

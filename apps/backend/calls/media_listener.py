@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore, utcnow
 from voice.transcript import TranscriptTurn
-from voice.transports.acs import TransportStats
+from voice.transports.base import TransportStats
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class CallRecordMediaListener:
         if self._on_turn is not None:
             self._on_turn(turn)
         self._events.turn(turn)  # before the record write: dashboards should not wait on it
+        event: str
+        detail: str
         if turn.speaker == "caller":
             event, detail = "caller_turn", turn.kind
         else:

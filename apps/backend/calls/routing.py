@@ -110,7 +110,8 @@ class CallRouter:
         owner = await self._redis.get(owner_key(command.call_id))
         if owner is None:
             return False
-        receivers = await self._redis.publish(command_channel(owner.decode()), command.model_dump_json())
+        owner_id = owner.decode() if isinstance(owner, bytes) else owner
+        receivers = await self._redis.publish(command_channel(owner_id), command.model_dump_json())
         if not receivers:
             log.warning("call owner is not listening (replica gone?)", extra={"kind": command.kind})
         return bool(receivers)

@@ -40,7 +40,8 @@ class ServiceMetrics:
     """Implements `voice.telemetry.CallTelemetry` for every call of the process, plus turn and call metrics."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        disable_created_metrics()  # `_created` series are noise for us (process-wide switch, idempotent)
+        # `_created` series are noise for us (process-wide switch, idempotent).
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.active_calls = Gauge(

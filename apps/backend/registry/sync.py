@@ -47,6 +47,15 @@ class ReplicaReport(BaseModel):
     missing: list[str]
 
 
+def _member_name(member: object) -> str:
+    """A sorted-set member as text (redis-py types range replies loosely: members, pairs or rows)."""
+    if isinstance(member, bytes):
+        return member.decode()
+    if isinstance(member, str):
+        return member
+    raise TypeError(f"expected a str/bytes sorted-set member, got {type(member).__name__}")
+
+
 def _ack_key(request_id: str) -> str:
     return f"sb:registry:acks:{request_id}"
 
@@ -81,7 +90,7 @@ class RegistrySync:
     async def live_replicas(self) -> list[str]:
         cutoff = time.time() - REPLICA_TTL_SECONDS
         members = await self._redis.zrangebyscore(REPLICAS_KEY, cutoff, "+inf")
-        return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+        return sorted(_member_name(m) for m in members)
 
     async def broadcast(self, own: RefreshAck, *, wait_seconds: float = 3.0) -> ReplicaReport:
         """Ask every other live replica to reload; collect acks (ours included) for up to `wait_seconds`."""

@@ -20,7 +20,7 @@ import binascii
 import logging
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -140,6 +140,21 @@ def _encode_cursor(score: float, call_id: str) -> str:
     return base64.urlsafe_b64encode(f"{score!r}:{call_id}".encode()).decode().rstrip("=")
 
 
+def _scored_members(rows: Iterable[object]) -> list[tuple[str, float]]:
+    """`(member, score)` pairs of a `withscores=True` sorted-set reply (redis-py types its rows loosely)."""
+    pairs: list[tuple[str, float]] = []
+    for row in rows:
+        if not isinstance(row, (tuple, list)) or len(row) != 2:
+            raise TypeError(f"expected (member, score) rows, got {type(row).__name__}")
+        member, score = row
+        if isinstance(member, bytes):
+            member = member.decode()
+        if not isinstance(member, str) or not isinstance(score, (int, float)):
+            raise TypeError("expected a str/bytes member and a numeric score")
+        pairs.append((member, float(score)))
+    return pairs
+
+
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -197,17 +212,18 @@ class RedisCallStore:
         batch = limit + 1
         offset = 0
         while len(found) <= limit:
-            rows = await self._redis.zrevrangebyscore(
-                self._index_key, max_score, "-inf", start=offset, num=batch, withscores=True
+            rows = _scored_members(
+                await self._redis.zrevrangebyscore(
+                    self._index_key, max_score, "-inf", start=offset, num=batch, withscores=True
+                )
             )
             if not rows:
                 break
             offset += len(rows)
-            members = [m.decode() if isinstance(m, bytes) else m for m, _ in rows]
             # Equal scores come in descending member order: skip those at or before the cursor's member.
             page = [
                 (member, score)
-                for member, (_, score) in zip(members, rows, strict=True)
+                for member, score in rows
                 if not (after_id is not None and score == max_score and member >= after_id)
             ]
             if not page:
@@ -268,7 +284,7 @@ class RedisCallStore:
                         raise CallNotFound(call_id)
                     record = CallRecord.model_validate_json(raw)
                     mutate(record)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py's Pipeline.multi is unannotated
                     pipe.set(key, record.model_dump_json(), ex=self._ttl)
                     if record.call_connection_id:
                         pipe.set(self._conn_key(record.call_connection_id), call_id, ex=self._ttl)

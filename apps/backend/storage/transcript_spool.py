@@ -97,12 +97,12 @@ class Backoff:
     def delay(
         self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
     ) -> float:
-        r = rng or random
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempt))
-        jittered = ceiling / 2 + r.uniform(0, ceiling / 2)
+        uniform: Callable[[float, float], float] = rng.uniform if rng is not None else random.uniform
+        ceiling: float = min(self.cap, self.base * 2 ** max(0, attempt))  # int ** int is Any to mypy
+        jittered = ceiling / 2 + uniform(0, ceiling / 2)
         if retry_after is not None and retry_after >= 0:
             # Never earlier than asked; a little spread so many writers don't come back in lockstep.
-            return retry_after + r.uniform(0, min(self.base, retry_after / 10 + 0.01))
+            return retry_after + uniform(0, min(self.base, retry_after / 10 + 0.01))
         return jittered
 
 
