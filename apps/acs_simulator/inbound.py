@@ -110,7 +110,10 @@ def _unreachable(url: str, exc: Exception) -> BackendUnreachable:
 async def validate_webhook(http: httpx.AsyncClient, url: str) -> WebhookValidation:
     """Event Grid's subscription handshake: the webhook must echo validationCode."""
     event = ev.subscription_validation_event()
-    code = event.data.validation_code  # type: ignore[union-attr]
+    data = event.data
+    if not isinstance(data, ev.SubscriptionValidationData):
+        raise TypeError("a subscription validation event carries SubscriptionValidationData")
+    code = data.validation_code
     try:
         response = await http.post(
             url, json=[event.wire()], headers=event_grid_headers("SubscriptionValidation")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from typing import Annotated, Any, Literal
+import typing
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -249,7 +250,8 @@ ClientEvent = (
     | ResponseCancel
 )
 CLIENT_EVENTS: dict[str, type[BaseModel]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    # Each model's `type` field is a one-value Literal: its value is the event name.
+    typing.get_args(model.model_fields["type"].annotation)[0]: model
     for model in (
         SessionUpdate,
         AudioAppend,
@@ -287,7 +289,7 @@ def parse_client_event(data: Any) -> ClientEvent:
             "invalid_event_type", f"unknown event type {kind!r}", param="type", event_id=event_id
         )
     try:
-        return model.model_validate(data)  # type: ignore[return-value]
+        return cast(ClientEvent, model.model_validate(data))  # CLIENT_EVENTS holds only ClientEvent models
     except ValidationError as exc:
         raise validation_problem(exc, event_id) from None
 

@@ -141,7 +141,7 @@ class ResponseRun:
         splitter = ClauseSplitter()
         calls: list[ToolCall] = []
         stream = self._engine.brain.stream(request)
-        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+        async with contextlib.aclosing(stream):
             async for event in stream:
                 if isinstance(event, TextDelta):
                     for clause in splitter.feed(event.text):
@@ -244,7 +244,7 @@ class ResponseRun:
         produced = False
         try:
             stream = self._engine.tts.stream(text, sample_rate=self._rate, voice=voice)
-            async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async with contextlib.aclosing(stream):
                 async for pcm in stream:
                     produced = True
                     pending += pcm

@@ -11,7 +11,8 @@ from apps.backend.runtime import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime  # set by the lifespan; Starlette's app.state is untyped
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

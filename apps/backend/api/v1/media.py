@@ -37,8 +37,8 @@ class StarletteMediaSocket:
         if message["type"] == "websocket.disconnect":
             return None
         text = message.get("text")
-        if text is not None:
-            return text  # type: ignore[no-any-return]
+        if isinstance(text, str):
+            return text
         raw = message.get("bytes")
         return raw.decode("utf-8", errors="replace") if raw is not None else ""
 
