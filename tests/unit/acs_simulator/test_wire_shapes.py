@@ -1,4 +1,4 @@
-"""The simulator's wire shapes match the wire facts in DESIGN.md and what the 1.6 SDK parses."""
+"""The simulator's wire shapes match the wire facts in docs/architecture.md and what the 1.6 SDK parses."""
 
 from __future__ import annotations
 

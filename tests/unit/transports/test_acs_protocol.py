@@ -1,4 +1,4 @@
-"""The ACS media wire format, message by message (see DESIGN.md, 'ACS media WebSocket')."""
+"""The ACS media wire format, message by message (docs/architecture.md, "Wire facts": ACS media WebSocket)."""
 
 import base64
 
