@@ -14,6 +14,7 @@ Loading is pure and synchronous (the app runs it in a thread) and collects every
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,16 @@ from registries.validation import (
     issue_at,
     validation_issues,
 )
-from registries.yamldoc import Pos, PosDict, YamlDocError, deep_merge, load_yaml_doc, plain, pos_of
+from registries.yamldoc import (
+    MAX_YAML_BYTES,
+    Pos,
+    PosDict,
+    YamlDocError,
+    deep_merge,
+    load_yaml_doc,
+    plain,
+    pos_of,
+)
 
 REGISTRIES = Path(__file__).parent
 SHIPPED_AGENTS = REGISTRIES / "agentstore" / "agents"
@@ -121,6 +131,12 @@ class _Reader:
         return text
 
     def document(self, path: Path, root: RegistryRoot, *, allow_empty: bool = False) -> PosDict | None:
+        with contextlib.suppress(OSError):  # `read` reports an unreadable file
+            if path.stat().st_size > MAX_YAML_BYTES:  # before reading it all into memory
+                self.issues.append(
+                    RegistryIssue(path, None, None, f"file is larger than {MAX_YAML_BYTES} bytes")
+                )
+                return None
         text = self.read(path, root)
         if text is None:
             return None

@@ -3,6 +3,9 @@
 `load_yaml_doc` returns ordinary dicts and lists (subclasses `PosDict`/`PosList`) whose `pos` attribute maps each
 key or index to a `Pos`, so a pydantic error at `("voice", "rate")` can be reported at the line of `rate:`.
 `deep_merge` keeps those positions, so a bad value inherited from `_defaults.yaml` is reported in that file.
+
+A document is refused before it is built when it is too large, nested too deep or expands too much through
+aliases (a "billion laughs" bomb): anchors are shared while parsing but every later step copies them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import yaml
+
+MAX_YAML_BYTES = 1 << 20  # registry files are a few KB; prompts live in their own files
+MAX_YAML_DEPTH = 64  # nesting of mappings and lists; deep enough for any registry, far from recursion limits
+MAX_YAML_NODES = 100_000  # keys, values and items after expanding every alias
 
 
 @dataclass(frozen=True)
@@ -129,14 +136,66 @@ for _loader in _loaders:
 def load_yaml_doc(path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
     """Parse `text` (the content of `path`). Returns the document and any duplicated keys (key, position).
 
-    Raises `YamlDocError` with the line of a syntax error.
+    Raises `YamlDocError` with the line of a syntax error, or of where the document gets too deep or too big.
     """
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlDocError(path, None, f"file is larger than {MAX_YAML_BYTES} bytes")
+    _check_shape(path, text)
     if _FastPosLoader is not _PosLoader:
         try:
             return _load(_FastPosLoader, path, text)
         except yaml.YAMLError:
             pass  # reported below, in the pure-Python parser's words
     return _load(_PosLoader, path, text)
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """Bound nesting and expanded size from the event stream, before any composer recurses (libyaml's does on
+    the C stack, so a deep enough document would crash the process) and before anything copies an alias.
+
+    A syntax error ends the check quietly: the document is parsed again to report it.
+    """
+    expanded = 0  # nodes so far, every alias counted as the whole collection it names
+    opened: list[tuple[str | None, int]] = []  # open collections: (anchor, `expanded` when it started)
+    sizes: dict[str, int] = {}  # expanded size of each complete anchored node
+    aliased = False
+    loader = _FastPosLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            mark = getattr(event, "start_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            if isinstance(event, yaml.DocumentEndEvent):
+                sizes.clear()  # anchors are per document
+            elif isinstance(event, yaml.CollectionStartEvent):
+                opened.append((event.anchor, expanded))
+                expanded += 1
+                if len(opened) > MAX_YAML_DEPTH:
+                    raise YamlDocError(path, line, f"nested more than {MAX_YAML_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, start = opened.pop()
+                if anchor is not None:
+                    sizes[anchor] = expanded - start
+            elif isinstance(event, yaml.ScalarEvent):
+                expanded += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                if any(anchor == event.anchor for anchor, _ in opened):
+                    message = (
+                        f"alias *{event.anchor} is inside the collection it names (a recursive structure)"
+                    )
+                    raise YamlDocError(path, line, message)
+                aliased = True
+                expanded += sizes.get(event.anchor or "", 0)  # an undefined alias is reported by the parse
+            if expanded > MAX_YAML_NODES:
+                through = " through aliases (*name)" if aliased else ""
+                message = f"the document expands to more than {MAX_YAML_NODES} keys and values{through}"
+                raise YamlDocError(path, line, message)
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
 
 
 def _load(loader_class: type[_AnyPosLoader], path: Path, text: str) -> tuple[Any, list[tuple[Any, Pos]]]:
@@ -157,6 +216,8 @@ def _load(loader_class: type[_AnyPosLoader], path: Path, text: str) -> tuple[Any
         if re.search(r"\{\{|\{%", source_line):
             message += "; a value that starts with Jinja ({{ or {%) must be quoted"
         raise YamlDocError(path, line, message) from exc
+    except RecursionError as exc:  # not expected past `_check_shape`; a YAML problem all the same
+        raise YamlDocError(path, None, f"nested more than {MAX_YAML_DEPTH} levels deep") from exc
     finally:
         loader.dispose()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from registries.loader import RegistrySnapshot, load_registry
+from registries.loader import RegistryError, RegistryIssue, RegistrySnapshot, load_registry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,19 @@ class RefreshOutcome(BaseModel):
     changed: dict[str, dict[str, list[str]]]
     swap_ms: float
     load_ms: float
+
+
+def _load_in_worker(loader: Callable[[], RegistrySnapshot]) -> RegistrySnapshot:
+    """`loader()`, run in a worker thread. Signals are handled on the main thread only, so a SystemExit or
+    KeyboardInterrupt coming out of here was raised by code the load ran (tool discovery reports those
+    itself): a broken registry, not a stop of this process, and it must not reach the event loop as one."""
+    try:
+        return loader()
+    except Exception:
+        raise
+    except BaseException as exc:
+        issue = RegistryIssue("<registry>", None, None, f"loading raised {type(exc).__name__}: {exc}")
+        raise RegistryError([issue]) from exc
 
 
 class RegistryHolder:
@@ -79,7 +92,7 @@ class RegistryHolder:
         """Reload from disk; raises the loader's RegistryError (nothing changes) when the files are invalid."""
         async with self._refresh_lock:
             started = time.perf_counter()
-            new = await asyncio.to_thread(self._loader)
+            new = await asyncio.to_thread(_load_in_worker, self._loader)
             await self.prepare(new)
             loaded = time.perf_counter()
             previous, self._current = self._current, new

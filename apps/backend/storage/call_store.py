@@ -18,7 +18,9 @@ import asyncio
 import base64
 import binascii
 import logging
+import math
 import random
+import re
 import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -136,6 +138,10 @@ class InvalidCursor(ValueError):
     pass
 
 
+MAX_CURSOR_CHARS = 256
+_CURSOR_MEMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
 def _encode_cursor(score: float, call_id: str) -> str:
     return base64.urlsafe_b64encode(f"{score!r}:{call_id}".encode()).decode().rstrip("=")
 
@@ -156,10 +162,20 @@ def _scored_members(rows: Iterable[object]) -> list[tuple[str, float]]:
 
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
+    """(score, call id) of a cursor exactly as `_encode_cursor` writes it. Validated, not signed: it only says
+    where the next page starts in a list the caller may read anyway, and nothing unchecked reaches Redis
+    (a NaN score there is an error, not an empty page)."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        score, call_id = raw.split(":", 1)
-        return float(score), call_id
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        text, call_id = raw.decode("ascii").split(":", 1)
+        score = float(text)
+        if not math.isfinite(score) or not _CURSOR_MEMBER.fullmatch(call_id):
+            raise ValueError("not a position in the list")
+        if _encode_cursor(score, call_id) != cursor:  # one spelling only: ours
+            raise ValueError("not in canonical form")
+        return score, call_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor("cursor is not one this API handed out") from exc
 

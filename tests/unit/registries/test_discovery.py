@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,73 @@ def test_packages_are_walked_with_pkgutil() -> None:
     catalog = discover_tools()  # the shipped registries.toolstore.tools package
     assert all(spec.source and "/registries/toolstore/tools/" in spec.source for spec in catalog.values())
     assert len(catalog) > 0
+
+
+def _modules_of(stem: str) -> list[str]:
+    return [name for name in sys.modules if name.startswith(f"_switchboard_tools_{stem}_")]
+
+
+def test_a_module_raising_system_exit_is_reported_and_forgotten_with_its_submodules(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "quits.py",
+        """
+        import sys
+        import types
+
+        from registries.toolstore import tool
+
+
+        @tool
+        def half() -> dict:
+            \"\"\"Defined before the module gives up.\"\"\"
+            return {}
+
+
+        sys.modules[f"{__name__}.helpers"] = types.ModuleType(f"{__name__}.helpers")
+        sys.exit("configuration missing")
+        """,
+    )
+    for _ in range(2):  # nothing half-imported is reused by the next discovery
+        assert _issues(tmp_path) == [
+            "quits.py:14: cannot import tool module: SystemExit: configuration missing"
+        ]
+        assert _modules_of("quits") == []
+
+
+def test_a_module_raising_keyboard_interrupt_or_cancelled_error_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "ctrl_c.py", "x = 1\nraise KeyboardInterrupt\n")
+    write(tmp_path, "cancels.py", "import asyncio\n\nraise asyncio.CancelledError()\n")
+    assert _issues(tmp_path) == [
+        "cancels.py:3: cannot import tool module: CancelledError",
+        "ctrl_c.py:2: cannot import tool module: KeyboardInterrupt",
+    ]
+
+
+def test_a_real_interrupt_during_an_import_still_stops_the_process(tmp_path: Path) -> None:
+    write(
+        tmp_path, "slow.py", "import signal\n\nsignal.raise_signal(signal.SIGINT)  # as if Ctrl-C came now\n"
+    )
+    with pytest.raises(KeyboardInterrupt):
+        discover_tools(packages=(), directories=[tmp_path])
+    assert _modules_of("slow") == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # our note-taker is gone again
+
+
+def test_a_module_whose_attributes_raise_when_searched_is_reported(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "tricky.py",
+        """
+        class Trap:
+            def __call__(self) -> None: ...
+
+            def __getattr__(self, name: str) -> object:
+                raise SystemExit(name)
+
+
+        trap = Trap()
+        """,
+    )
+    assert _issues(tmp_path) == ["tricky.py:5: cannot search tool module: SystemExit: __switchboard_tool__"]
+    assert _modules_of("tricky") == []
