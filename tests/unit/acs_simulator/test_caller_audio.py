@@ -146,6 +146,7 @@ class ScriptedEar:
         self.source = source
         self.spans = agent_spans
         self.detector = tl.AgentAudioDetector()
+        self.keyed: list[tuple[float, str, bool]] = []  # (frame start ms, DTMF digit, frame silent)
         self._now = 0.0
         self._tick = asyncio.Event()
 
@@ -169,7 +170,9 @@ class ScriptedEar:
             if runner.done():
                 return
             t_ms = k * 20.0
-            self.source.next(t_ms)
+            _, silent, digit = self.source.next(t_ms)
+            if digit is not None:
+                self.keyed.append((t_ms, digit, silent))
             self.detector.feed(t_ms, any(start <= t_ms < end for start, end in self.spans))
             self._now = t_ms + 20.0
             self._tick.set()
@@ -179,10 +182,18 @@ class ScriptedEar:
         raise AssertionError("the script did not finish")
 
 
-async def play_script(
+Marks = list[tuple[str, float | None, dict[str, Any]]]
+
+
+async def play_script(steps: list[CallerStep], agent_spans: list[tuple[float, float]]) -> Marks:
+    marks, _ = await run_script(steps, agent_spans)
+    return marks
+
+
+async def run_script(
     steps: list[CallerStep], agent_spans: list[tuple[float, float]]
-) -> list[tuple[str, float | None, dict[str, Any]]]:
-    marks: list[tuple[str, float | None, dict[str, Any]]] = []
+) -> tuple[Marks, ScriptedEar]:
+    marks: Marks = []
 
     def emit(kind: str, t_ms: float | None = None, **detail: Any) -> None:
         marks.append((kind, t_ms, detail))
@@ -192,7 +203,7 @@ async def play_script(
     runner = asyncio.create_task(CallerScriptRunner(steps, source, ear, 16000, emit).run())
     await ear.drive(runner)
     await runner
-    return marks
+    return marks, ear
 
 
 def speech_starts(marks: list[tuple[str, float | None, dict[str, Any]]]) -> list[float | None]:
@@ -226,3 +237,15 @@ async def test_wait_for_agent_start_gives_up_when_the_agent_stays_silent(short_w
         {"reason": "agent did not start speaking", "after_s": 0.5}
     ]
     assert speech_starts(marks) == [500.0]
+
+
+async def test_send_dtmf_keys_one_digit_per_message_a_key_press_apart(short_wav):
+    # The caller speaks 0-100 ms, then keys 4, 8, #: one digit per frame that carries one (the media loop
+    # sends it as its own DtmfData message), with silent audio, one key press (240 ms) after the other.
+    marks, ear = await run_script([PlayWav(short_wav), SendDtmf("48#"), Pause(0.1)], [])
+    assert ear.keyed == [(100.0, "4", True), (340.0, "8", True), (580.0, "#", True)]
+    assert [(t_ms, detail) for kind, t_ms, detail in marks if kind == tl.DTMF_SENT] == [
+        (100.0, {"digit": "4"}),
+        (340.0, {"digit": "8"}),
+        (580.0, {"digit": "#"}),
+    ]
