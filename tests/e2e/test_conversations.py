@@ -19,7 +19,7 @@ import pytest_asyncio
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import Pause, Say, SendDtmf, WaitForAgent, WaitForAgentStart
 from apps.acs_simulator.server import AcsSimulator
-from apps.backend.settings import Orchestrator
+from apps.backend.settings import OrchestratorKind
 from tests.e2e.calls import (
     BANKING,
     HUMAN_QUEUE,
@@ -38,13 +38,13 @@ pytestmark = pytest.mark.e2e
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
 
 
-@pytest.fixture(params=[Orchestrator.CASCADE, Orchestrator.VOICELIVE], ids=str)
-def orchestrator(request: pytest.FixtureRequest) -> Orchestrator:
+@pytest.fixture(params=[OrchestratorKind.CASCADE, OrchestratorKind.VOICELIVE], ids=str)
+def orchestrator(request: pytest.FixtureRequest) -> OrchestratorKind:
     return request.param  # type: ignore[no-any-return]
 
 
 @pytest_asyncio.fixture
-async def backend(simulator: AcsSimulator, orchestrator: Orchestrator) -> AsyncIterator[Backend]:
+async def backend(simulator: AcsSimulator, orchestrator: OrchestratorKind) -> AsyncIterator[Backend]:
     # Idle timers far beyond any script's pauses: only the idle test meets them.
     async with running_backend(
         simulator,
@@ -96,7 +96,7 @@ async def test_identity_check_then_balance(simulator: AcsSimulator, backend: Bac
 
 
 async def test_lost_card_hands_off_to_card_services_which_greets_and_locks_the_card(
-    simulator: AcsSimulator, backend: Backend, orchestrator: Orchestrator
+    simulator: AcsSimulator, backend: Backend, orchestrator: OrchestratorKind
 ) -> None:
     script = [
         WaitForAgent(),
@@ -129,7 +129,7 @@ async def test_lost_card_hands_off_to_card_services_which_greets_and_locks_the_c
     locked = turn_calling(transcript, "lock_card")
     assert locked.agent == "card_services", describe(transcript)
     assert "locked your card ending in 4 2 1 9" in locked.text, describe(transcript)
-    if orchestrator is Orchestrator.CASCADE and handed_over.kind == "reply":
+    if orchestrator is OrchestratorKind.CASCADE and handed_over.kind == "reply":
         pytest.xfail(
             "SpeechCascade records an announced handoff's greeting as kind 'reply' (VoiceLive: 'greeting')"
         )
@@ -172,7 +172,7 @@ async def test_barge_in_stops_the_agent_keeps_the_heard_part_and_the_agent_answe
 
 
 async def test_silence_gets_a_reprompt_then_a_polite_hang_up(
-    simulator: AcsSimulator, orchestrator: Orchestrator
+    simulator: AcsSimulator, orchestrator: OrchestratorKind
 ) -> None:
     async with running_backend(
         simulator, orchestrator=orchestrator, idle_reprompt_seconds=2, idle_hang_up_seconds=5
@@ -232,7 +232,7 @@ async def test_claim_intake_asks_for_the_missing_policy_number(
 
 
 async def test_asking_for_a_person_transfers_to_the_human_queue(
-    simulator: AcsSimulator, backend: Backend, orchestrator: Orchestrator
+    simulator: AcsSimulator, backend: Backend, orchestrator: OrchestratorKind
 ) -> None:
     script = [WaitForAgent(), Say("Can I talk to a real person please?"), WaitForAgent(timeout_s=20)]
     result = await simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=45)
@@ -252,6 +252,6 @@ async def test_asking_for_a_person_transfers_to_the_human_queue(
     answered = [e.t_ms for e in result.timeline.of(tl.AGENT_AUDIO_START) if asked < e.t_ms < transferred.t_ms]
     assert answered, result.timeline.format_table()
     empty = [t.seq for t in agent_turns(transcript) if not t.text]
-    if orchestrator is Orchestrator.VOICELIVE and empty:
+    if orchestrator is OrchestratorKind.VOICELIVE and empty:
         pytest.xfail("VoiceLive records the transfer_to_human call on an agent turn with no text")
     assert empty == [], describe(transcript)
