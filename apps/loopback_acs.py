@@ -13,6 +13,10 @@ SIMULATOR_ACCESS_KEY = "c3dpdGNoYm9hcmQtbG9jYWwtYWNzLXNpbXVsYXRvci1rZXk="
 SIMULATOR_RESOURCE_ID = "00000000-5eed-4c11-8000-000000000acs"
 SIMULATOR_ISSUER = "https://acscallautomation.communication.azure.com"
 JWKS_PATH = "/calling/.well-known/jwks"
+# Event Grid carries its shared secret in the subscription URL (`...?code=<secret>`); with no EVENT_GRID_SECRET
+# the backend on embedded defaults expects this one, and the simulator posts it.
+EVENT_GRID_SECRET_PARAM = "code"
+SIMULATOR_EVENT_GRID_SECRET = "switchboard-local-event-grid-secret"
 OPENID_CONFIG_PATH = "/calling/.well-known/acsopenidconfiguration"
 
 

@@ -41,7 +41,7 @@ from apps.acs_simulator import events as ev
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.call import CallOptions, SimulatedCall
 from apps.acs_simulator.caller_audio import synthesize
-from apps.acs_simulator.inbound import EVENTS_PATH, event_grid_headers
+from apps.acs_simulator.inbound import event_grid_headers
 from apps.acs_simulator.media_messages import audio_metadata_json, frame_bytes
 from apps.acs_simulator.server import DEFAULT_FROM, DEFAULT_TO, AcsSimulator
 
@@ -600,7 +600,7 @@ class LoadGenerator:
         self._audio_lock = asyncio.Lock()
 
     async def start(self) -> None:
-        await self.simulator.validate_webhook(self.backend_url + EVENTS_PATH)
+        await self.simulator.validate_webhook(self.simulator.webhook_url(self.backend_url))
         await self.caller_audio(16000)
         # Everything alive now (simulator, models, imports) lives until the run ends: a full collection
         # walking it would stall the ticker for tens of ms, so move it out of the collector's sight.
@@ -661,7 +661,7 @@ class LoadGenerator:
             correlation_id=call.correlation_id,
         )
         response = await sim.http.post(
-            self.backend_url + EVENTS_PATH, json=[event.wire()], headers=event_grid_headers("Notification")
+            sim.webhook_url(self.backend_url), json=[event.wire()], headers=event_grid_headers("Notification")
         )
         if not 200 <= response.status_code < 300:
             call.abandon()

@@ -56,6 +56,7 @@ async def running_worker(
             "ACS_JWKS_URL": simulator.jwks_url,
             "ACS_JWT_ISSUER": simulator.issuer,
             "ACS_RESOURCE_ID": simulator.resource_id,
+            "EVENT_GRID_SECRET": simulator.event_grid_secret or "",
             "ADMIN_API_KEY": ADMIN_KEY,
             "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
             "TRANSCRIPTS_DB": str(scratch / "transcripts.sqlite3"),

@@ -53,6 +53,7 @@ def backend_settings(simulator: AcsSimulator, port: int, **overrides: Any) -> Se
         "acs_jwks_url": simulator.jwks_url,
         "acs_jwt_issuer": simulator.issuer,
         "acs_resource_id": simulator.resource_id,
+        "event_grid_secret": simulator.event_grid_secret,
         "admin_api_key": ADMIN_KEY,
         "media_token_secret": MEDIA_SECRET,
         # One transcript file per backend, so tests never share (or leave behind) a database.

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from apps import loopback_acs as defaults
 from apps.acs_simulator.caller_audio import (
     CallerStep,
@@ -63,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults.SIMULATOR_PORT,
         help="simulator listen port; the backend's embedded ACS settings point here (default: %(default)s)",
+    )
+    p.add_argument(
+        "--event-grid-secret",
+        default=None,
+        help="the backend's EVENT_GRID_SECRET, sent as ?code= on the webhook (default: $EVENT_GRID_SECRET, "
+        "then .env, then the loopback default the backend expects with no settings)",
     )
     p.set_defaults(steps=[])
     p.add_argument("--say", action=_Step, metavar="TEXT", help="caller says TEXT (repeatable)")
@@ -149,8 +157,21 @@ def summarize(result: CallResult) -> str:
     return "\n".join(lines)
 
 
+class _BackendSecret(BaseSettings):
+    """EVENT_GRID_SECRET read the way the backend reads it (environment, then .env)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    event_grid_secret: str | None = None
+
+
+def event_grid_secret(given: str | None) -> str:
+    """The secret a `make run` backend expects: the one given, else its own setting, else the loopback default."""
+    return given or _BackendSecret().event_grid_secret or defaults.SIMULATOR_EVENT_GRID_SECRET
+
+
 async def _place(args: argparse.Namespace, script: list[CallerStep]) -> CallResult:
-    async with AcsSimulator(host=args.host, port=args.port) as sim:
+    secret = event_grid_secret(args.event_grid_secret)
+    async with AcsSimulator(host=args.host, port=args.port, event_grid_secret=secret) as sim:
         return await sim.place_call(
             args.backend,
             script,

@@ -6,9 +6,11 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from apps import loopback_acs
 from apps.acs_simulator import events as ev
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.call import CallOptions
@@ -94,6 +96,20 @@ def event_grid_headers(event_type: str) -> dict[str, str]:
     }
 
 
+def event_grid_url(url: str, secret: str | None) -> str:
+    """`url` with the subscription secret added to its query (how Event Grid carries it), if there is one."""
+    if not secret:
+        return url
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), (loopback_acs.EVENT_GRID_SECRET_PARAM, secret)])
+    return urlunsplit(parts._replace(query=query))
+
+
+def _shown(url: str) -> str:
+    """A webhook URL fit for an error message: without its query (the secret rides there)."""
+    return urlunsplit(urlsplit(url)._replace(query=""))
+
+
 def _rejections(requests: list[RecordedRequest]) -> str:
     """Why the backend's own REST calls failed, if they did: the usual cause of 'never answered'."""
     failed = [r for r in requests if r.status_code is not None and r.status_code >= 400]
@@ -104,7 +120,9 @@ def _rejections(requests: list[RecordedRequest]) -> str:
 
 
 def _unreachable(url: str, exc: Exception) -> BackendUnreachable:
-    return BackendUnreachable(f"backend webhook {url} is not reachable ({exc.__class__.__name__}: {exc})")
+    return BackendUnreachable(
+        f"backend webhook {_shown(url)} is not reachable ({exc.__class__.__name__}: {exc})"
+    )
 
 
 async def validate_webhook(http: httpx.AsyncClient, url: str) -> WebhookValidation:
@@ -125,10 +143,10 @@ async def validate_webhook(http: httpx.AsyncClient, url: str) -> WebhookValidati
     except ValueError:
         body = response.text[:200]
     ok = response.status_code == 200 and isinstance(body, dict) and body.get("validationResponse") == code
-    result = WebhookValidation(url, code, response.status_code, body, ok)
+    result = WebhookValidation(_shown(url), code, response.status_code, body, ok)
     if not ok:
         raise WebhookRejected(
-            f"webhook {url} failed the Event Grid validation handshake: "
+            f"webhook {_shown(url)} failed the Event Grid validation handshake: "
             f"HTTP {response.status_code} {body!r:.200}"
         )
     return result
@@ -148,7 +166,7 @@ async def place_inbound_call(
     events_path: str = EVENTS_PATH,
 ) -> CallResult:
     validate_script(script)
-    url = backend_url.rstrip("/") + events_path
+    url = sim.webhook_url(backend_url, events_path)
     validation = await sim.validate_webhook(url)
     call = sim.register_incoming_call(
         to_number=to_number,
@@ -176,7 +194,7 @@ async def place_inbound_call(
     if not 200 <= response.status_code < 300:
         call.abandon()
         raise WebhookRejected(
-            f"webhook {url} answered IncomingCall with HTTP {response.status_code}"
+            f"webhook {_shown(url)} answered IncomingCall with HTTP {response.status_code}"
             + _rejections(sim.requests[first_request:])
         )
     try:

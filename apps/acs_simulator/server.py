@@ -25,6 +25,7 @@ from apps.acs_simulator.inbound import (
     EVENTS_PATH,
     CallResult,
     WebhookValidation,
+    event_grid_url,
     place_inbound_call,
     validate_webhook,
 )
@@ -66,8 +67,10 @@ class AcsSimulator:
         resource_id: str = defaults.SIMULATOR_RESOURCE_ID,
         ring_s: float = 0.3,
         unreachable_numbers: Sequence[str] = (),
+        event_grid_secret: str | None = defaults.SIMULATOR_EVENT_GRID_SECRET,
     ) -> None:
         self.access_key = access_key
+        self.event_grid_secret = event_grid_secret
         self.tokens = TokenIssuer(issuer=issuer, audience=resource_id)
         self.ring_s = ring_s
         self.unreachable_numbers = set(unreachable_numbers)
@@ -150,6 +153,10 @@ class AcsSimulator:
     @property
     def resource_id(self) -> str:
         return self.tokens.audience
+
+    def webhook_url(self, backend_url: str, events_path: str = EVENTS_PATH) -> str:
+        """The backend's Event Grid webhook as a subscription would hold it: with the secret in its query."""
+        return event_grid_url(backend_url.rstrip("/") + events_path, self.event_grid_secret)
 
     @property
     def http(self) -> httpx.AsyncClient:

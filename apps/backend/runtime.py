@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 
 from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.acs.connection_string import AcsConnectionString
+from apps.backend.acs.event_grid_auth import EventGridAuthenticator, build_event_grid_auth
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.orchestrators import OrchestratorFactory
@@ -56,6 +57,7 @@ class Runtime:
     registry_sync: RegistrySync
     calls: CallService
     acs_auth: AcsJwtVerifier | None
+    event_grid_auth: EventGridAuthenticator
     media_tokens: MediaTokenSigner
     tts: EspeakTts | None
     vad_model: SileroVadModel
@@ -79,6 +81,11 @@ class Runtime:
     async def _start(
         cls, settings: Settings, stack: contextlib.AsyncExitStack, build: ProviderFactory
     ) -> Runtime:
+        # First, before anything starts: settings that leave the webhook open refuse to start the service.
+        http = httpx.AsyncClient()
+        stack.push_async_callback(http.aclose)
+        event_grid_auth = build_event_grid_auth(settings, http)
+
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
         if not redis_url:
@@ -144,8 +151,6 @@ class Runtime:
         loop_lag.start()
         stack.push_async_callback(loop_lag.stop)
 
-        http = httpx.AsyncClient()
-        stack.push_async_callback(http.aclose)
         acs = AcsCallAutomation(AcsConnectionString.parse(settings.effective_acs_connection_string))
         stack.push_async_callback(acs.close)
 
@@ -199,6 +204,7 @@ class Runtime:
             registry_sync=registry_sync,
             calls=calls,
             acs_auth=acs_auth,
+            event_grid_auth=event_grid_auth,
             media_tokens=media_tokens,
             tts=tts,
             vad_model=vad_model,

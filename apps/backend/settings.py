@@ -33,6 +33,16 @@ class AcsAudioFormat(StrEnum):
         return "pcm16KMono" if self is AcsAudioFormat.PCM16K else "pcm24KMono"
 
 
+class EventGridAuthMode(StrEnum):
+    """How Event Grid deliveries to /api/v1/calls/events prove where they come from."""
+
+    AUTO = "auto"  # whatever is configured (secret, Entra or both); refuse to start with real ACS and neither
+    SECRET = "secret"
+    ENTRA = "entra"
+    BOTH = "both"
+    INSECURE_OFF = "insecure-off"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -70,6 +80,43 @@ class Settings(BaseSettings):
     acs_jwt_issuer: str = Field(loopback_acs.SIMULATOR_ISSUER, description="Expected `iss` of ACS JWTs.")
     acs_resource_id: str | None = Field(
         None, description="Expected `aud` of ACS JWTs: the ACS resource's immutable id."
+    )
+    event_grid_auth: EventGridAuthMode = Field(
+        EventGridAuthMode.AUTO,
+        description="How Event Grid deliveries are authenticated: auto (what is configured below), secret, "
+        "entra, both, or insecure-off (anyone can ring the service: never in production). auto with real ACS "
+        "and no secret or Entra settings refuses to start.",
+    )
+    event_grid_secret: SecretStr | None = Field(
+        None,
+        description="Shared secret in the Event Grid subscription URL (`.../api/v1/calls/events?code=<secret>`), "
+        "compared in constant time. Unset with the simulator: the loopback default it posts.",
+    )
+    event_grid_secret_previous: SecretStr | None = Field(
+        None,
+        description="The previous EVENT_GRID_SECRET, still accepted while the subscription URL is rotated.",
+    )
+    event_grid_entra_tenant_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="Entra tenant id (GUID) of the app registration on an Entra-protected Event Grid "
+        "subscription: deliveries carry `Authorization: Bearer <JWT>` issued by this tenant.",
+    )
+    event_grid_entra_audience: str | None = Field(
+        None,
+        description="Expected `aud` of Event Grid's bearer tokens: the app registration's application id and/or "
+        "application id URI, comma-separated.",
+    )
+    event_grid_entra_jwks_url: str | None = Field(
+        None,
+        description="Signing keys of the tenant. Unset: "
+        "https://login.microsoftonline.com/<EVENT_GRID_ENTRA_TENANT_ID>/discovery/v2.0/keys.",
+    )
+    event_grid_entra_client_app_id: str | None = Field(
+        None,
+        description="When set, the token's appid/azp must be this client: Event Grid's own application "
+        "(4962773b-9cdb-44cf-a8bf-237846a00ab7 in Azure public cloud). Unset: any client holding the "
+        "AzureEventGridSecureWebhookSubscriber role.",
     )
     media_token_secret: SecretStr | None = Field(
         None,

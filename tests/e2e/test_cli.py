@@ -46,6 +46,7 @@ async def test_serve_then_call_hears_the_greeting_and_shutdown_leaves_no_redis(t
         "ACS_CONNECTION_STRING": simulator_defaults.simulator_connection_string(port=sim_port),
         "ACS_JWKS_URL": f"http://127.0.0.1:{sim_port}{simulator_defaults.JWKS_PATH}",
         "ACS_RESOURCE_ID": simulator_defaults.SIMULATOR_RESOURCE_ID,
+        "EVENT_GRID_SECRET": simulator_defaults.SIMULATOR_EVENT_GRID_SECRET,
         "LOG_FORMAT": "json",
     }
     env.pop("REDIS_URL", None)

@@ -126,6 +126,7 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
         "ACS_JWKS_URL": simulator.jwks_url,
         "ACS_JWT_ISSUER": simulator.issuer,
         "ACS_RESOURCE_ID": simulator.resource_id,
+        "EVENT_GRID_SECRET": simulator.event_grid_secret or "",
         "ADMIN_API_KEY": ADMIN_KEY,
         "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
         "TRANSCRIPTS_DB": str(tmp_path / "b.sqlite3"),

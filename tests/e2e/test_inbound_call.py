@@ -104,7 +104,7 @@ async def test_backend_hang_up_ends_the_call_for_the_caller(
     )
     async with backend.admin() as admin:
         posted = await admin.post(
-            "/api/v1/calls/events",
+            simulator.webhook_url(backend.url),
             json=[event.model_dump(by_alias=True, mode="json")],
             headers=event_grid_headers("Notification"),
         )

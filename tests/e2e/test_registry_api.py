@@ -105,6 +105,7 @@ async def test_refresh_reaches_a_second_backend_process_over_redis(
             "ADMIN_API_KEY": ADMIN_KEY,
             "ACS_CONNECTION_STRING": simulator.connection_string,
             "ACS_JWKS_URL": simulator.jwks_url,
+            "EVENT_GRID_SECRET": simulator.event_grid_secret or "",
             "LOG_FORMAT": "json",
         }
         second = await asyncio.create_subprocess_exec(
@@ -149,7 +150,7 @@ async def _dial(backend: Backend, simulator: AcsSimulator, to_number: str):  # t
     )
     async with httpx.AsyncClient(base_url=backend.url) as client:
         posted = await client.post(
-            "/api/v1/calls/events",
+            simulator.webhook_url(backend.url),
             json=[event.model_dump(by_alias=True, mode="json")],
             headers=event_grid_headers("Notification"),
         )

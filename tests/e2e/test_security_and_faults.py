@@ -165,12 +165,15 @@ async def _media_ended(backend: Backend, call_id: str) -> CallRecord | None:
     return record if any(e.type == "media_ended" for e in record.events) else None
 
 
-async def test_event_grid_webhook_rejects_garbage_but_answers_the_handshake(backend: Backend) -> None:
-    async with httpx.AsyncClient(base_url=backend.url) as client:
-        garbage = await client.post("/api/v1/calls/events", content=b"<xml/>")
-        wrong_shape = await client.post("/api/v1/calls/events", json=[{"no": "eventType"}])
+async def test_event_grid_webhook_rejects_garbage_but_answers_the_handshake(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    webhook = simulator.webhook_url(backend.url)
+    async with httpx.AsyncClient() as client:
+        garbage = await client.post(webhook, content=b"<xml/>")
+        wrong_shape = await client.post(webhook, json=[{"no": "eventType"}])
         handshake = await client.post(
-            "/api/v1/calls/events",
+            webhook,
             json=[
                 {
                     "id": "v1",
@@ -180,9 +183,7 @@ async def test_event_grid_webhook_rejects_garbage_but_answers_the_handshake(back
                 }
             ],
         )
-        options = await client.options(
-            "/api/v1/calls/events", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}
-        )
+        options = await client.options(webhook, headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
     assert garbage.status_code == 400 and wrong_shape.status_code == 400
     assert handshake.json() == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
     assert options.headers["webhook-allowed-origin"] == "eventgrid.azure.net"

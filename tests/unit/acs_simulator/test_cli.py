@@ -5,8 +5,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
+from apps import loopback_acs
 from apps.acs_simulator.caller_audio import Pause, PlayWav, Say, SendDtmf, WaitForAgent
-from apps.acs_simulator.cli import build_parser, build_script, main
+from apps.acs_simulator.cli import build_parser, build_script, event_grid_secret, main
 
 
 def steps(*argv: str) -> list:
@@ -81,3 +84,17 @@ def test_a_busy_port_is_a_clear_error(capsys):
     assert code == 1
     assert err.startswith(f"error: ACS simulator cannot listen on 127.0.0.1:{port}")
     assert err.count("\n") == 1
+
+
+def test_the_webhook_secret_is_the_one_the_backend_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EVENT_GRID_SECRET", raising=False)
+    assert event_grid_secret(None) == loopback_acs.SIMULATOR_EVENT_GRID_SECRET  # `make run` with no settings
+    (tmp_path / ".env").write_text("EVENT_GRID_SECRET=from-the-dot-env-file\n")
+    assert event_grid_secret(None) == "from-the-dot-env-file"
+    monkeypatch.setenv("EVENT_GRID_SECRET", "from-the-environment")
+    assert event_grid_secret(None) == "from-the-environment"
+    assert event_grid_secret("given-on-the-command-line") == "given-on-the-command-line"
+    assert build_parser().parse_args(["--event-grid-secret", "x"]).event_grid_secret == "x"

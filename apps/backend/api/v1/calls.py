@@ -5,82 +5,70 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
 
 from apps.backend.acs.call_automation import AcsCommandError
-from apps.backend.acs.events import (
-    INCOMING_CALL_EVENT,
-    VALIDATION_EVENT,
-    CloudEvent,
-    EventGridEvent,
-    IncomingCallData,
-    SubscriptionValidationData,
+from apps.backend.acs.deliveries import (
+    MAX_DELIVERY_BYTES,
+    DeliveryError,
+    parse_callback_delivery,
+    parse_event_grid_delivery,
 )
+from apps.backend.acs.event_grid_auth import SECRET_PARAM, EventGridAuthError
 from apps.backend.acs.jwt_auth import AcsAuthError
 from apps.backend.api.deps import AdminDep, RuntimeDep
+from apps.backend.api.request_body import read_json_array
 from apps.backend.storage.call_store import CallNotFound, CallPage, CallRecord, InvalidCursor
 from voice.transcript import CallTranscript
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/calls", tags=["calls"])
 
-_event_grid_batch = TypeAdapter(list[EventGridEvent])
-_cloud_event_batch = TypeAdapter(list[CloudEvent])
 
-
-async def _json_array(request: Request) -> list[Any]:
+async def require_event_grid(request: Request, runtime: RuntimeDep) -> None:
+    """Deliveries and both validation handshakes must come from our subscription (secret and/or Entra)."""
+    auth = runtime.event_grid_auth
     try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not JSON: {exc}") from exc
-    if isinstance(body, dict):  # tolerate a single event not wrapped in an array
-        body = [body]
-    if not isinstance(body, list):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body must be a JSON array of events")
-    return body
+        await auth.authenticate(request.query_params.get(SECRET_PARAM), request.headers.get("authorization"))
+    except EventGridAuthError as exc:
+        log.warning("event grid delivery rejected", extra={"reason": str(exc)})
+        challenge = {"WWW-Authenticate": "Bearer"} if auth.uses_entra else None
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, f"not an authenticated Event Grid delivery: {exc}", challenge
+        ) from exc
 
 
-@router.options("/events", include_in_schema=False)
+EventGridDep = Depends(require_event_grid)
+
+
+@router.options("/events", include_in_schema=False, dependencies=[EventGridDep])
 async def cloud_events_handshake(request: Request) -> Response:
     """CloudEvents-schema webhook validation (abuse protection handshake)."""
     origin = request.headers.get("webhook-request-origin", "*")
     return Response(status_code=200, headers={"WebHook-Allowed-Origin": origin, "Allow": "POST"})
 
 
-@router.post("/events")
+@router.post("/events", dependencies=[EventGridDep])
 async def event_grid_webhook(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    """Event Grid delivery: the subscription handshake, and IncomingCall (answered with media streaming)."""
+    """Event Grid delivery: the subscription handshake, and IncomingCall (answered with media streaming).
+
+    The whole delivery is bounded and validated before any call is answered."""
     try:
-        events = _event_grid_batch.validate_python(await _json_array(request))
-    except ValidationError as exc:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"not Event Grid events: {exc.errors()[0]['msg']}"
-        ) from exc
+        delivery = parse_event_grid_delivery(await read_json_array(request, MAX_DELIVERY_BYTES))
+    except DeliveryError as exc:
+        raise HTTPException(exc.status, f"delivery rejected: {exc}") from exc
+    if delivery.validation is not None:
+        log.info("event grid subscription validated")
+        return {"validationResponse": delivery.validation.validation_code}
+    for event_type in delivery.ignored_types:
+        log.info("event ignored", extra={"event_type": event_type})
     answered: list[str] = []
-    for event in events:
-        if event.event_type == VALIDATION_EVENT:
-            try:
-                validation = SubscriptionValidationData.model_validate(event.data)
-            except ValidationError as exc:
-                raise HTTPException(
-                    status.HTTP_400_BAD_REQUEST, "validation event without validationCode"
-                ) from exc
-            log.info("event grid subscription validated")
-            return {"validationResponse": validation.validation_code}
-        if event.event_type == INCOMING_CALL_EVENT:
-            try:
-                data = IncomingCallData.model_validate(event.data)
-            except ValidationError as exc:
-                log.warning("malformed IncomingCall dropped", extra={"error": exc.errors()[0]["msg"]})
-                continue
-            call_id = await runtime.calls.handle_incoming_call(event.id, data)
-            if call_id:
-                answered.append(call_id)
-        else:
-            log.info("event ignored", extra={"event_type": event.event_type})
-    return {"accepted": len(events), "calls": answered}
+    for incoming in delivery.incoming_calls:
+        call_id = await runtime.calls.handle_incoming_call(incoming.event_id, incoming.data)
+        if call_id:
+            answered.append(call_id)
+    return {"accepted": delivery.events, "calls": answered}
 
 
 @router.post("/callbacks")
@@ -93,11 +81,9 @@ async def acs_callbacks(request: Request, runtime: RuntimeDep) -> dict[str, int]
             log.warning("callback rejected", extra={"reason": str(exc)})
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "callback is not signed by ACS") from exc
     try:
-        events = _cloud_event_batch.validate_python(await _json_array(request))
-    except ValidationError as exc:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"not ACS CloudEvents: {exc.errors()[0]['msg']}"
-        ) from exc
+        events = parse_callback_delivery(await read_json_array(request, MAX_DELIVERY_BYTES))
+    except DeliveryError as exc:
+        raise HTTPException(exc.status, f"not ACS CloudEvents: {exc}") from exc
     applied = 0
     for event in events:
         applied += await runtime.calls.handle_callback(event)
