@@ -172,7 +172,9 @@ class TurnThinker:
         log.info("handoff", extra={"from": previous, "to": handoff.agent, "type": handoff.type})
         await self._host.agent_changed(previous, handoff.agent, quiet=False)
         if handoff.type == "announced":
-            # Close the previous agent's part of the turn, then let the new agent greet in its own voice.
+            # The new agent greets in its own voice; a turn that is only that greeting is recorded as one.
+            if not state.utterance.clauses:
+                state.kind = "greeting"
             try:
                 greeting = conv.greeting(returning=returning)
             except Exception:

@@ -87,7 +87,10 @@ class ToolFollowUps:
         interrupted = host.interrupted_since(epoch)
         handoff = next((a for a in ctx.actions if a.kind == "handoff" and a.target), None)
         ending = next((a for a in ctx.actions if a.kind in ("hang_up", "transfer")), None)
-        speaks_next = not interrupted and (ending is None or handoff is not None)
+        closing_line = _closing_line(results, catalog) if ending is not None and handoff is None else ""
+        # The next response speaks for these tools (an answer, a greeting, or the tool's own closing line):
+        # their records go on that turn, so the transcript has no empty agent turn.
+        speaks_next = not interrupted and (ending is None or handoff is not None or bool(closing_line))
         self._book.tools_ran(state, [tool_record(c, r) for c, r in results], answered_next=speaks_next)
         if handoff is not None and handoff.target != conv.agent.name:
             await self._hand_off(catalog, handoff, interrupted=interrupted)
@@ -95,7 +98,7 @@ class ToolFollowUps:
             if interrupted:
                 log.info("tool action dropped: the caller interrupted it", extra={"action": ending.kind})
             else:
-                await self._end(ending, results, catalog, epoch)
+                await self._end(ending, closing_line, epoch)
         elif not interrupted:
             await self._speaker.request_response("reply")
 
@@ -117,16 +120,9 @@ class ToolFollowUps:
         else:
             await self._speaker.request_response("reply")
 
-    async def _end(
-        self, action: ToolAction, results: list[tuple[ToolCall, ToolResult]], catalog: ToolCatalog, epoch: int
-    ) -> None:
+    async def _end(self, action: ToolAction, spoken: str, epoch: int) -> None:
         """Say what the tool prepared (a goodbye, "connecting you now"), let it play out, then act."""
         host = self._host
-        spoken = " ".join(
-            result.spoken
-            for _call, result in results
-            if result.spoken and not (result.name in catalog and catalog[result.name].handoff is not None)
-        )
         if spoken:
             await self._speaker.say(spoken, "reply")
         else:
@@ -138,3 +134,12 @@ class ToolFollowUps:
             await host.end_call("agent ended the call", action.detail)
         else:
             await host.transfer_to_human(action.detail)
+
+
+def _closing_line(results: list[tuple[ToolCall, ToolResult]], catalog: ToolCatalog) -> str:
+    """What ending tools (hang-up, transfer) prepared for the caller to hear before the call ends."""
+    return " ".join(
+        result.spoken
+        for _call, result in results
+        if result.spoken and not (result.name in catalog and catalog[result.name].handoff is not None)
+    )
