@@ -208,4 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(result.timeline.to_json() + "\n")
         print(f"timeline: {args.json}", file=human)
-    return 0 if result.media_connected and not result.script_error else 1
+    failures = result.failures()
+    for failure in failures:
+        print(f"call failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0

@@ -75,6 +75,31 @@ class CallResult:
     script_error: str | None
     warnings: list[str] = field(default_factory=list)
     wav_path: Path | None = None
+    media_close_code: int | None = None  # set when the backend closed the media socket
+    media_close_reason: str = ""
+
+    def failures(self) -> list[str]:
+        """Why this call did not work, one line each (empty: it did). `switchboard call` exits 1 on any."""
+        problems: list[str] = []
+        if not self.media_connected:
+            problems.append(f"media never connected: {self.media_error or 'the backend asked for no media'}")
+        if self.media_close_code not in (None, 1000):
+            reason = f" ({self.media_close_reason})" if self.media_close_reason else ""
+            problems.append(
+                f"the backend closed the media WebSocket with code {self.media_close_code}{reason}"
+            )
+        refused = [c for c in self.callbacks if c.status_code is None or not 200 <= c.status_code < 300]
+        if refused:
+            first = refused[0]
+            why = f"HTTP {first.status_code}" if first.status_code is not None else first.error or "no answer"
+            problems.append(
+                f"{len(refused)} of {len(self.callbacks)} callbacks were not accepted "
+                f"(first: {first.event_type}, {why})"
+            )
+        if self.script_error:
+            problems.append(f"script error: {self.script_error}")
+        problems += [w for w in self.warnings if w.startswith("simulator error")]
+        return problems
 
     @property
     def agent_audio_s(self) -> float:
@@ -235,6 +260,8 @@ async def place_inbound_call(
         malformed_media_messages=media.malformed_messages if media else 0,
         script_error=call.script_error,
         warnings=list(call.warnings),
+        media_close_code=media.close_code if media else None,
+        media_close_reason=media.close_reason if media else "",
     )
     if record_path is not None:
         result.write_wav(record_path)

@@ -62,6 +62,9 @@ class MediaSession:
         self.frames_sent = 0
         self.malformed_messages = 0
         self.closed_by_backend = asyncio.Event()
+        # How the backend closed the socket (1000 = a normal end; 1008 = refused by policy, ...).
+        self.close_code: int | None = None
+        self.close_reason = ""
         self.upgrade_headers: dict[str, str] = {}
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,6 +158,8 @@ class MediaSession:
 
     def _peer_closed(self) -> None:
         if not self._closing:
+            if self._ws is not None and not self.closed_by_backend.is_set():
+                self.close_code, self.close_reason = self._ws.close_code, self._ws.close_reason or ""
             self.closed_by_backend.set()
         self._tick.set()
 

@@ -1,4 +1,5 @@
-"""`switchboard` command line: `serve` runs the backend, `call` places a simulated PSTN call."""
+"""`switchboard` command line: `serve` runs the backend, `check` checks its configuration, `call` places a
+simulated PSTN call."""
 
 from __future__ import annotations
 
@@ -10,16 +11,42 @@ if TYPE_CHECKING:
     from apps.backend.settings import Settings
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+
+
 def _serve(args: argparse.Namespace) -> int:
+    from apps.backend.checks import preflight
+
+    # Every configuration problem as one line, before any model loads (and never as a traceback).
+    report = preflight(_overrides(args))
+    if report.problems or report.settings is None:
+        for problem in report.problems:
+            print(f"switchboard serve: {problem.subject}: {problem.detail}", file=sys.stderr)
+        print(
+            "switchboard serve: not started; `switchboard check` reports the whole configuration",
+            file=sys.stderr,
+        )
+        return 1
+    settings = report.settings
+
     from apps.backend.app import create_app
     from apps.backend.logging_setup import configure_logging
-    from apps.backend.settings import Settings
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
     run_server(create_app(settings), settings)
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from apps.backend.checks import full_check
+
+    report = full_check(_overrides(args))
+    for finding in report.findings:
+        print(finding)
+    count = len(report.problems)
+    print(f"{count} problem{'s' if count != 1 else ''}" if count else "configuration ok")
+    return 1 if count else 0
 
 
 def run_server(app: Any, settings: Settings) -> None:
@@ -52,12 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the backend (embedded defaults unless configured)")
     serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
+    check = commands.add_parser(
+        "check", help="check settings, registry and configured services; exit 1 on any problem"
+    )
+    check.set_defaults(host=None, port=None)
     commands.add_parser("call", help="place a simulated PSTN call: switchboard call --help")
     agents = commands.add_parser("agents", help="agent registry tools: switchboard agents validate [DIR]")
     agents.add_subparsers(dest="agents_command", required=True).add_parser("validate", help="validate YAML")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "check":
+        return _check(args)
     return 2
 
 

@@ -154,17 +154,7 @@ class Runtime:
         acs = AcsCallAutomation(AcsConnectionString.parse(settings.effective_acs_connection_string))
         stack.push_async_callback(acs.close)
 
-        jwks_url = settings.effective_acs_jwks_url
-        acs_auth = None
-        if jwks_url:
-            acs_auth = AcsJwtVerifier(
-                jwks_url,
-                issuer=settings.acs_jwt_issuer,
-                audience=settings.effective_acs_resource_id,
-                http=http,
-            )
-        else:
-            log.warning("ACS_JWKS_URL is not set: ACS callbacks and media upgrades are NOT authenticated")
+        acs_auth = build_acs_verifier(settings, http)
 
         secret = settings.media_token_secret
         media_tokens = MediaTokenSigner(
@@ -229,6 +219,28 @@ class Runtime:
         if self.tts is not None and not self.tts.ready:
             problems.append("tts not ready")
         return problems
+
+
+def build_acs_verifier(settings: Settings, http: httpx.AsyncClient) -> AcsJwtVerifier | None:
+    """ACS JWT validation: on unless ACS_JWT_VALIDATION=off (loudly insecure)."""
+    source = settings.acs_jwt_source
+    if source is None:
+        log.warning(
+            "ACS_JWT_VALIDATION=off: ACS callbacks and media upgrades are NOT authenticated; anyone who can "
+            "reach this service can forge call events (INSECURE)"
+        )
+        return None
+    log.info(
+        "acs jwt validation on",
+        extra={"openid_config_url": source.openid_config_url, "jwks_url": source.jwks_url},
+    )
+    return AcsJwtVerifier(
+        openid_config_url=source.openid_config_url,
+        jwks_url=source.jwks_url,
+        issuer=source.issuer,
+        audience=source.audience,
+        http=http,
+    )
 
 
 class OwnedTranscriptStore(TranscriptStore, Protocol):

@@ -3,6 +3,9 @@ and in the README's configuration table; keep the three in step."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -12,6 +15,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps import loopback_acs
+from apps.backend.acs.connection_string import AcsConnectionString
+
+# Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
+ACS_PUBLIC_OPENID_CONFIG_URL = (
+    "https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration"
+)
 
 
 class OrchestratorKind(StrEnum):
@@ -43,6 +52,16 @@ class EventGridAuthMode(StrEnum):
     INSECURE_OFF = "insecure-off"
 
 
+@dataclass(frozen=True)
+class AcsJwtSource:
+    """The OpenID configuration to discover issuer and keys from, and the explicit overrides of either."""
+
+    openid_config_url: str
+    jwks_url: str | None
+    issuer: str | None
+    audience: str
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -72,14 +91,28 @@ class Settings(BaseSettings):
         f"at {loopback_acs.simulator_endpoint()}.",
     )
     acs_audio_format: AcsAudioFormat = Field(AcsAudioFormat.PCM16K, description="pcm16k or pcm24k.")
-    acs_jwks_url: str | None = Field(
-        None,
-        description="JWKS of the ACS callback signer. When set, every callback and media upgrade must carry "
-        "a valid ACS JWT. Unset with the simulator: the simulator's JWKS.",
+    acs_jwt_validation: Literal["on", "off"] = Field(
+        "on",
+        description="on: every ACS callback and media WebSocket upgrade must carry a valid ACS JWT. off is "
+        "INSECURE: anyone who can reach the service can forge call events (e.g. end any call); logged as a "
+        "warning at start-up.",
     )
-    acs_jwt_issuer: str = Field(loopback_acs.SIMULATOR_ISSUER, description="Expected `iss` of ACS JWTs.")
+    acs_openid_config_url: str = Field(
+        ACS_PUBLIC_OPENID_CONFIG_URL,
+        description="ACS OpenID configuration whose `issuer` and `jwks_uri` authenticate ACS JWTs with real ACS "
+        "(fetched lazily and cached). With the simulator (no connection string, or a loopback endpoint) the "
+        "simulator's own configuration is used instead.",
+    )
+    acs_jwks_url: str | None = Field(
+        None, description="Overrides the `jwks_uri` of the ACS OpenID configuration (the JWT signing keys)."
+    )
+    acs_jwt_issuer: str | None = Field(
+        None, description="Overrides the `issuer` of the ACS OpenID configuration (the expected `iss`)."
+    )
     acs_resource_id: str | None = Field(
-        None, description="Expected `aud` of ACS JWTs: the ACS resource's immutable id."
+        None,
+        description="Expected `aud` of ACS JWTs: the ACS resource's immutable id. Required with a real "
+        "ACS_CONNECTION_STRING (unless ACS_JWT_VALIDATION=off); the simulator's by default.",
     )
     event_grid_auth: EventGridAuthMode = Field(
         EventGridAuthMode.AUTO,
@@ -237,6 +270,59 @@ class Settings(BaseSettings):
         "per process (replicas must share one).",
     )
 
+    @field_validator("acs_connection_string")
+    @classmethod
+    def _parsable_connection_string(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            AcsConnectionString.parse(value.get_secret_value())  # its ValueError names the problem
+        return value
+
+    @field_validator("acs_jwt_validation", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        name = value.strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return name
+
+    @field_validator("media_token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("must be at least 16 bytes (32 random bytes recommended)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if value:
+            urlsplit(value).port  # noqa: B018  # raises ValueError for a port that is not a number
+        return value
+
+    @model_validator(mode="after")
+    def _acs_audience(self) -> Settings:
+        if self.acs_jwt_validation == "on" and not self.uses_acs_simulator and not self.acs_resource_id:
+            raise ValueError(
+                "ACS_RESOURCE_ID is required with a real ACS_CONNECTION_STRING: it is the audience of the JWTs "
+                "that authenticate ACS callbacks and media (the ACS resource's immutable id)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cosmos_key(self) -> Settings:
+        if self.cosmos_endpoint and self.cosmos_key is None:
+            raise ValueError("COSMOS_ENDPOINT is set but COSMOS_KEY is not")
+        if self.cosmos_endpoint and urlsplit(self.cosmos_endpoint).scheme not in ("http", "https"):
+            raise ValueError("COSMOS_ENDPOINT must be an http(s) URL")
+        return self
+
     @model_validator(mode="after")
     def _voicelive_key(self) -> Settings:
         if self.azure_voicelive_endpoint and self.azure_voicelive_api_key is None:
@@ -269,8 +355,22 @@ class Settings(BaseSettings):
 
     # --- derived -------------------------------------------------------------------------------
     @property
+    def acs_endpoint(self) -> str:
+        """The ACS endpoint (no trailing slash): the resource's, or the local simulator's."""
+        return AcsConnectionString.parse(self.effective_acs_connection_string).endpoint
+
+    @property
     def uses_acs_simulator(self) -> bool:
-        return self.acs_connection_string is None
+        """No connection string, or one pointing at loopback: the simulator, which serves its own keys."""
+        if self.acs_connection_string is None:
+            return True
+        host = urlsplit(self.acs_endpoint).hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def effective_public_base_url(self) -> str:
@@ -283,18 +383,25 @@ class Settings(BaseSettings):
         return loopback_acs.simulator_connection_string()
 
     @property
-    def effective_acs_jwks_url(self) -> str | None:
-        if self.acs_jwks_url:
-            return self.acs_jwks_url
+    def acs_jwt_source(self) -> AcsJwtSource | None:
+        """Where the keys and claims of ACS JWTs come from; None when ACS_JWT_VALIDATION=off."""
+        if self.acs_jwt_validation == "off":
+            return None
         if self.uses_acs_simulator:
-            return loopback_acs.simulator_endpoint().rstrip("/") + loopback_acs.JWKS_PATH
-        return None
-
-    @property
-    def effective_acs_resource_id(self) -> str | None:
-        if self.acs_resource_id:
-            return self.acs_resource_id
-        return loopback_acs.SIMULATOR_RESOURCE_ID if self.uses_acs_simulator else None
+            return AcsJwtSource(
+                openid_config_url=self.acs_endpoint + loopback_acs.OPENID_CONFIG_PATH,
+                jwks_url=self.acs_jwks_url,
+                issuer=self.acs_jwt_issuer,
+                audience=self.acs_resource_id or loopback_acs.SIMULATOR_RESOURCE_ID,
+            )
+        if not self.acs_resource_id:  # the validator requires it; narrowed for the type checker
+            raise ValueError("ACS_RESOURCE_ID is required with a real ACS_CONNECTION_STRING")
+        return AcsJwtSource(
+            openid_config_url=self.acs_openid_config_url,
+            jwks_url=self.acs_jwks_url,
+            issuer=self.acs_jwt_issuer,
+            audience=self.acs_resource_id,
+        )
 
     @property
     def websocket_base_url(self) -> str:

@@ -2,21 +2,67 @@ import pytest
 from pydantic import ValidationError
 
 from apps import loopback_acs as simulator
-from apps.backend.settings import AcsAudioFormat, Settings
+from apps.backend.settings import ACS_PUBLIC_OPENID_CONFIG_URL, AcsAudioFormat, Settings
+
+REAL_ACS = "endpoint=https://switchboard.communication.azure.com/;accesskey=c2VjcmV0"
 
 
-def test_no_acs_settings_means_the_simulator_with_its_jwks() -> None:
+def test_no_acs_settings_means_the_simulator_with_its_keys() -> None:
     settings = Settings(_env_file=None)
     assert settings.uses_acs_simulator
     assert simulator.SIMULATOR_ACCESS_KEY in settings.effective_acs_connection_string
-    assert settings.effective_acs_jwks_url and settings.effective_acs_jwks_url.endswith(simulator.JWKS_PATH)
-    assert settings.effective_acs_resource_id == simulator.SIMULATOR_RESOURCE_ID
+    source = settings.acs_jwt_source
+    assert source is not None
+    assert (
+        source.openid_config_url == simulator.simulator_endpoint().rstrip("/") + simulator.OPENID_CONFIG_PATH
+    )
+    assert source.audience == simulator.SIMULATOR_RESOURCE_ID
 
 
-def test_real_acs_without_jwks_is_unauthenticated_not_pointed_at_the_simulator() -> None:
-    settings = Settings(_env_file=None, acs_connection_string="endpoint=https://x/;accesskey=c2VjcmV0")
+def test_a_loopback_connection_string_is_a_simulator_with_its_own_keys() -> None:
+    settings = Settings(
+        _env_file=None, acs_connection_string=simulator.simulator_connection_string(port=9123)
+    )
+    assert settings.uses_acs_simulator
+    source = settings.acs_jwt_source
+    assert (
+        source is not None
+        and source.openid_config_url == "http://127.0.0.1:9123" + simulator.OPENID_CONFIG_PATH
+    )
+
+
+def test_real_acs_validates_jwts_with_the_public_acs_configuration_by_default() -> None:
+    settings = Settings(_env_file=None, acs_connection_string=REAL_ACS, acs_resource_id="res-1")
     assert not settings.uses_acs_simulator
-    assert settings.effective_acs_jwks_url is None
+    source = settings.acs_jwt_source
+    assert source is not None
+    assert source.openid_config_url == ACS_PUBLIC_OPENID_CONFIG_URL
+    assert (source.jwks_url, source.issuer, source.audience) == (None, None, "res-1")
+
+
+def test_real_acs_without_a_resource_id_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match="ACS_RESOURCE_ID is required"):
+        Settings(_env_file=None, acs_connection_string=REAL_ACS)
+
+
+def test_explicit_keys_and_issuer_override_the_configuration() -> None:
+    settings = Settings(
+        _env_file=None,
+        acs_connection_string=REAL_ACS,
+        acs_resource_id="res-1",
+        acs_jwks_url="https://keys.example/jwks",
+        acs_jwt_issuer="https://issuer.example",
+    )
+    source = settings.acs_jwt_source
+    assert source is not None and (source.jwks_url, source.issuer) == (
+        "https://keys.example/jwks",
+        "https://issuer.example",
+    )
+
+
+def test_validation_off_takes_an_explicit_setting() -> None:
+    settings = Settings(_env_file=None, acs_connection_string=REAL_ACS, acs_jwt_validation="OFF")
+    assert settings.acs_jwt_source is None
 
 
 @pytest.mark.parametrize(
