@@ -29,6 +29,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def settings(**values: Any) -> Settings:
+    if values.get("acs_connection_string") == REAL_ACS:  # real ACS requires the JWT audience too
+        values.setdefault("acs_resource_id", "00000000-0000-0000-0000-00000000a0c5")
     return Settings(_env_file=None, **values)
 
 
