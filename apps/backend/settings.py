@@ -215,6 +215,11 @@ class Settings(BaseSettings):
         Path("var/transcripts.sqlite3"),
         description="SQLite file for call transcripts (the embedded transcript store).",
     )
+    redact_transcripts: bool = Field(
+        True,
+        description="Mask card and account numbers, SSNs, dates of birth, keyed digits and sensitive tools' "
+        "data in stored transcripts and call events (a scenario's `redaction:` overrides it).",
+    )
 
     # --- speech (Azure Speech; unset: embedded pocketsphinx STT and espeak-ng TTS) ---------------
     azure_speech_key: SecretStr | None = Field(

@@ -28,6 +28,21 @@ def _e164(number: str) -> str:
 
 PhoneNumber = Annotated[str, AfterValidator(_e164)]
 
+RedactionKind = Literal["card", "account", "ssn", "dob", "dtmf", "sensitive_tools"]
+REDACTION_KINDS: tuple[RedactionKind, ...] = ("card", "account", "ssn", "dob", "dtmf", "sensitive_tools")
+
+
+class RedactionSpec(BaseModel):
+    """What is masked where a call's turns are stored or published (transcripts, call events). The agent
+    itself always hears and uses the real values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="False turns redaction off for this scenario's calls.")
+    kinds: tuple[RedactionKind, ...] = Field(
+        default=REDACTION_KINDS, description="What to mask; default: every kind."
+    )
+
 
 class HandoffEdge(BaseModel):
     """`from` may hand the call to `to` by calling `tool` (generated; its description is `condition`)."""
@@ -68,6 +83,10 @@ class ScenarioSpec(BaseModel):
     orchestrator: Literal["cascade", "voicelive"] | None = Field(
         default=None,
         description="Who runs this scenario's calls: cascade or voicelive. None: the ORCHESTRATOR setting.",
+    )
+    redaction: RedactionSpec | None = Field(
+        default=None,
+        description="PII masking of stored transcripts and call events. None: the REDACT_TRANSCRIPTS setting.",
     )
 
     def handoffs_from(self, agent: str) -> list[HandoffEdge]:

@@ -16,6 +16,10 @@ catalog per registry snapshot, so reloading the registry never mutates what live
             last4: Last four digits of the card.
             reason: Why the card is being locked.
         \"\"\"
+
+A tool that takes or returns personal data says so: `sensitive=True` (every argument and result field) or
+`sensitive_fields=("date_of_birth", "balance_cents")` (those keys, at any depth of the arguments and result).
+Stored transcripts and call events then show `"[redacted]"` for them; the tool itself gets the real values.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class ToolSpec:
     source: str | None = None  # file that defines the function
     line: int | None = None
     code: str = field(default="", repr=False)  # source text, so a changed body counts as a changed tool
+    sensitive: bool = False  # every argument and result field is personal data (masked where stored)
+    sensitive_fields: frozenset[str] = frozenset()  # argument/result keys (any depth) masked where stored
 
     def openai_tool(self) -> dict[str, Any]:
         """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""
@@ -82,6 +88,8 @@ class ToolSpec:
             "reply": self.reply,
             "is_async": self.is_async,
             "handoff": None if self.handoff is None else vars(self.handoff).copy(),
+            "sensitive": self.sensitive,
+            "sensitive_fields": sorted(self.sensitive_fields),
         }
 
     @property
@@ -100,7 +108,13 @@ class ToolSpec:
 
 
 def build_tool_spec(
-    fn: Callable[..., Any], *, name: str | None = None, examples: Sequence[str] = (), reply: str | None = None
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    examples: Sequence[str] = (),
+    reply: str | None = None,
+    sensitive: bool = False,
+    sensitive_fields: Sequence[str] = (),
 ) -> ToolSpec:
     """The `ToolSpec` for `fn`. Raises `ToolDefinitionError` naming what is wrong with it."""
     if not inspect.isfunction(fn):
@@ -120,6 +134,10 @@ def build_tool_spec(
         raise ToolDefinitionError(fn, "examples must be a list of non-empty strings")
     if reply is not None and (problem := template_error(reply)):
         raise ToolDefinitionError(fn, f"reply template, line {problem[0]}: {problem[1]}")
+    if not isinstance(sensitive, bool):
+        raise ToolDefinitionError(fn, "sensitive must be True or False")
+    if isinstance(sensitive_fields, str) or not all(isinstance(f, str) and f for f in sensitive_fields):
+        raise ToolDefinitionError(fn, "sensitive_fields must be a list of argument or result field names")
     model, context_param = arguments_model(fn, tool_name, arg_docs)
     try:
         code = inspect.getsource(fn)
@@ -138,6 +156,8 @@ def build_tool_spec(
         source=fn.__code__.co_filename,
         line=fn.__code__.co_firstlineno,
         code=code,
+        sensitive=sensitive,
+        sensitive_fields=frozenset(sensitive_fields),
     )
 
 
@@ -145,7 +165,14 @@ def build_tool_spec(
 def tool(fn: _F, /) -> _F: ...
 @overload
 def tool(
-    fn: None = None, /, *, name: str | None = None, examples: Sequence[str] = (), reply: str | None = None
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    examples: Sequence[str] = (),
+    reply: str | None = None,
+    sensitive: bool = False,
+    sensitive_fields: Sequence[str] = (),
 ) -> Callable[[_F], _F]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -154,15 +181,26 @@ def tool(
     name: str | None = None,
     examples: Sequence[str] = (),
     reply: str | None = None,
+    sensitive: bool = False,
+    sensitive_fields: Sequence[str] = (),
 ) -> Any:
-    """Mark a function as a tool: `@tool` or `@tool(name=..., examples=[...], reply="...")`.
+    """Mark a function as a tool: `@tool` or `@tool(name=..., examples=[...], reply="...", sensitive=True)`.
 
     The function needs a docstring (summary = description; Google-style `Args:` = parameter descriptions) and a
     type annotation on every parameter. A parameter annotated `ToolContext` is injected, not asked of the LLM.
+    `sensitive` / `sensitive_fields` mark personal data, masked wherever the call's turns are stored.
     """
 
     def decorate(function: _F) -> _F:
-        setattr(function, ATTRIBUTE, build_tool_spec(function, name=name, examples=examples, reply=reply))
+        spec = build_tool_spec(
+            function,
+            name=name,
+            examples=examples,
+            reply=reply,
+            sensitive=sensitive,
+            sensitive_fields=sensitive_fields,
+        )
+        setattr(function, ATTRIBUTE, spec)
         return function
 
     return decorate(fn) if fn is not None else decorate

@@ -52,7 +52,9 @@ async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_
             await eventually(keyed_turn, timeout=15)
             transcript = await owner.runtime.transcripts.get(call_id)
             assert transcript is not None
-            assert [t.text for t in transcript.turns if t.kind == "dtmf"] == ["[dtmf] 4821"]
+            assert [t.text for t in transcript.turns if t.kind == "dtmf"] == ["[dtmf]"]  # stored masked
+            heard = owner.runtime.calls._orchestrators_live[call_id].conversation.history()
+            assert {"role": "user", "content": "[dtmf] 4821"} in heard  # the agent got the keys
 
             # A hang-up through the other replica ends the call and closes the owner's media socket.
             async with other.admin() as admin:

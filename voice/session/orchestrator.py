@@ -13,6 +13,7 @@ from typing import Protocol
 from voice.session.call_control import CallControl
 from voice.session.config import CallConfig, CallObserver
 from voice.session.conversation import CallConversation, ConversationState
+from voice.session.redaction import RedactionPolicy
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transcript import TranscriptStore
 from voice.transports.playout import PacedPlayout
@@ -57,3 +58,5 @@ class CallDeps:
     resumed: bool = False
     """The conversation was restored (another worker ran the call): welcome the caller back."""
     telemetry: CallTelemetry = NO_TELEMETRY
+    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    """PII masking of the stored transcript and call events, for scenarios that set none (on by default)."""

@@ -1,16 +1,21 @@
 """Where an orchestrator's turns go: the stored transcript (written in order in the background, closed with the
 call's outcome) and the observer (call records, dashboards). Shared by every orchestrator, so the caller's and
-the agent's turns are built, numbered and written one way whatever produced them."""
+the agent's turns are built, numbered, redacted and written one way whatever produced them.
+
+Both get each turn with its PII masked (`voice.session.redaction`, the scenario's policy or the default given);
+the conversation the agent reads keeps what was really said."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from voice.session.config import CallObserver
 from voice.session.conversation import CallConversation
+from voice.session.redaction import REDACT_ALL, RedactionPolicy, masked_entirely, redact_turn
 from voice.session.transcript_writer import TranscriptWriter
 from voice.transcript import (
     CallOutcome,
@@ -21,6 +26,8 @@ from voice.transcript import (
     TurnLatency,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 
 def response_ms(last_voiced_at: float | None, first_audio_at: float | None) -> float | None:
@@ -38,8 +45,11 @@ class TurnRecorder:
         observer: CallObserver | None,
         *,
         own: Callable[[Awaitable[Any]], object],
+        redaction: RedactionPolicy = REDACT_ALL,
     ) -> None:
+        """`redaction` applies to calls whose scenario sets no `redaction:` of its own."""
         self._conv = conversation
+        self._redaction = redaction.for_scenario(conversation.scenario.redaction)
         self._transcripts = transcripts
         self._observer = observer
         self._own = own
@@ -115,6 +125,13 @@ class TurnRecorder:
         )
 
     def _add(self, turn: TranscriptTurn) -> None:
+        if self._writer is None and self._observer is None:
+            return
+        try:
+            turn = redact_turn(turn, self._redaction, self._conv.snapshot.tools.get)
+        except Exception as exc:  # fail closed: a masking bug must cost the turn's words, not the call or PII
+            log.error("turn redaction failed", extra={"error_type": type(exc).__name__, "seq": turn.seq})
+            turn = masked_entirely(turn)
         if self._writer is not None:
             self._writer.add(turn)
         if self._observer is not None:

@@ -62,6 +62,7 @@ class SpeechCascade:
             deps.transcripts,
             deps.observer,
             own=lambda work: self._own(asyncio.ensure_future(work)),
+            redaction=deps.redaction,
         )
         self._listener = CallerListener(
             providers.stt, call_id=self.call_id, phrases=phrases, preroll_ms=self.config.preroll_ms

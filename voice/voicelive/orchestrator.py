@@ -64,7 +64,9 @@ class VoiceLiveOrchestrator:
         self._session_task: asyncio.Task[None] | None = None
         self._idle_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._recorder = TurnRecorder(conversation, deps.transcripts, deps.observer, own=self.own)
+        self._recorder = TurnRecorder(
+            conversation, deps.transcripts, deps.observer, own=self.own, redaction=deps.redaction
+        )
         self.book = TurnBook(conversation, recorder=self._recorder, own=self.own, save_state=deps.save_state)
         self.epoch = 0
         """Bumped whenever the caller takes the floor: follow-ups of an interrupted turn are void."""

@@ -42,6 +42,7 @@ from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation, ConversationState
 from voice.session.media_session import MediaSession
 from voice.session.orchestrator import CallDeps, Orchestrator
+from voice.session.redaction import RedactionPolicy
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
@@ -343,6 +344,7 @@ class CallService:
             save_state=self._sessions.save if self._sessions is not None else None,
             resumed=saved is not None,
             telemetry=self.observability.metrics,
+            redaction=RedactionPolicy(enabled=self._settings.redact_transcripts),
         )
 
     # --- commands for the replica holding the media ---------------------------------------------

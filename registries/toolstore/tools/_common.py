@@ -11,6 +11,12 @@ from registries.toolstore.demo.speech import digits, money, spell, spoken_date
 
 NOT_VERIFIED = "I need to verify your identity first."
 
+# Personal data the tools take or return, masked where calls are stored (`@tool(sensitive_fields=...)`).
+# Card last fours stay: they name a card, as the agent does aloud, and transcripts keep them too.
+BALANCE_FIELDS = ("balance_cents", "balance_text", "account_last4_spoken")
+TRANSACTION_FIELDS = ("merchant", "amount", "amount_cents", "amount_text", "date_text", "location", "spoken")
+"""A transaction's details (what the caller bought, where, when); its id stays, to look it up."""
+
 
 def verified_customer(ctx: ToolContext) -> str:
     """The customer id verified earlier in this call, or a ToolError asking to verify first."""

@@ -7,6 +7,10 @@ from registries.toolstore.demo import insurance
 from registries.toolstore.demo.dataset import Policy
 from registries.toolstore.demo.speech import spell
 
+POLICY_FIELDS = ("policy_number", "policy_number_spoken")
+"""Masked where calls are stored (`@tool(sensitive_fields=...)`): a policy number is the customer's account
+number, the one thing that finds their policy."""
+
 
 async def known_policy(ctx: ToolContext, policy_number: str) -> Policy:
     policy = await insurance.find_policy(ctx.redis, policy_number)

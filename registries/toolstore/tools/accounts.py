@@ -12,7 +12,12 @@ from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
 from registries.toolstore.demo.dataset import Account, AccountType
 from registries.toolstore.demo.speech import cents_from_dollars, listing, money, spell
-from registries.toolstore.tools._common import describe_transaction, transaction_summary, verified_customer
+from registries.toolstore.tools._common import (
+    BALANCE_FIELDS,
+    describe_transaction,
+    transaction_summary,
+    verified_customer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,7 @@ async def _own_account(ctx: ToolContext, account_type: AccountType) -> Account:
         "do I have enough money in checking",
     ],
     reply="Your {{ account_type }} balance is {{ balance_text }}.",
+    sensitive_fields=BALANCE_FIELDS,
 )
 async def get_balance(
     ctx: ToolContext, account_type: Literal["checking", "savings"] = "checking"
@@ -69,6 +75,7 @@ async def get_balance(
         "{% elif count == 1 %}Your last {{ account_type }} transaction is {{ transactions_text }}."
         "{% else %}Your last {{ count }} {{ account_type }} transactions are: {{ transactions_text }}.{% endif %}"
     ),
+    sensitive_fields=("transactions", "transactions_text"),
 )
 async def get_recent_transactions(
     ctx: ToolContext,
@@ -106,6 +113,7 @@ async def get_recent_transactions(
         "Your {{ from_account }} balance is now {{ from_balance_text }}, "
         "and your {{ to_account }} balance is {{ to_balance_text }}."
     ),
+    sensitive_fields=("from_balance_cents", "from_balance_text", "to_balance_cents", "to_balance_text"),
 )
 async def transfer_between_accounts(
     ctx: ToolContext,

@@ -11,6 +11,7 @@ from registries.toolstore.demo import bank
 from registries.toolstore.demo.dataset import Card, Transaction
 from registries.toolstore.demo.speech import cents_from_dollars, listing, spell, spoken_date
 from registries.toolstore.tools._common import (
+    TRANSACTION_FIELDS,
     as_last4,
     describe_transaction,
     transaction_summary,
@@ -158,6 +159,7 @@ async def find_charge(
         "{% if provisional_credit %} You'll see a temporary credit for that amount within two business days.{% endif %}"
         " We'll follow up within ten business days."
     ),
+    sensitive_fields=TRANSACTION_FIELDS,
 )
 async def dispute_charge(
     ctx: ToolContext,

@@ -10,7 +10,7 @@ from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import insurance
 from registries.toolstore.demo.speech import money, spell, spoken_date
 from registries.toolstore.tools._common import as_date
-from registries.toolstore.tools._insurance import known_policy
+from registries.toolstore.tools._insurance import POLICY_FIELDS, known_policy
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ _STATUS_TEXT = {
         "{% if already_filed %}That claim was already filed. {% else %}Your claim is filed. {% endif %}"
         "Your claim number is {{ claim_number_spoken }}. {{ next_step }}"
     ),
+    sensitive_fields=(*POLICY_FIELDS, "location", "description"),
 )
 async def file_claim(
     ctx: ToolContext,
@@ -111,6 +112,7 @@ async def file_claim(
         "{% if adjuster %} Your adjuster is {{ adjuster }}.{% endif %}"
         "{% if paid_text %} We paid {{ paid_text }}.{% endif %} {{ next_step }}"
     ),
+    sensitive_fields=(*POLICY_FIELDS, "paid_text"),
 )
 async def get_claim_status(ctx: ToolContext, claim_number: str) -> dict[str, Any]:
     """Look up where a claim stands: its status, adjuster, payment and next step.

@@ -8,7 +8,12 @@ from typing import Any
 from registries.toolstore import ToolContext, ToolError, tool
 from registries.toolstore.demo import bank
 from registries.toolstore.demo.speech import listing
-from registries.toolstore.tools._common import describe_transaction, transaction_summary, verified_customer
+from registries.toolstore.tools._common import (
+    TRANSACTION_FIELDS,
+    describe_transaction,
+    transaction_summary,
+    verified_customer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,7 @@ log = logging.getLogger(__name__)
         "{% else %}I found {{ count }} transactions to review. The first is {{ first_text }}. Did you make it?"
         "{% endif %}"
     ),
+    sensitive_fields=("transactions", "transactions_text", "first_text"),
 )
 async def list_flagged_transactions(ctx: ToolContext) -> dict[str, Any]:
     """List the caller's transactions flagged as suspicious that still need their review, oldest first."""
@@ -60,6 +66,7 @@ async def list_flagged_transactions(ctx: ToolContext) -> dict[str, Any]:
         "{% elif remaining > 1 %} There are {{ remaining }} more to review. The next is {{ next_text }}. Did you make it?"
         "{% endif %}"
     ),
+    sensitive_fields=(*TRANSACTION_FIELDS, "next_text"),
 )
 async def confirm_transaction(ctx: ToolContext, transaction_id: str, recognized: bool) -> dict[str, Any]:
     """Record whether the caller made a flagged transaction. A transaction they don't recognize is reported

@@ -29,6 +29,7 @@ _LOCKED_OUT = (
         "my birthday is March fourteenth 1985 and my name is Jordan Rivera",
     ],
     reply="Thank you, {{ first_name }}, you're verified.",
+    sensitive=True,  # names, account digits, birth dates
 )
 async def verify_identity(
     ctx: ToolContext,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from registries.toolstore import ToolContext, tool
 from registries.toolstore.demo.speech import listing, money, spell, spoken_date
-from registries.toolstore.tools._insurance import known_policy, spoken_kind
+from registries.toolstore.tools._insurance import POLICY_FIELDS, known_policy, spoken_kind
 
 CoverageType = Literal[
     "liability", "collision", "comprehensive", "uninsured_motorist", "rental", "roadside",
@@ -29,6 +29,7 @@ CoverageType = Literal[
         "{% if active %} It's active through {{ expires_text }}.{% else %} It is not active: it ended on "
         "{{ expires_text }}.{% endif %}"
     ),
+    sensitive_fields=(*POLICY_FIELDS, "holder_first_name"),
 )
 async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
     """Find a policy by its number and confirm whose it is, what it insures and whether it is active.
@@ -64,6 +65,7 @@ async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
         "up to {{ limit_text }}, with a {{ deductible_text }} deductible."
         "{% else %}Your {{ kind }} policy doesn't include {{ coverage_text }} coverage.{% endif %}"
     ),
+    sensitive_fields=POLICY_FIELDS,
 )
 async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: CoverageType) -> dict[str, Any]:
     """Tell whether a policy includes a type of coverage, with its limit and deductible.
@@ -108,6 +110,7 @@ async def get_coverage(ctx: ToolContext, policy_number: str, coverage_type: Cove
         "Your {{ kind }} policy deductible is {{ deductible_text }}"
         "{% if exceptions_text %}, except {{ exceptions_text }}{% endif %}."
     ),
+    sensitive_fields=POLICY_FIELDS,
 )
 async def get_deductible(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
     """Read the deductible of a policy, and any coverage with a different deductible.

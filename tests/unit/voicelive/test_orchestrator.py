@@ -109,9 +109,10 @@ async def test_function_call_output_goes_back_and_a_new_response_is_asked_for(h:
     assert [c.name for c in reply[0].tool_calls] == ["verify_identity"] and reply[0].tool_calls[0].ok
     assert reply[0].latency is not None and reply[0].latency.end_of_turn_ms is not None
     caller = [t for t in h.observer.turns if t.speaker == "caller"]
-    assert caller[0].text == "I'm Jordan Rivera, last four 4821."
+    assert caller[0].text == "I'm Jordan Rivera, last four [account]."  # published masked
     roles = [m["role"] for m in h.conversation.history()]
     assert roles[-4:] == ["user", "assistant", "tool", "assistant"]  # caller, tool call, result, reply
+    assert h.conversation.history()[-4]["content"] == "I'm Jordan Rivera, last four 4821."  # the agent's own
     assert h.conversation.session.get("verified") or h.conversation.tools_called == ["verify_identity"]
     assert h.saved  # state saved after agent turns
 
