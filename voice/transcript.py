@@ -6,6 +6,7 @@ everything up to its last turn. Storage backends (SQLite by default, Cosmos DB) 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -84,7 +85,9 @@ class TranscriptTurn(BaseModel):
 
     call_id: str
     seq: int = Field(
-        ge=0, description="Position in the call; (call_id, seq) is unique, so writes are idempotent."
+        ge=0,
+        description="Position in the call, unique per call in a store. The writer proposes it; a store that "
+        "already holds another turn at or after it stores the turn after the call's last one instead.",
     )
     speaker: Speaker
     kind: TurnKind
@@ -100,6 +103,13 @@ class TranscriptTurn(BaseModel):
     ended_at: datetime
     tool_calls: tuple[ToolCallRecord, ...] = ()
     latency: TurnLatency | None = None
+
+
+def turn_key(turn: TranscriptTurn) -> str:
+    """What identifies one turn for idempotent writes: a digest of the turn exactly as the writer built it.
+    A retried write of the same turn has the same key; any other turn (another writer, a worker that resumed
+    the call and numbers from 0 again) has another key even when its seq is the same."""
+    return hashlib.sha256(turn.model_dump_json().encode()).hexdigest()[:32]
 
 
 class CallOutcome(BaseModel):
@@ -132,7 +142,10 @@ class TranscriptStore(Protocol):
         ...
 
     async def append_turn(self, turn: TranscriptTurn) -> None:
-        """Record one turn; writing the same (call_id, seq) twice keeps one copy (the last)."""
+        """Record one turn; nothing is ever silently replaced. Writing the same turn again (a retry, same
+        `turn_key`) keeps one copy. A different turn is always kept: at `turn.seq` when no other turn of
+        the call has it, otherwise at the call's last seq + 1 (two writers, a resumed call numbering from 0):
+        the store assigns seqs atomically, so they never collide."""
         ...
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None: ...

@@ -23,6 +23,7 @@ from apps.backend.acs.event_grid_auth import EventGridAuthenticator, build_event
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.orchestrators import OrchestratorFactory
+from apps.backend.calls.recovery import SweepableTranscripts, close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
 from apps.backend.observability.hub import Observability
@@ -43,7 +44,6 @@ from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.stt.phrases import scenario_phrases
-from voice.transcript import TranscriptStore
 from voice.tts.local import EspeakTts
 
 log = logging.getLogger(__name__)
@@ -183,10 +183,17 @@ class Runtime:
             observability=observability,
         )
         stack.push_async_callback(calls.close_all)
-        router = CallRouter(redis, replica_id=registry_sync.replica_id, handle=calls.handle_command)
+        router = CallRouter(
+            redis,
+            replica_id=registry_sync.replica_id,
+            handle=calls.handle_command,
+            on_lost=calls.media_claim_lost,
+        )
         await router.start()
         stack.push_async_callback(router.stop)
         calls.router = router
+        # Before this replica serves: close what a killed worker left open (calls no replica holds).
+        await close_abandoned_calls(transcripts, store, router)
         return cls(
             settings=settings,
             redis=redis,
@@ -243,7 +250,7 @@ def build_acs_verifier(settings: Settings, http: httpx.AsyncClient) -> AcsJwtVer
     )
 
 
-class OwnedTranscriptStore(TranscriptStore, Protocol):
+class OwnedTranscriptStore(SweepableTranscripts, Protocol):
     """A transcript store the service opens at start-up and closes on shutdown."""
 
     async def close(self) -> None: ...

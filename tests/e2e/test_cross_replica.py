@@ -14,7 +14,7 @@ import httpx
 from apps.acs_simulator.caller_audio import Pause, WaitForAgent
 from apps.acs_simulator.inbound import CallResult
 from apps.acs_simulator.server import AcsSimulator
-from apps.backend.calls.routing import owner_key
+from apps.backend.calls.routing import owner_key, owner_replica
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import session_key
 from tests.support import ADMIN_KEY, MEDIA_SECRET, Backend, eventually, free_port, running_backend
@@ -37,7 +37,8 @@ async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_
         async with running_backend(simulator, redis_url=redis_url) as other:
             call, call_id = await waiting_call(simulator, owner)
             owner_id = owner.runtime.registry_sync.replica_id
-            assert await other.runtime.redis.get(owner_key(call_id)) == owner_id.encode()
+            claim = await other.runtime.redis.get(owner_key(call_id))
+            assert claim is not None and owner_replica(claim) == owner_id
             assert call_id not in other.runtime.calls._live
 
             # Keys pressed through the replica that does not hold the call reach its conversation.

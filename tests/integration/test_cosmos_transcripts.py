@@ -137,8 +137,8 @@ async def test_rewrites_are_idempotent_and_summary_never_goes_backwards(
     try:
         await play_call(store, "call-2", 4)
         await store.flush(10)
-        # A retrying writer re-sends turns (one with corrected text) and the start: still one doc per turn.
-        await store.append_turn(turn("call-2", 1, text="corrected", response_ms=900))
+        # A retrying writer re-sends turns and the start: still one doc per turn.
+        await store.append_turn(turn("call-2", 1))
         await store.append_turn(turn("call-2", 2))
         await store.start_call(
             "call-2", caller="+15550100", scenario="banking", started_at=T0 + timedelta(hours=1)
@@ -149,15 +149,51 @@ async def test_rewrites_are_idempotent_and_summary_never_goes_backwards(
         assert len(docs) == 5  # summary + 4 turns
         got = await store.get("call-2")
         assert got is not None
-        assert [t.text for t in got.turns] == ["turn 0", "corrected", "turn 2", "turn 3"]
+        assert [t.text for t in got.turns] == ["turn 0", "turn 1", "turn 2", "turn 3"]
         assert got.started_at == T0  # first start wins
         summary = await store.summary("call-2")
         assert summary is not None
         assert summary.outcome is not None  # the replayed start did not wipe the outcome
-        assert summary.turn_count == 4 and summary.latency.max_ms == 900
-        assert summary.rev == 1 + 4 + 1 + 3  # start, 4 turns, end, then 3 re-writes
+        assert summary.turn_count == 4 and summary.latency.max_ms == 300
+        assert summary.rev == 1 + 4 + 1 + 1  # start, 4 turns, end, the replayed start (re-sent turns: none)
     finally:
         await store.close()
+
+
+async def test_two_turns_with_the_same_seq_are_both_kept(server: CosmosServer, tmp_path: Path) -> None:
+    """Two writers of one call, each numbering from 0: one replica's spool, then a second replica's (its own
+    spool, so only Cosmos knows the first one's turns). No turn replaces another, and seqs never collide."""
+    first = make_store(server.endpoint, tmp_path / "first.db")
+    second = make_store(server.endpoint, tmp_path / "second.db")
+    await first.open()
+    await second.open()
+    try:
+        await first.start_call("call-8", caller="+15550100", scenario="banking", started_at=T0)
+        await first.append_turn(turn("call-8", 0, text="first worker, turn 0"))
+        await first.append_turn(turn("call-8", 1, text="first worker, turn 1"))
+        await first.append_turn(turn("call-8", 0, text="same spool, seq 0 again"))
+        assert await first.flush(10)
+        await second.append_turn(turn("call-8", 0, text="resumed worker, turn 0"))
+        await second.append_turn(turn("call-8", 1, text="resumed worker, turn 1"))
+        assert await second.flush(10)
+        await second.append_turn(turn("call-8", 1, text="resumed worker, turn 1"))  # a retry: no copy
+        assert await second.flush(10)
+
+        docs = [d for d in await raw_docs(server.endpoint, "call-8") if d["type"] == "turn"]
+        by_seq = sorted((d["seq"], d["text"]) for d in docs)
+        assert by_seq == [
+            (0, "first worker, turn 0"),
+            (1, "first worker, turn 1"),
+            (2, "same spool, seq 0 again"),
+            (3, "resumed worker, turn 0"),
+            (4, "resumed worker, turn 1"),
+        ]
+        got = await second.get("call-8")
+        assert got is not None
+        assert [(t.seq, t.text) for t in got.turns] == by_seq
+    finally:
+        await second.close()
+        await first.close()
 
 
 async def test_outage_keeps_writes_fast_and_flushes_everything_once_in_order(

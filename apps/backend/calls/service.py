@@ -82,6 +82,7 @@ class CallService:
         self._vad = vad
         self.observability = observability or Observability()
         self._live: dict[str, MediaTransport] = {}
+        self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._orchestrators_live: dict[str, Orchestrator] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self._call_config = CallConfig(
@@ -250,8 +251,30 @@ class CallService:
             return record
 
     # --- media -----------------------------------------------------------------------------------
+    async def claim_media(self, call_id: str) -> bool:
+        """Take the call's one media slot, on every replica, before its socket is accepted. False: another
+        socket holds the call. Raises (RedisError, OSError) when ownership cannot be checked. A True must be
+        paired with `release_media`."""
+        if self.router is not None:
+            return await self.router.claim(call_id)
+        if call_id in self._claimed:
+            return False
+        self._claimed.add(call_id)
+        return True
+
+    async def release_media(self, call_id: str) -> None:
+        if self.router is not None:
+            await self.router.release(call_id)
+        self._claimed.discard(call_id)
+
+    async def media_claim_lost(self, call_id: str) -> None:
+        """Another socket took over the call after our claim lapsed: close ours (one media socket per call)."""
+        with bound_call_id(call_id):
+            await self._close_media(call_id, "call media moved to another socket", code=1008)
+
     async def run_media(self, call_id: str, socket: MediaSocket, *, call_connection_id: str | None) -> None:
-        """Run a call's media session on an accepted, authenticated socket until it closes."""
+        """Run a call's media session on an accepted, authenticated socket until it closes. The caller holds
+        the call's media slot (`claim_media`) for the whole run."""
         with bound_call_id(call_id):
             record = await self.store.get(call_id)
             if record.status.is_final:
@@ -275,8 +298,6 @@ class CallService:
             )
             self._live[call_id] = transport
             self._orchestrators_live[call_id] = orchestrator
-            if self.router is not None:
-                await self.router.claim(call_id)
             log.info(
                 "media connected",
                 extra={
@@ -291,8 +312,6 @@ class CallService:
                 metrics.call_ended()
                 self._live.pop(call_id, None)
                 self._orchestrators_live.pop(call_id, None)
-                if self.router is not None:
-                    await self.router.release(call_id)
                 self.registry.release(call_id)
 
     async def _saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
@@ -372,11 +391,11 @@ class CallService:
             raise CallNotFound(any_id)
         return await self._route(SendDtmf(call_id=call_id, digits=digits))
 
-    async def _close_media(self, call_id: str, reason: str) -> None:
+    async def _close_media(self, call_id: str, reason: str, *, code: int = 1000) -> None:
         transport = self._live.get(call_id)
         if transport is not None:
             with contextlib.suppress(Exception):
-                await transport.close(1000, reason)
+                await transport.close(code, reason)
 
     async def close_all(self) -> None:
         """On shutdown: close every live media socket (going away) so sessions end cleanly."""

@@ -1,7 +1,11 @@
 """Transcripts in Azure Cosmos DB (`azure-cosmos` aio), written through a durable local spool.
 
 One container partitioned on `/call_id` holds, per call, one summary document (`id = call_id`, type "call") and
-one document per turn (`id = "{call_id}:{seq:05d}"`, type "turn"). Every write is an idempotent upsert.
+one document per turn (`id = "{call_id}:{seq:05d}"`, type "turn", with its `turn_key`). The summary is upserted;
+a turn is created, never replaced: its seq is picked on the spool thread (the writer's, or the call's last + 1
+when another turn has that one), and if Cosmos already holds another turn under that id (a second replica wrote
+the call) the sink stores it after the partition's last turn instead. A re-sent turn whose `turn_key` Cosmos
+already has is acknowledged as is, so delivery stays idempotent.
 
 The public methods only commit to the local spool (`TranscriptSpool`) and return; a flusher sends to Cosmos, so a
 Cosmos outage or throttling never stalls a call and loses nothing. The summary is derived on the spool thread
@@ -26,16 +30,18 @@ from azure.cosmos import PartitionKey
 from azure.cosmos._retry_options import RetryOptions
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 from azure.cosmos.documents import ConnectionPolicy
-from azure.cosmos.exceptions import CosmosHttpResponseError
+from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceExistsError
 from pydantic import BaseModel, Field
 
-from apps.backend.storage.transcript_spool import Backoff, SinkError, SpooledDoc, TranscriptSpool
-from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+from apps.backend.storage.transcript_spool import Backoff, Merge, SinkError, SpooledDoc, TranscriptSpool
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn, turn_key
 
 RETRY_AFTER_HEADER = "x-ms-retry-after-ms"
 # Statuses where retrying the same upsert later can succeed. 404 means database/container vanished (recreated
 # on the next attempt); 401/403 are config or key rotation: keep the data spooled until someone fixes it.
 _RETRYABLE = {401, 403, 404, 408, 410, 429, 449}
+MAX_TURN_RENUMBERS = 8
+"""Conflicts one turn may meet (another writer taking the next seq first) before the round is retried later."""
 
 
 def turn_doc_id(call_id: str, seq: int) -> str:
@@ -107,7 +113,7 @@ class _TurnFacts(BaseModel):
 
 
 class _CallState(BaseModel):
-    """What the spool keeps per call to rebuild the summary; keyed by seq so a re-written turn replaces itself."""
+    """What the spool keeps per call to rebuild the summary and to number its turns."""
 
     rev: int = 0
     caller: str | None = None
@@ -115,6 +121,8 @@ class _CallState(BaseModel):
     started_at: datetime | None = None
     outcome: CallOutcome | None = None
     turns: dict[int, _TurnFacts] = Field(default_factory=dict)
+    keys: dict[str, int] = Field(default_factory=dict)
+    """turn_key -> the seq that turn was stored at (a retried write finds its turn here)."""
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -160,7 +168,7 @@ def summarize(call_id: str, state: _CallState) -> CallSummaryDoc:
     )
 
 
-def _summary_merge(call_id: str, change: Callable[[_CallState], None]) -> Callable[[str | None], Any]:
+def _summary_merge(call_id: str, change: Callable[[_CallState], None]) -> Merge:
     def merge(raw: str | None) -> tuple[str, list[SpooledDoc]]:
         state = _CallState.model_validate_json(raw) if raw else _CallState()
         change(state)
@@ -169,6 +177,39 @@ def _summary_merge(call_id: str, change: Callable[[_CallState], None]) -> Callab
         return state.model_dump_json(), [SpooledDoc(call_id, call_id, doc, coalesce=True)]
 
     return merge
+
+
+def _turn_merge(turn: TranscriptTurn) -> Merge:
+    """Spool the turn at a seq no other turn of the call holds here, and the summary that includes it."""
+    call_id, key = turn.call_id, turn_key(turn)
+    facts = _TurnFacts(
+        speaker=turn.speaker,
+        agent=turn.agent,
+        tools=[t.name for t in turn.tool_calls],
+        talk_ms=max(0.0, (turn.ended_at - turn.started_at).total_seconds() * 1000),
+        response_ms=turn.latency.response_ms if turn.latency else None,
+        interrupted=turn.interrupted,
+    )
+
+    def merge(raw: str | None) -> tuple[str, list[SpooledDoc]]:
+        state = _CallState.model_validate_json(raw) if raw else _CallState()
+        if key in state.keys:  # a retry of a turn already spooled: nothing new
+            return state.model_dump_json(), []
+        seq = max(state.turns) + 1 if turn.seq in state.turns else turn.seq
+        state.turns[seq] = facts
+        state.keys[key] = seq
+        state.rev += 1
+        body = {**turn.model_dump(mode="json"), "id": turn_doc_id(call_id, seq), "type": "turn"}
+        body.update(seq=seq, turn_key=key)
+        summary = summarize(call_id, state).model_dump(mode="json")
+        docs = [SpooledDoc(call_id, body["id"], body), SpooledDoc(call_id, call_id, summary, coalesce=True)]
+        return state.model_dump_json(), docs
+
+    return merge
+
+
+def _turn_order(doc: dict[str, Any]) -> tuple[int, bool]:
+    return int(doc["seq"]), "_rid" not in doc  # at an equal seq (renumbered when flushed), stored ones first
 
 
 # the Cosmos side ---------------------------------------------------------------------------------------------
@@ -195,14 +236,54 @@ class CosmosDocumentSink:
         return self._container
 
     async def upsert(self, partition: str, body: dict[str, Any]) -> None:
+        """Summaries are upserted; turns (with a `turn_key`) are created, never replaced."""
         try:
             container = await self.container()
-            await container.upsert_item(body)
+            if body.get("type") == "turn" and body.get("turn_key"):
+                await self._create_turn(container, partition, body)
+            else:
+                await container.upsert_item(body)
         except (AzureError, OSError) as exc:  # OSError covers TimeoutError
             error = classify(exc)
             if error.retry_after is None:
                 self._container = None  # re-check database and container on the next attempt
             raise error from exc
+
+    async def _create_turn(self, container: ContainerProxy, call_id: str, body: dict[str, Any]) -> None:
+        for _ in range(MAX_TURN_RENUMBERS):
+            try:
+                await container.create_item(body)
+                return
+            except CosmosResourceExistsError:
+                pass
+            # Another turn has this id: this one is already stored (a re-send), or it goes after the last.
+            params: list[dict[str, object]] = [
+                {"name": "@id", "value": call_id},
+                {"name": "@key", "value": body["turn_key"]},
+            ]
+            if await _values(
+                container,
+                "SELECT VALUE c.id FROM c WHERE c.call_id = @id AND c.turn_key = @key",
+                call_id,
+                params,
+            ):
+                return
+            seqs = await _values(
+                container,
+                "SELECT VALUE c.seq FROM c WHERE c.call_id = @id AND c.type = 'turn'",
+                call_id,
+                params[:1],
+            )
+            seq = max(int(body["seq"]), max((int(s) for s in seqs), default=-1) + 1)
+            body = {**body, "seq": seq, "id": turn_doc_id(call_id, seq)}
+        raise SinkError("turn seq kept colliding with another writer")
+
+
+async def _values(
+    container: ContainerProxy, sql: str, partition: str, params: list[dict[str, object]]
+) -> list[Any]:
+    items = container.query_items(sql, parameters=params, partition_key=partition)
+    return [item async for item in items]
 
 
 def _fail_fast_policy() -> ConnectionPolicy:
@@ -275,24 +356,7 @@ class CosmosTranscriptStore:
         await self.spool.write(call_id, merge=_summary_merge(call_id, change))
 
     async def append_turn(self, turn: TranscriptTurn) -> None:
-        body = {"id": turn_doc_id(turn.call_id, turn.seq), "type": "turn", **turn.model_dump(mode="json")}
-        facts = _TurnFacts(
-            speaker=turn.speaker,
-            agent=turn.agent,
-            tools=[t.name for t in turn.tool_calls],
-            talk_ms=max(0.0, (turn.ended_at - turn.started_at).total_seconds() * 1000),
-            response_ms=turn.latency.response_ms if turn.latency else None,
-            interrupted=turn.interrupted,
-        )
-
-        def change(state: _CallState) -> None:
-            state.turns[turn.seq] = facts
-
-        await self.spool.write(
-            turn.call_id,
-            [SpooledDoc(turn.call_id, body["id"], body)],
-            merge=_summary_merge(turn.call_id, change),
-        )
+        await self.spool.write(turn.call_id, merge=_turn_merge(turn))
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
         def change(state: _CallState) -> None:
@@ -314,11 +378,12 @@ class CosmosTranscriptStore:
             query("SELECT * FROM c WHERE c.call_id = @id AND c.type = 'call'"),
             self.spool.pending_docs(call_id),
         )
-        turns = {int(doc["seq"]): doc for doc in stored_turns}
+        # A turn is known by its key (by its id if it predates keys); a spooled copy of a stored one is newer.
+        turns = {doc.get("turn_key") or doc["id"]: doc for doc in stored_turns}
         summary = stored_summary[0] if stored_summary else None
         for doc in spooled:
             if doc.get("type") == "turn":
-                turns[int(doc["seq"])] = doc
+                turns[doc.get("turn_key") or doc["id"]] = doc
             elif doc.get("type") == "call" and (summary is None or doc["rev"] >= summary.get("rev", 0)):
                 summary = doc
         if summary is None and not turns:
@@ -330,8 +395,13 @@ class CosmosTranscriptStore:
             scenario=head.scenario if head else None,
             started_at=head.started_at if head else None,
             outcome=head.outcome if head else None,
-            turns=[TranscriptTurn.model_validate(turns[s]) for s in sorted(turns)],
+            turns=[TranscriptTurn.model_validate(doc) for doc in sorted(turns.values(), key=_turn_order)],
         )
+
+    async def unfinished_calls(self, limit: int) -> list[str]:
+        """Calls this replica's spool wrote without an outcome (its own knowledge: other replicas' calls are
+        not here), least recently written first."""
+        return await self.spool.partitions_without("outcome", limit)
 
     async def summary(self, call_id: str) -> CallSummaryDoc | None:
         """The call's summary document as Cosmos holds it now."""

@@ -1,7 +1,9 @@
 """Transcripts in a local SQLite file: the embedded default when no Cosmos DB is configured.
 
 sqlite3 blocks, so every statement runs on one dedicated thread (which also serialises writers on the one
-connection). Turns are upserted by (call_id, seq), so a retried write never duplicates a turn.
+connection). A turn is inserted in one IMMEDIATE transaction that also picks its seq (the writer's, or the
+call's last + 1 when another turn has that one), so two writers of a call (or a worker that resumed it and numbers
+from 0) never replace each other's turns; `turn_key` makes a retried write of the same turn a no-op.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn, turn_key
 
 _T = TypeVar("_T")
 
@@ -27,12 +29,15 @@ CREATE TABLE IF NOT EXISTS calls (
     outcome    TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
-    call_id TEXT NOT NULL,
-    seq     INTEGER NOT NULL,
-    doc     TEXT NOT NULL,
+    call_id  TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    doc      TEXT NOT NULL,
+    turn_key TEXT,
     PRIMARY KEY (call_id, seq)
 );
+CREATE INDEX IF NOT EXISTS calls_open ON calls(started_at) WHERE outcome IS NULL;
 """
+_TURN_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS turns_key ON turns(call_id, turn_key)"
 
 
 class SqliteTranscriptStore:
@@ -51,6 +56,10 @@ class SqliteTranscriptStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(turns)")}
+        if "turn_key" not in columns:  # a file from before turn keys: its old rows keep a NULL key
+            db.execute("ALTER TABLE turns ADD COLUMN turn_key TEXT")
+        db.execute(_TURN_KEY_INDEX)
         self._db = db
 
     async def close(self) -> None:
@@ -79,9 +88,37 @@ class SqliteTranscriptStore:
         )
 
     async def append_turn(self, turn: TranscriptTurn) -> None:
-        sql = "INSERT OR REPLACE INTO turns(call_id, seq, doc) VALUES (?, ?, ?)"
-        doc = turn.model_dump_json()
-        await self._run(lambda: self._conn().execute(sql, (turn.call_id, turn.seq, doc)))
+        await self._run(self._append_turn, turn, turn_key(turn))
+
+    def _append_turn(self, turn: TranscriptTurn, key: str) -> None:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")  # the seq is picked and taken in one transaction, across processes too
+        try:
+            known = db.execute(
+                "SELECT 1 FROM turns WHERE call_id = ? AND turn_key = ?", (turn.call_id, key)
+            ).fetchone()
+            if known is None:
+                seq = turn.seq
+                taken = "SELECT 1 FROM turns WHERE call_id = ? AND seq = ?"
+                if db.execute(taken, (turn.call_id, seq)).fetchone() is not None:
+                    last = "SELECT MAX(seq) FROM turns WHERE call_id = ?"
+                    seq = int(db.execute(last, (turn.call_id,)).fetchone()[0]) + 1
+                stored = turn if seq == turn.seq else turn.model_copy(update={"seq": seq})
+                db.execute(
+                    "INSERT INTO turns(call_id, seq, doc, turn_key) VALUES (?, ?, ?, ?)",
+                    (turn.call_id, seq, stored.model_dump_json(), key),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def unfinished_calls(self, limit: int) -> list[str]:
+        """Calls whose transcript has no outcome yet (live somewhere, or left open by a dead worker), oldest
+        first."""
+        sql = "SELECT call_id FROM calls WHERE outcome IS NULL ORDER BY started_at LIMIT ?"
+        rows = await self._run(lambda: self._conn().execute(sql, (limit,)).fetchall())
+        return [call_id for (call_id,) in rows]
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
         sql = (

@@ -263,6 +263,12 @@ class TranscriptSpool:
 
         return await self._run(read)
 
+    async def partitions_without(self, field: str, limit: int) -> list[str]:
+        """Partitions whose state has no top-level `field` (absent or null), least recently written first."""
+        sql = "SELECT partition FROM state WHERE json_extract(body, ?) IS NULL ORDER BY updated_at LIMIT ?"
+        rows = await self._run(lambda: self._conn().execute(sql, (f"$.{field}", limit)).fetchall())
+        return [partition for (partition,) in rows]
+
     async def dead_letters(self) -> int:
         return await self._run(lambda: int(self._conn().execute("SELECT COUNT(*) FROM dead").fetchone()[0]))
 

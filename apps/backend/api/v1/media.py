@@ -1,7 +1,9 @@
 """WS /api/v1/media/stream: where ACS streams a call's audio (bidirectional).
 
 Two locks: our per-call signed token in the query string (always), and ACS' JWT on the upgrade (when
-JWKS is configured). A failed check closes with 1008 (policy violation) before any audio is read.
+JWKS is configured). A failed check closes with 1008 (policy violation) before any audio is read. A call has
+one live media socket: the call's media slot is claimed (on every replica, through Redis) before the socket is
+accepted, so a second socket with the same token is refused with 1008 too.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, WebSocket
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from apps.backend.acs.jwt_auth import AcsAuthError
 from apps.backend.acs.media_token import MediaTokenError
+from apps.backend.logging_setup import bound_call_id
 from apps.backend.runtime import Runtime
 from apps.backend.storage.call_store import CallNotFound
 from voice.transports.base import MediaSocketClosed
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["media"])
 
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 class StarletteMediaSocket:
@@ -56,10 +61,10 @@ class StarletteMediaSocket:
                 pass
 
 
-async def _reject(websocket: WebSocket, reason: str) -> None:
+async def _reject(websocket: WebSocket, reason: str, code: int = POLICY_VIOLATION) -> None:
     log.warning("media socket rejected", extra={"reason": reason})
     await websocket.accept()
-    await websocket.close(POLICY_VIOLATION, reason)
+    await websocket.close(code, reason)
 
 
 @router.websocket("/media/stream")
@@ -81,9 +86,22 @@ async def media_stream(websocket: WebSocket) -> None:
     except CallNotFound:
         await _reject(websocket, "unknown call")
         return
-    await websocket.accept()
-    await runtime.calls.run_media(
-        claims.call_id,
-        StarletteMediaSocket(websocket),
-        call_connection_id=websocket.headers.get("x-ms-call-connection-id"),
-    )
+    with bound_call_id(claims.call_id):
+        try:
+            claimed = await runtime.calls.claim_media(claims.call_id)
+        except (RedisError, OSError) as exc:  # cannot tell whether another socket has the call: fail closed
+            log.warning("media ownership unavailable", extra={"error_type": type(exc).__name__})
+            await _reject(websocket, "call ownership unavailable", TRY_AGAIN_LATER)
+            return
+        if not claimed:
+            await _reject(websocket, "call already has a live media socket")
+            return
+    try:
+        await websocket.accept()
+        await runtime.calls.run_media(
+            claims.call_id,
+            StarletteMediaSocket(websocket),
+            call_connection_id=websocket.headers.get("x-ms-call-connection-id"),
+        )
+    finally:
+        await runtime.calls.release_media(claims.call_id)
