@@ -3,10 +3,14 @@ the last (and on a failed start-up, whatever had started is stopped again)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.api import metrics
 from apps.backend.api.v1 import agents, call_events, calls, health, media, realtime_sessions
@@ -18,7 +22,21 @@ from apps.realtime_server.app import add_realtime_routes
 from apps.realtime_server.auth import RealtimeAuth
 from apps.realtime_server.engine import RealtimeEngine
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+REDIS_RETRY_AFTER_S = 5
+
+
+async def redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "request failed: redis unavailable",
+        extra={"path": request.url.path, "error_type": type(exc).__name__},
+    )
+    return JSONResponse(
+        {"detail": f"redis unavailable: {type(exc).__name__}"},
+        status_code=503,
+        headers={"Retry-After": str(REDIS_RETRY_AFTER_S)},
+    )
 
 
 def create_app(settings: Settings | None = None, *, providers: ProviderFactory = build_providers) -> FastAPI:
@@ -37,6 +55,10 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
 
     app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    # Redis down or hung is the service being unavailable for a moment, not a bug: 503 (clients and Event Grid
+    # retry), never a 500.
+    app.add_exception_handler(RedisConnectionError, redis_unavailable)
+    app.add_exception_handler(RedisTimeoutError, redis_unavailable)
     routers = (
         health.router,
         calls.router,

@@ -16,12 +16,16 @@ from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.acs.connection_string import AcsConnectionString
 from apps.backend.acs.event_grid_auth import EventGridAuthenticator, build_event_grid_auth
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.recovery import SweepableTranscripts, close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
@@ -93,8 +97,10 @@ class Runtime:
             await embedded.start()
             stack.push_async_callback(embedded.stop)
             redis_url = embedded.url
-        redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2.0, health_check_interval=30)
+        redis = connect_redis(redis_url, socket_timeout_s=settings.redis_socket_timeout_seconds)
         stack.push_async_callback(redis.aclose)
+        observability = Observability()
+        CallEventPublisher.shared(redis).on_drop = observability.metrics.live_event_dropped
 
         extra_dirs = [settings.agents_dir] if settings.agents_dir else []
         registry = await asyncio.to_thread(RegistryHolder.from_dirs, extra_dirs)
@@ -111,6 +117,13 @@ class Runtime:
             raise ValueError(f"DEFAULT_SCENARIO {settings.default_scenario!r} is not a known scenario")
         if await seed_demo_data(redis):
             log.info("demo data seeded")
+        if embedded is not None:
+
+            async def reseed() -> None:
+                if await seed_demo_data(redis):
+                    log.info("demo data seeded again after the embedded redis restarted")
+
+            embedded.supervise(on_restart=reseed)  # stopped with it (embedded.stop is on the stack)
         registry_sync = RegistrySync(redis, registry)
         await registry_sync.start()
         stack.push_async_callback(registry_sync.stop)
@@ -140,7 +153,6 @@ class Runtime:
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
 
-        observability = Observability()
         if settings.otel_exporter_otlp_endpoint:
             observability.tracer = TurnTracer.otlp(
                 settings.otel_exporter_otlp_endpoint, settings.otel_service_name
@@ -215,12 +227,18 @@ class Runtime:
     async def stop(self) -> None:
         await self._stack.aclose()
 
-    async def readiness_problems(self) -> list[str]:
-        problems: list[str] = []
+    async def dependency_problems(self, timeout_s: float = 1.0) -> list[str]:
+        """What the service depends on and cannot reach right now (Redis), each with the reason."""
+        if self.embedded_redis is not None and self.embedded_redis.down_reason is not None:
+            return [self.embedded_redis.down_reason]
         try:
-            await asyncio.wait_for(self.redis.ping(), timeout=1.0)
+            await asyncio.wait_for(self.redis.ping(), timeout=timeout_s)
         except (TimeoutError, OSError, aioredis.RedisError) as exc:
-            problems.append(f"redis unreachable: {exc.__class__.__name__}")
+            return [f"redis unreachable: {exc.__class__.__name__}"]
+        return []
+
+    async def readiness_problems(self) -> list[str]:
+        problems = await self.dependency_problems()
         if not self.registry.current.scenarios:
             problems.append("registry has no scenarios")
         if self.tts is not None and not self.tts.ready:
@@ -247,6 +265,24 @@ def build_acs_verifier(settings: Settings, http: httpx.AsyncClient) -> AcsJwtVer
         issuer=source.issuer,
         audience=source.audience,
         http=http,
+    )
+
+
+def connect_redis(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
+    """A client whose every command gives up after `socket_timeout_s` (a hung server is not waited on).
+
+    A timeout is not retried (a hung server will not answer the retry either); a dropped or refused connection
+    is, twice and quickly (a restarted server, a failover). Pub/sub listeners are not bound by the timeout.
+    """
+    retry = Retry(
+        ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2, supported_errors=(RedisConnectionError,)
+    )
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=socket_timeout_s,
+        socket_connect_timeout=min(socket_timeout_s, 2.0),
+        health_check_interval=30,
+        retry=retry,
     )
 
 

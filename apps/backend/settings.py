@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     # --- state ---------------------------------------------------------------------------------
     redis_url: str | None = Field(None, description="Redis URL. Unset: an embedded valkey server is started.")
     call_record_ttl_seconds: int = Field(86400, gt=0, description="How long call records live in Redis.")
+    redis_socket_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Longest wait for one Redis command before it fails (calls never wait on Redis; this "
+        "bounds API requests, call start and the background writers when Redis hangs).",
+    )
 
     # --- conversation --------------------------------------------------------------------------
     orchestrator: OrchestratorKind = Field(

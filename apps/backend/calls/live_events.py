@@ -2,7 +2,8 @@
 
 Channel `sb:call-events:{call_id}`, one JSON `LiveCallEvent` per message. The call side publishes
 fire-and-forget (`CallEventPublisher.publish` only appends to a bounded in-process queue that one task drains
-into Redis, in order), so neither Redis nor a dashboard can slow a call down. The dashboard side
+into Redis, in order), so neither Redis nor a dashboard can slow a call down; while Redis is hung or away the
+oldest queued events are dropped (counted) to make room. The dashboard side
 (`CallEventSubscription`) reads the channel into a bounded queue and drops (and counts) what a slow dashboard
 cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
 
@@ -14,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import weakref
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
@@ -29,7 +34,9 @@ from voice.transcript import Speaker, TranscriptTurn, TurnKind
 log = logging.getLogger(__name__)
 
 MAX_PENDING_PUBLISHES = 1000
-"""Per process; beyond it (Redis slow or down) new events are dropped rather than held in memory."""
+"""Per process; beyond it (Redis slow or down) the oldest events are dropped rather than held in memory."""
+FIRST_BACKOFF_S = 0.1
+MAX_BACKOFF_S = 5.0
 
 # ACS callbacks that change what a dashboard shows, and the `change` they are reported as.
 _CALLBACK_CHANGES = {
@@ -149,6 +156,7 @@ class CallEventPublisher:
         self._pending: deque[tuple[str, str]] = deque()
         self._drainer: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.on_drop: Callable[[], None] | None = None  # a metric
 
     @classmethod
     def shared(cls, redis: aioredis.Redis) -> CallEventPublisher:
@@ -161,12 +169,12 @@ class CallEventPublisher:
     def publish(self, event: _Event) -> None:
         """Queue `event` for its call's channel. Never blocks, never raises (a dashboard is not worth a call)."""
         if len(self._pending) >= self._max_pending:
-            self.dropped += 1
+            self._pending.popleft()  # the newest events (a call's end) matter more to a dashboard
+            self._count_drop()
             if self.dropped % 100 == 1:
                 log.warning(
                     "live call events dropped: Redis is not keeping up", extra={"dropped": self.dropped}
                 )
-            return
         self._pending.append((channel_for(event.call_id, self._prefix), encode(event)))
         if self._drainer is None or self._drainer.done():
             # The drain task ends when the queue is empty, so an idle replica holds no task.
@@ -175,13 +183,39 @@ class CallEventPublisher:
             )
 
     async def _drain(self) -> None:
+        backoff = FIRST_BACKOFF_S
         while self._pending:
-            channel, payload = self._pending.popleft()
+            channel, payload = self._pending[0]
             try:
                 await self._redis.publish(channel, payload)
-            except (RedisError, OSError) as exc:
-                self.dropped += 1
+            except (RedisConnectionError, OSError) as exc:
+                # Redis away: keep the event (the bound drops the oldest) and back off.
+                log.warning("live call events waiting for redis", extra={"error": exc.__class__.__name__})
+                await self._back_off(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+                continue
+            except RedisTimeoutError:
+                # Redis hung: it may yet publish this one, so it is not sent twice (at most once).
+                self._count_drop()
+                log.warning("live call event not published: redis timed out")
+                await self._back_off(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+            except RedisError as exc:
+                self._count_drop()
                 log.warning("live call event not published", extra={"error": exc.__class__.__name__})
+            else:
+                backoff = FIRST_BACKOFF_S
+            if self._pending and self._pending[0][1] is payload:
+                self._pending.popleft()
+
+    @staticmethod
+    async def _back_off(seconds: float) -> None:
+        await asyncio.sleep(seconds * random.uniform(0.8, 1.2))
+
+    def _count_drop(self) -> None:
+        self.dropped += 1
+        if self.on_drop is not None:
+            self.on_drop()
 
     async def aclose(self) -> None:
         if self._drainer is not None:

@@ -1,19 +1,26 @@
 """Turns media-session and conversation happenings into call-record updates, live dashboard events and log
-lines."""
+lines.
+
+Nothing here waits on Redis: the media loop and the orchestrators await these methods on the caller's audio
+and turn path, so record updates go to the call's `CallRecordWriter` (written behind the call, in order) and
+dashboard events to the fire-and-forget publisher.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
-
 from apps.backend.calls.live_events import CallEventPublisher
-from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore, utcnow
+from apps.backend.calls.record_writer import CallRecordWriter
+from apps.backend.storage.call_store import CallRecord, RedisCallStore, utcnow
 from voice.transcript import TranscriptTurn
 from voice.transports.base import TransportStats
 
 log = logging.getLogger(__name__)
+
+FLUSH_AT_END_S = 2.0
+"""How long the end of a call waits for its record updates to reach Redis before dropping them."""
 
 
 class CallRecordMediaListener:
@@ -23,60 +30,52 @@ class CallRecordMediaListener:
         call_id: str,
         events: CallEventPublisher | None = None,
         on_turn: Callable[[TranscriptTurn], None] | None = None,
+        on_dropped_update: Callable[[], None] | None = None,
     ) -> None:
-        self._store = store
         self._call_id = call_id
         self._events = events or CallEventPublisher.shared(store.redis)
         self._on_turn = on_turn  # metrics and traces
+        self.writer = CallRecordWriter(store, call_id, on_drop=on_dropped_update)
 
-    async def _update(self, mutate: Callable[[CallRecord], None]) -> CallRecord | None:
-        try:
-            return await self._store.update(self._call_id, mutate)
-        except CallNotFound:
-            log.warning("call record vanished (TTL?) during media")
-            return None
-        except (RedisError, OSError) as exc:
-            # A Redis blip costs this record event, never the call: the media loop must keep running.
-            log.warning("call record update failed", extra={"error_type": type(exc).__name__})
-            return None
+    def _event(self, type_: str, detail: str | None = None) -> None:
+        at = utcnow()  # when it happened, not when Redis took it
+        self.writer.submit(lambda record: record.add_event(type_, detail, at=at))
 
     async def on_media_started(self, sample_rate: int) -> None:
         log.info("media started", extra={"sample_rate": sample_rate})
+        at = utcnow()
 
         def mutate(record: CallRecord) -> None:
             record.media_connected = True
             record.audio_sample_rate = sample_rate
-            record.media_started_at = record.media_started_at or utcnow()
-            record.add_event("media_started", f"{sample_rate} Hz")
+            record.media_started_at = record.media_started_at or at
+            record.add_event("media_started", f"{sample_rate} Hz", at=at)
 
-        if (record := await self._update(mutate)) is not None:
-            self._events.status(record, "media_started")
+        self.writer.submit(mutate, then=lambda r: self._events.status(r, "media_started"), keep=True)
 
     async def on_dtmf(self, digit: str) -> None:
         # Digits may be account numbers: never log or store them in clear.
         log.info("dtmf received")
-        await self._update(lambda record: record.add_event("dtmf"))
+        self._event("dtmf")
 
     # --- CallObserver: the conversation as call-record events (the text is in the transcript) ---
     async def on_turn(self, turn: TranscriptTurn) -> None:
         if self._on_turn is not None:
             self._on_turn(turn)
-        self._events.turn(turn)  # before the record write: dashboards should not wait on it
-        event: str
-        detail: str
+        self._events.turn(turn)
         if turn.speaker == "caller":
-            event, detail = "caller_turn", turn.kind
-        else:
-            event = "agent_cut_short" if turn.interrupted else "agent_turn"
-            tools = ",".join(call.name for call in turn.tool_calls)
-            detail = f"{turn.agent}:{turn.kind}" + (f" tools={tools}" if tools else "")
-        await self._update(lambda record: record.add_event(event, detail))
+            self._event("caller_turn", turn.kind)
+            return
+        tools = ",".join(call.name for call in turn.tool_calls)
+        detail = f"{turn.agent}:{turn.kind}" + (f" tools={tools}" if tools else "")
+        self._event("agent_cut_short" if turn.interrupted else "agent_turn", detail)
 
     async def on_agent_changed(self, previous: str, current: str) -> None:
         self._events.agent_changed(self._call_id, previous, current)
-        await self._update(lambda record: record.add_event("agent_changed", f"{previous} -> {current}"))
+        self._event("agent_changed", f"{previous} -> {current}")
 
     async def on_media_ended(self, stats: TransportStats) -> None:
+        """The call is over: queue its last update and flush (bounded; the socket is already closed)."""
         log.info(
             "media ended",
             extra={
@@ -85,13 +84,16 @@ class CallRecordMediaListener:
                 "malformed_in": stats.malformed_in,
             },
         )
+        at = utcnow()
+        detail = f"in={stats.audio_frames_in} out={stats.audio_frames_out} malformed={stats.malformed_in}"
 
         def mutate(record: CallRecord) -> None:
             record.media_connected = False
-            record.add_event(
-                "media_ended",
-                f"in={stats.audio_frames_in} out={stats.audio_frames_out} malformed={stats.malformed_in}",
-            )
+            record.add_event("media_ended", detail, at=at)
 
-        if (record := await self._update(mutate)) is not None:
-            self._events.status(record, "media_ended")
+        self.writer.submit(mutate, then=lambda r: self._events.status(r, "media_ended"), keep=True)
+        await self.writer.close(FLUSH_AT_END_S)
+
+    def cancel(self) -> None:
+        """The call's task is going away (shutdown): stop writing at once."""
+        self.writer.cancel()

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 MEDIA_PATH = "/api/v1/media/stream"
 CALLBACK_PATH = "/api/v1/calls/callbacks"
 INCOMING_DEDUP_SECONDS = 600
+CALL_START_REDIS_TIMEOUT_S = 5.0
+"""Bound on the Redis reads before a call's media starts (a hung Redis must not hold the socket open)."""
+UNAVAILABLE = 1013  # WebSocket "try again later"
 
 
 class CallService:
@@ -276,17 +279,31 @@ class CallService:
         """Run a call's media session on an accepted, authenticated socket until it closes. The caller holds
         the call's media slot (`claim_media`) for the whole run."""
         with bound_call_id(call_id):
-            record = await self.store.get(call_id)
-            if record.status.is_final:
-                await socket.close(1008, "call has ended")
+            try:
+                async with asyncio.timeout(CALL_START_REDIS_TIMEOUT_S):
+                    record = await self.store.get(call_id)
+                    if record.status.is_final:
+                        await socket.close(1008, "call has ended")
+                        return
+                    if call_connection_id and not record.call_connection_id:
+                        await self.store.link_connection(call_id, call_connection_id)
+                    snapshot = self.registry.pin(call_id)
+                    saved = await self._saved_state(call_id, snapshot)
+            except (TimeoutError, OSError, aioredis.RedisError) as exc:
+                # Before the call starts: fail it clearly rather than keep ACS' socket waiting on Redis.
+                log.error("media refused: call state unavailable", extra={"error_type": type(exc).__name__})
+                await socket.close(UNAVAILABLE, "call state unavailable (redis)")
                 return
-            if call_connection_id and not record.call_connection_id:
-                await self.store.link_connection(call_id, call_connection_id)
-            snapshot = self.registry.pin(call_id)
-            saved = await self._saved_state(call_id, snapshot)
             metrics = self.observability.metrics
-            listener = CallRecordMediaListener(self.store, call_id, on_turn=self.observability.record_turn)
+            listener = CallRecordMediaListener(
+                self.store,
+                call_id,
+                on_turn=self.observability.record_turn,
+                on_dropped_update=metrics.call_record_update_dropped,
+            )
             transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
+            if call_connection_id and not record.call_connection_id:
+                record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
             orchestrator = self._orchestrators.build(self._call_deps(record, snapshot, listener, saved))
             session = MediaSession(
                 call_id=call_id,
@@ -309,6 +326,7 @@ class CallService:
             try:
                 await session.run()
             finally:
+                listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
                 metrics.call_ended()
                 self._live.pop(call_id, None)
                 self._orchestrators_live.pop(call_id, None)
@@ -353,6 +371,8 @@ class CallService:
             acs=self._acs,
             hang_up=self.hang_up,
             transfer_target=self._settings.transfer_target_number,
+            call_connection_id=record.call_connection_id,
+            record=observer.writer.submit,
         )
         return CallDeps(
             conversation=conversation,

@@ -90,6 +90,15 @@ class ServiceMetrics:
             "Agent audio frames sent after they were due to play (the caller heard a gap).",
             registry=r,
         )
+        self.redis_writes_dropped = Counter(
+            "switchboard_redis_writes_dropped",
+            "Writes to Redis given up so that no call waits on Redis (it was hung or away): call-record "
+            "updates (what=call_record) and live dashboard events (what=live_event).",
+            ["what"],
+            registry=r,
+        )
+        self.call_record_update_dropped = self.redis_writes_dropped.labels(what="call_record").inc
+        self.live_event_dropped = self.redis_writes_dropped.labels(what="live_event").inc
         self.frame_lag = LoopHistogram(
             "switchboard_inbound_frame_lag_seconds",
             "How late each inbound audio frame was handled, against its call's steady 20 ms cadence.",

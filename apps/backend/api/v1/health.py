@@ -9,10 +9,17 @@ from apps.backend.api.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
 
+LIVENESS_PING_TIMEOUT_S = 0.25
+"""Well inside a liveness probe's usual 1 s timeout: a hung Redis must not get the process restarted."""
+
 
 @router.get("/health")
-async def health() -> dict[str, str]:
-    """Liveness: the process is up and serving."""
+async def health(runtime: RuntimeDep) -> dict[str, str | list[str]]:
+    """Liveness: 200 whenever the process serves (restarting it would not bring Redis back); the body says
+    `degraded` and what is down when a dependency is unreachable (readiness is then 503)."""
+    problems = await runtime.dependency_problems(timeout_s=LIVENESS_PING_TIMEOUT_S)
+    if problems:
+        return {"status": "degraded", "problems": problems}
     return {"status": "ok"}
 
 

@@ -86,6 +86,10 @@ async def media_stream(websocket: WebSocket) -> None:
     except CallNotFound:
         await _reject(websocket, "unknown call")
         return
+    except (RedisError, OSError) as exc:  # the call's state is unreachable: ACS may retry later
+        log.warning("call state unavailable", extra={"error_type": type(exc).__name__})
+        await _reject(websocket, "call state unavailable", TRY_AGAIN_LATER)
+        return
     with bound_call_id(claims.call_id):
         try:
             claimed = await runtime.calls.claim_media(claims.call_id)

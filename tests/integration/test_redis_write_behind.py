@@ -1,0 +1,142 @@
+"""Writes behind the call on a real (embedded) Redis that hangs: the call record writer never makes its caller
+wait, keeps order, stays bounded (dropping and counting the oldest events) and writes what it kept once Redis
+answers again; the live events publisher is bounded the same way."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+import redis.asyncio as aioredis
+
+from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription, ErrorEvent
+from apps.backend.calls.record_writer import CallRecordWriter
+from apps.backend.runtime import connect_redis
+from apps.backend.storage.call_store import CallDirection, CallRecord, RedisCallStore
+from apps.backend.storage.embedded_redis import EmbeddedRedis
+from tests.support import eventually
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[EmbeddedRedis]:
+    valkey = EmbeddedRedis()
+    await valkey.start()
+    try:
+        yield valkey
+    finally:
+        if valkey.pid is not None:
+            os.kill(valkey.pid, signal.SIGCONT)
+        await valkey.stop()
+
+
+@pytest.fixture
+async def client(server: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
+    redis = connect_redis(server.url, socket_timeout_s=0.3)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+
+
+@contextmanager
+def frozen(server: EmbeddedRedis) -> Iterator[None]:
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+async def new_record(store: RedisCallStore, call_id: str = "c1") -> str:
+    await store.create(CallRecord(call_id=call_id, direction=CallDirection.INBOUND, scenario="banking"))
+    return call_id
+
+
+def event(name: str):  # type: ignore[no-untyped-def]
+    return lambda record: record.add_event(name)
+
+
+async def events_of(store: RedisCallStore, call_id: str) -> list[str]:
+    return [e.type for e in (await store.get(call_id)).events]
+
+
+async def test_updates_submitted_while_redis_hangs_land_in_order_once_it_answers(
+    server: EmbeddedRedis, client: aioredis.Redis
+) -> None:
+    store = RedisCallStore(client, ttl_seconds=60)
+    call_id = await new_record(store)
+    writer = CallRecordWriter(store, call_id, first_backoff_s=0.05)
+    written: list[str] = []
+    with frozen(server):
+        for name in ("a", "b", "c"):
+            writer.submit(event(name), then=lambda r: written.append(r.events[-1].type))
+        await eventually(lambda: writer.failed_writes >= 2, timeout=10)  # it tried, timed out, backed off
+        assert written == []
+    await eventually(lambda: written, timeout=10)
+    assert await events_of(store, call_id) == ["a", "b", "c"]
+    assert writer.dropped == 0
+    await writer.close(timeout_s=1.0)
+
+
+async def test_a_full_queue_drops_the_oldest_events_keeps_state_changes_and_counts(
+    server: EmbeddedRedis, client: aioredis.Redis
+) -> None:
+    store = RedisCallStore(client, ttl_seconds=60)
+    call_id = await new_record(store)
+    drops: list[int] = []
+    writer = CallRecordWriter(store, call_id, max_pending=3, on_drop=lambda: drops.append(1))
+    with frozen(server):
+
+        def connected(record: CallRecord) -> None:
+            record.media_connected = True
+
+        writer.submit(connected, keep=True)
+        for name in ("e1", "e2", "e3", "e4", "e5"):
+            writer.submit(event(name))
+        assert writer.dropped == 3 and len(drops) == 3
+    await eventually(lambda: writer.pending == 0 and _written(store, call_id), timeout=10)
+    record = await store.get(call_id)
+    assert record.media_connected
+    assert [e.type for e in record.events] == ["e4", "e5"]
+    await writer.close(timeout_s=1.0)
+
+
+async def _written(store: RedisCallStore, call_id: str) -> bool:
+    return bool((await store.get(call_id)).events)
+
+
+async def test_close_gives_up_after_its_bound_when_redis_hangs_and_counts_what_is_lost(
+    server: EmbeddedRedis, client: aioredis.Redis
+) -> None:
+    store = RedisCallStore(client, ttl_seconds=60)
+    call_id = await new_record(store)
+    writer = CallRecordWriter(store, call_id)
+    with frozen(server):
+        writer.submit(event("dtmf"))
+        writer.submit(event("media_ended"))
+        await writer.close(timeout_s=0.2)
+        assert writer.dropped == 2
+        writer.submit(event("late"))  # after the end: refused, counted, nothing started
+        assert writer.dropped == 3 and writer.pending == 0
+    assert await events_of(store, call_id) == []
+
+
+async def test_live_events_beyond_the_bound_drop_the_oldest_and_are_counted(client: aioredis.Redis) -> None:
+    publisher = CallEventPublisher(client, max_pending=2)
+    drops: list[int] = []
+    publisher.on_drop = lambda: drops.append(1)
+    async with CallEventSubscription(client, "c1", max_queued=10) as subscription:
+        for n in range(4):  # all queued before the drain task first runs
+            publisher.publish(ErrorEvent(call_id="c1", source="test", message=f"m{n}"))
+        assert publisher.dropped == 2 and len(drops) == 2
+        received = []
+        while len(received) < 2:
+            item = await subscription.next(timeout=10)
+            assert item is not None, "the kept events never arrived"
+            received.append(item[0])
+    assert [e.message for e in received if isinstance(e, ErrorEvent)] == ["m2", "m3"]
+    await publisher.aclose()
