@@ -217,15 +217,17 @@ class EmbeddedRedis:
                     continue
                 break
             self.restarts += 1
-            self.down_reason = None
             log.warning(
                 "embedded redis restarted (empty)", extra={"pid": self.pid, "restarts": self.restarts}
             )
             if on_restart is not None:
+                # Not ready until what the app needs in it is back (the demo data the tools read).
+                self.down_reason = "embedded redis restarted; re-seeding"
                 try:
                     await on_restart()
                 except Exception:
                     log.exception("re-seeding the restarted embedded redis failed")
+            self.down_reason = None
 
     async def _kill_process(self) -> None:
         process = self._process
