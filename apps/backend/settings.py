@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -16,50 +14,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps import loopback_acs
 from apps.backend.acs.connection_string import AcsConnectionString
+from apps.backend.setting_values import (
+    AcsAudioFormat,
+    AcsJwtSource,
+    EventGridAuthMode,
+    OrchestratorKind,
+)
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
 ACS_PUBLIC_OPENID_CONFIG_URL = (
     "https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration"
 )
-
-
-class OrchestratorKind(StrEnum):
-    CASCADE = "cascade"
-    VOICELIVE = "voicelive"
-
-
-class AcsAudioFormat(StrEnum):
-    PCM16K = "pcm16k"
-    PCM24K = "pcm24k"
-
-    @property
-    def sample_rate(self) -> int:
-        return 16000 if self is AcsAudioFormat.PCM16K else 24000
-
-    @property
-    def wire_name(self) -> str:
-        """The value ACS expects in mediaStreamingOptions.audioFormat."""
-        return "pcm16KMono" if self is AcsAudioFormat.PCM16K else "pcm24KMono"
-
-
-class EventGridAuthMode(StrEnum):
-    """How Event Grid deliveries to /api/v1/calls/events prove where they come from."""
-
-    AUTO = "auto"  # whatever is configured (secret, Entra or both); refuse to start with real ACS and neither
-    SECRET = "secret"
-    ENTRA = "entra"
-    BOTH = "both"
-    INSECURE_OFF = "insecure-off"
-
-
-@dataclass(frozen=True)
-class AcsJwtSource:
-    """The OpenID configuration to discover issuer and keys from, and the explicit overrides of either."""
-
-    openid_config_url: str
-    jwks_url: str | None
-    issuer: str | None
-    audience: str
 
 
 class Settings(BaseSettings):

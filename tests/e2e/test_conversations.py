@@ -19,7 +19,7 @@ import pytest_asyncio
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import Pause, Say, SendDtmf, WaitForAgent, WaitForAgentStart
 from apps.acs_simulator.server import AcsSimulator
-from apps.backend.settings import OrchestratorKind
+from apps.backend.setting_values import OrchestratorKind
 from tests.e2e.calls import (
     BANKING,
     HUMAN_QUEUE,
@@ -204,7 +204,9 @@ async def test_digits_keyed_on_the_phone_complete_the_identity_check(
     assert len(keyed) == 1 and keyed[0].text == "[dtmf]", describe(transcript)
     verify = next(c for t in transcript.turns for c in t.tool_calls if c.name == "verify_identity")
     assert verify.ok, describe(transcript)
-    assert verify.arguments == {"full_name": "[redacted]", "account_last4": "[redacted]"}, describe(transcript)
+    assert verify.arguments == {"full_name": "[redacted]", "account_last4": "[redacted]"}, describe(
+        transcript
+    )
     assert "verified" in turn_calling(transcript, "verify_identity").text, describe(transcript)
     assert turn_calling(transcript, "verify_identity").seq > keyed[0].seq, describe(transcript)
 

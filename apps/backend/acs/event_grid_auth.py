@@ -15,7 +15,8 @@ import httpx
 
 from apps import loopback_acs
 from apps.backend.acs.entra_jwt import EntraAuthError, EntraTokenVerifier, JwksKeyCache, tenant_jwks_url
-from apps.backend.settings import EventGridAuthMode, Settings
+from apps.backend.setting_values import EventGridAuthMode
+from apps.backend.settings import Settings
 
 log = logging.getLogger(__name__)
 

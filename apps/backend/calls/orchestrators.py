@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.backend.settings import OrchestratorKind
+from apps.backend.setting_values import OrchestratorKind
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.session.orchestrator import CallDeps, Orchestrator

@@ -15,7 +15,8 @@ from apps.backend.acs.event_grid_auth import (
     build_event_grid_auth,
 )
 from apps.backend.runtime import Runtime
-from apps.backend.settings import EventGridAuthMode, Settings
+from apps.backend.setting_values import EventGridAuthMode
+from apps.backend.settings import Settings
 
 REAL_ACS = "endpoint=https://contoso.communication.azure.com/;accesskey=c2VjcmV0"
 SECRET = "s3cret-from-the-subscription-url"

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from apps.backend.calls.orchestrators import choose_orchestrator
-from apps.backend.settings import OrchestratorKind
+from apps.backend.setting_values import OrchestratorKind
 from registries.scenariostore.schema import ScenarioSpec
 
 

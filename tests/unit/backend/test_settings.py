@@ -2,7 +2,8 @@ import pytest
 from pydantic import ValidationError
 
 from apps import loopback_acs as simulator
-from apps.backend.settings import ACS_PUBLIC_OPENID_CONFIG_URL, AcsAudioFormat, Settings
+from apps.backend.setting_values import AcsAudioFormat
+from apps.backend.settings import ACS_PUBLIC_OPENID_CONFIG_URL, Settings
 
 REAL_ACS = "endpoint=https://switchboard.communication.azure.com/;accesskey=c2VjcmV0"
 
