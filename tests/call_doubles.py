@@ -39,17 +39,25 @@ class Control:
 
 
 class MemoryTranscripts:
-    """A transcript store that keeps one call's turns and outcome in memory."""
+    """A transcript store that keeps one call's turns, outcome and drafts (every one saved; None: cleared) in
+    memory."""
 
     def __init__(self) -> None:
         self.turns: list[TranscriptTurn] = []
         self.outcome: CallOutcome | None = None
+        self.drafts: list[TranscriptTurn | None] = []
 
     async def start_call(self, call_id: str, **_: Any) -> None:
         pass
 
     async def append_turn(self, turn: TranscriptTurn) -> None:
         self.turns.append(turn)
+
+    async def save_draft(self, draft: TranscriptTurn) -> None:
+        self.drafts.append(draft)
+
+    async def clear_draft(self, call_id: str) -> None:
+        self.drafts.append(None)
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
         self.outcome = outcome

@@ -145,7 +145,17 @@ class TranscriptStore(Protocol):
         """Record one turn; nothing is ever silently replaced. Writing the same turn again (a retry, same
         `turn_key`) keeps one copy. A different turn is always kept: at `turn.seq` when no other turn of
         the call has it, otherwise at the call's last seq + 1 (two writers, a resumed call numbering from 0):
-        the store assigns seqs atomically, so they never collide."""
+        the store assigns seqs atomically, so they never collide. An agent turn drops the call's draft in the
+        same write."""
+        ...
+
+    async def save_draft(self, draft: TranscriptTurn) -> None:
+        """Keep the agent reply in progress (as the turn it would be if the call died now): one per call,
+        replacing the previous one. Writing the call's next agent turn, or its outcome, drops it."""
+        ...
+
+    async def clear_draft(self, call_id: str) -> None:
+        """Drop the call's reply in progress (it ended without a turn of its own)."""
         ...
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None: ...

@@ -1,11 +1,13 @@
-"""A worker killed outright (SIGKILL) mid-call writes no outcome, and its embedded Redis dies with it. Started
-again on the same data, it closes the call it left open: the transcript keeps its turns and gets the outcome
-"worker lost"."""
+"""A worker killed outright (SIGKILL) while the agent speaks a reply writes no outcome, and its embedded Redis dies
+with it. Started again on the same data, it closes the call it left open: the transcript keeps its turns, the
+reply being spoken (from its draft) as a cut-short agent turn, and the outcome "worker lost"; the call record is
+made again in the new Redis, ended with the same reason."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -14,10 +16,15 @@ from pathlib import Path
 
 import httpx
 
-from apps.acs_simulator.caller_audio import Pause, WaitForAgent
+from apps.acs_simulator.caller_audio import Pause, Say, WaitForAgent, WaitForAgentStart
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
+from tests.e2e.calls import BANKING
 from tests.support import ADMIN_KEY, MEDIA_SECRET, eventually, free_port
+from voice.transcript import TranscriptTurn
+
+IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
+LONG_REPLY_TOOL = "get_recent_transactions"  # three transactions read out: seconds of agent audio
 
 OPEN_CALLS_WITH_TURNS = (
     "SELECT call_id FROM calls WHERE outcome IS NULL"
@@ -33,6 +40,19 @@ def _open_calls_with_turns(db: Path) -> list[str]:
             return [call_id for (call_id,) in conn.execute(OPEN_CALLS_WITH_TURNS)]
         except sqlite3.OperationalError:  # the schema is not there yet
             return []
+
+
+def _drafts_calling(db: Path, tool: str) -> list[TranscriptTurn]:
+    """The replies in progress (drafts) that ran `tool`."""
+    if not db.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        try:
+            rows = conn.execute("SELECT doc FROM drafts").fetchall()
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return []
+    drafts = [TranscriptTurn.model_validate(json.loads(doc)) for (doc,) in rows]
+    return [d for d in drafts if any(call.name == tool for call in d.tool_calls)]
 
 
 async def _serve(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -74,20 +94,30 @@ async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_r
         except httpx.HTTPError:
             return False
 
+    script = [
+        WaitForAgent(),
+        Say(IDENTITY),
+        WaitForAgent(),
+        Say("What are my recent transactions?"),
+        WaitForAgentStart(),
+        Pause(30),
+    ]
     worker = await _serve(env)
     call: asyncio.Task[object] | None = None
     try:
         await eventually(ready, timeout=60)
-        call = asyncio.create_task(simulator.place_call(url, [WaitForAgent(), Pause(30)], max_duration_s=40))
-        # Mid-call: the greeting is in the transcript, and the call has no outcome yet.
-        (call_id,) = await eventually(lambda: asyncio.to_thread(_open_calls_with_turns, db), timeout=30)
+        call = asyncio.create_task(simulator.place_call(url, script, to_number=BANKING, max_duration_s=60))
+        # Mid-reply: the caller hears the transactions being read out, and the store has a draft of that reply.
+        await eventually(lambda: asyncio.to_thread(_drafts_calling, db, LONG_REPLY_TOOL), timeout=60)
 
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
         call.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await call
-        assert await asyncio.to_thread(_open_calls_with_turns, db) == [call_id]
+        (call_id,) = await asyncio.to_thread(_open_calls_with_turns, db)
+        (draft,) = await asyncio.to_thread(_drafts_calling, db, LONG_REPLY_TOOL)  # as the dead worker left it
+        assert draft.call_id == call_id and draft.kind == "reply" and draft.text
 
         worker = await _serve(env)  # the same data; a new embedded Redis that never saw the call
         await eventually(ready, timeout=60)
@@ -101,6 +131,25 @@ async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_r
         assert transcript.outcome is not None and transcript.outcome.reason == "worker lost"
         assert transcript.turns and transcript.turns[0].kind == "greeting"  # what was recorded is kept
         assert transcript.outcome.agents_visited == (transcript.turns[0].agent,)
+        # The reply being spoken: its text so far (how much was heard died with the worker), cut short.
+        last = transcript.turns[-1]
+        assert (last.speaker, last.kind, last.interrupted) == ("agent", "reply", True)
+        assert last.text == last.full_text == draft.text
+        assert [c.name for c in last.tool_calls] == [LONG_REPLY_TOOL]
+        assert last.seq > transcript.turns[-2].seq and transcript.turns[-2].speaker == "caller"
+        assert not await asyncio.to_thread(_drafts_calling, db, LONG_REPLY_TOOL)
+
+        async with httpx.AsyncClient(base_url=url, headers={"x-api-key": ADMIN_KEY}) as admin:
+            got = await admin.get(f"/api/v1/calls/{call_id}")
+            listed = await admin.get("/api/v1/calls")
+        assert got.status_code == 200, got.text
+        record = got.json()
+        assert (record["status"], record["end_reason"], record["scenario"]) == (
+            "ended",
+            "worker lost",
+            "banking",
+        )
+        assert [(c["call_id"], c["end_reason"]) for c in listed.json()["calls"]] == [(call_id, "worker lost")]
     finally:
         if call is not None and not call.done():
             call.cancel()

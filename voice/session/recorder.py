@@ -3,13 +3,20 @@ call's outcome) and the observer (call records, dashboards). Shared by every orc
 the agent's turns are built, numbered, redacted and written one way whatever produced them.
 
 Both get each turn with its PII masked (`voice.session.redaction`, the scenario's policy or the default given);
-the conversation the agent reads keeps what was really said."""
+the conversation the agent reads keeps what was really said.
+
+A turn is written when it ends, so a worker killed mid-reply would lose the reply being spoken. While a reply is
+in progress the recorder therefore hands the store a draft of it (at most every DRAFT_INTERVAL_S, from a task of
+its own, never on the audio path); the store keeps one per call until the reply's turn replaces it, and the
+start-up sweep of a restarted worker turns a leftover draft into the call's last turn."""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +35,22 @@ from voice.transcript import (
 )
 
 log = logging.getLogger(__name__)
+
+DRAFT_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """An agent reply as far as it got: what the caller is hearing (or the tools it ran) before it ends."""
+
+    kind: TurnKind
+    agent: str
+    text: str
+    started_at: datetime
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+
+
+ReplySource = Callable[[], ReplyDraft | None]
 
 
 def response_ms(last_voiced_at: float | None, first_audio_at: float | None) -> float | None:
@@ -55,9 +78,15 @@ class TurnRecorder:
         self._own = own
         self._writer: TranscriptWriter | None = None
         self._started_at = utcnow()
-        self._seq = itertools.count()
+        self._next_seq = 0
+        self._draft: ReplyDraft | None = None  # the last draft handed to the writer and not superseded
+        self._drafting: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    def start(
+        self, reply_in_progress: ReplySource | None = None, *, draft_interval_s: float = DRAFT_INTERVAL_S
+    ) -> None:
+        """`reply_in_progress`: the orchestrator's reply being spoken (None when there is none), polled every
+        `draft_interval_s` and kept by the store as a draft."""
         if self._transcripts is not None:
             conv = self._conv
             self._writer = TranscriptWriter(
@@ -68,6 +97,14 @@ class TurnRecorder:
                 started_at=self._started_at,
             )
             self._writer.start()
+            if reply_in_progress is not None:
+                self._drafting = asyncio.create_task(
+                    self._follow(reply_in_progress, draft_interval_s), name=f"transcript-draft:{conv.call_id}"
+                )
+
+    def _seq(self) -> int:
+        self._next_seq += 1
+        return self._next_seq - 1
 
     def caller(
         self,
@@ -83,7 +120,7 @@ class TurnRecorder:
         self._add(
             TranscriptTurn(
                 call_id=self._conv.call_id,
-                seq=next(self._seq),
+                seq=self._seq(),
                 speaker="caller",
                 kind=kind,
                 agent=agent,
@@ -107,10 +144,11 @@ class TurnRecorder:
         latency: TurnLatency | None = None,
     ) -> None:
         """An agent's turn as the caller heard it (`full_text` is kept too when it was cut short)."""
+        self._draft = None  # the store drops the draft when it writes this turn
         self._add(
             TranscriptTurn(
                 call_id=self._conv.call_id,
-                seq=next(self._seq),
+                seq=self._seq(),
                 speaker="agent",
                 kind=kind,
                 agent=agent,
@@ -124,21 +162,60 @@ class TurnRecorder:
             )
         )
 
+    async def _follow(self, source: ReplySource, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                self._update_draft(source())
+            except Exception:  # a draft is a safety net: never let it take the call down
+                log.exception("reply draft failed")
+
+    def _update_draft(self, draft: ReplyDraft | None) -> None:
+        if draft == self._draft or self._writer is None:
+            return
+        self._draft = draft
+        if draft is None:
+            self._writer.draft(None)
+            return
+        # What the turn would be if the call died now. How much of it the caller heard is unknown then, so
+        # the whole text so far counts as heard and the turn as cut short.
+        turn = TranscriptTurn(
+            call_id=self._conv.call_id,
+            seq=self._next_seq,  # proposed, not taken: the reply's real turn takes it when it ends
+            speaker="agent",
+            kind=draft.kind,
+            agent=draft.agent,
+            text=draft.text,
+            full_text=draft.text,
+            interrupted=True,
+            started_at=draft.started_at,
+            ended_at=utcnow(),
+            tool_calls=draft.tool_calls,
+        )
+        self._writer.draft(self._redacted(turn))
+
+    def _redacted(self, turn: TranscriptTurn) -> TranscriptTurn:
+        try:
+            return redact_turn(turn, self._redaction, self._conv.snapshot.tools.get)
+        except Exception as exc:  # fail closed: a masking bug must cost the turn's words, not the call or PII
+            log.error("turn redaction failed", extra={"error_type": type(exc).__name__, "seq": turn.seq})
+            return masked_entirely(turn)
+
     def _add(self, turn: TranscriptTurn) -> None:
         if self._writer is None and self._observer is None:
             return
-        try:
-            turn = redact_turn(turn, self._redaction, self._conv.snapshot.tools.get)
-        except Exception as exc:  # fail closed: a masking bug must cost the turn's words, not the call or PII
-            log.error("turn redaction failed", extra={"error_type": type(exc).__name__, "seq": turn.seq})
-            turn = masked_entirely(turn)
+        turn = self._redacted(turn)
         if self._writer is not None:
             self._writer.add(turn)
         if self._observer is not None:
             self._own(self._observer.on_turn(turn))
 
     async def close(self, reason: str) -> None:
-        """Flush the transcript and write how the call ended."""
+        """Flush the transcript and write how the call ended (which drops any draft left)."""
+        if self._drafting is not None:
+            self._drafting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drafting
         if self._writer is not None:
             conv = self._conv
             await self._writer.close(

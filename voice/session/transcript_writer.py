@@ -2,7 +2,8 @@
 
 Orchestrators hand turns over with a non-blocking `add`; one task per call writes them in order with a few
 retries, so storage latency (or a short outage) never delays what the caller hears. A durable spool for long
-outages belongs to the store (see the Cosmos store), not here.
+outages belongs to the store (see the Cosmos store), not here. Drafts of the reply in progress go through the same
+queue, so a draft is never written after the turn that supersedes it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,17 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from voice.transcript import CallOutcome, TranscriptStore, TranscriptTurn
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Draft:
+    turn: TranscriptTurn | None  # None: clear the call's draft
 
 
 class TranscriptWriter:
@@ -35,7 +42,7 @@ class TranscriptWriter:
         self._scenario = scenario
         self._started_at = started_at
         self._attempts = attempts
-        self._queue: asyncio.Queue[TranscriptTurn | CallOutcome | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[TranscriptTurn | _Draft | CallOutcome | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -43,6 +50,10 @@ class TranscriptWriter:
 
     def add(self, turn: TranscriptTurn) -> None:
         self._queue.put_nowait(turn)
+
+    def draft(self, turn: TranscriptTurn | None) -> None:
+        """The agent reply in progress (None: it ended without a turn). The caller rate-limits these."""
+        self._queue.put_nowait(_Draft(turn))
 
     async def close(self, outcome: CallOutcome, *, timeout_s: float = 5.0) -> None:
         """Record the outcome and wait (bounded) until everything queued is written."""
@@ -67,8 +78,20 @@ class TranscriptWriter:
         while (item := await self._queue.get()) is not None:
             if isinstance(item, TranscriptTurn):
                 await self._retrying(functools.partial(store.append_turn, item), "append_turn")
+            elif isinstance(item, _Draft):
+                await self._draft(item.turn)
             else:
                 await self._retrying(functools.partial(store.end_call, self._call_id, item), "end_call")
+
+    async def _draft(self, turn: TranscriptTurn | None) -> None:
+        # One attempt: a newer draft (or the real turn) follows soon, and retries would delay the turns behind.
+        try:
+            if turn is None:
+                await self._store.clear_draft(self._call_id)
+            else:
+                await self._store.save_draft(turn)
+        except Exception as exc:
+            log.warning("transcript draft not written", extra={"error_type": type(exc).__name__})
 
     async def _retrying(self, operation: Callable[[], Awaitable[None]], what: str) -> None:
         for attempt in range(1, self._attempts + 1):

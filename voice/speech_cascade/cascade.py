@@ -33,7 +33,7 @@ from voice.session.recorder import TurnRecorder
 from voice.speech_cascade.agent_profile import agent_turn_policy, agent_voice
 from voice.speech_cascade.listening import CallerListener, RecognitionFailed, describe
 from voice.speech_cascade.providers import CascadeProviders
-from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply
+from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply, reply_draft
 from voice.speech_cascade.speaker import AgentSpeaker
 from voice.speech_cascade.thinking import TurnThinker
 from voice.transcript import TurnKind, utcnow
@@ -95,7 +95,7 @@ class SpeechCascade:
         self._speaker = AgentSpeaker(
             self._providers.tts, playout, sample_rate=sample_rate, call_id=self.call_id
         )
-        self._recorder.start()
+        self._recorder.start(lambda: reply_draft(self._reply_state))
         await self._listener.open(sample_rate=sample_rate, languages=self.conversation.agent.speech.languages)
         self._idle_task = asyncio.create_task(self._idle.run(), name=f"idle:{self.call_id}")
         self._start_reply(self._greet())

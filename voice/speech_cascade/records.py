@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from voice.session.recorder import TurnRecorder, response_ms
+from voice.session.recorder import ReplyDraft, TurnRecorder, response_ms
 from voice.speech_cascade.speaker import Utterance
 from voice.transcript import ToolCallRecord, TurnKind, TurnLatency, utcnow
 
@@ -73,6 +73,19 @@ def record_reply(recorder: TurnRecorder, state: ReplyState) -> None:
         started_at=state.started_at,
         tool_calls=state.tool_records,
         latency=latency,
+    )
+
+
+def reply_draft(state: ReplyState | None) -> ReplyDraft | None:
+    """The reply in progress once the caller hears it (or its tools ran); kept as a draft until it ends."""
+    if state is None or (state.utterance.first_audio_at is None and not state.tool_records):
+        return None
+    return ReplyDraft(
+        kind=state.kind,
+        agent=state.agent,
+        text=state.utterance.text,
+        started_at=state.started_at,
+        tool_calls=tuple(state.tool_records),
     )
 
 

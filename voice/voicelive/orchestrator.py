@@ -89,7 +89,7 @@ class VoiceLiveOrchestrator:
         self._inbound = InboundAudio(sample_rate)
         self._outbound = OutboundAudio(playout, sample_rate)
         self.book.attach(self._inbound, self._outbound, playout)
-        self._recorder.start()
+        self._recorder.start(self.book.reply_draft)
         self._session_task = asyncio.create_task(self._run_session(), name=f"voicelive:{self.call_id}")
         self._idle_task = asyncio.create_task(self._idle.run(), name=f"voicelive-idle:{self.call_id}")
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from voice.session.conversation import CallConversation, ConversationState
-from voice.session.recorder import TurnRecorder
+from voice.session.recorder import ReplyDraft, TurnRecorder
 from voice.transcript import ToolCallRecord, TurnKind, utcnow
 from voice.transports.playout import PacedPlayout
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
@@ -232,6 +232,19 @@ class TurnBook:
         record_caller(self._recorder, text, None, agent=self._agent, kind="dtmf")
         self._conv.add_caller_text(text)
         self._pending_caller = CallerSpeech(started_at=utcnow(), last_voiced_at=time.monotonic())
+
+    def reply_draft(self) -> ReplyDraft | None:
+        """The response the caller is hearing (or whose tools ran) and not yet written down."""
+        for state in self._open_turns:
+            if not state.recorded and (state.has_audio or state.tool_records):
+                return ReplyDraft(
+                    kind=state.kind,
+                    agent=state.agent,
+                    text=state.text,
+                    started_at=state.started_at,
+                    tool_calls=tuple(state.tool_records),
+                )
+        return None
 
     # --- cut, lost, closed ----------------------------------------------------------------------------
     def cut(self, heard_ms: int, item_id: str | None, *, stopped: bool) -> None:

@@ -3,9 +3,11 @@
 A worker killed mid-call (kill -9, OOM, power) writes no outcome. Its transcript store outlives it (the local
 SQLite file, or the Cosmos spool), so the restarted process finds the transcripts it holds without an outcome.
 A call is closed only while this replica holds its media slot (`CallRouter.claim`): a call whose media is live
-on any replica sharing the Redis is left alone, and no socket can take it over while it is being closed. Its
-transcript gets the outcome "worker lost" and its call record, when Redis still has it (an external Redis; the
-embedded one died with the process), ends with the same reason.
+on any replica sharing the Redis is left alone, and no socket can take it over while it is being closed. The
+reply that was being spoken (the store's draft of it) becomes the transcript's last turn, marked cut short; the
+transcript gets the outcome "worker lost"; and the call record ends with the same reason. When Redis lost the
+record (the embedded Redis died with the process), a minimal ended one is made again from the transcript, so the
+calls list and the call's page still show the call and how it ended.
 
 Bounded: at most SWEEP_LIMIT calls per start, within SWEEP_BUDGET_SECONDS; what is left waits for the next start.
 """
@@ -20,8 +22,14 @@ from redis.exceptions import RedisError
 
 from apps.backend.calls.routing import CallRouter
 from apps.backend.logging_setup import bound_call_id
-from apps.backend.storage.call_store import CallNotFound, CallRecord, RedisCallStore
-from voice.transcript import CallOutcome, CallTranscript, TranscriptStore, utcnow
+from apps.backend.storage.call_store import (
+    CallDirection,
+    CallNotFound,
+    CallRecord,
+    CallStatus,
+    RedisCallStore,
+)
+from voice.transcript import CallOutcome, CallTranscript, TranscriptStore, TranscriptTurn, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,10 @@ SWEEP_BUDGET_SECONDS = 30.0
 class SweepableTranscripts(TranscriptStore, Protocol):
     async def unfinished_calls(self, limit: int) -> list[str]:
         """Calls whose transcript this store holds without an outcome, oldest first."""
+        ...
+
+    async def draft(self, call_id: str) -> TranscriptTurn | None:
+        """The call's agent reply in progress, if one was saved and not superseded by its turn."""
         ...
 
 
@@ -84,8 +96,12 @@ async def _close_if_abandoned(
         transcript = await transcripts.get(call_id)
         if transcript is None or transcript.outcome is not None:
             return 0  # finished elsewhere meanwhile (a shared store)
+        draft = await transcripts.draft(call_id)
+        if draft is not None:  # the reply being spoken when the worker died (its text as the draft has it)
+            await transcripts.append_turn(draft)
+            transcript = await transcripts.get(call_id) or transcript
         await transcripts.end_call(call_id, worker_lost_outcome(transcript))
-        await _end_record(calls, call_id)
+        await _end_record(calls, transcript)
         log.warning("call left open by a dead worker closed", extra={"turns": len(transcript.turns)})
         return 1
     except (RedisError, OSError):
@@ -97,13 +113,34 @@ async def _close_if_abandoned(
         await router.release(call_id)
 
 
-async def _end_record(calls: RedisCallStore, call_id: str) -> None:
+async def _end_record(calls: RedisCallStore, transcript: CallTranscript) -> None:
     def mutate(record: CallRecord) -> None:
         if not record.status.is_final:
             record.add_event("worker_lost")
             record.end(WORKER_LOST)
 
     try:
-        await calls.update(call_id, mutate)
-    except CallNotFound:
-        pass  # the embedded Redis died with the worker, and the record with it
+        await calls.update(transcript.call_id, mutate)
+    except CallNotFound:  # the embedded Redis died with the worker, and the record with it
+        try:
+            await calls.create(lost_record(transcript))
+        except ValueError:  # made meanwhile (a replica saw the call again): end that one
+            await calls.update(transcript.call_id, mutate)
+
+
+def lost_record(transcript: CallTranscript) -> CallRecord:
+    """The call record again, as far as the transcript knows it: who called, the scenario, when, how it ended.
+    Direction, callee and ACS ids died with the old record (inbound is the guess: most calls are)."""
+    ended = worker_lost_outcome(transcript)
+    record = CallRecord(
+        call_id=transcript.call_id,
+        direction=CallDirection.INBOUND,
+        caller=transcript.caller or "",
+        scenario=transcript.scenario or "",
+        created_at=transcript.started_at or ended.ended_at,
+        status=CallStatus.ENDED,
+        ended_at=ended.ended_at,
+        end_reason=WORKER_LOST,
+    )
+    record.add_event("worker_lost", "call record made again from the transcript", at=ended.ended_at)
+    return record

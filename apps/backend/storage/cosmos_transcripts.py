@@ -10,7 +10,7 @@ already has is acknowledged as is, so delivery stays idempotent.
 The public methods only commit to the local spool (`TranscriptSpool`) and return; a flusher sends to Cosmos, so a
 Cosmos outage or throttling never stalls a call and loses nothing. The summary is derived on the spool thread
 from a per-call merge state keyed by turn seq, and every summary write carries the whole summary (with a
-monotonic `rev`), so replays and retries can never move it backwards.
+monotonic `rev`), so replays and retries can never move it backwards (the documents: `cosmos_documents`).
 
 Emulator quirks handled (npm `@vercel/cosmosdb-server`): plain http needs `enable_endpoint_discovery=False`; a
 missing document answers 500, not 404 (so reads are partition-scoped queries, never `read_item`); no batch.
@@ -19,11 +19,10 @@ missing document answers 500, not 404 (so reads are partition-scoped queries, ne
 from __future__ import annotations
 
 import asyncio
-import statistics
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.cosmos import PartitionKey
@@ -31,10 +30,26 @@ from azure.cosmos._retry_options import RetryOptions
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 from azure.cosmos.documents import ConnectionPolicy
 from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceExistsError
-from pydantic import BaseModel, Field
 
-from apps.backend.storage.transcript_spool import Backoff, Merge, SinkError, SpooledDoc, TranscriptSpool
-from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn, turn_key
+from apps.backend.storage.cosmos_documents import (
+    CallState,
+    CallSummaryDoc,
+    draft_merge,
+    summary_merge,
+    turn_doc_id,
+    turn_merge,
+    turn_order,
+)
+from apps.backend.storage.transcript_spool import Backoff, SinkError, SpooledDoc, TranscriptSpool
+from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
+
+__all__ = [
+    "CallSummaryDoc",
+    "CosmosDocumentSink",
+    "CosmosTranscriptStore",
+    "retry_after_seconds",
+    "turn_doc_id",
+]
 
 RETRY_AFTER_HEADER = "x-ms-retry-after-ms"
 # Statuses where retrying the same upsert later can succeed. 404 means database/container vanished (recreated
@@ -42,10 +57,6 @@ RETRY_AFTER_HEADER = "x-ms-retry-after-ms"
 _RETRYABLE = {401, 403, 404, 408, 410, 429, 449}
 MAX_TURN_RENUMBERS = 8
 """Conflicts one turn may meet (another writer taking the next seq first) before the round is retried later."""
-
-
-def turn_doc_id(call_id: str, seq: int) -> str:
-    return f"{call_id}:{seq:05d}"
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -69,147 +80,6 @@ def classify(exc: BaseException) -> SinkError:
             f"cosmos {status}", permanent=permanent, retry_after=retry_after_seconds(exc.headers or {})
         )
     return SinkError(f"cosmos unreachable: {type(exc).__name__}")
-
-
-# documents ---------------------------------------------------------------------------------------------------
-
-
-class LatencySummary(BaseModel):
-    turns_measured: int = 0
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    max_ms: float | None = None
-
-
-class CallSummaryDoc(BaseModel):
-    id: str
-    call_id: str
-    type: Literal["call"] = "call"
-    rev: int
-    """Bumped on every change; a stored summary with a higher rev is newer."""
-    caller: str | None = None
-    scenario: str | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    outcome: CallOutcome | None = None
-    agents_visited: list[str] = []
-    tools_called: list[str] = []
-    turn_count: int = 0
-    last_seq: int | None = None
-    duration_ms: float | None = None
-    caller_talk_ms: float = 0.0
-    agent_talk_ms: float = 0.0
-    interruptions: int = 0
-    latency: LatencySummary = LatencySummary()
-
-
-class _TurnFacts(BaseModel):
-    speaker: str
-    agent: str | None = None
-    tools: list[str] = []
-    talk_ms: float = 0.0
-    response_ms: float | None = None
-    interrupted: bool = False
-
-
-class _CallState(BaseModel):
-    """What the spool keeps per call to rebuild the summary and to number its turns."""
-
-    rev: int = 0
-    caller: str | None = None
-    scenario: str | None = None
-    started_at: datetime | None = None
-    outcome: CallOutcome | None = None
-    turns: dict[int, _TurnFacts] = Field(default_factory=dict)
-    keys: dict[str, int] = Field(default_factory=dict)
-    """turn_key -> the seq that turn was stored at (a retried write finds its turn here)."""
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-def summarize(call_id: str, state: _CallState) -> CallSummaryDoc:
-    ordered = [state.turns[s] for s in sorted(state.turns)]
-    agents = [t.agent for t in ordered if t.agent]
-    tools = [name for t in ordered for name in t.tools]
-    if state.outcome is not None:
-        agents += state.outcome.agents_visited
-        tools += state.outcome.tools_called
-    responses = sorted(t.response_ms for t in ordered if t.response_ms is not None)
-    ended_at = state.outcome.ended_at if state.outcome else None
-    return CallSummaryDoc(
-        id=call_id,
-        call_id=call_id,
-        rev=state.rev,
-        caller=state.caller,
-        scenario=state.scenario,
-        started_at=state.started_at,
-        ended_at=ended_at,
-        outcome=state.outcome,
-        agents_visited=list(dict.fromkeys(agents)),
-        tools_called=list(dict.fromkeys(tools)),
-        turn_count=len(ordered),
-        last_seq=max(state.turns) if state.turns else None,
-        duration_ms=(ended_at - state.started_at).total_seconds() * 1000
-        if ended_at and state.started_at
-        else None,
-        caller_talk_ms=sum(t.talk_ms for t in ordered if t.speaker == "caller"),
-        agent_talk_ms=sum(t.talk_ms for t in ordered if t.speaker == "agent"),
-        interruptions=sum(t.interrupted for t in ordered),
-        latency=LatencySummary(
-            turns_measured=len(responses),
-            p50_ms=_percentile(responses, 50) if responses else None,
-            p95_ms=_percentile(responses, 95) if responses else None,
-            max_ms=responses[-1] if responses else None,
-        ),
-    )
-
-
-def _summary_merge(call_id: str, change: Callable[[_CallState], None]) -> Merge:
-    def merge(raw: str | None) -> tuple[str, list[SpooledDoc]]:
-        state = _CallState.model_validate_json(raw) if raw else _CallState()
-        change(state)
-        state.rev += 1
-        doc = summarize(call_id, state).model_dump(mode="json")
-        return state.model_dump_json(), [SpooledDoc(call_id, call_id, doc, coalesce=True)]
-
-    return merge
-
-
-def _turn_merge(turn: TranscriptTurn) -> Merge:
-    """Spool the turn at a seq no other turn of the call holds here, and the summary that includes it."""
-    call_id, key = turn.call_id, turn_key(turn)
-    facts = _TurnFacts(
-        speaker=turn.speaker,
-        agent=turn.agent,
-        tools=[t.name for t in turn.tool_calls],
-        talk_ms=max(0.0, (turn.ended_at - turn.started_at).total_seconds() * 1000),
-        response_ms=turn.latency.response_ms if turn.latency else None,
-        interrupted=turn.interrupted,
-    )
-
-    def merge(raw: str | None) -> tuple[str, list[SpooledDoc]]:
-        state = _CallState.model_validate_json(raw) if raw else _CallState()
-        if key in state.keys:  # a retry of a turn already spooled: nothing new
-            return state.model_dump_json(), []
-        seq = max(state.turns) + 1 if turn.seq in state.turns else turn.seq
-        state.turns[seq] = facts
-        state.keys[key] = seq
-        state.rev += 1
-        body = {**turn.model_dump(mode="json"), "id": turn_doc_id(call_id, seq), "type": "turn"}
-        body.update(seq=seq, turn_key=key)
-        summary = summarize(call_id, state).model_dump(mode="json")
-        docs = [SpooledDoc(call_id, body["id"], body), SpooledDoc(call_id, call_id, summary, coalesce=True)]
-        return state.model_dump_json(), docs
-
-    return merge
-
-
-def _turn_order(doc: dict[str, Any]) -> tuple[int, bool]:
-    return int(doc["seq"]), "_rid" not in doc  # at an equal seq (renumbered when flushed), stored ones first
 
 
 # the Cosmos side ---------------------------------------------------------------------------------------------
@@ -349,20 +219,32 @@ class CosmosTranscriptStore:
     async def start_call(
         self, call_id: str, *, caller: str | None, scenario: str | None, started_at: datetime
     ) -> None:
-        def change(state: _CallState) -> None:
+        def change(state: CallState) -> None:
             state.caller, state.scenario = caller, scenario
             state.started_at = state.started_at or started_at
 
-        await self.spool.write(call_id, merge=_summary_merge(call_id, change))
+        await self.spool.write(call_id, merge=summary_merge(call_id, change))
 
     async def append_turn(self, turn: TranscriptTurn) -> None:
-        await self.spool.write(turn.call_id, merge=_turn_merge(turn))
+        await self.spool.write(turn.call_id, merge=turn_merge(turn))
+
+    async def save_draft(self, draft: TranscriptTurn) -> None:
+        await self.spool.write(draft.call_id, merge=draft_merge(draft))
+
+    async def clear_draft(self, call_id: str) -> None:
+        await self.spool.write(call_id, merge=draft_merge(None))
+
+    async def draft(self, call_id: str) -> TranscriptTurn | None:
+        """The call's reply in progress, as this replica's spool holds it (drafts never leave the spool)."""
+        raw = await self.spool.state(call_id)
+        return CallState.model_validate_json(raw).draft if raw else None
 
     async def end_call(self, call_id: str, outcome: CallOutcome) -> None:
-        def change(state: _CallState) -> None:
+        def change(state: CallState) -> None:
             state.outcome = outcome
+            state.draft = None
 
-        await self.spool.write(call_id, merge=_summary_merge(call_id, change))
+        await self.spool.write(call_id, merge=summary_merge(call_id, change))
 
     async def get(self, call_id: str) -> CallTranscript | None:
         """Cosmos (partition-scoped queries) overlaid with this call's still-spooled writes, which are newer."""
@@ -395,7 +277,7 @@ class CosmosTranscriptStore:
             scenario=head.scenario if head else None,
             started_at=head.started_at if head else None,
             outcome=head.outcome if head else None,
-            turns=[TranscriptTurn.model_validate(doc) for doc in sorted(turns.values(), key=_turn_order)],
+            turns=[TranscriptTurn.model_validate(doc) for doc in sorted(turns.values(), key=turn_order)],
         )
 
     async def unfinished_calls(self, limit: int) -> list[str]:

@@ -4,6 +4,9 @@ sqlite3 blocks, so every statement runs on one dedicated thread (which also seri
 connection). A turn is inserted in one IMMEDIATE transaction that also picks its seq (the writer's, or the
 call's last + 1 when another turn has that one), so two writers of a call (or a worker that resumed it and numbers
 from 0) never replace each other's turns; `turn_key` makes a retried write of the same turn a no-op.
+
+`drafts` holds at most one row per call: the agent reply in progress, replaced as it grows, deleted in the
+transaction that writes the call's next agent turn or its outcome (see `TranscriptStore.save_draft`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ CREATE TABLE IF NOT EXISTS turns (
     doc      TEXT NOT NULL,
     turn_key TEXT,
     PRIMARY KEY (call_id, seq)
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    call_id TEXT PRIMARY KEY,
+    doc     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_open ON calls(started_at) WHERE outcome IS NULL;
 """
@@ -108,10 +115,26 @@ class SqliteTranscriptStore:
                     "INSERT INTO turns(call_id, seq, doc, turn_key) VALUES (?, ?, ?, ?)",
                     (turn.call_id, seq, stored.model_dump_json(), key),
                 )
+            if turn.speaker == "agent":
+                db.execute("DELETE FROM drafts WHERE call_id = ?", (turn.call_id,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    async def save_draft(self, draft: TranscriptTurn) -> None:
+        sql = "INSERT INTO drafts(call_id, doc) VALUES (?, ?) ON CONFLICT(call_id) DO UPDATE SET doc=excluded.doc"
+        doc = draft.model_dump_json()
+        await self._run(lambda: self._conn().execute(sql, (draft.call_id, doc)))
+
+    async def clear_draft(self, call_id: str) -> None:
+        await self._run(lambda: self._conn().execute("DELETE FROM drafts WHERE call_id = ?", (call_id,)))
+
+    async def draft(self, call_id: str) -> TranscriptTurn | None:
+        """The call's reply in progress, if one was saved and not superseded."""
+        sql = "SELECT doc FROM drafts WHERE call_id = ?"
+        row = await self._run(lambda: self._conn().execute(sql, (call_id,)).fetchone())
+        return TranscriptTurn.model_validate_json(row[0]) if row else None
 
     async def unfinished_calls(self, limit: int) -> list[str]:
         """Calls whose transcript has no outcome yet (live somewhere, or left open by a dead worker), oldest
@@ -126,7 +149,19 @@ class SqliteTranscriptStore:
             "ON CONFLICT(call_id) DO UPDATE SET outcome=excluded.outcome"
         )
         doc = outcome.model_dump_json()
-        await self._run(lambda: self._conn().execute(sql, (call_id, outcome.ended_at.isoformat(), doc)))
+
+        def end() -> None:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(sql, (call_id, outcome.ended_at.isoformat(), doc))
+                db.execute("DELETE FROM drafts WHERE call_id = ?", (call_id,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(end)
 
     async def get(self, call_id: str) -> CallTranscript | None:
         def read() -> CallTranscript | None:
