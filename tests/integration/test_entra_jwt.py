@@ -11,7 +11,8 @@ import jwt
 import pytest
 
 from apps.acs_simulator.tokens import TokenIssuer
-from apps.backend.acs.entra_jwt import EntraAuthError, EntraTokenVerifier, JwksKeyCache, tenant_issuers
+from apps.backend.acs.entra_jwt import EntraAuthError, EntraTokenVerifier, tenant_issuers
+from apps.backend.acs.signing_keys import SigningKeys
 from tests.entra_tenant import (
     APP_ID,
     APP_ID_URI,
@@ -38,7 +39,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _verifier(tenant: LoopbackEntraTenant, http: httpx.AsyncClient, **kwargs: Any) -> EntraTokenVerifier:
-    keys = JwksKeyCache(tenant.jwks_url, http, min_refresh_interval=kwargs.pop("min_refresh_interval", 10.0))
+    keys = SigningKeys(tenant.jwks_url, http, min_refresh_interval=kwargs.pop("min_refresh_interval", 10.0))
     return EntraTokenVerifier(tenant_id=TENANT_ID, audiences=[APP_ID, APP_ID_URI], keys=keys, **kwargs)
 
 

@@ -10,16 +10,13 @@ assigned (`roles` holds AzureEventGridSecureWebhookSubscriber); optionally the c
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import jwt
 
-log = logging.getLogger(__name__)
+from apps.backend.acs.signing_keys import SigningKeyError, SigningKeys, bearer_token, rs256_key_id
+
 
 EVENT_GRID_ROLE = "AzureEventGridSecureWebhookSubscriber"
 AUTHORITY = "https://login.microsoftonline.com"
@@ -38,64 +35,13 @@ def tenant_jwks_url(tenant_id: str) -> str:
     return f"{AUTHORITY}/{tenant_id}/discovery/v2.0/keys"
 
 
-class JwksKeyCache:
-    """A JWKS fetched asynchronously and cached. An unknown `kid` triggers one refresh (key rotation),
-    rate-limited so forged tokens cannot make us hammer the key endpoint."""
-
-    def __init__(
-        self,
-        url: str,
-        http: httpx.AsyncClient,
-        *,
-        cache_seconds: float = 3600.0,
-        min_refresh_interval: float = 10.0,
-    ) -> None:
-        self.url = url
-        self._http = http
-        self._cache_seconds = cache_seconds
-        self._min_refresh_interval = min_refresh_interval
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def key(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys or self._stale():
-            async with self._lock:
-                now = time.monotonic()  # another request may have refreshed while we waited
-                wanted = kid not in self._keys or self._stale()
-                if wanted and (now - self._fetched_at >= self._min_refresh_interval or not self._keys):
-                    await self._refresh()
-        key = self._keys.get(kid)
-        if key is None:
-            raise EntraAuthError("token signed by an unknown key")
-        return key
-
-    def _stale(self) -> bool:
-        return time.monotonic() - self._fetched_at > self._cache_seconds
-
-    async def _refresh(self) -> None:
-        try:
-            response = await self._http.get(self.url, timeout=5.0)
-            response.raise_for_status()
-            jwk_set = jwt.PyJWKSet.from_dict(response.json())
-        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
-            # Keep the keys we had: a key endpoint blip must not lock Event Grid out.
-            log.warning("entra jwks refresh failed", extra={"jwks_url": self.url, "error": str(exc)})
-            self._fetched_at = time.monotonic()
-            if not self._keys:
-                raise EntraAuthError("the tenant's signing keys are unavailable") from exc
-            return
-        self._keys = {k.key_id: k for k in jwk_set.keys if k.key_id}
-        self._fetched_at = time.monotonic()
-
-
 class EntraTokenVerifier:
     def __init__(
         self,
         *,
         tenant_id: str,
         audiences: Sequence[str],
-        keys: JwksKeyCache,
+        keys: SigningKeys,
         client_app_id: str | None = None,
         required_role: str = EVENT_GRID_ROLE,
         leeway_seconds: float = 60.0,
@@ -111,24 +57,19 @@ class EntraTokenVerifier:
         self._leeway = leeway_seconds
 
     async def verify_authorization_header(self, header: str | None) -> dict[str, Any]:
-        if not header:
-            raise EntraAuthError("missing Authorization header")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise EntraAuthError("Authorization is not a Bearer token")
-        return await self.verify(token.strip())
+        try:
+            token = bearer_token(header)
+        except ValueError as exc:
+            raise EntraAuthError(str(exc)) from exc
+        return await self.verify(token)
 
     async def verify(self, token: str) -> dict[str, Any]:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise EntraAuthError(f"malformed token: {exc}") from exc
-        if header.get("alg") != "RS256":
-            raise EntraAuthError("token is not RS256")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise EntraAuthError("token has no kid")
-        key = await self._keys.key(kid)
+            key = await self._keys.key(rs256_key_id(token))
+        except ValueError as exc:
+            raise EntraAuthError(str(exc)) from exc
+        except SigningKeyError as exc:
+            raise EntraAuthError(f"the tenant's {exc}" if "unavailable" in str(exc) else str(exc)) from exc
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -14,7 +14,8 @@ import logging
 import httpx
 
 from apps import loopback_acs
-from apps.backend.acs.entra_jwt import EntraAuthError, EntraTokenVerifier, JwksKeyCache, tenant_jwks_url
+from apps.backend.acs.entra_jwt import EntraAuthError, EntraTokenVerifier, tenant_jwks_url
+from apps.backend.acs.signing_keys import SigningKeys
 from apps.backend.setting_values import EventGridAuthMode
 from apps.backend.settings import Settings
 
@@ -133,7 +134,7 @@ def _entra_verifier(
         raise EventGridAuthConfigError(
             f"EVENT_GRID_AUTH={mode.value} needs both EVENT_GRID_ENTRA_TENANT_ID and EVENT_GRID_ENTRA_AUDIENCE"
         )
-    keys = JwksKeyCache(settings.event_grid_entra_jwks_url or tenant_jwks_url(tenant), http)
+    keys = SigningKeys(settings.event_grid_entra_jwks_url or tenant_jwks_url(tenant), http)
     return EntraTokenVerifier(
         tenant_id=tenant,
         audiences=audiences,
