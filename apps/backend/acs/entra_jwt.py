@@ -17,7 +17,6 @@ import jwt
 
 from apps.backend.acs.signing_keys import SigningKeyError, SigningKeys, bearer_token, rs256_key_id
 
-
 EVENT_GRID_ROLE = "AzureEventGridSecureWebhookSubscriber"
 AUTHORITY = "https://login.microsoftonline.com"
 
