@@ -1,7 +1,8 @@
 """What the engine needs from a call's media channel (`MediaTransport`), what a WebSocket-based transport needs
 from its socket (`MediaSocket`), and the events a transport hands up.
 
-One file per channel implements `MediaTransport` (`acs.py` for ACS media streaming, `memory.py` in-process).
+One file per channel implements `MediaTransport` (`acs.py` for ACS media streaming, `webrtc.py` for a
+browser over aiortc, `memory.py` in-process).
 `voice` never imports a web framework: the app adapts its WebSocket to `MediaSocket`.
 """
 
