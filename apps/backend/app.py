@@ -13,7 +13,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.api import metrics
-from apps.backend.api.v1 import agents, call_events, calls, health, media, realtime_sessions
+from apps.backend.api.v1 import (
+    agents,
+    call_events,
+    calls,
+    conversation,
+    health,
+    media,
+    realtime_sessions,
+    sessions,
+)
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.runtime import Runtime
@@ -66,6 +75,8 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         media.router,
         agents.router,
         realtime_sessions.router,
+        sessions.router,
+        conversation.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

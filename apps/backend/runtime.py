@@ -37,6 +37,8 @@ from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
+from apps.backend.sessions.service import SessionService
+from apps.backend.sessions.tokens import derive_key
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
@@ -60,6 +62,7 @@ class Runtime:
     registry: RegistryHolder
     registry_sync: RegistrySync
     calls: CallService
+    voice_sessions: SessionService
     acs_auth: AcsJwtVerifier | None
     event_grid_auth: EventGridAuthenticator
     media_tokens: MediaTokenSigner
@@ -169,10 +172,8 @@ class Runtime:
         acs_auth = build_acs_verifier(settings, http)
 
         secret = settings.media_token_secret
-        media_tokens = MediaTokenSigner(
-            secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
-            settings.media_token_ttl_seconds,
-        )
+        token_secret = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+        media_tokens = MediaTokenSigner(token_secret, settings.media_token_ttl_seconds)
         store = RedisCallStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
         sessions = RedisSessionStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
         sessions.start()
@@ -204,6 +205,9 @@ class Runtime:
         await router.start()
         stack.push_async_callback(router.stop)
         calls.router = router
+        voice_sessions = SessionService(
+            settings=settings, calls=calls, redis=redis, key=derive_key(token_secret)
+        )
         # Before this replica serves: close what a killed worker left open (calls no replica holds).
         await close_abandoned_calls(transcripts, store, router)
         return cls(
@@ -212,6 +216,7 @@ class Runtime:
             registry=registry,
             registry_sync=registry_sync,
             calls=calls,
+            voice_sessions=voice_sessions,
             acs_auth=acs_auth,
             event_grid_auth=event_grid_auth,
             media_tokens=media_tokens,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import BaseModel
+
 
 class OrchestratorKind(StrEnum):
     CASCADE = "cascade"
@@ -44,3 +46,18 @@ class AcsJwtSource:
     jwks_url: str | None
     issuer: str | None
     audience: str
+
+
+class SessionsAuth(StrEnum):
+    """Who may create browser voice sessions (POST /api/v1/sessions)."""
+
+    ADMIN = "admin"  # the admin key (x-api-key)
+    DEMO = "demo"  # anyone, rate-limited per client IP
+
+
+class IceServer(BaseModel):
+    """One ICE server handed to browsers with a new session (RTCIceServer's shape)."""
+
+    urls: list[str] | str
+    username: str | None = None
+    credential: str | None = None

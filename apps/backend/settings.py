@@ -18,7 +18,9 @@ from apps.backend.setting_values import (
     AcsAudioFormat,
     AcsJwtSource,
     EventGridAuthMode,
+    IceServer,
     OrchestratorKind,
+    SessionsAuth,
 )
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
@@ -128,6 +130,22 @@ class Settings(BaseSettings):
     # --- admin ---------------------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
         None, description="Key for admin endpoints (header `x-api-key`). Unset: admin endpoints answer 503."
+    )
+
+    # --- browser voice sessions -------------------------------------------------------------------
+    sessions_auth: SessionsAuth = Field(
+        SessionsAuth.ADMIN,
+        description="Who may create voice sessions: admin (the admin key) or demo (anyone, rate-limited per IP).",
+    )
+    sessions_demo_per_minute: int = Field(
+        5, gt=0, description="With SESSIONS_AUTH=demo: sessions one client IP may create per minute."
+    )
+    session_token_ttl_seconds: int = Field(
+        300, gt=0, le=3600, description="How long a session's media and events tokens stay valid."
+    )
+    session_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description='ICE servers handed to browsers (JSON, e.g. [{"urls":"stun:stun.example.org"}]). Unset: none.',
     )
 
     # --- state ---------------------------------------------------------------------------------

@@ -155,7 +155,17 @@ async def test_recent_calls_are_listed_newest_first_page_by_page(backend: Backen
         assert (await admin.get("/api/v1/calls", params={"cursor": "not-ours"})).status_code == 400
 
     assert listed == expected
-    assert set(first) == {"call_id", "status", "scenario", "caller", "created_at", "ended_at", "end_reason"}
+    assert set(first) == {
+        "call_id",
+        "channel",
+        "status",
+        "scenario",
+        "caller",
+        "created_at",
+        "ended_at",
+        "end_reason",
+    }
+    assert first["channel"] == "phone"
     # The expired record was skipped, and dropped from the index.
     assert await backend.runtime.redis.zscore("sb:calls:by-created", "expired") is None
 

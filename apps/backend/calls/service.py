@@ -22,6 +22,7 @@ from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
+from apps.backend.calls.start_agent import start_agent
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
@@ -276,14 +277,22 @@ class CallService:
             await self._close_media(call_id, "call media moved to another socket", code=1008)
 
     async def run_media(self, call_id: str, socket: MediaSocket, *, call_connection_id: str | None) -> None:
-        """Run a call's media session on an accepted, authenticated socket until it closes. The caller holds
-        the call's media slot (`claim_media`) for the whole run."""
+        """Run a call's ACS media session on an accepted, authenticated socket until it closes. The caller
+        holds the call's media slot (`claim_media`) for the whole run."""
+        transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
+        await self.run_transport(call_id, transport, call_connection_id=call_connection_id)
+
+    async def run_transport(
+        self, call_id: str, transport: MediaTransport, *, call_connection_id: str | None = None
+    ) -> None:
+        """Run a call's media session over any channel's transport until it closes (the phone's ACS socket,
+        a browser session's WebSocket). The caller holds the call's media slot for the whole run."""
         with bound_call_id(call_id):
             try:
                 async with asyncio.timeout(CALL_START_REDIS_TIMEOUT_S):
                     record = await self.store.get(call_id)
                     if record.status.is_final:
-                        await socket.close(1008, "call has ended")
+                        await transport.close(1008, "call has ended")
                         return
                     if call_connection_id and not record.call_connection_id:
                         await self.store.link_connection(call_id, call_connection_id)
@@ -292,7 +301,7 @@ class CallService:
             except (TimeoutError, OSError, aioredis.RedisError) as exc:
                 # Before the call starts: fail it clearly rather than keep ACS' socket waiting on Redis.
                 log.error("media refused: call state unavailable", extra={"error_type": type(exc).__name__})
-                await socket.close(UNAVAILABLE, "call state unavailable (redis)")
+                await transport.close(UNAVAILABLE, "call state unavailable (redis)")
                 return
             metrics = self.observability.metrics
             listener = CallRecordMediaListener(
@@ -301,7 +310,6 @@ class CallService:
                 on_turn=self.observability.record_turn,
                 on_dropped_update=metrics.call_record_update_dropped,
             )
-            transport = AcsMediaTransport(socket, sample_rate=self._settings.acs_audio_format.sample_rate)
             if call_connection_id and not record.call_connection_id:
                 record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
             orchestrator = self._orchestrators.build(self._call_deps(record, snapshot, listener, saved))
@@ -359,7 +367,7 @@ class CallService:
             caller=record.caller,
             snapshot=snapshot,
             scenario=snapshot.scenarios[record.scenario],
-            agent=snapshot.start_agent(record.scenario),
+            agent=start_agent(snapshot, record),
             context={"caller_display_name": record.caller_display_name, "caller": record.caller},
             redis=self._redis,
         )
@@ -385,6 +393,10 @@ class CallService:
             telemetry=self.observability.metrics,
             redaction=RedactionPolicy(enabled=self._settings.redact_transcripts),
         )
+
+    async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
+        """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""
+        return await self._route(CloseMedia(call_id=call_id, reason=reason))
 
     # --- commands for the replica holding the media ---------------------------------------------
     async def _route(self, command: CloseMedia | SendDtmf) -> bool:

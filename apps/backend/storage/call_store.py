@@ -58,6 +58,14 @@ class CallDirection(StrEnum):
     OUTBOUND = "outbound"
 
 
+class CallChannel(StrEnum):
+    """How the caller reached us: the phone network (ACS), or a browser voice session."""
+
+    PHONE = "phone"
+    WEBSOCKET = "websocket"
+    WEBRTC = "webrtc"
+
+
 class CallEvent(BaseModel):
     at: datetime = Field(default_factory=utcnow)
     type: str
@@ -67,6 +75,7 @@ class CallEvent(BaseModel):
 class CallRecord(BaseModel):
     call_id: str
     direction: CallDirection
+    channel: CallChannel = CallChannel.PHONE
     call_connection_id: str | None = None
     server_call_id: str | None = None
     correlation_id: str | None = None
@@ -74,6 +83,10 @@ class CallRecord(BaseModel):
     callee: str = ""
     caller_display_name: str = ""
     scenario: str
+    agent: str | None = None
+    """The agent the call starts with, when not the scenario's start agent (a browser session's choice)."""
+    language: str | None = None
+    """The recognition language asked for (one of the start agent's), when not its first."""
     registry_version: str | None = None
     status: CallStatus = CallStatus.INCOMING
     media_connected: bool = False
@@ -105,6 +118,7 @@ class CallSummary(BaseModel):
     """A call as a dashboard's list shows it: no event list, no ACS ids."""
 
     call_id: str
+    channel: CallChannel = CallChannel.PHONE
     status: CallStatus
     scenario: str
     caller: str
@@ -116,6 +130,7 @@ class CallSummary(BaseModel):
     def of(cls, record: CallRecord) -> CallSummary:
         return cls(
             call_id=record.call_id,
+            channel=record.channel,
             status=record.status,
             scenario=record.scenario,
             caller=record.caller,

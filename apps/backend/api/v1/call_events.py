@@ -63,6 +63,12 @@ async def call_events(websocket: WebSocket, call_id: str) -> None:
         await _reject(websocket, "no such call")
         return
     await websocket.accept()
+    await serve_call_events(websocket, runtime, resolved)
+
+
+async def serve_call_events(websocket: WebSocket, runtime: Runtime, resolved: str) -> None:
+    """On an accepted, authorised socket: a call's snapshot, then its live events until it ends (close 1000)
+    or the client leaves. Browser sessions' events socket is this too."""
     async with CallEventSubscription(runtime.redis, resolved, max_queued=MAX_QUEUED_EVENTS) as feed:
         try:
             # Subscribed before reading the record: anything published from here on reaches this socket.

@@ -29,7 +29,8 @@ TRY_AGAIN_LATER = 1013
 
 
 class StarletteMediaSocket:
-    """Adapts Starlette's WebSocket to voice.transports.base.MediaSocket."""
+    """Adapts Starlette's WebSocket to voice.transports.base.MediaSocket (and to the browser voice
+    transport's `DuplexSocket`)."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket
@@ -47,9 +48,29 @@ class StarletteMediaSocket:
         raw = message.get("bytes")
         return raw.decode("utf-8", errors="replace") if raw is not None else ""
 
+    async def receive_message(self) -> str | bytes | None:
+        """Text as str, binary as bytes (browser voice sessions use both); None once the peer has closed."""
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if isinstance(text, str):
+            return text
+        raw = message.get("bytes")
+        return raw if isinstance(raw, bytes) else b""
+
     async def send_text(self, data: str) -> None:
         try:
             await self._ws.send_text(data)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise MediaSocketClosed(str(exc)) from exc
+
+    async def send_bytes(self, data: bytes) -> None:
+        try:
+            await self._ws.send_bytes(data)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             raise MediaSocketClosed(str(exc)) from exc
 

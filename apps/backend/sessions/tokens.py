@@ -1,0 +1,106 @@
+"""Short-lived tokens a browser presents to a voice session's sockets (and, later, its WebRTC endpoints).
+
+Format (as the media token's): base64url(json payload) "." base64url(HMAC-SHA256(key, payload)). The payload
+names one session, one purpose (`media`: the voice socket; `events`: the events socket), an expiry and a
+nonce. Stateless, so any replica holding the key checks it; "one live media socket" comes from the call's
+media slot (`CallService.claim_media`), "refused after the session ended" from its record, which the
+endpoints check after the signature.
+
+Every refusal is a `SessionTokenError` with a reason safe to return and log, and the HTTP status it maps to:
+401 when the token is missing, malformed, forged or expired; 403 when it is valid but not for this session
+or this purpose (WebSocket endpoints close with 1008 either way).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from enum import StrEnum
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+
+class TokenPurpose(StrEnum):
+    MEDIA = "media"
+    EVENTS = "events"
+
+
+class SessionTokenError(Exception):
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class SessionTokenClaims(BaseModel, frozen=True):
+    sid: str
+    purpose: TokenPurpose
+    exp: int
+    nonce: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def derive_key(secret: bytes) -> bytes:
+    """A key of its own from the media token secret, so a media token can never pass as a session token."""
+    return hmac.new(secret, b"switchboard session tokens v1", hashlib.sha256).digest()
+
+
+class SessionTokenSigner:
+    def __init__(self, key: bytes, ttl_seconds: int) -> None:
+        if len(key) < 16:
+            raise ValueError("session token key must be at least 16 bytes")
+        self._key = key
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, session_id: str, purpose: TokenPurpose, *, now: float | None = None) -> tuple[str, int]:
+        """A token for `purpose` on `session_id`, and when it expires (epoch seconds)."""
+        expires_at = int(time.time() if now is None else now) + self.ttl_seconds
+        claims = {
+            "sid": session_id,
+            "purpose": purpose.value,
+            "exp": expires_at,
+            "nonce": secrets.token_hex(8),
+        }
+        payload = orjson.dumps(claims)
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}", expires_at
+
+    def verify(
+        self, token: str | None, *, session_id: str, purpose: TokenPurpose, now: float | None = None
+    ) -> SessionTokenClaims:
+        if not token:
+            raise SessionTokenError("missing session token")
+        encoded_payload, sep, encoded_sig = token.partition(".")
+        if not sep or len(token) > 1024:
+            raise SessionTokenError("malformed session token")
+        try:
+            payload = _unb64(encoded_payload)
+            signature = _unb64(encoded_sig)
+        except ValueError as exc:
+            raise SessionTokenError("malformed session token") from exc
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise SessionTokenError("session token signature mismatch")
+        try:
+            claims = SessionTokenClaims.model_validate_json(payload)
+        except ValidationError as exc:
+            raise SessionTokenError("malformed session token payload") from exc
+        if claims.exp < (time.time() if now is None else now):
+            raise SessionTokenError("session token expired")
+        if not hmac.compare_digest(claims.sid.encode(), session_id.encode()):
+            raise SessionTokenError("session token is for another session", 403)
+        if claims.purpose is not purpose:
+            raise SessionTokenError(f"session token is for {claims.purpose.value}, not {purpose.value}", 403)
+        return claims
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
