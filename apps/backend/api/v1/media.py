@@ -36,17 +36,8 @@ class StarletteMediaSocket:
         self._ws = websocket
 
     async def receive_text(self) -> str | None:
-        try:
-            message = await self._ws.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return None
-        if message["type"] == "websocket.disconnect":
-            return None
-        text = message.get("text")
-        if isinstance(text, str):
-            return text
-        raw = message.get("bytes")
-        return raw.decode("utf-8", errors="replace") if raw is not None else ""
+        message = await self.receive_message()
+        return message.decode("utf-8", errors="replace") if isinstance(message, bytes) else message
 
     async def receive_message(self) -> str | bytes | None:
         """Text as str, binary as bytes (browser voice sessions use both); None once the peer has closed."""
