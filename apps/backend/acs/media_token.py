@@ -7,13 +7,11 @@ check it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 
-import orjson
 from pydantic import BaseModel, ValidationError
+
+from apps.backend.signed_tokens import TokenFormatError, sign_token, signed_payload
 
 
 class MediaTokenError(Exception):
@@ -25,12 +23,7 @@ class MediaTokenClaims(BaseModel, frozen=True):
     exp: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_REFUSALS = {"malformed": "malformed media token", "signature mismatch": "media token signature mismatch"}
 
 
 class MediaTokenSigner:
@@ -42,22 +35,15 @@ class MediaTokenSigner:
 
     def issue(self, call_id: str, *, now: float | None = None) -> str:
         issued = time.time() if now is None else now
-        payload = orjson.dumps({"call_id": call_id, "exp": int(issued) + self._ttl})
-        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+        return sign_token(self._secret, {"call_id": call_id, "exp": int(issued) + self._ttl})
 
     def verify(self, token: str | None, *, now: float | None = None) -> MediaTokenClaims:
         if not token:
             raise MediaTokenError("missing media token")
-        encoded_payload, sep, encoded_sig = token.partition(".")
-        if not sep:
-            raise MediaTokenError("malformed media token")
         try:
-            payload = _unb64(encoded_payload)
-            signature = _unb64(encoded_sig)
-        except ValueError as exc:
-            raise MediaTokenError("malformed media token") from exc
-        if not hmac.compare_digest(signature, self._sign(payload)):
-            raise MediaTokenError("media token signature mismatch")
+            payload = signed_payload(self._secret, token)
+        except TokenFormatError as exc:
+            raise MediaTokenError(_REFUSALS[exc.problem]) from exc
         try:
             claims = MediaTokenClaims.model_validate_json(payload)
         except ValidationError as exc:
@@ -65,6 +51,3 @@ class MediaTokenSigner:
         if claims.exp < (time.time() if now is None else now):
             raise MediaTokenError("media token expired")
         return claims
-
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()

@@ -13,15 +13,15 @@ or this purpose (WebSocket endpoints close with 1008 either way).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 import time
 from enum import StrEnum
 
-import orjson
 from pydantic import BaseModel, ValidationError
+
+from apps.backend.signed_tokens import TokenFormatError, sign_token, signed_payload
 
 
 class TokenPurpose(StrEnum):
@@ -43,12 +43,8 @@ class SessionTokenClaims(BaseModel, frozen=True):
     nonce: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+MAX_TOKEN_LENGTH = 1024
+_REFUSALS = {"malformed": "malformed session token", "signature mismatch": "session token signature mismatch"}
 
 
 def derive_key(secret: bytes) -> bytes:
@@ -72,24 +68,17 @@ class SessionTokenSigner:
             "exp": expires_at,
             "nonce": secrets.token_hex(8),
         }
-        payload = orjson.dumps(claims)
-        return f"{_b64(payload)}.{_b64(self._sign(payload))}", expires_at
+        return sign_token(self._key, claims), expires_at
 
     def verify(
         self, token: str | None, *, session_id: str, purpose: TokenPurpose, now: float | None = None
     ) -> SessionTokenClaims:
         if not token:
             raise SessionTokenError("missing session token")
-        encoded_payload, sep, encoded_sig = token.partition(".")
-        if not sep or len(token) > 1024:
-            raise SessionTokenError("malformed session token")
         try:
-            payload = _unb64(encoded_payload)
-            signature = _unb64(encoded_sig)
-        except ValueError as exc:
-            raise SessionTokenError("malformed session token") from exc
-        if not hmac.compare_digest(signature, self._sign(payload)):
-            raise SessionTokenError("session token signature mismatch")
+            payload = signed_payload(self._key, token, max_length=MAX_TOKEN_LENGTH)
+        except TokenFormatError as exc:
+            raise SessionTokenError(_REFUSALS[exc.problem]) from exc
         try:
             claims = SessionTokenClaims.model_validate_json(payload)
         except ValidationError as exc:
@@ -101,6 +90,3 @@ class SessionTokenSigner:
         if claims.purpose is not purpose:
             raise SessionTokenError(f"session token is for {claims.purpose.value}, not {purpose.value}", 403)
         return claims
-
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()
