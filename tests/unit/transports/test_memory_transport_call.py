@@ -6,45 +6,18 @@ protocol only."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
-from registries.loader import load_registry
-from tests.call_doubles import Control, MemoryTranscripts
 from tests.support import eventually
-from tests.unit.cascade.fakes import ScriptedBrain, ScriptedStt, WordTts
-from voice.audio.vad import get_shared_model
-from voice.audio.vad_batcher import VadBatcher
-from voice.llm.base import DTMF_PREFIX, ToolCall
-from voice.session.config import CallConfig
-from voice.session.conversation import CallConversation
-from voice.session.media_session import MediaSession
-from voice.session.orchestrator import CallDeps
-from voice.speech_cascade.cascade import SpeechCascade
-from voice.speech_cascade.providers import CascadeProviders
-from voice.transports.base import TransportStats
+from tests.unit.cascade.fakes import WordTts
+from tests.unit.transports.cascade_call import VERIFY, banking_call
+from voice.llm.base import DTMF_PREFIX
 from voice.transports.memory import STOP_AUDIO, InMemoryTransport
 from voice.tts.local import EspeakTts
 
 RATE = 16000
-
-
-class Listener:
-    def __init__(self) -> None:
-        self.started: list[int] = []
-        self.digits: list[str] = []
-        self.ended: TransportStats | None = None
-
-    async def on_media_started(self, sample_rate: int) -> None:
-        self.started.append(sample_rate)
-
-    async def on_dtmf(self, digit: str) -> None:
-        self.digits.append(digit)
-
-    async def on_media_ended(self, stats: TransportStats) -> None:
-        self.ended = stats
 
 
 async def speak(transport: InMemoryTransport, speech: bytes, *, silence_s: float = 1.0) -> None:
@@ -57,54 +30,29 @@ async def speak(transport: InMemoryTransport, speech: bytes, *, silence_s: float
 
 
 async def test_a_whole_conversation_runs_over_the_in_memory_transport(redis: Redis) -> None:
-    snapshot = load_registry()
-    conversation = CallConversation(
+    tts = WordTts(ms_per_word=60)
+    transport = InMemoryTransport(sample_rate=RATE)
+    call = banking_call(
+        transport,
+        redis,
         call_id="memory-call",
         caller="+14255550123",
-        snapshot=snapshot,
-        scenario=snapshot.scenarios["banking"],
-        agent=snapshot.start_agent("banking"),
-        redis=redis,
-    )
-    verify = ToolCall(
-        id="c1", name="verify_identity", arguments=json.dumps({"full_name": "Jordan Rivera", "last4": "4821"})
-    )
-    brain = ScriptedBrain(
-        [
-            [verify],
+        stt=["my name is jordan rivera last four four eight two one", "tell me everything", "wait"],
+        brain=[
+            [VERIFY],
             ["You are verified, Jordan."],
             ["Thanks for the digits."],
             ["Here is a long answer. " * 12],
             ["Sure, what else?"],
-        ]
+        ],
+        tts=tts,
     )
-    stt = ScriptedStt(["my name is jordan rivera last four four eight two one", "tell me everything", "wait"])
-    tts = WordTts(ms_per_word=60)
-    transcripts = MemoryTranscripts()
-    control = Control()
-    cascade = SpeechCascade(
-        CallDeps(
-            conversation=conversation,
-            call_control=control,
-            transcripts=transcripts,
-            config=CallConfig(idle_reprompt_s=60, idle_hang_up_s=120, dtmf_timeout_s=0.2),
-        ),
-        providers=CascadeProviders(stt=stt, tts=tts, llm=brain),
-    )
-    transport = InMemoryTransport(sample_rate=RATE)
-    listener = Listener()
-    session = MediaSession(
-        call_id="memory-call",
-        transport=transport,
-        orchestrator=cascade,
-        listener=listener,
-        vad=VadBatcher(get_shared_model()),
-    )
+    cascade, session, conversation = call.cascade, call.session, call.conversation
+    brain, transcripts, listener = call.brain, call.transcripts, call.listener
     caller_speech = await EspeakTts().synthesize("My name is Jordan Rivera.", sample_rate=RATE)
     running = asyncio.create_task(session.run())
 
-    def agent_turns() -> list[str]:
-        return [t.text for t in transcripts.turns if t.speaker == "agent"]
+    agent_turns = call.agent_turns
 
     def settled(count: int) -> Callable[[], bool]:
         return lambda: len(agent_turns()) >= count and not cascade._agent_active

@@ -7,7 +7,6 @@ and talking over a long answer clears the agent's queued audio."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,21 +14,10 @@ import numpy as np
 import pytest
 from redis.asyncio import Redis
 
-from registries.loader import load_registry
-from tests.call_doubles import Control, MemoryTranscripts
 from tests.support import eventually
-from tests.unit.cascade.fakes import ScriptedBrain, ScriptedStt, WordTts
-from tests.unit.transports.test_memory_transport_call import Listener
+from tests.unit.cascade.fakes import WordTts
+from tests.unit.transports.cascade_call import VERIFY, banking_call
 from tests.unit.transports.webrtc_client import BrowserPeer
-from voice.audio.vad import get_shared_model
-from voice.audio.vad_batcher import VadBatcher
-from voice.llm.base import ToolCall
-from voice.session.config import CallConfig
-from voice.session.conversation import CallConversation
-from voice.session.media_session import MediaSession
-from voice.session.orchestrator import CallDeps
-from voice.speech_cascade.cascade import SpeechCascade
-from voice.speech_cascade.providers import CascadeProviders
 from voice.transports.webrtc import WebRtcTransport
 from voice.tts.local import EspeakTts
 
@@ -54,48 +42,29 @@ async def speak(peer: BrowserPeer, speech: bytes, *, silence_s: float = 1.0) -> 
 
 
 async def test_a_whole_conversation_runs_over_webrtc(redis: Redis, loopback_ice: None) -> None:
-    snapshot = load_registry()
-    conversation = CallConversation(
+    tts = ToneTts(ms_per_word=60)
+    transport = WebRtcTransport(call_id="webrtc-call")
+    call = banking_call(
+        transport,
+        redis,
         call_id="webrtc-call",
         caller="browser",
-        snapshot=snapshot,
-        scenario=snapshot.scenarios["banking"],
-        agent=snapshot.start_agent("banking"),
-        redis=redis,
+        stt=["my name is jordan rivera last four four eight two one", "tell me everything", "wait"],
+        brain=[
+            [VERIFY],
+            ["You are verified, Jordan."],
+            ["Here is a long answer. " * 12],
+            ["Sure, what else?"],
+        ],
+        tts=tts,
     )
-    verify = ToolCall(
-        id="c1", name="verify_identity", arguments=json.dumps({"full_name": "Jordan Rivera", "last4": "4821"})
-    )
-    brain = ScriptedBrain(
-        [[verify], ["You are verified, Jordan."], ["Here is a long answer. " * 12], ["Sure, what else?"]]
-    )
-    stt = ScriptedStt(["my name is jordan rivera last four four eight two one", "tell me everything", "wait"])
-    tts = ToneTts(ms_per_word=60)
-    transcripts = MemoryTranscripts()
-    cascade = SpeechCascade(
-        CallDeps(
-            conversation=conversation,
-            call_control=Control(),
-            transcripts=transcripts,
-            config=CallConfig(idle_reprompt_s=60, idle_hang_up_s=120, dtmf_timeout_s=0.2),
-        ),
-        providers=CascadeProviders(stt=stt, tts=tts, llm=brain),
-    )
-    transport = WebRtcTransport(call_id="webrtc-call")
-    listener = Listener()
-    session = MediaSession(
-        call_id="webrtc-call",
-        transport=transport,
-        orchestrator=cascade,
-        listener=listener,
-        vad=VadBatcher(get_shared_model()),
-    )
+    cascade, session, conversation = call.cascade, call.session, call.conversation
+    transcripts, listener = call.transcripts, call.listener
     caller_speech = await EspeakTts().synthesize("My name is Jordan Rivera.", sample_rate=RATE)
     peer = BrowserPeer()
     running = asyncio.create_task(session.run())
 
-    def agent_turns() -> list[str]:
-        return [t.text for t in transcripts.turns if t.speaker == "agent"]
+    agent_turns = call.agent_turns
 
     def settled(count: int) -> Callable[[], bool]:
         return lambda: len(agent_turns()) >= count and not cascade._agent_active
