@@ -17,12 +17,11 @@ import redis.asyncio as aioredis
 from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
 from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
-from apps.backend.calls.control import AcsCallControl
+from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
-from apps.backend.calls.start_agent import start_agent
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
@@ -39,11 +38,8 @@ from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
-from voice.session.config import CallConfig
-from voice.session.conversation import CallConversation, ConversationState
 from voice.session.media_session import MediaSession
-from voice.session.orchestrator import CallDeps, Orchestrator
-from voice.session.redaction import RedactionPolicy
+from voice.session.orchestrator import Orchestrator
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
@@ -81,7 +77,6 @@ class CallService:
         self._tokens = media_tokens
         self.registry = registry
         self._orchestrators = orchestrators
-        self._transcripts = transcripts
         self._sessions = sessions
         self._vad = vad
         self.observability = observability or Observability()
@@ -89,8 +84,14 @@ class CallService:
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._orchestrators_live: dict[str, Orchestrator] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
-        self._call_config = CallConfig(
-            idle_reprompt_s=settings.idle_reprompt_seconds, idle_hang_up_s=settings.idle_hang_up_seconds
+        self._deps = CallDepsBuilder(
+            settings=settings,
+            store=store,
+            redis=redis,
+            acs=acs,
+            transcripts=transcripts,
+            sessions=sessions,
+            telemetry=self.observability.metrics,
         )
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
@@ -297,7 +298,7 @@ class CallService:
                     if call_connection_id and not record.call_connection_id:
                         await self.store.link_connection(call_id, call_connection_id)
                     snapshot = self.registry.pin(call_id)
-                    saved = await self._saved_state(call_id, snapshot)
+                    saved = await self._deps.saved_state(call_id, snapshot)
             except (TimeoutError, OSError, aioredis.RedisError) as exc:
                 # Before the call starts: fail it clearly rather than keep ACS' socket waiting on Redis.
                 log.error("media refused: call state unavailable", extra={"error_type": type(exc).__name__})
@@ -312,7 +313,8 @@ class CallService:
             )
             if call_connection_id and not record.call_connection_id:
                 record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
-            orchestrator = self._orchestrators.build(self._call_deps(record, snapshot, listener, saved))
+            deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
+            orchestrator = self._orchestrators.build(deps)
             session = MediaSession(
                 call_id=call_id,
                 transport=transport,
@@ -339,60 +341,6 @@ class CallService:
                 self._live.pop(call_id, None)
                 self._orchestrators_live.pop(call_id, None)
                 self.registry.release(call_id)
-
-    async def _saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
-        """The conversation so far if another worker (or this one, before a restart) ran this call."""
-        if self._sessions is None:
-            return None
-        try:
-            state = await self._sessions.load(call_id)
-        except Exception as exc:  # Redis away: start afresh rather than keep the caller waiting
-            log.warning("could not read the saved conversation", extra={"error_type": type(exc).__name__})
-            return None
-        if state is not None and state.registry_version != snapshot.version:
-            log.info("saved conversation is from another registry version; resuming it anyway")
-        return state
-
-    def _call_deps(
-        self,
-        record: CallRecord,
-        snapshot: RegistrySnapshot,
-        observer: CallRecordMediaListener,
-        saved: ConversationState | None = None,
-    ) -> CallDeps:
-        """What the call's orchestrator is built from: a conversation of its own (restored if another worker
-        ran it), ACS call control, and where its turns and state go."""
-        conversation = CallConversation(
-            call_id=record.call_id,
-            caller=record.caller,
-            snapshot=snapshot,
-            scenario=snapshot.scenarios[record.scenario],
-            agent=start_agent(snapshot, record),
-            context={"caller_display_name": record.caller_display_name, "caller": record.caller},
-            redis=self._redis,
-        )
-        if saved is not None:
-            conversation.restore(saved)
-        control = AcsCallControl(
-            call_id=record.call_id,
-            store=self.store,
-            acs=self._acs,
-            hang_up=self.hang_up,
-            transfer_target=self._settings.transfer_target_number,
-            call_connection_id=record.call_connection_id,
-            record=observer.writer.submit,
-        )
-        return CallDeps(
-            conversation=conversation,
-            call_control=control,
-            transcripts=self._transcripts,
-            observer=observer,
-            config=self._call_config,
-            save_state=self._sessions.save if self._sessions is not None else None,
-            resumed=saved is not None,
-            telemetry=self.observability.metrics,
-            redaction=RedactionPolicy(enabled=self._settings.redact_transcripts),
-        )
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
         """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""

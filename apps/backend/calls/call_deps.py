@@ -1,0 +1,99 @@
+"""What a call's orchestrator is built from on this service: a conversation of the call's own (restored when
+another worker ran the call before), ACS call control, and where its turns, state and metrics go."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from apps.backend.acs.call_automation import AcsCallAutomation
+from apps.backend.calls.control import AcsCallControl
+from apps.backend.calls.media_listener import CallRecordMediaListener
+from apps.backend.calls.start_agent import start_agent
+from apps.backend.settings import Settings
+from apps.backend.storage.call_store import CallRecord, RedisCallStore
+from apps.backend.storage.session_store import RedisSessionStore
+from registries.snapshot import RegistrySnapshot
+from voice.session.config import CallConfig
+from voice.session.conversation import CallConversation, ConversationState
+from voice.session.orchestrator import CallDeps
+from voice.session.redaction import RedactionPolicy
+from voice.telemetry import CallTelemetry
+from voice.transcript import TranscriptStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallDepsBuilder:
+    settings: Settings
+    store: RedisCallStore
+    redis: aioredis.Redis
+    acs: AcsCallAutomation
+    transcripts: TranscriptStore | None
+    sessions: RedisSessionStore | None
+    telemetry: CallTelemetry
+    config: CallConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.config = CallConfig(
+            idle_reprompt_s=self.settings.idle_reprompt_seconds,
+            idle_hang_up_s=self.settings.idle_hang_up_seconds,
+        )
+
+    async def saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
+        """The conversation so far if another worker (or this one, before a restart) ran this call."""
+        if self.sessions is None:
+            return None
+        try:
+            state = await self.sessions.load(call_id)
+        except Exception as exc:  # Redis away: start afresh rather than keep the caller waiting
+            log.warning("could not read the saved conversation", extra={"error_type": type(exc).__name__})
+            return None
+        if state is not None and state.registry_version != snapshot.version:
+            log.info("saved conversation is from another registry version; resuming it anyway")
+        return state
+
+    def build(
+        self,
+        record: CallRecord,
+        snapshot: RegistrySnapshot,
+        observer: CallRecordMediaListener,
+        saved: ConversationState | None,
+        *,
+        hang_up: Callable[[str], Awaitable[object]],
+    ) -> CallDeps:
+        conversation = CallConversation(
+            call_id=record.call_id,
+            caller=record.caller,
+            snapshot=snapshot,
+            scenario=snapshot.scenarios[record.scenario],
+            agent=start_agent(snapshot, record),
+            context={"caller_display_name": record.caller_display_name, "caller": record.caller},
+            redis=self.redis,
+        )
+        if saved is not None:
+            conversation.restore(saved)
+        control = AcsCallControl(
+            call_id=record.call_id,
+            store=self.store,
+            acs=self.acs,
+            hang_up=hang_up,
+            transfer_target=self.settings.transfer_target_number,
+            call_connection_id=record.call_connection_id,
+            record=observer.writer.submit,
+        )
+        return CallDeps(
+            conversation=conversation,
+            call_control=control,
+            transcripts=self.transcripts,
+            observer=observer,
+            config=self.config,
+            save_state=self.sessions.save if self.sessions is not None else None,
+            resumed=saved is not None,
+            telemetry=self.telemetry,
+            redaction=RedactionPolicy(enabled=self.settings.redact_transcripts),
+        )
