@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tools/cosmosdb-server/node_modules/.installed
+# The browser tests drive Debian's Chromium; `make test` installs it (apt-get, as root or through sudo).
+CHROMIUM   := /usr/bin/chromium
 
 .PHONY: run test test-fast call lint bench lock clean
 
@@ -19,6 +21,11 @@ $(NODE_STAMP): tools/cosmosdb-server/package.json tools/cosmosdb-server/package-
 	npm ci --prefix tools/cosmosdb-server --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests (tests/browser)"
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium
+
 run: $(STAMP) ## start the service on embedded defaults (or whatever .env / the environment says)
 	$(VENV)/bin/switchboard serve
 
@@ -29,7 +36,7 @@ call: $(STAMP) ## place a simulated PSTN call against a running `make run`
 # real time and mostly wait, so three workers fit two cores. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 3
 
-test: $(STAMP) $(NODE_STAMP) ## the whole suite, e2e included
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) ## the whole suite, e2e and browser tests included
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
