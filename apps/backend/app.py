@@ -22,6 +22,7 @@ from apps.backend.api.v1 import (
     media,
     realtime_sessions,
     sessions,
+    webrtc,
 )
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         agents.router,
         realtime_sessions.router,
         sessions.router,
+        webrtc.router,
         conversation.router,
     )
     for router in routers:
