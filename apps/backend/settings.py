@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         le=3600,
         description="A session whose browser has not connected its voice in this time ends.",
     )
+    webrtc_jitter_frames: int = Field(
+        2,
+        ge=1,
+        le=8,
+        description="20 ms frames the server's WebRTC receiver buffers (aiortc's default is 4).",
+    )
     webrtc_loopback_candidates: bool = Field(
         False, description="Also offer 127.0.0.1 as a WebRTC candidate (a browser on this host; tests)."
     )

@@ -58,6 +58,10 @@ class VoiceClient:
         self.events: list[dict[str, Any]] = []
         self._outgoing: deque[bytes] = deque()
         self.sent_frames = 0
+        self.audio_at: list[float] = []  # when each agent audio frame arrived (monotonic)
+        self.event_at: list[float] = []  # when each JSON event arrived
+        self.speech_started_at: float | None = None  # first / last frame of the latest utterance sent
+        self.speech_ended_at: float | None = None
 
     def say(self, pcm: bytes) -> None:
         """Queue an utterance: it goes out frame by frame in real time, after what is queued already."""
@@ -85,9 +89,16 @@ class VoiceClient:
         """The microphone: one frame every 20 ms on a fixed schedule (speech when queued, else silence)."""
         start = time.monotonic()
         while True:
-            frame = self._outgoing.popleft() if self._outgoing else SILENCE
+            speaking = bool(self._outgoing)
+            frame = self._outgoing.popleft() if speaking else SILENCE
             await self.ws.send(frame)
             self.sent_frames += 1
+            if speaking:
+                sent_at = time.monotonic()
+                if self.speech_started_at is None or (self.speech_ended_at or 0) >= self.speech_started_at:
+                    self.speech_started_at = sent_at
+                if not self._outgoing:
+                    self.speech_ended_at = sent_at
             await asyncio.sleep(max(0.0, start + self.sent_frames * 0.02 - time.monotonic()))
 
     async def read(self) -> None:
@@ -96,8 +107,10 @@ class VoiceClient:
                 if isinstance(message, bytes):
                     self.audio_frames += 1
                     self.last_audio = time.monotonic()
+                    self.audio_at.append(self.last_audio)
                 else:
                     self.events.append(json.loads(message))
+                    self.event_at.append(time.monotonic())
 
 
 @asynccontextmanager

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdatachannel import RTCDataChannel
 from av import AudioFrame as AvAudioFrame
@@ -56,6 +57,7 @@ class WebRtcTransport:
         max_inbound: int = 500,
         max_outbound_frames: int = 50,
         connect_timeout_s: float = 30.0,
+        jitter_frames: int = 2,
     ) -> None:
         self.call_id = call_id
         self.sample_rate = sample_rate
@@ -72,6 +74,7 @@ class WebRtcTransport:
         self._pc.on("connectionstatechange", self._on_connection_state)
         self._reader: asyncio.Task[None] | None = None
         self._connect_timeout_s = connect_timeout_s
+        self._jitter_frames = jitter_frames
         self._connect_timer: asyncio.TimerHandle | None = None
         self._channel: RTCDataChannel | None = None
         self._pending_events: deque[str] = deque(maxlen=MAX_PENDING_EVENTS)  # until the channel opens
@@ -107,6 +110,8 @@ class WebRtcTransport:
         for transceiver in self._pc.getTransceivers():
             if transceiver.kind != "audio":
                 transceiver.direction = "inactive"  # no video: nothing would read it
+            else:
+                shorten_jitter_buffer(transceiver.receiver, self._jitter_frames)
         self._pc.addTrack(self.track)
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         local = self._pc.localDescription
@@ -271,3 +276,19 @@ class WebRtcTransport:
             self._inbound.get_nowait()
             self.inbound_dropped += 1
         self._inbound.put_nowait(None)
+
+
+def shorten_jitter_buffer(receiver: object, frames: int) -> None:
+    """Hold `frames` 20 ms frames in the receiver's jitter buffer instead of aiortc's fixed 4.
+
+    aiortc releases an audio frame only once 4 later frames have arrived: 80 ms added to everything the agent
+    hears, barge-in and end of turn included. A listening agent prefers a late packet dropped (a 20 ms gap the
+    VAD and STT shrug off) to 80 ms of delay, so it keeps fewer. aiortc has no option for this; its receiver
+    keeps the buffer in a private attribute, so this checks it is there (and leaves aiortc's own otherwise).
+    """
+    attribute = "_RTCRtpReceiver__jitter_buffer"
+    current = getattr(receiver, attribute, None)
+    if not isinstance(current, JitterBuffer):
+        log.warning("aiortc's jitter buffer was not found; keeping its default delay")
+        return
+    setattr(receiver, attribute, JitterBuffer(capacity=current.capacity, prefetch=frames))

@@ -99,6 +99,7 @@ class WebRtcSessions:
                 call_id=session_id,
                 ice_servers=rtc_ice_servers(self._settings.session_ice_servers),
                 connect_timeout_s=self._settings.session_connect_timeout_seconds,
+                jitter_frames=self._settings.webrtc_jitter_frames,
             )
             try:
                 answer = await transport.answer(offer.sdp)

@@ -278,3 +278,18 @@ async def test_events_sent_before_the_data_channel_opens_arrive_once_it_does(loo
         await peer.close()
         await transport.close()
     assert not transport.send_event('{"type": "late"}')
+
+
+async def test_the_receiver_holds_the_configured_number_of_frames_not_aiortcs_four(
+    loopback_ice: None,
+) -> None:
+    transport = WebRtcTransport(call_id="jitter", jitter_frames=1)
+    peer = BrowserPeer()
+    try:
+        await peer.connect(transport)
+        (receiver,) = [t.receiver for t in transport._pc.getTransceivers() if t.kind == "audio"]
+        assert receiver._RTCRtpReceiver__jitter_buffer._prefetch == 1  # type: ignore[attr-defined]
+        await next_event(transport, MediaStarted)  # and audio still flows through it
+    finally:
+        await peer.close()
+        await transport.close()

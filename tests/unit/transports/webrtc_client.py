@@ -32,6 +32,10 @@ class Microphone(MediaStreamTrack):
         self._pending = bytearray()  # 48 kHz mono PCM16
         self._start: float | None = None
         self._pts = 0
+        self.speech_started_at: float | None = None
+        """Monotonic time the first frame of the latest `play()` went out (benchmarks time from it)."""
+        self.speech_ended_at: float | None = None
+        """... and its last frame."""
 
     def play(self, pcm16_16k: bytes) -> None:
         self._pending += resample_pcm16(pcm16_16k, 16000, MIC_RATE)
@@ -49,8 +53,15 @@ class Microphone(MediaStreamTrack):
         due = self._start + self._pts / MIC_RATE
         if due > now:
             await asyncio.sleep(due - now)
+        playing = bool(self._pending)
         chunk = bytes(self._pending[: MIC_SAMPLES * 2]).ljust(MIC_SAMPLES * 2, b"\0")
         del self._pending[: MIC_SAMPLES * 2]
+        if playing:
+            sent_at = time.monotonic()
+            if self.speech_started_at is None or (self.speech_ended_at or 0) >= self.speech_started_at:
+                self.speech_started_at = sent_at
+            if not self._pending:
+                self.speech_ended_at = sent_at
         mono = np.frombuffer(chunk, dtype="<i2")
         stereo = np.repeat(mono, 2).reshape(1, -1)  # interleaved L R
         frame = AvAudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
@@ -76,6 +87,7 @@ class BrowserPeer:
         if self.channel is not None:
             self.channel.on("message", self._on_message)
         self.heard: list[bytes] = []  # 20 ms frames at 16 kHz mono, in order
+        self.heard_at: list[float] = []  # when each of them arrived (monotonic)
         self._reader: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
 
@@ -93,7 +105,9 @@ class BrowserPeer:
             while True:
                 frame = await track.recv()
                 assert isinstance(frame, AvAudioFrame)
-                self.heard.extend(audio.push(frame))
+                frames = audio.push(frame)
+                self.heard.extend(frames)
+                self.heard_at.extend([time.monotonic()] * len(frames))
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
