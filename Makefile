@@ -7,7 +7,7 @@ NODE_STAMP := tools/cosmosdb-server/node_modules/.installed
 # The browser tests drive Debian's Chromium; `make test` installs it (apt-get, as root or through sudo).
 CHROMIUM   := /usr/bin/chromium
 
-.PHONY: run test test-fast call lint bench lock clean
+.PHONY: run test test-fast call lint bench lock clean infra-check
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ lint: $(STAMP) ## ruff (lint + format) and mypy (strict on voice/ and registries
 	$(VENV)/bin/ruff format --check apps voice registries tests bench
 	$(VENV)/bin/mypy
 
+# Dockerfile, compose and Terraform checks (hadolint, python-hcl2, checkov) in their own venvs: checkov's ~90
+# packages never touch the app's lock. SWITCHBOARD_INFRA_CHECK=1: a missing checker fails instead of skipping.
+INFRA_STAMP := .venv-infra/.installed
+$(INFRA_STAMP): requirements-infra.txt requirements-checkov.txt
+	test -x .venv-infra/tools/bin/python || $(PYTHON) -m venv .venv-infra/tools
+	test -x .venv-infra/checkov/bin/python || $(PYTHON) -m venv .venv-infra/checkov
+	.venv-infra/tools/bin/python -m pip install --quiet -r requirements-infra.txt
+	.venv-infra/checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(INFRA_STAMP)
+
+infra-check: $(INFRA_STAMP) ## lint the Dockerfile, check compose, parse + policy-scan the Terraform
+	SWITCHBOARD_INFRA_CHECK=1 .venv-infra/tools/bin/python -m pytest -p no:cacheprovider -q tests/infra
+
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet -e '.[dev,bench]'
@@ -57,4 +70,4 @@ lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-infra .pytest_cache

@@ -1,0 +1,132 @@
+variable "environment_name" {
+  description = "azd environment name: prefixes every resource name and tags the resource group (azd-env-name)."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.environment_name))
+    error_message = "2-21 characters: lower-case letters, digits and '-', starting with a letter."
+  }
+}
+
+variable "location" {
+  description = "Azure region of everything but ACS (which is global, with data_location below)."
+  type        = string
+  default     = "eastus2"
+}
+
+variable "principal_id" {
+  description = "Object id of the person or pipeline running the deployment (azd sets AZURE_PRINCIPAL_ID): gets write access to the Key Vault secrets and push access to the registry."
+  type        = string
+  default     = ""
+}
+
+variable "app_image" {
+  description = "Image the Container App runs (azd sets SERVICE_API_IMAGE_NAME after its first deploy). Empty: a public placeholder until `azd deploy` pushes ours."
+  type        = string
+  default     = ""
+}
+
+variable "event_grid_subscription" {
+  description = "\"true\" once the app runs our image: Event Grid validates the webhook when the subscription is created, so `azd up` sets this in its postdeploy hook and provisions again."
+  type        = string
+  default     = ""
+}
+
+variable "acs_data_location" {
+  description = "Where ACS stores its data at rest (United States, Europe, UK, ...)."
+  type        = string
+  default     = "United States"
+}
+
+variable "orchestrator" {
+  description = "Default orchestrator: cascade (Azure Speech STT/TTS + Azure OpenAI chat) or voicelive (Azure AI VoiceLive realtime)."
+  type        = string
+  default     = "cascade"
+  validation {
+    condition     = contains(["cascade", "voicelive"], var.orchestrator)
+    error_message = "cascade or voicelive."
+  }
+}
+
+variable "chat_model" {
+  description = "Azure OpenAI chat model (deployed under the same name)."
+  type        = object({ name = string, version = string, capacity_k_tpm = number })
+  default     = { name = "gpt-4o-mini", version = "2024-07-18", capacity_k_tpm = 50 }
+}
+
+variable "realtime_model" {
+  description = "Realtime speech-to-speech model for VoiceLive (deployed under the same name)."
+  type        = object({ name = string, version = string, capacity_k_tpm = number })
+  default     = { name = "gpt-realtime", version = "2025-08-28", capacity_k_tpm = 10 }
+}
+
+variable "min_replicas" {
+  description = "Replicas always running. 2: a replica can die (or be replaced by an update) while the other answers calls."
+  type        = number
+  default     = 2
+}
+
+variable "max_replicas" {
+  description = "Upper bound of the scale-out."
+  type        = number
+  default     = 10
+}
+
+variable "replica_cpu" {
+  description = "vCPU per replica (one event loop per replica: more than 1 vCPU mostly idles)."
+  type        = number
+  default     = 1
+}
+
+variable "replica_memory" {
+  description = "Memory per replica (Container Apps consumption pairs 1 vCPU with 2Gi)."
+  type        = string
+  default     = "2Gi"
+}
+
+variable "scale_cpu_percent" {
+  description = "Average CPU utilization that adds a replica: calls are the CPU load of a replica (see infra/README.md, Scaling)."
+  type        = number
+  default     = 60
+}
+
+variable "redis_sku" {
+  description = "Azure Managed Redis SKU (Balanced_B0 is the smallest; B1+ for more than a few hundred concurrent calls)."
+  type        = string
+  default     = "Balanced_B0"
+}
+
+variable "transcript_ttl_days" {
+  description = "Cosmos DB default time to live of a transcript, in days."
+  type        = number
+  default     = 90
+}
+
+variable "log_retention_days" {
+  description = "Log Analytics / Application Insights retention."
+  type        = number
+  default     = 30
+}
+
+variable "private_networking" {
+  description = "Put the app in a VNet and reach Key Vault, Redis, Cosmos, Speech, OpenAI and the registry through private endpoints only (public access off). The app's ingress stays public: ACS and Event Grid must reach it."
+  type        = bool
+  default     = false
+}
+
+variable "vnet_address_space" {
+  description = "With private_networking: the VNet's address space (a /23 for the apps and a /27 for private endpoints are carved from it)."
+  type        = string
+  default     = "10.60.0.0/22"
+}
+
+variable "event_grid_entra" {
+  description = "Optional: authenticate Event Grid deliveries with Entra ID instead of only the URL secret: tenant id and the app registration (its application id or id URI) Event Grid gets tokens for. Both set: EVENT_GRID_AUTH=both."
+  type        = object({ tenant_id = string, app_id_or_uri = string })
+  default     = { tenant_id = "", app_id_or_uri = "" }
+}
+
+variable "transfer_target_number" {
+  description = "Optional E.164 number of the human queue (TRANSFER_TARGET_NUMBER). Empty: the agent says it cannot transfer."
+  type        = string
+  default     = ""
+}

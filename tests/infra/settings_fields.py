@@ -1,0 +1,38 @@
+"""The service's settings as deployment files see them: env var names and which ones are secrets.
+
+Read from apps/backend/settings.py's source (not imported), so the infra venv, which has no app dependencies,
+checks the same list as the app venv; test_settings_fields cross-checks it against the real model there.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+SETTINGS_PY = Path(__file__).resolve().parents[2] / "apps/backend/settings.py"
+
+
+@dataclass(frozen=True)
+class SettingField:
+    name: str
+    secret: bool
+
+    @property
+    def env(self) -> str:
+        return self.name.upper()
+
+
+def settings_fields() -> dict[str, SettingField]:
+    """Env var name -> field, for every annotated field of class Settings."""
+    tree = ast.parse(SETTINGS_PY.read_text())
+    (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"]
+    fields: dict[str, SettingField] = {}
+    for node in cls.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            if name == "model_config":
+                continue
+            field = SettingField(name, "SecretStr" in ast.unparse(node.annotation))
+            fields[field.env] = field
+    return fields
