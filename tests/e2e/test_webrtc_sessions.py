@@ -15,6 +15,7 @@ import pytest
 from apps.acs_simulator.caller_audio import synthesize
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.sessions.tokens import TokenPurpose
+from apps.backend.setting_values import OrchestratorKind
 from tests.e2e.voice_session_client import create_session, listening
 from tests.e2e.webrtc_session_client import (
     connected_peer,
@@ -239,3 +240,28 @@ async def test_an_offer_whose_browser_never_connects_ends_at_the_connect_timeout
 async def _ended(client: Any, session_id: str) -> dict[str, Any] | None:
     record: dict[str, Any] = (await client.get(f"/api/v1/sessions/{session_id}")).json()
     return record if record["status"] == "ended" else None
+
+
+async def test_a_webrtc_session_runs_on_the_voicelive_orchestrator_too(
+    simulator: AcsSimulator, loopback_candidates: None
+) -> None:
+    async with running_backend(
+        simulator, webrtc_loopback_candidates=True, orchestrator=OrchestratorKind.VOICELIVE
+    ) as backend:
+        session = await create_session(backend, channel="webrtc")
+        session_id = session["session_id"]
+        identity = await synthesize(IDENTITY, RATE)
+        async with connected_peer(backend, session) as peer:
+            await wait_agent_done(peer, since_loud=50)  # the greeting, from the realtime server's voice
+            await speak(peer, identity)
+            await eventually(lambda: _has_tool(backend, session_id, "verify_identity"), timeout=40)
+            await wait_agent_done(peer, since_loud=peer.loud_frames())
+            chunks = _channel_events(peer, "transcript_chunk")
+            assert {chunk["speaker"] for chunk in chunks if chunk["final"]} == {"caller", "agent"}
+        await eventually(lambda: backend.runtime.webrtc.live_peers == 0, timeout=20)
+        transcript = await _transcript(backend, session_id)
+        assert transcript["turns"][0]["kind"] == "greeting"
+
+
+async def _has_tool(backend: Backend, session_id: str, name: str) -> bool:
+    return name in _tools(await _transcript(backend, session_id))
