@@ -19,6 +19,7 @@ from apps.backend.api.v1 import (
     calls,
     conversation,
     health,
+    intake,
     media,
     realtime_sessions,
     sessions,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         realtime_sessions.router,
         sessions.router,
         conversation.router,
+        intake.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

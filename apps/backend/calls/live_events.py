@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
+from apps.backend.storage.intake_result import IntakeResult
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class SnapshotEvent(_Event):
     type: Literal["snapshot"] = "snapshot"
     call: CallSummary
     transcript: list[TranscriptChunk] = []
+    intake: IntakeResult | None = None
 
 
 class TranscriptChunkEvent(_Event, TranscriptChunk):
@@ -114,6 +116,13 @@ class ToolCalledEvent(_Event):
     duration_ms: float
 
 
+class IntakeCompleteEvent(_Event):
+    """The scenario's intake form is complete (every required field filled and confirmed): its result."""
+
+    type: Literal["intake_complete"] = "intake_complete"
+    intake: IntakeResult
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -126,6 +135,7 @@ LiveCallEvent = Annotated[
     | StatusUpdateEvent
     | AgentChangedEvent
     | ToolCalledEvent
+    | IntakeCompleteEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]
@@ -241,6 +251,9 @@ class CallEventPublisher:
                     message="every provider failed for this turn; the agent apologised",
                 )
             )
+
+    def intake_complete(self, call_id: str, intake: IntakeResult) -> None:
+        self.publish(IntakeCompleteEvent(call_id=call_id, intake=intake))
 
     def agent_changed(self, call_id: str, previous: str, current: str) -> None:
         self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.storage.call_store import CallRecord, RedisCallStore, utcnow
+from apps.backend.storage.intake_result import intake_of_turn
 from voice.transcript import TranscriptTurn
 from voice.transports.base import TransportStats
 
@@ -63,6 +64,9 @@ class CallRecordMediaListener:
         if self._on_turn is not None:
             self._on_turn(turn)
         self._events.turn(turn)
+        if (intake := intake_of_turn(turn)) is not None:
+            self._events.intake_complete(self._call_id, intake)
+            self.writer.submit(lambda record: setattr(record, "intake", intake), keep=True)
         if turn.speaker == "caller":
             self._event("caller_turn", turn.kind)
             return
