@@ -18,6 +18,7 @@ from apps.backend.api.v1 import (
     call_events,
     calls,
     conversation,
+    guidance,
     health,
     intake,
     media,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         sessions.router,
         conversation.router,
         intake.router,
+        guidance.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

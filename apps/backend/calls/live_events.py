@@ -30,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
 from apps.backend.storage.intake_result import IntakeResult
+from voice.guidance.models import GuidanceReport
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,13 @@ class IntakeCompleteEvent(_Event):
     intake: IntakeResult
 
 
+class GuidanceEvent(_Event):
+    """Guidance for a supervisor: checklist status, the caller's tone, coaching lines (after caller turns)."""
+
+    type: Literal["guidance"] = "guidance"
+    guidance: GuidanceReport
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -136,6 +144,7 @@ LiveCallEvent = Annotated[
     | AgentChangedEvent
     | ToolCalledEvent
     | IntakeCompleteEvent
+    | GuidanceEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]
@@ -254,6 +263,9 @@ class CallEventPublisher:
 
     def intake_complete(self, call_id: str, intake: IntakeResult) -> None:
         self.publish(IntakeCompleteEvent(call_id=call_id, intake=intake))
+
+    def guidance(self, call_id: str, report: GuidanceReport) -> None:
+        self.publish(GuidanceEvent(call_id=call_id, guidance=report))
 
     def agent_changed(self, call_id: str, previous: str, current: str) -> None:
         self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))
