@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from registries.agentstore.schema import AgentSpec
 from registries.checks import Loaded, check_agents, check_rendering, check_scenarios
+from registries.intake_checks import add_intake_tools
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistryDiff, RegistrySnapshot, build_snapshot
 from registries.templates import render_greeting, render_prompt, render_return_greeting
@@ -295,13 +296,14 @@ def load_registry_from(
     scenarios = _load_scenarios(roots, reader)
     check_agents(agents, tools, issues)
     graph = check_scenarios(scenarios, agents, tools, issues, broken)
+    intake_tools = add_intake_tools(scenarios, agents, tools, graph, issues)
     check_rendering(scenarios, agents, issues)
     if issues:
         raise RegistryError(issues)
     return build_snapshot(
         agents={name: loaded.spec for name, loaded in agents.items()},
         scenarios=graph.scenarios,
-        tools={**tools, **graph.handoff_tools},
+        tools={**tools, **graph.handoff_tools, **intake_tools},
         agent_tools=graph.agent_tools,
         sources=reader.sources,
     )

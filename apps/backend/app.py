@@ -18,7 +18,9 @@ from apps.backend.api.v1 import (
     call_events,
     calls,
     conversation,
+    guidance,
     health,
+    intake,
     media,
     realtime_sessions,
     sessions,
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         sessions.router,
         webrtc.router,
         conversation.router,
+        intake.router,
+        guidance.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -201,6 +201,14 @@ class Settings(BaseSettings):
     idle_hang_up_seconds: float = Field(
         20.0, gt=0, description="Caller silence before the agent says goodbye and hangs up."
     )
+    guidance_enabled: bool = Field(
+        True,
+        description="Live supervisor guidance (checklist, tone, coaching) on the events sockets of calls whose "
+        "scenario declares `guidance:`.",
+    )
+    guidance_interval_seconds: float = Field(
+        3.0, ge=0.5, le=60, description="Least time between two live guidance reports of one call."
+    )
     cosmos_endpoint: str | None = Field(
         None,
         description="Azure Cosmos DB endpoint for transcripts. Unset: the embedded SQLite store (TRANSCRIPTS_DB).",

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from registries.agentstore.schema import NAME_PATTERN
+from registries.scenariostore.guidance import GuidanceSpec
+from registries.scenariostore.intake import IntakeForm
 
 E164_PATTERN = r"^\+[1-9]\d{1,14}$"
 
@@ -87,6 +89,13 @@ class ScenarioSpec(BaseModel):
     redaction: RedactionSpec | None = Field(
         default=None,
         description="PII masking of stored transcripts and call events. None: the REDACT_TRANSCRIPTS setting.",
+    )
+    intake: IntakeForm | None = Field(
+        default=None, description="The structured result the call must yield (see scenariostore/intake.py)."
+    )
+    guidance: GuidanceSpec | None = Field(
+        default=None,
+        description="Supervisor checklist and guidance instructions (scenariostore/guidance.py).",
     )
 
     def handoffs_from(self, agent: str) -> list[HandoffEdge]:

@@ -37,6 +37,7 @@ from typing import Any, TypeVar, overload
 from pydantic import BaseModel
 
 from registries.agentstore.schema import NAME_PATTERN
+from registries.scenariostore.intake import IntakeForm
 from registries.templates import template_error
 from registries.toolstore.context import HandoffTarget
 from registries.toolstore.signature import ToolDefinitionError, arguments_model, llm_schema, parse_docstring
@@ -64,6 +65,7 @@ class ToolSpec:
     code: str = field(default="", repr=False)  # source text, so a changed body counts as a changed tool
     sensitive: bool = False  # every argument and result field is personal data (masked where stored)
     sensitive_fields: frozenset[str] = frozenset()  # argument/result keys (any depth) masked where stored
+    intake: IntakeForm | None = None  # set on tools generated from a scenario's intake form
 
     def openai_tool(self) -> dict[str, Any]:
         """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""

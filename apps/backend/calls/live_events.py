@@ -29,6 +29,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
+from apps.backend.storage.intake_result import IntakeResult
+from voice.guidance.models import GuidanceReport
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class SnapshotEvent(_Event):
     type: Literal["snapshot"] = "snapshot"
     call: CallSummary
     transcript: list[TranscriptChunk] = []
+    intake: IntakeResult | None = None
 
 
 class TranscriptChunkEvent(_Event, TranscriptChunk):
@@ -118,6 +121,20 @@ class ToolCalledEvent(_Event):
     duration_ms: float
 
 
+class IntakeCompleteEvent(_Event):
+    """The scenario's intake form is complete (every required field filled and confirmed): its result."""
+
+    type: Literal["intake_complete"] = "intake_complete"
+    intake: IntakeResult
+
+
+class GuidanceEvent(_Event):
+    """Guidance for a supervisor: checklist status, the caller's tone, coaching lines (after caller turns)."""
+
+    type: Literal["guidance"] = "guidance"
+    guidance: GuidanceReport
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -130,6 +147,8 @@ LiveCallEvent = Annotated[
     | StatusUpdateEvent
     | AgentChangedEvent
     | ToolCalledEvent
+    | IntakeCompleteEvent
+    | GuidanceEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]
@@ -258,6 +277,12 @@ class CallEventPublisher:
                 text=text,
             )
         )
+
+    def intake_complete(self, call_id: str, intake: IntakeResult) -> None:
+        self.publish(IntakeCompleteEvent(call_id=call_id, intake=intake))
+
+    def guidance(self, call_id: str, report: GuidanceReport) -> None:
+        self.publish(GuidanceEvent(call_id=call_id, guidance=report))
 
     def agent_changed(self, call_id: str, previous: str, current: str) -> None:
         self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.storage.call_store import CallRecord, RedisCallStore, utcnow
+from apps.backend.storage.intake_result import intake_of_turn
+from voice.guidance.live import LiveGuidance
 from voice.transcript import Speaker, TranscriptTurn
 from voice.transports.base import TransportStats
 
@@ -31,8 +33,10 @@ class CallRecordMediaListener:
         events: CallEventPublisher | None = None,
         on_turn: Callable[[TranscriptTurn], None] | None = None,
         on_dropped_update: Callable[[], None] | None = None,
+        guidance: LiveGuidance | None = None,
     ) -> None:
         self._call_id = call_id
+        self._guidance = guidance  # runs behind the call in its own task; this listener owns it
         self._events = events or CallEventPublisher.shared(store.redis)
         self._on_turn = on_turn  # metrics and traces
         self.writer = CallRecordWriter(store, call_id, on_drop=on_dropped_update)
@@ -63,6 +67,11 @@ class CallRecordMediaListener:
         if self._on_turn is not None:
             self._on_turn(turn)
         self._events.turn(turn)
+        if self._guidance is not None:
+            self._guidance.feed(turn)
+        if (intake := intake_of_turn(turn)) is not None:
+            self._events.intake_complete(self._call_id, intake)
+            self.writer.submit(lambda record: setattr(record, "intake", intake), keep=True)
         if turn.speaker == "caller":
             self._event("caller_turn", turn.kind)
             return
@@ -95,8 +104,12 @@ class CallRecordMediaListener:
             record.add_event("media_ended", detail, at=at)
 
         self.writer.submit(mutate, then=lambda r: self._events.status(r, "media_ended"), keep=True)
+        if self._guidance is not None:
+            self._guidance.cancel()
         await self.writer.close(FLUSH_AT_END_S)
 
     def cancel(self) -> None:
         """The call's task is going away (shutdown): stop writing at once."""
+        if self._guidance is not None:
+            self._guidance.cancel()
         self.writer.cancel()

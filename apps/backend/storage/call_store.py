@@ -30,6 +30,8 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
+from apps.backend.storage.intake_result import IntakeResult
+
 log = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_CALL = 200
@@ -98,6 +100,8 @@ class CallRecord(BaseModel):
     ended_at: datetime | None = None
     end_reason: str | None = None
     events: list[CallEvent] = Field(default_factory=list)
+    intake: IntakeResult | None = None
+    """The scenario's intake form, once the call completed it."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""

@@ -17,10 +17,11 @@ BANKING_TOOLS = {
 }  # fmt: skip
 INSURANCE_TOOLS = {"lookup_policy", "file_claim", "get_coverage", "get_deductible", "get_claim_status"}
 CALL_TOOLS = {"transfer_to_human", "end_call"}
+TRIAGE_TOOLS = {"transfer_to_nurse"}
 
 
 def test_the_shipped_tool_set_is_complete() -> None:
-    assert set(SHIPPED) == BANKING_TOOLS | INSURANCE_TOOLS | CALL_TOOLS
+    assert set(SHIPPED) == BANKING_TOOLS | INSURANCE_TOOLS | CALL_TOOLS | TRIAGE_TOOLS
 
 
 @pytest.mark.parametrize("spec", SHIPPED.values(), ids=lambda s: s.name)
@@ -52,7 +53,7 @@ def test_the_shipped_registry_loads_without_errors() -> None:
     assert handoffs == {"handoff_card_services", "handoff_fraud"}
 
 
-@pytest.mark.parametrize("scenario", ["banking", "insurance"])
+@pytest.mark.parametrize("scenario", ["banking", "insurance", "triage"])
 def test_every_agent_greets_in_plain_speech(scenario: str) -> None:
     registry = load_registry()
     for name in registry.scenarios[scenario].agents:

@@ -14,6 +14,7 @@ from datetime import date
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.base import ChatEvent, ChatRequest
 from voice.llm.local_brain.dialog import read_conversation
+from voice.llm.local_brain.intake import decide_intake, without_intake
 from voice.llm.local_brain.replies import events
 from voice.llm.local_brain.router import IntentRouter
 from voice.llm.local_brain.state import DialogState
@@ -36,7 +37,7 @@ class LocalBrain:
     async def warm_up(self, tool_sets: Iterable[Sequence[ToolSpec]] = ()) -> None:
         """Load the encoder and embed the examples of `tool_sets` now (in a worker thread), so that the first
         caller does not wait for it (~0.3 s for the model, ~0.25 s per tool set)."""
-        sets = [list(tools) for tools in tool_sets]
+        sets = [without_intake(tools) for tools in tool_sets]
 
         def load() -> None:
             _ = self._router.encoder
@@ -47,10 +48,13 @@ class LocalBrain:
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         conversation = read_conversation(request.messages)
-        state = DialogState.load(request.scratch)
-        turn = Turn(self._router, request.tools, conversation, state, self._today(), request.agent)
-        decision = await turn.decide()
-        state.save(request.scratch)
+        decision = decide_intake(request.tools, conversation, request.scratch, self._today())
+        if decision is None:  # no intake form open: route the turn
+            state = DialogState.load(request.scratch)
+            tools = without_intake(request.tools)
+            turn = Turn(self._router, tools, conversation, state, self._today(), request.agent)
+            decision = await turn.decide()
+            state.save(request.scratch)
         ids = conversation.next_call_ids(len(decision.calls))
         calls = [(call_id, name, args) for call_id, (name, args) in zip(ids, decision.calls, strict=True)]
         for event in events(decision.text, calls, request.messages):

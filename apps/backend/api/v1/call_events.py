@@ -78,7 +78,9 @@ async def serve_call_events(websocket: WebSocket, runtime: Runtime, resolved: st
             return
         transcript = await runtime.transcripts.get(resolved)  # None on a replica that never had the call
         turns = [TranscriptChunk.of(turn) for turn in transcript.turns] if transcript else []
-        snapshot = SnapshotEvent(call_id=resolved, call=CallSummary.of(record), transcript=turns)
+        snapshot = SnapshotEvent(
+            call_id=resolved, call=CallSummary.of(record), transcript=turns, intake=record.intake
+        )
         try:
             await websocket.send_text(encode(snapshot))
             if record.status.is_final:

@@ -1,0 +1,150 @@
+"""The nurse line's triage intake on the embedded stack: a simulated caller answers the intake, the completion
+event reaches a dashboard with the structured result, and the result is stored (call record, transcript) and
+readable over the API; a red-flag symptom transfers to a person at once, with no intake recorded.
+
+SpeechCascade: Silero VAD -> pocketsphinx (phrase model from the scenario, including the form's examples) ->
+the local brain's form filling -> espeak-ng. Caller lines are close to the form's examples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest_asyncio
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from apps.acs_simulator.caller_audio import Say, WaitForAgent
+from apps.acs_simulator.server import AcsSimulator
+from tests.e2e.calls import HUMAN_QUEUE, agent_turns, describe, tools_called, transcript_of
+from tests.support import ADMIN_KEY, Backend, eventually, running_backend
+
+TRIAGE = "+18005550300"
+
+
+@pytest_asyncio.fixture
+async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
+    async with running_backend(
+        simulator, transfer_target_number=HUMAN_QUEUE, idle_reprompt_seconds=30, idle_hang_up_seconds=60
+    ) as running:
+        yield running
+
+
+async def _follow_events(backend: Backend, call_id: str) -> list[dict[str, Any]]:
+    url = f"{backend.url.replace('http', 'ws', 1)}/api/v1/calls/{call_id}/events"
+    events: list[dict[str, Any]] = []
+    async with websockets.connect(url, additional_headers={"x-api-key": ADMIN_KEY}) as ws:
+        try:
+            async for message in ws:
+                events.append(json.loads(message))
+        except ConnectionClosed:
+            pass
+    return events
+
+
+async def _newest_call_id(backend: Backend) -> str:
+    async def newest() -> str | None:
+        async with backend.admin() as admin:
+            calls = (await admin.get("/api/v1/calls")).json()["calls"]
+        return calls[0]["call_id"] if calls else None
+
+    found: str = await eventually(newest, timeout=15, interval=0.02)
+    return found
+
+
+async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stored(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    script = [
+        WaitForAgent(),
+        Say("I have a bad headache"),
+        WaitForAgent(),
+        Say("it started yesterday"),
+        WaitForAgent(),
+        Say("about two days"),
+        WaitForAgent(),
+        Say("it's a seven out of ten"),
+        WaitForAgent(),
+        Say("nausea and a fever"),
+        WaitForAgent(),
+        Say("I took ibuprofen"),
+        WaitForAgent(),
+        Say("I'm allergic to penicillin"),
+        WaitForAgent(timeout_s=40),  # the read-back
+        Say("yes"),
+        WaitForAgent(),
+    ]
+    call = asyncio.create_task(
+        simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=180)
+    )
+    try:
+        call_id = await _newest_call_id(backend)
+        events = await asyncio.wait_for(_follow_events(backend, call_id), timeout=200)
+        result = await call
+    finally:
+        call.cancel()
+    assert result.script_error is None
+    transcript = await transcript_of(backend, result.call_connection_id)
+    assert tools_called(transcript) == [("submit_triage_intake", True)], describe(transcript)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    expected = {
+        "chief_complaint": "i have a bad headache",
+        "onset": yesterday,
+        "duration": "2 days",
+        "severity": 7,
+        "associated_symptoms": ["nausea", "fever"],
+        "medications": ["ibuprofen"],
+        "allergies": ["penicillin"],
+    }
+
+    def normalised(fields: dict[str, Any]) -> dict[str, Any]:
+        return {**fields, "chief_complaint": str(fields["chief_complaint"]).lower()}
+
+    # The completion event reached the dashboard, with what the caller said.
+    completed = [e for e in events if e["type"] == "intake_complete"]
+    assert len(completed) == 1, [e["type"] for e in events]
+    assert completed[0]["intake"]["form"] == "triage"
+    assert normalised(completed[0]["intake"]["fields"]) == expected, describe(transcript)
+    # Live guidance reached the dashboard after caller turns: the checklist as the call went.
+    guidance = [e["guidance"] for e in events if e["type"] == "guidance"]
+    assert guidance and all(g["scenario"] == "triage" and g["engine"] == "embedded" for g in guidance)
+    assert len(guidance) <= len([t for t in transcript.turns if t.speaker == "caller"])
+    last = {item["id"]: item["status"] for item in guidance[-1]["checklist"]}
+    assert last["disclaimer_given"] == "done" and last["read_back_confirmed"] == "done", guidance[-1]
+    # The read-back came before it and the agent said it is not medical advice.
+    said = " ".join(t.text for t in agent_turns(transcript)).lower()
+    assert "let me read that back" in said and "can't give medical advice" in said, describe(transcript)
+    # Stored: the API returns it from the call record, and the transcript holds it.
+    async with backend.admin() as admin:
+        response = await admin.get(f"/api/v1/calls/{call_id}/intake")
+        record = (await admin.get(f"/api/v1/calls/{call_id}")).json()
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    assert stored["tool"] == "submit_triage_intake" and stored["agent"] == "triage_nurse"
+    assert normalised(stored["fields"]) == expected
+    assert record["intake"] == stored
+    recorded_turn = next(t for t in transcript.turns if t.seq == stored["turn_seq"])
+    assert [c.name for c in recorded_turn.tool_calls] == ["submit_triage_intake"]
+
+
+async def test_a_red_flag_transfers_to_a_person_at_once(simulator: AcsSimulator, backend: Backend) -> None:
+    script = [WaitForAgent(), Say("I can't breathe"), WaitForAgent(timeout_s=20)]
+    result = await simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=60)
+    transcript = await transcript_of(backend, result.call_connection_id)
+    transfers = [r for r in simulator.requests if r.path.endswith(":transferToParticipant")]
+    assert len(transfers) == 1, describe(transcript)
+    assert transfers[0].body["targetParticipant"]["rawId"] == f"4:{HUMAN_QUEUE}"
+    assert result.hung_up_by == "transfer"
+    # The first caller turn ends the intake: no question about onset or severity first.
+    assert tools_called(transcript) == [("transfer_to_nurse", True)], describe(transcript)
+    replies = [t for t in agent_turns(transcript) if t.kind != "greeting"]
+    assert len(replies) == 1, describe(transcript)
+    assert "call 911" in replies[0].text and "connecting you with a nurse" in replies[0].text
+    assert replies[0].tool_calls[0].arguments == {"reason": "red flag: trouble breathing"}
+    async with backend.admin() as admin:
+        response = await admin.get(f"/api/v1/calls/{transcript.call_id}/intake")
+    assert response.status_code == 404 and "no intake" in response.json()["detail"]
