@@ -21,7 +21,9 @@ async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         await expect(page.locator("table, svg, .feed")).to_have_count(0)
         # The shell loaded; not one API call was made for data.
-        assert not [url for url in traffic.requests if "/api/" in url or url.endswith("/metrics")], traffic.requests
+        assert not [url for url in traffic.requests if "/api/" in url or url.endswith("/metrics")], (
+            traffic.requests
+        )
         if route == "#/live":
             await page.screenshot(path=screenshot_path("console-sign-in"))
         await page.close()
@@ -43,7 +45,9 @@ async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
     await page.close()
 
 
-async def test_docs_work_offline_and_authorize_takes_the_admin_key(chromium: Browser, backend: Backend) -> None:
+async def test_docs_work_offline_and_authorize_takes_the_admin_key(
+    chromium: Browser, backend: Backend
+) -> None:
     page, traffic = await open_console(chromium, backend, "")
     await page.goto(f"{backend.url}/docs")
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Switchboard")
@@ -59,7 +63,9 @@ async def test_docs_work_offline_and_authorize_takes_the_admin_key(chromium: Bro
     await operation.locator(".opblock-summary").click()
     await operation.get_by_role("button", name="Try it out").click()
     await operation.get_by_role("button", name="Execute").click()
-    await expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    await expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200"
+    )
     await page.screenshot(path=screenshot_path("docs-try-it-out"))
     assert traffic.off_host(backend) == []
     assert [r for r in traffic.requests if r.startswith("pageerror:")] == []

@@ -47,13 +47,13 @@ export function latencyChart(rows, { title = "Per-turn latency" } = {}) {
   }
   rows.forEach((row, i) => {
     const y = top + i * (barH + gap);
-    svg.append(s("text", { x: left - 6, y: y + barH / 2 + 4, class: "axis", "text-anchor": "end" }, row.label));
+    svg.append(s("text", { x: left - 6, y: y + barH / 2 + 4, class: "axis row-label", "text-anchor": "end" }, row.label));
     let at = left;
     for (const part of LATENCY_PARTS) {
       const value = latencyPart(row.latency, part);
       if (!value) continue;
       const w = Math.max(1, value * scale);
-      svg.append(s("rect", { x: at, y, width: w, height: barH, class: part.cls }, s("title", {}, `${part.label}: ${Math.round(value)} ms`)));
+      svg.append(s("rect", { x: at, y, width: w, height: barH, class: `bar ${part.cls}` }, s("title", {}, `${part.label}: ${Math.round(value)} ms`)));
       at += w;
     }
     const response = row.latency.response_ms;
@@ -72,6 +72,7 @@ export function latencyChart(rows, { title = "Per-turn latency" } = {}) {
 export function sparkline(values, { label, unit = "", width = 260, height = 48 } = {}) {
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart spark", role: "img", "aria-label": `${label}: ${values.length ? values[values.length - 1] : "no data"} ${unit}` });
   if (values.length < 1) return svg;
+  if (values.length === 1) values = [values[0], values[0]]; // a flat line until the second sample
   const max = Math.max(1e-9, ...values);
   const plotW = width - 70;
   const step = values.length > 1 ? plotW / (values.length - 1) : 0;
@@ -110,14 +111,14 @@ export function percentileBars(rows, { title }) {
 export function handoffGraph(scenario) {
   const agents = scenario.agents;
   const width = 560;
-  const height = Math.max(220, 120 + agents.length * 30);
+  const height = agents.length > 4 ? 340 : 280;
   const cx = width / 2;
   const cy = height / 2;
-  const radius = Math.min(cx, cy) - 60;
+  const radius = Math.min(cx - 90, cy - 36);
   const pos = new Map(
     agents.map((name, i) => {
       const angle = (2 * Math.PI * i) / agents.length - Math.PI / 2;
-      return [name, { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) }];
+      return [name, { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle), angle }];
     }),
   );
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart graph", role: "img", "aria-label": `Handoff graph of ${scenario.name}` });
@@ -146,7 +147,11 @@ export function handoffGraph(scenario) {
   for (const name of agents) {
     const p = pos.get(name);
     svg.append(s("circle", { cx: p.x, cy: p.y, r: nodeR, class: name === scenario.start_agent ? "node start" : "node" }));
-    svg.append(s("text", { x: p.x, y: p.y + nodeR + 14, class: "node-label", "text-anchor": "middle" }, name));
+    // Labels sit outside the circle, away from the arrows between the nodes.
+    const cos = Math.cos(p.angle);
+    const sin = Math.sin(p.angle);
+    const anchor = Math.abs(cos) < 0.3 ? "middle" : cos > 0 ? "start" : "end";
+    svg.append(s("text", { x: p.x + cos * (nodeR + 6), y: p.y + sin * (nodeR + 10) + 4, class: "node-label", "text-anchor": anchor }, name));
   }
   return svg;
 }

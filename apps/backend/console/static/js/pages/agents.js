@@ -4,7 +4,7 @@
 
 import { api, ApiError } from "../api.js";
 import { handoffGraph } from "../charts.js";
-import { clear, formatTime, h } from "../dom.js";
+import { append, clear, formatTime, h } from "../dom.js";
 
 export async function render(main) {
   const head = h("div", { class: "page-head" });
@@ -21,7 +21,7 @@ export async function render(main) {
       h("p", { class: "facts" }, "Version ", h("code", { id: "registry-version" }, registry.version), ` · loaded ${formatTime(registry.loaded_at)}`),
       refresh,
     );
-    clear(body).append(
+    append(clear(body), [
       h("h2", {}, "Scenarios"),
       registry.scenarios.map((sc) =>
         h(
@@ -55,7 +55,7 @@ export async function render(main) {
           h("pre", {}, JSON.stringify(tool.parameters, null, 2)),
         ),
       ),
-    );
+    ]);
   }
 
   async function doRefresh(button) {
@@ -64,7 +64,7 @@ export async function render(main) {
     clear(result).append(h("p", {}, "Refreshing…"));
     try {
       const outcome = await api("/api/v1/agents/refresh", { method: "POST" });
-      clear(result).append(refreshReport(outcome));
+      append(clear(result), [refreshReport(outcome)]);
       result.className = "panel refresh-result ok";
       await load();
     } catch (error) {

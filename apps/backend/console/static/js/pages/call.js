@@ -92,7 +92,7 @@ function latencyTable(replies) {
   return h(
     "table",
     { class: "calls compact", "aria-label": "Latency parts per reply (ms)" },
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Turn"), LATENCY_PARTS.map((p) => h("th", { scope: "col" }, p.label)), h("th", { scope: "col" }, "Response"))),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Turn"), LATENCY_PARTS.map((p) => h("th", { scope: "col", class: "num" }, p.label)), h("th", { scope: "col", class: "num" }, "Response"))),
     h(
       "tbody",
       {},
