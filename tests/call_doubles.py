@@ -94,9 +94,14 @@ class Observer:
     def __init__(self) -> None:
         self.turns: list[TranscriptTurn] = []
         self.changes: list[tuple[str, str]] = []
+        self.partials: list[tuple[str, str]] = []
+        """Turns in progress as published: (speaker, text so far)."""
 
     async def on_turn(self, turn: TranscriptTurn) -> None:
         self.turns.append(turn)
+
+    def on_partial(self, speaker: str, text: str, agent: str | None) -> None:
+        self.partials.append((speaker, text))
 
     async def on_agent_changed(self, previous: str, current: str) -> None:
         self.changes.append((previous, current))

@@ -24,6 +24,7 @@ from apps.backend.api.v1 import (
     realtime_sessions,
     registry_view,
     sessions,
+    webrtc,
 )
 from apps.backend.console.routes import add_console
 from apps.backend.gc_tuning import freeze_long_lived_objects
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         agents.router,
         realtime_sessions.router,
         sessions.router,
+        webrtc.router,
         conversation.router,
         live_calls.router,
         registry_view.router,

@@ -39,6 +39,7 @@ from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.sessions.service import SessionService
 from apps.backend.sessions.tokens import derive_key
+from apps.backend.sessions.webrtc import WebRtcSessions
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
@@ -50,6 +51,7 @@ from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.stt.phrases import scenario_phrases
+from voice.transports.webrtc_ice import offer_loopback_candidates
 from voice.tts.local import EspeakTts
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class Runtime:
     registry_sync: RegistrySync
     calls: CallService
     voice_sessions: SessionService
+    webrtc: WebRtcSessions
     acs_auth: AcsJwtVerifier | None
     event_grid_auth: EventGridAuthenticator
     media_tokens: MediaTokenSigner
@@ -208,6 +211,12 @@ class Runtime:
         voice_sessions = SessionService(
             settings=settings, calls=calls, redis=redis, key=derive_key(token_secret)
         )
+        stack.push_async_callback(voice_sessions.aclose)
+        if settings.webrtc_loopback_candidates:
+            offer_loopback_candidates()
+        webrtc = WebRtcSessions(settings=settings, sessions=voice_sessions, calls=calls)
+        calls.ice_candidates = webrtc.candidate_from_another_replica
+        stack.push_async_callback(webrtc.aclose)  # before the router stops: peers end their sessions first
         # Before this replica serves: close what a killed worker left open (calls no replica holds).
         await close_abandoned_calls(transcripts, store, router)
         return cls(
@@ -217,6 +226,7 @@ class Runtime:
             registry_sync=registry_sync,
             calls=calls,
             voice_sessions=voice_sessions,
+            webrtc=webrtc,
             acs_auth=acs_auth,
             event_grid_auth=event_grid_auth,
             media_tokens=media_tokens,

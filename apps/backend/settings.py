@@ -145,7 +145,16 @@ class Settings(BaseSettings):
     )
     session_ice_servers: list[IceServer] = Field(
         default_factory=list,
-        description='ICE servers handed to browsers (JSON, e.g. [{"urls":"stun:stun.example.org"}]). Unset: none.',
+        description='ICE servers handed to browsers and used by the server\'s peer (JSON, e.g. [{"urls":"stun:stun.example.org"}]). Unset: none.',
+    )
+    session_connect_timeout_seconds: int = Field(
+        60,
+        gt=0,
+        le=3600,
+        description="A session whose browser has not connected its voice in this time ends.",
+    )
+    webrtc_loopback_candidates: bool = Field(
+        False, description="Also offer 127.0.0.1 as a WebRTC candidate (a browser on this host; tests)."
     )
 
     # --- state ---------------------------------------------------------------------------------

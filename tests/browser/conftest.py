@@ -17,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = Path(os.environ.get("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium"))
+_CHROMIUM_INSTALLED = CHROMIUM.exists()
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 # What the machine's closed network needs (no background calls home) plus what the tests need: a fake
@@ -46,7 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @asynccontextmanager
 async def chromium_browser(*, fake_audio: Path | None = None) -> AsyncIterator[Browser]:
     """A headless Chromium; `fake_audio` (a WAV file) becomes the microphone."""
-    if not CHROMIUM.exists():
+    if not _CHROMIUM_INSTALLED:
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     args = list(CHROMIUM_ARGS)
     if fake_audio is not None:

@@ -65,7 +65,7 @@ async def store_record(backend: Backend, call_id: str, **fields: Any) -> CallRec
 def turns_seen(events: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     snapshot = events[0]
     turns = {t["seq"]: t for t in snapshot["transcript"]}
-    turns.update({e["seq"]: e for e in events if e["type"] == "transcript_chunk"})
+    turns.update({e["seq"]: e for e in events if e["type"] == "transcript_chunk" and e["final"]})
     return turns
 
 
@@ -118,6 +118,10 @@ async def test_a_dashboard_on_either_replica_follows_a_live_call(simulator: AcsS
             )
         assert any(t["kind"] == "greeting" for t in turns.values())
         assert any(t["speaker"] == "caller" and t["kind"] == "speech" for t in turns.values())
+        # Turns in progress stream too, before their final chunk: the caller's words, the agent's reply.
+        partials = [e for e in events if e["type"] == "transcript_chunk" and not e["final"]]
+        assert {p["speaker"] for p in partials} == {"caller", "agent"}, events
+        assert all(p["seq"] is None and p["text"] for p in partials)
         tools = [e for e in events if e["type"] == "tool_called"]
         assert [t["name"] for t in tools] == [c.name for t in transcript.turns for c in t.tool_calls]
         # Tool events say which tool and how it went, never its arguments or results (PII).

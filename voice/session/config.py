@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from voice.transcript import TranscriptTurn
+from voice.transcript import Speaker, TranscriptTurn
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,8 @@ class CallObserver(Protocol):
     async def on_turn(self, turn: TranscriptTurn) -> None: ...
 
     async def on_agent_changed(self, previous: str, current: str) -> None: ...
+
+    def on_partial(self, speaker: Speaker, text: str, agent: str | None) -> None:
+        """A turn still in progress: the caller's words recognised so far, or the agent's reply so far (PII
+        already masked). Called on the turn path: it must only hand the text on, never wait."""
+        ...

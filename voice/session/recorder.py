@@ -22,10 +22,11 @@ from typing import Any
 
 from voice.session.config import CallObserver
 from voice.session.conversation import CallConversation
-from voice.session.redaction import REDACT_ALL, RedactionPolicy, masked_entirely, redact_turn
+from voice.session.redaction import REDACT_ALL, RedactionPolicy, masked_entirely, redact_text, redact_turn
 from voice.session.transcript_writer import TranscriptWriter
 from voice.transcript import (
     CallOutcome,
+    Speaker,
     ToolCallRecord,
     TranscriptStore,
     TranscriptTurn,
@@ -161,6 +162,17 @@ class TurnRecorder:
                 latency=latency,
             )
         )
+
+    def partial(self, speaker: Speaker, text: str, *, agent: str | None) -> None:
+        """A turn still in progress, for live views only (never stored), masked like a stored turn."""
+        if self._observer is None or not text:
+            return
+        try:
+            masked = redact_text(text, self._redaction)
+        except Exception as exc:  # fail closed: no partial rather than unmasked PII
+            log.error("partial redaction failed", extra={"error_type": type(exc).__name__})
+            return
+        self._observer.on_partial(speaker, masked, agent)
 
     async def _follow(self, source: ReplySource, interval_s: float) -> None:
         while True:

@@ -65,7 +65,13 @@ class SpeechCascade:
             redaction=deps.redaction,
         )
         self._listener = CallerListener(
-            providers.stt, call_id=self.call_id, phrases=phrases, preroll_ms=self.config.preroll_ms
+            providers.stt,
+            call_id=self.call_id,
+            phrases=phrases,
+            preroll_ms=self.config.preroll_ms,
+            on_partial=lambda text: self._recorder.partial(
+                "caller", text, agent=self.conversation.agent.name
+            ),
         )
         self._save_state = deps.save_state
         self._resumed = (
@@ -263,6 +269,7 @@ class SpeechCascade:
     def _begin_reply(self, caller: CallerTurn | None, kind: TurnKind) -> ReplyState:
         assert self._speaker is not None
         state = ReplyState(caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start())
+        state.utterance.on_text = lambda text: self._recorder.partial("agent", text, agent=state.agent)
         state.kind = kind
         self._reply_state = state
         return state

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voice.errors import ProviderError
@@ -41,9 +41,16 @@ def describe(exc: BaseException) -> str:
 
 class CallerListener:
     def __init__(
-        self, stt: SpeechToText, *, call_id: str, phrases: Sequence[str] = (), preroll_ms: int = 400
+        self,
+        stt: SpeechToText,
+        *,
+        call_id: str,
+        phrases: Sequence[str] = (),
+        preroll_ms: int = 400,
+        on_partial: Callable[[str], None] | None = None,
     ) -> None:
         self._provider = stt
+        self._on_partial = on_partial
         self._call_id = call_id
         self._phrases = tuple(phrases)
         self._preroll_ms = preroll_ms
@@ -62,7 +69,11 @@ class CallerListener:
 
     async def open(self, *, sample_rate: int, languages: Sequence[str]) -> None:
         self._config = SttConfig(
-            sample_rate=sample_rate, languages=languages, phrases=self._phrases, call_id=self._call_id
+            sample_rate=sample_rate,
+            languages=languages,
+            phrases=self._phrases,
+            call_id=self._call_id,
+            on_partial=self._on_partial,
         )
         self._preroll_limit = sample_rate * 2 * self._preroll_ms // 1000
         await self._open()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from voice.transports.playout import FRAME_SECONDS, PacedPlayout
@@ -51,6 +52,8 @@ class Utterance:
     _enqueued: int = 0
     _frames_at_start: int = 0
     _finished: bool = False
+    on_text: Callable[[str], None] | None = None
+    """Told the whole text so far each time a clause is added (live partial transcripts)."""
 
     def add(self, text: str, voice: Voice) -> None:
         text = text.strip()
@@ -61,6 +64,8 @@ class Utterance:
         clause = _Clause(text, voice)
         self.clauses.append(clause)
         self._queue.put_nowait(clause)
+        if self.on_text is not None:
+            self.on_text(self.text)
 
     def finish(self) -> None:
         if not self._finished:

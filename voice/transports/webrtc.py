@@ -4,7 +4,7 @@ The server answers the browser's offer (`answer`), takes trickled candidates (`a
 remote audio track on a task of its own (decoded Opus -> PCM16 mono at the pipeline rate, 20 ms frames, see
 `webrtc_audio.py`) and sends agent audio as `AgentAudioTrack`, which aiortc pulls on its own clock. A data
 channel opened by the browser carries keys (`{"type":"dtmf","digits":"12#"}`) in and events out
-(`send_event`).
+(`send_event`; events sent before the browser's channel is open wait for it, up to MAX_PENDING_EVENTS).
 
 aiortc gathers every candidate before `setLocalDescription` returns, so the answer carries all of ours; no
 server-side trickle is needed. ICE servers default to none: aiortc's own default is a public STUN server,
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import Final
 
@@ -41,6 +42,7 @@ from voice.transports.webrtc_signaling import (
 log = logging.getLogger(__name__)
 
 MAX_DATA_CHANNEL_MESSAGE: Final = 4096
+MAX_PENDING_EVENTS: Final = 256
 _ENDED: Final = ("failed", "closed")
 
 
@@ -72,7 +74,11 @@ class WebRtcTransport:
         self._connect_timeout_s = connect_timeout_s
         self._connect_timer: asyncio.TimerHandle | None = None
         self._channel: RTCDataChannel | None = None
+        self._pending_events: deque[str] = deque(maxlen=MAX_PENDING_EVENTS)  # until the channel opens
         self._offered = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        """Why the connection ended: set by `close()` or when the browser leaves / the connection fails."""
         self._ended = False  # no more inbound events: None is (or is about to be) queued
         self._closed = False
 
@@ -121,10 +127,14 @@ class WebRtcTransport:
         await self._pc.addIceCandidate(parse_candidate(candidate, sdp_mid, sdp_mline_index))
 
     def send_event(self, message: str) -> bool:
-        """Send a JSON event on the browser's data channel; False when no channel is open."""
-        channel = self._channel
-        if self._closed or channel is None or channel.readyState != "open":
+        """Send a JSON event on the browser's data channel, or keep it until the channel opens (the oldest
+        go beyond MAX_PENDING_EVENTS). False once the transport is closed."""
+        if self._closed:
             return False
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            self._pending_events.append(message)
+            return True
         channel.send(message)
         return True
 
@@ -157,6 +167,8 @@ class WebRtcTransport:
             return
         self._closed = True
         self._ended = True
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
         self._put_end()
         if self._connect_timer is not None:
             self._connect_timer.cancel()
@@ -177,6 +189,15 @@ class WebRtcTransport:
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self._channel = channel
         channel.on("message", self._on_message)
+        if channel.readyState == "open":
+            self._flush_events()
+        else:
+            channel.on("open", self._flush_events)
+
+    def _flush_events(self) -> None:
+        channel = self._channel
+        while channel is not None and channel.readyState == "open" and self._pending_events:
+            channel.send(self._pending_events.popleft())
 
     def _on_message(self, message: str | bytes) -> None:
         self.stats.messages_in += 1
@@ -197,12 +218,12 @@ class WebRtcTransport:
             self._connect_timer.cancel()
         if state in _ENDED:
             log.info("webrtc connection ended", extra={"call_id": self.call_id, "state": state})
-            self._end()
+            self._end("browser left" if state == "closed" else "webrtc connection failed")
 
     def _connect_expired(self) -> None:
         if self._pc.connectionState != "connected":
             log.info("webrtc connection not established in time", extra={"call_id": self.call_id})
-            self._end()
+            self._end("webrtc connection not established in time")
 
     # --- inbound ----------------------------------------------------------------------------------------
     async def _read(self, track: MediaStreamTrack) -> None:
@@ -228,7 +249,7 @@ class WebRtcTransport:
         except MediaStreamError:
             pass  # the remote track ended: the peer connection closed
         finally:
-            self._end()
+            self._end("browser left")
 
     def _put(self, event: InboundMedia) -> None:
         if self._ended:
@@ -238,9 +259,11 @@ class WebRtcTransport:
             self.inbound_dropped += 1
         self._inbound.put_nowait(event)
 
-    def _end(self) -> None:
+    def _end(self, reason: str) -> None:
         if not self._ended:
             self._ended = True
+            if self.close_code is None:
+                self.close_code, self.close_reason = 1000, reason
             self._put_end()
 
     def _put_end(self) -> None:

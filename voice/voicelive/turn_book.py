@@ -147,7 +147,9 @@ class TurnBook:
             self._outbound.end()
 
     def on_transcript_delta(self, event: Any) -> None:
-        self._current(event).transcript.append(str(event.get("delta") or ""))
+        state = self._current(event)
+        state.transcript.append(str(event.get("delta") or ""))
+        self._recorder.partial("agent", "".join(state.transcript), agent=state.agent)
 
     def on_transcript_done(self, event: Any) -> None:
         self._current(event).final_transcript = str(event.get("transcript") or "")

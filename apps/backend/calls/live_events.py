@@ -60,7 +60,11 @@ class _Event(BaseModel):
 
 
 class TranscriptChunk(BaseModel):
-    seq: int
+    seq: int | None
+    """The turn's number in the transcript; None on a partial (the turn has no number until it ends)."""
+    final: bool = True
+    """False: a turn still in progress (the caller's words recognised so far, the agent's reply so far);
+    a later chunk replaces it, and the final chunk of the turn (same speaker) ends it."""
     speaker: Speaker
     kind: TurnKind
     agent: str | None = None
@@ -241,6 +245,19 @@ class CallEventPublisher:
                     message="every provider failed for this turn; the agent apologised",
                 )
             )
+
+    def partial(self, call_id: str, speaker: Speaker, text: str, agent: str | None) -> None:
+        self.publish(
+            TranscriptChunkEvent(
+                call_id=call_id,
+                seq=None,
+                final=False,
+                speaker=speaker,
+                kind="speech" if speaker == "caller" else "reply",
+                agent=agent,
+                text=text,
+            )
+        )
 
     def agent_changed(self, call_id: str, previous: str, current: str) -> None:
         self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.storage.call_store import CallRecord, RedisCallStore, utcnow
-from voice.transcript import TranscriptTurn
+from voice.transcript import Speaker, TranscriptTurn
 from voice.transports.base import TransportStats
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,9 @@ class CallRecordMediaListener:
         tools = ",".join(call.name for call in turn.tool_calls)
         detail = f"{turn.agent}:{turn.kind}" + (f" tools={tools}" if tools else "")
         self._event("agent_cut_short" if turn.interrupted else "agent_turn", detail)
+
+    def on_partial(self, speaker: Speaker, text: str, agent: str | None) -> None:
+        self._events.partial(self._call_id, speaker, text, agent)
 
     async def on_agent_changed(self, previous: str, current: str) -> None:
         self._events.agent_changed(self._call_id, previous, current)

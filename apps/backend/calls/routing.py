@@ -77,10 +77,21 @@ class SendDtmf(BaseModel):
     digits: str = Field(pattern=r"^[0-9*#]{1,32}$")
 
 
-CallCommand = Annotated[CloseMedia | SendDtmf, Field(discriminator="kind")]
+class AddIceCandidate(BaseModel):
+    """A browser's trickled ICE candidate, for the replica holding its WebRTC session's peer connection."""
+
+    kind: Literal["ice_candidate"] = "ice_candidate"
+    call_id: str
+    candidate: str = Field(max_length=1024)
+    sdp_mid: str | None = Field(None, max_length=64)
+    sdp_mline_index: int | None = Field(None, ge=0, le=64)
+
+
+Command = CloseMedia | SendDtmf | AddIceCandidate
+CallCommand = Annotated[Command, Field(discriminator="kind")]
 _COMMAND = TypeAdapter(CallCommand)
 
-Handler = Callable[[CloseMedia | SendDtmf], Awaitable[None]]
+Handler = Callable[[Command], Awaitable[None]]
 LostHandler = Callable[[str], Awaitable[None]]
 
 
@@ -175,7 +186,7 @@ class CallRouter:
                             log.exception("closing a call whose ownership was lost failed")
 
     # --- commands -------------------------------------------------------------------------------
-    async def send(self, command: CloseMedia | SendDtmf) -> bool:
+    async def send(self, command: Command) -> bool:
         """Run `command` on the replica holding the call. False if no replica holds its media."""
         if command.call_id in self._owned:
             await self._handle(command)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
@@ -21,7 +22,7 @@ from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
-from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
+from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
@@ -84,6 +85,8 @@ class CallService:
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._orchestrators_live: dict[str, Orchestrator] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
+        self.ice_candidates: Callable[[AddIceCandidate], Awaitable[None]] | None = None
+        """Where candidates for this replica's WebRTC peers go (set by the runtime: the WebRTC sessions)."""
         self._deps = CallDepsBuilder(
             settings=settings,
             store=store,
@@ -287,77 +290,96 @@ class CallService:
         self, call_id: str, transport: MediaTransport, *, call_connection_id: str | None = None
     ) -> None:
         """Run a call's media session over any channel's transport until it closes (the phone's ACS socket,
-        a browser session's WebSocket). The caller holds the call's media slot for the whole run."""
+        a browser session's WebSocket or WebRTC peer). The caller holds the call's media slot for the whole
+        run. The transport is known as live from the first moment, so a hang-up that races the start still
+        finds (and closes) it."""
         with bound_call_id(call_id):
-            try:
-                async with asyncio.timeout(CALL_START_REDIS_TIMEOUT_S):
-                    record = await self.store.get(call_id)
-                    if record.status.is_final:
-                        await transport.close(1008, "call has ended")
-                        return
-                    if call_connection_id and not record.call_connection_id:
-                        await self.store.link_connection(call_id, call_connection_id)
-                    snapshot = self.registry.pin(call_id)
-                    saved = await self._deps.saved_state(call_id, snapshot)
-            except (TimeoutError, OSError, aioredis.RedisError) as exc:
-                # Before the call starts: fail it clearly rather than keep ACS' socket waiting on Redis.
-                log.error("media refused: call state unavailable", extra={"error_type": type(exc).__name__})
-                await transport.close(UNAVAILABLE, "call state unavailable (redis)")
-                return
-            metrics = self.observability.metrics
-            listener = CallRecordMediaListener(
-                self.store,
-                call_id,
-                on_turn=self.observability.record_turn,
-                on_dropped_update=metrics.call_record_update_dropped,
-            )
-            if call_connection_id and not record.call_connection_id:
-                record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
-            deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
-            orchestrator = self._orchestrators.build(deps)
-            session = MediaSession(
-                call_id=call_id,
-                transport=transport,
-                orchestrator=orchestrator,
-                listener=listener,
-                vad=self._vad,
-                telemetry=metrics,
-            )
             self._live[call_id] = transport
-            self._orchestrators_live[call_id] = orchestrator
-            log.info(
-                "media connected",
-                extra={
-                    "agent": orchestrator.conversation.agent.name,
-                    "orchestrator": type(orchestrator).__name__,
-                },
-            )
-            metrics.call_started()
             try:
-                await session.run()
+                await self._run_session(call_id, transport, call_connection_id)
             finally:
-                listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
-                metrics.call_ended()
-                self._live.pop(call_id, None)
-                self._orchestrators_live.pop(call_id, None)
-                self.registry.release(call_id)
+                if self._live.get(call_id) is transport:
+                    del self._live[call_id]
+
+    async def _run_session(
+        self, call_id: str, transport: MediaTransport, call_connection_id: str | None
+    ) -> None:
+        try:
+            async with asyncio.timeout(CALL_START_REDIS_TIMEOUT_S):
+                record = await self.store.get(call_id)
+                if record.status.is_final:
+                    await transport.close(1008, "call has ended")
+                    return
+                if call_connection_id and not record.call_connection_id:
+                    await self.store.link_connection(call_id, call_connection_id)
+                snapshot = self.registry.pin(call_id)
+                saved = await self._deps.saved_state(call_id, snapshot)
+        except (TimeoutError, OSError, aioredis.RedisError) as exc:
+            # Before the call starts: fail it clearly rather than keep ACS' socket waiting on Redis.
+            log.error("media refused: call state unavailable", extra={"error_type": type(exc).__name__})
+            self.registry.release(call_id)
+            await transport.close(UNAVAILABLE, "call state unavailable (redis)")
+            return
+        metrics = self.observability.metrics
+        listener = CallRecordMediaListener(
+            self.store,
+            call_id,
+            on_turn=self.observability.record_turn,
+            on_dropped_update=metrics.call_record_update_dropped,
+        )
+        if call_connection_id and not record.call_connection_id:
+            record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
+        deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
+        orchestrator = self._orchestrators.build(deps)
+        session = MediaSession(
+            call_id=call_id,
+            transport=transport,
+            orchestrator=orchestrator,
+            listener=listener,
+            vad=self._vad,
+            telemetry=metrics,
+        )
+        self._orchestrators_live[call_id] = orchestrator
+        log.info(
+            "media connected",
+            extra={
+                "agent": orchestrator.conversation.agent.name,
+                "orchestrator": type(orchestrator).__name__,
+            },
+        )
+        metrics.call_started()
+        try:
+            await session.run()
+        finally:
+            listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
+            metrics.call_ended()
+            self._orchestrators_live.pop(call_id, None)
+            self.registry.release(call_id)
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
         """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""
         return await self._route(CloseMedia(call_id=call_id, reason=reason))
 
     # --- commands for the replica holding the media ---------------------------------------------
-    async def _route(self, command: CloseMedia | SendDtmf) -> bool:
+    async def route_ice_candidate(self, command: AddIceCandidate) -> bool:
+        """A browser's ICE candidate to the replica holding its peer connection. False if none holds it."""
+        return await self._route(command)
+
+    async def _route(self, command: Command) -> bool:
         """Run a command where the call's media is: here, or on its owner replica over Redis."""
         if self.router is None:
             await self.handle_command(command)
             return command.call_id in self._live
         return await self.router.send(command)
 
-    async def handle_command(self, command: CloseMedia | SendDtmf) -> None:
+    async def handle_command(self, command: Command) -> None:
         """A command for a call whose media this replica holds (from `_route` or another replica)."""
         if isinstance(command, CloseMedia):
             await self._close_media(command.call_id, command.reason)
+            return
+        if isinstance(command, AddIceCandidate):
+            if self.ice_candidates is not None:
+                await self.ice_candidates(command)
             return
         orchestrator = self._orchestrators_live.get(command.call_id)
         if orchestrator is not None:

@@ -13,6 +13,8 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
@@ -32,7 +34,7 @@ from apps.backend.storage.call_store import (
     CallStatus,
     utcnow,
 )
-from voice.transports.base import MediaSocketClosed
+from voice.transports.base import MediaSocketClosed, MediaTransport
 from voice.transports.websocket import DuplexSocket, WebSocketVoiceTransport
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class SessionService:
         self._calls = calls
         self._redis = redis
         self.tokens = SessionTokenSigner(key, settings.session_token_ttl_seconds)
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- create, read, end --------------------------------------------------------------------------
     async def create(self, body: CreateSessionRequest) -> SessionCreated:
@@ -109,6 +113,7 @@ class SessionService:
         )
         record.add_event("session_created", body.channel.value)
         await self._calls.store.create(record)
+        self._expire_unless_connected(session_id)
         token, expires_at = self.tokens.issue(session_id, TokenPurpose.MEDIA)
         events_token, _ = self.tokens.issue(session_id, TokenPurpose.EVENTS)
         with bound_call_id(session_id):
@@ -194,17 +199,40 @@ class SessionService:
             CallEventPublisher.shared(self._redis).status(record, "ended")
         return record
 
-    # --- the voice WebSocket ------------------------------------------------------------------------
+    # --- running a session's voice ------------------------------------------------------------------
     async def run_voice(self, session_id: str, socket: DuplexSocket) -> None:
-        """Run the session's conversation on an accepted voice socket (its media slot held by the caller),
-        forwarding its live events to the same socket, and end the session when the socket goes."""
+        """A `websocket` session's conversation on its accepted voice socket; its live events go to the same
+        socket. The caller holds the session's media slot."""
         transport = WebSocketVoiceTransport(socket)
+
+        async def send_event(message: str) -> bool:
+            try:
+                await transport.send_text(message)
+            except MediaSocketClosed:
+                return False
+            return True
+
+        await self.run_session(session_id, transport, send_event=send_event, channel_event="voice_socket")
+        log.info("voice session ended", extra={"malformed_in": transport.stats.malformed_in})
+
+    async def run_session(
+        self,
+        session_id: str,
+        transport: BrowserTransport,
+        *,
+        send_event: Callable[[str], Awaitable[bool]],
+        channel_event: str,
+    ) -> None:
+        """Run a session's conversation on a connected transport (its media slot held by the caller), with
+        its live events sent to the browser by `send_event` (False: the browser is gone), and end the session
+        when the transport goes."""
+        self._cancel_expiry(session_id)
 
         def connected(record: CallRecord) -> None:
             if not record.status.is_final:
                 record.status = CallStatus.CONNECTED
                 record.connected_at = record.connected_at or utcnow()
-                record.add_event("voice_socket_connected")
+                record.add_event(f"{channel_event}_connected")
 
         with bound_call_id(session_id):
             record = await self._calls.store.update(session_id, connected)
@@ -213,7 +241,7 @@ class SessionService:
                 self._redis, session_id, max_queued=MAX_FORWARDED_EVENTS
             ) as feed:
                 forwarder = asyncio.create_task(
-                    _forward(feed, transport), name=f"session-events:{session_id}"
+                    _forward(feed, send_event), name=f"session-events:{session_id}"
                 )
                 try:
                     await self._calls.run_transport(session_id, transport)
@@ -221,9 +249,8 @@ class SessionService:
                     forwarder.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await forwarder
-            reason = transport.close_reason if transport.close_code is not None else "client left"
-            await self._ended(session_id, reason or "closed")
-            log.info("voice session ended", extra={"malformed_in": transport.stats.malformed_in})
+            reason = transport_close_reason(transport)
+            await self._ended(session_id, reason)
 
     async def _ended(self, session_id: str, reason: str) -> None:
         """The voice socket is gone: so is the session (unless something ended it first)."""
@@ -232,14 +259,64 @@ class SessionService:
         except (CallNotFound, aioredis.RedisError, OSError) as exc:
             log.warning("session end not recorded", extra={"error_type": type(exc).__name__})
 
+    # --- sessions that never connect ----------------------------------------------------------------
+    def _expire_unless_connected(self, session_id: str) -> None:
+        """End the session if no voice has connected within SESSION_CONNECT_TIMEOUT_SECONDS."""
+        loop = asyncio.get_running_loop()
+        self._expiry[session_id] = loop.call_later(
+            self._settings.session_connect_timeout_seconds, self._start_expiry, session_id
+        )
 
-async def _forward(feed: CallEventSubscription, transport: WebSocketVoiceTransport) -> None:
-    """The session's live events to its voice socket's client, until the socket goes."""
+    def _cancel_expiry(self, session_id: str) -> None:
+        timer = self._expiry.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _start_expiry(self, session_id: str) -> None:
+        self._expiry.pop(session_id, None)
+        task = asyncio.create_task(self._expire(session_id), name=f"session-expiry:{session_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _expire(self, session_id: str) -> None:
+        with bound_call_id(session_id):
+            try:
+                record = await self._calls.store.get(session_id)
+                if record.status is CallStatus.INCOMING:
+                    log.info("voice session never connected: ending it")
+                    await self._end_record(session_id, "never connected")
+            except (CallNotFound, aioredis.RedisError, OSError) as exc:
+                log.warning("session expiry not recorded", extra={"error_type": type(exc).__name__})
+
+    async def aclose(self) -> None:
+        """On shutdown: no more expiry timers; running expiries are cancelled."""
+        for timer in self._expiry.values():
+            timer.cancel()
+        self._expiry.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class BrowserTransport(MediaTransport, Protocol):
+    """A browser channel's transport: it knows how (and why) it closed."""
+
+    close_code: int | None
+    close_reason: str
+
+
+def transport_close_reason(transport: BrowserTransport) -> str:
+    """Why the browser's transport closed, for the session's end reason."""
+    if transport.close_code is not None:
+        return transport.close_reason or "closed"
+    return "client left"
+
+
+async def _forward(feed: CallEventSubscription, send_event: Callable[[str], Awaitable[bool]]) -> None:
+    """The session's live events to its browser, until the browser goes."""
     while True:
         item = await feed.next()
         if item is None:
             continue
-        try:
-            await transport.send_text(item[1])
-        except MediaSocketClosed:
+        if not await send_event(item[1]):
             return

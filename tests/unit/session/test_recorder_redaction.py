@@ -16,7 +16,7 @@ from tests.call_doubles import MemoryTranscripts
 from voice.session.conversation import CallConversation
 from voice.session.recorder import TurnRecorder
 from voice.session.redaction import REDACTED, REDACTION_OFF, RedactionPolicy
-from voice.transcript import ToolCallRecord, TranscriptTurn
+from voice.transcript import Speaker, ToolCallRecord, TranscriptTurn
 
 SNAPSHOT = load_registry()
 SAID = "My name is Jordan Rivera and the last four of my account are four eight two one."
@@ -32,6 +32,10 @@ VERIFY = ToolCallRecord(
 class Observer:
     def __init__(self) -> None:
         self.turns: list[TranscriptTurn] = []
+        self.partials: list[tuple[str, str, str | None]] = []
+
+    def on_partial(self, speaker: Speaker, text: str, agent: str | None) -> None:
+        self.partials.append((speaker, text, agent))
 
     async def on_turn(self, turn: TranscriptTurn) -> None:
         self.turns.append(turn)
@@ -125,3 +129,27 @@ async def test_a_turn_that_cannot_be_masked_is_stored_without_its_words(
             "arguments": REDACTED,
             "output": {},
         }
+
+
+def test_partial_turns_are_published_masked_and_never_stored() -> None:
+    transcripts, observer = MemoryTranscripts(), Observer()
+    recorder = TurnRecorder(conversation(), transcripts, observer, own=lambda work: None)
+    recorder.partial("caller", "the last four of my account are four eight two one", agent="concierge")
+    recorder.partial("caller", "", agent="concierge")  # nothing recognised yet: nothing to show
+    recorder.partial("agent", "Thank you, Jordan.", agent="concierge")
+    assert observer.partials == [
+        ("caller", "the last four of my account are [account]", "concierge"),
+        ("agent", "Thank you, Jordan.", "concierge"),
+    ]
+    assert transcripts.turns == []
+
+
+def test_a_partial_that_cannot_be_masked_is_not_published(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> str:
+        raise ValueError("a masking bug")
+
+    monkeypatch.setattr("voice.session.recorder.redact_text", broken)
+    observer = Observer()
+    recorder = TurnRecorder(conversation(), None, observer, own=lambda work: None)
+    recorder.partial("caller", "my account is four eight two one", agent="concierge")
+    assert observer.partials == []

@@ -258,3 +258,23 @@ async def test_a_browser_that_vanishes_before_connecting_ends_the_session(loopba
     finally:
         await transport.close()
     assert transport.connection_state == "closed"
+    assert transport.close_reason == "webrtc connection not established in time"
+
+
+async def test_events_sent_before_the_data_channel_opens_arrive_once_it_does(loopback_ice: None) -> None:
+    transport = WebRtcTransport(call_id="early-events")
+    peer = BrowserPeer(data_channel=True)
+    try:
+        assert transport.send_event('{"type": "status_update", "change": "connected"}')
+        await peer.connect(transport)
+        await eventually(lambda: len(peer.events) == 1, timeout=15)
+        assert transport.send_event('{"type": "agent_changed"}')
+        await eventually(lambda: len(peer.events) == 2, timeout=5)
+        assert peer.events == [
+            '{"type": "status_update", "change": "connected"}',
+            '{"type": "agent_changed"}',
+        ]
+    finally:
+        await peer.close()
+        await transport.close()
+    assert not transport.send_event('{"type": "late"}')

@@ -84,7 +84,7 @@ async def serve_call_events(websocket: WebSocket, runtime: Runtime, resolved: st
             if record.status.is_final:
                 await websocket.close(1000, "call has ended")
                 return
-            await _follow(websocket, feed, {turn.seq for turn in turns})
+            await _follow(websocket, feed, {turn.seq for turn in turns if turn.seq is not None})
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # the dashboard went away
         finally:
@@ -116,7 +116,7 @@ async def _send_until_final(websocket: WebSocket, feed: CallEventSubscription, s
         if item is None:  # the grace period after the final status is over
             break
         event, raw = item
-        if isinstance(event, TranscriptChunkEvent) and event.seq in seen:
+        if isinstance(event, TranscriptChunkEvent) and event.seq is not None and event.seq in seen:
             continue  # already in the snapshot (published while we were reading it)
         await websocket.send_text(raw)
         if deadline is None and is_final(event):
