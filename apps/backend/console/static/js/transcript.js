@@ -3,12 +3,21 @@
 
 import { clear, h } from "./dom.js";
 
+const CHANGE_LABELS = {
+  connected: "Call connected",
+  media_started: "Audio connected",
+  media_ended: "Audio ended",
+  transferring: "Transferring",
+  ended: "Call ended",
+  failed: "Call failed",
+};
 const KIND_LABELS = { speech: "", dtmf: "keys", greeting: "greeting", reprompt: "reprompt", holding: "holding" };
 
 export class TranscriptView {
   constructor(container, { label = "Transcript" } = {}) {
     this.list = h("ol", { class: "feed", "aria-label": label, "aria-live": "polite" });
     this.turns = new Map();
+    this.partials = new Map(); // speaker -> the item of the turn still in progress
     clear(container).append(this.list);
   }
 
@@ -17,7 +26,7 @@ export class TranscriptView {
     const kind = KIND_LABELS[turn.kind] ?? turn.kind;
     return h(
       "li",
-      { class: `turn ${turn.speaker}${turn.interrupted ? " interrupted" : ""}`, dataset: { seq: turn.seq } },
+      { class: `turn ${turn.speaker}${turn.interrupted ? " interrupted" : ""}`, dataset: turn.seq == null ? null : { seq: turn.seq } },
       h("span", { class: "who" }, who, kind ? h("span", { class: "kind" }, ` · ${kind}`) : null),
       h("span", { class: "text" }, turn.text || "…"),
       turn.interrupted ? h("span", { class: "tag" }, "barge-in: cut short") : null,
@@ -25,11 +34,32 @@ export class TranscriptView {
   }
 
   turn(turn) {
+    if (turn.final === false) {
+      this.partial(turn);
+      return;
+    }
+    const inProgress = this.partials.get(turn.speaker);
+    if (inProgress) {
+      inProgress.remove();
+      this.partials.delete(turn.speaker);
+    }
     const item = this.turnItem(turn);
     const existing = this.turns.get(turn.seq);
     if (existing) existing.replaceWith(item);
     else this.list.append(item);
     this.turns.set(turn.seq, item);
+    this.scroll();
+  }
+
+  // A turn still in progress (words recognised so far, the reply so far): replaced until its final chunk.
+  partial(turn) {
+    const item = this.turnItem(turn);
+    item.classList.add("partial");
+    item.setAttribute("aria-live", "off");
+    const existing = this.partials.get(turn.speaker);
+    if (existing) existing.replaceWith(item);
+    else this.list.append(item);
+    this.partials.set(turn.speaker, item);
     this.scroll();
   }
 
@@ -58,7 +88,7 @@ export class TranscriptView {
         this.note(`Handoff: ${event.from} → ${event.to}`, "handoff");
         break;
       case "status_update":
-        this.note(`Status: ${event.status}${event.end_reason ? ` (${event.end_reason})` : ""}`, "status");
+        this.note(`${CHANGE_LABELS[event.change] || `Status: ${event.status}`}${event.end_reason ? ` (${event.end_reason})` : ""}`, "status");
         break;
       case "error":
         this.note(`Error from ${event.source}: ${event.message}`, "problem");

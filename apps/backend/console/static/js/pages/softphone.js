@@ -6,6 +6,7 @@ import { adminKey, api, ApiError, Unauthorized } from "../api.js";
 import { latencyChart } from "../charts.js";
 import { clear, errorBox, h } from "../dom.js";
 import { TranscriptView } from "../transcript.js";
+import { startWebRtcVoice } from "../voice-webrtc.js";
 import { startWebSocketVoice } from "../voice-websocket.js";
 
 export async function render(main, _params, { onUnauthorized }) {
@@ -17,6 +18,13 @@ export async function render(main, _params, { onUnauthorized }) {
   } else {
     scenarioField = h("input", { id: "scenario", name: "scenario", value: "banking", required: true });
   }
+  const transport = h(
+    "select",
+    { id: "transport", name: "transport" },
+    h("option", { value: "webrtc" }, "WebRTC"),
+    h("option", { value: "websocket" }, "WebSocket (PCM)"),
+  );
+  const speaker = h("audio", { id: "agent-audio", autoplay: true });
   const call = h("button", { type: "submit", id: "call" }, "Call");
   const hangUp = h("button", { type: "button", id: "hang-up", class: "danger", disabled: true }, "Hang up");
   const status = h("p", { id: "softphone-status", role: "status" }, "Idle.");
@@ -29,6 +37,8 @@ export async function render(main, _params, { onUnauthorized }) {
     { class: "inline", id: "softphone-form" },
     h("label", { for: "scenario" }, "Scenario"),
     scenarioField,
+    h("label", { for: "transport" }, "Audio over"),
+    transport,
     call,
     hangUp,
   );
@@ -43,6 +53,7 @@ export async function render(main, _params, { onUnauthorized }) {
         h("h2", { id: "phone-title" }, "Call"),
         form,
         status,
+        speaker,
         h("div", { class: "inline" }, h("label", { for: "softphone-dtmf" }, "Keys"), digits, dtmfButton),
         h("h2", {}, "Transcript"),
         feed,
@@ -75,6 +86,7 @@ export async function render(main, _params, { onUnauthorized }) {
   function ended(code, reason) {
     status.textContent = code === 1000 ? "Call ended." : `Call ended: ${reason || code}`;
     call.disabled = false;
+    transport.disabled = false;
     hangUp.disabled = true;
     digits.disabled = dtmfButton.disabled = true;
     voice = null;
@@ -85,16 +97,20 @@ export async function render(main, _params, { onUnauthorized }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     call.disabled = true;
+    transport.disabled = true;
     status.textContent = "Starting…";
     view = new TranscriptView(feed, { label: "Softphone transcript" });
     try {
-      const body = { scenario: scenarioField.value, channel: "websocket" };
+      const channel = transport.value;
+      const body = { scenario: scenarioField.value, channel };
       const session = await api("/api/v1/sessions", { method: "POST", body, anonymous: !admin, key: adminKey() || undefined });
       sessionId = session.session_id;
-      voice = await startWebSocketVoice(session, {
+      const start = channel === "webrtc" ? startWebRtcVoice : startWebSocketVoice;
+      voice = await start(session, {
+        audioElement: speaker,
         onEvent(ev) {
           view.event(ev);
-          if (ev.type === "status_update" && ev.change === "media_started") status.textContent = "Connected: speak now.";
+          if (ev.type === "snapshot" || (ev.type === "status_update" && ev.change === "media_started")) status.textContent = "Connected: speak now.";
           if (ev.type === "transcript_chunk" && ev.speaker === "agent") {
             clearTimeout(latencyTimer);
             latencyTimer = setTimeout(refreshLatency, 300);
@@ -102,11 +118,12 @@ export async function render(main, _params, { onUnauthorized }) {
         },
         onClose: ended,
       });
-      status.textContent = "Connected: speak now.";
+      status.textContent = `Calling over ${channel}…`;
       hangUp.disabled = false;
       digits.disabled = dtmfButton.disabled = false;
     } catch (error) {
       call.disabled = false;
+      transport.disabled = false;
       if (error instanceof Unauthorized || (error instanceof ApiError && error.status === 401)) {
         onUnauthorized("Starting a call needs the admin key on this server.");
         return;
