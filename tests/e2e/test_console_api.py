@@ -16,7 +16,11 @@ from tests.support import Backend, running_backend
 
 
 async def store(backend: Backend, call_id: str, **fields: Any) -> CallRecord:
-    values: dict[str, Any] = {"direction": CallDirection.INBOUND, "scenario": "banking", "caller": "+14255550123"}
+    values: dict[str, Any] = {
+        "direction": CallDirection.INBOUND,
+        "scenario": "banking",
+        "caller": "+14255550123",
+    }
     record = CallRecord(call_id=call_id, **(values | fields))
     await backend.runtime.calls.store.create(record)
     return record
