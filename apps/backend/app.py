@@ -26,6 +26,7 @@ from apps.backend.api.v1 import (
     sessions,
     webrtc,
 )
+from apps.backend.api.voice_page import voice_page
 from apps.backend.console.routes import add_console
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
+    app.mount("/voice", voice_page(), name="voice")
     add_console(app)
 
     def realtime_engine() -> tuple[RealtimeEngine, RealtimeAuth]:

@@ -10,7 +10,7 @@ from tests.support import ADMIN_KEY, Backend
 
 __all__ = ["backend", "simulator"]  # fixtures
 
-PAGES = ["#/live", "#/calls", "#/calls/some-call", "#/agents", "#/health"]
+PAGES = ["#/live", "#/calls", "#/calls/some-call", "#/agents", "#/health", "#/softphone"]
 
 
 async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
@@ -20,10 +20,13 @@ async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
         page, traffic = await open_console(chromium, backend, route)
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         await expect(page.locator("table, svg, .feed")).to_have_count(0)
-        # The shell loaded; not one API call was made for data.
-        assert not [url for url in traffic.requests if "/api/" in url or url.endswith("/metrics")], (
-            traffic.requests
+        # The shell loaded; no data came back (the softphone asked which scenarios it may call, and was refused).
+        asked = [url for url in traffic.requests if "/api/" in url or url.endswith("/metrics")]
+        assert asked == ([f"{backend.url}/api/v1/sessions/scenarios"] if route == "#/softphone" else []), (
+            asked
         )
+        if route == "#/softphone":
+            await expect(page.get_by_role("alert")).to_have_text("Calls on this server need the admin key.")
         if route == "#/live":
             await page.screenshot(path=screenshot_path("console-sign-in"))
         await page.close()

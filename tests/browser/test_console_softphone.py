@@ -26,9 +26,11 @@ GREETING_ROOM_S = 8.0
 
 
 @pytest.fixture
-async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
+async def backend(simulator: AcsSimulator, sessions_auth: str) -> AsyncIterator[Backend]:
     try:
-        async with running_backend(simulator, webrtc_loopback_candidates=True) as running:
+        async with running_backend(
+            simulator, webrtc_loopback_candidates=True, sessions_auth=sessions_auth
+        ) as running:
             yield running
     finally:
         stop_offering_loopback()  # a process-wide aioice switch
@@ -45,7 +47,7 @@ async def question_wav(path: Path) -> Path:
     return path
 
 
-async def talk(page: Page, transport: str) -> None:
+async def talk(page: Page, transport: str, *, admin: bool) -> None:
     await page.get_by_label("Scenario").select_option("banking")
     await page.get_by_label("Audio over").select_option(transport)
     await page.get_by_role("button", name="Call").click()
@@ -56,28 +58,41 @@ async def talk(page: Page, transport: str) -> None:
     # The agent answered the question: a reply after the caller's turn.
     reply = feed.locator(".turn.caller:not(.partial) ~ .turn.agent:not(.partial)")
     await expect(reply.first).to_be_visible(timeout=30_000)
+    if not admin:
+        await expect(page.locator("#softphone-latency")).to_contain_text("Sign in with the admin key")
+        return
     await expect(page.locator("#softphone-latency svg.latency-chart rect.bar.p-stt").first).to_be_visible(
         timeout=10_000
     )
 
 
-@pytest.mark.parametrize("transport", ["webrtc", "websocket"])
+@pytest.mark.parametrize(
+    ("transport", "sessions_auth"),
+    [("webrtc", "admin"), ("websocket", "admin"), ("webrtc", "demo")],
+    ids=["webrtc", "websocket", "webrtc-without-admin-key"],
+)
 async def test_the_softphone_completes_a_spoken_turn(
-    backend: Backend, tmp_path: Path, transport: str
+    backend: Backend, tmp_path: Path, transport: str, sessions_auth: str
 ) -> None:
+    admin = sessions_auth == "admin"
     wav = await question_wav(tmp_path / "question.wav")
     async with chromium_browser(fake_audio=wav) as browser:
-        page, traffic = await open_console(browser, backend, "#/softphone")
-        await page.goto(f"{backend.url}/console/#/live")
-        await sign_in(page)
+        page, traffic = await open_console(browser, backend, "#/live")
+        if admin:
+            await sign_in(page)
         await page.get_by_role("link", name="Softphone").click()
-        await talk(page, transport)
-        await page.screenshot(path=screenshot_path(f"console-softphone-{transport}"))
+        await talk(page, transport, admin=admin)
+        name = f"console-softphone-{transport}" + ("" if admin else "-session-token-only")
+        await page.screenshot(path=screenshot_path(name))
         await page.get_by_role("button", name="Hang up").click()
         await expect(page.locator("#softphone-status")).to_contain_text("Call ended", timeout=15_000)
         sessions = [r for r in traffic.requests if r.endswith("/api/v1/sessions")]
         assert len(sessions) == 1
-    async with backend.admin() as admin:
-        listed = (await admin.get("/api/v1/sessions")).json()["calls"]
+        if not admin:  # the session's own tokens were all it used: no admin API call at all
+            admin_calls = [r for r in traffic.requests if "/api/v1/" in r and "/api/v1/sessions" not in r]
+            assert admin_calls == []
+            assert await page.evaluate("sessionStorage.length") == 0
+    async with backend.admin() as admin_api:
+        listed = (await admin_api.get("/api/v1/sessions")).json()["calls"]
     assert [(s["channel"], s["scenario"]) for s in listed] == [(transport, "banking")]
     assert [r for r in traffic.requests if r.startswith("pageerror:")] == []

@@ -80,8 +80,14 @@ async def test_creating_sessions_needs_the_admin_key_and_a_known_scenario(backen
     async with httpx.AsyncClient(base_url=backend.url) as anonymous:
         response = await anonymous.post("/api/v1/sessions", json={"scenario": "banking"})
         listing = await anonymous.get("/api/v1/sessions")
+        scenarios_anonymous = await anonymous.get("/api/v1/sessions/scenarios")
     assert (response.status_code, response.json()["detail"]) == (401, "missing or wrong x-api-key")
     assert listing.status_code == 401
+    assert scenarios_anonymous.status_code == 401
+    async with backend.admin() as admin:
+        scenarios = (await admin.get("/api/v1/sessions/scenarios")).json()
+    assert {s["name"] for s in scenarios} == set(backend.runtime.registry.current.scenarios)
+    assert all(s["languages"] for s in scenarios)
     async with backend.admin() as admin:
         unknown = await admin.post("/api/v1/sessions", json={"scenario": "nope"})
         wrong_agent = await admin.post("/api/v1/sessions", json={"scenario": "banking", "agent": "nobody"})
@@ -105,6 +111,8 @@ async def test_demo_mode_lets_anyone_create_sessions_within_a_per_client_rate(
             responses = [
                 await anonymous.post("/api/v1/sessions", json={"scenario": "banking"}) for _ in range(4)
             ]
+            scenarios = await anonymous.get("/api/v1/sessions/scenarios")
+    assert scenarios.status_code == 200 and "banking" in {s["name"] for s in scenarios.json()}
     assert [r.status_code for r in responses] == [201, 201, 429, 429]
     assert responses[2].headers["retry-after"] == "60"
     assert "too many sessions" in responses[2].json()["detail"]

@@ -249,8 +249,8 @@ class SessionService:
                     forwarder.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await forwarder
-            reason = transport_close_reason(transport)
-            await self._ended(session_id, reason)
+                    # Whatever ended the conversation (even a bug), the session is over: never left "connected".
+                    await self._ended(session_id, transport_close_reason(transport))
 
     async def _ended(self, session_id: str, reason: str) -> None:
         """The voice socket is gone: so is the session (unless something ended it first)."""

@@ -69,8 +69,8 @@ class StarletteMediaSocket:
         if self._ws.application_state == WebSocketState.CONNECTED:
             try:
                 await self._ws.close(code, reason)
-            except (RuntimeError, OSError):
-                pass
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                pass  # the peer closed first (a client that says "stop" and hangs up at once): closed either way
 
 
 async def _reject(websocket: WebSocket, reason: str, code: int = POLICY_VIOLATION) -> None:

@@ -10,6 +10,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from apps.backend.api.deps import AdminDep, RuntimeDep, require_admin
@@ -58,6 +59,34 @@ async def create_session(body: CreateSessionRequest, runtime: RuntimeDep) -> Ses
         return await runtime.voice_sessions.create(body)
     except SessionRequestError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+async def may_see_scenarios(request: Request, runtime: RuntimeDep) -> None:
+    """Who may create sessions may see what they can be created for."""
+    if runtime.settings.sessions_auth is SessionsAuth.ADMIN:
+        require_admin(runtime, request.headers.get("x-api-key"))
+
+
+class SessionScenario(BaseModel):
+    name: str
+    description: str
+    languages: list[str]
+    """What the scenario's first agent speaks (a session may ask for one of them)."""
+
+
+@router.get("/scenarios", dependencies=[Depends(may_see_scenarios)])
+async def session_scenarios(runtime: RuntimeDep) -> list[SessionScenario]:
+    """The scenarios a voice session can be created for (a page's picker)."""
+    snapshot = runtime.registry.current
+    return [
+        SessionScenario(
+            name=scenario.name,
+            description=scenario.description,
+            languages=list(snapshot.agents[scenario.start_agent].speech.languages),
+        )
+        for scenario in snapshot.scenarios.values()
+        if scenario.start_agent in snapshot.agents
+    ]
 
 
 @router.get("", dependencies=[AdminDep])

@@ -11,13 +11,20 @@ import { startWebSocketVoice } from "../voice-websocket.js";
 
 export async function render(main, _params, { onUnauthorized }) {
   const admin = Boolean(adminKey());
-  let scenarioField;
-  if (admin) {
-    const registry = await api("/api/v1/registry");
-    scenarioField = h("select", { id: "scenario", name: "scenario" }, registry.scenarios.map((s) => h("option", { value: s.name }, s.name)));
-  } else {
-    scenarioField = h("input", { id: "scenario", name: "scenario", value: "banking", required: true });
+  // The scenarios a session can be created for: with the admin key, or for anyone when sessions are public.
+  let scenarios = null;
+  try {
+    scenarios = await api("/api/v1/sessions/scenarios", { anonymous: !admin });
+  } catch (error) {
+    if (error instanceof Unauthorized) throw error;
+    if (error instanceof ApiError && error.status === 401) {
+      onUnauthorized("Calls on this server need the admin key.");
+      return null;
+    }
   }
+  const scenarioField = scenarios
+    ? h("select", { id: "scenario", name: "scenario" }, scenarios.map((s) => h("option", { value: s.name }, s.name)))
+    : h("input", { id: "scenario", name: "scenario", value: "banking", required: true });
   const transport = h(
     "select",
     { id: "transport", name: "transport" },
