@@ -111,13 +111,14 @@ export function percentileBars(rows, { title }) {
 export function handoffGraph(scenario) {
   const agents = scenario.agents;
   const width = 560;
-  const height = agents.length > 4 ? 340 : 280;
+  const height = agents.length > 4 ? 340 : agents.length > 2 ? 280 : 120;
   const cx = width / 2;
   const cy = height / 2;
-  const radius = Math.min(cx - 90, cy - 36);
+  const radius = agents.length > 2 ? Math.min(cx - 90, cy - 36) : 120;
+  const start = agents.length > 2 ? -Math.PI / 2 : Math.PI; // two agents side by side
   const pos = new Map(
     agents.map((name, i) => {
-      const angle = (2 * Math.PI * i) / agents.length - Math.PI / 2;
+      const angle = (2 * Math.PI * i) / agents.length + start;
       return [name, { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle), angle }];
     }),
   );

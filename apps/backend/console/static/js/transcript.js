@@ -29,7 +29,7 @@ export class TranscriptView {
       { class: `turn ${turn.speaker}${turn.interrupted ? " interrupted" : ""}`, dataset: turn.seq == null ? null : { seq: turn.seq } },
       h("span", { class: "who" }, who, kind ? h("span", { class: "kind" }, ` · ${kind}`) : null),
       h("span", { class: "text" }, turn.text || "…"),
-      turn.interrupted ? h("span", { class: "tag" }, "barge-in: cut short") : null,
+      turn.interrupted ? h("span", { class: "tag" }, "cut short") : null,
     );
   }
 
