@@ -43,6 +43,8 @@ export async function render(main, [callId], { onUnauthorized }) {
       const live = await api("/api/v1/live-calls");
       count.textContent = String(live.count);
       clear(listProblem);
+      // The list is rebuilt on every poll: keep the keyboard focus on the same call's link.
+      const focused = tableBody.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
       clear(tableBody);
       if (!live.calls.length) {
         tableBody.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No live calls right now.")));
@@ -63,6 +65,7 @@ export async function render(main, [callId], { onUnauthorized }) {
           ),
         );
       }
+      if (focused) tableBody.querySelector(`a[href="${CSS.escape(focused)}"]`)?.focus();
     } catch (error) {
       if (error instanceof Unauthorized) {
         onUnauthorized("The admin key was refused: sign in again.");
