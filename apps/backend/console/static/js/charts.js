@@ -76,7 +76,9 @@ export function sparkline(values, { label, unit = "", width = 260, height = 48 }
   const max = Math.max(1e-9, ...values);
   const plotW = width - 70;
   const step = values.length > 1 ? plotW / (values.length - 1) : 0;
-  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 6 - (v / max) * (height - 14)).toFixed(1)}`);
+  const flat = values.every((v) => v === values[0]); // nothing to compare yet: a line through the middle
+  const y = (v) => (flat ? height / 2 : height - 6 - (v / max) * (height - 14));
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`);
   svg.append(s("polyline", { points: points.join(" "), class: "spark-line" }));
   const last = values[values.length - 1];
   svg.append(s("text", { x: plotW + 6, y: height / 2 + 4, class: "axis" }, `${formatNumber(last)} ${unit}`));
