@@ -21,12 +21,15 @@ from apps.backend.api.v1 import (
     guidance,
     health,
     intake,
+    live_calls,
     media,
     realtime_sessions,
+    registry_view,
     sessions,
     webrtc,
 )
 from apps.backend.api.voice_page import voice_page
+from apps.backend.console.routes import add_console
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.runtime import Runtime
@@ -66,7 +69,9 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan)
+    # /docs is served from vendored files by add_console (FastAPI's default loads Swagger UI from a CDN);
+    # ReDoc has no offline copy, so it is off.
+    app = FastAPI(title="Switchboard", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     # Redis down or hung is the service being unavailable for a moment, not a bug: 503 (clients and Event Grid
     # retry), never a 500.
@@ -84,11 +89,14 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         conversation.router,
         intake.router,
         guidance.router,
+        live_calls.router,
+        registry_view.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     app.mount("/voice", voice_page(), name="voice")
+    add_console(app)
 
     def realtime_engine() -> tuple[RealtimeEngine, RealtimeAuth]:
         realtime = app.state.runtime.realtime

@@ -1,11 +1,13 @@
-"""Request dependencies: the runtime, and the admin-key guard."""
+"""Request dependencies: the runtime, and the admin-key guard (declared in the OpenAPI document as the
+`AdminKey` security scheme, so Swagger UI's "Authorize" sends it)."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
 
 from apps.backend.runtime import Runtime
 
@@ -18,7 +20,17 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_admin(runtime: RuntimeDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+admin_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="AdminKey",
+    description="The admin key (setting ADMIN_API_KEY).",
+    auto_error=False,  # require_admin answers a missing key itself (401, or 503 when admin is disabled)
+)
+
+
+def require_admin(
+    runtime: RuntimeDep, x_api_key: Annotated[str | None, Security(admin_key_header)] = None
+) -> None:
     expected = runtime.settings.admin_api_key
     if expected is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "admin API is disabled: set ADMIN_API_KEY")

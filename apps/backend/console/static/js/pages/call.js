@@ -1,0 +1,105 @@
+// One call: what happened (outcome, agents visited, tools called), its transcript, and where each agent
+// reply's time went as a chart (end of turn, STT, LLM first token, tools, TTS first audio, overhead).
+
+import { api, ApiError } from "../api.js";
+import { latencyChart, LATENCY_PARTS, latencyPart } from "../charts.js";
+import { durationBetween, errorBox, formatDuration, formatTime, h, maskNumber } from "../dom.js";
+import { TranscriptView } from "../transcript.js";
+
+export async function render(main, [callId]) {
+  let record;
+  let transcript = null;
+  try {
+    record = await api(`/api/v1/calls/${encodeURIComponent(callId)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      main.append(h("h1", {}, "Call not found"), h("p", {}, h("a", { href: "#/calls" }, "Back to the history")));
+      return;
+    }
+    throw error;
+  }
+  try {
+    transcript = await api(`/api/v1/calls/${encodeURIComponent(callId)}/transcript`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+  }
+  const turns = transcript?.turns || [];
+  const outcome = transcript?.outcome;
+  const tools = turns.flatMap((t) => (t.tool_calls || []).map((c) => ({ ...c, seq: t.seq, agent: t.agent })));
+  const replies = turns.filter((t) => t.speaker === "agent" && t.latency && t.latency.response_ms != null);
+
+  main.append(
+    h("div", { class: "page-head" }, h("h1", {}, `Call ${callId.slice(0, 12)}`), h("a", { href: "#/calls" }, "← Call history")),
+    h(
+      "section",
+      { class: "panel facts-grid", "aria-label": "Call facts" },
+      fact("Status", record.status),
+      fact("Channel", record.channel),
+      fact("Scenario", record.scenario),
+      fact("Caller", maskNumber(record.caller) || "—"),
+      fact("Started", formatTime(record.created_at)),
+      fact("Duration", formatDuration(durationBetween(record.connected_at || record.created_at, record.ended_at))),
+      fact("Outcome", outcome?.reason || "—"),
+      fact("End reason", record.end_reason || "—"),
+      fact("Agents visited", outcome?.agents_visited?.join(" → ") || [...new Set(turns.map((t) => t.agent).filter(Boolean))].join(" → ") || "—"),
+      fact("Tools called", outcome?.tools_called?.join(", ") || [...new Set(tools.map((t) => t.name))].join(", ") || "—"),
+    ),
+  );
+
+  const chartBox = h("section", { class: "panel", id: "latency", "aria-labelledby": "latency-title" }, h("h2", { id: "latency-title" }, "Latency per agent reply"));
+  if (replies.length) {
+    chartBox.append(latencyChart(replies.map((t) => ({ label: `turn ${t.seq}`, latency: t.latency }))));
+    chartBox.append(latencyTable(replies));
+  } else {
+    chartBox.append(h("p", { class: "muted" }, "No agent reply with measured latency in this call."));
+  }
+  main.append(chartBox);
+
+  if (tools.length) {
+    main.append(
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "tools-title" },
+        h("h2", { id: "tools-title" }, "Tool calls"),
+        h(
+          "table",
+          { class: "calls" },
+          h("thead", {}, h("tr", {}, ["Turn", "Agent", "Tool", "Result", "Duration"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, tools.map((c) => h("tr", {}, h("td", {}, c.seq), h("td", {}, c.agent || ""), h("td", { class: "mono" }, c.name), h("td", {}, c.ok ? "ok" : c.error || "failed"), h("td", { class: "num" }, `${Math.round(c.duration_ms)} ms`)))),
+        ),
+      ),
+    );
+  }
+
+  const feed = h("div", { class: "feed-box tall" });
+  main.append(
+    h("section", { class: "panel", "aria-labelledby": "transcript-title" }, h("h2", { id: "transcript-title" }, "Transcript"), feed),
+    h("section", { class: "panel", "aria-labelledby": "recording-title" }, h("h2", { id: "recording-title" }, "Recording"), h("p", { class: "muted" }, "No recording is stored for this call.")),
+  );
+  const view = new TranscriptView(feed);
+  if (!turns.length) view.note("No transcript for this call.");
+  for (const turn of turns) {
+    view.turn(turn);
+    for (const call of turn.tool_calls || []) view.note(`Tool ${call.name} ${call.ok ? "ok" : "failed"} in ${Math.round(call.duration_ms)} ms`, "tool");
+  }
+  if (!main.querySelector(".error") && !record) main.append(errorBox("No such call"));
+}
+
+function fact(label, value) {
+  return h("div", { class: "fact" }, h("span", { class: "label" }, label), h("span", { class: "value" }, value));
+}
+
+function latencyTable(replies) {
+  return h(
+    "table",
+    { class: "calls compact", "aria-label": "Latency parts per reply (ms)" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Turn"), LATENCY_PARTS.map((p) => h("th", { scope: "col", class: "num" }, p.label)), h("th", { scope: "col", class: "num" }, "Response"))),
+    h(
+      "tbody",
+      {},
+      replies.map((t) =>
+        h("tr", {}, h("td", {}, t.seq), LATENCY_PARTS.map((p) => h("td", { class: "num" }, Math.round(latencyPart(t.latency, p)))), h("td", { class: "num" }, Math.round(t.latency.response_ms))),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,70 @@
+// Call history: ended calls newest first, searched on the server (id, scenario, channel, caller, end reason)
+// and paged with its cursor.
+
+import { api, Unauthorized } from "../api.js";
+import { clear, durationBetween, errorBox, formatDuration, formatTime, h, maskNumber } from "../dom.js";
+
+export async function render(main) {
+  const query = h("input", { id: "history-q", name: "q", type: "search", maxlength: 100, placeholder: "scenario, call id, end reason…" });
+  const form = h("form", { class: "inline", role: "search" }, h("label", { for: "history-q" }, "Search"), query, h("button", { type: "submit" }, "Search"));
+  const body = h("tbody");
+  const problem = h("div");
+  const more = h("button", { type: "button", hidden: true }, "Older calls");
+  main.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Call history"), form),
+    h(
+      "section",
+      { class: "panel" },
+      problem,
+      h(
+        "table",
+        { class: "calls", id: "history" },
+        h("thead", {}, h("tr", {}, ["Started", "Call", "Channel", "Scenario", "Caller", "Duration", "Outcome"].map((t) => h("th", { scope: "col" }, t)))),
+        body,
+      ),
+      more,
+    ),
+  );
+
+  let cursor = null;
+  async function load(reset) {
+    if (reset) {
+      cursor = null;
+      clear(body);
+    }
+    clear(problem);
+    try {
+      const params = new URLSearchParams({ limit: "20" });
+      if (query.value.trim()) params.set("q", query.value.trim());
+      if (cursor) params.set("cursor", cursor);
+      const page = await api(`/api/v1/call-history?${params}`);
+      for (const call of page.calls) {
+        body.append(
+          h(
+            "tr",
+            {},
+            h("td", {}, formatTime(call.created_at)),
+            h("td", {}, h("a", { href: `#/calls/${call.call_id}`, class: "mono" }, call.call_id.slice(0, 12))),
+            h("td", {}, call.channel),
+            h("td", {}, call.scenario),
+            h("td", { class: "mono" }, maskNumber(call.caller)),
+            h("td", { class: "num" }, formatDuration(durationBetween(call.created_at, call.ended_at))),
+            h("td", {}, call.status === "failed" ? `failed: ${call.end_reason || ""}` : call.end_reason || call.status),
+          ),
+        );
+      }
+      if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No ended calls match.")));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      if (error instanceof Unauthorized) throw error;
+      problem.append(errorBox(`Could not load calls: ${error.message}`));
+    }
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load(true);
+  });
+  more.addEventListener("click", () => load(false));
+  await load(true);
+}

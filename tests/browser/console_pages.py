@@ -1,0 +1,64 @@
+"""Helpers for driving the console in Chromium: sign in through its form, and record what the page asked for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page, WebSocket
+
+from apps.acs_simulator.server import AcsSimulator
+from tests.support import ADMIN_KEY, Backend, running_backend
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[AcsSimulator]:
+    async with AcsSimulator(port=0) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
+    async with running_backend(simulator) as running:
+        yield running
+
+
+@dataclass
+class PageTraffic:
+    """Every request a page made, and every JSON message it received on a WebSocket."""
+
+    requests: list[str] = field(default_factory=list)
+    socket_messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("websocket", self._on_socket)
+
+    def _on_socket(self, socket: WebSocket) -> None:
+        def received(payload: str | bytes) -> None:
+            if isinstance(payload, str):
+                self.socket_messages.append(json.loads(payload))
+
+        socket.on("framereceived", received)
+
+    def off_host(self, backend: Backend) -> list[str]:
+        host = urlsplit(backend.url).netloc
+        return [url for url in self.requests if urlsplit(url).netloc not in (host, "")]
+
+
+async def open_console(browser: Browser, backend: Backend, route: str = "#/live") -> tuple[Page, PageTraffic]:
+    page = await browser.new_page(viewport={"width": 1366, "height": 860})
+    traffic = PageTraffic()
+    traffic.watch(page)
+    page.on("pageerror", lambda error: traffic.requests.append(f"pageerror:{error}"))
+    await page.goto(f"{backend.url}/console/{route}")
+    return page, traffic
+
+
+async def sign_in(page: Page, key: str = ADMIN_KEY) -> None:
+    await page.get_by_label("Admin key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()

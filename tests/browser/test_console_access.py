@@ -1,0 +1,74 @@
+"""The console and /docs in a real browser: nothing without the admin key, everything from this host."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import screenshot_path
+from tests.browser.console_pages import backend, open_console, sign_in, simulator
+from tests.support import ADMIN_KEY, Backend
+
+__all__ = ["backend", "simulator"]  # fixtures
+
+PAGES = ["#/live", "#/calls", "#/calls/some-call", "#/agents", "#/health", "#/softphone"]
+
+
+async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
+    chromium: Browser, backend: Backend
+) -> None:
+    for route in PAGES:
+        page, traffic = await open_console(chromium, backend, route)
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        await expect(page.locator("table, svg, .feed")).to_have_count(0)
+        # The shell loaded; no data came back (the softphone asked which scenarios it may call, and was refused).
+        asked = [url for url in traffic.requests if "/api/" in url or url.endswith("/metrics")]
+        assert asked == ([f"{backend.url}/api/v1/sessions/scenarios"] if route == "#/softphone" else []), (
+            asked
+        )
+        if route == "#/softphone":
+            await expect(page.get_by_role("alert")).to_have_text("Calls on this server need the admin key.")
+        if route == "#/live":
+            await page.screenshot(path=screenshot_path("console-sign-in"))
+        await page.close()
+
+    page, traffic = await open_console(chromium, backend, "#/agents")
+    await sign_in(page, "not-the-key")
+    await expect(page.get_by_role("alert")).to_have_text("That key was refused.")
+    await expect(page.locator("#registry-version")).to_have_count(0)
+    assert await page.evaluate("sessionStorage.length") == 0
+
+    await sign_in(page, ADMIN_KEY)
+    await expect(page.locator("#registry-version")).to_have_text(backend.runtime.registry.current.version)
+    # Signing out forgets the key: the next page is the sign-in again.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.goto(f"{backend.url}/console/#/health")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+    assert [r for r in traffic.requests if r.startswith("pageerror:")] == []
+    await page.close()
+
+
+async def test_docs_work_offline_and_authorize_takes_the_admin_key(
+    chromium: Browser, backend: Backend
+) -> None:
+    page, traffic = await open_console(chromium, backend, "")
+    await page.goto(f"{backend.url}/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Switchboard")
+    await page.screenshot(path=screenshot_path("docs"))
+    await page.get_by_role("button", name="Authorize").first.click()
+    await expect(page.get_by_text("AdminKey", exact=False).first).to_be_visible()
+    await page.locator(".auth-container input").fill(ADMIN_KEY)
+    await page.locator(".auth-btn-wrapper button.authorize").click()
+    await page.locator(".btn-done").click()
+
+    # "Try it out" on an admin endpoint sends the key.
+    operation = page.locator("#operations-console-live_calls_api_v1_live_calls_get")
+    await operation.locator(".opblock-summary").click()
+    await operation.get_by_role("button", name="Try it out").click()
+    await operation.get_by_role("button", name="Execute").click()
+    await expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200"
+    )
+    await page.screenshot(path=screenshot_path("docs-try-it-out"))
+    assert traffic.off_host(backend) == []
+    assert [r for r in traffic.requests if r.startswith("pageerror:")] == []
