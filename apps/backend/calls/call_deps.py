@@ -11,8 +11,10 @@ import redis.asyncio as aioredis
 
 from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.calls.control import AcsCallControl
+from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.start_agent import start_agent
+from apps.backend.guidance.service import live_guidance
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import CallRecord, RedisCallStore
 from apps.backend.storage.session_store import RedisSessionStore
@@ -22,7 +24,7 @@ from voice.session.conversation import CallConversation, ConversationState
 from voice.session.orchestrator import CallDeps
 from voice.session.redaction import RedactionPolicy
 from voice.telemetry import CallTelemetry
-from voice.transcript import TranscriptStore
+from voice.transcript import TranscriptStore, TranscriptTurn
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,29 @@ class CallDepsBuilder:
         if state is not None and state.registry_version != snapshot.version:
             log.info("saved conversation is from another registry version; resuming it anyway")
         return state
+
+    def listener(
+        self,
+        record: CallRecord,
+        snapshot: RegistrySnapshot,
+        *,
+        on_turn: Callable[[TranscriptTurn], None],
+        on_dropped_update: Callable[[], None],
+    ) -> CallRecordMediaListener:
+        """Where the call's record events, live events and (if its scenario declares it) guidance go."""
+        guidance = live_guidance(
+            self.settings,
+            snapshot.scenarios[record.scenario],
+            record.call_id,
+            CallEventPublisher.shared(self.redis),
+        )
+        return CallRecordMediaListener(
+            self.store,
+            record.call_id,
+            on_turn=on_turn,
+            on_dropped_update=on_dropped_update,
+            guidance=guidance,
+        )
 
     def build(
         self,

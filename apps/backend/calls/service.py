@@ -20,10 +20,8 @@ from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
-from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
-from apps.backend.guidance.service import live_guidance
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
@@ -322,18 +320,11 @@ class CallService:
             await transport.close(UNAVAILABLE, "call state unavailable (redis)")
             return
         metrics = self.observability.metrics
-        guidance = live_guidance(
-            self._settings,
-            snapshot.scenarios[record.scenario],
-            call_id,
-            CallEventPublisher.shared(self._redis),
-        )
-        listener = CallRecordMediaListener(
-            self.store,
-            call_id,
+        listener = self._deps.listener(
+            record,
+            snapshot,
             on_turn=self.observability.record_turn,
             on_dropped_update=metrics.call_record_update_dropped,
-            guidance=guidance,
         )
         if call_connection_id and not record.call_connection_id:
             record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
