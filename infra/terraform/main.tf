@@ -265,6 +265,7 @@ module "container_app" {
   cpu                        = var.replica_cpu
   memory                     = var.replica_memory
   scale_cpu_percent          = var.scale_cpu_percent
+  scale_calls_per_replica    = var.scale_calls_per_replica
   tags                       = local.tags
   depends_on                 = [module.key_vault, module.registry]
 }

@@ -89,6 +89,12 @@ variable "scale_cpu_percent" {
   default     = 60
 }
 
+variable "scale_calls_per_replica" {
+  description = "Live calls and sessions per replica before another is added (the live-calls rule). 100 calls held one core with fake providers (make bench); real providers and headroom make 40 a safe start."
+  type        = number
+  default     = 40
+}
+
 variable "redis_sku" {
   description = "Azure Managed Redis SKU (Balanced_B0 is the smallest; B1+ for more than a few hundred concurrent calls)."
   type        = string

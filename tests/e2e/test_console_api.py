@@ -174,3 +174,32 @@ async def test_console_and_docs_are_served_from_this_host(backend: Backend) -> N
         ("/api/v1/registry", "get"),
     } <= secured
     assert ("/api/v1/health", "get") not in secured and ("/api/v1/calls/events", "post") not in secured
+
+
+async def test_the_live_media_count_is_the_same_on_every_replica_and_follows_the_claims(
+    simulator: AcsSimulator,
+) -> None:
+    async with running_backend(simulator) as first:
+        redis_url = first.runtime.embedded_redis.url  # type: ignore[union-attr]
+        async with running_backend(simulator, redis_url=redis_url) as second:
+
+            async def counts() -> list[int]:
+                seen = []
+                for replica in (first, second):
+                    async with replica.admin() as admin:
+                        response = await admin.get("/api/v1/live-calls/count")
+                    assert response.status_code == 200, response.text
+                    seen.append(response.json()["live_media"])
+                return seen
+
+            assert await counts() == [0, 0]
+            assert await first.runtime.calls.claim_media("call-a")
+            assert await second.runtime.calls.claim_media("call-b")
+            assert await first.runtime.calls.claim_media("call-c")
+            assert await counts() == [3, 3]
+            await first.runtime.calls.release_media("call-a")
+            assert await counts() == [2, 2]
+            async with httpx.AsyncClient(base_url=first.url) as anonymous:
+                assert (await anonymous.get("/api/v1/live-calls/count")).status_code == 401
+            await first.runtime.calls.release_media("call-c")
+            await second.runtime.calls.release_media("call-b")

@@ -35,6 +35,8 @@ DEFAULT_IN_AZURE = {
     "SESSION_ICE_SERVERS": "browser WebRTC needs a TURN server of the operator's choosing",
     "SESSION_CONNECT_TIMEOUT_SECONDS": "default",
     "WEBRTC_JITTER_FRAMES": "default",
+    "GUIDANCE_ENABLED": "default (on where a scenario declares guidance)",
+    "GUIDANCE_INTERVAL_SECONDS": "default",
     "WEBRTC_LOOPBACK_CANDIDATES": "false (the default): a container has real interfaces",
     "CALL_RECORD_TTL_SECONDS": "default",
     "REDIS_SOCKET_TIMEOUT_SECONDS": "default",
@@ -164,6 +166,27 @@ def test_scales_between_replica_bounds_with_no_session_affinity() -> None:
     assert "sticky_sessions" not in ingress
     variables = {next(iter(block)): block for block in _load(TERRAFORM / "variables.tf")["variable"]}
     assert variables['"min_replicas"']['"min_replicas"']["default"] >= 2
+
+
+def test_one_scale_rule_reads_the_live_call_count_with_the_admin_key_from_a_secret() -> None:
+    """The count the app serves (routes checked below) is what the live-calls rule scales on."""
+    (app,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app")
+    rules = {_unquote(rule["name"]): rule for rule in app["template"][0]["custom_scale_rule"]}
+    live = rules["live-calls"]
+    assert _unquote(live["custom_rule_type"]) == "metrics-api"
+    metadata = {key: _unquote(value) for key, value in live["metadata"].items()}
+    assert metadata["url"].endswith("/api/v1/live-calls/count")
+    assert (metadata["valueLocation"], metadata["authMode"], metadata["keyParamName"]) == (
+        "live_media",
+        "apiKey",
+        "X-API-Key",
+    )
+    (auth,) = live["authentication"]
+    assert _unquote(auth["trigger_parameter"]) == "apiKey"
+    assert _unquote(auth["secret_name"]) == '${var.secret_env["ADMIN_API_KEY"]}'
+    # The infra venv has no FastAPI: the route's declaration is read (tests/e2e/test_console_api.py calls it).
+    routes = (tools.ROOT / "apps/backend/api/v1/live_calls.py").read_text()
+    assert '@router.get("/live-calls/count")' in routes
 
 
 def test_cosmos_container_is_partitioned_by_call_id_with_a_ttl() -> None:

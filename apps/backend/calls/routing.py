@@ -55,6 +55,15 @@ def owner_key(call_id: str) -> str:
     return f"sb:call-owner:{call_id}"
 
 
+async def count_claimed(redis: aioredis.Redis, *, batch: int = 1000) -> int:
+    """Calls whose media some replica holds right now, across every replica: the media claims in Redis (a dead
+    replica's lapse after OWNER_TTL_SECONDS). A SCAN, so it never blocks Redis; for scalers, not call paths."""
+    count = 0
+    async for _ in redis.scan_iter(match=owner_key("*"), count=batch):
+        count += 1
+    return count
+
+
 def owner_replica(value: bytes | str) -> str:
     """The replica id in an owner claim's value (`{replica_id}/{nonce}`)."""
     text = value.decode() if isinstance(value, bytes) else value

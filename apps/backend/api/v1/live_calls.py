@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from apps.backend.api.deps import AdminDep, RuntimeDep
+from apps.backend.calls.routing import count_claimed
 from apps.backend.runtime import Runtime
 from apps.backend.storage.call_store import (
     CallChannel,
@@ -95,6 +96,18 @@ def _live_call(runtime: Runtime, record: CallRecord, now: datetime) -> LiveCall:
         connected_at=record.connected_at,
         duration_s=round(max(0.0, (now - since).total_seconds()), 1),
     )
+
+
+class LiveMediaCount(BaseModel):
+    live_media: int
+    """Calls and browser sessions whose media a replica holds now, across every replica."""
+
+
+@router.get("/live-calls/count")
+async def live_calls_count(runtime: RuntimeDep) -> LiveMediaCount:
+    """What the Azure scale rule reads (KEDA metrics-api, `valueLocation: live_media`): one number for the whole
+    service, whichever replica answers."""
+    return LiveMediaCount(live_media=await count_claimed(runtime.redis))
 
 
 @router.get("/live-calls")

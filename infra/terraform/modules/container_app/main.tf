@@ -1,7 +1,7 @@
 # The Container Apps environment and the Switchboard app: public HTTPS ingress (ACS and Event Grid must reach
 # it; WebSockets pass through), no session affinity (any replica takes any request: a call's media is claimed in
 # Redis and commands are routed to the replica holding it), secrets only as Key Vault references read by the
-# app's managed identity, and scale-out on CPU, which live calls are (see infra/README.md, Scaling).
+# app's managed identity, and scale-out on live calls (a count the app serves) and on CPU (see infra/README.md, Scaling).
 
 variable "name" { type = string }
 variable "app_name" { type = string }
@@ -33,6 +33,7 @@ variable "max_replicas" { type = number }
 variable "cpu" { type = number }
 variable "memory" { type = string }
 variable "scale_cpu_percent" { type = number }
+variable "scale_calls_per_replica" { type = number }
 variable "tags" { type = map(string) }
 
 locals {
@@ -118,6 +119,27 @@ resource "azurerm_container_app" "main" {
     # Scale in slowly: a removed replica ends the calls it holds.
     cooldown_period_in_seconds = 900
 
+    # Live calls and browser sessions across every replica, read from the app itself (the media claims in Redis:
+    # GET /api/v1/live-calls/count answers the same total on any replica), one replica per
+    # `scale_calls_per_replica`. The admin key reaches KEDA as a Container App secret reference, never in plain.
+    custom_scale_rule {
+      name             = "live-calls"
+      custom_rule_type = "metrics-api"
+      metadata = {
+        url           = "${local.url}/api/v1/live-calls/count"
+        valueLocation = "live_media"
+        targetValue   = tostring(var.scale_calls_per_replica)
+        authMode      = "apiKey"
+        method        = "header"
+        keyParamName  = "X-API-Key"
+      }
+      authentication {
+        secret_name       = var.secret_env["ADMIN_API_KEY"]
+        trigger_parameter = "apiKey"
+      }
+    }
+
+    # CPU as well: real providers make some calls costlier than others, and it scales before the app answers.
     custom_scale_rule {
       name             = "cpu-follows-live-calls"
       custom_rule_type = "cpu"
