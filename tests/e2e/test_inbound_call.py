@@ -5,6 +5,8 @@ Backend and ACS simulator are real servers on loopback; Redis is the embedded va
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -116,9 +118,13 @@ async def test_backend_hang_up_ends_the_call_for_the_caller(
         hung_up = await admin.delete(f"/api/v1/calls/{call.call_connection_id}")
         assert hung_up.status_code == 200, hung_up.text
         assert hung_up.json()["status"] == "ended"
-        assert hung_up.json()["end_reason"] == "hung up by agent"
+        assert hung_up.json()["end_reason"] == "hung up by the api"
 
     await eventually(call.ended.is_set)
+    # The transcript's outcome says the same: not taken for the caller hanging up.
+    async with backend.admin() as admin:
+        transcript = await eventually(lambda: _ended_transcript(admin, call.call_connection_id))
+    assert transcript["outcome"]["reason"] == "hung up by the api"
     assert call.hung_up_by == "backend"
     assert any(r.method == "POST" and r.path.endswith(":terminate") for r in simulator.requests)
     await eventually(lambda: backend.runtime.calls.live_calls == 0)
@@ -151,3 +157,9 @@ async def test_caller_speech_is_detected_while_the_call_runs(
     assert said[0] and said[1]
     assert abs(speech_ms - (said[1].t_ms - said[0].t_ms)) < 600, (speech_ms, said)
     assert "balance" in turn.text, turn.text
+
+
+async def _ended_transcript(admin: Any, call_connection_id: str) -> dict[str, Any] | None:
+    response = await admin.get(f"/api/v1/calls/{call_connection_id}/transcript")
+    body: dict[str, Any] = response.json()
+    return body if response.status_code == 200 and body.get("outcome") else None

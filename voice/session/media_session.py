@@ -61,11 +61,21 @@ class MediaSession:
         self._vad: VadStream | None = None
         self._to_vad_rate: StreamResampler | None = None
         self._started = False
+        self._end_reason: str | None = None
         self._no_probabilities: tuple[float, ...] = ()
 
     @property
     def playout(self) -> PacedPlayout:
         return self._playout
+
+    @property
+    def orchestrator(self) -> Orchestrator:
+        return self._orchestrator
+
+    def ending(self, reason: str) -> None:
+        """Whoever is about to close the transport says why (the API, a shutdown), so the call's outcome is
+        not taken for the caller hanging up. The orchestrator's own reason (goodbye, transfer, idle) still wins."""
+        self._end_reason = reason
 
     async def run(self) -> None:
         playout_task = asyncio.create_task(self._playout.run(), name=f"playout:{self.call_id}")
@@ -77,7 +87,7 @@ class MediaSession:
                 await playout_task
             if self._started:
                 try:
-                    await self._orchestrator.aclose()
+                    await self._orchestrator.aclose(self._end_reason)
                 except Exception:
                     log.exception("orchestrator did not close cleanly")
             await self._listener.on_media_ended(self._transport.stats)

@@ -39,7 +39,6 @@ from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
 from voice.session.media_session import MediaSession
-from voice.session.orchestrator import Orchestrator
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
@@ -82,7 +81,7 @@ class CallService:
         self.observability = observability or Observability()
         self._live: dict[str, MediaTransport] = {}
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
-        self._orchestrators_live: dict[str, Orchestrator] = {}
+        self._media_sessions: dict[str, MediaSession] = {}
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self.ice_candidates: Callable[[AddIceCandidate], Awaitable[None]] | None = None
         """Where candidates for this replica's WebRTC peers go (set by the runtime: the WebRTC sessions)."""
@@ -242,7 +241,8 @@ class CallService:
         return True
 
     # --- hang-up ---------------------------------------------------------------------------------
-    async def hang_up(self, any_id: str) -> CallRecord:
+    async def hang_up(self, any_id: str, reason: str = "hung up by agent") -> CallRecord:
+        """End the call for everyone: `reason` goes on the record and the transcript's outcome."""
         call_id = await self.store.resolve(any_id)
         if call_id is None:
             raise CallNotFound(any_id)
@@ -250,10 +250,14 @@ class CallService:
         with bound_call_id(call_id):
             if record.status.is_final:
                 return record
+            if (session := self._media_sessions.get(call_id)) is not None:
+                session.ending(
+                    reason
+                )  # before ACS drops the media socket, which would read as the caller leaving
             if record.call_connection_id:
                 await self._acs.hang_up(record.call_connection_id, for_everyone=True)
-            record = await self.store.update(call_id, lambda r: r.end("hung up by agent"))
-            await self._route(CloseMedia(call_id=call_id, reason="hung up"))
+            record = await self.store.update(call_id, lambda r: r.end(reason))
+            await self._route(CloseMedia(call_id=call_id, reason=reason))
             log.info("call hung up")
             return record
 
@@ -338,7 +342,7 @@ class CallService:
             vad=self._vad,
             telemetry=metrics,
         )
-        self._orchestrators_live[call_id] = orchestrator
+        self._media_sessions[call_id] = session
         log.info(
             "media connected",
             extra={
@@ -352,7 +356,7 @@ class CallService:
         finally:
             listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
             metrics.call_ended()
-            self._orchestrators_live.pop(call_id, None)
+            self._media_sessions.pop(call_id, None)
             self.registry.release(call_id)
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
@@ -380,10 +384,10 @@ class CallService:
             if self.ice_candidates is not None:
                 await self.ice_candidates(command)
             return
-        orchestrator = self._orchestrators_live.get(command.call_id)
-        if orchestrator is not None:
+        session = self._media_sessions.get(command.call_id)
+        if session is not None:
             for digit in command.digits:
-                await orchestrator.on_dtmf(digit)
+                await session.orchestrator.on_dtmf(digit)
 
     async def send_dtmf(self, any_id: str, digits: str) -> bool:
         """Key digits into a live call as if the caller pressed them. False if no replica holds its media."""
@@ -393,6 +397,9 @@ class CallService:
         return await self._route(SendDtmf(call_id=call_id, digits=digits))
 
     async def _close_media(self, call_id: str, reason: str, *, code: int = 1000) -> None:
+        session = self._media_sessions.get(call_id)
+        if session is not None:
+            session.ending(reason)
         transport = self._live.get(call_id)
         if transport is not None:
             with contextlib.suppress(Exception):

@@ -175,7 +175,7 @@ async def send_dtmf(call_id: str, body: DtmfRequest, runtime: RuntimeDep) -> dic
 async def hang_up(call_connection_id: str, runtime: RuntimeDep) -> CallRecord:
     """Hang up a call for everyone."""
     try:
-        return await runtime.calls.hang_up(call_connection_id)
+        return await runtime.calls.hang_up(call_connection_id, "hung up by the api")
     except CallNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from exc
     except AcsCommandError as exc:
