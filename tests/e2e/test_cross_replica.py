@@ -54,7 +54,7 @@ async def test_commands_sent_to_another_replica_act_on_the_call_where_its_media_
             transcript = await owner.runtime.transcripts.get(call_id)
             assert transcript is not None
             assert [t.text for t in transcript.turns if t.kind == "dtmf"] == ["[dtmf]"]  # stored masked
-            heard = owner.runtime.calls._orchestrators_live[call_id].conversation.history()
+            heard = owner.runtime.calls._media_sessions[call_id].orchestrator.conversation.history()
             assert {"role": "user", "content": "[dtmf] 4821"} in heard  # the agent got the keys
 
             # A hang-up through the other replica ends the call and closes the owner's media socket.
