@@ -63,10 +63,11 @@ class AzureOpenAiSummariser:
             stream=True,
         )
         parts: list[str] = []
-        async for chunk in stream:
-            for choice in chunk.choices:
-                if choice.delta.content:
-                    parts.append(choice.delta.content)
+        async with stream:
+            async for chunk in stream:
+                for choice in chunk.choices:  # Azure's content-filter chunks carry no delta
+                    if choice.delta is not None and choice.delta.content:
+                        parts.append(choice.delta.content)
         return SummaryContent.model_validate_json("".join(parts))
 
     async def aclose(self) -> None:
