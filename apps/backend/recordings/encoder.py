@@ -56,7 +56,7 @@ class OggOpusRecordingEncoder:
         self._stream = self._container.add_stream(
             "libopus", rate=sample_rate, layout="stereo" if with_agent else "mono"
         )
-        self._stream.bit_rate = OPUS_BITRATE
+        self._stream.codec_context.bit_rate = OPUS_BITRATE
         self._base = 0  # samples encoded so far (the timeline position of both tracks' first sample)
         self._caller = _Track()
         self._agent = _Track()
