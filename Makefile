@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tools/cosmosdb-server/node_modules/.installed
+AZURITE_STAMP := tools/azurite/node_modules/.installed
 # The browser tests drive Debian's Chromium; `make test` installs it (apt-get, as root or through sudo).
 CHROMIUM   := /usr/bin/chromium
 
@@ -21,6 +22,10 @@ $(NODE_STAMP): tools/cosmosdb-server/package.json tools/cosmosdb-server/package-
 	npm ci --prefix tools/cosmosdb-server --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+$(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
+	npm ci --prefix tools/azurite --no-audit --no-fund
+	touch $(AZURITE_STAMP)
+
 $(CHROMIUM):
 	@echo "installing Debian's chromium for the browser tests (tests/browser)"
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -36,10 +41,10 @@ call: $(STAMP) ## place a simulated PSTN call against a running `make run`
 # real time and mostly wait, so three workers fit two cores. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 3
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) ## the whole suite, e2e and browser tests included
+test: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) $(CHROMIUM) ## the whole suite, e2e and browser tests included
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
+test-fast: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) ## unit + integration only
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results

@@ -120,6 +120,8 @@ class CallOutcome(BaseModel):
     ended_at: datetime = Field(default_factory=utcnow)
     agents_visited: tuple[str, ...] = ()
     tools_called: tuple[str, ...] = ()
+    summary: dict[str, Any] | None = None
+    """The post-call summary (the app's `CallSummary` as JSON), added after the call ended."""
 
 
 class CallTranscript(BaseModel):

@@ -24,6 +24,7 @@ from apps.backend.api.v1 import (
     live_calls,
     media,
     realtime_sessions,
+    recordings,
     registry_view,
     sessions,
     webrtc,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         guidance.router,
         live_calls.router,
         registry_view.router,
+        recordings.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -35,6 +35,7 @@ from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import TurnTracer
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.realtime import BackendRealtime, build_realtime
+from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.sessions.service import SessionService
@@ -46,6 +47,7 @@ from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
+from apps.backend.summaries.service import SummaryService, build_summariser
 from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
@@ -183,6 +185,18 @@ class Runtime:
         stack.push_async_callback(sessions.stop)
         vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
         realtime = build_realtime(settings, providers.cascade, vad, registry)
+        recordings = RecordingService.from_settings(settings)
+        await recordings.start()  # sweeps recordings past retention first
+        stack.push_async_callback(recordings.stop)
+        summaries = None
+        if settings.call_summary_enabled:
+            summaries = SummaryService(
+                transcripts,
+                CallEventPublisher.shared(redis),
+                model=build_summariser(settings),
+                timeout_s=settings.call_summary_timeout_seconds,
+            )
+            stack.push_async_callback(summaries.aclose)
         calls = CallService(
             settings=settings,
             store=store,
@@ -197,7 +211,10 @@ class Runtime:
             vad=vad,
             sessions=sessions,
             observability=observability,
+            recordings=recordings,
+            summaries=summaries,
         )
+        stack.push_async_callback(calls.drain_after_call)  # after close_all: the ended calls' recordings
         stack.push_async_callback(calls.close_all)
         router = CallRouter(
             redis,

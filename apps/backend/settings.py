@@ -234,6 +234,28 @@ class Settings(BaseSettings):
         "data in stored transcripts and call events (a scenario's `redaction:` overrides it).",
     )
 
+    # --- call recordings and post-call summaries -------------------------------------------------
+    recordings_dir: Path = Field(
+        Path("var/recordings"),
+        description="Folder for call recordings (Ogg Opus, one file per call) of scenarios with `recording:` "
+        "on; also holds recordings being encoded when they go to Blob Storage.",
+    )
+    recordings_blob_connection_string: SecretStr | None = Field(
+        None, description="Azure Storage connection string. Set: recordings are kept in Blob Storage."
+    )
+    recordings_blob_container: str = Field(
+        "recordings", description="Blob container for recordings (created if missing)."
+    )
+    recording_retention_days: int = Field(
+        30, ge=0, description="Recordings older than this are deleted (at start and hourly); 0 keeps them."
+    )
+    call_summary_enabled: bool = Field(
+        True, description="Summarise each call when it ends (summary, disposition, reason, follow-ups)."
+    )
+    call_summary_timeout_seconds: float = Field(
+        30.0, gt=0, le=300, description="Bound on one call's post-call summary (Azure OpenAI, then storing)."
+    )
+
     # --- speech (Azure Speech; unset: embedded pocketsphinx STT and espeak-ng TTS) ---------------
     azure_speech_key: SecretStr | None = Field(
         None, description="Azure Speech key. Set: Azure STT/TTS first, embedded ones as fallback."

@@ -98,5 +98,16 @@ class ScenarioSpec(BaseModel):
         description="Supervisor checklist and guidance instructions (scenariostore/guidance.py).",
     )
 
+    recording: Literal["off", "caller", "both"] = Field(
+        default="off",
+        description="Call recording: off (nothing is kept), caller (the caller only) or both (stereo: caller "
+        "left, agent right, as the caller heard it).",
+    )
+    recording_consent: str = Field(
+        default="This call is recorded for quality and training purposes.",
+        min_length=1,
+        description="Said after the first greeting when recording is on.",
+    )
+
     def handoffs_from(self, agent: str) -> list[HandoffEdge]:
         return [edge for edge in self.handoffs if edge.from_agent == agent]

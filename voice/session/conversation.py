@@ -67,6 +67,7 @@ class CallConversation:
     tools_called: list[str] = field(default_factory=list)
     _log: list[_LogEntry] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
+    _consent_said: bool = False
 
     def __post_init__(self) -> None:
         self.visited.append(self.agent.name)
@@ -103,7 +104,12 @@ class CallConversation:
             text = render_return_greeting(self.agent, self.context, self.scenario)
             if text:
                 return text
-        return render_greeting(self.agent, self.context, self.scenario)
+        text = render_greeting(self.agent, self.context, self.scenario)
+        if self.scenario.recording != "off" and not self._consent_said:
+            # Consent: the call's first greeting says the call is recorded.
+            self._consent_said = True
+            text = f"{text.rstrip()} {self.scenario.recording_consent.strip()}"
+        return text
 
     # --- recording -----------------------------------------------------------------------------
     def add_caller_text(self, text: str) -> None:
@@ -154,6 +160,7 @@ class CallConversation:
         self.tools_called = list(state.tools_called)
         self._log = [_LogEntry(agent, dict(message)) for agent, message in state.log]
         self._seen = dict(state.seen) or {self.agent.name: len(self._log)}
+        self._consent_said = True  # the call was greeted (and told it is recorded) before it moved here
 
     # --- handoffs ------------------------------------------------------------------------------
     def hand_off(self, target: HandoffTarget, reason: str) -> bool:

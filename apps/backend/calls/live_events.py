@@ -30,6 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary, utcnow
 from apps.backend.storage.intake_result import IntakeResult
+from apps.backend.summaries.model import PostCallSummary
 from voice.guidance.models import GuidanceReport
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
 
@@ -135,6 +136,13 @@ class GuidanceEvent(_Event):
     guidance: GuidanceReport
 
 
+class CallSummaryEvent(_Event):
+    """The call's post-call summary (after it ended): summary, disposition, reason, follow-ups, intake."""
+
+    type: Literal["call_summary"] = "call_summary"
+    summary: PostCallSummary
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -149,6 +157,7 @@ LiveCallEvent = Annotated[
     | ToolCalledEvent
     | IntakeCompleteEvent
     | GuidanceEvent
+    | CallSummaryEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]
@@ -283,6 +292,9 @@ class CallEventPublisher:
 
     def guidance(self, call_id: str, report: GuidanceReport) -> None:
         self.publish(GuidanceEvent(call_id=call_id, guidance=report))
+
+    def call_summary(self, call_id: str, summary: PostCallSummary) -> None:
+        self.publish(CallSummaryEvent(call_id=call_id, summary=summary))
 
     def agent_changed(self, call_id: str, previous: str, current: str) -> None:
         self.publish(AgentChangedEvent(call_id=call_id, from_=previous, to=current))

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
@@ -24,6 +25,7 @@ from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
+from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
@@ -35,6 +37,7 @@ from apps.backend.storage.call_store import (
     utcnow,
 )
 from apps.backend.storage.session_store import RedisSessionStore
+from apps.backend.summaries.service import SummaryService
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
@@ -42,6 +45,7 @@ from voice.session.media_session import MediaSession
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
+from voice.transports.recording_tap import RecordingTap
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class CallService:
         vad: VadBatcher | None,
         sessions: RedisSessionStore | None = None,
         observability: Observability | None = None,
+        recordings: RecordingService | None = None,
+        summaries: SummaryService | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -79,6 +85,11 @@ class CallService:
         self._sessions = sessions
         self._vad = vad
         self.observability = observability or Observability()
+        self.recordings = recordings
+        self.summaries = summaries
+        self._after_call: set[asyncio.Task[object]] = (
+            set()
+        )  # recordings stored, summaries written; owned here
         self._live: dict[str, MediaTransport] = {}
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._media_sessions: dict[str, MediaSession] = {}
@@ -334,9 +345,11 @@ class CallService:
             record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
         deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
         orchestrator = self._orchestrators.build(deps)
+        scenario = snapshot.scenarios[record.scenario]
+        recording = self.recordings.begin(call_id, scenario) if self.recordings is not None else None
         session = MediaSession(
             call_id=call_id,
-            transport=transport,
+            transport=RecordingTap(transport, recording) if recording is not None else transport,
             orchestrator=orchestrator,
             listener=listener,
             vad=self._vad,
@@ -358,6 +371,25 @@ class CallService:
             metrics.call_ended()
             self._media_sessions.pop(call_id, None)
             self.registry.release(call_id)
+            if recording is not None and self.recordings is not None:
+                self._after(self.recordings.finish(recording), f"recording:{call_id}")
+            if self.summaries is not None:
+                self._after(self.summaries.summarise(call_id), f"summary:{call_id}")
+
+    def _after(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        """Run post-call work behind the call (never on its audio path); this service owns the task."""
+        task = asyncio.create_task(work, name=name)
+        self._after_call.add(task)
+        task.add_done_callback(self._after_call.discard)
+
+    async def drain_after_call(self, timeout_s: float = 10.0) -> None:
+        """On shutdown: let post-call work finish (bounded), then cancel what is left."""
+        if not self._after_call:
+            return
+        _, pending = await asyncio.wait(set(self._after_call), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
         """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""

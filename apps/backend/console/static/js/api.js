@@ -50,6 +50,19 @@ export async function api(path, { method = "GET", body, key = adminKey(), anonym
   return data;
 }
 
+// Binary content (a call recording) with the admin key: null when there is none (404).
+export async function blob(path, { key = adminKey() } = {}) {
+  if (!key) throw new Unauthorized("sign in first");
+  const response = await fetch(path, { headers: { "X-API-Key": key }, cache: "no-store" });
+  if (response.status === 404) return null;
+  if (response.status === 401) {
+    setAdminKey(null);
+    throw new Unauthorized("the admin key was refused");
+  }
+  if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`, null);
+  return response.blob();
+}
+
 export async function text(path) {
   const response = await fetch(path, { cache: "no-store" });
   if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`, null);

@@ -1,7 +1,7 @@
 // One call: what happened (outcome, agents visited, tools called), its transcript, and where each agent
 // reply's time went as a chart (end of turn, STT, LLM first token, tools, TTS first audio, overhead).
 
-import { api, ApiError } from "../api.js";
+import { api, ApiError, blob } from "../api.js";
 import { latencyChart, LATENCY_PARTS, latencyPart } from "../charts.js";
 import { durationBetween, errorBox, formatDuration, formatTime, h, maskNumber } from "../dom.js";
 import { TranscriptView } from "../transcript.js";
@@ -74,7 +74,8 @@ export async function render(main, [callId]) {
   const feed = h("div", { class: "feed-box tall" });
   main.append(
     h("section", { class: "panel", "aria-labelledby": "transcript-title" }, h("h2", { id: "transcript-title" }, "Transcript"), feed),
-    h("section", { class: "panel", "aria-labelledby": "recording-title" }, h("h2", { id: "recording-title" }, "Recording"), h("p", { class: "muted" }, "No recording is stored for this call.")),
+    summaryPanel(outcome?.summary),
+    await recordingPanel(callId),
   );
   const view = new TranscriptView(feed);
   if (!turns.length) view.note("No transcript for this call.");
@@ -83,6 +84,45 @@ export async function render(main, [callId]) {
     for (const call of turn.tool_calls || []) view.note(`Tool ${call.name} ${call.ok ? "ok" : "failed"} in ${Math.round(call.duration_ms)} ms`, "tool");
   }
   if (!main.querySelector(".error") && !record) main.append(errorBox("No such call"));
+}
+
+function summaryPanel(summary) {
+  const box = h("section", { class: "panel", id: "summary", "aria-labelledby": "summary-title" }, h("h2", { id: "summary-title" }, "Post-call summary"));
+  if (!summary) {
+    box.append(h("p", { class: "muted" }, "No summary yet (calls are summarised when they end)."));
+    return box;
+  }
+  box.append(
+    h("div", { class: "facts-grid" }, fact("Disposition", summary.disposition), fact("Reason", summary.reason), fact("By", summary.source)),
+    h("p", {}, summary.summary),
+  );
+  if (summary.follow_ups?.length) box.append(h("h3", {}, "Follow-ups"), h("ul", {}, summary.follow_ups.map((f) => h("li", {}, f))));
+  if (summary.intake) box.append(h("h3", {}, "Intake"), h("ul", {}, Object.entries(summary.intake).map(([k, v]) => h("li", {}, `${k}: ${Array.isArray(v) ? v.join(", ") : v}`))));
+  return box;
+}
+
+// The recording needs the admin key, which an <audio src> cannot send: fetch it, play it from a blob URL.
+async function recordingPanel(callId) {
+  const box = h("section", { class: "panel", id: "recording", "aria-labelledby": "recording-title" }, h("h2", { id: "recording-title" }, "Recording"));
+  let audio = null;
+  try {
+    audio = await blob(`/api/v1/calls/${encodeURIComponent(callId)}/recording`);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      box.append(errorBox(`Recording unavailable: ${error.message}`));
+      return box;
+    }
+    throw error;
+  }
+  if (!audio) {
+    box.append(h("p", { class: "muted" }, "No recording is stored for this call."));
+    return box;
+  }
+  box.append(
+    h("audio", { controls: "", preload: "metadata", src: URL.createObjectURL(audio), "aria-label": "Call recording" }),
+    h("p", { class: "muted" }, "Stereo: the caller on the left, the agent (as the caller heard it) on the right."),
+  );
+  return box;
 }
 
 function fact(label, value) {
