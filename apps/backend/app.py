@@ -26,6 +26,7 @@ from apps.backend.api.v1 import (
     realtime_sessions,
     registry_view,
     sessions,
+    twilio,
     webrtc,
 )
 from apps.backend.api.voice_page import voice_page
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         guidance.router,
         live_calls.router,
         registry_view.router,
+        twilio.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
