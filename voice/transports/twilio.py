@@ -7,6 +7,10 @@ Marks: every `mark_every_frames` outbound frames we send a mark naming the frame
 mark once the audio before it has played, so `frames_played` is how much agent audio the caller has heard for
 sure. A clear (barge-in) makes Twilio drop its queue and echo every outstanding mark at once: those come
 back unplayed, so marks outstanding at a clear are forgotten, not counted.
+
+What the caller heard at a barge-in (the transcript keeps only that): the pacing clock says how much of what
+was sent has played; `unplayed_frames` (`PlaybackReport`) corrects it when Twilio's playback falls behind:
+frames past the last echoed mark cannot have played faster than real time since that echo.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from voice.audio.codecs import mulaw_decode, mulaw_encode
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 _VALID_DTMF = frozenset("0123456789*#ABCD")
 MAX_PENDING_MARKS = 64
 """Marks we wait on at most; older ones are forgotten (Twilio answers each, so this only bounds a stall)."""
+FRAME_SECONDS = 0.020
 MAX_READY_FRAMES = 100
 """Inbound pipeline frames decoded but not yet taken: 2 s (a payload far over 20 ms is cut to this)."""
 
@@ -59,6 +66,7 @@ class TwilioMediaTransport:
         sample_rate: int,
         mark_every_frames: int = 5,
         max_logged_errors: int = 5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if mark_every_frames < 1:
             raise ValueError("mark_every_frames must be >= 1")
@@ -77,6 +85,9 @@ class TwilioMediaTransport:
         self.frames_played = 0
         """Outbound frames Twilio confirmed played (through the last echoed mark that was not cleared)."""
         self._pending_marks: deque[tuple[str, int]] = deque(maxlen=MAX_PENDING_MARKS)
+        self._clock = clock
+        self._known_played = 0  # frames played for sure (an echoed mark) or surely by now (an idle gap)
+        self._known_at = 0.0  # monotonic time of that knowledge
         # Whole ratios (8 -> 16 or 24 kHz): one output chunk per 20 ms input, ~2 ms of filter delay.
         self._to_pipeline = IntegerResampler(MULAW_RATE, sample_rate)
         self._to_twilio = IntegerResampler(sample_rate, MULAW_RATE)
@@ -188,12 +199,19 @@ class TwilioMediaTransport:
             pending, frames = self._pending_marks.popleft()
             if pending == name:
                 self.frames_played = frames
+                if frames > self._known_played:
+                    self._known_played, self._known_at = frames, self._clock()
                 return
 
     # --- outbound --------------------------------------------------------------------------------
     async def send_audio(self, frame: bytes) -> None:
         if self.stream_sid is None:
             return  # Twilio has not said which stream yet: nothing can be addressed (never happens after start)
+        now = self._clock()
+        in_flight = self.stats.audio_frames_out - self._known_played
+        if now - self._known_at >= in_flight * FRAME_SECONDS:
+            # Everything sent could have played by now (an idle gap): playback restarts with this frame.
+            self._known_played, self._known_at = self.stats.audio_frames_out, now
         ulaw = mulaw_encode(self._to_twilio.process(frame))
         if ulaw:
             await self._socket.send_text(media_json(self.stream_sid, base64.b64encode(ulaw).decode("ascii")))
@@ -208,10 +226,16 @@ class TwilioMediaTransport:
         if self.stream_sid is None:
             return
         self._pending_marks.clear()  # Twilio echoes them for dropped audio: they say nothing was played
+        self._known_played, self._known_at = self.stats.audio_frames_out, self._clock()  # nothing left queued
         self._to_twilio.reset()
         await self._socket.send_text(clear_json(self.stream_sid))
         self.clears_sent += 1
         self.stats.stop_audio_out += 1
+
+    def unplayed_frames(self, now: float) -> int:
+        """Frames sent that cannot have finished playing by `now`: Twilio plays in real time at best."""
+        could_have_played = int((now - self._known_at) / FRAME_SECONDS + 1e-6)
+        return max(0, self.stats.audio_frames_out - self._known_played - could_have_played)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._socket.close(code, reason)

@@ -200,3 +200,49 @@ async def test_echoed_marks_count_what_was_played_and_cleared_marks_do_not() -> 
     socket._messages = [orjson.dumps({"event": "mark", "streamSid": "MZ1", "mark": {"name": "f8"}}).decode()]
     await transport.receive()
     assert transport.frames_played == 8
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _mark(name: str) -> str:
+    return orjson.dumps({"event": "mark", "streamSid": "MZ1", "mark": {"name": name}}).decode()
+
+
+async def test_unplayed_frames_follow_the_marks_when_twilio_plays_slower_than_our_clock() -> None:
+    clock = FakeClock()
+    socket = ScriptedSocket([START])
+    transport = TwilioMediaTransport(socket, sample_rate=16000, mark_every_frames=5, clock=clock)
+    await transport.receive()
+    for _ in range(10):  # a burst, sent ahead of playback
+        await transport.send_audio(bytes(640))
+    assert transport.unplayed_frames(clock.now) == 10
+    clock.now += 0.100  # at real-time speed 5 frames could have played by now
+    assert transport.unplayed_frames(clock.now) == 5
+    clock.now += 0.200  # ... and all 10 by now, but Twilio stalled: only f5 came back
+    socket._messages = [_mark("f5")]
+    await transport.receive()
+    assert transport.frames_played == 5
+    assert transport.unplayed_frames(clock.now) == 5  # the 5 after the echo cannot have played yet
+    clock.now += 0.060
+    assert transport.unplayed_frames(clock.now) == 2
+
+    await transport.send_stop_audio()  # a clear: nothing is left to play
+    assert transport.unplayed_frames(clock.now) == 0
+
+
+async def test_after_an_idle_gap_playback_restarts_with_the_next_frame() -> None:
+    clock = FakeClock()
+    socket = ScriptedSocket([START])
+    transport = TwilioMediaTransport(socket, sample_rate=16000, mark_every_frames=5, clock=clock)
+    await transport.receive()
+    for _ in range(3):  # a short reply: no mark was due, none echoed
+        await transport.send_audio(bytes(640))
+    clock.now += 5.0
+    await transport.send_audio(bytes(640))
+    assert transport.unplayed_frames(clock.now) == 1  # only the new frame, not the old reply's tail

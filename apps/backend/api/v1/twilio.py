@@ -91,7 +91,7 @@ async def twilio_voice(request: Request) -> Response:
     return Response(calls.twiml_for(call_id), media_type="application/xml")
 
 
-async def _close(websocket: WebSocket, transport: TwilioMediaTransport, reason: str, code: int) -> None:
+async def _close(transport: TwilioMediaTransport, reason: str, code: int) -> None:
     log.warning("twilio media socket refused", extra={"reason": reason})
     await transport.close(code, reason)
 
@@ -108,33 +108,33 @@ async def twilio_media(websocket: WebSocket) -> None:
     except TimeoutError:
         started = None
     if started is None:
-        await _close(websocket, transport, "no start message", POLICY_VIOLATION)
+        await _close(transport, "no start message", POLICY_VIOLATION)
         return
     try:
         claims = runtime.media_tokens.verify(transport.custom_parameters.get(TOKEN_PARAMETER))
     except MediaTokenError as exc:
-        await _close(websocket, transport, str(exc), POLICY_VIOLATION)
+        await _close(transport, str(exc), POLICY_VIOLATION)
         return
     call_id = claims.call_id
     try:
         record = await runtime.calls.store.get(call_id)
     except CallNotFound:
-        await _close(websocket, transport, "unknown call", POLICY_VIOLATION)
+        await _close(transport, "unknown call", POLICY_VIOLATION)
         return
     except (RedisError, OSError):
-        await _close(websocket, transport, "call state unavailable", TRY_AGAIN_LATER)
+        await _close(transport, "call state unavailable", TRY_AGAIN_LATER)
         return
     if record.carrier_call_id != transport.call_sid:
-        await _close(websocket, transport, "stream is for another call", POLICY_VIOLATION)
+        await _close(transport, "stream is for another call", POLICY_VIOLATION)
         return
     with bound_call_id(call_id):
         try:
             claimed = await runtime.calls.claim_media(call_id)
         except (RedisError, OSError):
-            await _close(websocket, transport, "call ownership unavailable", TRY_AGAIN_LATER)
+            await _close(transport, "call ownership unavailable", TRY_AGAIN_LATER)
             return
         if not claimed:
-            await _close(websocket, transport, "call already has a live media socket", POLICY_VIOLATION)
+            await _close(transport, "call already has a live media socket", POLICY_VIOLATION)
             return
     try:
         await _mark_connected(runtime, call_id)
