@@ -5,7 +5,10 @@ and clear. The same banking scenario runs unchanged; a webhook without a valid s
 
 from __future__ import annotations
 
+import asyncio
+import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ import pytest_asyncio
 
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import Say, WaitForAgent, WaitForAgentStart
+from apps.acs_simulator.cli import main as call_main
 from apps.acs_simulator.server import AcsSimulator
 from apps.twilio_simulator.phone import VOICE_PATH, place_twilio_call
 from apps.twilio_simulator.stream import TwilioStream
@@ -151,3 +155,18 @@ async def test_a_stream_with_a_forged_token_is_closed_before_any_audio(backend: 
     assert stream.close_code == 1008 and "media token" in stream.close_reason
     assert stream.playout.recording.count(0) == len(stream.playout.recording)  # no agent audio at all
     assert VOICE_PATH == "/api/v1/twilio/voice"
+
+
+async def test_switchboard_call_carrier_twilio_records_the_greeting(
+    backend: Backend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "agent.wav"
+    argv = ["--backend", backend.url, "--carrier", "twilio", "--twilio-auth-token", AUTH_TOKEN]
+    argv += ["--to", BANKING, "--out", str(out), "--hangup-after-silence", "1"]
+    code = await asyncio.to_thread(call_main, argv)
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "twilio call CA" in printed and "stream connected" in printed
+    with wave.open(str(out), "rb") as wav:
+        assert wav.getframerate() == 8000 and wav.getnchannels() == 1
+        assert wav.getnframes() > 2 * 8000  # the greeting, heard at 8 kHz
