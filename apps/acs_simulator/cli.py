@@ -31,6 +31,7 @@ from apps.acs_simulator.caller_audio import (
 )
 from apps.acs_simulator.inbound import CallResult, CallSimulationError
 from apps.acs_simulator.server import DEFAULT_FROM, DEFAULT_TO, AcsSimulator
+from apps.twilio_simulator import cli as twilio_cli
 
 SPEAKING_STEPS = ("say", "wav", "dtmf")
 
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="give up if the backend has not answered by then (default: %(default)s)",
     )
+    twilio_cli.add_arguments(p)
     return p
 
 
@@ -191,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     except ScriptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.carrier == "twilio":
+        try:
+            return twilio_cli.run(args, script)
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     try:
         result = asyncio.run(_place(args, script))
     except (CallSimulationError, OSError) as exc:

@@ -27,6 +27,7 @@ from apps.backend.api.v1 import (
     recordings,
     registry_view,
     sessions,
+    twilio,
     webrtc,
 )
 from apps.backend.api.voice_page import voice_page
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         live_calls.router,
         registry_view.router,
         recordings.router,
+        twilio.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

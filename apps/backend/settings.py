@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         120, gt=0, description="How long ACS has to open the media WebSocket after we answer."
     )
 
+    # --- telephony (Twilio Media Streams) -----------------------------------------------------
+    twilio_auth_token: SecretStr | None = Field(
+        None,
+        description="Auth token of the Twilio account: checks X-Twilio-Signature on POST /api/v1/twilio/voice. "
+        "Unset: the Twilio webhook answers 503 (fail closed).",
+    )
+
     # --- admin ---------------------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
         None, description="Key for admin endpoints (header `x-api-key`). Unset: admin endpoints answer 503."

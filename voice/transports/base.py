@@ -9,7 +9,7 @@ browser over aiortc, `memory.py` in-process).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class MediaSocket(Protocol):
@@ -60,6 +60,15 @@ class TransportStats:
     """Inbound messages that could not be decoded (counted and dropped, never fatal)."""
     audio_frames_out: int = 0
     stop_audio_out: int = 0
+
+
+@runtime_checkable
+class PlaybackReport(Protocol):
+    """A channel whose far end says what it has played (Twilio's marks); the others go by the clock alone."""
+
+    def unplayed_frames(self, now: float) -> int:
+        """Outbound frames that cannot have finished playing by monotonic `now` (0: none known)."""
+        ...
 
 
 class MediaTransport(AudioSink, Protocol):

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from voice.transports.base import AudioSink
+from voice.transports.base import AudioSink, PlaybackReport
 
 FRAME_SECONDS = 0.020
 
@@ -30,6 +30,7 @@ class PacedPlayout:
         on_underrun: Callable[[], None] | None = None,
     ) -> None:
         self._sink = sink
+        self._report = sink if isinstance(sink, PlaybackReport) else None
         self._on_underrun = on_underrun
         self.frame_bytes = frame_bytes
         self._lead = lead_frames * FRAME_SECONDS
@@ -53,8 +54,12 @@ class PacedPlayout:
 
     @property
     def audible_until(self) -> float:
-        """Monotonic time at which everything sent so far has finished playing at the caller."""
-        return self._next_due
+        """Monotonic time at which everything sent so far has finished playing at the caller: by our clock,
+        or later when the channel reports audio still unplayed (its playback stalled behind our schedule)."""
+        if self._report is None:
+            return self._next_due
+        now = self._clock()
+        return max(self._next_due, now + self._report.unplayed_frames(now) * FRAME_SECONDS)
 
     @property
     def is_audible(self) -> bool:

@@ -163,6 +163,10 @@ class CallService:
             log.info("call answered", extra={"call_connection_id": answered.call_connection_id})
             return call_id
 
+    def scenario_for(self, snapshot: RegistrySnapshot, dialed: str) -> ScenarioSpec:
+        """The scenario a call to `dialed` runs (any carrier)."""
+        return self._scenario_for(snapshot, dialed)
+
     def _scenario_for(self, snapshot: RegistrySnapshot, dialed: str) -> ScenarioSpec:
         """SCENARIO_NUMBERS first, then the scenarios' own phone_numbers, then DEFAULT_SCENARIO."""
         mapped = self._settings.scenario_numbers.get(dialed)

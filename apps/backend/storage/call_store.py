@@ -68,6 +68,13 @@ class CallChannel(StrEnum):
     WEBRTC = "webrtc"
 
 
+class CallCarrier(StrEnum):
+    """Which telephony carrier a phone call came through."""
+
+    ACS = "acs"
+    TWILIO = "twilio"
+
+
 class CallEvent(BaseModel):
     at: datetime = Field(default_factory=utcnow)
     type: str
@@ -102,6 +109,10 @@ class CallRecord(BaseModel):
     events: list[CallEvent] = Field(default_factory=list)
     intake: IntakeResult | None = None
     """The scenario's intake form, once the call completed it."""
+    carrier: CallCarrier | None = None
+    """A phone call's carrier when it is not ACS (None: ACS, or not a phone call)."""
+    carrier_call_id: str | None = None
+    """The carrier's own id of the call when not ACS (Twilio's CallSid)."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""

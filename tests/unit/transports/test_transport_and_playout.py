@@ -152,3 +152,29 @@ async def test_a_stalled_loop_mid_utterance_counts_an_underrun() -> None:
     await asyncio.wait_for(playout.wait_idle(), timeout=5)
     runner.cancel()
     assert underruns
+
+
+class ReportingSink:
+    """A sink whose far end reports frames it has not played (as Twilio's marks do)."""
+
+    def __init__(self) -> None:
+        self.unplayed = 0
+
+    async def send_audio(self, frame: bytes) -> None:
+        pass
+
+    async def send_stop_audio(self) -> None:
+        pass
+
+    def unplayed_frames(self, now: float) -> int:
+        return self.unplayed
+
+
+def test_audible_until_waits_for_what_the_far_end_reports_unplayed() -> None:
+    now = [50.0]
+    sink = ReportingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, clock=lambda: now[0])
+    assert playout.audible_until == 50.0  # our clock: nothing scheduled
+    sink.unplayed = 7  # the far end stalled: 7 frames sent are still to play
+    assert abs(playout.audible_until - (50.0 + 7 * 0.020)) < 1e-9
+    assert PacedPlayout(RecordingSink(), frame_bytes=640, clock=lambda: now[0]).audible_until == 0.0

@@ -1,0 +1,167 @@
+"""A simulated Twilio phone call: POST the incoming-call webhook signed like Twilio (X-Twilio-Signature), read
+the TwiML, open the `<Connect><Stream>` WebSocket and talk to the agent with a caller script; the caller hangs
+up (`stop`) once the script is done and the agent has been quiet a while, or the backend ends the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import httpx
+
+from apps.acs_simulator import timeline as tl
+from apps.acs_simulator.caller_audio import CallerScriptRunner, CallerStep, validate_script
+from apps.twilio_simulator.stream import RATE, TwilioStream
+
+VOICE_PATH = "/api/v1/twilio/voice"
+
+
+def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """What Twilio puts in X-Twilio-Signature: base64 HMAC-SHA1 over the URL and the sorted name+value pairs."""
+    data = url + "".join(name + params[name] for name in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+@dataclass(frozen=True)
+class StreamInstruction:
+    url: str
+    parameters: dict[str, str]
+
+
+def parse_twiml(text: str) -> StreamInstruction:
+    """The `<Connect><Stream>` of a TwiML answer; ValueError when there is none."""
+    root = ElementTree.fromstring(text)
+    stream = root.find("./Connect/Stream")
+    if root.tag != "Response" or stream is None or not stream.get("url"):
+        raise ValueError(f"TwiML without <Connect><Stream url>: {text[:200]}")
+    parameters = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
+    return StreamInstruction(url=stream.get("url", ""), parameters=parameters)
+
+
+@dataclass
+class TwilioCallResult:
+    call_sid: str
+    webhook_status: int
+    webhook_body: str
+    stream: StreamInstruction | None = None
+    connected: bool = False
+    agent_pcm: bytes = b""
+    clears: int = 0
+    marks_echoed: list[str] = field(default_factory=list)
+    close_code: int | None = None
+    close_reason: str = ""
+    hung_up_by: str = ""
+    script_error: str | None = None
+    timeline: tl.Timeline = field(default_factory=tl.Timeline)
+
+    @property
+    def agent_audio_s(self) -> float:
+        """Seconds of agent speech heard (voiced frames only)."""
+        starts_stops = self.timeline.of(tl.AGENT_AUDIO_START), self.timeline.of(tl.AGENT_AUDIO_STOP)
+        return sum(stop.t_ms - start.t_ms for start, stop in zip(*starts_stops, strict=False)) / 1000
+
+
+async def place_twilio_call(
+    backend_url: str,
+    script: Sequence[CallerStep] = (),
+    *,
+    auth_token: str,
+    to_number: str = "+18005550100",
+    from_number: str = "+14255550123",
+    signed_url: str | None = None,
+    signature: str | None = None,
+    hang_up_after_silence_s: float = 2.0,
+    max_duration_s: float = 60.0,
+) -> TwilioCallResult:
+    """One call. `signed_url`: the URL to sign (default: the one posted to); `signature`: send this instead."""
+    validate_script(script)
+    call_sid = "CA" + uuid.uuid4().hex
+    account_sid = "AC" + uuid.uuid4().hex
+    params = {
+        "AccountSid": account_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "CallStatus": "ringing",
+        "Called": to_number,
+        "Caller": from_number,
+        "Direction": "inbound",
+        "From": from_number,
+        "To": to_number,
+    }
+    url = backend_url.rstrip("/") + VOICE_PATH
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature != "":
+        headers["X-Twilio-Signature"] = signature or sign(auth_token, signed_url or url, params)
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(url, content=urlencode(params), headers=headers)
+    result = TwilioCallResult(
+        call_sid=call_sid, webhook_status=response.status_code, webhook_body=response.text
+    )
+    if response.status_code != 200:
+        return result
+    result.stream = parse_twiml(response.text)
+    stream = TwilioStream(
+        result.stream.url,
+        call_sid=call_sid,
+        account_sid=account_sid,
+        parameters=result.stream.parameters,
+        timeline=result.timeline,
+    )
+    await stream.connect()
+    result.connected = True
+    try:
+        result.hung_up_by, result.script_error = await _converse(
+            stream, script, hang_up_after_silence_s, max_duration_s
+        )
+    finally:
+        await stream.hang_up()
+    result.agent_pcm = bytes(stream.playout.recording)
+    result.clears = stream.playout.clears
+    result.marks_echoed = stream.marks_echoed
+    result.close_code, result.close_reason = stream.close_code, stream.close_reason
+    return result
+
+
+async def _converse(
+    stream: TwilioStream, script: Sequence[CallerStep], silence_s: float, max_duration_s: float
+) -> tuple[str, str | None]:
+    """Who ended the call, and the script's error if it failed."""
+
+    async def script_then_silence() -> None:
+        runner = CallerScriptRunner(script, stream.source, stream, RATE, stream.timeline.mark)
+        await runner.run()
+        done_ms = stream.now_ms()
+
+        def quiet() -> bool:
+            now = stream.now_ms()
+            return (
+                now - done_ms >= silence_s * 1000 and stream.detector.silent_for_ms(now) >= silence_s * 1000
+            )
+
+        await stream.wait_until(quiet, max_duration_s)
+
+    talk = asyncio.create_task(script_then_silence())
+    closed = asyncio.create_task(stream.closed_by_backend.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {talk, closed}, timeout=max_duration_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (talk, closed):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.gather(talk, closed, return_exceptions=True)
+    if closed in done:
+        return "backend", None
+    if talk in done and not talk.cancelled() and talk.exception() is not None:
+        return "caller", str(talk.exception())
+    return "caller", None

@@ -1,0 +1,172 @@
+"""Phone calls over the second carrier, Twilio Media Streams, end to end: the simulated Twilio signs and posts the
+incoming-call webhook, follows the TwiML `<Connect><Stream>` and talks mu-law at 8 kHz over the stream, with marks
+and clear. The same banking scenario runs unchanged; a webhook without a valid signature creates no call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from apps.acs_simulator import timeline as tl
+from apps.acs_simulator.caller_audio import Say, WaitForAgent, WaitForAgentStart
+from apps.acs_simulator.cli import main as call_main
+from apps.acs_simulator.server import AcsSimulator
+from apps.twilio_simulator.phone import VOICE_PATH, place_twilio_call
+from apps.twilio_simulator.stream import TwilioStream
+from tests.e2e.calls import BANKING, agent_turns, caller_turns, describe, tools_called, transcript_of
+from tests.support import Backend, eventually, running_backend
+
+pytestmark = pytest.mark.e2e
+
+AUTH_TOKEN = "twilio-test-auth-token-0123456789abcdef"
+# Narrowband (8 kHz mu-law) speech is harder for the embedded recogniser than the ACS tests' 16 kHz: these
+# phrasings are ones it hears right at 8 kHz (see the report of issue 22 for the comparison).
+IDENTITY = "My name is Jordan Rivera, account ending in four eight two one."
+BALANCE = "What's my balance?"
+
+
+@pytest_asyncio.fixture
+async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
+    async with running_backend(simulator, twilio_auth_token=AUTH_TOKEN) as running:
+        yield running
+
+
+async def _record(backend: Backend, any_id: str) -> dict:
+    async with backend.admin() as admin:
+        response = await admin.get(f"/api/v1/calls/{any_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _call_count(backend: Backend) -> int:
+    async with backend.admin() as admin:
+        response = await admin.get("/api/v1/calls")
+    assert response.status_code == 200, response.text
+    return len(response.json()["calls"])
+
+
+async def test_a_twilio_call_completes_the_banking_conversation(backend: Backend) -> None:
+    script = [
+        WaitForAgent(),
+        Say(IDENTITY),
+        WaitForAgent(),
+        Say(BALANCE),
+        WaitForAgent(),
+    ]
+    result = await place_twilio_call(backend.url, script, auth_token=AUTH_TOKEN, to_number=BANKING)
+
+    assert result.webhook_status == 200, result.webhook_body
+    assert result.stream is not None
+    assert result.stream.url == backend.settings.websocket_base_url + "/api/v1/twilio/media"
+    assert set(result.stream.parameters) == {"token"}
+    assert result.script_error is None and result.hung_up_by == "caller"
+    samples = np.frombuffer(result.agent_pcm, dtype="<i2").astype(np.float64)
+    assert samples.size and float(np.sqrt(np.mean(samples**2))) > 300  # speech reached the caller at 8 kHz
+    assert result.marks_echoed  # the backend marked its audio and heard the marks back
+
+    transcript = await transcript_of(backend, result.call_sid)
+    assert transcript.scenario == "banking"
+    assert agent_turns(transcript)[0].text.startswith("Thank you for calling Contoso Bank"), describe(
+        transcript
+    )
+    assert tools_called(transcript) == [("verify_identity", True), ("get_balance", True)], describe(
+        transcript
+    )
+    heard = [t.text.lower() for t in caller_turns(transcript)]
+    assert len(heard) == 2 and "rivera" in heard[0] and "balance" in heard[1], describe(transcript)
+    assert "balance" in agent_turns(transcript)[-1].text.lower(), describe(transcript)
+    assert transcript.outcome is not None and transcript.outcome.reason == "caller hung up"
+
+    async def ended() -> dict | None:
+        record = await _record(backend, result.call_sid)
+        return record if record["status"] == "ended" else None
+
+    record = await eventually(ended)
+    assert record["carrier"] == "twilio" and record["carrier_call_id"] == result.call_sid
+    assert record["channel"] == "phone" and record["caller"] == "+14255550123" and record["callee"] == BANKING
+    assert record["audio_sample_rate"] == backend.settings.acs_audio_format.sample_rate
+    assert record["connected_at"] and record["end_reason"] == "caller hung up"
+
+
+async def test_barge_in_sends_clear(backend: Backend) -> None:
+    script = [WaitForAgentStart(after_ms=1200), Say(BALANCE), WaitForAgent()]
+    result = await place_twilio_call(backend.url, script, auth_token=AUTH_TOKEN, to_number=BANKING)
+    assert result.webhook_status == 200, result.webhook_body
+    assert result.clears >= 1, result.timeline.format_table()
+    assert result.timeline.of(tl.STOP_AUDIO_RECEIVED)
+    transcript = await transcript_of(backend, result.call_sid)
+    greeting = agent_turns(transcript)[0]
+    assert greeting.kind == "greeting" and greeting.interrupted, describe(transcript)
+
+
+@pytest.mark.parametrize(
+    ("signature", "signed_url", "reason"),
+    [
+        ("", None, "missing X-Twilio-Signature"),
+        ("bm90IGEgc2lnbmF0dXJl", None, "X-Twilio-Signature does not match"),
+        (None, "http://attacker.example/api/v1/twilio/voice", "X-Twilio-Signature does not match"),
+    ],
+    ids=["missing", "bad", "wrong-url"],
+)
+async def test_a_webhook_without_a_valid_signature_is_refused_and_creates_no_call(
+    backend: Backend, signature: str | None, signed_url: str | None, reason: str
+) -> None:
+    result = await place_twilio_call(
+        backend.url, [], auth_token=AUTH_TOKEN, signature=signature, signed_url=signed_url
+    )
+    assert result.webhook_status == 403 and reason in result.webhook_body
+    assert await _call_count(backend) == 0
+
+
+async def test_a_webhook_signed_with_another_token_is_refused(backend: Backend) -> None:
+    result = await place_twilio_call(backend.url, [], auth_token="another-account-token-00000000")
+    assert result.webhook_status == 403
+    assert await _call_count(backend) == 0
+
+
+async def test_without_an_auth_token_the_webhook_fails_closed(simulator: AcsSimulator) -> None:
+    async with running_backend(simulator) as backend:
+        result = await place_twilio_call(backend.url, [], auth_token=AUTH_TOKEN)
+        assert result.webhook_status == 503 and "TWILIO_AUTH_TOKEN" in result.webhook_body
+        assert await _call_count(backend) == 0
+
+
+async def test_a_stream_with_a_forged_token_is_closed_before_any_audio(backend: Backend) -> None:
+    timeline = tl.Timeline()
+    stream = TwilioStream(
+        backend.settings.websocket_base_url + "/api/v1/twilio/media",
+        call_sid="CA" + "0" * 32,
+        account_sid="AC" + "0" * 32,
+        parameters={"token": "forged.token"},
+        timeline=timeline,
+    )
+    await stream.connect()
+    try:
+        await eventually(stream.closed_by_backend.is_set)
+    finally:
+        await stream.hang_up()
+    assert stream.close_code == 1008 and "media token" in stream.close_reason
+    assert stream.playout.recording.count(0) == len(stream.playout.recording)  # no agent audio at all
+    assert VOICE_PATH == "/api/v1/twilio/voice"
+
+
+async def test_switchboard_call_carrier_twilio_records_the_greeting(
+    backend: Backend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "agent.wav"
+    argv = ["--backend", backend.url, "--carrier", "twilio", "--twilio-auth-token", AUTH_TOKEN]
+    argv += ["--to", BANKING, "--out", str(out), "--hangup-after-silence", "1"]
+    code = await asyncio.to_thread(call_main, argv)
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "twilio call CA" in printed and "stream connected" in printed
+    with wave.open(str(out), "rb") as wav:
+        assert wav.getframerate() == 8000 and wav.getnchannels() == 1
+        assert wav.getnframes() > 2 * 8000  # the greeting, heard at 8 kHz
