@@ -92,7 +92,7 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
     assert len(spoken) == 1
     await expect(chart.locator("rect.bar.p-stt")).to_have_count(1)
     await expect(chart.locator("rect.bar.p-eot")).to_have_count(1)
-    await expect(page.locator(".facts-grid")).to_contain_text("ended")
+    await expect(page.get_by_role("region", name="Call facts")).to_contain_text("ended")
     await page.screenshot(path=screenshot_path("console-call"), full_page=True)
 
     await page.get_by_role("link", name="Health").click()

@@ -78,6 +78,9 @@ class CloseMedia(BaseModel):
     kind: Literal["close_media"] = "close_media"
     call_id: str
     reason: str
+    outcome: str | None = None
+    """The call's outcome when we end it (an API hang-up, DELETE); None when the far end already did (ACS'
+    CallDisconnected: the orchestrator's own "caller hung up" stands)."""
 
 
 class SendDtmf(BaseModel):

@@ -272,7 +272,7 @@ class CallService:
             if record.call_connection_id:
                 await self._acs.hang_up(record.call_connection_id, for_everyone=True)
             record = await self.store.update(call_id, lambda r: r.end(reason))
-            await self._route(CloseMedia(call_id=call_id, reason=reason))
+            await self._route(CloseMedia(call_id=call_id, reason=reason, outcome=reason))
             log.info("call hung up")
             return record
 
@@ -397,7 +397,7 @@ class CallService:
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
         """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""
-        return await self._route(CloseMedia(call_id=call_id, reason=reason))
+        return await self._route(CloseMedia(call_id=call_id, reason=reason, outcome=reason))
 
     # --- commands for the replica holding the media ---------------------------------------------
     async def route_ice_candidate(self, command: AddIceCandidate) -> bool:
@@ -414,7 +414,7 @@ class CallService:
     async def handle_command(self, command: Command) -> None:
         """A command for a call whose media this replica holds (from `_route` or another replica)."""
         if isinstance(command, CloseMedia):
-            await self._close_media(command.call_id, command.reason)
+            await self._close_media(command.call_id, command.reason, outcome=command.outcome)
             return
         if isinstance(command, AddIceCandidate):
             if self.ice_candidates is not None:
@@ -432,10 +432,12 @@ class CallService:
             raise CallNotFound(any_id)
         return await self._route(SendDtmf(call_id=call_id, digits=digits))
 
-    async def _close_media(self, call_id: str, reason: str, *, code: int = 1000) -> None:
+    async def _close_media(
+        self, call_id: str, reason: str, *, code: int = 1000, outcome: str | None = None
+    ) -> None:
         session = self._media_sessions.get(call_id)
-        if session is not None:
-            session.ending(reason)
+        if session is not None and outcome is not None:
+            session.ending(outcome)
         transport = self._live.get(call_id)
         if transport is not None:
             with contextlib.suppress(Exception):
@@ -443,6 +445,8 @@ class CallService:
 
     async def close_all(self) -> None:
         """On shutdown: close every live media socket (going away) so sessions end cleanly."""
+        for session in self._media_sessions.values():
+            session.ending("server shutting down")
         transports = list(self._live.values())
         await asyncio.gather(
             *(t.close(1001, "server shutting down") for t in transports), return_exceptions=True
