@@ -199,9 +199,9 @@ class SimulatedCall:
             self.state = "abandoned"
             self.timeline.mark(tl.HANGUP, by="caller", reason="not answered")
 
-    def fail_create(self, message: str) -> None:
+    def fail_create(self, message: str, *, code: int = 404) -> None:
         self.state = "failed"
-        self.post(ev.CREATE_CALL_FAILED, result=ev.ResultInformation(code=404, sub_code=0, message=message))
+        self.post(ev.CREATE_CALL_FAILED, result=ev.ResultInformation(code=code, sub_code=0, message=message))
         self.timeline.mark(tl.DISCONNECTED, reason="create failed")
         self.ended.set()
 

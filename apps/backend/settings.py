@@ -189,6 +189,11 @@ class Settings(BaseSettings):
         None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
     )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
+    answering_machine_detection: bool = Field(
+        True,
+        description="Outbound calls: tell a person from a voicemail in the first seconds of the callee's "
+        "audio; a voicemail gets the scenario's voicemail_message after the beep, then a hang-up.",
+    )
     transfer_target_number: str | None = Field(
         None,
         pattern=r"^\+[1-9]\d{1,14}$",

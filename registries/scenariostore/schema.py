@@ -97,6 +97,12 @@ class ScenarioSpec(BaseModel):
         default=None,
         description="Supervisor checklist and guidance instructions (scenariostore/guidance.py).",
     )
+    voicemail_message: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Outbound calls answered by a voicemail: what the agent says after the beep before "
+        "hanging up. None: hang up without a message.",
+    )
 
     def handoffs_from(self, agent: str) -> list[HandoffEdge]:
         return [edge for edge in self.handoffs if edge.from_agent == agent]

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
 from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.answer_outcomes import record_answer_outcome, screens_answer, unanswered_outcome
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.orchestrators import OrchestratorFactory
@@ -233,6 +234,8 @@ class CallService:
                 elif kind == "CallTransferAccepted" and not r.status.is_final:
                     r.status = CallStatus.TRANSFERRING
                 elif kind in ("AnswerFailed", "CreateCallFailed"):
+                    if kind == "CreateCallFailed":
+                        r.answered_by = unanswered_outcome(data.result_information)
                     r.end(f"{kind}: {detail or 'no detail'}", failed=True)
 
             record = await self.store.update(call_id, mutate)
@@ -330,6 +333,10 @@ class CallService:
             record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
         deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
         orchestrator = self._orchestrators.build(deps)
+        if screens_answer(record, self._settings) and saved is None:
+            orchestrator = self._orchestrators.screened(
+                orchestrator, deps, on_outcome=record_answer_outcome(listener.writer.submit)
+            )
         session = MediaSession(
             call_id=call_id,
             transport=transport,

@@ -55,6 +55,13 @@ class CallStatus(StrEnum):
         return self in (CallStatus.ENDED, CallStatus.FAILED)
 
 
+class AnsweredBy(StrEnum):
+    HUMAN = "human"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+
+
 class CallDirection(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -102,6 +109,8 @@ class CallRecord(BaseModel):
     events: list[CallEvent] = Field(default_factory=list)
     intake: IntakeResult | None = None
     """The scenario's intake form, once the call completed it."""
+    answered_by: AnsweredBy | None = None
+    """Outbound calls: who picked up (human, voicemail), or why nobody did (no_answer, busy)."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""
