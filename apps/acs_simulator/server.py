@@ -30,6 +30,7 @@ from apps.acs_simulator.inbound import (
     place_inbound_call,
     validate_webhook,
 )
+from apps.acs_simulator.participants import HumanAgent
 from apps.acs_simulator.rest_models import (
     CallConnectionPropertiesModel,
     CommunicationIdentifierModel,
@@ -69,6 +70,7 @@ class AcsSimulator:
         ring_s: float = 0.3,
         unreachable_numbers: Sequence[str] = (),
         callees: Mapping[str, Callee] | None = None,
+        humans: Mapping[str, HumanAgent] | None = None,
         event_grid_secret: str | None = defaults.SIMULATOR_EVENT_GRID_SECRET,
     ) -> None:
         self.access_key = access_key
@@ -78,6 +80,8 @@ class AcsSimulator:
         self.unreachable_numbers = set(unreachable_numbers)
         self.callees: dict[str, Callee] = dict(callees or {})
         """Who picks up an outbound call to each number (callees.py); others answer and stay silent."""
+        self.humans: dict[str, HumanAgent] = dict(humans or {})
+        """Who picks up when the backend adds a number to a call (participants.py); others never do."""
         self.requests: list[RecordedRequest] = []
         self.calls: dict[str, SimulatedCall] = {}
         self._by_context: dict[str, SimulatedCall] = {}
@@ -196,6 +200,7 @@ class AcsSimulator:
             caller_display_name=caller_display_name,
             script=script,
             options=options,
+            humans=self.humans,
         )
         self.calls[call.call_connection_id] = call
         self._by_context[call.incoming_call_context] = call
@@ -216,6 +221,7 @@ class AcsSimulator:
             http=self.http,
             tokens=self.tokens,
             caller_display_name=request.source_display_name or "",
+            humans=self.humans,
             script=callee.script if callee is not None else (),
             options=callee.options
             if callee is not None

@@ -194,6 +194,18 @@ class Settings(BaseSettings):
         description="Outbound calls: tell a person from a voicemail in the first seconds of the callee's "
         "audio; a voicemail gets the scenario's voicemail_message after the beep, then a hang-up.",
     )
+    warm_transfer_answer_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        le=180,
+        description="Warm transfers: how long the human queue may ring before the agent returns to the caller "
+        "and offers a callback (a scenario's transfer_answer_timeout_s wins).",
+    )
+    hold_music_url: str | None = Field(
+        None,
+        description="Audio file URL (WAV/MP3, reachable by ACS) the caller hears on hold during a warm transfer. "
+        "Unset: the hold request carries no play source.",
+    )
     transfer_target_number: str | None = Field(
         None,
         pattern=r"^\+[1-9]\d{1,14}$",

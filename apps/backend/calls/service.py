@@ -22,7 +22,15 @@ from apps.backend.calls.answer_outcomes import record_answer_outcome, screens_an
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.orchestrators import OrchestratorFactory
-from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
+from apps.backend.calls.routing import (
+    AddIceCandidate,
+    CallRouter,
+    CloseMedia,
+    Command,
+    ParticipantResult,
+    SendDtmf,
+)
+from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.registry.holder import RegistryHolder
@@ -84,6 +92,7 @@ class CallService:
         self._live: dict[str, MediaTransport] = {}
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._orchestrators_live: dict[str, Orchestrator] = {}
+        self._transfer_lines: dict[str, AcsTransferLine] = {}  # live calls with a warm transfer
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self.ice_candidates: Callable[[AddIceCandidate], Awaitable[None]] | None = None
         """Where candidates for this replica's WebRTC peers go (set by the runtime: the WebRTC sessions)."""
@@ -242,6 +251,10 @@ class CallService:
             CallEventPublisher.shared(self._redis).callback_applied(record, kind)  # dashboards; never blocks
             if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed"):
                 await self._route(CloseMedia(call_id=call_id, reason="call disconnected"))
+            elif kind in ("AddParticipantSucceeded", "AddParticipantFailed"):
+                context = (data.operation_context or "")[:256] or None
+                result = {"call_id": call_id, "event": kind, "operation_context": context}
+                await self._route(ParticipantResult.model_validate(result))
         return True
 
     # --- hang-up ---------------------------------------------------------------------------------
@@ -346,6 +359,8 @@ class CallService:
             telemetry=metrics,
         )
         self._orchestrators_live[call_id] = orchestrator
+        if isinstance(deps.transfer_line, AcsTransferLine):
+            self._transfer_lines[call_id] = deps.transfer_line
         log.info(
             "media connected",
             extra={
@@ -360,6 +375,7 @@ class CallService:
             listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
             metrics.call_ended()
             self._orchestrators_live.pop(call_id, None)
+            self._transfer_lines.pop(call_id, None)
             self.registry.release(call_id)
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
@@ -386,6 +402,11 @@ class CallService:
         if isinstance(command, AddIceCandidate):
             if self.ice_candidates is not None:
                 await self.ice_candidates(command)
+            return
+        if isinstance(command, ParticipantResult):
+            line = self._transfer_lines.get(command.call_id)
+            if line is not None:
+                line.deliver(command.event, command.operation_context)
             return
         orchestrator = self._orchestrators_live.get(command.call_id)
         if orchestrator is not None:

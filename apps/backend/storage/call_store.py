@@ -62,6 +62,11 @@ class AnsweredBy(StrEnum):
     BUSY = "busy"
 
 
+class TransferOutcome(StrEnum):
+    TRANSFERRED = "transferred"
+    CALLBACK_NEEDED = "callback_needed"
+
+
 class CallDirection(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -111,6 +116,8 @@ class CallRecord(BaseModel):
     """The scenario's intake form, once the call completed it."""
     answered_by: AnsweredBy | None = None
     """Outbound calls: who picked up (human, voicemail), or why nobody did (no_answer, busy)."""
+    transfer_outcome: TransferOutcome | None = None
+    """A warm transfer's end: handed to a person, or nobody answered and the caller needs a callback."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""
