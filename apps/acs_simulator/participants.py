@@ -162,7 +162,7 @@ class CallParticipants:
         if not connected:
             return False
         self.bridged_to = connected[-1].number
-        held = self._call.caller.resolved_raw_id() in self.on_hold
+        held = self.person_raw_id in self.on_hold
         self._call.timeline.mark(BOT_LEFT, bridged_to=self.bridged_to, caller_on_hold=held)
         if held:
             self._call.warnings.append("the bot left the call with the caller still on hold")
@@ -172,7 +172,7 @@ class CallParticipants:
 
     def hear_agent(self, _t_ms: float, frame: bytes, voiced: bool) -> None:
         """Every agent frame played: each connected participant hears it (a held one would not)."""
-        caller_held = self._call.caller.resolved_raw_id() in self.on_hold
+        caller_held = self.person_raw_id in self.on_hold
         for added in self.added:
             if added.state != "connected" or added.identifier.resolved_raw_id() in self.on_hold:
                 continue
@@ -189,10 +189,17 @@ class CallParticipants:
     def _sync_media(self) -> None:
         media = self._call.media
         if media is not None:
-            media.caller_on_hold = self._call.caller.resolved_raw_id() in self.on_hold
+            media.caller_on_hold = self.person_raw_id in self.on_hold
             media.on_agent_frame = self.hear_agent
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    @property
+    def person_raw_id(self) -> str:
+        """The party whose audio the media stream carries: the caller of an inbound call, the callee of an
+        outbound one."""
+        call = self._call
+        return (call.caller if call.direction == "inbound" else call.callee).resolved_raw_id()
 
     def _require_participant(self, target: CommunicationIdentifierModel) -> str:
         from apps.acs_simulator.call import ApiError

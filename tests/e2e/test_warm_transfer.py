@@ -31,6 +31,7 @@ transfer: warm
 transfer_target: "{HUMAN_QUEUE}"
 transfer_answer_timeout_s: {ANSWER_TIMEOUT_S}
 """
+HOLD_MUSIC = "https://media.contoso.example/hold.wav"
 ASK_FOR_A_PERSON = [WaitForAgent(), Say("Can I talk to a real person please?"), WaitForAgent(timeout_s=20)]
 
 
@@ -44,7 +45,7 @@ async def simulator() -> AsyncIterator[AcsSimulator]:
 async def backend(simulator: AcsSimulator, tmp_path: Path) -> AsyncIterator[Backend]:
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "banking_warm.yaml").write_text(SCENARIO)
-    async with running_backend(simulator, agents_dir=tmp_path) as running:
+    async with running_backend(simulator, agents_dir=tmp_path, hold_music_url=HOLD_MUSIC) as running:
         yield running
 
 
@@ -71,6 +72,7 @@ async def test_the_human_is_briefed_while_the_caller_holds_then_the_agent_leaves
     # What ACS was asked: hold the caller, invite the queue (from our number), then leave (not terminate).
     hold = next(r for r in simulator.requests if r.path.endswith(":hold"))
     assert hold.body["targetParticipant"]["rawId"] == f"4:{DEFAULT_FROM}"
+    assert hold.body["playSourceInfo"] == {"kind": "file", "file": {"uri": HOLD_MUSIC}}
     add = next(r for r in simulator.requests if r.path.endswith("/participants:add"))
     assert add.body["participantToAdd"]["rawId"] == f"4:{HUMAN_QUEUE}"
     assert add.body["invitationTimeoutInSeconds"] == ANSWER_TIMEOUT_S
