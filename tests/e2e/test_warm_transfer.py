@@ -140,3 +140,25 @@ async def test_nobody_answering_brings_the_caller_back_with_a_callback_offer(
     record = await eventually(recorded, timeout=15)
     assert record["transfer_outcome"] == "callback_needed"
     assert "transfer_callback_needed" in [e["type"] for e in record["events"]]
+
+
+async def test_a_caller_hanging_up_while_the_queue_rings_stops_the_ringing(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    simulator.humans.clear()
+    result = await simulator.place_call(
+        backend.url, ASK_FOR_A_PERSON, to_number=WARM_LINE, max_duration_s=60, hang_up_after_silence_s=1.0
+    )
+    call = simulator.calls[result.call_connection_id]
+    assert result.hung_up_by == "caller"
+    invited = call.timeline.first(legs.PARTICIPANT_INVITED)
+    assert invited is not None and call.timeline.first(legs.PARTICIPANT_NOT_ANSWERED) is None
+
+    def cancelled() -> list[str]:
+        return [
+            r.body["invitationId"]
+            for r in simulator.requests
+            if r.path.endswith("participants:cancelAddParticipant")
+        ]
+
+    assert await eventually(cancelled, timeout=10) == [call.legs.added[0].invitation_id]

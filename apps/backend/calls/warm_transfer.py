@@ -85,12 +85,18 @@ class AcsTransferLine:
             return await asyncio.wait_for(asyncio.shield(self._answered), self._timeout_s + CALLBACK_GRACE_S)
         except TimeoutError:
             log.warning("no add-participant verdict from ACS in time; cancelling the invitation")
-            if invitation:
-                with contextlib.suppress(AcsCommandError):
-                    await self._acs.cancel_add_participant(self._connection_id, invitation)
+            await self._cancel_invitation(invitation)
             return False
+        except asyncio.CancelledError:  # the call is ending while the queue rings: stop ringing the human
+            await asyncio.shield(self._cancel_invitation(invitation))
+            raise
         finally:
             self._answered = None
+
+    async def _cancel_invitation(self, invitation: str | None) -> None:
+        if invitation:
+            with contextlib.suppress(AcsCommandError):
+                await self._acs.cancel_add_participant(self._connection_id, invitation)
 
     def deliver(self, event_type: str, operation_context: str | None) -> None:
         """An AddParticipantSucceeded/Failed callback for this call (routed here by CallService)."""
