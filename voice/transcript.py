@@ -22,6 +22,7 @@ TurnKind = Literal[
     "reprompt",  # the caller was silent
     "apology",  # every provider failed
     "goodbye",  # the agent ended the call (idle)
+    "handover",  # the agent briefed the person it was handing the caller to (warm transfer)
 ]
 
 

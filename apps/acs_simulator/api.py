@@ -20,12 +20,17 @@ from apps import loopback_acs as defaults
 from apps.acs_simulator.call import ApiError, SimulatedCall, call_not_found
 from apps.acs_simulator.hmac_auth import HmacAuthError, verify_request
 from apps.acs_simulator.rest_models import (
+    AddParticipantRequest,
     AnswerCallRequest,
+    CancelAddParticipantRequest,
     CommunicationErrorResponse,
     CreateCallRequest,
     GetParticipantsResponse,
+    HoldRequest,
     PlayRequest,
+    RemoveParticipantRequest,
     TransferToParticipantRequest,
+    UnholdRequest,
 )
 
 if TYPE_CHECKING:
@@ -113,6 +118,31 @@ async def participants(sim: AcsSimulator, _: RecordedRequest, call_id: str) -> R
     return 200, GetParticipantsResponse(value=_call(sim, call_id).participants()).wire()
 
 
+async def add_participant(sim: AcsSimulator, req: RecordedRequest, call_id: str) -> Reply:
+    request = _parse(AddParticipantRequest, req.body)
+    return 202, _call(sim, call_id).legs.request_add(request).wire()
+
+
+async def remove_participant(sim: AcsSimulator, req: RecordedRequest, call_id: str) -> Reply:
+    request = _parse(RemoveParticipantRequest, req.body)
+    return 202, _call(sim, call_id).legs.request_remove(request).wire()
+
+
+async def cancel_add_participant(sim: AcsSimulator, req: RecordedRequest, call_id: str) -> Reply:
+    request = _parse(CancelAddParticipantRequest, req.body)
+    return 202, _call(sim, call_id).legs.request_cancel(request).wire()
+
+
+async def hold(sim: AcsSimulator, req: RecordedRequest, call_id: str) -> Reply:
+    _call(sim, call_id).legs.request_hold(_parse(HoldRequest, req.body))
+    return 200, None
+
+
+async def unhold(sim: AcsSimulator, req: RecordedRequest, call_id: str) -> Reply:
+    _call(sim, call_id).legs.request_unhold(_parse(UnholdRequest, req.body))
+    return 200, None
+
+
 async def cancel_media(sim: AcsSimulator, _: RecordedRequest, call_id: str) -> Reply:
     _call(sim, call_id)  # nothing is queued on the simulator's side: accepted, no events
     return 202, None
@@ -130,6 +160,15 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", rf"/calling/callConnections/{_ID}:play", play),
         ("POST", rf"/calling/callConnections/{_ID}:cancelAllMediaOperations", cancel_media),
         ("GET", rf"/calling/callConnections/{_ID}/participants", participants),
+        ("POST", rf"/calling/callConnections/{_ID}/participants:add", add_participant),
+        ("POST", rf"/calling/callConnections/{_ID}/participants:remove", remove_participant),
+        (
+            "POST",
+            rf"/calling/callConnections/{_ID}/participants:cancelAddParticipant",
+            cancel_add_participant,
+        ),
+        ("POST", rf"/calling/callConnections/{_ID}:hold", hold),
+        ("POST", rf"/calling/callConnections/{_ID}:unhold", unhold),
     ]
 ]
 

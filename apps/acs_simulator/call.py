@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from apps.acs_simulator.call_flow import run_connected
 from apps.acs_simulator.callbacks import CallbackSender
 from apps.acs_simulator.caller_audio import CallerStep
 from apps.acs_simulator.media import MediaSession
+from apps.acs_simulator.participants import CallParticipants, HumanAgent
 from apps.acs_simulator.rest_models import (
     AUDIO_FORMAT_RATES,
     DEFAULT_AUDIO_FORMAT,
@@ -66,6 +67,7 @@ class SimulatedCall:
         caller_display_name: str = "",
         script: Sequence[CallerStep] = (),
         options: CallOptions | None = None,
+        humans: dict[str, HumanAgent] | None = None,
     ) -> None:
         self.direction = direction
         self.caller, self.callee = caller.normalized(), callee.normalized()
@@ -98,6 +100,8 @@ class SimulatedCall:
         self.warnings: list[str] = []
         self.end_requested = asyncio.Event()
         self.side_tasks: set[asyncio.Task[None]] = set()
+        self.legs = CallParticipants(self, humans if humans is not None else {})
+        """Participants added by the backend, holds, and who the caller was left with (participants.py)."""
 
     # ---- what the REST API shows -------------------------------------------------------------------------
 
@@ -135,7 +139,7 @@ class SimulatedCall:
         )
 
     def participants(self) -> list[CallParticipantModel]:
-        return [CallParticipantModel(identifier=self.caller), CallParticipantModel(identifier=self.callee)]
+        return self.legs.models()
 
     # ---- REST hooks --------------------------------------------------------------------------------------
 
@@ -199,9 +203,9 @@ class SimulatedCall:
             self.state = "abandoned"
             self.timeline.mark(tl.HANGUP, by="caller", reason="not answered")
 
-    def fail_create(self, message: str) -> None:
+    def fail_create(self, message: str, *, code: int = 404) -> None:
         self.state = "failed"
-        self.post(ev.CREATE_CALL_FAILED, result=ev.ResultInformation(code=404, sub_code=0, message=message))
+        self.post(ev.CREATE_CALL_FAILED, result=ev.ResultInformation(code=code, sub_code=0, message=message))
         self.timeline.mark(tl.DISCONNECTED, reason="create failed")
         self.ended.set()
 
@@ -215,6 +219,9 @@ class SimulatedCall:
 
     def request_hangup(self, *, for_everyone: bool) -> None:
         self._require_active()
+        if not for_everyone and self.legs.bot_leaves():  # the call goes on without the bot
+            self.end("backend", f"left the call to {self.legs.bridged_to}")
+            return
         self.timeline.mark(tl.HANGUP, by="backend", method="terminate" if for_everyone else "hangup")
         self.end("backend", "terminated" if for_everyone else "hung up")
 
@@ -237,7 +244,11 @@ class SimulatedCall:
         self._require_active()
         kinds = [str(s.get("kind", "?")) for s in request.play_sources]
         self.timeline.mark(tl.PLAY_REQUESTED, sources=",".join(kinds))
-        task = asyncio.create_task(self._play(request), name="acs-sim-play")
+        self.spawn_side(self._play(request), "acs-sim-play")
+
+    def spawn_side(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A task of this call's (cancelled when the call ends)."""
+        task = asyncio.create_task(coro, name=name)
         self.side_tasks.add(task)
         task.add_done_callback(self.side_tasks.discard)
 

@@ -68,6 +68,7 @@ async def _start_media(call: SimulatedCall) -> None:
             _caller_hangs_up(call, "media failed")
         return
     call.media = media
+    call.legs.attach()
     call.timeline.mark(tl.MEDIA_CONNECTED, sample_rate=call.sample_rate)
     await media.start()
     call.post(

@@ -1,7 +1,7 @@
 """The caller's side of the conversation: a script of steps, rendered to PCM at the call's rate.
 
 Steps: Say(text) (project TTS), PlayWav(path), Pause(seconds), SendDtmf(digits), WaitForAgent(),
-WaitForAgentStart(after_ms) (for scripted barge-ins: speak `after_ms` into the agent's reply).
+WaitForAgentStart(after_ms) (for scripted barge-ins: speak `after_ms` into the agent's reply), Tone(hz, seconds).
 `CallerAudioSource` is what the media tick loop pulls one 20 ms frame from; `CallerScriptRunner` feeds it
 step by step and waits on the agent when the script says so.
 """
@@ -75,7 +75,22 @@ class WaitForAgentStart:
     start_timeout_s: float = 5.0
 
 
-CallerStep = Say | PlayWav | Pause | SendDtmf | WaitForAgent | WaitForAgentStart
+@dataclass(frozen=True, slots=True)
+class Tone:
+    """A pure tone, like a voicemail's beep after its greeting."""
+
+    hz: float = 1000.0
+    seconds: float = 0.5
+    dbfs: float = -10.0
+
+
+def render_tone(step: Tone, sample_rate: int) -> bytes:
+    t = np.arange(round(sample_rate * step.seconds)) / sample_rate
+    samples = 32767.0 * 10 ** (step.dbfs / 20) * np.sin(2 * np.pi * step.hz * t)
+    return np.round(samples).astype("<i2").tobytes()
+
+
+CallerStep = Say | PlayWav | Pause | SendDtmf | WaitForAgent | WaitForAgentStart | Tone
 
 
 class ScriptError(ValueError):
@@ -106,6 +121,9 @@ def validate_script(steps: Sequence[CallerStep]) -> None:
                 raise ScriptError("wait for agent start: after_ms must be >= 0")
             if step.start_timeout_s <= 0:
                 raise ScriptError("wait for agent start: start_timeout_s must be > 0")
+        elif isinstance(step, Tone):
+            if not (20.0 <= step.hz <= 8000.0 and 0.0 < step.seconds <= 10.0):
+                raise ScriptError("tone: hz must be 20-8000 and seconds 0-10")
         elif not isinstance(step, WaitForAgent):
             raise ScriptError(f"unknown script step {step!r}")
 
@@ -245,6 +263,8 @@ class CallerScriptRunner:
                 self.rendered[index] = await synthesize(step.text, self.sample_rate)
             elif isinstance(step, PlayWav):
                 self.rendered[index] = await asyncio.to_thread(load_wav, step.path, self.sample_rate)
+            elif isinstance(step, Tone):
+                self.rendered[index] = render_tone(step, self.sample_rate)
 
     async def run(self) -> None:
         await self.prepare()
@@ -252,6 +272,8 @@ class CallerScriptRunner:
             if isinstance(step, Say | PlayWav):
                 label = f"say:{step.text[:40]}" if isinstance(step, Say) else f"wav:{Path(step.path).name}"
                 await self.source.say(self.rendered[index], label)
+            elif isinstance(step, Tone):
+                await self.source.say(self.rendered[index], f"tone:{step.hz:g}Hz")
             elif isinstance(step, Pause):
                 await self.source.silence(step.seconds)
             elif isinstance(step, SendDtmf):

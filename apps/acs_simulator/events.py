@@ -33,6 +33,9 @@ ANSWER_FAILED = "Microsoft.Communication.AnswerFailed"
 CREATE_CALL_FAILED = "Microsoft.Communication.CreateCallFailed"
 MEDIA_STREAMING_STARTED = "Microsoft.Communication.MediaStreamingStarted"
 MEDIA_STREAMING_FAILED = "Microsoft.Communication.MediaStreamingFailed"
+ADD_PARTICIPANT_SUCCEEDED = "Microsoft.Communication.AddParticipantSucceeded"
+ADD_PARTICIPANT_FAILED = "Microsoft.Communication.AddParticipantFailed"
+CANCEL_ADD_PARTICIPANT_SUCCEEDED = "Microsoft.Communication.CancelAddParticipantSucceeded"
 
 
 def utc_now_iso() -> str:
@@ -133,6 +136,8 @@ class CallEventData(WireModel):
     transfer_target: CommunicationIdentifierModel | None = None
     transferee: CommunicationIdentifierModel | None = None
     media_streaming_update: dict[str, Any] | None = None
+    participant: CommunicationIdentifierModel | None = None
+    invitation_id: str | None = None
 
 
 class CloudEvent(WireModel):

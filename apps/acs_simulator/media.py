@@ -72,6 +72,10 @@ class MediaSession:
         self._now_ms = 0.0
         self._base_ms = 0.0
         self._closing = False
+        self.caller_on_hold = False
+        """A held caller is neither heard (their frames go out as silence) nor hears the agent."""
+        self.on_agent_frame: Callable[[float, bytes, bool], None] | None = None
+        """(t_ms, frame, voiced) of every agent frame played: other participants hear it too."""
 
     async def connect(self, open_timeout_s: float = 10.0) -> None:
         self.upgrade_headers = {
@@ -143,12 +147,18 @@ class MediaSession:
                 await self.pacer.wait_for(k)
                 t_ms = self._base_ms + k * FRAME_MS
                 frame, silent, digit = self.source.next(t_ms)
+                held = self.caller_on_hold
+                if held:
+                    frame, silent, digit = bytes(len(frame)), True, None
                 if digit is not None:
                     await ws.send(dtmf_json(digit))
                 stamp = (wall0 + timedelta(milliseconds=k * FRAME_MS)).isoformat(timespec="milliseconds")
                 await ws.send(audio_data_json(stamp.replace("+00:00", "Z"), raw_id, frame, silent))
                 self.frames_sent += 1
-                self.detector.feed(t_ms, self.playout.tick())
+                voiced = self.playout.tick(to_caller=not held)
+                if self.on_agent_frame is not None:
+                    self.on_agent_frame(t_ms, self.playout.last_frame, voiced)
+                self.detector.feed(t_ms, voiced and not held)
                 self._now_ms = t_ms + FRAME_MS
                 self._tick.set()
                 self._tick = asyncio.Event()

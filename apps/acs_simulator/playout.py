@@ -31,6 +31,7 @@ class AgentPlayout:
         self._silence = bytes(self.frame_len)
         self._queue = bytearray()
         self.recording = bytearray()
+        self.last_frame = self._silence
         self.audio_messages = 0
         self.received_bytes = 0
         self.stop_audio_count = 0
@@ -53,16 +54,19 @@ class AgentPlayout:
     def queued_ms(self) -> float:
         return len(self._queue) / 2 / self.sample_rate * 1000.0
 
-    def tick(self) -> bool:
-        """Play one frame into the recording; True when it carried agent speech."""
+    def tick(self, *, to_caller: bool = True) -> bool:
+        """Play one frame (`last_frame`) into the recording; True when it carried agent speech. A caller on
+        hold (`to_caller` False) does not hear it: their recording gets silence."""
         if not self._queue:
             self.recording += self._silence
+            self.last_frame = self._silence
             return False
         frame = bytes(self._queue[: self.frame_len])
         del self._queue[: self.frame_len]
         if len(frame) < self.frame_len:
             frame += bytes(self.frame_len - len(frame))
-        self.recording += frame
+        self.recording += frame if to_caller else self._silence
+        self.last_frame = frame
         return frame_is_voiced(frame, self.voiced_rms)
 
 

@@ -109,6 +109,41 @@ class PlayRequest(WireModel):
     operation_callback_uri: str | None = None
 
 
+class AddParticipantRequest(WireModel):
+    participant_to_add: CommunicationIdentifierModel
+    source_caller_id_number: PhoneNumberModel | None = None
+    source_display_name: str | None = None
+    invitation_timeout_in_seconds: int | None = Field(default=None, ge=1, le=180)
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+    custom_calling_context: dict[str, Any] | None = None
+
+
+class RemoveParticipantRequest(WireModel):
+    participant_to_remove: CommunicationIdentifierModel
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class CancelAddParticipantRequest(WireModel):
+    invitation_id: str
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class HoldRequest(WireModel):
+    target_participant: CommunicationIdentifierModel
+    play_source_info: dict[str, Any] | None = None
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
+class UnholdRequest(WireModel):
+    target_participant: CommunicationIdentifierModel
+    operation_context: str | None = None
+    operation_callback_uri: str | None = None
+
+
 class MediaStreamingSubscriptionModel(WireModel):
     id: str
     state: str
@@ -138,6 +173,19 @@ class CallParticipantModel(WireModel):
 class GetParticipantsResponse(WireModel):
     value: list[CallParticipantModel]
     next_link: str | None = None
+
+
+class AddParticipantResponse(WireModel):
+    participant: CallParticipantModel
+    operation_context: str | None = None
+    invitation_id: str
+
+
+class OperationContextResponse(WireModel):
+    """The 202 body of remove-participant and cancel-add-participant."""
+
+    operation_context: str | None = None
+    invitation_id: str | None = None
 
 
 class TransferCallResponse(WireModel):

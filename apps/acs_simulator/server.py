@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 from apps import loopback_acs as defaults
 from apps.acs_simulator.api import RecordedRequest, build_app
 from apps.acs_simulator.call import CallOptions, SimulatedCall
+from apps.acs_simulator.callees import Callee
 from apps.acs_simulator.caller_audio import CallerStep
 from apps.acs_simulator.inbound import (
     EVENTS_PATH,
@@ -29,6 +30,7 @@ from apps.acs_simulator.inbound import (
     place_inbound_call,
     validate_webhook,
 )
+from apps.acs_simulator.participants import HumanAgent
 from apps.acs_simulator.rest_models import (
     CallConnectionPropertiesModel,
     CommunicationIdentifierModel,
@@ -67,6 +69,8 @@ class AcsSimulator:
         resource_id: str = defaults.SIMULATOR_RESOURCE_ID,
         ring_s: float = 0.3,
         unreachable_numbers: Sequence[str] = (),
+        callees: Mapping[str, Callee] | None = None,
+        humans: Mapping[str, HumanAgent] | None = None,
         event_grid_secret: str | None = defaults.SIMULATOR_EVENT_GRID_SECRET,
     ) -> None:
         self.access_key = access_key
@@ -74,6 +78,10 @@ class AcsSimulator:
         self.tokens = TokenIssuer(issuer=issuer, audience=resource_id)
         self.ring_s = ring_s
         self.unreachable_numbers = set(unreachable_numbers)
+        self.callees: dict[str, Callee] = dict(callees or {})
+        """Who picks up an outbound call to each number (callees.py); others answer and stay silent."""
+        self.humans: dict[str, HumanAgent] = dict(humans or {})
+        """Who picks up when the backend adds a number to a call (participants.py); others never do."""
         self.requests: list[RecordedRequest] = []
         self.calls: dict[str, SimulatedCall] = {}
         self._by_context: dict[str, SimulatedCall] = {}
@@ -192,6 +200,7 @@ class AcsSimulator:
             caller_display_name=caller_display_name,
             script=script,
             options=options,
+            humans=self.humans,
         )
         self.calls[call.call_connection_id] = call
         self._by_context[call.incoming_call_context] = call
@@ -204,6 +213,7 @@ class AcsSimulator:
         self, request: CreateCallRequest, raw: dict[str, Any]
     ) -> CallConnectionPropertiesModel:
         source = request.source_caller_id_number
+        callee = self.callees.get(request.targets[0].normalized().resolved_raw_id().removeprefix("4:"))
         call = SimulatedCall(
             direction="outbound",
             caller=CommunicationIdentifierModel.phone(source.value if source else DEFAULT_TO),
@@ -211,9 +221,11 @@ class AcsSimulator:
             http=self.http,
             tokens=self.tokens,
             caller_display_name=request.source_display_name or "",
-            options=CallOptions(
-                max_duration_s=600.0, hang_up_after_silence_s=None, end_on_media_failure=False
-            ),
+            humans=self.humans,
+            script=callee.script if callee is not None else (),
+            options=callee.options
+            if callee is not None
+            else CallOptions(max_duration_s=600.0, hang_up_after_silence_s=None, end_on_media_failure=False),
         )
         props = call.accept_create(
             request.callback_uri, request.operation_context, request.media_streaming_options, raw
@@ -225,8 +237,10 @@ class AcsSimulator:
     async def _ring(self, call: SimulatedCall) -> None:
         await asyncio.sleep(self.ring_s)
         number = call.callee.phone_number.value if call.callee.phone_number else ""
-        if number in self.unreachable_numbers:
-            call.fail_create(f"The callee {number} did not answer.")
+        callee = self.callees.get(number)
+        if number in self.unreachable_numbers or (callee is not None and not callee.answers):
+            code, message = callee.failure if callee is not None else (404, "")
+            call.fail_create(message or f"The callee {number} did not answer.", code=code)
             with contextlib.suppress(Exception):
                 await call.callbacks.aclose()
             return

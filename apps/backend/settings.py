@@ -196,6 +196,23 @@ class Settings(BaseSettings):
         None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
     )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
+    answering_machine_detection: bool = Field(
+        True,
+        description="Outbound calls: tell a person from a voicemail in the first seconds of the callee's "
+        "audio; a voicemail gets the scenario's voicemail_message after the beep, then a hang-up.",
+    )
+    warm_transfer_answer_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        le=180,
+        description="Warm transfers: how long the human queue may ring before the agent returns to the caller "
+        "and offers a callback (a scenario's transfer_answer_timeout_s wins).",
+    )
+    hold_music_url: str | None = Field(
+        None,
+        description="Audio file URL (WAV/MP3, reachable by ACS) the caller hears on hold during a warm transfer. "
+        "Unset: the hold request carries no play source.",
+    )
     transfer_target_number: str | None = Field(
         None,
         pattern=r"^\+[1-9]\d{1,14}$",

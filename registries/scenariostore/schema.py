@@ -97,6 +97,27 @@ class ScenarioSpec(BaseModel):
         default=None,
         description="Supervisor checklist and guidance instructions (scenariostore/guidance.py).",
     )
+    transfer: Literal["cold", "warm"] = Field(
+        default="cold",
+        description="cold: hand the caller straight to the human queue. warm: hold the caller, ring the queue, "
+        "brief whoever answers, then join them (nobody answering: back to the caller, callback offered).",
+    )
+    transfer_target: PhoneNumber | None = Field(
+        default=None,
+        description="This scenario's human queue number. None: the TRANSFER_TARGET_NUMBER setting.",
+    )
+    transfer_answer_timeout_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=180,
+        description="Warm transfer: how long the queue may ring. None: WARM_TRANSFER_ANSWER_TIMEOUT_SECONDS.",
+    )
+    voicemail_message: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Outbound calls answered by a voicemail: what the agent says after the beep before "
+        "hanging up. None: hang up without a message.",
+    )
 
     recording: Literal["off", "caller", "both"] = Field(
         default="off",

@@ -30,6 +30,10 @@ class CallConfig:
     reprompt: str = "Are you still there? How can I help?"
     goodbye: str = "I haven't heard anything for a while, so I'll end the call now. Goodbye."
     transfer_failed: str = "I'm sorry, I can't transfer you right now. Is there anything I can help with?"
+    transfer_no_answer: str = (
+        "I'm sorry, nobody from our team could pick up right now. I've noted that you'd like a call back, "
+        "and someone will call you as soon as they can. Is there anything else I can help with meanwhile?"
+    )
 
 
 class CallObserver(Protocol):

@@ -14,6 +14,7 @@ from voice.session.call_control import CallControl
 from voice.session.config import CallConfig, CallObserver
 from voice.session.conversation import CallConversation, ConversationState
 from voice.session.redaction import RedactionPolicy
+from voice.session.warm_transfer import TransferLine
 from voice.telemetry import NO_TELEMETRY, CallTelemetry
 from voice.transcript import TranscriptStore
 from voice.transports.playout import PacedPlayout
@@ -60,3 +61,5 @@ class CallDeps:
     telemetry: CallTelemetry = NO_TELEMETRY
     redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
     """PII masking of the stored transcript and call events, for scenarios that set none (on by default)."""
+    transfer_line: TransferLine | None = None
+    """The scenario transfers warm (hold, brief a person, hand over); None: `call_control` transfers cold."""

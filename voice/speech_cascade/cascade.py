@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Coroutine, Sequence
@@ -30,6 +31,7 @@ from voice.session.idle import IdleWatchdog
 from voice.session.keypad import KeyPad
 from voice.session.orchestrator import CallDeps
 from voice.session.recorder import TurnRecorder
+from voice.session.warm_transfer import TransferLine, handover_summary, run_warm_transfer
 from voice.speech_cascade.agent_profile import agent_turn_policy, agent_voice
 from voice.speech_cascade.listening import CallerListener, RecognitionFailed, describe
 from voice.speech_cascade.providers import CascadeProviders
@@ -56,6 +58,7 @@ class SpeechCascade:
         self._telemetry = deps.telemetry
         self._providers = providers
         self._call_control = deps.call_control
+        self._transfer_line = deps.transfer_line
         self._observer = deps.observer
         self._recorder = TurnRecorder(
             conversation,
@@ -322,11 +325,34 @@ class SpeechCascade:
             self._end_reason = "agent ended the call"
             await self._call_control.hang_up(reason)
         elif action == "transfer":
+            if self._transfer_line is not None and await self._warm_transfer(self._transfer_line, reason):
+                return
             ok = await self._call_control.transfer_to_human(reason)
             if ok:
                 self._end_reason = "transferred to a human"
             else:
                 await self._say_only(self.config.transfer_failed, kind="apology")
+
+    async def _warm_transfer(self, line: TransferLine, reason: str) -> bool:
+        """Hold, brief a person, hand over (or come back and offer a callback). False: the caller could not
+        be put on hold, so the cold transfer is tried instead."""
+        policy = self._turns.policy
+        # The person answering says "hello" over the briefing: it must not cut it short.
+        self._turns.set_policy(dataclasses.replace(policy, barge_in=False))
+        try:
+            outcome = await run_warm_transfer(
+                line,
+                summary=handover_summary(self.conversation, reason),
+                reason=reason,
+                say_to_human=lambda text: self._say_only(text, kind="handover"),
+                say_to_caller=lambda text: self._say_only(text, kind="reply"),
+                no_answer_text=self.config.transfer_no_answer,
+            )
+        finally:
+            self._turns.set_policy(policy)
+        if outcome == "transferred":
+            self._end_reason = "transferred to a human"
+        return outcome != "failed"
 
     # --- interruption ------------------------------------------------------------------------------
     def _audio_arrival(self, audio_ms: float) -> float:

@@ -7,10 +7,13 @@ key ourselves because `from_connection_string` forces https (see connection_stri
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from azure.communication.callautomation import (
     AudioFormat,
     CallConnectionProperties,
+    FileSource,
     MediaStreamingAudioChannelType,
     MediaStreamingContentType,
     MediaStreamingOptions,
@@ -25,6 +28,7 @@ from pydantic import BaseModel
 from apps.backend.acs.connection_string import AcsConnectionString
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class AnsweredCall(BaseModel, frozen=True):
@@ -142,3 +146,51 @@ class AcsCallAutomation:
             raise AcsCommandError(f"transfer failed: {exc.message}", exc.status_code) from exc
         except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
             raise AcsCommandError(f"transfer failed: ACS unreachable ({type(exc).__name__})") from exc
+
+    # --- warm transfer: hold the caller, add the human, then leave them together -------------------
+    async def hold(self, call_connection_id: str, participant: str, *, music_url: str | None) -> None:
+        """Put a phone participant on hold; they hear `music_url` (a FileSource) if given."""
+        connection = self._client.get_call_connection(call_connection_id)
+        source = FileSource(url=music_url) if music_url else None
+        await _command("hold", connection.hold(PhoneNumberIdentifier(participant), play_source=source))
+
+    async def unhold(self, call_connection_id: str, participant: str) -> None:
+        connection = self._client.get_call_connection(call_connection_id)
+        await _command("unhold", connection.unhold(PhoneNumberIdentifier(participant)))
+
+    async def add_participant(
+        self,
+        call_connection_id: str,
+        target_number: str,
+        *,
+        source_number: str | None,
+        timeout_s: int,
+        operation_context: str,
+    ) -> str | None:
+        """Invite a phone number into the call; ACS reports AddParticipantSucceeded/Failed by callback.
+        Returns the invitation id (for cancelling)."""
+        connection = self._client.get_call_connection(call_connection_id)
+        result = await _command(
+            "add_participant",
+            connection.add_participant(
+                PhoneNumberIdentifier(target_number),
+                invitation_timeout=timeout_s,
+                operation_context=operation_context,
+                source_caller_id_number=PhoneNumberIdentifier(source_number) if source_number else None,
+            ),
+        )
+        return result.invitation_id
+
+    async def cancel_add_participant(self, call_connection_id: str, invitation_id: str) -> None:
+        connection = self._client.get_call_connection(call_connection_id)
+        await _command("cancel_add_participant", connection.cancel_add_participant_operation(invitation_id))
+
+
+async def _command(name: str, request: Awaitable[T]) -> T:
+    """Await one Call Automation request; ACS' refusals and unreachability become AcsCommandError."""
+    try:
+        return await request
+    except HttpResponseError as exc:
+        raise AcsCommandError(f"{name} failed: {exc.message}", exc.status_code) from exc
+    except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
+        raise AcsCommandError(f"{name} failed: ACS unreachable ({type(exc).__name__})") from exc

@@ -4,6 +4,7 @@ another worker ran the call before), ACS call control, and where its turns, stat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -14,10 +15,12 @@ from apps.backend.calls.control import AcsCallControl
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.start_agent import start_agent
+from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.guidance.service import live_guidance
 from apps.backend.settings import Settings
-from apps.backend.storage.call_store import CallRecord, RedisCallStore
+from apps.backend.storage.call_store import CallChannel, CallDirection, CallRecord, RedisCallStore
 from apps.backend.storage.session_store import RedisSessionStore
+from registries.scenariostore.schema import E164_PATTERN, ScenarioSpec, normalize_number
 from registries.snapshot import RegistrySnapshot
 from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation, ConversationState
@@ -82,6 +85,31 @@ class CallDepsBuilder:
             guidance=guidance,
         )
 
+    def transfer_line(
+        self, record: CallRecord, scenario: ScenarioSpec, observer: CallRecordMediaListener
+    ) -> AcsTransferLine | None:
+        """A warm transfer for phone calls whose scenario asks for one (and has a queue to ring)."""
+        target = scenario.transfer_target or self.settings.transfer_target_number
+        if scenario.transfer != "warm" or not target or record.channel is not CallChannel.PHONE:
+            return None
+        inbound = record.direction is CallDirection.INBOUND
+        person, ours = (record.caller, record.callee) if inbound else (record.callee, record.caller)
+        person, ours = normalize_number(person), normalize_number(ours)
+        if not record.call_connection_id or not re.fullmatch(E164_PATTERN, person):
+            return None  # no phone number to hold: the cold transfer still works
+        return AcsTransferLine(
+            call_id=record.call_id,
+            acs=self.acs,
+            call_connection_id=record.call_connection_id,
+            caller_number=person,
+            our_number=ours if re.fullmatch(E164_PATTERN, ours) else None,
+            target_number=target,
+            answer_timeout_s=scenario.transfer_answer_timeout_s
+            or self.settings.warm_transfer_answer_timeout_seconds,
+            hold_music_url=self.settings.hold_music_url,
+            record=observer.writer.submit,
+        )
+
     def build(
         self,
         record: CallRecord,
@@ -114,6 +142,7 @@ class CallDepsBuilder:
         return CallDeps(
             conversation=conversation,
             call_control=control,
+            transfer_line=self.transfer_line(record, conversation.scenario, observer),
             transcripts=self.transcripts,
             observer=observer,
             config=self.config,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from apps.backend.setting_values import OrchestratorKind
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
+from voice.session.answer_screening import AnsweringMachineGate, OutcomeSink
 from voice.session.orchestrator import CallDeps, Orchestrator
 from voice.speech_cascade.cascade import SpeechCascade
 from voice.speech_cascade.providers import CascadeProviders
@@ -47,6 +48,21 @@ class OrchestratorFactory:
             return VoiceLiveOrchestrator(deps, settings=self.voicelive)
         phrases = self.phrases(conversation.snapshot, scenario.name)
         return SpeechCascade(deps, providers=self.providers, phrases=phrases)
+
+    def screened(
+        self, orchestrator: Orchestrator, deps: CallDeps, *, on_outcome: OutcomeSink
+    ) -> Orchestrator:
+        """An outbound call's orchestrator behind answer screening: the agent starts for a person; a
+        voicemail gets the scenario's voicemail_message after the beep (in the start agent's voice)."""
+        conversation = deps.conversation
+        return AnsweringMachineGate(
+            orchestrator,
+            tts=self.providers.tts,
+            call_control=deps.call_control,
+            voicemail_message=conversation.scenario.voicemail_message,
+            on_outcome=on_outcome,
+            voice=conversation.agent.voice.name,
+        )
 
     def phrases(self, snapshot: RegistrySnapshot, scenario: str) -> list[str]:
         """What callers are likely to say in `scenario` (recognition hints), once per registry version."""

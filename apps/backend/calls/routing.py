@@ -99,7 +99,16 @@ class AddIceCandidate(BaseModel):
     sdp_mline_index: int | None = Field(None, ge=0, le=64)
 
 
-Command = CloseMedia | SendDtmf | AddIceCandidate
+class ParticipantResult(BaseModel):
+    """ACS' verdict on a participant the call's agent invited (warm transfer), for the replica running it."""
+
+    kind: Literal["participant_result"] = "participant_result"
+    call_id: str
+    event: Literal["AddParticipantSucceeded", "AddParticipantFailed"]
+    operation_context: str | None = Field(None, max_length=256)
+
+
+Command = CloseMedia | SendDtmf | AddIceCandidate | ParticipantResult
 CallCommand = Annotated[Command, Field(discriminator="kind")]
 _COMMAND = TypeAdapter(CallCommand)
 

@@ -19,10 +19,19 @@ import redis.asyncio as aioredis
 from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
 from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.answer_outcomes import record_answer_outcome, screens_answer, unanswered_outcome
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.orchestrators import OrchestratorFactory
-from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
+from apps.backend.calls.routing import (
+    AddIceCandidate,
+    CallRouter,
+    CloseMedia,
+    Command,
+    ParticipantResult,
+    SendDtmf,
+)
+from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.observability.hub import Observability
 from apps.backend.recordings.service import RecordingService
@@ -93,6 +102,7 @@ class CallService:
         self._live: dict[str, MediaTransport] = {}
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._media_sessions: dict[str, MediaSession] = {}
+        self._transfer_lines: dict[str, AcsTransferLine] = {}  # live calls with a warm transfer
         self.router: CallRouter | None = None  # set by the runtime once the call service exists
         self.ice_candidates: Callable[[AddIceCandidate], Awaitable[None]] | None = None
         """Where candidates for this replica's WebRTC peers go (set by the runtime: the WebRTC sessions)."""
@@ -247,12 +257,18 @@ class CallService:
                 elif kind == "CallTransferAccepted" and not r.status.is_final:
                     r.status = CallStatus.TRANSFERRING
                 elif kind in ("AnswerFailed", "CreateCallFailed"):
+                    if kind == "CreateCallFailed":
+                        r.answered_by = unanswered_outcome(data.result_information)
                     r.end(f"{kind}: {detail or 'no detail'}", failed=True)
 
             record = await self.store.update(call_id, mutate)
             CallEventPublisher.shared(self._redis).callback_applied(record, kind)  # dashboards; never blocks
             if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed"):
                 await self._route(CloseMedia(call_id=call_id, reason="call disconnected"))
+            elif kind in ("AddParticipantSucceeded", "AddParticipantFailed"):
+                context = (data.operation_context or "")[:256] or None
+                result = {"call_id": call_id, "event": kind, "operation_context": context}
+                await self._route(ParticipantResult.model_validate(result))
         return True
 
     # --- hang-up ---------------------------------------------------------------------------------
@@ -349,6 +365,10 @@ class CallService:
             record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
         deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
         orchestrator = self._orchestrators.build(deps)
+        if screens_answer(record, self._settings) and saved is None:
+            orchestrator = self._orchestrators.screened(
+                orchestrator, deps, on_outcome=record_answer_outcome(listener.writer.submit)
+            )
         scenario = snapshot.scenarios[record.scenario]
         recording = self.recordings.begin(call_id, scenario) if self.recordings is not None else None
         session = MediaSession(
@@ -360,6 +380,8 @@ class CallService:
             telemetry=metrics,
         )
         self._media_sessions[call_id] = session
+        if isinstance(deps.transfer_line, AcsTransferLine):
+            self._transfer_lines[call_id] = deps.transfer_line
         log.info(
             "media connected",
             extra={
@@ -374,6 +396,7 @@ class CallService:
             listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
             metrics.call_ended()
             self._media_sessions.pop(call_id, None)
+            self._transfer_lines.pop(call_id, None)
             self.registry.release(call_id)
             if recording is not None and self.recordings is not None:
                 self._after(self.recordings.finish(recording), f"recording:{call_id}")
@@ -419,6 +442,11 @@ class CallService:
         if isinstance(command, AddIceCandidate):
             if self.ice_candidates is not None:
                 await self.ice_candidates(command)
+            return
+        if isinstance(command, ParticipantResult):
+            line = self._transfer_lines.get(command.call_id)
+            if line is not None:
+                line.deliver(command.event, command.operation_context)
             return
         session = self._media_sessions.get(command.call_id)
         if session is not None:

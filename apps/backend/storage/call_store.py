@@ -55,6 +55,18 @@ class CallStatus(StrEnum):
         return self in (CallStatus.ENDED, CallStatus.FAILED)
 
 
+class AnsweredBy(StrEnum):
+    HUMAN = "human"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+
+
+class TransferOutcome(StrEnum):
+    TRANSFERRED = "transferred"
+    CALLBACK_NEEDED = "callback_needed"
+
+
 class CallDirection(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -113,6 +125,10 @@ class CallRecord(BaseModel):
     """A phone call's carrier when it is not ACS (None: ACS, or not a phone call)."""
     carrier_call_id: str | None = None
     """The carrier's own id of the call when not ACS (Twilio's CallSid)."""
+    answered_by: AnsweredBy | None = None
+    """Outbound calls: who picked up (human, voicemail), or why nobody did (no_answer, busy)."""
+    transfer_outcome: TransferOutcome | None = None
+    """A warm transfer's end: handed to a person, or nobody answered and the caller needs a callback."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""

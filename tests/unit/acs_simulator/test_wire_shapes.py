@@ -185,3 +185,36 @@ def test_outbound_stop_audio(message):
 def test_malformed_outbound_messages_are_reported(raw):
     with pytest.raises(MalformedMessage):
         parse_outbound(raw)
+
+
+def test_add_participant_response_and_events_parse_with_the_sdk():
+    from azure.communication.callautomation._generated.models import (
+        AddParticipantFailed,
+        AddParticipantResponse,
+        AddParticipantSucceeded,
+    )
+
+    from apps.acs_simulator.rest_models import AddParticipantResponse as SimResponse
+    from apps.acs_simulator.rest_models import CallParticipantModel
+
+    human = CommunicationIdentifierModel.phone("+18005550199")
+    body = SimResponse(
+        participant=CallParticipantModel(identifier=human), operation_context="op", invitation_id="inv-1"
+    ).wire()
+    response = AddParticipantResponse.deserialize(body)
+    assert (response.invitation_id, response.operation_context) == ("inv-1", "op")
+    assert response.participant.identifier.raw_id == "4:+18005550199"
+    for event_type, model in (
+        (ev.ADD_PARTICIPANT_SUCCEEDED, AddParticipantSucceeded),
+        (ev.ADD_PARTICIPANT_FAILED, AddParticipantFailed),
+    ):
+        data = ev.call_event(
+            event_type,
+            call_connection_id="cc-1",
+            server_call_id="s-1",
+            correlation_id="c-1",
+            operation_context="op",
+            participant=human,
+        ).wire()["data"]
+        parsed = model.deserialize(data)
+        assert parsed.participant.raw_id == "4:+18005550199" and parsed.operation_context == "op"
