@@ -18,6 +18,7 @@ from apps.backend.api.v1 import (
     call_events,
     calls,
     conversation,
+    costs,
     guidance,
     health,
     intake,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         guidance.router,
         live_calls.router,
         registry_view.router,
+        costs.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

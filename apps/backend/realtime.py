@@ -62,6 +62,7 @@ def build_realtime(
         model=settings.azure_voicelive_model,
         api_version=settings.azure_voicelive_api_version,
         default_voice=default_voice,
+        usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
     )
     return BackendRealtime(
         engine=engine, auth=RealtimeAuth(keys, signer), secrets=signer, voicelive=voicelive

@@ -277,6 +277,11 @@ class Settings(BaseSettings):
         "en-US-AvaMultilingualNeural",
         description="VoiceLive voice for agents that name none (Azure neural names, or OpenAI names like alloy).",
     )
+    price_table_file: Path | None = Field(
+        None,
+        description="A YAML price table used instead of the shipped one (voice/usage/prices.yaml) to price "
+        "every call's usage; a bad file stops startup with its file and line.",
+    )
     realtime_api_key: SecretStr | None = Field(
         None,
         description="Key clients present to the embedded realtime server (/v1/realtime, /voice-live/realtime). "

@@ -32,6 +32,7 @@ from apps.backend.storage.call_store import CallRecord, CallStatus, CallSummary,
 from apps.backend.storage.intake_result import IntakeResult
 from voice.guidance.models import GuidanceReport
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
+from voice.usage.prices import LineCost, Money
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,17 @@ class GuidanceEvent(_Event):
     guidance: GuidanceReport
 
 
+class CostUpdateEvent(_Event):
+    """What the call used and cost since the previous update (`lines`, `increment`), and its running total:
+    each amount is reported once, so summing the increments gives the total."""
+
+    type: Literal["cost_update"] = "cost_update"
+    currency: str
+    increment: Money
+    total: Money
+    lines: list[LineCost]
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -149,6 +161,7 @@ LiveCallEvent = Annotated[
     | ToolCalledEvent
     | IntakeCompleteEvent
     | GuidanceEvent
+    | CostUpdateEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]

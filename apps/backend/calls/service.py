@@ -43,6 +43,8 @@ from voice.session.orchestrator import Orchestrator
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
+from voice.usage.ledger import metering
+from voice.usage.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,13 @@ class CallService:
             transcripts=transcripts,
             sessions=sessions,
             telemetry=self.observability.metrics,
+            usage_metrics=self.observability.metrics.usage,
         )
+
+    @property
+    def prices(self) -> PriceTable:
+        """The price table in force (shipped, or PRICE_TABLE_FILE)."""
+        return self._deps.prices
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
     def callback_url(self) -> str:
@@ -347,8 +355,14 @@ class CallService:
             },
         )
         metrics.call_started()
+        usage = listener.usage
         try:
-            await session.run()
+            if usage is None:
+                await session.run()
+            else:
+                usage.ledger.set_agent_source(lambda: orchestrator.conversation.agent.name)
+                with metering(usage.ledger):  # every task the session starts reports to this call's ledger
+                    await session.run()
         finally:
             listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
             metrics.call_ended()

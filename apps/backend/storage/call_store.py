@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
 from apps.backend.storage.intake_result import IntakeResult
+from voice.usage.amounts import UsageLine
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class CallChannel(StrEnum):
     PHONE = "phone"
     WEBSOCKET = "websocket"
     WEBRTC = "webrtc"
+    RELAY = "relay"
 
 
 class CallEvent(BaseModel):
@@ -102,6 +104,8 @@ class CallRecord(BaseModel):
     events: list[CallEvent] = Field(default_factory=list)
     intake: IntakeResult | None = None
     """The scenario's intake form, once the call completed it."""
+    usage: list[UsageLine] = Field(default_factory=list)
+    """What the call used so far, per provider, model and agent (written behind the call; priced on read)."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""
@@ -280,6 +284,13 @@ class RedisCallStore:
         found = found[:limit]
         next_cursor = _encode_cursor(found[-1][0], found[-1][1].call_id) if more and found else None
         return CallPage(calls=[CallSummary.of(record) for _, record in found], next_cursor=next_cursor)
+
+    async def get_many(self, call_ids: list[str]) -> list[CallRecord]:
+        """The records of `call_ids` still on record, in order (one round trip)."""
+        if not call_ids:
+            return []
+        raws = await self._redis.mget([self._record_key(call_id) for call_id in call_ids])
+        return [CallRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
     async def get(self, call_id: str) -> CallRecord:
         raw = await self._redis.get(self._record_key(call_id))
