@@ -24,6 +24,7 @@ from apps.backend.api.v1 import (
     intake,
     live_calls,
     media,
+    model_info,
     realtime_sessions,
     registry_view,
     sessions,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         live_calls.router,
         registry_view.router,
         costs.router,
+        model_info.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
