@@ -27,6 +27,7 @@ from apps.backend.api.v1 import (
     model_info,
     realtime_sessions,
     registry_view,
+    relay,
     sessions,
     webrtc,
 )
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         registry_view.router,
         costs.router,
         model_info.router,
+        relay.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -24,6 +24,8 @@ class BackendRealtime:
     auth: RealtimeAuth
     secrets: ClientSecretSigner
     voicelive: VoiceLiveSettings
+    internal_key: str = ""
+    """Lets this process's own clients (the realtime relay) into the embedded server; never leaves it."""
 
 
 def build_realtime(
@@ -65,7 +67,11 @@ def build_realtime(
         usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
     )
     return BackendRealtime(
-        engine=engine, auth=RealtimeAuth(keys, signer), secrets=signer, voicelive=voicelive
+        engine=engine,
+        auth=RealtimeAuth(keys, signer),
+        secrets=signer,
+        voicelive=voicelive,
+        internal_key=internal_key,
     )
 
 

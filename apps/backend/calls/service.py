@@ -20,6 +20,7 @@ from apps.backend.acs.events import CloudEvent, IncomingCallData
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
+from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import AddIceCandidate, CallRouter, CloseMedia, Command, SendDtmf
 from apps.backend.logging_setup import bound_call_id
@@ -103,6 +104,20 @@ class CallService:
     def prices(self) -> PriceTable:
         """The price table in force (shipped, or PRICE_TABLE_FILE)."""
         return self._deps.prices
+
+    def call_listener(self, record: CallRecord, snapshot: RegistrySnapshot) -> CallRecordMediaListener:
+        """A call's record writer, live events and usage meter, for channels that run no media session (the
+        realtime relay)."""
+        return self._deps.listener(
+            record,
+            snapshot,
+            on_turn=self.observability.record_turn,
+            on_dropped_update=self.observability.metrics.call_record_update_dropped,
+        )
+
+    @property
+    def transcripts(self) -> TranscriptStore | None:
+        return self._deps.transcripts
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
     def callback_url(self) -> str:
