@@ -28,6 +28,8 @@ Reachable = Literal["reachable", "unreachable", "embedded", "not_checked"]
 class ProviderInfo(BaseModel):
     provider: str
     embedded: bool
+    role: str | None = None
+    """For the realtime side: `voicelive-calls` (phone calls with ORCHESTRATOR=voicelive) or `relay`."""
     endpoint: str | None = None
     """scheme://host[:port][/path] only: no user info, no query string."""
     model: str | None = None
@@ -44,7 +46,7 @@ class Chains(BaseModel):
     llm: list[ProviderInfo]
     tts: list[ProviderInfo]
     realtime: list[ProviderInfo]
-    """Where VoiceLive calls (and the realtime relay by default) connect."""
+    """Where VoiceLive calls connect, then where the realtime relay connects."""
 
 
 class PriceTableInfo(BaseModel):
@@ -143,7 +145,52 @@ def configured_chains(settings: Settings) -> Chains:
             api_version=settings.azure_voicelive_api_version,
             voice=settings.tts_voice,
         )
-    return Chains(stt=stt, llm=llm, tts=tts, realtime=[realtime])
+    realtime.role = "voicelive-calls"
+    return Chains(stt=stt, llm=llm, tts=tts, realtime=[realtime, _relay(settings)])
+
+
+def _relay(settings: Settings) -> ProviderInfo:
+    """The relay's upstream as RELAY_* settings name it (the key only as `key_configured`)."""
+    kind = settings.relay_upstream
+    model = settings.relay_model
+    if kind == "embedded":
+        endpoint = loopback_base_url(settings) + "/v1/realtime"
+        return ProviderInfo(
+            provider="embedded-realtime", embedded=True, role="relay", endpoint=endpoint, model=model
+        )
+    key = settings.relay_api_key is not None
+    if kind == "openai":
+        url: str | None = settings.relay_upstream_url or "wss://api.openai.com/v1/realtime"
+        return ProviderInfo(
+            provider="openai-realtime",
+            embedded=False,
+            role="relay",
+            endpoint=public_url(url),
+            model=model,
+            key_configured=key,
+        )
+    if kind == "azure-openai":
+        url = settings.relay_upstream_url or settings.azure_openai_endpoint
+        return ProviderInfo(
+            provider="azure-openai-realtime",
+            embedded=False,
+            role="relay",
+            endpoint=public_url(url),
+            deployment=model,
+            model=model,
+            api_version=settings.relay_api_version,
+            key_configured=key or settings.azure_openai_api_key is not None,
+        )
+    url = settings.relay_upstream_url or settings.azure_voicelive_endpoint
+    return ProviderInfo(
+        provider="azure-voicelive",
+        embedded=False,
+        role="relay",
+        endpoint=public_url(url),
+        model=model,
+        api_version=settings.azure_voicelive_api_version,
+        key_configured=key or settings.azure_voicelive_api_key is not None,
+    )
 
 
 async def _answers(endpoint: str) -> bool:

@@ -18,6 +18,7 @@ SPEECH_KEY = "speech-secret-5b7e0c1d9a"
 AZURE_OPENAI_KEY = "azure-openai-secret-71c2f"
 OPENAI_KEY = "openai-secret-a8d93e"
 VOICELIVE_KEY = "voicelive-secret-2f4b6d"
+RELAY_KEY = "relay-secret-c0ffee42"
 
 
 @pytest.fixture
@@ -62,6 +63,9 @@ async def test_model_info_lists_chains_reachability_and_prices_without_secrets(
         "azure_voicelive_api_key": VOICELIVE_KEY,
         "azure_voicelive_model": "gpt-realtime",
         "price_table_file": prices,
+        "relay_upstream": "openai",
+        "relay_upstream_url": f"ws://127.0.0.1:{dead}/v1/realtime",
+        "relay_api_key": RELAY_KEY,
     }
     async with running_backend(simulator, **settings) as backend:
         async with backend.admin() as admin:
@@ -89,7 +93,12 @@ async def test_model_info_lists_chains_reachability_and_prices_without_secrets(
     assert [p["provider"] for p in chains["stt"]] == ["azure-speech", "pocketsphinx"]
     assert [p["provider"] for p in chains["tts"]] == ["azure-speech", "espeak-ng"]
     assert [p["provider"] for p in chains["llm"]] == ["azure-openai", "openai", "local-brain"]
-    assert [p["provider"] for p in chains["realtime"]] == ["azure-voicelive"]
+    assert [(p["provider"], p["role"]) for p in chains["realtime"]] == [
+        ("azure-voicelive", "voicelive-calls"),
+        ("openai-realtime", "relay"),
+    ]
+    relay = chains["realtime"][1]
+    assert relay["reachability"] == "unreachable" and relay["key_configured"] is True
     azure_tts, azure_llm, openai, voicelive = (
         chains["tts"][0],
         chains["llm"][0],

@@ -6,6 +6,7 @@ providers report their work (audio seconds, characters, requests) and never toke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -107,13 +108,23 @@ class RealtimeUsage(_Lenient):
     output_token_details: _OutputDetails | None = None
 
 
+def _plain(value: Any) -> Any:
+    """SDK event models are Mappings, not dicts: plain dicts and lists for validation."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def realtime_amounts(raw: Any) -> UsageAmounts:
-    """The usage of one realtime response. A missing or malformed usage is counted as one unknown event
-    (never a crash, never invented tokens); a response with no details counts all tokens as text."""
+    """The usage of one realtime response (a dict, or an SDK model). A missing or malformed usage is counted as
+    one unknown event (never a crash, never invented tokens); a response with no details counts all tokens as
+    text."""
     if raw is None:
         return UsageAmounts(requests=1, unknown_events=1)
     try:
-        usage = RealtimeUsage.model_validate(raw)
+        usage = RealtimeUsage.model_validate(_plain(raw))
     except ValidationError:
         return UsageAmounts(requests=1, unknown_events=1)
     given = usage.input_token_details

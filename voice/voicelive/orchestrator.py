@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from voice.llm.base import dtmf_message
@@ -220,7 +220,7 @@ class VoiceLiveOrchestrator:
     def _count_usage(self, response: Any) -> None:
         """Once per response id (a `response.done` seen again after a reconnect is not counted twice). The
         embedded server reports no tokens (it has none): its responses count as requests only."""
-        response = response if isinstance(response, dict) else {}
+        response = response if isinstance(response, Mapping) else {}  # SDK models are Mappings
         raw = response.get("usage")
         provider = self.settings.usage_provider
         amounts = (
