@@ -312,3 +312,38 @@ async def test_a_flooding_client_is_throttled_and_the_wait_queue_is_bounded(
     codes = [e["error"]["code"] for e in client.of_type("error")]
     assert codes == ["queue_full", "rate_limited"], codes
     assert texts(upstream.connections[0]) == ["line 0"]
+
+
+async def test_a_handoff_tool_switches_the_upstream_session_to_the_new_agent(
+    simulator: AcsSimulator, upstream: FakeRealtimeServer
+) -> None:
+    upstream.connect_delay_s = 0.0
+    handoff = FakeCall("handoff_fraud", {"reason": "caller reports a stolen card"}, "call_handoff")
+    upstream.script(
+        FakeResponse(calls=(handoff,), usage=VERIFY_USAGE),
+        FakeResponse(text="This is the fraud team. Let's lock that card.", usage=ANSWER_USAGE),
+    )
+    async with running_backend(simulator, **relay_settings(upstream)) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            await client.until(is_type("relay.ready"))
+            await client.send(user_text("Someone stole my card"))
+            await client.send({"type": "response.create"})
+            await client.until(final_response, timeout=30)
+        finally:
+            await client.close()
+        body = await ended_transcript(backend, session["session_id"])
+
+    [ran] = client.of_type("relay.tools_ran")
+    assert ran["agent"] == "fraud" and ran["tools"][0]["name"] == "handoff_fraud"
+    received = upstream.connections[0]
+    updates = [e for e in received if e["type"] == "session.update"]
+    assert len(updates) == 2
+    assert updates[0]["session"]["instructions"] != updates[1]["session"]["instructions"]
+    assert "handoff_fraud" not in [t["name"] for t in updates[1]["session"]["tools"]]
+    # Order upstream: the tool's output, the new agent's session, then the new agent's response.
+    tail = [e["type"] for e in received[received.index(updates[1]) - 1 :]]
+    assert tail == ["conversation.item.create", "session.update", "response.create"]
+    assert body["outcome"]["agents_visited"] == ["concierge", "fraud"]
+    assert [t["agent"] for t in body["turns"] if t["speaker"] == "agent" and t["text"]] == ["fraud"]
