@@ -18,14 +18,17 @@ from apps.backend.api.v1 import (
     call_events,
     calls,
     conversation,
+    costs,
     guidance,
     health,
     intake,
     live_calls,
     media,
+    model_info,
     realtime_sessions,
     recordings,
     registry_view,
+    relay,
     sessions,
     twilio,
     webrtc,
@@ -95,6 +98,9 @@ def create_app(settings: Settings | None = None, *, providers: ProviderFactory =
         registry_view.router,
         recordings.router,
         twilio.router,
+        costs.router,
+        model_info.router,
+        relay.router,
     )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

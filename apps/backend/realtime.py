@@ -24,6 +24,8 @@ class BackendRealtime:
     auth: RealtimeAuth
     secrets: ClientSecretSigner
     voicelive: VoiceLiveSettings
+    internal_key: str = ""
+    """Lets this process's own clients (the realtime relay) into the embedded server; never leaves it."""
 
 
 def build_realtime(
@@ -62,9 +64,14 @@ def build_realtime(
         model=settings.azure_voicelive_model,
         api_version=settings.azure_voicelive_api_version,
         default_voice=default_voice,
+        usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
     )
     return BackendRealtime(
-        engine=engine, auth=RealtimeAuth(keys, signer), secrets=signer, voicelive=voicelive
+        engine=engine,
+        auth=RealtimeAuth(keys, signer),
+        secrets=signer,
+        voicelive=voicelive,
+        internal_key=internal_key,
     )
 
 

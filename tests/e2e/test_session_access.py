@@ -97,7 +97,7 @@ async def test_creating_sessions_needs_the_admin_key_and_a_known_scenario(backen
     assert (unknown.status_code, unknown.json()["detail"]) == (422, "no scenario named 'nope'")
     assert wrong_agent.status_code == 422 and "not part of scenario" in wrong_agent.json()["detail"]
     assert language.status_code == 422 and "not xx-YY" in language.json()["detail"]
-    assert (phone.status_code, phone.json()["detail"]) == (422, "channel must be websocket or webrtc")
+    assert (phone.status_code, phone.json()["detail"]) == (422, "channel must be websocket, webrtc or relay")
     assert missing.status_code == 404
 
 

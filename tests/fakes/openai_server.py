@@ -122,10 +122,15 @@ class ChunkChoice(BaseModel):
     finish_reason: str | None = None
 
 
+class WirePromptTokensDetails(BaseModel):
+    cached_tokens: int
+
+
 class WireUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: WirePromptTokensDetails | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -206,6 +211,8 @@ class _Streamed:
     """Azure's content-filter chunks; None = on for the Azure route, off for the OpenAI route."""
     usage: tuple[int, int] | None = None
     """(prompt, completion) tokens for the usage chunk; None = estimated from the request and the reply."""
+    cached_tokens: int | None = None
+    """`prompt_tokens_details.cached_tokens` of the usage chunk (of the prompt tokens); None = not sent."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +281,15 @@ class RecordedRequest:
     """Set when the client closed the connection before the reply was complete."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReportedUsage:
+    """What one reply's usage chunk said."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+
+
 class _ServerDropped(Exception):
     """The script asked us to drop the connection."""
 
@@ -308,6 +324,8 @@ class FakeOpenAIServer:
         self.default_turn = default_turn
         """Served when the script is empty (benchmarks); None answers 500 "no scripted turn"."""
         self.requests: list[RecordedRequest] = []
+        self.usage_reported: list[ReportedUsage] = []
+        """Every usage chunk sent, in order (what a client's ledger should add up to)."""
         self._turns: deque[Turn] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -594,9 +612,15 @@ class FakeOpenAIServer:
                 model=self.model,
                 choices=[],
                 usage=WireUsage(
-                    prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+                    prompt_tokens=prompt,
+                    completion_tokens=completion,
+                    total_tokens=prompt + completion,
+                    prompt_tokens_details=None
+                    if turn.cached_tokens is None
+                    else WirePromptTokensDetails(cached_tokens=turn.cached_tokens),
                 ),
             )
+            self.usage_reported.append(ReportedUsage(prompt, completion, turn.cached_tokens or 0))
             yield 0.0, _encode(usage.model_dump(mode="json"))
         yield 0.0, b"[DONE]"
 

@@ -46,6 +46,8 @@ class ToolCall:
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
+    """Of `prompt_tokens`, how many were served from the provider's prompt cache (billed lower)."""
 
 
 @dataclass(frozen=True, slots=True)

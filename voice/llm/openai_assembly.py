@@ -32,9 +32,11 @@ class ReplyAssembler:
 
     def feed(self, chunk: Chunk) -> Iterator[TextDelta]:
         if chunk.usage is not None:
+            details = chunk.usage.prompt_tokens_details
             self.usage = Usage(
                 prompt_tokens=chunk.usage.prompt_tokens or 0,
                 completion_tokens=chunk.usage.completion_tokens or 0,
+                cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
             )
         for choice in chunk.choices or ():
             if choice.index:

@@ -36,6 +36,8 @@ from voice.llm.openai_deadlines import ChatTimeouts, Deadlines, sdk_timeout
 from voice.llm.openai_errors import OpenAIChatError, StreamFailed, describe_failure
 from voice.llm.openai_request import TokenLimitParam, open_stream
 from voice.llm.openai_wire import SseDecoder, parse_chunk
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import current_ledger
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +140,19 @@ class OpenAIChatModel:
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         model = request.model.deployment or self._default_model
-        limits = Deadlines(self._timeouts)
         reply = ReplyAssembler()
+        ledger = current_ledger()
+        try:
+            async for event in self._stream(request, model, reply):
+                yield event
+        finally:
+            if ledger is not None:
+                ledger.record(self.name, model, _usage_of(reply), agent=request.agent)
+
+    async def _stream(
+        self, request: ChatRequest, model: str, reply: ReplyAssembler
+    ) -> AsyncGenerator[ChatEvent, None]:
+        limits = Deadlines(self._timeouts)
         # The exit stack closes the HTTP response on every way out: end, error, timeout, and the consumer
         # cancelling or closing us mid-reply (barge-in), so the server stops generating.
         async with contextlib.AsyncExitStack() as stack:
@@ -216,3 +229,18 @@ async def _drain(body: AsyncIterator[bytes]) -> None:
         async with asyncio.timeout(_DRAIN_S):
             async for _ in body:
                 pass
+
+
+def _usage_of(reply: ReplyAssembler) -> UsageAmounts:
+    """One request's usage from the stream's usage chunk (we ask for it with `include_usage`). A reply cut
+    short (barge-in, failure) before that chunk is one request of unknown usage: the server may still bill
+    it, and we do not guess how much."""
+    usage = reply.usage
+    if usage is None:
+        return UsageAmounts(requests=1, unknown_events=1)
+    return UsageAmounts(
+        requests=1,
+        input_tokens=usage.prompt_tokens,
+        cached_input_tokens=min(usage.cached_tokens, usage.prompt_tokens),
+        output_tokens=usage.completion_tokens,
+    )

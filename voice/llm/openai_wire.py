@@ -42,9 +42,14 @@ class _Choice(_Wire):
     finish_reason: str | None = None
 
 
+class _PromptTokensDetails(_Wire):
+    cached_tokens: int | None = 0
+
+
 class _Usage(_Wire):
     prompt_tokens: int | None = 0
     completion_tokens: int | None = 0
+    prompt_tokens_details: _PromptTokensDetails | None = None
 
 
 class Chunk(_Wire):

@@ -27,6 +27,8 @@ from voice.azure_speech import redact
 from voice.errors import ProviderError
 from voice.stt.azure_results import FinalPhrase, detailed_confidence
 from voice.stt.base import Recognition, SttConfig
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import current_ledger, report
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class AzureSttSession:
         self._flush = bytes(2 * stream_rate * flush_ms // 1000)
         # Loop-thread state.
         self._samples = 0  # samples written to the stream so far, flush silence included
+        self._ledger = current_ledger()  # the call's, captured here: nothing is looked up per frame
         self._turn_start = 0  # tick offset where the current turn's audio begins
         self._turn_has_audio = False
         self._finals: list[FinalPhrase] = []
@@ -257,6 +260,8 @@ class AzureSttSession:
             return
         self._closed = True
         self._changed.set()
+        seconds = round(self._samples / self._rate, 3)
+        report(PROVIDER, "stt", UsageAmounts(requests=1, stt_audio_seconds=seconds), ledger=self._ledger)
         recognizer, stream, connection = self._recognizer, self._stream, self._connection
         self._recognizer = self._stream = self._connection = None
         # After a cancellation the SDK has stopped by itself, and stopping again can block for 10 s.

@@ -32,6 +32,8 @@ from voice.stt.local_decoding import (
     turn_mean,
 )
 from voice.stt.local_engine import Engine, PhraseSlot
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import current_ledger, report
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ class LocalSttSession:
         self._closed = False
         self._failure: ProviderError | None = None
         self._current: _EndTurn | None = None  # the end-of-turn request being worked on
+        self._bytes_pushed = 0
+        self._ledger = current_ledger()  # the call's, captured here: nothing is looked up per frame
         # Touched only by jobs on decode threads, which run one at a time for this session.
         self._resampler = StreamResampler(config.sample_rate, DECODER_RATE)
         self._noise = np.random.default_rng(0)
@@ -102,6 +106,7 @@ class LocalSttSession:
     def push(self, pcm: bytes) -> None:
         if self._closed or self._failure is not None or not pcm:
             return
+        self._bytes_pushed += len(pcm)
         self._enqueue(bytes(pcm[: len(pcm) & ~1]))  # PCM16: a stray odd byte cannot be a sample
 
     async def end_of_turn(self) -> Recognition:
@@ -121,6 +126,8 @@ class LocalSttSession:
         if self._closed:
             return
         self._closed = True
+        seconds = round(self._bytes_pushed / 2 / self._config.sample_rate, 3)
+        report(PROVIDER, "local", UsageAmounts(requests=1, stt_audio_seconds=seconds), ledger=self._ledger)
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker

@@ -26,6 +26,8 @@ from voice.audio.resample import StreamResampler
 from voice.azure_speech import redact, speech_config
 from voice.errors import ProviderError
 from voice.tts.base import StreamingSynthesizer
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import report
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,7 @@ class AzureTextToSpeech(StreamingSynthesizer):
             raise ProviderError(
                 PROVIDER, f"could not start synthesis: {redact(str(exc), self._key)}"
             ) from None
+        report(PROVIDER, "neural", UsageAmounts(requests=1, tts_characters=len(text)))
         reusable = False
         try:
             while (item := await utterance.queue.get()) is not _DONE:

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from voice.audio.resample import StreamResampler
 from voice.tts.espeak_ng import MAX_RATE_WPM, MIN_RATE_WPM, EspeakNg
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import report
 
 _Deliver = Callable[[bytes], None]
 
@@ -164,6 +166,7 @@ class EspeakTts:
         _check_rate(sample_rate)
         if not text.strip():
             return
+        report(self.name, "local", UsageAmounts(requests=1, tts_characters=len(text)))
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()  # unbounded: one utterance at most
         stop = threading.Event()

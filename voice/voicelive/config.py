@@ -23,4 +23,6 @@ class VoiceLiveSettings:
     reconnect_attempts: int = 1
     """Reconnects after a dropped socket before the call is ended (no dead air)."""
     response_timeout_s: float = 30.0
+    usage_provider: str = "azure-voicelive"
+    """The provider name its `response.done` usage is recorded under (the embedded server's is priced at zero)."""
     """Bound on waiting for a spoken line (goodbye, apology) to be generated and played."""

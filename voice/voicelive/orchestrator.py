@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from voice.llm.base import dtmf_message
@@ -25,6 +25,8 @@ from voice.session.keypad import KeyPad
 from voice.session.orchestrator import CallDeps
 from voice.session.recorder import TurnRecorder
 from voice.transports.playout import PacedPlayout
+from voice.usage.amounts import UsageAmounts, realtime_amounts
+from voice.usage.ledger import report
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
 from voice.voicelive.config import VoiceLiveSettings
@@ -209,10 +211,25 @@ class VoiceLiveOrchestrator:
         elif kind == "response.output_item.done":
             book.on_output_item_done(event)
         elif kind == "response.done":
+            self._count_usage(event.get("response"))
             if (state := book.on_response_done(event.get("response") or {})) is not None:
                 self.own(self._followups.run(state, self.epoch))
         elif kind == "error":
             log_server_error("realtime server error", event)
+
+    def _count_usage(self, response: Any) -> None:
+        """Once per response id (a `response.done` seen again after a reconnect is not counted twice). The
+        embedded server reports no tokens (it has none): its responses count as requests only."""
+        response = response if isinstance(response, Mapping) else {}  # SDK models are Mappings
+        raw = response.get("usage")
+        provider = self.settings.usage_provider
+        amounts = (
+            UsageAmounts(requests=1)
+            if raw is None and provider == "embedded-realtime"
+            else realtime_amounts(raw)
+        )
+        key = response.get("id") if isinstance(response.get("id"), str) else None
+        report(provider, self.settings.model, amounts, agent=self.conversation.agent.name, key=key)
 
     # --- interruption ------------------------------------------------------------------------------
     @property

@@ -12,11 +12,13 @@ import redis.asyncio as aioredis
 
 from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.calls.control import AcsCallControl
+from apps.backend.calls.cost import CallUsageMeter
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.start_agent import start_agent
 from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.guidance.service import live_guidance
+from apps.backend.observability.usage_metrics import UsageMetrics
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import CallChannel, CallDirection, CallRecord, RedisCallStore
 from apps.backend.storage.session_store import RedisSessionStore
@@ -28,6 +30,7 @@ from voice.session.orchestrator import CallDeps
 from voice.session.redaction import RedactionPolicy
 from voice.telemetry import CallTelemetry
 from voice.transcript import TranscriptStore, TranscriptTurn
+from voice.usage.prices import PriceTable, load_price_table
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,12 @@ class CallDepsBuilder:
     transcripts: TranscriptStore | None
     sessions: RedisSessionStore | None
     telemetry: CallTelemetry
+    usage_metrics: UsageMetrics | None = None
     config: CallConfig = field(init=False)
+    prices: PriceTable = field(init=False)
 
     def __post_init__(self) -> None:
+        self.prices = load_price_table(self.settings.price_table_file)  # a bad file stops startup, named
         self.config = CallConfig(
             idle_reprompt_s=self.settings.idle_reprompt_seconds,
             idle_hang_up_s=self.settings.idle_hang_up_seconds,
@@ -77,13 +83,23 @@ class CallDepsBuilder:
             record.call_id,
             CallEventPublisher.shared(self.redis),
         )
-        return CallRecordMediaListener(
+        listener = CallRecordMediaListener(
             self.store,
             record.call_id,
             on_turn=on_turn,
             on_dropped_update=on_dropped_update,
             guidance=guidance,
         )
+        listener.usage = CallUsageMeter(
+            record.call_id,
+            record.channel,
+            self.prices,
+            listener.writer,
+            CallEventPublisher.shared(self.redis),
+            self.usage_metrics,
+        )
+        listener.usage.ledger.restore(record.usage)  # a call resumed here goes on from its totals
+        return listener
 
     def transfer_line(
         self, record: CallRecord, scenario: ScenarioSpec, observer: CallRecordMediaListener

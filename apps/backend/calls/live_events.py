@@ -33,6 +33,7 @@ from apps.backend.storage.intake_result import IntakeResult
 from apps.backend.summaries.model import PostCallSummary
 from voice.guidance.models import GuidanceReport
 from voice.transcript import Speaker, TranscriptTurn, TurnKind
+from voice.usage.prices import LineCost, Money
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,17 @@ class CallSummaryEvent(_Event):
     summary: PostCallSummary
 
 
+class CostUpdateEvent(_Event):
+    """What the call used and cost since the previous update (`lines`, `increment`), and its running total:
+    each amount is reported once, so summing the increments gives the total."""
+
+    type: Literal["cost_update"] = "cost_update"
+    currency: str
+    increment: Money
+    total: Money
+    lines: list[LineCost]
+
+
 class ErrorEvent(_Event):
     type: Literal["error"] = "error"
     source: str
@@ -158,6 +170,7 @@ LiveCallEvent = Annotated[
     | IntakeCompleteEvent
     | GuidanceEvent
     | CallSummaryEvent
+    | CostUpdateEvent
     | ErrorEvent,
     Field(discriminator="type"),
 ]

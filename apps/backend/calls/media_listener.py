@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from apps.backend.calls.cost import CallUsageMeter
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.storage.call_store import CallRecord, RedisCallStore, utcnow
@@ -40,6 +41,8 @@ class CallRecordMediaListener:
         self._events = events or CallEventPublisher.shared(store.redis)
         self._on_turn = on_turn  # metrics and traces
         self.writer = CallRecordWriter(store, call_id, on_drop=on_dropped_update)
+        self.usage: CallUsageMeter | None = None
+        """The call's usage ledger and where it goes (set by `CallDepsBuilder`)."""
 
     def _event(self, type_: str, detail: str | None = None) -> None:
         at = utcnow()  # when it happened, not when Redis took it
@@ -48,6 +51,8 @@ class CallRecordMediaListener:
     async def on_media_started(self, sample_rate: int) -> None:
         log.info("media started", extra={"sample_rate": sample_rate})
         at = utcnow()
+        if self.usage is not None:
+            self.usage.media_started()
 
         def mutate(record: CallRecord) -> None:
             record.media_connected = True
@@ -75,6 +80,8 @@ class CallRecordMediaListener:
         if turn.speaker == "caller":
             self._event("caller_turn", turn.kind)
             return
+        if self.usage is not None:
+            self.usage.flush()  # after the agent's turn: its LLM and TTS usage is in
         tools = ",".join(call.name for call in turn.tool_calls)
         detail = f"{turn.agent}:{turn.kind}" + (f" tools={tools}" if tools else "")
         self._event("agent_cut_short" if turn.interrupted else "agent_turn", detail)
@@ -103,6 +110,9 @@ class CallRecordMediaListener:
             record.media_connected = False
             record.add_event("media_ended", detail, at=at)
 
+        if self.usage is not None:
+            self.usage.media_ended()
+            self.usage.flush()
         self.writer.submit(mutate, then=lambda r: self._events.status(r, "media_ended"), keep=True)
         if self._guidance is not None:
             self._guidance.cancel()

@@ -22,6 +22,7 @@ from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.answer_outcomes import record_answer_outcome, screens_answer, unanswered_outcome
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
+from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.routing import (
     AddIceCandidate,
@@ -55,6 +56,8 @@ from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
 from voice.transports.recording_tap import RecordingTap
+from voice.usage.ledger import metering
+from voice.usage.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,27 @@ class CallService:
             transcripts=transcripts,
             sessions=sessions,
             telemetry=self.observability.metrics,
+            usage_metrics=self.observability.metrics.usage,
         )
+
+    @property
+    def prices(self) -> PriceTable:
+        """The price table in force (shipped, or PRICE_TABLE_FILE)."""
+        return self._deps.prices
+
+    def call_listener(self, record: CallRecord, snapshot: RegistrySnapshot) -> CallRecordMediaListener:
+        """A call's record writer, live events and usage meter, for channels that run no media session (the
+        realtime relay)."""
+        return self._deps.listener(
+            record,
+            snapshot,
+            on_turn=self.observability.record_turn,
+            on_dropped_update=self.observability.metrics.call_record_update_dropped,
+        )
+
+    @property
+    def transcripts(self) -> TranscriptStore | None:
+        return self._deps.transcripts
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
     def callback_url(self) -> str:
@@ -390,8 +413,14 @@ class CallService:
             },
         )
         metrics.call_started()
+        usage = listener.usage
         try:
-            await session.run()
+            if usage is None:
+                await session.run()
+            else:
+                usage.ledger.set_agent_source(lambda: orchestrator.conversation.agent.name)
+                with metering(usage.ledger):  # every task the session starts reports to this call's ledger
+                    await session.run()
         finally:
             listener.cancel()  # normally flushed already by on_media_ended; a cancelled call stops here
             metrics.call_ended()

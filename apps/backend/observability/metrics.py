@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from apps.backend.observability.histogram import LoopCounters, LoopHistogram
+from apps.backend.observability.usage_metrics import UsageMetrics
 from voice.transcript import TranscriptTurn
 
 # Turn parts range from a few ms (our overhead) to seconds (a slow LLM): buckets dense below 1 s.
@@ -48,6 +49,7 @@ class ServiceMetrics:
             "switchboard_active_calls", "Calls whose media stream this process is handling.", registry=r
         )
         self.calls_total = Counter("switchboard_calls", "Media sessions started.", registry=r)
+        self.usage = UsageMetrics(r)
         self.turn_latency = Histogram(
             "switchboard_turn_latency_seconds",
             "Where one agent reply's time went; part=response is caller's last voiced frame -> first agent "

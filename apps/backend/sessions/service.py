@@ -39,8 +39,9 @@ from voice.transports.websocket import DuplexSocket, WebSocketVoiceTransport
 
 log = logging.getLogger(__name__)
 
-SESSION_CHANNELS = (CallChannel.WEBSOCKET, CallChannel.WEBRTC)
+SESSION_CHANNELS = (CallChannel.WEBSOCKET, CallChannel.WEBRTC, CallChannel.RELAY)
 VOICE_PATH = "/api/v1/realtime/conversation"
+RELAY_PATH = "/api/v1/realtime/relay"
 MAX_FORWARDED_EVENTS = 256
 """Live events queued for a voice socket's client; beyond it (a client not reading) they are dropped."""
 
@@ -97,7 +98,7 @@ class SessionService:
     # --- create, read, end --------------------------------------------------------------------------
     async def create(self, body: CreateSessionRequest) -> SessionCreated:
         if body.channel is CallChannel.PHONE:
-            raise SessionRequestError("channel must be websocket or webrtc")
+            raise SessionRequestError("channel must be websocket, webrtc or relay")
         agent = self._check_registry(body)
         session_id = uuid.uuid4().hex
         snapshot = self._calls.registry.current
@@ -130,7 +131,7 @@ class SessionService:
             expires_at=expires_at,
             ice_servers=self._settings.session_ice_servers,
             urls=SessionUrls(
-                websocket=f"{ws}{VOICE_PATH}?session={session_id}",
+                websocket=f"{ws}{RELAY_PATH if body.channel is CallChannel.RELAY else VOICE_PATH}?session={session_id}",
                 events=f"{ws}/api/v1/sessions/{session_id}/events",
                 offer=f"{http}/offer",
                 candidates=f"{http}/candidates",

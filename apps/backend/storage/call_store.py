@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
 from apps.backend.storage.intake_result import IntakeResult
+from voice.usage.amounts import UsageLine
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class CallChannel(StrEnum):
     PHONE = "phone"
     WEBSOCKET = "websocket"
     WEBRTC = "webrtc"
+    RELAY = "relay"
 
 
 class CallCarrier(StrEnum):
@@ -129,6 +131,8 @@ class CallRecord(BaseModel):
     """Outbound calls: who picked up (human, voicemail), or why nobody did (no_answer, busy)."""
     transfer_outcome: TransferOutcome | None = None
     """A warm transfer's end: handed to a person, or nobody answered and the caller needs a callback."""
+    usage: list[UsageLine] = Field(default_factory=list)
+    """What the call used so far, per provider, model and agent (written behind the call; priced on read)."""
 
     def add_event(self, type_: str, detail: str | None = None, *, at: datetime | None = None) -> None:
         """`at`: when it happened, if earlier than now (updates written behind the call)."""
@@ -307,6 +311,13 @@ class RedisCallStore:
         found = found[:limit]
         next_cursor = _encode_cursor(found[-1][0], found[-1][1].call_id) if more and found else None
         return CallPage(calls=[CallSummary.of(record) for _, record in found], next_cursor=next_cursor)
+
+    async def get_many(self, call_ids: list[str]) -> list[CallRecord]:
+        """The records of `call_ids` still on record, in order (one round trip)."""
+        if not call_ids:
+            return []
+        raws = await self._redis.mget([self._record_key(call_id) for call_id in call_ids])
+        return [CallRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
     async def get(self, call_id: str) -> CallRecord:
         raw = await self._redis.get(self._record_key(call_id))

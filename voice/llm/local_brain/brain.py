@@ -19,6 +19,8 @@ from voice.llm.local_brain.replies import events
 from voice.llm.local_brain.router import IntentRouter
 from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.turn import Turn
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import report
 
 
 class LocalBrain:
@@ -47,6 +49,8 @@ class LocalBrain:
         await asyncio.to_thread(load)
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+        # Its `Usage` event counts words, not tokens: the ledger gets the request only.
+        report(self.name, "local", UsageAmounts(requests=1), agent=request.agent)
         conversation = read_conversation(request.messages)
         decision = decide_intake(request.tools, conversation, request.scratch, self._today())
         if decision is None:  # no intake form open: route the turn
