@@ -30,6 +30,7 @@ from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.recovery import SweepableTranscripts, close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
+from apps.backend.guidance.service import guidance_engine
 from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import TurnTracer
@@ -50,6 +51,7 @@ from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.stt.phrases import scenario_phrases
 from voice.transports.webrtc_ice import offer_loopback_candidates
 from voice.tts.local import EspeakTts
@@ -74,6 +76,7 @@ class Runtime:
     transcripts: OwnedTranscriptStore
     observability: Observability
     realtime: BackendRealtime
+    guidance: GuidanceEngine = field(default_factory=EmbeddedGuidance)
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -181,6 +184,8 @@ class Runtime:
         sessions = RedisSessionStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
         sessions.start()
         stack.push_async_callback(sessions.stop)
+        guidance = guidance_engine(settings)  # one per replica: its calls and POST /guidance share it
+        stack.push_async_callback(guidance.aclose)
         vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
         realtime = build_realtime(settings, providers.cascade, vad, registry)
         calls = CallService(
@@ -197,6 +202,7 @@ class Runtime:
             vad=vad,
             sessions=sessions,
             observability=observability,
+            guidance=guidance,
         )
         stack.push_async_callback(calls.close_all)
         router = CallRouter(
@@ -235,6 +241,7 @@ class Runtime:
             transcripts=transcripts,
             observability=observability,
             realtime=realtime,
+            guidance=guidance,
             embedded_redis=embedded,
             _stack=stack,
         )

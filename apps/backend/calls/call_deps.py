@@ -19,6 +19,7 @@ from apps.backend.settings import Settings
 from apps.backend.storage.call_store import CallRecord, RedisCallStore
 from apps.backend.storage.session_store import RedisSessionStore
 from registries.snapshot import RegistrySnapshot
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation, ConversationState
 from voice.session.orchestrator import CallDeps
@@ -38,6 +39,8 @@ class CallDepsBuilder:
     transcripts: TranscriptStore | None
     sessions: RedisSessionStore | None
     telemetry: CallTelemetry
+    guidance: GuidanceEngine = field(default_factory=EmbeddedGuidance)
+    """The replica's guidance engine, shared by its calls (stateless per report)."""
     config: CallConfig = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +76,7 @@ class CallDepsBuilder:
             snapshot.scenarios[record.scenario],
             record.call_id,
             CallEventPublisher.shared(self.redis),
+            self.guidance,
         )
         return CallRecordMediaListener(
             self.store,

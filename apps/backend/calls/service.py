@@ -38,6 +38,7 @@ from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.session.media_session import MediaSession
 from voice.session.orchestrator import Orchestrator
 from voice.transcript import TranscriptStore
@@ -69,6 +70,7 @@ class CallService:
         vad: VadBatcher | None,
         sessions: RedisSessionStore | None = None,
         observability: Observability | None = None,
+        guidance: GuidanceEngine | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -94,6 +96,7 @@ class CallService:
             transcripts=transcripts,
             sessions=sessions,
             telemetry=self.observability.metrics,
+            guidance=guidance or EmbeddedGuidance(),
         )
 
     # --- URLs handed to ACS ----------------------------------------------------------------------
