@@ -137,6 +137,19 @@ async def test_live_guidance_reports_after_caller_turns_at_most_once_per_interva
     assert {i.id: i.status for i in published[-1].checklist}["identity_verified"] == "done"
 
 
+async def test_an_agent_turn_that_ran_a_tool_asks_for_a_report(snapshot: RegistrySnapshot) -> None:
+    published: list[GuidanceReport] = []
+    live = LiveGuidance(
+        snapshot.scenarios["triage"], EmbeddedGuidance(), published.append, min_interval_s=0.5
+    )
+    live.feed(turn(0, "agent", "i can't give medical advice what's the reason for your call"))
+    live.feed(turn(1, "agent", "i've recorded your answers", ("submit_triage_intake",)))
+    await eventually(lambda: published, timeout=5, interval=0.01)
+    await live.aclose()
+    done = {i.id for i in published[-1].checklist if i.status == "done"}
+    assert done == {"disclaimer_given", "intake_recorded"}
+
+
 async def test_a_failing_engine_costs_a_report_not_the_call(snapshot: RegistrySnapshot) -> None:
     class Broken:
         name = "broken"
