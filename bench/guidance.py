@@ -137,8 +137,8 @@ def build_result(sets: dict[str, dict[str, Any]], quick: bool) -> dict[str, Any]
         if label != "off"
     ]
     notes = [
-        f"{'quick run' if quick else 'full run'}: {len(off['calls'])} banking call(s) of "
-        f"{sum(len(c['turns']) for c in off['calls'])} caller turns per set, instant providers, "
+        f"{'quick run' if quick else 'full run'}: {len(off['calls'])} banking call(s), "
+        f"{sum(len(c['turns']) for c in off['calls'])} caller turns in all per set, instant providers, "
         "GUIDANCE_INTERVAL_SECONDS=0.5 (guidance after every caller turn).",
         "Sets: off = GUIDANCE_ENABLED=false; embedded = the embedded engine on the worker's loop; "
         f"model = Azure OpenAI structured output via the loopback fake, {MODEL_DELAY_S * 1000:.0f} ms per answer.",
