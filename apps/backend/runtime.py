@@ -30,6 +30,7 @@ from apps.backend.calls.orchestrators import OrchestratorFactory
 from apps.backend.calls.recovery import SweepableTranscripts, close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
+from apps.backend.guidance.service import guidance_engine
 from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import TurnTracer
@@ -52,6 +53,7 @@ from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.stt.phrases import scenario_phrases
 from voice.transports.webrtc_ice import offer_loopback_candidates
 from voice.tts.local import EspeakTts
@@ -76,6 +78,7 @@ class Runtime:
     transcripts: OwnedTranscriptStore
     observability: Observability
     realtime: BackendRealtime
+    guidance: GuidanceEngine = field(default_factory=EmbeddedGuidance)
     embedded_redis: EmbeddedRedis | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
@@ -183,6 +186,8 @@ class Runtime:
         sessions = RedisSessionStore(redis, ttl_seconds=settings.call_record_ttl_seconds)
         sessions.start()
         stack.push_async_callback(sessions.stop)
+        guidance = guidance_engine(settings)  # one per replica: its calls and POST /guidance share it
+        stack.push_async_callback(guidance.aclose)
         vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
         realtime = build_realtime(settings, providers.cascade, vad, registry)
         recordings = RecordingService.from_settings(settings)
@@ -213,6 +218,7 @@ class Runtime:
             observability=observability,
             recordings=recordings,
             summaries=summaries,
+            guidance=guidance,
         )
         stack.push_async_callback(calls.drain_after_call)  # after close_all: the ended calls' recordings
         stack.push_async_callback(calls.close_all)
@@ -252,6 +258,7 @@ class Runtime:
             transcripts=transcripts,
             observability=observability,
             realtime=realtime,
+            guidance=guidance,
             embedded_redis=embedded,
             _stack=stack,
         )

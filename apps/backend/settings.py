@@ -233,6 +233,20 @@ class Settings(BaseSettings):
     guidance_interval_seconds: float = Field(
         3.0, ge=0.5, le=60, description="Least time between two live guidance reports of one call."
     )
+    guidance_engine: Literal["auto", "embedded"] = Field(
+        "auto",
+        description="auto: Azure OpenAI with structured output when AZURE_OPENAI_* is configured (the embedded "
+        "engine when it fails or times out); embedded: the embedded engine only.",
+    )
+    guidance_azure_openai_deployment: str | None = Field(
+        None, description="Azure OpenAI deployment for guidance. Unset: AZURE_OPENAI_DEPLOYMENT."
+    )
+    guidance_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Longest wait for the guidance model before the embedded engine answers.",
+    )
     cosmos_endpoint: str | None = Field(
         None,
         description="Azure Cosmos DB endpoint for transcripts. Unset: the embedded SQLite store (TRANSCRIPTS_DB).",

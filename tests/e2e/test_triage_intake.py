@@ -109,12 +109,14 @@ async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stor
     assert len(completed) == 1, [e["type"] for e in events]
     assert completed[0]["intake"]["form"] == "triage"
     assert normalised(completed[0]["intake"]["fields"]) == expected, describe(transcript)
-    # Live guidance reached the dashboard after caller turns: the checklist as the call went.
+    # Live guidance reached the dashboard after caller turns and tool turns: the checklist as the call went,
+    # complete once the intake was recorded (the last guidance follows the agent's last turn, not the caller's).
     guidance = [e["guidance"] for e in events if e["type"] == "guidance"]
     assert guidance and all(g["scenario"] == "triage" and g["engine"] == "embedded" for g in guidance)
-    assert len(guidance) <= len([t for t in transcript.turns if t.speaker == "caller"])
+    asking = [t for t in transcript.turns if t.speaker == "caller" or any(c.ok for c in t.tool_calls)]
+    assert len(guidance) <= len(asking)
     last = {item["id"]: item["status"] for item in guidance[-1]["checklist"]}
-    assert last["disclaimer_given"] == "done" and last["read_back_confirmed"] == "done", guidance[-1]
+    assert set(last.values()) == {"done"}, guidance[-1]
     # The read-back came before it and the agent said it is not medical advice.
     said = " ".join(t.text for t in agent_turns(transcript)).lower()
     assert "let me read that back" in said and "can't give medical advice" in said, describe(transcript)

@@ -303,7 +303,9 @@ class FakeOpenAIServer:
 
     Azure route: `POST /openai/deployments/{deployment}/chat/completions?api-version=...` with `api-key`
     (or `Authorization: Bearer <azure_ad_token>`). OpenAI route: `POST /v1/chat/completions` with
-    `Authorization: Bearer <api_key>`. Non-streaming requests get 400: our providers only stream.
+    `Authorization: Bearer <api_key>`. Non-streaming requests (structured output, e.g. guidance) are answered
+    from a queue of their own (`script_completions`): a `TextTurn`'s text as one `chat.completion` message
+    after its `first_delay_s` (`stall_after=0`: never), or an `ErrorTurn`; none scripted: 400.
     """
 
     def __init__(
@@ -327,6 +329,7 @@ class FakeOpenAIServer:
         self.usage_reported: list[ReportedUsage] = []
         """Every usage chunk sent, in order (what a client's ledger should add up to)."""
         self._turns: deque[Turn] = deque()
+        self._completion_turns: deque[TextTurn | ErrorTurn] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._requested_port = port
@@ -382,6 +385,10 @@ class FakeOpenAIServer:
     def script(self, *turns: Turn) -> None:
         """Queue replies; each request takes the next one."""
         self._turns.extend(turns)
+
+    def script_completions(self, *turns: TextTurn | ErrorTurn) -> None:
+        """Queue answers to non-streaming requests (kept apart from the streamed replies of calls)."""
+        self._completion_turns.extend(turns)
 
     @property
     def pending_turns(self) -> int:
@@ -487,7 +494,7 @@ class FakeOpenAIServer:
         if body is None:
             return self._error(record, 400, "invalid request body", type="invalid_request_error")
         if not body.stream:
-            return self._error(record, 400, "this fake server only streams", type="invalid_request_error")
+            return await self._answer_whole(record)
         turn = self._turns.popleft() if self._turns else self.default_turn
         if turn is None:
             return self._error(record, 500, "no scripted turn left", type="server_error")
@@ -508,6 +515,36 @@ class FakeOpenAIServer:
                 record, turn.status, turn.message, code=turn.code, type=turn.type, headers=headers
             )
         return await self._stream(request, record, body, turn, azure=azure)
+
+    async def _answer_whole(self, record: RecordedRequest) -> web.StreamResponse:
+        if not self._completion_turns:
+            return self._error(record, 400, "no scripted completion", type="invalid_request_error")
+        turn = self._completion_turns.popleft()
+        if isinstance(turn, ErrorTurn):
+            await asyncio.sleep(turn.delay_s)
+            return self._error(record, turn.status, turn.message, code=turn.code, type=turn.type)
+        if turn.stall_after == 0:
+            await self._closing.wait()
+            raise asyncio.CancelledError
+        await asyncio.sleep(turn.first_delay_s)
+        record.status, record.completed = 200, True
+        completion = {
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "system_fingerprint": "fp_fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": turn.text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": turn.finish_reason,
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        return web.json_response(completion)
 
     async def _stream(
         self,

@@ -41,3 +41,6 @@ class EmbeddedGuidance:
 
     async def guide(self, scenario: ScenarioSpec, turns: Sequence[GuidanceTurn]) -> GuidanceReport:
         return embedded_report(scenario, turns)
+
+    async def aclose(self) -> None:
+        """Nothing to release (the same shape as the model engine's)."""

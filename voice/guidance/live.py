@@ -1,5 +1,6 @@
 """Live guidance for one call: fed the call's transcript turns as they are recorded, it re-reads the transcript
-after each caller turn, at most once every `min_interval_s`, in a task of its own (never on the audio or turn
+after each caller turn and each agent turn that ran a tool (a tool settles checklist items: without it the
+panel would show the intake missing after the call's last word), at most once every `min_interval_s`, in a task of its own (never on the audio or turn
 path: `feed` only appends), and hands each report to `publish`. A failing engine costs a report, never the call.
 The owner (the call) must `aclose` it when the call ends."""
 
@@ -49,14 +50,15 @@ class LiveGuidance:
         self.failures = 0
 
     def feed(self, turn: TranscriptTurn) -> None:
-        """Take a recorded turn (never blocks). A caller turn asks for a new report."""
+        """Take a recorded turn (never blocks). A caller turn, or an agent turn with tools, asks for a report."""
         if (
             self._closed or turn.kind == "dtmf"
         ):  # keyed digits may be account numbers: not guidance's business
             return
-        self._turns.append(guidance_turn(turn))
+        read = guidance_turn(turn)
+        self._turns.append(read)
         del self._turns[:-MAX_TURNS]
-        if turn.speaker == "caller":
+        if turn.speaker == "caller" or read.tools:
             self._wake.set()
             if self._task is None:
                 self._task = asyncio.get_running_loop().create_task(self._run(), name="live-guidance")

@@ -50,7 +50,7 @@ class GuidanceReport(BaseModel):
 
     scenario: str
     engine: str
-    """Which engine produced it: "embedded" or "openai"."""
+    """Which engine produced it: "embedded", or "azure-openai" (the model answered; on failure: embedded)."""
     checklist: tuple[ChecklistStatus, ...] = ()
     tone: ToneReading
     coaching: tuple[str, ...] = Field(default=(), max_length=2)

@@ -1,12 +1,19 @@
-"""The caller's tone from what they said: a small lexicon of cue phrases per tone, weighted, read over the
-caller's last few turns with the latest counting most. No cue: calm (more sure when the caller sounds pleased).
+"""The caller's tone from what they said, from two lexicons:
+- cue phrases per tone (ours, weighted), read over the caller's last few turns with the latest counting most:
+  they tell confused, frustrated, angry and distressed apart;
+- VADER's valence lexicon (shipped inside the vaderSentiment wheel, with its rules for negation, boosters,
+  capitals and "!"): how negative or positive the latest turn is. When no cue fires, a strongly negative turn
+  is angry when aimed at the agent or the company ("you", "this is") and distressed otherwise; it also makes
+  each reading more or less sure. Mildly negative turns stay calm: callers describe pain and problems calmly.
 
-Measured on the labelled set in tests/unit/guidance/labelled.py (see its test for the accuracy asserted)."""
+Measured on tests/unit/guidance/labelled.py and the held-out set heldout.py (see their test for the floors)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from voice.guidance.checklist import phrase_pattern
 from voice.guidance.models import Tone, ToneReading
@@ -43,6 +50,12 @@ CUES: dict[Tone, dict[str, float]] = {
         "makes no sense": 1.5, "explain": 1,
     },
 }  # fmt: skip
+_VADER = SentimentIntensityAnalyzer()  # reads its lexicon file once, at import (before any call is served)
+STRONGLY_NEGATIVE = -0.5
+"""VADER compound at or below which a turn without cues is not calm."""
+AGREEING = 0.3
+"""|compound| from which VADER's valence agrees with a reading and makes it surer."""
+_AIMED_AT_US = re.compile(r"\b(?:you|your|you're|yours|this is|that's|this bank|this company)\b")
 PLEASED = ("thank you", "thanks", "great", "perfect", "wonderful", "appreciate", "that helps", "sounds good")
 PRIORITY: tuple[Tone, ...] = ("distressed", "angry", "frustrated", "confused")
 _NEGATED = re.compile(r"\b(?:not|no|never|isn't|i'm not)\s+(?:\w+\s+)?$")
@@ -67,6 +80,11 @@ def _score(text: str) -> dict[Tone, float]:
     return scores
 
 
+def valence(text: str) -> float:
+    """VADER's compound score, -1 (most negative) to 1."""
+    return float(_VADER.polarity_scores(text)["compound"])
+
+
 def classify_tone(caller_texts: Sequence[str]) -> ToneReading:
     """The tone of the caller's latest turns (oldest first in `caller_texts`)."""
     recent = list(caller_texts[-len(RECENCY) :])[::-1]
@@ -74,11 +92,20 @@ def classify_tone(caller_texts: Sequence[str]) -> ToneReading:
     for weight, text in zip(RECENCY, recent, strict=False):
         for tone, score in _score(text).items():
             totals[tone] = totals.get(tone, 0.0) + weight * score
+    compound = valence(recent[0]) if recent else 0.0
     if not totals:
+        if compound <= STRONGLY_NEGATIVE:
+            aimed = bool(_AIMED_AT_US.search(normalize(recent[0])))
+            sure = min(0.8, 0.5 + (STRONGLY_NEGATIVE - compound))
+            return ToneReading(tone="angry" if aimed else "distressed", confidence=round(sure, 2))
         pleased = bool(recent) and any(phrase_pattern(p).search(normalize(recent[0])) for p in PLEASED)
-        return ToneReading(tone="calm", confidence=0.8 if pleased else 0.6)
+        if pleased or compound >= AGREEING:
+            return ToneReading(tone="calm", confidence=0.8)
+        return ToneReading(tone="calm", confidence=0.6 if compound > -AGREEING else 0.5)
     best = max(PRIORITY, key=lambda t: (totals.get(t, 0.0), -PRIORITY.index(t)))
     top = totals[best]
     share = top / sum(totals.values())
-    confidence = min(0.95, 0.5 + 0.45 * share * min(top, 3.0) / 3.0)  # clearer and stronger cues: surer
-    return ToneReading(tone=best, confidence=round(confidence, 2))
+    confidence = 0.5 + 0.45 * share * min(top, 3.0) / 3.0  # clearer and stronger cues: surer
+    if best != "confused":  # confusion is not negative valence; the other tones are
+        confidence += 0.1 if compound <= -AGREEING else -0.1 if compound >= AGREEING else 0.0
+    return ToneReading(tone=best, confidence=round(min(0.95, max(0.5, confidence)), 2))

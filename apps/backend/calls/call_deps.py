@@ -24,6 +24,7 @@ from apps.backend.storage.call_store import CallChannel, CallDirection, CallReco
 from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import E164_PATTERN, ScenarioSpec, normalize_number
 from registries.snapshot import RegistrySnapshot
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation, ConversationState
 from voice.session.orchestrator import CallDeps
@@ -45,6 +46,8 @@ class CallDepsBuilder:
     sessions: RedisSessionStore | None
     telemetry: CallTelemetry
     usage_metrics: UsageMetrics | None = None
+    guidance: GuidanceEngine = field(default_factory=EmbeddedGuidance)
+    """The replica's guidance engine, shared by its calls (stateless per report)."""
     config: CallConfig = field(init=False)
     prices: PriceTable = field(init=False)
 
@@ -82,6 +85,7 @@ class CallDepsBuilder:
             snapshot.scenarios[record.scenario],
             record.call_id,
             CallEventPublisher.shared(self.redis),
+            self.guidance,
         )
         listener = CallRecordMediaListener(
             self.store,

@@ -51,6 +51,7 @@ from apps.backend.summaries.service import SummaryService
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
+from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.session.media_session import MediaSession
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
@@ -86,6 +87,7 @@ class CallService:
         observability: Observability | None = None,
         recordings: RecordingService | None = None,
         summaries: SummaryService | None = None,
+        guidance: GuidanceEngine | None = None,
     ) -> None:
         self._settings = settings
         self.store = store
@@ -118,6 +120,7 @@ class CallService:
             sessions=sessions,
             telemetry=self.observability.metrics,
             usage_metrics=self.observability.metrics.usage,
+            guidance=guidance or EmbeddedGuidance(),
         )
 
     @property

@@ -14,13 +14,17 @@ from registries.snapshot import RegistrySnapshot
 from tests.support import eventually
 from voice.guidance.engine import EmbeddedGuidance, embedded_report
 from voice.guidance.live import LiveGuidance
-from voice.guidance.models import GuidanceReport, GuidanceTurn
+from voice.guidance.models import GuidanceReport, GuidanceTurn, ToneReading
 from voice.guidance.tone import classify_tone
 from voice.transcript import ToolCallRecord, TranscriptTurn
 
+from .heldout import HELDOUT_CHECKLIST, HELDOUT_TONE
 from .labelled import CHECKLIST_CASES, TONE_SNIPPETS
 
 MIN_TONE_ACCURACY = 0.9  # measured 50/50 on the set as written with the lexicon (the same author: optimistic)
+# The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20.
+MIN_HELDOUT_TONE_ACCURACY = 0.35
+MIN_HELDOUT_CHECKLIST_ACCURACY = 0.9  # 19/21 items: agents that word things their own way are missed
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +37,34 @@ def test_tone_accuracy_on_the_labelled_set() -> None:
     misses = [(label, text, classify_tone([text]).tone) for label, text in TONE_SNIPPETS]
     misses = [m for m in misses if m[0] != m[2]]
     assert 1 - len(misses) / len(TONE_SNIPPETS) >= MIN_TONE_ACCURACY, misses
+
+
+def test_tone_accuracy_on_the_held_out_set() -> None:
+    assert len(HELDOUT_TONE) == 20
+    right = sum(classify_tone([text]).tone == label for label, text in HELDOUT_TONE)
+    assert right / len(HELDOUT_TONE) >= MIN_HELDOUT_TONE_ACCURACY, right
+
+
+def test_checklist_accuracy_on_the_held_out_cases(snapshot: RegistrySnapshot) -> None:
+    right = total = 0
+    for scenario, turns, expected in HELDOUT_CHECKLIST:
+        guidance_turns = [GuidanceTurn(speaker=s, text=t, tools=tools) for s, t, tools in turns]  # type: ignore[arg-type]
+        got = {
+            i.id: i.status for i in embedded_report(snapshot.scenarios[scenario], guidance_turns).checklist
+        }
+        right += sum(got[item] == status for item, status in expected.items())
+        total += len(expected)
+    assert right / total >= MIN_HELDOUT_CHECKLIST_ACCURACY, (right, total)
+
+
+def test_vader_valence_reads_turns_without_cues() -> None:
+    # No cue phrase in these: VADER's lexicon finds them strongly negative.
+    aimed = classify_tone(["this is a complete scam and you know it"])
+    assert aimed.tone == "angry" and 0.5 <= aimed.confidence <= 0.8
+    assert classify_tone(["there's smoke everywhere after the crash and i'm alone"]).tone == "distressed"
+    # Mildly negative (a symptom) stays calm, less sure; positive is surely calm.
+    assert classify_tone(["i have a sore throat since monday"]) == ToneReading(tone="calm", confidence=0.5)
+    assert classify_tone(["okay no problem"]) == ToneReading(tone="calm", confidence=0.8)
 
 
 def test_tone_reads_the_latest_turns_most_and_no_cue_is_calm() -> None:
@@ -103,6 +135,19 @@ async def test_live_guidance_reports_after_caller_turns_at_most_once_per_interva
     assert len(published) == 2
     assert published[-1].turns_read == 5 and published[-1].tone.tone == "angry"
     assert {i.id: i.status for i in published[-1].checklist}["identity_verified"] == "done"
+
+
+async def test_an_agent_turn_that_ran_a_tool_asks_for_a_report(snapshot: RegistrySnapshot) -> None:
+    published: list[GuidanceReport] = []
+    live = LiveGuidance(
+        snapshot.scenarios["triage"], EmbeddedGuidance(), published.append, min_interval_s=0.5
+    )
+    live.feed(turn(0, "agent", "i can't give medical advice what's the reason for your call"))
+    live.feed(turn(1, "agent", "i've recorded your answers", ("submit_triage_intake",)))
+    await eventually(lambda: published, timeout=5, interval=0.01)
+    await live.aclose()
+    done = {i.id for i in published[-1].checklist if i.status == "done"}
+    assert done == {"disclaimer_given", "intake_recorded"}
 
 
 async def test_a_failing_engine_costs_a_report_not_the_call(snapshot: RegistrySnapshot) -> None:

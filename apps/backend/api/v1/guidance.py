@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.backend.api.deps import AdminDep, RuntimeDep
-from apps.backend.guidance.service import guidance_engine
 from voice.guidance.models import MAX_TURNS, GuidanceReport, GuidanceTurn
 
 log = logging.getLogger(__name__)
@@ -36,5 +35,5 @@ async def guidance(body: GuidanceRequest, runtime: RuntimeDep) -> GuidanceReport
     scenario = runtime.registry.current.scenarios.get(body.scenario)
     if scenario is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown scenario {body.scenario!r}")
-    report: GuidanceReport = await guidance_engine(runtime.settings).guide(scenario, body.turns)
+    report: GuidanceReport = await runtime.guidance.guide(scenario, body.turns)
     return report

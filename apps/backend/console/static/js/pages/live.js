@@ -1,8 +1,9 @@
 // Live calls: every call and browser session not yet ended on any replica (polled), and one call followed
-// as it happens over its events socket, with hang-up and DTMF.
+// as it happens over its events socket, with hang-up, DTMF, and the supervisor's guidance panel.
 
 import { adminKey, api, Unauthorized, wsUrl } from "../api.js";
 import { clear, errorBox, formatDuration, formatTime, h } from "../dom.js";
+import { GuidancePanel } from "../guidance.js";
 import { TranscriptView } from "../transcript.js";
 
 const POLL_MS = 2000;
@@ -92,6 +93,7 @@ function follow(detail, callId) {
   const title = h("h2", { id: "follow-title" }, `Call ${callId.slice(0, 12)}`);
   const facts = h("p", { class: "facts" }, "Connecting…");
   const feed = h("div", { class: "feed-box" });
+  const guidanceBox = h("div", { class: "guidance-box", id: "guidance" });
   const actionStatus = h("p", { class: "action-status", role: "status" });
   const digits = h("input", { id: "dtmf-digits", name: "digits", pattern: "[0-9*#]{1,32}", inputmode: "numeric", size: 8, required: true });
   const dtmf = h(
@@ -126,13 +128,16 @@ function follow(detail, callId) {
     facts,
     h("div", { class: "actions" }, hangUp, dtmf, h("a", { href: `#/calls/${callId}` }, "Call page")),
     actionStatus,
+    guidanceBox,
     feed,
   );
   const view = new TranscriptView(feed, { label: "Live transcript" });
+  const guidance = new GuidancePanel(guidanceBox);
   const socket = new WebSocket(wsUrl(`/api/v1/calls/${encodeURIComponent(callId)}/events`, { api_key: adminKey() }));
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
     const call = view.event(event);
+    guidance.event(event);
     if (call) {
       facts.textContent = `${call.channel} · ${call.scenario} · ${call.status} · since ${formatTime(call.created_at)}`;
     }
