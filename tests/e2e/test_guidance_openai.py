@@ -183,7 +183,18 @@ async def test_a_live_call_gets_guidance_events_from_the_model(
         finally:
             call.cancel()
         transcript = await transcript_of(backend, result.call_connection_id)
+        async with backend.admin() as admin:
+            cost = (await admin.get(f"/api/v1/calls/{call_id}/cost")).json()
     assert result.script_error is None and result.hung_up_by == "caller", result.end_reason
+    # What guidance asked the model is part of what the call cost (the fake reports 1 + 1 tokens).
+    guidance_lines = [line for line in cost["lines"] if line["agent"] == "guidance"]
+    if model_fails:
+        assert guidance_lines == []
+    else:
+        assert [
+            (line["model"], line["usage"]["requests"], line["usage"]["input_tokens"])
+            for line in guidance_lines
+        ] == [("gpt-4o-guidance", 1, 1)]
     # The call ran on the model as usual: guidance (failing or not) did not touch its turns.
     assert [t.text for t in transcript.turns if t.kind == "reply"] == [AGENT_REPLY]
     guidance = [e["guidance"] for e in events if e["type"] == "guidance"]

@@ -20,6 +20,8 @@ from registries.scenariostore.schema import ScenarioSpec
 from voice.guidance.engine import embedded_report
 from voice.guidance.models import MAX_TURNS, GuidanceReport, GuidanceTurn
 from voice.guidance.structured import UnusableAnswer, messages, report_from_answer, response_format
+from voice.usage.amounts import UsageAmounts
+from voice.usage.ledger import report
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +77,32 @@ class OpenAIGuidance:
             temperature=0,
             max_tokens=MAX_ANSWER_TOKENS,
         )
+        _report_usage(self.name, self._model, completion.usage)
         if not completion.choices:
             raise UnusableAnswer("no choice in the answer")
         message = completion.choices[0].message
         if message.refusal or not message.content:
             raise UnusableAnswer("the model refused or said nothing")
         return report_from_answer(message.content, scenario, turns, engine=self.name)
+
+
+def _report_usage(provider: str, model: str, usage: Any) -> None:
+    """The call's ledger (the live guidance task runs in the call's metering context) counts guidance's tokens
+    under the agent name "guidance"; the API's ad-hoc requests have no ledger and count nowhere."""
+    if usage is None:
+        report(provider, model, UsageAmounts(requests=1), agent="guidance")
+        return
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
+    prompt = int(usage.prompt_tokens or 0)
+    report(
+        provider,
+        model,
+        UsageAmounts(
+            requests=1,
+            input_tokens=prompt,
+            cached_input_tokens=min(cached, prompt),
+            output_tokens=int(usage.completion_tokens or 0),
+        ),
+        agent="guidance",
+    )
