@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", type=Path, metavar="PATH", help="write the results as JUnit XML")
     p.add_argument("--min-pass-rate", type=float, default=1.0, help="exit 0 at or above this pass rate (0-1)")
     p.add_argument("--quiet", action="store_true", help="no failure transcripts")
+    p.add_argument(
+        "--stt-only",
+        action="store_true",
+        help="no calls: decode every caller line with the embedded recogniser and report where words are lost",
+    )
     return p
 
 
@@ -57,6 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     except SuiteError as exc:
         print(f"switchboard eval: {exc}", file=sys.stderr)
         return 2
+
+    if args.stt_only:
+        from apps.evals.stt_check import run
+
+        try:
+            print(run(suites, args.voices).summary())
+        except ValueError as exc:
+            print(f"switchboard eval: {exc}", file=sys.stderr)
+            return 2
+        return 0
 
     def selected(call: object) -> bool:
         ids, tags = args.calls, args.tags

@@ -125,6 +125,10 @@ def to_json(result: EvalRun) -> dict[str, Any]:
                 "response_ms": run.verdict.response_ms,
                 "seconds": round(run.seconds, 1),
                 "call_id": run.call_id,
+                "said": [t.say for t in run.call.turns if t.say is not None],
+                "heard": [
+                    t.text for t in (run.transcript.turns if run.transcript else []) if t.speaker == "caller"
+                ],
                 "transcript": None if run.verdict.passed else transcript_text(run),
             }
             for run in result.runs

@@ -20,7 +20,29 @@ _NOT_NAMES = set(
     my need no not now of ok okay on one or our phone please really right savings she so social sorry still
     sure thank thanks that the their them then there they this to trying um uh up verify want was we well
     were what when where who why will with would yeah yes you your here someone somebody anyone nobody everyone
-    something""".split()
+    something oh er ah hmm hold hang wait bye goodbye minute second moment what's where's how's that's there's
+    here's let's balance claim policy money transfer charge charges status deductible coverage covered
+    repeat again help much many tell know said say talk speak person human agent""".split()
+)
+
+
+_NAME_FOLLOWERS = frozenset(
+    {
+        ",",
+        ".",
+        "born",
+        "and",
+        "account",
+        "date",
+        "dob",
+        "birthday",
+        "last",
+        "my",
+        "the",
+        "ending",
+        "calling",
+        "here",
+    }
 )
 
 
@@ -51,6 +73,11 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
         if start == 0 and not asked:
             # An unprompted name at the start must be followed by a pause or a cue word.
             while toks and toks[0] in {
+                "is",
+                "the",
+                "it",
+                "oh",
+                "er",
                 "sure",
                 "yes",
                 "yeah",
@@ -73,7 +100,8 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
                 break
         if start == 0 and not asked and len(toks) > len(words):
             follower = toks[len(words)]
-            if follower not in {",", ".", "born", "and", "account", "date", "dob", "birthday", "last"}:
+            # Recognised speech has no commas: "jordan rivera four eight two one" is a name and then digits.
+            if follower not in _NAME_FOLLOWERS and follower not in NUMBER_WORDS and not follower.isdigit():
                 continue
         if len(words) >= min_words:
             return _title(words)

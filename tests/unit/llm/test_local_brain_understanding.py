@@ -1,0 +1,117 @@
+"""How the local brain understands callers who talk like people: meta-utterances are never slot values,
+ending or transferring a call needs the caller's own words, enum answers are checked, money is never offered to
+move before verification, and a request travels across a handoff (real tools on the demo data)."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from registries.snapshot import RegistrySnapshot
+from voice.llm.local_brain import IntentRouter, LocalBrain
+
+from .harness import SimulatedCall
+
+
+@pytest.fixture
+def live_brain(router: IntentRouter) -> LocalBrain:
+    return LocalBrain(router)
+
+
+def concierge(brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis) -> SimulatedCall:
+    return SimulatedCall(brain, snapshot, redis, "banking", "concierge")
+
+
+def claims(brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis) -> SimulatedCall:
+    return SimulatedCall(brain, snapshot, redis, "insurance", "claims_intake")
+
+
+async def test_hold_on_is_not_a_name_and_the_question_stays_open(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    await sim.say("I'd like to check my balance")
+    held = await sim.say("hold on a second")
+    assert held.calls == [] and held.text == "Sure, take your time."
+    named = await sim.say("Jordan Rivera, ending four eight two one")
+    assert named.calls[0] == ("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
+
+
+async def test_say_that_again_repeats_the_last_reply(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    answer = await sim.say("Marcus Chen, account ending sixty-six forty, what's my checking balance?")
+    assert "15,120 dollars and 40 cents" in answer.text
+    again = await sim.say("sorry, could you repeat that?")
+    assert again.calls == [] and "15,120 dollars and 40 cents" in again.text
+
+
+async def test_what_can_you_do_gets_the_capability_list_not_a_reprompt(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    reply = await sim.say("um, what kinds of things can you help me with?")
+    assert reply.calls == []
+    assert reply.text.startswith("I can help with looking up the current balance")
+    assert "didn't catch" not in reply.text
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["hang on", "no wait", "what else can you do", "that's fine", "i'm good for a second", "nothing"],
+)
+async def test_nothing_but_the_callers_own_goodbye_ends_the_call(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis, said: str
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    reply = await sim.say(said)
+    assert "end_call" not in reply.tools and "transfer_to_human" not in reply.tools
+
+
+async def test_a_goodbye_in_the_middle_of_a_question_ends_the_call_without_filing(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = claims(live_brain, snapshot, redis)
+    await sim.say("my policy is a u four eight two nine one three")
+    await sim.say("something happened on main street in bellevue yesterday, it was a mess")
+    assert "auto, home, theft, water or other" in str(sim.messages[-1]["content"])
+    bye = await sim.say("you know what, that's all, bye")
+    assert bye.tools == ["end_call"]  # not a claim filed as "other"
+
+
+async def test_an_enum_answer_that_names_nothing_is_asked_again(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = claims(live_brain, snapshot, redis)
+    await sim.say("my policy is a u four eight two nine one three")
+    await sim.say("something happened on main street in bellevue yesterday, it was a mess")
+    asked = sim.messages[-1]["content"]
+    assert "auto, home, theft, water or other" in str(asked)
+    again = await sim.say("a bird flew in")
+    assert "file_claim" not in again.tools
+    assert again.text.endswith("Was it auto, home, theft, water or other?")
+
+
+async def test_a_person_is_offered_not_forced_when_the_words_do_not_ask_for_one(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    reply = await sim.say("this isn't working")
+    assert reply.tools == [] and reply.text == "Would you like me to connect you with a person?"
+    agreed = await sim.say("yes please")
+    assert agreed.tools == ["transfer_to_human"]
+    asked = await sim.say("get me a real person please")
+    assert asked.tools == ["transfer_to_human"]
+
+
+async def test_the_request_behind_a_handoff_is_answered_by_the_new_agent(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = concierge(live_brain, snapshot, redis)
+    handed = await sim.say("hi, I can't find my debit card anywhere, I think I dropped it")
+    assert handed.tools == ["handoff_card_services"] and sim.agent == "card_services"
+    locked = await sim.say("Jordan Rivera, four eight two one")
+    assert locked.tools == ["lock_card", "verify_identity", "lock_card"], (locked.text, locked.calls)
+    assert locked.calls[-1] == ("lock_card", {"reason": "lost"})
+    assert locked.text.endswith("Would you like me to order a replacement?")
