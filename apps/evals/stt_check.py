@@ -66,7 +66,7 @@ async def check_stt(suites: list[Suite], voices: list[str] | None, cache_dir: Pa
     from voice.stt.phrases import scenario_phrases
 
     snapshot = load_registry()
-    stt = LocalSpeechToText()
+    stt = LocalSpeechToText(fallback_below=float(__import__("os").environ.get("EVAL_STT_FALLBACK", "0.4")))
     renderer = CallerVoices(cache_dir)
     report = SttReport()
     silence = bytes(int(16_000 * PAD_S) * 2)

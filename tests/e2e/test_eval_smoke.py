@@ -20,10 +20,10 @@ def test_smoke_calls_pass_and_are_reported(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     result = json.loads(report.read_text())
     calls = {c["call"]: c for c in result["calls"]}
-    assert set(calls) == {"balance-checking-plain", "fender-bender-details-first"}, out
+    assert set(calls) == {"capabilities-question", "keypad-digits", "goodbye-is-not-an-answer"}, out
     assert status == 0, out
     assert result["summary"]["pass_rate"] == 1.0
     assert result["summary"]["wrongful_actions"] == 0
-    assert "[2/2] PASS" in out
+    assert "[3/3] PASS" in out
     cases = ET.parse(junit).getroot().findall(".//testcase")
-    assert len(cases) == 2 and all(c.find("failure") is None for c in cases)
+    assert len(cases) == 3 and all(c.find("failure") is None for c in cases)

@@ -10,6 +10,7 @@ import pytest
 from voice.llm.local_brain.dates import parse_date
 from voice.llm.local_brain.identifiers import parse_identifier, parse_last4
 from voice.llm.local_brain.meta import Meta, classify
+from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.repairs import resolve_repairs
 from voice.llm.local_brain.spoken import spoken_digits
 
@@ -129,3 +130,22 @@ def test_natural_dates_of_birth(said: str, born: date) -> None:
 )
 def test_meta_utterances_are_told_from_requests(said: str, meta: Meta | None) -> None:
     assert classify(said) is meta
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("jordan rivera four eight two one", "Jordan Rivera"),  # recognised speech has no commas
+        ("marcus chen checking account ending sixty six forty", "Marcus Chen"),
+        ("hi is jordan rivera account four eight two one", "Jordan Rivera"),
+        ("what's my balance", None),
+        ("hold on a second", None),
+    ],
+)
+def test_an_unprompted_name_ends_where_the_name_words_end(said: str, name: str | None) -> None:
+    assert parse_name(said) == name
+
+
+def test_an_answer_to_the_name_question_is_a_name_only_when_it_is_mostly_name_words() -> None:
+    assert parse_name("uh it's priya shah", asked=True) == "Priya Shah"
+    assert parse_name("no i never been to las vegas", asked=True) is None

@@ -101,13 +101,20 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
         if start == 0 and not asked and len(toks) > len(words):
             follower = toks[len(words)]
             # Recognised speech has no commas: "jordan rivera four eight two one" is a name and then digits.
-            if follower not in _NAME_FOLLOWERS and follower not in NUMBER_WORDS and not follower.isdigit():
+            if not (
+                follower in _NAME_FOLLOWERS
+                or follower in NUMBER_WORDS
+                or follower.isdigit()
+                or follower in _NOT_NAMES  # "marcus chen checking account ...": the name ends there
+            ):
                 continue
         if len(words) >= min_words:
             return _title(words)
     if asked:
-        toks = [t for t in tokens(norm) if _name_word(t)]
-        if len(toks) >= min_words and len(toks) <= 3:
+        words_said = [t for t in tokens(norm) if t.isalpha()]
+        toks = [t for t in words_said if _name_word(t)]
+        # The answer is a name when it is mostly name words: "no I never been to Las Vegas" is not one.
+        if min_words <= len(toks) <= 3 and len(toks) * 5 >= len(words_said) * 3:
             return _title(toks)
     return None
 
