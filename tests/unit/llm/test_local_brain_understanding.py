@@ -115,3 +115,44 @@ async def test_the_request_behind_a_handoff_is_answered_by_the_new_agent(
     assert locked.tools == ["lock_card", "verify_identity", "lock_card"], (locked.text, locked.calls)
     assert locked.calls[-1] == ("lock_card", {"reason": "lost"})
     assert locked.text.endswith("Would you like me to order a replacement?")
+
+
+async def test_a_confirmation_for_a_transfer_needs_a_plain_yes(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = claims(live_brain, snapshot, redis)
+    asked = await sim.say("this isn't working")
+    assert asked.text == "Would you like me to connect you with a person?"
+    other = await sim.say("okay, the policy is h o seven three zero one five five")
+    assert "transfer_to_human" not in other.tools
+
+
+async def test_a_question_about_coverage_or_a_claims_status_is_not_a_new_claim(
+    router: IntentRouter, snapshot: RegistrySnapshot
+) -> None:
+    tools = snapshot.tools_for("claims_intake", "insurance")
+    for question in (
+        "how much of my stuff is covered if it gets stolen",
+        "is water damage from a burst pipe covered",
+        "i'm calling to check on claim the number is seven zero zero one zero zero one",
+    ):
+        assert router.route(tools, question).tool == "handoff_policy_questions", question
+    for report in (
+        "a pipe burst in my kitchen last night",
+        "someone stole my bike from outside my apartment",
+    ):
+        assert router.route(tools, report).tool == "file_claim", report
+
+
+async def test_a_place_given_when_the_date_was_asked_is_kept(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = claims(live_brain, snapshot, redis)
+    await sim.say("someone stole my bike")
+    asked = await sim.say("policy number r e two one five five six six")
+    assert asked.text.endswith("What day did it happen?")
+    placed = await sim.say("two twenty lake street in chicago")
+    assert placed.text == "What day did it happen?"  # asked again, without a "sorry": the place was taken
+    filed = await sim.say("last tuesday")
+    assert filed.tools == ["file_claim"]
+    assert filed.calls[0][1]["location"].lower().startswith("two twenty lake street")

@@ -4,6 +4,7 @@ again", "what can you do?", "bye", "a person please") and takes up a request acr
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
@@ -16,6 +17,7 @@ from voice.llm.local_brain.slots import CALL_CONTROL, offer
 from voice.llm.local_brain.state import DialogState
 
 HOLD_ON = "Sure, take your time."
+_LONG_NUMBER = re.compile(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b\W*){3,}")
 MAX_ADOPTED = 16
 
 
@@ -73,7 +75,12 @@ class MetaTurn:
         if spec is None or spec.handoff is not None or spec.name in CALL_CONTROL:
             return None
         now = await self.route(text)
-        if now.tool not in (None, spec.name, "verify_identity") and now.score >= SWITCH_THRESHOLD:
+        answering = bool(_LONG_NUMBER.search(text.lower()))  # a read-out number answers, it does not ask
+        if (
+            now.tool not in (None, spec.name, "verify_identity")
+            and now.score >= SWITCH_THRESHOLD
+            and not answering
+        ):
             return None  # the caller asks for something else now
         self.state.misses = 0
         return self.start(spec, f"{request}. {text}")

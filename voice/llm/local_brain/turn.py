@@ -42,7 +42,7 @@ from voice.llm.local_brain.slots import (
 )
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState, Pending
-from voice.llm.local_brain.yes_no import parse_yes_no
+from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
 
 MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
@@ -167,6 +167,8 @@ class Turn(MetaTurn):
         if spec is None:
             return None
         answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
+        if answer is True and keys is None and not clear_yes(text):
+            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
         args = dict(confirm.get("args") or {})
         if answer is True:
             return self.call(spec, args)
@@ -203,10 +205,15 @@ class Turn(MetaTurn):
             for name, value in extract_arguments(
                 spec.parameters, text, today=self.today, asked=asked
             ).items():
-                if name in asked or (not self._is_free(spec, name) and name not in pending.args):
-                    new[name] = value
+                unasked_ok = (
+                    not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
+                )
+                if name in asked or (unasked_ok and name not in pending.args):
+                    new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
+            filled = True  # another missing detail came first: take it and ask for the rest
         free_answer = any(self._is_free(spec, s) for s in pending.slots)
         if (
             route is not None
