@@ -117,6 +117,8 @@ def test_natural_dates_of_birth(said: str, born: date) -> None:
         ("what was that", Meta.REPEAT),
         ("what can you help me with?", Meta.CAPABILITIES),
         ("um what can you actually do for me on this line", Meta.CAPABILITIES),
+        ("so what is it you can help me with", Meta.CAPABILITIES),
+        ("can you help me with my balance", None),
         ("no, that's everything, thanks, bye", Meta.GOODBYE),
         ("that's all I needed, goodbye", Meta.GOODBYE),
         ("can I talk to an actual human being", Meta.HUMAN),
