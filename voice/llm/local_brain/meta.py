@@ -40,7 +40,7 @@ _CAPABILITIES = re.compile(
     r"\bhow (?:can|could) you help\b|\bwhat are (?:my|the) options\b|"
     r"\bwhat (?:is|does) this (?:line|number|service) (?:do|for)\b|\bwhat do you (?:do|help with)\b|"
     r"\bwhat (?:can|could) (?:you|i) (?:actually )?(?:do|help)\b|"
-    r"\b(?:can|could) you help(?: me)?(?: with)?\s*\??$"  # "... can you help me with?" and nothing after
+    r"\b(?:(?:can|could) you|you can|you could) help(?: me)?(?: with)?\s*\??$"  # "... help me with?" and no more
 )
 _GOODBYE = re.compile(
     r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
