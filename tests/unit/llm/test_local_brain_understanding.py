@@ -4,10 +4,13 @@ move before verification, and a request travels across a handoff (real tools on 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
+from voice.llm.base import ChatRequest, Message, ToolCall
 from voice.llm.local_brain import IntentRouter, LocalBrain
 
 from .harness import SimulatedCall
@@ -156,3 +159,30 @@ async def test_a_place_given_when_the_date_was_asked_is_kept(
     filed = await sim.say("last tuesday")
     assert filed.tools == ["file_claim"]
     assert filed.calls[0][1]["location"].lower().startswith("two twenty lake street")
+
+
+async def test_the_request_travels_in_the_cascades_handover_note(
+    brain: LocalBrain, snapshot: RegistrySnapshot
+) -> None:
+    """With share_context the cascade gives the new agent the caller's words, the old agent's words relayed, and
+    a "Handed over from ..." note, not the handoff tool call: the request is read from there."""
+    messages: list[Message] = [
+        {"role": "system", "content": "(card services prompt)"},
+        {"role": "user", "content": "quick question, is my car covered if I need a tow truck"},
+        {"role": "user", "content": "[claims_intake said] Thank you for calling."},
+        {"role": "system", "content": "Handed over from claims_intake: Quick question, is my car covered"},
+        {
+            "role": "assistant",
+            "content": "I can help with questions about your coverage. What would you like to know?",
+        },
+        {"role": "user", "content": "a u four eight two nine one three"},
+    ]
+    request = ChatRequest(
+        messages=messages,
+        tools=snapshot.tools_for("policy_questions", "insurance"),
+        agent="policy_questions",
+        scratch={},
+    )
+    events = [e async for e in brain.stream(request)]
+    called = [(e.name, json.loads(e.arguments)) for e in events if isinstance(e, ToolCall)]
+    assert called == [("get_coverage", {"policy_number": "AU-482913", "coverage_type": "roadside"})]

@@ -47,12 +47,17 @@ class DialogReading:
     last_spoken: str | None = None
     """The agent's last spoken reply (what "say that again" repeats)."""
 
+    handovers: tuple[ToolOutcome, ...] = ()
+    """Handoffs into this agent as the cascade writes them into its history (a system message "Handed over
+    from <agent>: <reason>"), each with the caller's request before it in `asked_by`."""
+
     def handover_to(self, agent: str) -> ToolOutcome | None:
-        """The newest successful handoff into `agent` (the caller's request that caused it is in `asked_by`)."""
+        """The newest handoff into `agent` (the caller's request that caused it is in `asked_by`): a handoff
+        tool's result in this history, or the cascade's handover note."""
         for outcome in reversed(self.outcomes):
             if outcome.ok and outcome.output.get("handoff_to") == agent:
                 return outcome
-        return None
+        return self.handovers[-1] if self.handovers else None
 
     def next_call_ids(self, count: int) -> list[str]:
         """`call_<n>` ids not used anywhere in the history."""
@@ -150,6 +155,8 @@ def _outcome(call_id: str, name: str, args: dict[str, Any], content: str, asked_
 
 
 _QUESTION_RE = re.compile(r"[^.!?]*\?")
+_HANDED_OVER = re.compile(r"^Handed over from (\S+): (.*)$", re.DOTALL)
+_RELAYED = re.compile(r"^\[[\w-]+ said\] ")
 
 
 def read_conversation(messages: Sequence[Message]) -> DialogReading:
@@ -160,11 +167,25 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
     last_spoken: str | None = None
     last_user: str | None = None
     latest_user: str | None = None
-    for message in messages:
+    caller_said = ""  # the caller's own last words (not another agent's, relayed as "[agent said] ...")
+    handovers: list[ToolOutcome] = []
+    for index, message in enumerate(messages):
         role = message.get("role")
         if role == "user":
             last_user = latest_user = text_of(message)
             unanswered = []
+            if not _RELAYED.match(latest_user):
+                caller_said = latest_user
+        elif role == "system" and (note := _HANDED_OVER.match(text_of(message))):
+            handovers.append(
+                ToolOutcome(
+                    call_id=f"handover-{index}",
+                    name="handover",
+                    args={"from": note.group(1)},
+                    ok=True,
+                    asked_by=caller_said or note.group(2),
+                )
+            )
         elif role == "assistant":
             last_user = None
             spoken = text_of(message).strip()
@@ -190,4 +211,5 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
         outcomes=tuple(outcomes),
         call_ids=frozenset(calls),
         last_spoken=last_spoken,
+        handovers=tuple(handovers),
     )
