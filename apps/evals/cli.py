@@ -1,6 +1,7 @@
 """`switchboard eval [SUITE...]`: run scripted callers against the embedded stack and judge what the agent did.
 
-Starts the backend on embedded defaults and the ACS simulator on loopback (or uses --backend), renders each
+Starts the backend (embedded defaults, or the Azure providers the environment configures) and the ACS simulator
+on loopback, renders each
 caller line in each voice once (cached under var/evals/audio), places the calls a few at a time, and prints a
 progress line per call, a per-call table, the pass rate by scenario and voice, and the failures' transcripts.
 Exit status: 0 when every call passed (or the pass rate reached --min-pass-rate), 1 otherwise, 2 on bad input.
@@ -40,9 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--tag", action="append", dest="tags", metavar="TAG", help="only calls with this tag (repeatable)"
     )
     p.add_argument("--concurrency", type=int, default=2, help="calls at once (default: %(default)s)")
-    p.add_argument(
-        "--backend", default=None, help="a running backend's URL (default: start one on embedded defaults)"
-    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     p.add_argument("--junit", type=Path, metavar="PATH", help="write the results as JUnit XML")
     p.add_argument("--min-pass-rate", type=float, default=1.0, help="exit 0 at or above this pass rate (0-1)")
@@ -88,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
                 suites,
                 voices=args.voices,
                 concurrency=args.concurrency,
-                backend_url=args.backend,
                 only=selected,
                 progress=progress,
             )
