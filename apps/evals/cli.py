@@ -1,9 +1,9 @@
 """`switchboard eval [SUITE...]`: run scripted callers against the embedded stack and judge what the agent did.
 
 Starts the backend (embedded defaults, or the Azure providers the environment configures) and the ACS simulator
-on loopback, renders each
-caller line in each voice once (cached under var/evals/audio), places the calls a few at a time, and prints a
-progress line per call, a per-call table, the pass rate by scenario and voice, and the failures' transcripts.
+on loopback, renders each caller line in each voice once (cached under var/evals/audio), places the calls a few
+at a time, and prints a progress line per call, a per-call table, the pass rate by scenario and voice, and the
+failures' transcripts.
 Exit status: 0 when every call passed (or the pass rate reached --min-pass-rate), 1 otherwise, 2 on bad input.
 """
 
