@@ -319,7 +319,51 @@ def _pronounce(word: str, lexicon: Mapping[str, tuple[str, ...]]) -> tuple[str, 
             return lexicon[base]
     if len(word) >= 5 and (phones := _compound(word, lexicon)):
         return (phones,)
+    if _readable(word) and (phones := _letters_to_sounds(word)):
+        return (phones,)  # a name CMUdict lacks ("priya") stays sayable, roughly, rather than impossible
     return ()
+
+
+# Letter groups -> phones, longest first: a rough reading of a name or place CMUdict does not have. Crude on
+# purpose; the acoustic model tolerates it far better than a word missing from the vocabulary.
+_LETTER_SOUNDS: tuple[tuple[str, str], ...] = (
+    ("tch", "CH"), ("sch", "SH"), ("igh", "AY"), ("ough", "OW"),
+    ("sh", "SH"), ("ch", "CH"), ("th", "TH"), ("ph", "F"), ("ck", "K"), ("ng", "NG"), ("qu", "K W"),
+    ("ee", "IY"), ("ea", "IY"), ("oo", "UW"), ("ou", "AW"), ("ow", "OW"), ("ai", "EY"), ("ay", "EY"),
+    ("oa", "OW"), ("ie", "IY"), ("ei", "EY"), ("au", "AO"), ("aw", "AO"), ("oi", "OY"), ("oy", "OY"),
+    ("ya", "Y AH"), ("yo", "Y OW"), ("yu", "Y UW"),
+    ("a", "AA"), ("e", "EH"), ("i", "IY"), ("o", "OW"), ("u", "UW"), ("y", "IY"),
+    ("b", "B"), ("c", "K"), ("d", "D"), ("f", "F"), ("g", "G"), ("h", "HH"), ("j", "JH"), ("k", "K"),
+    ("l", "L"), ("m", "M"), ("n", "N"), ("p", "P"), ("r", "R"), ("s", "S"), ("t", "T"), ("v", "V"),
+    ("w", "W"), ("x", "K S"), ("z", "Z"),
+)  # fmt: skip
+
+
+def _readable(word: str) -> bool:
+    """Letters a person could read aloud as a word: vowels, and no long consonant clusters ("xqzzvy" is not)."""
+    return (
+        word.isalpha()
+        and len(word) >= 3
+        and re.search(r"[aeiou]", word) is not None
+        and re.search(r"[^aeiouy]{4,}", word) is None
+    )
+
+
+def _letters_to_sounds(word: str) -> str:
+    phones: list[str] = []
+    i = 0
+    while i < len(word):
+        for letters, sound in _LETTER_SOUNDS:
+            if word.startswith(letters, i):
+                if not (phones and phones[-1] == sound):  # doubled letters are one sound
+                    phones.append(sound)
+                i += len(letters)
+                break
+        else:
+            i += 1
+    if word.endswith("e") and len(phones) > 2 and phones[-1] == "EH":
+        phones.pop()  # a silent final e
+    return " ".join(phones)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -40,3 +40,9 @@ def test_tools_from_elsewhere_bring_no_demo_data(snapshot: RegistrySnapshot) -> 
 def test_the_phrase_model_can_say_names_places_and_everyday_caller_words(snapshot: RegistrySnapshot) -> None:
     model = build_phrase_model(scenario_phrases(snapshot, "insurance"))
     assert {"birch", "redmond", "chicago", "wondering", "basically", "apartment"} <= model.words
+
+
+def test_a_name_missing_from_the_pronouncing_dictionary_is_still_in_the_model() -> None:
+    model = build_phrase_model(["this is Priya Shah"])
+    assert "priya" in model.words and "priya" not in model.dropped
+    assert "priya P R IY Y AH" in model.dictionary
