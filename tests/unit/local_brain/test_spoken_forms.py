@@ -151,3 +151,10 @@ def test_an_unprompted_name_ends_where_the_name_words_end(said: str, name: str |
 def test_an_answer_to_the_name_question_is_a_name_only_when_it_is_mostly_name_words() -> None:
     assert parse_name("uh it's priya shah", asked=True) == "Priya Shah"
     assert parse_name("no i never been to las vegas", asked=True) is None
+
+
+def test_the_last_four_of_an_account_are_not_a_cards() -> None:
+    said = "I lost my debit card. my name is jordan rivera and the last four of my account are four eight two one"
+    assert parse_last4(said, noun="card") is None
+    assert parse_last4(said, noun="account") == "4821"
+    assert parse_last4("the card ending in four two one nine", noun="card") == "4219"

@@ -131,7 +131,8 @@ def extract_value(name: str, raw: Mapping[str, Any], text: str, *, today: date, 
         value = found.isoformat() if found else None
     elif kind == "last4":
         # An account's last four may come bare with a name; a card's needs its cue ("card ending in").
-        value = parse_last4(text, asked=asked, bare=name.startswith("account"))
+        noun = name.split("_")[0] if name.split("_")[0] in ("card", "account") else None
+        value = parse_last4(text, asked=asked, bare=name.startswith("account"), noun=noun)
     elif kind == "identifier":
         value = parse_identifier(text, id_shape(name, prop), prop.get("pattern"))
     elif kind == "name":

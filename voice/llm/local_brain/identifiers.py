@@ -167,7 +167,10 @@ def _letters_then_digits(chars: str, letters: int) -> str | None:
     return head + tail if head.isalpha() and tail.isdigit() else None
 
 
-def parse_last4(text: str, *, asked: bool = False, bare: bool = False) -> str | None:
+_OTHER_NOUN = {"card": ("account", "checking", "savings"), "account": ("card",)}
+
+
+def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str | None = None) -> str | None:
     """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`; with
     `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
     toks = tokens(text)
@@ -181,6 +184,8 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False) -> str | 
         if any(t in MONTHS or t in ORDINALS or t in {"born", "since", "year"} for t in near):
             continue  # the year of "march fourteenth nineteen eighty five"
         before = toks[max(0, run.start - 7) : run.start]
+        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
+            continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         if asked or cued:
             return run.digits

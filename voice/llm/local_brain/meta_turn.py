@@ -83,4 +83,12 @@ class MetaTurn:
         ):
             return None  # the caller asks for something else now
         self.state.misses = 0
+        verifier = self.tools.get("verify_identity")
+        if now.tool == "verify_identity" and verifier is not None and not self.convo.succeeded(verifier.name):
+            # The caller answers the new agent with who they are: verify first, then the carried request (its
+            # details from the request alone: "the last four of my account" is not the card's).
+            carried = self.start(spec, request)
+            if carried.calls[:1] and carried.calls[0][0] == spec.name:
+                self.state.deferred = {"tool": spec.name, "args": carried.calls[0][1]}
+            return self.start(verifier, text)
         return self.start(spec, f"{request}. {text}")
