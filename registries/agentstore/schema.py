@@ -91,6 +91,13 @@ class SpeechSpec(_Spec):
     )
     barge_in: bool = Field(default=True, description="Whether the caller can interrupt the agent.")
     min_barge_in_ms: int = Field(default=300, ge=0, le=5000, description="Caller speech needed to interrupt.")
+    unfinished_hold_ms: int = Field(
+        default=700,
+        ge=0,
+        le=3000,
+        description="Extra silence waited for when the caller's words so far are clearly unfinished "
+        "('my account ends in'); 0 ends every turn after end_of_turn_silence_ms alone.",
+    )
 
 
 class TurnDetectionSpec(_Spec):

@@ -16,6 +16,7 @@ without audio.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voice.audio.speech import SpeechDetector, SpeechDetectorConfig, SpeechEnded, SpeechStarted
@@ -69,6 +70,9 @@ class TurnPolicy:
     """Strong caller speech over the agent before it goes quiet (pending a barge-in decision)."""
     resume_after_ms: int = 192
     """Quiet after a pause, short of a barge-in, before the agent carries on."""
+    unfinished_hold_ms: int = 0
+    """Extra silence waited for when the words so far are clearly unfinished (`TurnTracker.unfinished`):
+    "my account ends in ..." is not a turn yet. 0: the end of turn is the fixed silence alone."""
 
 
 class TurnTracker:
@@ -85,6 +89,11 @@ class TurnTracker:
         self._strong_run = 0  # consecutive windows at or above the barge-in bar, counted before onset too
         self._paused = False
         self._quiet_run = 0  # consecutive windows below the stay-in-speech bar while paused
+        self.unfinished: Callable[[], bool] | None = None
+        """Whether the caller's words so far are clearly unfinished (set by the cascade from the partials)."""
+        self._held: SpeechEnded | None = None  # an end of speech not yet taken as the end of the turn
+        self._held_until_ms = 0
+        self._turn_onset_ms: int | None = None  # where a turn that went on after a held pause began
 
     @staticmethod
     def _new_detector(policy: TurnPolicy) -> SpeechDetector:
@@ -129,7 +138,11 @@ class TurnTracker:
             self._barged = False
             self._barge_windows = self._strong_run - 1  # this window is counted just below
             self._onset_ms = speech.at_ms
-            events.append(TurnStarted(speech.at_ms))
+            if self._held is not None:
+                self._held = None  # the caller went on after a pause: the same turn continues
+            else:
+                self._turn_onset_ms = speech.at_ms
+                events.append(TurnStarted(speech.at_ms))
         self._maybe_pause(agent_active, events)
         if self._detector.in_speech and self._onset_during_agent and not self._barged:
             if strong:
@@ -140,9 +153,29 @@ class TurnTracker:
                 events.append(BargeIn(self._onset_ms))
         self._maybe_resume(probability, agent_active, events)
         if isinstance(speech, SpeechEnded):
-            silence = self._detector.elapsed_ms - speech.at_ms
-            events.append(TurnEnded(speech.at_ms, speech.speech_ms, silence))
+            if self._should_hold(agent_active):
+                self._held = speech
+                self._held_until_ms = self._detector.elapsed_ms + self.policy.unfinished_hold_ms
+            else:
+                silence = self._detector.elapsed_ms - speech.at_ms
+                events.append(TurnEnded(speech.at_ms, self._speech_ms(speech), silence))
+        elif self._held is not None and self._detector.elapsed_ms >= self._held_until_ms:
+            held, self._held = self._held, None
+            silence = self._detector.elapsed_ms - held.at_ms
+            events.append(TurnEnded(held.at_ms, self._speech_ms(held), silence))
         return events
+
+    def _speech_ms(self, ended: SpeechEnded) -> int:
+        onset = self._turn_onset_ms
+        return ended.at_ms - onset if onset is not None and onset <= ended.at_ms else ended.speech_ms
+
+    def _should_hold(self, agent_active: bool) -> bool:
+        if self.policy.unfinished_hold_ms <= 0 or self.unfinished is None or agent_active:
+            return False
+        try:
+            return self.unfinished()
+        except Exception:  # a predicate that fails must never stall the turn
+            return False
 
     def _maybe_pause(self, agent_active: bool, events: list[TurnEvent]) -> None:
         policy = self.policy

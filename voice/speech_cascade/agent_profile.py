@@ -16,4 +16,5 @@ def agent_turn_policy(agent: AgentSpec) -> TurnPolicy:
         end_of_turn_silence_ms=agent.speech.end_of_turn_silence_ms,
         barge_in=agent.speech.barge_in,
         min_barge_in_ms=agent.speech.min_barge_in_ms,
+        unfinished_hold_ms=agent.speech.unfinished_hold_ms,
     )

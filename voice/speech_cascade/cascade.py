@@ -81,6 +81,7 @@ class SpeechCascade:
             deps.resumed
         )  # the conversation was restored: welcome the caller back, don't start over
         self._turns = TurnTracker(agent_turn_policy(conversation.agent))
+        self._turns.unfinished = self._listener.sounds_unfinished  # a breath mid-sentence is not a turn end
         self._thinker = TurnThinker(conversation, providers.llm, self.config, self)
         self._speaker: AgentSpeaker | None = None
         self._sample_rate = 16000

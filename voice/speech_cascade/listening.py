@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voice.errors import ProviderError
+from voice.speech_cascade.unfinished import sounds_unfinished
 from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,16 @@ class CallerListener:
         self.pushing = False
         """The caller holds the floor: audio goes to recognition."""
         self._carry_over: asyncio.Future[Recognition] | None = None
+        self.partial = ""
+        """The recogniser's latest partial text of the current turn."""
+
+    def _on_partial(self, text: str) -> None:
+        if self.pushing:
+            self.partial = text
+
+    def sounds_unfinished(self) -> bool:
+        """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""
+        return self.pushing and sounds_unfinished(self.partial)
 
     @property
     def available(self) -> bool:
@@ -107,6 +118,7 @@ class CallerListener:
 
     def turn_started(self) -> None:
         self.pushing = True
+        self.partial = ""
         if self._session is not None:
             for chunk in self._preroll:
                 self._session.push(chunk)

@@ -70,6 +70,83 @@ CONVERSATION_PHRASES: tuple[str, ...] = (
     "never mind",
     "no that's all thanks",
     "that's all goodbye",
+    # How callers frame, pause, repair and close a request on any line: the glue words around a scenario's
+    # own vocabulary. Without them an n-gram model of tool examples turns "I was wondering if" into noise.
+    "i was wondering if you could help me",
+    "could you tell me",
+    "can you tell me",
+    "can you help me with",
+    "i'd like to know",
+    "i want to know",
+    "i need to know",
+    "i'm calling about",
+    "i'm calling because",
+    "i have a question about",
+    "quick question",
+    "i'm not sure",
+    "i think so",
+    "i don't know",
+    "i don't think so",
+    "let me check",
+    "one second",
+    "hang on a second",
+    "hold on a minute",
+    "let me find it",
+    "let me grab my",
+    "sorry about that",
+    "sorry i meant",
+    "no wait",
+    "i mean",
+    "actually",
+    "that's right",
+    "that's correct",
+    "yes please",
+    "no thank you",
+    "sounds good",
+    "my name is",
+    "my first name is",
+    "my last name is",
+    "i was born on",
+    "my date of birth is",
+    "my birthday is",
+    "it ends in",
+    "the last four digits are",
+    "the number is",
+    "it happened on",
+    "it happened yesterday",
+    "last night",
+    "this morning",
+    "at my house",
+    "at home",
+    "at work",
+    "in the parking lot",
+    "on the street",
+    "on the highway",
+    "outside my apartment",
+    "what happened was",
+    "someone",
+    "somebody",
+    "something",
+    "what about",
+    "how much",
+    "how long will it take",
+    "is that covered",
+    "do i have",
+    "what is",
+    "um",
+    "uh",
+    "okay so",
+    "so basically",
+    "right now",
+    "thank you so much",
+    "thanks for your help",
+    "have a good day",
+    "is anyone there",
+    "are you there",
+    "could you say that again",
+    "what can you do",
+    "what can you help me with",
+    "can i talk to a person",
 )
 
 # Weights against 1.0 for each scenario phrase: each synthetic number/date sentence counts 0.05 (enough to
@@ -242,7 +319,51 @@ def _pronounce(word: str, lexicon: Mapping[str, tuple[str, ...]]) -> tuple[str, 
             return lexicon[base]
     if len(word) >= 5 and (phones := _compound(word, lexicon)):
         return (phones,)
+    if _readable(word) and (phones := _letters_to_sounds(word)):
+        return (phones,)  # a name CMUdict lacks ("priya") stays sayable, roughly, rather than impossible
     return ()
+
+
+# Letter groups -> phones, longest first: a rough reading of a name or place CMUdict does not have. Crude on
+# purpose; the acoustic model tolerates it far better than a word missing from the vocabulary.
+_LETTER_SOUNDS: tuple[tuple[str, str], ...] = (
+    ("tch", "CH"), ("sch", "SH"), ("igh", "AY"), ("ough", "OW"),
+    ("sh", "SH"), ("ch", "CH"), ("th", "TH"), ("ph", "F"), ("ck", "K"), ("ng", "NG"), ("qu", "K W"),
+    ("ee", "IY"), ("ea", "IY"), ("oo", "UW"), ("ou", "AW"), ("ow", "OW"), ("ai", "EY"), ("ay", "EY"),
+    ("oa", "OW"), ("ie", "IY"), ("ei", "EY"), ("au", "AO"), ("aw", "AO"), ("oi", "OY"), ("oy", "OY"),
+    ("ya", "Y AH"), ("yo", "Y OW"), ("yu", "Y UW"),
+    ("a", "AA"), ("e", "EH"), ("i", "IY"), ("o", "OW"), ("u", "UW"), ("y", "IY"),
+    ("b", "B"), ("c", "K"), ("d", "D"), ("f", "F"), ("g", "G"), ("h", "HH"), ("j", "JH"), ("k", "K"),
+    ("l", "L"), ("m", "M"), ("n", "N"), ("p", "P"), ("r", "R"), ("s", "S"), ("t", "T"), ("v", "V"),
+    ("w", "W"), ("x", "K S"), ("z", "Z"),
+)  # fmt: skip
+
+
+def _readable(word: str) -> bool:
+    """Letters a person could read aloud as a word: vowels, and no long consonant clusters ("xqzzvy" is not)."""
+    return (
+        word.isalpha()
+        and len(word) >= 3
+        and re.search(r"[aeiou]", word) is not None
+        and re.search(r"[^aeiouy]{4,}", word) is None
+    )
+
+
+def _letters_to_sounds(word: str) -> str:
+    phones: list[str] = []
+    i = 0
+    while i < len(word):
+        for letters, sound in _LETTER_SOUNDS:
+            if word.startswith(letters, i):
+                if not (phones and phones[-1] == sound):  # doubled letters are one sound
+                    phones.append(sound)
+                i += len(letters)
+                break
+        else:
+            i += 1
+    if word.endswith("e") and len(phones) > 2 and phones[-1] == "EH":
+        phones.pop()  # a silent final e
+    return " ".join(phones)
 
 
 # ---------------------------------------------------------------------------------------------------------

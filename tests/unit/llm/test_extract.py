@@ -536,11 +536,14 @@ def test_the_asked_slot_takes_the_whole_answer(snapshot: RegistrySnapshot) -> No
     }
 
 
-def test_an_asked_enum_falls_back_to_other(snapshot: RegistrySnapshot) -> None:
+def test_an_asked_enum_takes_other_only_when_the_caller_says_so(snapshot: RegistrySnapshot) -> None:
     file_claim = _params(snapshot, "file_claim")
-    assert extract_arguments(file_claim, "a bird flew in", today=TODAY, asked="incident_type")[
-        "incident_type"
-    ] == ("other")
+    for answer in ("a bird flew in", "that's all, bye", "hold on a second"):
+        assert "incident_type" not in extract_arguments(
+            file_claim, answer, today=TODAY, asked="incident_type"
+        )
+    said = extract_arguments(file_claim, "something else", today=TODAY, asked="incident_type")
+    assert said["incident_type"] == "other"
 
 
 def test_values_are_validated_against_the_pattern() -> None:

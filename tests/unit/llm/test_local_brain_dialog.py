@@ -233,7 +233,29 @@ async def test_a_call_that_needs_verification_is_made_once_the_caller_is_verifie
     assert spoken(answer) == "Your savings balance is 12,800 dollars."
 
 
+async def _verified(concierge: Dialog) -> None:
+    verify, _ = only_call(await concierge.say("jordan rivera, account ending in four eight two one"))
+    await concierge.result(verify, {"ok": True, "verified": True, "first_name": "Jordan"})
+
+
+async def test_money_is_never_offered_to_move_before_the_caller_is_verified(concierge: Dialog) -> None:
+    asked = await concierge.say("transfer five hundred dollars from checking to savings")
+    assert not calls(asked)
+    assert spoken(asked) == "Can I have your first and last name?"
+    verify, args = only_call(await concierge.say("jordan rivera, account ending in four eight two one"))
+    assert verify.name == "verify_identity"
+    verified = await concierge.result(verify, {"ok": True, "verified": True, "first_name": "Jordan"})
+    assert not calls(verified)
+    assert spoken(verified) == (
+        "Thank you, Jordan, you're verified. Just to confirm, you'd like to move 500 dollars from your checking "
+        "to your savings. Shall I go ahead?"
+    )
+    transfer, args = only_call(await concierge.say("yes"))
+    assert (transfer.name, args["amount"]) == ("transfer_between_accounts", 500)
+
+
 async def test_money_moves_only_after_a_clear_yes(concierge: Dialog) -> None:
+    await _verified(concierge)
     asked = await concierge.say("transfer five hundred dollars from checking to savings")
     assert not calls(asked)
     assert spoken(asked) == (
@@ -247,6 +269,7 @@ async def test_money_moves_only_after_a_clear_yes(concierge: Dialog) -> None:
 
 
 async def test_a_no_with_a_correction_asks_again_and_a_plain_no_cancels(concierge: Dialog) -> None:
+    await _verified(concierge)
     await concierge.say("move two hundred and fifty dollars into my savings")
     corrected = await concierge.say("no, make it three hundred dollars")
     assert spoken(corrected) == (
@@ -258,6 +281,7 @@ async def test_a_no_with_a_correction_asks_again_and_a_plain_no_cancels(concierg
 
 
 async def test_missing_transfer_details_are_asked_one_at_a_time(concierge: Dialog) -> None:
+    await _verified(concierge)
     assert spoken(await concierge.say("I need to transfer some money between my accounts")) == (
         "How much would you like to move?"
     )

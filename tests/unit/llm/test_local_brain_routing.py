@@ -63,7 +63,8 @@ async def _intent(brain: LocalBrain, request: ChatRequest) -> tuple[str | None, 
     if calls:
         return calls[0].name, json.loads(calls[0].arguments), text
     state = request.scratch.get(STATE_KEY) or {}
-    pending = state.get("pending") or state.get("confirm")
+    # A money movement waits for identity verification first (`deferred`): that is the tool being filled.
+    pending = state.get("deferred") or state.get("pending") or state.get("confirm")
     if pending:
         return pending["tool"], pending["args"], text
     return None, {}, text

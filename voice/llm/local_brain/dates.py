@@ -141,6 +141,8 @@ def parse_date(text: str, *, today: date, past: bool = True, require_year: bool 
     norm = normalize(text)
     if match := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", norm):
         return make_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    if match := re.search(r"\b(\d{1,2})-(\d{1,2})-(\d{4})\b", norm):  # 03-14-1985 (US order)
+        return make_date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
     if match := re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", norm):
         month, day = int(match.group(1)), int(match.group(2))
         if match.group(3):
@@ -181,8 +183,13 @@ def _month_date_at(
     day, end = day_end
     if end < len(toks) and toks[end] == "of":
         end += 1
-    elif not (toks[end - 1] in ORDINALS or re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", toks[end - 1])):
-        return None  # "twenty five march" is a year and a month, not a day: only "the 25th (of) march" is
+    elif not (
+        toks[end - 1] in ORDINALS
+        or re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", toks[end - 1])
+        or (end < len(toks) and toks[end] in MONTHS and toks[end] != "may")
+    ):
+        # "fourteen june" is a day and a month ("may" is too often the verb)
+        return None
     if end >= len(toks) or toks[end] not in MONTHS:
         return None
     month = MONTHS[toks[end]]

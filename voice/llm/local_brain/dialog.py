@@ -23,6 +23,8 @@ class ToolOutcome:
     output: dict[str, Any] = field(default_factory=dict)  # the result fields, without "ok"
     error_type: str = ""
     error_message: str = ""
+    asked_by: str = ""
+    """What the caller had last said when this call was made (the request a handoff carries over)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,20 @@ class DialogReading:
     outcomes: tuple[ToolOutcome, ...]
     """Every tool call of the history with its result, oldest first."""
     call_ids: frozenset[str]
+    last_spoken: str | None = None
+    """The agent's last spoken reply (what "say that again" repeats)."""
+
+    handovers: tuple[ToolOutcome, ...] = ()
+    """Handoffs into this agent as the cascade writes them into its history (a system message "Handed over
+    from <agent>: <reason>"), each with the caller's request before it in `asked_by`."""
+
+    def handover_to(self, agent: str) -> ToolOutcome | None:
+        """The newest handoff into `agent` (the caller's request that caused it is in `asked_by`): a handoff
+        tool's result in this history, or the cascade's handover note."""
+        for outcome in reversed(self.outcomes):
+            if outcome.ok and outcome.output.get("handoff_to") == agent:
+                return outcome
+        return self.handovers[-1] if self.handovers else None
 
     def next_call_ids(self, count: int) -> list[str]:
         """`call_<n>` ids not used anywhere in the history."""
@@ -115,7 +131,7 @@ def _tool_calls(message: Message) -> Iterator[tuple[str, str, dict[str, Any]]]:
         yield str(call.get("id", "")), str(function.get("name", "")), args if isinstance(args, dict) else {}
 
 
-def _outcome(call_id: str, name: str, args: dict[str, Any], content: str) -> ToolOutcome:
+def _outcome(call_id: str, name: str, args: dict[str, Any], content: str, asked_by: str = "") -> ToolOutcome:
     try:
         body = json.loads(content) if content else {}
     except ValueError:
@@ -134,24 +150,42 @@ def _outcome(call_id: str, name: str, args: dict[str, Any], content: str) -> Too
         output=output,
         error_type=str(error.get("type", "")),
         error_message=str(error.get("message", "")),
+        asked_by=asked_by,
     )
 
 
 _QUESTION_RE = re.compile(r"[^.!?]*\?")
+_HANDED_OVER = re.compile(r"^Handed over from (\S+): (.*)$", re.DOTALL)
+_RELAYED = re.compile(r"^\[[\w-]+ said\] ")
 
 
 def read_conversation(messages: Sequence[Message]) -> DialogReading:
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
+    asked_by: dict[str, str] = {}
     outcomes: list[ToolOutcome] = []
     unanswered: list[ToolOutcome] = []
     last_spoken: str | None = None
     last_user: str | None = None
     latest_user: str | None = None
-    for message in messages:
+    caller_said = ""  # the caller's own last words (not another agent's, relayed as "[agent said] ...")
+    handovers: list[ToolOutcome] = []
+    for index, message in enumerate(messages):
         role = message.get("role")
         if role == "user":
             last_user = latest_user = text_of(message)
             unanswered = []
+            if not _RELAYED.match(latest_user):
+                caller_said = latest_user
+        elif role == "system" and (note := _HANDED_OVER.match(text_of(message))):
+            handovers.append(
+                ToolOutcome(
+                    call_id=f"handover-{index}",
+                    name="handover",
+                    args={"from": note.group(1)},
+                    ok=True,
+                    asked_by=caller_said or note.group(2),
+                )
+            )
         elif role == "assistant":
             last_user = None
             spoken = text_of(message).strip()
@@ -159,11 +193,12 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
                 last_spoken, unanswered = spoken, []
             for call_id, name, args in _tool_calls(message):
                 calls[call_id] = (name, args)
+                asked_by[call_id] = latest_user or ""
         elif role == "tool":
             last_user = None
             call_id = str(message.get("tool_call_id", ""))
             name, args = calls.get(call_id, (str(message.get("name", "")), {}))
-            outcome = _outcome(call_id, name, args, text_of(message))
+            outcome = _outcome(call_id, name, args, text_of(message), asked_by.get(call_id, ""))
             outcomes.append(outcome)
             unanswered.append(outcome)
     last_role = messages[-1].get("role") if messages else None
@@ -175,4 +210,6 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
         last_question=questions[-1].strip() if questions else None,
         outcomes=tuple(outcomes),
         call_ids=frozenset(calls),
+        last_spoken=last_spoken,
+        handovers=tuple(handovers),
     )

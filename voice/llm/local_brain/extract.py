@@ -22,8 +22,11 @@ from voice.llm.local_brain.identifiers import id_shape, parse_identifier, parse_
 from voice.llm.local_brain.names import parse_merchant, parse_name, parse_place
 from voice.llm.local_brain.params import param_kind, unwrap, valid
 from voice.llm.local_brain.quantities import as_json_number, parse_amount, parse_count
+from voice.llm.local_brain.repairs import resolve_repairs
 from voice.llm.local_brain.spoken import NUMBER_WORDS, normalize, tokens
 from voice.llm.local_brain.yes_no import parse_flag
+
+_SOMETHING_ELSE = re.compile(r"\b(?:other|something else|none of (?:those|them|these)|neither)\b")
 
 # --- free text (reasons, descriptions) -------------------------------------------------------------------
 _REQUEST_BOILERPLATE = re.compile(
@@ -61,6 +64,7 @@ def extract_arguments(
     from speech.
     """
     asked_set = {asked} if isinstance(asked, str) else set(asked or ())
+    text = resolve_repairs(text)  # "four eight one two, no wait, four eight two one": the correction counts
     props: Mapping[str, Any] = parameters.get("properties", {})
     found: dict[str, Any] = {}
     directional = _directional_pair(props)
@@ -108,9 +112,10 @@ def extract_value(name: str, raw: Mapping[str, Any], text: str, *, today: date, 
     value: Any = None
     if kind == "enum":
         values = [str(v) for v in prop["enum"]]
-        value = match_enum(
-            text, values, fallback="other" if asked and "other" in values and text.strip() else None
-        )
+        # No fallback: an answer that names none of the values is re-asked, never filed as the last option.
+        value = match_enum(text, values)
+        if value is None and asked and "other" in values and _SOMETHING_ELSE.search(normalize(text)):
+            value = "other"
     elif kind == "bool":
         value = parse_flag(name, text, asked=asked)
     elif kind == "int":
@@ -125,7 +130,9 @@ def extract_value(name: str, raw: Mapping[str, Any], text: str, *, today: date, 
         found = parse_date(text, today=today, past=True, require_year=birth)
         value = found.isoformat() if found else None
     elif kind == "last4":
-        value = parse_last4(text, asked=asked)
+        # An account's last four may come bare with a name; a card's needs its cue ("card ending in").
+        noun = name.split("_")[0] if name.split("_")[0] in ("card", "account") else None
+        value = parse_last4(text, asked=asked, bare=name.startswith("account"), noun=noun)
     elif kind == "identifier":
         value = parse_identifier(text, id_shape(name, prop), prop.get("pattern"))
     elif kind == "name":

@@ -58,6 +58,9 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, str]]:
         nxt = toks[i + 1] if i + 1 < n else None
         chunk, width = None, 1
         compact = tok.replace("-", "")
+        if tok == "," and buf and _starts_digits(toks, i + 1):
+            i += 1  # "seven thirty, one fifty-five": a pause between digit groups
+            continue
         if tok in ZERO_WORDS:
             chunk = "?"
         elif tok in {"double", "triple"} and nxt in UNITS:
@@ -116,7 +119,8 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     A run that does not fit the shape but holds exactly its digits (a caller reading only the numeric part,
     or typing it on the keypad) comes back as those digits. Without a shape, the longest run with 3+ digits.
     """
-    runs = _id_chars(tokens(text))
+    spelled = re.sub(r"\b([a-z])\.", r"\1", text.lower())  # "h. o. 730155" is read out letter by letter
+    runs = _id_chars(tokens(spelled))
     candidates: list[str] = []
     for _, _, chars in runs:
         if shape is None:
@@ -133,8 +137,18 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
             continue
         need = shape.count("D")
         digits = "".join("0" if c == "?" else c for c in chars if c.isdigit() or c == "?")
-        if shape.count("L") and len(digits) == need and chars[-need:].replace("?", "0").isdigit():
+        boundary_letter = chars[-need:][:1] == "?" and any(c.isalpha() for c in chars[:-need])
+        if (
+            shape.count("L")
+            and len(digits) == need
+            and chars[-need:].replace("?", "0").isdigit()
+            and not boundary_letter  # "h o seven ...": that "o" is the letter, not a zero
+        ):
             candidates.append(digits)
+        elif (lead := _letters_then_digits(chars, shape.count("L"))) is not None:
+            candidates.append(
+                lead
+            )  # "h o seven thirty-one fifty-five" -> "HO73155": the tool says if unknown
     if shape is None and candidates:
         candidates.sort(key=len, reverse=True)
     for candidate in candidates:
@@ -143,16 +157,35 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     return None
 
 
-def parse_last4(text: str, *, asked: bool = False) -> str | None:
-    """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`."""
+def _letters_then_digits(chars: str, letters: int) -> str | None:
+    """A run that starts with the shape's letters and goes on with 4+ digits but not the shape's count: the
+    characters as heard (never padded or cut), so the caller is told what was heard rather than asked blind."""
+    if letters == 0 or len(chars) < letters + 4:
+        return None
+    head = chars[:letters].replace("?", "O")
+    tail = chars[letters:].replace("?", "0")
+    return head + tail if head.isalpha() and tail.isdigit() else None
+
+
+_OTHER_NOUN = {"card": ("account", "checking", "savings"), "account": ("card",)}
+
+
+def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str | None = None) -> str | None:
+    """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`; with
+    `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
     toks = tokens(text)
-    for run in digit_runs(toks):
+    runs = digit_runs(toks)
+    if bare and len(runs) == 1 and len(runs[0].digits) == 4:
+        asked = True
+    for run in runs:
         if len(run.digits) != 4:
             continue
         near = toks[max(0, run.start - 3) : run.start]
         if any(t in MONTHS or t in ORDINALS or t in {"born", "since", "year"} for t in near):
             continue  # the year of "march fourteenth nineteen eighty five"
         before = toks[max(0, run.start - 7) : run.start]
+        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
+            continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         if asked or cued:
             return run.digits

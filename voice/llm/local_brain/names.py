@@ -20,7 +20,29 @@ _NOT_NAMES = set(
     my need no not now of ok okay on one or our phone please really right savings she so social sorry still
     sure thank thanks that the their them then there they this to trying um uh up verify want was we well
     were what when where who why will with would yeah yes you your here someone somebody anyone nobody everyone
-    something""".split()
+    something oh er ah hmm hold hang wait bye goodbye minute second moment what's where's how's that's there's
+    here's let's balance claim policy money transfer charge charges status deductible coverage covered
+    repeat again help much many tell know said say talk speak person human agent""".split()
+)
+
+
+_NAME_FOLLOWERS = frozenset(
+    {
+        ",",
+        ".",
+        "born",
+        "and",
+        "account",
+        "date",
+        "dob",
+        "birthday",
+        "last",
+        "my",
+        "the",
+        "ending",
+        "calling",
+        "here",
+    }
 )
 
 
@@ -51,6 +73,11 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
         if start == 0 and not asked:
             # An unprompted name at the start must be followed by a pause or a cue word.
             while toks and toks[0] in {
+                "is",
+                "the",
+                "it",
+                "oh",
+                "er",
                 "sure",
                 "yes",
                 "yeah",
@@ -73,13 +100,21 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
                 break
         if start == 0 and not asked and len(toks) > len(words):
             follower = toks[len(words)]
-            if follower not in {",", ".", "born", "and", "account", "date", "dob", "birthday", "last"}:
+            # Recognised speech has no commas: "jordan rivera four eight two one" is a name and then digits.
+            if not (
+                follower in _NAME_FOLLOWERS
+                or follower in NUMBER_WORDS
+                or follower.isdigit()
+                or follower in _NOT_NAMES  # "marcus chen checking account ...": the name ends there
+            ):
                 continue
         if len(words) >= min_words:
             return _title(words)
     if asked:
-        toks = [t for t in tokens(norm) if _name_word(t)]
-        if len(toks) >= min_words and len(toks) <= 3:
+        words_said = [t for t in tokens(norm) if t.isalpha()]
+        toks = [t for t in words_said if _name_word(t)]
+        # The answer is a name when it is mostly name words: "no I never been to Las Vegas" is not one.
+        if min_words <= len(toks) <= 3 and len(toks) * 5 >= len(words_said) * 3:
             return _title(toks)
     return None
 

@@ -19,6 +19,7 @@ a 2.5 GHz Xeon (run in a worker thread; the brain's own work on the event loop i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -34,6 +35,37 @@ HANDOFF_MARGIN = 0.05
 EVIDENCE_BONUS = 0.08
 """Added to a tool's score when the utterance names a value of one of its enum parameters ("towing" is
 roadside coverage, "I can't find it" a lost card): the caller is giving that tool's arguments."""
+TOPIC_BONUS = 0.15
+"""Added to a tool whose description names the topic of a caller's *question* ("is X covered?", "what's happening
+with my claim?"): a question about coverage is not a report of a new loss, whatever words they share."""
+_QUESTION = re.compile(
+    r"^(?:\W*(?:so|and|um|uh|hi|hey|okay|quick question|yeah)\W+)*(?:how|what|what's|whats|which|when|where|why|who|"
+    r"does|do|did|is|are|am|was|will|would|can|could|has|have|should)\b|\?\s*$|\bif\b|\bwondering\b"
+)
+TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"\b(?:cover(?:s|ed|age)?|pay(?:s)? for|out of pocket|deductible|reimburse)\b"),
+        r"\bcover|\bdeductible",
+    ),
+    (
+        re.compile(
+            r"\b(?:status|check(?:ing)? on|happening with|update on|been (?:paid|approved|processed)|where .* stand)\b"
+        ),
+        r"\bstatus\b",
+    ),
+)
+"""(what a question asks about, what a tool's description says when it answers that)."""
+_DIGIT_RUN = re.compile(
+    r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|\d+)\b[\s,-]*){4,}"
+)
+
+
+def routing_text(text: str) -> str:
+    """The utterance as routed: a long read-out number ("seven zero zero one ...") says nothing about the intent
+    and pulls towards whichever examples happen to spell digits, so it becomes "a number"."""
+    return _DIGIT_RUN.sub("a number ", text.lower()).strip()
+
+
 SWITCH_THRESHOLD = 0.55
 """While a slot is being filled, an answer moves to another tool only above this score. Typical slot answers
 ("a u four eight two nine one three", "yesterday", "um I'm not sure") score at most ~0.47 against other tools;
@@ -79,6 +111,20 @@ class ToolIndex:
     matrix: np.ndarray  # [M, 384] unit rows
     background: np.ndarray  # [K, 384] unit rows of OUT_OF_SCOPE
     enums: tuple[tuple[tuple[str, ...], ...], ...]  # per tool: the value lists of its enum parameters
+    descriptions: tuple[str, ...] = ()  # per tool: its description, lower-case (for question topics)
+
+    def topics(self, text: str) -> np.ndarray:
+        """1.0 for each tool whose description answers the topic of a question `text` asks, else 0.0."""
+        found = np.zeros(len(self.names), dtype=np.float32)
+        norm = text.lower()
+        if not _QUESTION.search(norm):
+            return found
+        for asks, answers in TOPICS:
+            if asks.search(norm):
+                found += np.array(
+                    [float(bool(re.search(answers, d))) for d in self.descriptions], dtype=np.float32
+                )
+        return np.minimum(found, 1.0)
 
     def evidence(self, text: str) -> np.ndarray:
         """1.0 for each tool whose enum values the text names, else 0.0."""
@@ -157,6 +203,7 @@ class IntentRouter:
             matrix=matrix,
             background=background,
             enums=tuple(_enum_values(t) for t in tools),
+            descriptions=tuple(" ".join(t.description.split()).lower() for t in tools),
         )
 
     def route(self, tools: Sequence[ToolSpec], text: str) -> Route:
@@ -164,7 +211,7 @@ class IntentRouter:
         if not tools or not text.strip():
             return Route(tool=None, score=0.0)
         index = self.index_for(tools)
-        vector = self.encoder.encode([text])[0]
+        vector = self.encoder.encode([routing_text(text)])[0]
         return self.route_vector(index, vector, text=text)
 
     def route_vector(
@@ -178,14 +225,23 @@ class IntentRouter:
             sims[exclude_row] = -1.0
         per_tool = np.full(len(index.names), -1.0, dtype=np.float32)
         np.maximum.at(per_tool, index.owner, sims)
-        if text is not None and self.evidence_bonus:
-            per_tool += self.evidence_bonus * index.evidence(text)
+        topics = np.zeros(len(index.names), dtype=np.float32)
+        if text is not None:
+            topics = (
+                index.topics(text) if index.descriptions else np.zeros(len(index.names), dtype=np.float32)
+            )
+            evidence = index.evidence(text) if self.evidence_bonus else topics * 0
+            if topics.any():
+                evidence = evidence * topics  # "is it covered if it's stolen?" asks; it reports no theft
+            per_tool += self.evidence_bonus * evidence + TOPIC_BONUS * topics
         best = int(per_tool.argmax())
         if index.handoff[best]:
             own = [
                 i
                 for i in range(len(index.names))
-                if not index.handoff[i] and per_tool[i] >= per_tool[best] - self.handoff_margin
+                if not index.handoff[i]
+                and per_tool[i] >= per_tool[best] - self.handoff_margin
+                and topics[i] >= topics[best]  # an own tool that does not answer the question is no match
             ]
             if own:
                 best = max(own, key=lambda i: per_tool[i])

@@ -38,9 +38,22 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
+_NUMBER_PARTS = NUMBER_WORDS | set(ORDINALS) | {"oh"}
+
+
 def tokens(text: str) -> list[str]:
-    """Words, numbers (with their `$`, thousands commas, decimals, ordinal suffix) and punctuation marks."""
-    return _TOKEN_RE.findall(normalize(text))
+    """Words, numbers (with their `$`, thousands commas, decimals, ordinal suffix) and punctuation marks.
+
+    Hyphenated number words are split ("sixty-six" -> "sixty", "six"; "twenty-third" -> "twenty", "third"),
+    and so are written dates with dashes ("03-14-1985"): speech and typing then read the same."""
+    out: list[str] = []
+    for tok in _TOKEN_RE.findall(normalize(text)):
+        parts = tok.split("-")
+        if len(parts) > 1 and all(p in _NUMBER_PARTS or p.isdigit() for p in parts):
+            out.extend(p for p in parts if p)
+        else:
+            out.append(tok)
+    return out
 
 
 def _digit_chars(token: str, prev: str | None, nxt: str | None) -> str | None:
@@ -86,7 +99,7 @@ def digit_runs(toks: Sequence[str]) -> list[DigitRun]:
         if (
             tok in {"double", "triple"}
             and nxt is not None
-            and (d := _digit_chars(nxt, tok, None))
+            and (d := _digit_chars(nxt, "0", None))  # "double oh": the oh is a zero
             and len(d) == 1
         ):
             chunk, width = d * (2 if tok == "double" else 3), 2

@@ -36,6 +36,9 @@ class DialogState:
     known: dict[str, Any] = field(default_factory=dict)  # CARRY_PARAMS values of successful calls
     misses: int = 0  # turns in a row that were not understood
     answered: list[str] = field(default_factory=list)  # ids of tool calls whose results were replied to
+    adopted: list[str] = field(
+        default_factory=list
+    )  # ids of handoffs into this agent whose request it took up
 
     @classmethod
     def load(cls, scratch: Mapping[str, Any]) -> DialogState:
@@ -51,6 +54,7 @@ class DialogState:
                 known=dict(raw.get("known") or {}),
                 misses=int(raw.get("misses", 0)),
                 answered=list(raw.get("answered") or []),
+                adopted=list(raw.get("adopted") or []),
             )
         except (TypeError, KeyError, ValueError):
             return cls()  # state from an incompatible version: start over rather than fail the turn

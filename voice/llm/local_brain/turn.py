@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
-from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.extract import extract_arguments, sentence
 from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
+from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
+from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
@@ -40,7 +42,7 @@ from voice.llm.local_brain.slots import (
 )
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState, Pending
-from voice.llm.local_brain.yes_no import parse_yes_no
+from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
 
 MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
@@ -49,9 +51,15 @@ SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the 
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OFFER_PERSON = "Or I can connect you with a person."
 ANYTHING_ELSE = "Is there anything else I can help you with?"
+CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,.!]*$")
-_THANKS = re.compile(r"^(?:ok(?:ay)? |great )?(?:thanks|thank you)(?: so much| very much| a lot)?[\s,.!]*$")
+_THANKS = re.compile(
+    r"^(?:(?:ok(?:ay)?|great|perfect|awesome|alright|all right|cool|got it|good),? )?"
+    r"(?:thanks|thank you)(?: so much| very much| a lot)?[\s,.!]*$"
+)
+_PLAIN_NO = re.compile(r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b")
+"""A "no" that answers the question ("this isn't working" has a negation but answers nothing)."""
 _CANCEL = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|cancel that|scratch that)\b")
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
@@ -61,15 +69,7 @@ _VERIFY_NEEDED = re.compile(r"\bverif(?:y|ied|ication)\b", re.IGNORECASE)
 _FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 
 
-@dataclass
-class Decision:
-    """What to emit for this request: the text to say, then the tool calls as (name, arguments)."""
-
-    text: str = ""
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
-class Turn:
+class Turn(MetaTurn):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -120,10 +120,19 @@ class Turn:
     # --- the caller spoke ----------------------------------------------------------------------------------
     async def on_user(self, text: str) -> Decision:
         keys = dtmf_keys(text)
+        meta = classify(text) if keys is None else None
+        if meta is not None:
+            return self.on_meta(meta, text)
+        if keys is None:
+            adopted = await self.adopt_handover(text)
+            if adopted is not None:
+                return adopted
         if self.state.confirm is not None:
             decided = self.on_confirm(text, keys)
             if decided is not None:
                 return decided
+        if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
+            return Decision(f"You're welcome. {self.state.pending.question}")  # the question still stands
         if self.state.pending is not None:
             decided = await self.on_pending(self.state.pending, text, keys)
             if decided is not None:
@@ -140,7 +149,11 @@ class Turn:
         if _THANKS.match(norm):
             return Decision(f"You're welcome. {ANYTHING_ELSE}")
         answer = parse_yes_no(norm)
-        if answer is not None and len(norm.split()) <= SHORT_ANSWER_WORDS:
+        if (
+            answer is not None
+            and len(norm.split()) <= SHORT_ANSWER_WORDS
+            and (answer or _PLAIN_NO.match(norm))
+        ):
             return await self.on_short_answer(text, answer)
         route = await self.route(text)
         if route.tool is None:
@@ -154,6 +167,8 @@ class Turn:
         if spec is None:
             return None
         answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
+        if answer is True and keys is None and not clear_yes(text):
+            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
         args = dict(confirm.get("args") or {})
         if answer is True:
             return self.call(spec, args)
@@ -190,10 +205,15 @@ class Turn:
             for name, value in extract_arguments(
                 spec.parameters, text, today=self.today, asked=asked
             ).items():
-                if name in asked or (not self._is_free(spec, name) and name not in pending.args):
-                    new[name] = value
+                unasked_ok = (
+                    not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
+                )
+                if name in asked or (unasked_ok and name not in pending.args):
+                    new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
+            filled = True  # another missing detail came first: take it and ask for the rest
         free_answer = any(self._is_free(spec, s) for s in pending.slots)
         if (
             route is not None
@@ -241,7 +261,12 @@ class Turn:
 
     def start(self, spec: ToolSpec, text: str) -> Decision:
         """A new request for `spec`: take what the utterance says, what the caller said before, and ids from
-        earlier results."""
+        earlier results. Ending or transferring the call needs the caller's own words for it."""
+        if spec.name == "end_call" and not says_goodbye(text):
+            return self.not_understood()  # merely nearest to a goodbye example is not a goodbye
+        if spec.name == "transfer_to_human" and not asks_for_person(text):
+            self.state.confirm = {"tool": spec.name, "args": {"reason": sentence(text) or "caller request"}}
+            return Decision(CONFIRM_PERSON)
         self.state.pending = None
         args = extract_arguments(spec.parameters, text, today=self.today)
         for name in properties(spec):
@@ -279,6 +304,11 @@ class Turn:
             self.state.pending = Pending(spec.name, args, slots, question)
             return Decision(question)
         if needs_confirmation(spec):
+            verifier = self.tools.get("verify_identity")
+            if verifier is not None and verifier is not spec and not self.convo.succeeded(verifier.name):
+                # Never offer to move money for a caller who is not verified: verify, then confirm.
+                self.state.deferred = {"tool": spec.name, "args": args, "confirm": True}
+                return self.start(verifier, self.convo.latest_user or "")
             self.state.confirm = {"tool": spec.name, "args": args}
             return Decision(confirmation_question(spec, args))
         return self.call(spec, args)
@@ -311,18 +341,30 @@ class Turn:
                 deferred = self.state.deferred
                 if outcome.name == "verify_identity" and deferred and deferred.get("tool") in self.tools:
                     self.state.deferred = None
-                    calls.append((str(deferred["tool"]), dict(deferred.get("args") or {})))
+                    waiting = self.tools[str(deferred["tool"])]
+                    args = dict(deferred.get("args") or {})
+                    if deferred.get("confirm"):
+                        self.state.confirm = {"tool": waiting.name, "args": args}
+                        texts.append(confirmation_question(waiting, args))
+                        asked = True
+                    else:
+                        calls.append((waiting.name, args))
                 continue
             message = outcome.error_message or "Sorry, that didn't work."
+            recovery = self.recover(spec, outcome, message)
+            if isinstance(recovery, Decision) and recovery.calls:
+                calls.extend(recovery.calls)  # e.g. verify with the details the caller already gave
+                continue
             texts.append(message)
-            asked = self.recover(spec, outcome, message) or asked
+            asked = bool(recovery) or asked
         pending = self.state.pending
         if pending is not None and not asked and not calls:
             texts.append(pending.question)
         return Decision(" ".join(t for t in texts if t), calls)
 
-    def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool:
-        """After an error: set up the answer to the question the message asks. True if it asks one."""
+    def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool | Decision:
+        """After an error: set up the answer to the question the message asks. True if it asks one; a Decision
+        with calls when the fix can be made at once (verifying with details the caller already gave)."""
         pending = self.state.pending
         if pending is not None and any(LOOKUP_FIRST.get(p) == outcome.name for p in outcome.args):
             # The number the caller gave was not found: ask for it again, keep the rest.
@@ -340,8 +382,8 @@ class Turn:
         ):
             # Verify first (asking for the details), then make this call again.
             self.state.deferred = {"tool": spec.name, "args": outcome.args}
-            self.advance(verifier, {})
-            return False
+            started = self.start(verifier, self.convo.latest_user or "")
+            return started if started.calls else False
         if spec is None or not message.rstrip().endswith("?"):
             if spec is not None and spec.name == "verify_identity":
                 self.state.deferred = None

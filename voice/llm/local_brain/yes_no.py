@@ -63,3 +63,15 @@ def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
 def _first_phrase(norm: str, phrases: Sequence[str]) -> int | None:
     positions = [m.start() for p in phrases if (m := re.search(rf"\b{re.escape(p)}\b", norm))]
     return min(positions) if positions else None
+
+
+_CONTENT_DIGITS = re.compile(
+    r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|oh|\d)\b.*\b(?:zero|one|two|three|four|five|six|seven|eight|nine|oh|\d)\b"
+)
+
+
+def clear_yes(text: str) -> bool:
+    """A yes that is only a yes ("yes please", "yeah go ahead"), what an action that cannot be undone needs:
+    not a long answer that merely starts with "okay", nor one carrying numbers meant for something else."""
+    norm = " ".join(text.lower().replace(",", " ").replace(".", " ").split())
+    return parse_yes_no(norm) is True and len(norm.split()) <= 6 and _CONTENT_DIGITS.search(norm) is None

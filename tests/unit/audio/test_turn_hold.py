@@ -1,0 +1,58 @@
+"""An end of speech after clearly unfinished words is held a little longer: a pause mid-sentence does not end the
+caller's turn, and with `unfinished_hold_ms` 0 the fixed-silence behaviour is unchanged."""
+
+from voice.audio.turns import TurnEnded, TurnPolicy, TurnStarted, TurnTracker
+from voice.speech_cascade.unfinished import sounds_unfinished
+
+from .test_turns import run, windows
+
+
+def _tracker(hold_ms: int, unfinished: bool) -> TurnTracker:
+    tracker = TurnTracker(TurnPolicy(end_of_turn_silence_ms=640, unfinished_hold_ms=hold_ms))
+    tracker.unfinished = lambda: unfinished
+    return tracker
+
+
+def test_a_pause_after_unfinished_words_keeps_the_turn_open_and_the_caller_goes_on() -> None:
+    tracker = _tracker(704, unfinished=True)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(960), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted]  # 960 ms of silence, but "my account ends in"
+    events = run(tracker, [0.9] * windows(640), agent_active=False)
+    assert events == []  # the same turn goes on: no second TurnStarted
+    tracker.unfinished = lambda: False
+    events = run(tracker, [0.05] * windows(672), agent_active=False)
+    assert [type(e) for e in events] == [TurnEnded]
+    assert events[0].speech_ms == 960 + 960 + 640  # from the first onset, the pause included
+
+
+def test_a_held_end_ends_the_turn_once_the_extra_silence_has_passed() -> None:
+    tracker = _tracker(704, unfinished=True)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(640 + 704 + 32), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnEnded]
+    assert events[1].silence_ms >= 640 + 704
+
+
+def test_with_no_hold_the_fixed_silence_ends_the_turn() -> None:
+    tracker = _tracker(0, unfinished=True)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(672), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnEnded]
+    assert events[1].silence_ms == 640
+
+
+def test_finished_words_end_the_turn_at_the_fixed_silence() -> None:
+    tracker = _tracker(704, unfinished=False)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(672), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnEnded]
+
+
+def test_unfinished_words() -> None:
+    for text in (
+        "my account number ends in",
+        "it's jordan rivera and",
+        "i was born on",
+        "um",
+        "the policy number is",
+    ):
+        assert sounds_unfinished(text), text
+    for text in ("four eight two one", "what's my balance", "yes", "", "jordan rivera"):
+        assert not sounds_unfinished(text), text

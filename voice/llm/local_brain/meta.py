@@ -1,0 +1,96 @@
+"""Utterances about the conversation itself, not about a request: "hold on", "say that again", "what can you
+do?", "that's all, bye", "get me a person". They are recognised by their wording (pure functions), before any
+slot filling, so that they are never taken as a name, a number or an enum answer, and so that the actions
+that cannot be undone (ending the call, transferring it) need the caller to have said so in as many words:
+an utterance that is merely *closest* to a goodbye example is not a goodbye.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from voice.llm.local_brain.spoken import digit_runs, normalize, tokens
+
+
+class Meta(Enum):
+    HOLD = "hold"
+    REPEAT = "repeat"
+    CAPABILITIES = "capabilities"
+    GOODBYE = "goodbye"
+    HUMAN = "human"
+
+
+_FILLER = r"(?:(?:uh|um|er|oh|okay|ok|so|well|yeah|yes|no|sorry|actually|just|and|but|hey|hi|hello),?\s+)*"
+_HOLD = re.compile(
+    rf"^{_FILLER}(?:hold on|hang on|wait|hold up|one (?:second|sec|moment|minute)|"
+    r"(?:just )?(?:a|one) (?:second|sec|moment|minute)|give me (?:a|one) (?:second|sec|moment|minute)|"
+    r"bear with me|let me (?:find|grab|get|check|look|see)|hold the line)\b"
+)
+_REPEAT = re.compile(
+    r"\b(?:repeat (?:that|it|this|the last part|yourself)|say (?:that|it) again|come again|"
+    r"what (?:was|is) that|what did you (?:just )?say|(?:didn't|did not|couldn't|could not) (?:catch|hear|get) "
+    r"(?:that|you|it|what you said)|pardon(?: me)?|one more time|again please)\b"
+)
+_SORRY_ALONE = re.compile(rf"^{_FILLER}(?:sorry|what|huh|excuse me|pardon)\s*\??$")
+_CAPABILITIES = re.compile(
+    r"\bwhat (?:else )?(?:can|could|do) (?:you|u) (?:do|help(?: me)?(?: with)?|handle|offer)\b|"
+    r"\bwhat (?:kinds?|sorts?|types?) of (?:things|stuff|questions|requests) (?:can|could|do)\b|"
+    r"\bwhat (?:can|could) i (?:do|ask(?: about| you)?|get help with)\b|"
+    r"\bhow (?:can|could) you help\b|\bwhat are (?:my|the) options\b|"
+    r"\bwhat (?:is|does) this (?:line|number|service) (?:do|for)\b|\bwhat do you (?:do|help with)\b|"
+    r"\bwhat (?:can|could) (?:you|i) (?:actually )?(?:do|help)\b|"
+    r"\b(?:(?:can|could) you|you can|you could) help(?: me)?(?: with)?\s*\??$"  # "... help me with?" and no more
+)
+_GOODBYE = re.compile(
+    r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
+    r"nothing else|no(?:thing)? more|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
+    r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
+    r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call)\b"
+)
+_HUMAN_WHO = (
+    r"(?:(?:a |an |some |the )?(?:real |actual |live )?(?:person|human(?: being)?|agent|representative|rep|operator|"
+    r"somebody|someone|adjuster|manager|supervisor|associate|team member))"
+)
+_HUMAN = re.compile(
+    rf"\b(?:(?:talk|speak|chat)(?: to| with)|connect(?: me)?(?: to| with)|transfer(?: me)?(?: to)?|get me|"
+    rf"put me (?:through )?(?:to|with)|give me|i (?:want|need|would like|'d like)|is there)(?: just)? {_HUMAN_WHO}\b|"
+    r"^(?:operator|representative|agent|human)[\s.!?]*$"
+)
+_FETCHING = re.compile(r"\blet me (?:find|grab|get|check|look for|look up|pull up|dig out)\b.*$")
+_REQUEST_WORDS = re.compile(
+    r"\b(?:balance|transfer|move|charge|card|claim|policy|deductible|cover|covered|coverage|transactions?|"
+    r"dispute|fraud|lost|stolen|report|accident|status|money|account|payment)\b"
+)
+
+
+def classify(text: str) -> Meta | None:
+    """What a caller's utterance says about the conversation, or None when it is (also) a request."""
+    norm = normalize(text).strip(" .,!?")
+    if not norm:
+        return None
+    words = norm.split()
+    has_numbers = any(len(run.digits) >= 2 for run in digit_runs(tokens(norm)))  # not "one second"
+    if _HUMAN.search(norm):
+        return Meta.HUMAN
+    request = bool(_REQUEST_WORDS.search(norm)) or has_numbers
+    if _CAPABILITIES.search(norm) and not has_numbers:
+        return Meta.CAPABILITIES
+    if _GOODBYE.search(norm) and not request:
+        return Meta.GOODBYE
+    fetching = _FETCHING.sub("", norm)  # "hang on, let me find my card": the card is not a request
+    if _HOLD.search(norm) and not _REQUEST_WORDS.search(fetching) and not has_numbers and len(words) <= 12:
+        return Meta.HOLD
+    if (_REPEAT.search(norm) or _SORRY_ALONE.match(norm)) and not request and len(words) <= 10:
+        return Meta.REPEAT
+    return None
+
+
+def says_goodbye(text: str) -> bool:
+    """Whether the caller said in words that they are done (what `end_call` needs)."""
+    return _GOODBYE.search(normalize(text)) is not None
+
+
+def asks_for_person(text: str) -> bool:
+    """Whether the caller asked in words for a person (what `transfer_to_human` needs without a confirmation)."""
+    return _HUMAN.search(normalize(text).strip(" .,!?")) is not None

@@ -1,0 +1,94 @@
+"""The part of a local-brain turn that handles talk about the conversation itself ("hold on", "say that
+again", "what can you do?", "bye", "a person please") and takes up a request across a handoff. A base of `Turn`
+(`turn.py`), which provides the routing and slot-filling steps these rely on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.extract import sentence
+from voice.llm.local_brain.meta import Meta
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
+from voice.llm.local_brain.slots import CALL_CONTROL, offer
+from voice.llm.local_brain.state import DialogState
+
+HOLD_ON = "Sure, take your time."
+_LONG_NUMBER = re.compile(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b\W*){3,}")
+MAX_ADOPTED = 16
+
+
+class MetaTurn:
+    agent: str
+    tool_list: list[ToolSpec]
+    tools: dict[str, ToolSpec]
+    convo: DialogReading
+    state: DialogState
+
+    async def route(self, text: str) -> Route:
+        raise NotImplementedError
+
+    def start(self, spec: ToolSpec, text: str) -> Decision:
+        raise NotImplementedError
+
+    def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
+        raise NotImplementedError
+
+    def not_understood(self, lead: str = ...) -> Decision:
+        raise NotImplementedError
+
+    def on_meta(self, meta: Meta, text: str) -> Decision:
+        """ "hold on", "say that again", "what can you do?", "bye", "a person please": never a slot value."""
+        pending = self.state.pending
+        if meta is Meta.HOLD:
+            return Decision(HOLD_ON)  # whatever was asked stays asked
+        if meta is Meta.REPEAT:
+            return Decision(self.convo.last_spoken or offer(self.tool_list))
+        if meta is Meta.CAPABILITIES:
+            self.state.misses = 0
+            follow = pending.question if pending is not None else "What would you like to do?"
+            return Decision(f"{offer(self.tool_list, limit=5)} {follow}")
+        self.state.pending = self.state.confirm = self.state.deferred = None
+        if meta is Meta.GOODBYE:
+            if "end_call" in self.tools:
+                return self.call(self.tools["end_call"], {"reason": "the caller said goodbye"})
+            return Decision("Thank you for calling. Goodbye.")
+        if "transfer_to_human" in self.tools:
+            return self.call(self.tools["transfer_to_human"], {"reason": sentence(text)})
+        return self.not_understood()
+
+    async def adopt_handover(self, text: str) -> Decision | None:
+        """The caller's first words to this agent after a handoff: take up the request that caused the handoff
+        (with what the caller says now), unless they now ask for something else."""
+        handover = self.convo.handover_to(self.agent) if self.agent else None
+        if handover is None or handover.call_id in self.state.adopted:
+            return None
+        self.state.adopted = [*self.state.adopted, handover.call_id][-MAX_ADOPTED:]
+        request = handover.asked_by.strip()
+        if not request or request == text.strip() or self.state.pending or self.state.confirm:
+            return None  # a discrete handoff answers that very utterance anyway
+        earlier = await self.route(request)
+        spec = self.tools.get(earlier.tool or "")
+        if spec is None or spec.handoff is not None or spec.name in CALL_CONTROL:
+            return None
+        now = await self.route(text)
+        answering = bool(_LONG_NUMBER.search(text.lower()))  # a read-out number answers, it does not ask
+        if (
+            now.tool not in (None, spec.name, "verify_identity")
+            and now.score >= SWITCH_THRESHOLD
+            and not answering
+        ):
+            return None  # the caller asks for something else now
+        self.state.misses = 0
+        verifier = self.tools.get("verify_identity")
+        if now.tool == "verify_identity" and verifier is not None and not self.convo.succeeded(verifier.name):
+            # The caller answers the new agent with who they are: verify first, then the carried request (its
+            # details from the request alone: "the last four of my account" is not the card's).
+            carried = self.start(spec, request)
+            if carried.calls[:1] and carried.calls[0][0] == spec.name:
+                self.state.deferred = {"tool": spec.name, "args": carried.calls[0][1]}
+            return self.start(verifier, text)
+        return self.start(spec, f"{request}. {text}")

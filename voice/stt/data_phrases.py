@@ -1,0 +1,52 @@
+"""Phrases from the data a scenario's tools serve: the names, places and merchants callers say back to the
+agent ("this is Priya Shah", "fourteen Birch Lane in Redmond", "the Bella Pizza charge"). Tool examples rarely
+contain them, and an n-gram model cannot produce a word it has never seen.
+
+For the shipped tools (`registries/toolstore/tools`) the data is the demo data set; tools from elsewhere bring
+their own data, so they add nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from registries.toolstore.decorator import ToolSpec
+
+_SHIPPED_TOOLS = Path(__file__).resolve().parents[2] / "registries" / "toolstore" / "tools"
+
+
+def uses_demo_data(tools: Iterable[ToolSpec]) -> bool:
+    return any(t.source is not None and Path(t.source).resolve().parent == _SHIPPED_TOOLS for t in tools)
+
+
+def demo_data_phrases() -> list[str]:
+    """How callers say the demo data's people, places and merchants."""
+    from registries.toolstore.demo.dataset import demo_dataset
+
+    data = demo_dataset()
+    phrases: list[str] = []
+    for customer in data.customers:
+        name = customer.full_name
+        phrases += [name, f"my name is {name}", f"this is {name}", f"it's {name}", customer.first_name]
+    merchants = {t.merchant for t in data.transactions if t.amount_cents < 0}
+    for merchant in sorted(merchants):
+        phrases += [merchant, f"the charge at {merchant}", f"{merchant} charged me"]
+    places: list[str] = []
+    for policy in data.policies:
+        places.append(policy.insured_item)
+    places += [claim.location for claim in data.claims]
+    places += sorted({t.location for t in data.transactions if t.location})
+    for place in places:
+        phrases += [_spoken_place(place), f"at {_spoken_place(place)}", f"in {_spoken_place(place)}"]
+    return list(dict.fromkeys(phrases))
+
+
+def _spoken_place(place: str) -> str:
+    """ "14 Birch Lane, Redmond" -> "14 Birch Lane in Redmond" (how it is said; digits are read by the model)."""
+    parts = [p.strip() for p in place.split(",") if p.strip()]
+    return " in ".join(parts) if len(parts) > 1 else place
+
+
+def data_phrases(tools: Sequence[ToolSpec]) -> list[str]:
+    return demo_data_phrases() if uses_demo_data(tools) else []
