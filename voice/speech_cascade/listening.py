@@ -51,7 +51,7 @@ class CallerListener:
         on_partial: Callable[[str], None] | None = None,
     ) -> None:
         self._provider = stt
-        self._on_partial = on_partial
+        self._publish_partial = on_partial  # live views (the call's events); the text stays here too
         self._call_id = call_id
         self._phrases = tuple(phrases)
         self._preroll_ms = preroll_ms
@@ -69,6 +69,8 @@ class CallerListener:
     def _on_partial(self, text: str) -> None:
         if self.pushing:
             self.partial = text
+        if self._publish_partial is not None:
+            self._publish_partial(text)
 
     def sounds_unfinished(self) -> bool:
         """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""

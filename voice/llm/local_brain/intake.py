@@ -33,7 +33,7 @@ from voice.llm.local_brain.intake_values import (
 from voice.llm.local_brain.keypad import dtmf_keys
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.spoken import normalize
-from voice.llm.local_brain.turn import Decision
+from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.yes_no import parse_yes_no
 
 STATE_KEY = "intake"
