@@ -93,6 +93,12 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
     await expect(chart.locator("rect.bar.p-stt")).to_have_count(1)
     await expect(chart.locator("rect.bar.p-eot")).to_have_count(1)
     await expect(page.get_by_role("region", name="Call facts")).to_contain_text("ended")
+    # What the call cost: one row per provider/model/agent line of the priced ledger.
+    async with backend.admin() as admin:
+        cost = (await admin.get(f"/api/v1/calls/{call_id}/cost")).json()
+    assert cost["lines"], cost
+    await expect(page.locator("#cost tbody tr")).to_have_count(len(cost["lines"]))
+    await expect(page.locator("#cost")).to_contain_text(f"in all · prices as of {cost['prices_as_of']}")
     await page.screenshot(path=screenshot_path("console-call"), full_page=True)
 
     await page.get_by_role("link", name="Health").click()

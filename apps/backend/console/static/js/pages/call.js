@@ -75,6 +75,7 @@ export async function render(main, [callId]) {
   main.append(
     h("section", { class: "panel", "aria-labelledby": "transcript-title" }, h("h2", { id: "transcript-title" }, "Transcript"), feed),
     summaryPanel(outcome?.summary),
+    await costPanel(callId),
     await recordingPanel(callId),
   );
   const view = new TranscriptView(feed);
@@ -142,4 +143,66 @@ function latencyTable(replies) {
       ),
     ),
   );
+}
+
+// What the call cost: its usage by provider, model and agent, priced by the table in force.
+async function costPanel(callId) {
+  const box = h("section", { class: "panel", id: "cost", "aria-labelledby": "cost-title" }, h("h2", { id: "cost-title" }, "Cost"));
+  let cost;
+  try {
+    cost = await api(`/api/v1/calls/${encodeURIComponent(callId)}/cost`);
+  } catch (error) {
+    box.append(errorBox(`Cost unavailable: ${error.message}`));
+    return box;
+  }
+  if (!cost.lines.length) {
+    box.append(h("p", { class: "muted" }, "No usage recorded for this call."));
+    return box;
+  }
+  box.append(
+    h("p", {}, h("strong", {}, `${money(cost.total)} ${cost.currency}`), ` in all · prices as of ${cost.prices_as_of}`),
+    h(
+      "table",
+      { class: "calls compact", "aria-label": "Cost per provider, model and agent" },
+      h("thead", {}, h("tr", {}, ["Provider", "Model", "Agent", "Usage", "Cost"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        cost.lines.map((line) =>
+          h("tr", {}, h("td", {}, line.provider), h("td", { class: "mono" }, line.model), h("td", {}, line.agent), h("td", {}, usageText(line.usage)), h("td", { class: "num" }, money(line.cost))),
+        ),
+      ),
+    ),
+  );
+  if (cost.unpriced.length) box.append(h("p", { class: "muted" }, `Not priced (no rate in the table): ${cost.unpriced.join("; ")}`));
+  return box;
+}
+
+const USAGE_LABELS = {
+  requests: "requests",
+  input_tokens: "input tokens",
+  cached_input_tokens: "cached",
+  output_tokens: "output tokens",
+  input_text_tokens: "text in",
+  input_audio_tokens: "audio in",
+  output_text_tokens: "text out",
+  output_audio_tokens: "audio out",
+  cached_input_text_tokens: "cached text",
+  cached_input_audio_tokens: "cached audio",
+  stt_audio_seconds: "s of audio recognised",
+  tts_characters: "characters spoken",
+  acs_call_minutes: "call min",
+  acs_media_minutes: "media min",
+  unknown_events: "unreadable reports",
+};
+
+function usageText(usage) {
+  return Object.entries(usage)
+    .filter(([, value]) => value)
+    .map(([key, value]) => `${Number.isInteger(value) ? value : Math.round(value * 10) / 10} ${USAGE_LABELS[key] || key.replaceAll("_", " ")}`)
+    .join(", ");
+}
+
+function money(value) {
+  return Number(value).toFixed(value && Math.abs(value) < 0.01 ? 6 : 4);
 }
