@@ -18,10 +18,8 @@ from apps.backend.setting_values import (
     AcsAudioFormat,
     AcsJwtSource,
     EventGridAuthMode,
-    IceServer,
-    OrchestratorKind,
-    SessionsAuth,
 )
+from apps.backend.settings_sections import BrowserSessionSettings, ConversationSettings, RecordingSettings
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
 ACS_PUBLIC_OPENID_CONFIG_URL = (
@@ -29,7 +27,7 @@ ACS_PUBLIC_OPENID_CONFIG_URL = (
 )
 
 
-class Settings(BaseSettings):
+class Settings(BrowserSessionSettings, ConversationSettings, RecordingSettings, BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- service -------------------------------------------------------------------------------
@@ -139,37 +137,6 @@ class Settings(BaseSettings):
         None, description="Key for admin endpoints (header `x-api-key`). Unset: admin endpoints answer 503."
     )
 
-    # --- browser voice sessions -------------------------------------------------------------------
-    sessions_auth: SessionsAuth = Field(
-        SessionsAuth.ADMIN,
-        description="Who may create voice sessions: admin (the admin key) or demo (anyone, rate-limited per IP).",
-    )
-    sessions_demo_per_minute: int = Field(
-        5, gt=0, description="With SESSIONS_AUTH=demo: sessions one client IP may create per minute."
-    )
-    session_token_ttl_seconds: int = Field(
-        300, gt=0, le=3600, description="How long a session's media and events tokens stay valid."
-    )
-    session_ice_servers: list[IceServer] = Field(
-        default_factory=list,
-        description='ICE servers handed to browsers and used by the server\'s peer (JSON, e.g. [{"urls":"stun:stun.example.org"}]). Unset: none.',
-    )
-    session_connect_timeout_seconds: int = Field(
-        60,
-        gt=0,
-        le=3600,
-        description="A session whose browser has not connected its voice in this time ends.",
-    )
-    webrtc_jitter_frames: int = Field(
-        2,
-        ge=1,
-        le=8,
-        description="20 ms frames the server's WebRTC receiver buffers (aiortc's default is 4).",
-    )
-    webrtc_loopback_candidates: bool = Field(
-        False, description="Also offer 127.0.0.1 as a WebRTC candidate (a browser on this host; tests)."
-    )
-
     # --- state ---------------------------------------------------------------------------------
     redis_url: str | None = Field(None, description="Redis URL. Unset: an embedded valkey server is started.")
     call_record_ttl_seconds: int = Field(86400, gt=0, description="How long call records live in Redis.")
@@ -179,119 +146,6 @@ class Settings(BaseSettings):
         le=30,
         description="Longest wait for one Redis command before it fails (calls never wait on Redis; this "
         "bounds API requests, call start and the background writers when Redis hangs).",
-    )
-
-    # --- conversation --------------------------------------------------------------------------
-    orchestrator: OrchestratorKind = Field(
-        OrchestratorKind.CASCADE,
-        description="cascade (our VAD/STT/LLM/TTS pipeline) or voicelive (a realtime speech-to-speech session); "
-        "a scenario's own `orchestrator:` wins.",
-    )
-    default_scenario: str = Field("banking", description="Scenario for calls with no number mapping.")
-    scenario_numbers: dict[str, str] = Field(
-        default_factory=dict,
-        description='JSON {"+E164": "scenario"}: dialed number -> scenario; wins over scenario phone_numbers.',
-    )
-    agents_dir: Path | None = Field(
-        None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
-    )
-    tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
-    answering_machine_detection: bool = Field(
-        True,
-        description="Outbound calls: tell a person from a voicemail in the first seconds of the callee's "
-        "audio; a voicemail gets the scenario's voicemail_message after the beep, then a hang-up.",
-    )
-    warm_transfer_answer_timeout_seconds: int = Field(
-        30,
-        ge=1,
-        le=180,
-        description="Warm transfers: how long the human queue may ring before the agent returns to the caller "
-        "and offers a callback (a scenario's transfer_answer_timeout_s wins).",
-    )
-    hold_music_url: str | None = Field(
-        None,
-        description="Audio file URL (WAV/MP3, reachable by ACS) the caller hears on hold during a warm transfer. "
-        "Unset: the hold request carries no play source.",
-    )
-    transfer_target_number: str | None = Field(
-        None,
-        pattern=r"^\+[1-9]\d{1,14}$",
-        description="E.164 number of the human queue that transfer_to_human sends callers to. Unset: the "
-        "agent says it cannot transfer.",
-    )
-    idle_reprompt_seconds: float = Field(
-        8.0, gt=0, description="Caller silence before the agent asks whether they are still there."
-    )
-    idle_hang_up_seconds: float = Field(
-        20.0, gt=0, description="Caller silence before the agent says goodbye and hangs up."
-    )
-    guidance_enabled: bool = Field(
-        True,
-        description="Live supervisor guidance (checklist, tone, coaching) on the events sockets of calls whose "
-        "scenario declares `guidance:`.",
-    )
-    guidance_interval_seconds: float = Field(
-        3.0, ge=0.5, le=60, description="Least time between two live guidance reports of one call."
-    )
-    guidance_engine: Literal["auto", "embedded"] = Field(
-        "auto",
-        description="auto: Azure OpenAI with structured output when AZURE_OPENAI_* is configured (the embedded "
-        "engine when it fails or times out); embedded: the embedded engine only.",
-    )
-    guidance_azure_openai_deployment: str | None = Field(
-        None, description="Azure OpenAI deployment for guidance. Unset: AZURE_OPENAI_DEPLOYMENT."
-    )
-    guidance_timeout_seconds: float = Field(
-        5.0,
-        gt=0,
-        le=60,
-        description="Longest wait for the guidance model before the embedded engine answers.",
-    )
-    cosmos_endpoint: str | None = Field(
-        None,
-        description="Azure Cosmos DB endpoint for transcripts. Unset: the embedded SQLite store (TRANSCRIPTS_DB).",
-    )
-    cosmos_key: SecretStr | None = Field(None, description="Cosmos DB account key.")
-    cosmos_database: str = Field("switchboard", description="Cosmos database (created if missing).")
-    cosmos_container: str = Field(
-        "transcripts", description="Cosmos container (created if missing, partition key /call_id)."
-    )
-    cosmos_verify_ssl: bool = Field(True, description="Verify Cosmos TLS (false only for a local emulator).")
-    transcript_spool_path: Path = Field(
-        Path("var/transcript-spool.db"),
-        description="Durable local spool every Cosmos write goes through first (one file per worker process, "
-        "stable across restarts).",
-    )
-    transcripts_db: Path = Field(
-        Path("var/transcripts.sqlite3"),
-        description="SQLite file for call transcripts (the embedded transcript store).",
-    )
-    redact_transcripts: bool = Field(
-        True,
-        description="Mask card and account numbers, SSNs, dates of birth, keyed digits and sensitive tools' "
-        "data in stored transcripts and call events (a scenario's `redaction:` overrides it).",
-    )
-
-    # --- call recordings and post-call summaries -------------------------------------------------
-    recordings_dir: Path = Field(
-        Path("var/recordings"),
-        description="Folder for call recordings (Ogg Opus, one file per call) of scenarios with `recording:` "
-        "on; also holds recordings being encoded when they go to Blob Storage.",
-    )
-    recordings_blob_connection_string: SecretStr | None = Field(
-        None, description="Azure Storage connection string. Set: recordings are kept in Blob Storage."
-    )
-    recordings_blob_container: str = Field(
-        "recordings", description="Blob container for recordings (created if missing)."
-    )
-    recording_retention_days: int = Field(
-        30, ge=0, description="Recordings older than this are deleted (at start and hourly); 0 keeps them."
-    )
-    call_summary_enabled: bool = Field(
-        True, description="Summarise each call when it ends (summary, disposition, reason, follow-ups)."
-    )
-    call_summary_timeout_seconds: float = Field(
-        30.0, gt=0, le=300, description="Bound on one call's post-call summary (Azure OpenAI, then storing)."
     )
 
     # --- speech (Azure Speech; unset: embedded pocketsphinx STT and espeak-ng TTS) ---------------

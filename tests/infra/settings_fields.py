@@ -1,6 +1,7 @@
 """The service's settings as deployment files see them: env var names and which ones are secrets.
 
-Read from apps/backend/settings.py's source (not imported), so the infra venv, which has no app dependencies,
+Read from the source of apps/backend/settings.py and the setting groups `Settings` inherits
+(apps/backend/settings_sections.py), not imported, so the infra venv, which has no app dependencies,
 checks the same list as the app venv; test_settings_fields cross-checks it against the real model there.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SETTINGS_PY = Path(__file__).resolve().parents[2] / "apps/backend/settings.py"
+SECTIONS_PY = SETTINGS_PY.with_name("settings_sections.py")
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,22 @@ class SettingField:
 
 
 def settings_fields() -> dict[str, SettingField]:
-    """Env var name -> field, for every annotated field of class Settings."""
+    """Env var name -> field, for every annotated field of class Settings and the groups it inherits."""
     tree = ast.parse(SETTINGS_PY.read_text())
     (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"]
+    inherited = {base.id for base in cls.bases if isinstance(base, ast.Name)}
+    sections = [
+        node
+        for node in ast.parse(SECTIONS_PY.read_text()).body
+        if isinstance(node, ast.ClassDef) and node.name in inherited
+    ]
     fields: dict[str, SettingField] = {}
-    for node in cls.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            name = node.target.id
-            if name == "model_config":
-                continue
-            field = SettingField(name, "SecretStr" in ast.unparse(node.annotation))
-            fields[field.env] = field
+    for owner in (cls, *sections):
+        for node in owner.body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                name = node.target.id
+                if name == "model_config":
+                    continue
+                field = SettingField(name, "SecretStr" in ast.unparse(node.annotation))
+                fields[field.env] = field
     return fields

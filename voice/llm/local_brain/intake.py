@@ -21,6 +21,7 @@ from typing import Any
 
 from registries.scenariostore.intake import IntakeField, IntakeForm
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.intake_values import (
     mentioned_field,
@@ -33,7 +34,6 @@ from voice.llm.local_brain.intake_values import (
 from voice.llm.local_brain.keypad import dtmf_keys
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.spoken import normalize
-from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.yes_no import parse_yes_no
 
 STATE_KEY = "intake"
