@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from apps.backend.acs.call_automation import AcsCallAutomation, AcsCommandError
-from apps.backend.acs.events import CloudEvent, IncomingCallData
+from apps.backend.acs.call_automation import AcsCallAutomation
+from apps.backend.acs.events import CloudEvent
 from apps.backend.acs.media_token import MediaTokenSigner
+from apps.backend.calls.acs_calls import AcsCallSetup
+from apps.backend.calls.after_call import AfterCallWork
 from apps.backend.calls.answer_outcomes import record_answer_outcome, screens_answer, unanswered_outcome
 from apps.backend.calls.call_deps import CallDepsBuilder
 from apps.backend.calls.live_events import CallEventPublisher
@@ -39,7 +38,6 @@ from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
-    CallDirection,
     CallNotFound,
     CallRecord,
     CallStatus,
@@ -48,7 +46,6 @@ from apps.backend.storage.call_store import (
 )
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.summaries.service import SummaryService
-from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from voice.audio.vad_batcher import VadBatcher
 from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
@@ -62,15 +59,12 @@ from voice.usage.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
-MEDIA_PATH = "/api/v1/media/stream"
-CALLBACK_PATH = "/api/v1/calls/callbacks"
-INCOMING_DEDUP_SECONDS = 600
 CALL_START_REDIS_TIMEOUT_S = 5.0
 """Bound on the Redis reads before a call's media starts (a hung Redis must not hold the socket open)."""
 UNAVAILABLE = 1013  # WebSocket "try again later"
 
 
-class CallService:
+class CallService(AcsCallSetup):
     def __init__(
         self,
         *,
@@ -99,11 +93,7 @@ class CallService:
         self._sessions = sessions
         self._vad = vad
         self.observability = observability or Observability()
-        self.recordings = recordings
-        self.summaries = summaries
-        self._after_call: set[asyncio.Task[object]] = (
-            set()
-        )  # recordings stored, summaries written; owned here
+        self.after_call = AfterCallWork(recordings, summaries)
         self._live: dict[str, MediaTransport] = {}
         self._claimed: set[str] = set()  # media slots taken without a router (no other replica to ask)
         self._media_sessions: dict[str, MediaSession] = {}
@@ -141,119 +131,6 @@ class CallService:
     @property
     def transcripts(self) -> TranscriptStore | None:
         return self._deps.transcripts
-
-    # --- URLs handed to ACS ----------------------------------------------------------------------
-    def callback_url(self) -> str:
-        return self._settings.effective_public_base_url + CALLBACK_PATH
-
-    def transport_url(self, call_id: str) -> str:
-        token = self._tokens.issue(call_id)
-        return f"{self._settings.websocket_base_url}{MEDIA_PATH}?token={quote(token)}"
-
-    # --- inbound ---------------------------------------------------------------------------------
-    async def handle_incoming_call(self, event_id: str, data: IncomingCallData) -> str | None:
-        """Answer an IncomingCall. Returns our call id, or None for a duplicate delivery."""
-        # Event Grid delivers at least once: answer each incoming call context once.
-        dedup_key = f"sb:incoming:{event_id or data.incoming_call_context[-64:]}"
-        if not await self._redis.set(dedup_key, "1", nx=True, ex=INCOMING_DEDUP_SECONDS):
-            log.info("duplicate IncomingCall delivery ignored", extra={"event_id": event_id})
-            return None
-        call_id = uuid.uuid4().hex
-        snapshot = self.registry.pin(call_id)
-        scenario = self._scenario_for(snapshot, data.to.display)
-        with bound_call_id(call_id):
-            record = CallRecord(
-                call_id=call_id,
-                direction=CallDirection.INBOUND,
-                registry_version=snapshot.version,
-                server_call_id=data.server_call_id or None,
-                correlation_id=data.correlation_id or None,
-                caller=data.from_.display,
-                callee=data.to.display,
-                caller_display_name=data.caller_display_name,
-                scenario=scenario.name,
-                status=CallStatus.ANSWERING,
-            )
-            record.add_event("incoming_call")
-            await self.store.create(record)
-            log.info("answering incoming call", extra={"scenario": record.scenario})
-            try:
-                answered = await self._acs.answer(
-                    incoming_call_context=data.incoming_call_context,
-                    callback_url=self.callback_url(),
-                    transport_url=self.transport_url(call_id),
-                    audio_format=self._settings.acs_audio_format.wire_name,
-                    call_id=call_id,
-                )
-            except AcsCommandError as exc:
-                log.error("answer failed", extra={"error": str(exc), "status": exc.status})
-                await self._fail_call(call_id, f"answer failed: {exc}")
-                return call_id
-
-            def mark_answered(r: CallRecord) -> None:
-                r.call_connection_id = answered.call_connection_id
-                r.answered_at = utcnow()
-                r.add_event("answered")
-
-            await self.store.update(call_id, mark_answered)
-            log.info("call answered", extra={"call_connection_id": answered.call_connection_id})
-            return call_id
-
-    def scenario_for(self, snapshot: RegistrySnapshot, dialed: str) -> ScenarioSpec:
-        """The scenario a call to `dialed` runs (any carrier)."""
-        return self._scenario_for(snapshot, dialed)
-
-    def _scenario_for(self, snapshot: RegistrySnapshot, dialed: str) -> ScenarioSpec:
-        """SCENARIO_NUMBERS first, then the scenarios' own phone_numbers, then DEFAULT_SCENARIO."""
-        mapped = self._settings.scenario_numbers.get(dialed)
-        if mapped is not None:
-            if mapped in snapshot.scenarios:
-                return snapshot.scenarios[mapped]
-            log.warning("SCENARIO_NUMBERS maps to an unknown scenario", extra={"scenario": mapped})
-        return snapshot.scenario_for_number(dialed, self._settings.default_scenario)
-
-    async def _fail_call(self, call_id: str, reason: str) -> None:
-        """ACS refused the call: mark the record failed and let go of its registry snapshot."""
-        await self.store.update(call_id, lambda r: r.end(reason, failed=True))
-        self.registry.release(call_id)
-
-    # --- outbound --------------------------------------------------------------------------------
-    async def place_call(self, *, target: str, source: str | None, scenario: str | None) -> CallRecord:
-        scenario = scenario or self._settings.default_scenario
-        if scenario not in self.registry.current.scenarios:
-            raise ValueError(f"unknown scenario {scenario!r}")
-        call_id = uuid.uuid4().hex
-        snapshot = self.registry.pin(call_id)
-        with bound_call_id(call_id):
-            record = CallRecord(
-                call_id=call_id,
-                direction=CallDirection.OUTBOUND,
-                registry_version=snapshot.version,
-                caller=source or "",
-                callee=target,
-                scenario=scenario,
-                status=CallStatus.DIALING,
-            )
-            record.add_event("dialing")
-            await self.store.create(record)
-            try:
-                placed = await self._acs.create_call(
-                    target_number=target,
-                    source_number=source,
-                    callback_url=self.callback_url(),
-                    transport_url=self.transport_url(call_id),
-                    audio_format=self._settings.acs_audio_format.wire_name,
-                    call_id=call_id,
-                )
-            except AcsCommandError as exc:
-                await self._fail_call(call_id, f"create_call failed: {exc}")
-                raise
-
-            def mark_placed(r: CallRecord) -> None:
-                r.call_connection_id = placed.call_connection_id
-                r.add_event("call_created")
-
-            return await self.store.update(call_id, mark_placed)
 
     # --- callbacks -------------------------------------------------------------------------------
     async def handle_callback(self, event: CloudEvent) -> bool:
@@ -395,8 +272,7 @@ class CallService:
             orchestrator = self._orchestrators.screened(
                 orchestrator, deps, on_outcome=record_answer_outcome(listener.writer.submit)
             )
-        scenario = snapshot.scenarios[record.scenario]
-        recording = self.recordings.begin(call_id, scenario) if self.recordings is not None else None
+        recording = self.after_call.recording(call_id, snapshot.scenarios[record.scenario])
         session = MediaSession(
             call_id=call_id,
             transport=RecordingTap(transport, recording) if recording is not None else transport,
@@ -430,25 +306,7 @@ class CallService:
             self._media_sessions.pop(call_id, None)
             self._transfer_lines.pop(call_id, None)
             self.registry.release(call_id)
-            if recording is not None and self.recordings is not None:
-                self._after(self.recordings.finish(recording), f"recording:{call_id}")
-            if self.summaries is not None:
-                self._after(self.summaries.summarise(call_id), f"summary:{call_id}")
-
-    def _after(self, work: Coroutine[Any, Any, object], name: str) -> None:
-        """Run post-call work behind the call (never on its audio path); this service owns the task."""
-        task = asyncio.create_task(work, name=name)
-        self._after_call.add(task)
-        task.add_done_callback(self._after_call.discard)
-
-    async def drain_after_call(self, timeout_s: float = 10.0) -> None:
-        """On shutdown: let post-call work finish (bounded), then cancel what is left."""
-        if not self._after_call:
-            return
-        _, pending = await asyncio.wait(set(self._after_call), timeout=timeout_s)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+            self.after_call.call_ended(call_id, recording)
 
     async def close_media_anywhere(self, call_id: str, reason: str) -> bool:
         """Close the call's media wherever it runs (this replica or its owner). False if none holds it."""
