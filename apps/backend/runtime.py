@@ -220,7 +220,7 @@ class Runtime:
             summaries=summaries,
             guidance=guidance,
         )
-        stack.push_async_callback(calls.drain_after_call)  # after close_all: the ended calls' recordings
+        stack.push_async_callback(calls.after_call.drain)  # after close_all: the ended calls' recordings
         stack.push_async_callback(calls.close_all)
         router = CallRouter(
             redis,

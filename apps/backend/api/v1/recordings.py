@@ -37,7 +37,7 @@ async def get_recording(call_id: str, runtime: RuntimeDep) -> StreamingResponse:
         name = recording_name(resolved)
     except ValueError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no recording for this call") from exc
-    recordings = runtime.calls.recordings
+    recordings = runtime.calls.after_call.recordings
     size = await recordings.size(resolved) if recordings is not None else None
     if recordings is None or size is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no recording for this call")
