@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.support import Backend, eventually
+import json
+from typing import Any
+
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from tests.support import ADMIN_KEY, Backend, eventually
 from voice.transcript import CallTranscript, TranscriptTurn
 
 BANKING = "+18005550100"
@@ -48,3 +54,27 @@ def describe(transcript: CallTranscript) -> str:
         f"{[c.name for c in t.tool_calls]}"
         for t in transcript.turns
     )
+
+
+async def follow_events(backend: Backend, call_id: str) -> list[dict[str, Any]]:
+    """Everything a dashboard receives for the call until the server closes the socket."""
+    url = f"{backend.url.replace('http', 'ws', 1)}/api/v1/calls/{call_id}/events"
+    events: list[dict[str, Any]] = []
+    async with websockets.connect(url, additional_headers={"x-api-key": ADMIN_KEY}) as ws:
+        try:
+            async for message in ws:
+                events.append(json.loads(message))
+        except ConnectionClosed:
+            pass
+    return events
+
+
+async def newest_call_id(backend: Backend) -> str:
+    """The id of the newest call in the calls list (waiting for one to appear)."""
+
+    async def first() -> str | None:
+        async with backend.admin() as admin:
+            calls = (await admin.get("/api/v1/calls")).json()["calls"]
+        return calls[0]["call_id"] if calls else None
+
+    return str(await eventually(first, timeout=15, interval=0.02))

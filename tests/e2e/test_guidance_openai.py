@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import websockets
-from websockets.exceptions import ConnectionClosed
 
 from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.e2e.calls import BANKING, transcript_of
+from tests.e2e.calls import BANKING, follow_events, newest_call_id, transcript_of
 from tests.fakes.openai_server import ErrorTurn, FakeOpenAIServer, TextTurn
-from tests.support import ADMIN_KEY, Backend, eventually, running_backend
+from tests.support import running_backend
 
 OPENAI_KEY = "test-openai-key-0123456789"
 AGENT_REPLY = "Sure, I can help with that."
@@ -141,28 +139,6 @@ async def test_the_embedded_engine_answers_when_the_model_fails_or_is_slow(
     ]
 
 
-async def _follow_events(backend: Backend, call_id: str) -> list[dict[str, Any]]:
-    url = f"{backend.url.replace('http', 'ws', 1)}/api/v1/calls/{call_id}/events"
-    events: list[dict[str, Any]] = []
-    async with websockets.connect(url, additional_headers={"x-api-key": ADMIN_KEY}) as ws:
-        try:
-            async for message in ws:
-                events.append(json.loads(message))
-        except ConnectionClosed:
-            pass
-    return events
-
-
-async def _newest_call_id(backend: Backend) -> str:
-    async def newest() -> str | None:
-        async with backend.admin() as admin:
-            calls = (await admin.get("/api/v1/calls")).json()["calls"]
-        return calls[0]["call_id"] if calls else None
-
-    found: str = await eventually(newest, timeout=15, interval=0.02)
-    return found
-
-
 @pytest.mark.parametrize("model_fails", [False, True], ids=["model", "model-fails"])
 async def test_a_live_call_gets_guidance_events_from_the_model(
     simulator: AcsSimulator, openai_fake: FakeOpenAIServer, model_fails: bool
@@ -177,8 +153,8 @@ async def test_a_live_call_gets_guidance_events_from_the_model(
             simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=40)
         )
         try:
-            call_id = await _newest_call_id(backend)
-            events = await asyncio.wait_for(_follow_events(backend, call_id), timeout=60)
+            call_id = await newest_call_id(backend)
+            events = await asyncio.wait_for(follow_events(backend, call_id), timeout=60)
             result = await call
         finally:
             call.cancel()

@@ -6,42 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
-
-import websockets
-from websockets.exceptions import ConnectionClosed
 
 from apps.acs_simulator.caller_audio import Say, SendDtmf, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.support import ADMIN_KEY, Backend, eventually, running_backend
+from tests.e2e.calls import follow_events, newest_call_id
+from tests.support import Backend, eventually, running_backend
 from voice.transcript import CallTranscript
 
 BANKING = "+18005550100"
 SAID = "My name is Jordan Rivera and the last four of my account are four eight two one."
 CLEAR = ("4821", "four eight two one")
 REDACTED = "[redacted]"
-
-
-async def follow_events(backend: Backend, call_id: str) -> list[dict[str, Any]]:
-    """Everything a dashboard receives for the call until the server closes the socket."""
-    url = f"{backend.url.replace('http', 'ws', 1)}/api/v1/calls/{call_id}/events"
-    events: list[dict[str, Any]] = []
-    async with websockets.connect(url, additional_headers={"x-api-key": ADMIN_KEY}) as ws:
-        try:
-            async for message in ws:
-                events.append(json.loads(message))
-        except ConnectionClosed:
-            pass
-    return events
-
-
-async def newest_call_id(backend: Backend) -> str:
-    async def first() -> str | None:
-        async with backend.admin() as admin:
-            calls = (await admin.get("/api/v1/calls")).json()["calls"]
-        return calls[0]["call_id"] if calls else None
-
-    return str(await eventually(first, timeout=15, interval=0.02))
 
 
 async def finished_transcript(backend: Backend, call_id: str) -> tuple[CallTranscript, str]:

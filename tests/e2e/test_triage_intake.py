@@ -9,19 +9,24 @@ the local brain's form filling -> espeak-ng. Caller lines are close to the form'
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest_asyncio
-import websockets
-from websockets.exceptions import ConnectionClosed
 
 from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.e2e.calls import HUMAN_QUEUE, agent_turns, describe, tools_called, transcript_of
-from tests.support import ADMIN_KEY, Backend, eventually, running_backend
+from tests.e2e.calls import (
+    HUMAN_QUEUE,
+    agent_turns,
+    describe,
+    follow_events,
+    newest_call_id,
+    tools_called,
+    transcript_of,
+)
+from tests.support import Backend, running_backend
 
 TRIAGE = "+18005550300"
 
@@ -32,28 +37,6 @@ async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
         simulator, transfer_target_number=HUMAN_QUEUE, idle_reprompt_seconds=30, idle_hang_up_seconds=60
     ) as running:
         yield running
-
-
-async def _follow_events(backend: Backend, call_id: str) -> list[dict[str, Any]]:
-    url = f"{backend.url.replace('http', 'ws', 1)}/api/v1/calls/{call_id}/events"
-    events: list[dict[str, Any]] = []
-    async with websockets.connect(url, additional_headers={"x-api-key": ADMIN_KEY}) as ws:
-        try:
-            async for message in ws:
-                events.append(json.loads(message))
-        except ConnectionClosed:
-            pass
-    return events
-
-
-async def _newest_call_id(backend: Backend) -> str:
-    async def newest() -> str | None:
-        async with backend.admin() as admin:
-            calls = (await admin.get("/api/v1/calls")).json()["calls"]
-        return calls[0]["call_id"] if calls else None
-
-    found: str = await eventually(newest, timeout=15, interval=0.02)
-    return found
 
 
 async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stored(
@@ -82,8 +65,8 @@ async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stor
         simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=180)
     )
     try:
-        call_id = await _newest_call_id(backend)
-        events = await asyncio.wait_for(_follow_events(backend, call_id), timeout=200)
+        call_id = await newest_call_id(backend)
+        events = await asyncio.wait_for(follow_events(backend, call_id), timeout=200)
         result = await call
     finally:
         call.cancel()
