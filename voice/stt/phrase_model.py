@@ -17,33 +17,34 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import pocketsphinx
-
-_ONES = tuple("zero one two three four five six seven eight nine".split())
-_TEENS = tuple("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())
-_TENS = ("", "", *"twenty thirty forty fifty sixty seventy eighty ninety".split())
-_ORDINAL_ONES = (
-    "",
-    *"first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(),
-    *"thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth".split(),
+from voice.stt.number_words import (
+    ONES,
+    ORDINAL_ONES,
+    ORDINAL_TENS,
+    TEENS,
+    TENS,
+    cardinal,
+    ordinal,
+    spell_digits,
+    year,
 )
-_ORDINAL_TENS = {20: "twentieth", 30: "thirtieth"}
+from voice.stt.pronunciation import pronounce, read_cmudict
+
 _MONTHS = "january february march april may june july august september october november december".split()
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 
 # Words a caller can always say, whatever the scenario: numbers, dates and short answers.
 ALWAYS_WORDS: tuple[str, ...] = (
-    *_ONES,
+    *ONES,
     "oh",
-    *_TEENS,
-    *_TENS[2:],
+    *TEENS,
+    *TENS[2:],
     "hundred",
     "thousand",
     "million",
-    *_ORDINAL_ONES[1:],
-    *_ORDINAL_TENS.values(),
+    *ORDINAL_ONES[1:],
+    *ORDINAL_TENS.values(),
     *_MONTHS,
     *_WEEKDAYS,
     *"today tomorrow yesterday morning afternoon evening night week month year last next".split(),
@@ -175,42 +176,6 @@ class PhraseModel:
 # Text normalisation
 
 
-def spell_digits(digits: str) -> list[str]:
-    """Digit by digit, as account numbers, card endings and codes are read: 4821 -> four eight two one."""
-    return [_ONES[int(d)] for d in digits]
-
-
-def cardinal(n: int) -> list[str]:
-    """0 <= n < 1_000_000 -> words, e.g. 1200 -> one thousand two hundred."""
-    if n < 10:
-        return [_ONES[n]]
-    if n < 20:
-        return [_TEENS[n - 10]]
-    if n < 100:
-        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
-    if n < 1000:
-        return [_ONES[n // 100], "hundred"] + (cardinal(n % 100) if n % 100 else [])
-    return cardinal(n // 1000) + ["thousand"] + (cardinal(n % 1000) if n % 1000 else [])
-
-
-def ordinal(n: int) -> list[str]:
-    """1 <= n < 100 -> words, e.g. 23 -> twenty third."""
-    if n < 20:
-        return [_ORDINAL_ONES[n]]
-    if n % 10 == 0:
-        return [_ORDINAL_TENS.get(n) or _TENS[n // 10][:-1] + "ieth"]
-    return [_TENS[n // 10], _ORDINAL_ONES[n % 10]]
-
-
-def year(n: int) -> list[str]:
-    """1985 -> nineteen eighty five; 2005 -> two thousand five; 2024 -> twenty twenty four."""
-    hi, lo = divmod(n, 100)
-    if hi == 20 and lo < 10:
-        return cardinal(n)
-    tail = ["hundred"] if lo == 0 else (["oh", _ONES[lo]] if lo < 10 else cardinal(lo))
-    return cardinal(hi) + tail
-
-
 _ORDINAL_RE = re.compile(r"^(\d+)(st|nd|rd|th)$")
 _TOKEN_RE = re.compile(r"\d+(?:\.\d+)?(?:st|nd|rd|th)?|[a-z]+(?:'[a-z]+)*")
 
@@ -269,104 +234,6 @@ def phrase_key(phrases: Iterable[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Pronunciations
-
-
-def cmudict_path() -> Path:
-    return Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
-
-
-def _cmudict() -> Mapping[str, tuple[str, ...]]:
-    """word -> pronunciations of the bundled CMUdict (~135k words).
-
-    Read afresh for each build (~0.3 s) rather than cached: it takes ~45 MB as a Python dict, and builds
-    happen once per phrase set.
-    """
-    prons: dict[str, list[str]] = defaultdict(list)
-    with cmudict_path().open(encoding="utf-8") as f:
-        for line in f:
-            head, _, phones = line.partition(" ")
-            word = head.split("(", 1)[0]
-            if phones := phones.split("#", 1)[0].strip():
-                prons[word].append(phones)
-    return {w: tuple(p) for w, p in prons.items()}
-
-
-def _compound(word: str, lexicon: Mapping[str, tuple[str, ...]]) -> str | None:
-    """A trivial grapheme-to-phoneme fallback: "electromart" = electro + mart, joining known pieces.
-
-    Pieces must be at least 3 letters (short pieces like "e" or "ro" produce nonsense); fewest pieces win.
-    """
-    best: dict[int, list[str]] = {0: []}
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - 12), end - 2):
-            if start in best and word[start:end] in lexicon:
-                candidate = [*best[start], word[start:end]]
-                if end not in best or len(candidate) < len(best[end]):
-                    best[end] = candidate
-    pieces = best.get(len(word))
-    if not pieces or len(pieces) > 3:
-        return None
-    return " ".join(lexicon[p][0] for p in pieces)
-
-
-def _pronounce(word: str, lexicon: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
-    if word in lexicon:
-        return lexicon[word]
-    if "'" in word:  # "jordan's" -> jordan + Z is not worth it; the bare word is close enough acoustically
-        base = word.split("'", 1)[0]
-        if base in lexicon:
-            return lexicon[base]
-    if len(word) >= 5 and (phones := _compound(word, lexicon)):
-        return (phones,)
-    if _readable(word) and (phones := _letters_to_sounds(word)):
-        return (phones,)  # a name CMUdict lacks ("priya") stays sayable, roughly, rather than impossible
-    return ()
-
-
-# Letter groups -> phones, longest first: a rough reading of a name or place CMUdict does not have. Crude on
-# purpose; the acoustic model tolerates it far better than a word missing from the vocabulary.
-_LETTER_SOUNDS: tuple[tuple[str, str], ...] = (
-    ("tch", "CH"), ("sch", "SH"), ("igh", "AY"), ("ough", "OW"),
-    ("sh", "SH"), ("ch", "CH"), ("th", "TH"), ("ph", "F"), ("ck", "K"), ("ng", "NG"), ("qu", "K W"),
-    ("ee", "IY"), ("ea", "IY"), ("oo", "UW"), ("ou", "AW"), ("ow", "OW"), ("ai", "EY"), ("ay", "EY"),
-    ("oa", "OW"), ("ie", "IY"), ("ei", "EY"), ("au", "AO"), ("aw", "AO"), ("oi", "OY"), ("oy", "OY"),
-    ("ya", "Y AH"), ("yo", "Y OW"), ("yu", "Y UW"),
-    ("a", "AA"), ("e", "EH"), ("i", "IY"), ("o", "OW"), ("u", "UW"), ("y", "IY"),
-    ("b", "B"), ("c", "K"), ("d", "D"), ("f", "F"), ("g", "G"), ("h", "HH"), ("j", "JH"), ("k", "K"),
-    ("l", "L"), ("m", "M"), ("n", "N"), ("p", "P"), ("r", "R"), ("s", "S"), ("t", "T"), ("v", "V"),
-    ("w", "W"), ("x", "K S"), ("z", "Z"),
-)  # fmt: skip
-
-
-def _readable(word: str) -> bool:
-    """Letters a person could read aloud as a word: vowels, and no long consonant clusters ("xqzzvy" is not)."""
-    return (
-        word.isalpha()
-        and len(word) >= 3
-        and re.search(r"[aeiou]", word) is not None
-        and re.search(r"[^aeiouy]{4,}", word) is None
-    )
-
-
-def _letters_to_sounds(word: str) -> str:
-    phones: list[str] = []
-    i = 0
-    while i < len(word):
-        for letters, sound in _LETTER_SOUNDS:
-            if word.startswith(letters, i):
-                if not (phones and phones[-1] == sound):  # doubled letters are one sound
-                    phones.append(sound)
-                i += len(letters)
-                break
-        else:
-            i += 1
-    if word.endswith("e") and len(phones) > 2 and phones[-1] == "EH":
-        phones.pop()  # a silent final e
-    return " ".join(phones)
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The n-gram model
 
 
@@ -376,7 +243,7 @@ def _synthetic_sentences() -> list[list[str]]:
     Every digit triple is listed (1331 short sentences) so any account or card number is a chain of
     trigrams: on spoken digit strings this took WER from 36% to 4% (and cost 0.7 points elsewhere).
     """
-    digits = [*_ONES, "oh"]
+    digits = [*ONES, "oh"]
     sentences = [[a, b, c] for a in digits for b in digits for c in digits]
     sentences += [cardinal(n) for n in range(1, 100)]
     sentences += [[*cardinal(n), "hundred"] for n in range(1, 10)]
@@ -476,7 +343,7 @@ def build_phrase_model(phrases: Sequence[str]) -> PhraseModel:
     Never fails on odd input: words without a pronunciation are dropped (and listed in `dropped`), and an
     empty phrase set still yields a model over the always-available words.
     """
-    lexicon = _cmudict()
+    lexicon = read_cmudict()
     sentences: list[tuple[list[str], float]] = []
     for phrase in (*phrases, *CONVERSATION_PHRASES):
         variants = readings(phrase)
@@ -485,7 +352,7 @@ def build_phrase_model(phrases: Sequence[str]) -> PhraseModel:
     prons: dict[str, tuple[str, ...]] = {}
     dropped: set[str] = set()
     for word in {w for s, _ in sentences for w in s} | set(ALWAYS_WORDS) | set(SHORT_ANSWERS):
-        if p := _pronounce(word, lexicon):
+        if p := pronounce(word, lexicon):
             prons[word] = p
         else:
             dropped.add(word)
