@@ -270,7 +270,8 @@ def _classify(toks: Sequence[str], runs: Sequence[DigitRun], policy: RedactionPo
     # Said about a card, a misheard digit (failing Luhn) must not leave the number in clear.
     if policy.covers("card") and 13 <= len(number) <= 19 and (luhn_valid(number) or cue == "card"):
         return card_placeholder(number)
-    last_four = len(number) == 4 and _said_last_four(toks, start)
+    # "last four" said: a number of four or more digits is that last four (a misheard extra digit included).
+    last_four = len(number) >= 4 and _said_last_four(toks, start)
     if cue == "ssn":
         return SSN if policy.covers("ssn") and (len(number) == 9 or last_four) else None
     if cue == "code":

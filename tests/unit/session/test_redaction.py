@@ -307,3 +307,18 @@ def test_a_turns_tool_calls_are_masked_by_their_tools_flags() -> None:
     redacted = redact_turn(said, ALL, specs.get)
     assert redacted.tool_calls[0].arguments == {"full_name": REDACTED, "account_last4": REDACTED}
     assert said.tool_calls[0].arguments["account_last4"] == "4821"  # type: ignore[index]  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "my name is jordan rivera and the last four on my account are four eight two one eight",
+        "the last four of my account are 48218",
+    ],
+)
+def test_a_last_four_heard_with_an_extra_digit_is_masked_all_the_same(said: str) -> None:
+    """A recogniser's partial (or a misheard final) may add a digit to a last four: it is still the caller's
+    account digits and must not pass in clear."""
+    masked = redact(said)
+    assert "four eight two one" not in masked and "4821" not in masked, masked
+    assert masked.endswith("[account]"), masked
