@@ -19,6 +19,7 @@ from tests.support import Backend, eventually, running_backend
 __all__ = ["loopback_candidates"]
 
 SESSIONS = 50
+WARM_UP = 20
 AT_ONCE = 5
 RSS_GROWTH_LIMIT_MB = 40  # allocator slack and caches, far below what 50 leaked sessions would hold
 
@@ -80,12 +81,14 @@ async def settled(backend: Backend) -> None:
 
 
 async def test_fifty_sessions_leave_no_descriptors_tasks_or_memory_behind(backend: Backend) -> None:
-    await run_sessions(backend, 6)  # warm-up: first-use caches, thread pools, model sessions
+    # Warm-up at the same concurrency: first-use caches, thread pools and connection pools (Redis, HTTP) grow
+    # to the size five sessions at a time need, and then stay; a leak grows with every session instead.
+    await run_sessions(backend, WARM_UP)
     await settled(backend)
     await asyncio.sleep(1.0)
     fds, tasks, rss = open_fds(), len(asyncio.all_tasks()), rss_mb()
 
-    await run_sessions(backend, SESSIONS, first=6)
+    await run_sessions(backend, SESSIONS, first=WARM_UP)
     await settled(backend)
     await eventually(lambda: len(asyncio.all_tasks()) <= tasks, timeout=20)
     await eventually(lambda: open_fds() <= fds + 2, timeout=20)  # a pooled HTTP connection or two
