@@ -135,9 +135,32 @@ def _check_edges(
             examples=target.examples if target else (),
             type=edge.type,
             share_context=edge.share_context,
+            routing_values=_values_only_there(agents, tools, edge.from_agent, edge.to),
         )
         edges.append((edge.model_copy(update={"tool": name}), spec))
     return edges
+
+
+def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> list[tuple[str, ...]]:
+    lists: list[tuple[str, ...]] = []
+    for name in agent.spec.tools if agent is not None else ():
+        spec = tools.get(name)
+        for prop in (spec.parameters.get("properties", {}) if spec is not None else {}).values():
+            for schema in [prop, *prop.get("anyOf", [])] if isinstance(prop, dict) else []:
+                if isinstance(schema, dict) and schema.get("enum"):
+                    lists.append(tuple(str(v) for v in schema["enum"] if v != "other"))
+    return lists
+
+
+def _values_only_there(
+    agents: Mapping[str, Loaded], tools: Mapping[str, ToolSpec], source: str, target: str
+) -> tuple[tuple[str, ...], ...]:
+    """The target agent's enum value lists, less the values the source agent's own tools already take."""
+    own = {v for values in _enum_value_lists(agents.get(source), tools) for v in values}
+    lists = [
+        tuple(v for v in values if v not in own) for values in _enum_value_lists(agents.get(target), tools)
+    ]
+    return tuple(dict.fromkeys(values for values in lists if values))
 
 
 def _check_reachable(

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no calls: decode every caller line with the embedded recogniser and report where words are lost",
     )
+    p.add_argument(
+        "--text",
+        action="store_true",
+        help="no audio: the caller's words as text, through the same agents and tools (understanding alone)",
+    )
     return p
 
 
@@ -81,15 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         print(progress_line(run, done, total), flush=True)  # type: ignore[arg-type]
 
     try:
-        result = asyncio.run(
-            run_suites(
-                suites,
-                voices=args.voices,
-                concurrency=args.concurrency,
-                only=selected,
-                progress=progress,
+        if args.text:
+            from apps.evals.text_run import run_text_suites
+
+            result = asyncio.run(run_text_suites(suites, only=selected, progress=progress))
+        else:
+            result = asyncio.run(
+                run_suites(
+                    suites,
+                    voices=args.voices,
+                    concurrency=args.concurrency,
+                    only=selected,
+                    progress=progress,
+                )
             )
-        )
     except (VoiceError, ValueError) as exc:
         print(f"switchboard eval: {exc}", file=sys.stderr)
         return 2

@@ -66,6 +66,10 @@ class ToolSpec:
     sensitive: bool = False  # every argument and result field is personal data (masked where stored)
     sensitive_fields: frozenset[str] = frozenset()  # argument/result keys (any depth) masked where stored
     intake: IntakeForm | None = None  # set on tools generated from a scenario's intake form
+    routing_values: tuple[tuple[str, ...], ...] = ()
+    """For a handoff tool: the enum value lists of the target agent's tools that the source agent's own tools
+    lack ("twice" names a duplicate charge, which only card services can dispute). The local brain's router
+    counts a caller naming one as evidence for the handoff."""
 
     def openai_tool(self) -> dict[str, Any]:
         """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""

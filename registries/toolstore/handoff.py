@@ -39,6 +39,7 @@ def handoff_tool(
     examples: tuple[str, ...] = (),
     type: Literal["announced", "discrete"] = "announced",
     share_context: bool = True,
+    routing_values: tuple[tuple[str, ...], ...] = (),
 ) -> ToolSpec:
     """A generated tool that hands the call to agent `target`."""
     handoff = HandoffTarget(agent=target, type=type, share_context=share_context)
@@ -59,4 +60,5 @@ def handoff_tool(
         arguments=HandoffArguments,
         context_param="ctx",
         handoff=handoff,
+        routing_values=routing_values,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -39,6 +40,20 @@ class ReplyState:
     """Time in tools before the first clause was ready (a holding phrase ends it)."""
     kind: TurnKind = "reply"
     after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
+    held_question: str | None = None
+    """A new agent's greeting question, said only if the agent does not answer the handed-over request."""
+
+
+_CLOSING_QUESTION = re.compile(r"^(?P<intro>.*?[.!])\s+(?P<question>[^.!?]+\?)\s*$", re.DOTALL)
+
+
+def split_closing_question(greeting: str) -> tuple[str, str | None]:
+    """ "You're now with card services. ... What happened?" -> (the introduction, "What happened?"). A greeting
+    that is only a question, or ends without one, is all introduction."""
+    match = _CLOSING_QUESTION.match(greeting.strip())
+    if match is None:
+        return greeting, None
+    return match["intro"], match["question"]
 
 
 def before_first_clause(state: ReplyState, started: float, ended: float) -> float:

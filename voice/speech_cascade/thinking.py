@@ -21,7 +21,7 @@ from voice.session.conversation import CallConversation
 from voice.session.handoffs import handoff_edge
 from voice.session.tool_runs import run_tool_call, tool_calls_message, tool_record
 from voice.speech_cascade.agent_profile import agent_voice
-from voice.speech_cascade.records import ReplyState, before_first_clause
+from voice.speech_cascade.records import ReplyState, before_first_clause, split_closing_question
 from voice.tts.clauses import ClauseSplitter
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class TurnThinker:
             voice = agent_voice(agent)
             splitter = ClauseSplitter()
             calls: list[ToolCall] = []
+            said_before = len(state.utterance.clauses)
             asked = time.monotonic()
             request = ChatRequest(
                 messages=conv.messages(),
@@ -92,6 +93,9 @@ class TurnThinker:
             finally:
                 state.llm_ms += before_first_clause(state, asked, time.monotonic())
             if not calls:
+                if state.held_question is not None and len(state.utterance.clauses) == said_before:
+                    state.utterance.add(state.held_question, voice)  # the new agent had nothing to add
+                state.held_question = None
                 return
             conv.history().append(tool_calls_message(calls))
             if not await self._run_tools(state, calls):
@@ -149,11 +153,12 @@ class TurnThinker:
         again = True
         for action in ctx.actions:
             if action.kind == "handoff" and action.target:
-                edge = handoff_edge(catalog, action.target)
-                await self._hand_off(state, edge, action.detail)
-                again = edge.type == "discrete"
+                # The new agent is asked at once (after an announced handoff, once it has introduced
+                # itself): the request that caused the handoff is answered in this turn, not dropped.
+                await self._hand_off(state, handoff_edge(catalog, action.target), action.detail)
             elif action.kind in ("hang_up", "transfer"):
                 state.after.append((action.kind, action.detail))
+                state.held_question = None
                 again = False
         if not again:
             # The brain is not asked again, so say what the tools prepared for the caller themselves
@@ -180,7 +185,10 @@ class TurnThinker:
             except Exception:
                 log.exception("greeting template failed; using a plain greeting")
                 greeting = "Hello, how can I help?"
-            state.utterance.add(greeting, agent_voice(conv.agent))
+            # Its closing question ("What happened?") waits: asked only if the new agent has nothing to say
+            # about the request it was handed.
+            introduction, state.held_question = split_closing_question(greeting)
+            state.utterance.add(introduction, agent_voice(conv.agent))
 
     async def _late_actions(self, ctx: ToolContext, catalog: ToolCatalog) -> None:
         """Actions of tools that completed after the caller interrupted their turn.

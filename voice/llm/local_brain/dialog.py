@@ -51,6 +51,13 @@ class DialogReading:
     """Handoffs into this agent as the cascade writes them into its history (a system message "Handed over
     from <agent>: <reason>"), each with the caller's request before it in `asked_by`."""
 
+    caller_lines: tuple[str, ...] = ()
+    """Everything the caller said that this agent's history holds (their own words, not relayed ones), oldest
+    first: details given earlier, to this agent or before a handoff, are not asked for again."""
+    handed_over_now: bool = False
+    """The newest message is a handover note: this agent was just handed the call and is asked to act on the
+    request that caused the handoff, before the caller says anything more."""
+
     def handover_to(self, agent: str) -> ToolOutcome | None:
         """The newest handoff into `agent` (the caller's request that caused it is in `asked_by`): a handoff
         tool's result in this history, or the cascade's handover note."""
@@ -168,6 +175,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
     last_user: str | None = None
     latest_user: str | None = None
     caller_said = ""  # the caller's own last words (not another agent's, relayed as "[agent said] ...")
+    caller_lines: list[str] = []
     handovers: list[ToolOutcome] = []
     for index, message in enumerate(messages):
         role = message.get("role")
@@ -176,6 +184,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
             unanswered = []
             if not _RELAYED.match(latest_user):
                 caller_said = latest_user
+                caller_lines.append(latest_user)
         elif role == "system" and (note := _HANDED_OVER.match(text_of(message))):
             handovers.append(
                 ToolOutcome(
@@ -212,4 +221,6 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
         call_ids=frozenset(calls),
         last_spoken=last_spoken,
         handovers=tuple(handovers),
+        caller_lines=tuple(caller_lines),
+        handed_over_now=bool(handovers) and handovers[-1].call_id == f"handover-{len(messages) - 1}",
     )

@@ -40,53 +40,67 @@ def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
     return "".join("L" if c.isalpha() else "D" if c.isdigit() else c for c in match.group(1).upper())
 
 
-def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, str]]:
+MAX_READINGS = 16
+
+
+def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
     """Runs of identifier characters: letters (single letters, or two-letter groups like "au"), spoken or
-    written digits. '?' marks "oh"/"o", which is a letter O or a zero depending on the position."""
-    runs: list[tuple[int, int, str]] = []
+    written digits. '?' marks "oh"/"o", which is a letter O or a zero depending on the position.
+
+    Each run comes with its readings, the usual one first: "thirty one" is 31, but a caller reading 730155 as
+    "seven thirty, one fifty-five" means 30 and then 1, so "30" "1" is a second reading. The shape the
+    identifier must have decides between them."""
+    runs: list[tuple[int, int, list[str]]] = []
     i, n = 0, len(toks)
-    start, buf = -1, ""
+    start, bufs = -1, [""]
 
     def flush(end: int) -> None:
-        nonlocal start, buf
-        if buf and sum(c.isdigit() or c == "?" for c in buf) >= 3:
-            runs.append((start, end, buf))
-        start, buf = -1, ""
+        nonlocal start, bufs
+        if bufs[0] and sum(c.isdigit() or c == "?" for c in bufs[0]) >= 3:
+            runs.append((start, end, bufs))
+        start, bufs = -1, [""]
 
     while i < n:
         tok = toks[i]
         nxt = toks[i + 1] if i + 1 < n else None
-        chunk, width = None, 1
+        options: list[str] | None = None
+        width = 1
         compact = tok.replace("-", "")
-        if tok == "," and buf and _starts_digits(toks, i + 1):
+        if tok == "," and bufs[0] and _starts_digits(toks, i + 1):
             i += 1  # "seven thirty, one fifty-five": a pause between digit groups
             continue
         if tok in ZERO_WORDS:
-            chunk = "?"
+            options = ["?"]
         elif tok in {"double", "triple"} and nxt in UNITS:
-            chunk, width = str(UNITS[nxt]) * (2 if tok == "double" else 3), 2
+            options, width = [str(UNITS[nxt]) * (2 if tok == "double" else 3)], 2
         elif tok in TENS:
-            chunk = str(TENS[tok] + UNITS[nxt]) if nxt in UNITS and nxt != "zero" else str(TENS[tok])
-            width = 2 if nxt in UNITS and nxt != "zero" else 1
+            after = toks[i + 2] if i + 2 < n else None
+            if nxt in UNITS and nxt != "zero":
+                # "thirty, one fifty-five": the unit opens the next group only when tens follow it.
+                split = after in TENS or after in TEENS
+                options = [str(TENS[tok] + UNITS[nxt])] + ([f"{TENS[tok]}{UNITS[nxt]}"] if split else [])
+                width = 2
+            else:
+                options = [str(TENS[tok])]
         elif tok in UNITS or tok in TEENS:
-            chunk = str(UNITS.get(tok, TEENS.get(tok)))
+            options = [str(UNITS.get(tok, TEENS.get(tok)))]
         elif (
             compact.isalnum()
             and any(c.isdigit() for c in compact)
             and re.fullmatch(r"[a-z]{0,3}\d+", compact)
         ):
-            chunk = compact.upper()
+            options = [compact.upper()]
         elif len(tok) == 1 and tok.isalpha():
-            chunk = tok.upper()
+            options = [tok.upper()]
         elif len(tok) == 2 and tok.isalpha() and tok not in _NOT_LETTERS and _starts_digits(toks, i + 1):
-            chunk = tok.upper()
-        if chunk is None:
+            options = [tok.upper()]
+        if options is None:
             flush(i)
             i += 1
             continue
-        if not buf:
+        if not bufs[0]:
             start = i
-        buf += chunk
+        bufs = [b + o for b in bufs for o in options][:MAX_READINGS]
         i += width
     flush(n)
     return runs
@@ -122,16 +136,12 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     spelled = re.sub(r"\b([a-z])\.", r"\1", text.lower())  # "h. o. 730155" is read out letter by letter
     runs = _id_chars(tokens(spelled))
     candidates: list[str] = []
-    for _, _, chars in runs:
+    for _, _, readings in runs:
+        chars = readings[0]
         if shape is None:
             candidates.append(chars.replace("?", "0") if chars[0] == "?" or chars[0].isdigit() else chars)
             continue
-        width = sum(c in "LD" for c in shape)
-        fitted = None
-        for offset in range(len(chars) - width, -1, -1):  # prefer the end: "policy is a u 482913"
-            fitted = fit_shape(chars[offset : offset + width], shape)
-            if fitted:
-                break
+        fitted = next((f for r in readings if (f := _fit_end(r, shape)) is not None), None)
         if fitted:
             candidates.append(fitted)
             continue
@@ -154,6 +164,16 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     for candidate in candidates:
         if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
             return candidate
+    return None
+
+
+def _fit_end(chars: str, shape: str) -> str | None:
+    """`chars` read in `shape`, preferring its end: "policy is a u 482913"."""
+    width = sum(c in "LD" for c in shape)
+    for offset in range(len(chars) - width, -1, -1):
+        fitted = fit_shape(chars[offset : offset + width], shape)
+        if fitted:
+            return fitted
     return None
 
 
@@ -184,6 +204,8 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         if any(t in MONTHS or t in ORDINALS or t in {"born", "since", "year"} for t in near):
             continue  # the year of "march fourteenth nineteen eighty five"
         before = toks[max(0, run.start - 7) : run.start]
+        while any(t in {".", "?", "!"} for t in before):  # the same sentence only: "wrong card. it's 4821"
+            before = before[next(i for i, t in enumerate(before) if t in {".", "?", "!"}) + 1 :]
         if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before

@@ -9,11 +9,13 @@ from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
-from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import sentence
-from voice.llm.local_brain.meta import Meta
+from voice.llm.local_brain.identity_words import request_without_identity
+from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import CALL_CONTROL, offer
+from voice.llm.local_brain.spoken import without_fillers
 from voice.llm.local_brain.state import DialogState
 
 HOLD_ON = "Sure, take your time."
@@ -59,6 +61,30 @@ class MetaTurn:
         if "transfer_to_human" in self.tools:
             return self.call(self.tools["transfer_to_human"], {"reason": sentence(text)})
         return self.not_understood()
+
+    async def route_request(self, text: str) -> Route:
+        """The tool for what the caller asks: when they also say who they are, the request is routed without
+        the name and digits (which would pull it towards verification or a tool sharing a word with them)."""
+        route = await self.route(text)
+        rest = request_without_identity(text)
+        if rest is None:
+            return route
+        request = await self.route(rest)
+        return request if request.tool is not None and request.tool != "verify_identity" else route
+
+    async def on_handover(self, handover: ToolOutcome) -> Decision:
+        """Just handed the call: take up the request that caused the handoff when one of this agent's own tools
+        serves it; otherwise say nothing (the new agent's greeting asks what the caller needs)."""
+        self.state.adopted = [*self.state.adopted, handover.call_id][-MAX_ADOPTED:]
+        request = without_fillers(handover.asked_by).strip()
+        if not request or classify(request) is not None:
+            return Decision()
+        route = await self.route_request(request)
+        spec = self.tools.get(route.tool or "")
+        if spec is None or spec.handoff is not None or spec.name in CALL_CONTROL:
+            return Decision()
+        self.state.misses = 0
+        return self.start(spec, request)
 
     async def adopt_handover(self, text: str) -> Decision | None:
         """The caller's first words to this agent after a handoff: take up the request that caused the handoff

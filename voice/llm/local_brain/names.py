@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from voice.llm.local_brain.quantities import MONEY_WORDS
-from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, normalize, tokens
+from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, digit_runs, normalize, tokens
 
 _NAME_CUES = re.compile(
     r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with)\s+"
@@ -62,6 +62,35 @@ def _title(words: Sequence[str]) -> str:
     )
 
 
+_IDENTITY_CUES = frozenset({"born", "dob", "birthday"})
+_IDENTITY_PAIRS = frozenset(
+    {("date", "of"), ("last", "four"), ("last", "4"), ("account", "ending"), ("account", "ends"),
+     ("account", "number"), ("ending", "in"), ("ends", "in")}
+)  # fmt: skip
+_BOUNDARY = frozenset({",", ".", "?", "!", ";", ":"})
+
+
+def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
+    """A name said in passing, right before what identifies the caller: "... my checking balance. Jordan
+    Rivera, four eight two one" or, as recognised speech has it, "... balance jordan rivera born march ...".
+    The words before it must not run on into it (a name-like word there means this is not a name)."""
+    long_runs = {run.start for run in digit_runs(toks) if len(run.digits) >= 4}
+    for i, tok in enumerate(toks):
+        pair = (tok, toks[i + 1] if i + 1 < len(toks) else "")
+        if i not in long_runs and tok not in _IDENTITY_CUES and pair not in _IDENTITY_PAIRS:
+            continue
+        end = i
+        while end > 0 and toks[end - 1] == ",":
+            end -= 1
+        start = end
+        while start > 0 and end - start < 3 and _name_word(toks[start - 1]):
+            start -= 1
+        before = toks[start - 1] if start > 0 else None
+        if end - start >= min_words and (before is None or before in _BOUNDARY or before in _NOT_NAMES):
+            return _title(toks[start:end])
+    return None
+
+
 def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | None:
     """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
@@ -110,6 +139,8 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
                 continue
         if len(words) >= min_words:
             return _title(words)
+    if (passing := _name_before_identity(tokens(norm), min_words)) is not None:
+        return passing
     if asked:
         words_said = [t for t in tokens(norm) if t.isalpha()]
         toks = [t for t in words_said if _name_word(t)]

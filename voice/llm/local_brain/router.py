@@ -179,6 +179,7 @@ class IntentRouter:
         parts: list[str] = [*self._background, "\x00"]
         for spec in tools:
             parts += [spec.name, "\x01", *tool_texts(spec), "\x02", "h" if spec.handoff else "t"]
+            parts += [",".join(values) for values in spec.routing_values]
         key = digest(parts)
         return _INDEXES.get_or_build(key, lambda: self._build(tools))
 
@@ -261,8 +262,9 @@ class IntentRouter:
 
 def _enum_values(spec: ToolSpec) -> tuple[tuple[str, ...], ...]:
     props = spec.parameters.get("properties", {})
-    return tuple(
+    own = tuple(
         tuple(str(v) for v in unwrap(p)["enum"] if v != "other")
         for p in props.values()
         if "enum" in unwrap(p)
     )
+    return own + spec.routing_values

@@ -38,6 +38,17 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
+_FILLERS = re.compile(
+    r"(?:^|(?<=[\s,.]))(?:u+h+|u+m+|e+r+m*|h+m+|a+h+|uh-huh|mm+)(?=[\s,.?!]|$)[,]?\s*", re.IGNORECASE
+)
+
+
+def without_fillers(text: str) -> str:
+    """The caller's words without hesitation sounds ("uh, Jordan Rivera. Last four is, um, ..."): they are
+    never a name, a value or an intent."""
+    return " ".join(_FILLERS.sub(" ", text).split())
+
+
 _NUMBER_PARTS = NUMBER_WORDS | set(ORDINALS) | {"oh"}
 
 

@@ -24,6 +24,8 @@ from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
+from voice.llm.local_brain.recall import points_back, referred_value, said_earlier
+from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
 from voice.llm.local_brain.slots import (
@@ -31,7 +33,6 @@ from voice.llm.local_brain.slots import (
     LOOKUP_FIRST,
     confirmation_question,
     either_group,
-    mentioned,
     missing_slots,
     needs_confirmation,
     offer,
@@ -40,7 +41,7 @@ from voice.llm.local_brain.slots import (
     slot_label,
     slot_question,
 )
-from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState, Pending
 from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
 
@@ -65,11 +66,10 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
-_VERIFY_NEEDED = re.compile(r"\bverif(?:y|ied|ication)\b", re.IGNORECASE)
 _FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 
 
-class Turn(MetaTurn):
+class Turn(MetaTurn, Recovery):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -99,6 +99,8 @@ class Turn(MetaTurn):
             return await self.on_user(self.convo.latest_user)
         if fresh:
             return self.after_tools(fresh)
+        if self.convo.handed_over_now:
+            return await self.on_handover(self.convo.handovers[-1])
         if self.convo.last_user is None:
             return Decision()  # nothing new since the agent last spoke (e.g. right after its greeting)
         return await self.on_user(self.convo.last_user)
@@ -119,6 +121,7 @@ class Turn(MetaTurn):
 
     # --- the caller spoke ----------------------------------------------------------------------------------
     async def on_user(self, text: str) -> Decision:
+        text = without_fillers(text)
         keys = dtmf_keys(text)
         meta = classify(text) if keys is None else None
         if meta is not None:
@@ -155,7 +158,7 @@ class Turn(MetaTurn):
             and (answer or _PLAIN_NO.match(norm))
         ):
             return await self.on_short_answer(text, answer)
-        route = await self.route(text)
+        route = await self.route_request(text)
         if route.tool is None:
             return self.not_understood()
         self.state.misses = 0
@@ -272,6 +275,16 @@ class Turn(MetaTurn):
         for name in properties(spec):
             if name in CARRY_PARAMS and name not in args and name in self.known:
                 args[name] = self.known[name]
+            elif name in CARRY_PARAMS and name not in args:
+                earlier = said_earlier(self.convo, name, properties(spec)[name], today=self.today)
+                if earlier is not None:
+                    args[name] = earlier
+        if points_back(text):
+            for name, prop in properties(spec).items():
+                if name not in args and param_kind(name, prop) == "enum":
+                    referred = referred_value(self.convo, prop)
+                    if referred is not None:
+                        args[name] = referred
         for name in required(spec):
             if name not in args and param_kind(name, properties(spec)[name]) == "reference":
                 value = self.convo.reference(name, consumer=spec.name)
@@ -361,36 +374,3 @@ class Turn(MetaTurn):
         if pending is not None and not asked and not calls:
             texts.append(pending.question)
         return Decision(" ".join(t for t in texts if t), calls)
-
-    def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool | Decision:
-        """After an error: set up the answer to the question the message asks. True if it asks one; a Decision
-        with calls when the fix can be made at once (verifying with details the caller already gave)."""
-        pending = self.state.pending
-        if pending is not None and any(LOOKUP_FIRST.get(p) == outcome.name for p in outcome.args):
-            # The number the caller gave was not found: ask for it again, keep the rest.
-            param = next(p for p in outcome.args if LOOKUP_FIRST.get(p) == outcome.name)
-            pending.args.pop(param, None)
-            self.state.known.pop(param, None)
-            pending.slots, pending.question, pending.attempts = [param], message, 0
-            return True
-        verifier = self.tools.get("verify_identity")
-        if (
-            spec is not None
-            and verifier is not None
-            and spec is not verifier
-            and _VERIFY_NEEDED.search(message)
-        ):
-            # Verify first (asking for the details), then make this call again.
-            self.state.deferred = {"tool": spec.name, "args": outcome.args}
-            started = self.start(verifier, self.convo.latest_user or "")
-            return started if started.calls else False
-        if spec is None or not message.rstrip().endswith("?"):
-            if spec is not None and spec.name == "verify_identity":
-                self.state.deferred = None
-            return False
-        slots = mentioned(spec, message) or [
-            n for n in outcome.args if param_kind(n, properties(spec).get(n, {})) not in ("enum", "bool")
-        ]
-        args = {k: v for k, v in outcome.args.items() if k not in slots}
-        self.state.pending = Pending(spec.name, args, slots, message)
-        return True
