@@ -42,6 +42,8 @@ class ReplyState:
     after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
     held_question: str | None = None
     """A new agent's greeting question, said only if the agent does not answer the handed-over request."""
+    clauses_at_handoff: int = 0
+    """How many clauses the reply had once the new agent introduced itself."""
 
 
 _CLOSING_QUESTION = re.compile(r"^(?P<intro>.*?[.!])\s+(?P<question>[^.!?]+\?)\s*$", re.DOTALL)

@@ -67,7 +67,6 @@ class TurnThinker:
             voice = agent_voice(agent)
             splitter = ClauseSplitter()
             calls: list[ToolCall] = []
-            said_before = len(state.utterance.clauses)
             asked = time.monotonic()
             request = ChatRequest(
                 messages=conv.messages(),
@@ -93,8 +92,11 @@ class TurnThinker:
             finally:
                 state.llm_ms += before_first_clause(state, asked, time.monotonic())
             if not calls:
-                if state.held_question is not None and len(state.utterance.clauses) == said_before:
-                    state.utterance.add(state.held_question, voice)  # the new agent had nothing to add
+                if state.held_question is not None:
+                    if len(state.utterance.clauses) == state.clauses_at_handoff:
+                        state.utterance.add(state.held_question, voice)  # the new agent had nothing to add
+                    elif state.kind == "greeting":
+                        state.kind = "reply"  # it answered the request it was handed
                 state.held_question = None
                 return
             conv.history().append(tool_calls_message(calls))
@@ -189,6 +191,7 @@ class TurnThinker:
             # about the request it was handed.
             introduction, state.held_question = split_closing_question(greeting)
             state.utterance.add(introduction, agent_voice(conv.agent))
+            state.clauses_at_handoff = len(state.utterance.clauses)
 
     async def _late_actions(self, ctx: ToolContext, catalog: ToolCatalog) -> None:
         """Actions of tools that completed after the caller interrupted their turn.

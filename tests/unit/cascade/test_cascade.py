@@ -245,6 +245,32 @@ async def test_announced_handoff_greets_in_the_new_agents_voice_and_switches_too
     assert any(m.get("content") == "i lost my card" for m in last.messages)
 
 
+async def test_after_an_announced_handoff_the_new_agent_answers_the_request_in_the_same_reply() -> None:
+    brain = [[call("handoff_card_services", reason="lost card")], ["Your card ending 4219 is locked."]]
+    async with Harness(["i lost my card"], brain) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+    intro = "You're now with card services. I can lock a card, send a replacement, or dispute a charge."
+    reply = h.agent_turns()[-1]
+    # One reply: the new agent introduces itself and answers; its "What happened?" would ask what it knows.
+    assert reply.agent == "card_services" and reply.kind == "reply"
+    assert reply.text == f"{intro} Your card ending 4219 is locked."
+    assert [r.agent for r in h.brain.requests] == ["concierge", "card_services"]
+    assert h.brain.requests[1].messages[-1]["content"].startswith("Handed over from concierge: lost card")
+
+
+async def test_after_an_announced_handoff_with_nothing_to_add_the_greeting_asks_its_question() -> None:
+    brain = [[call("handoff_card_services", reason="card trouble")], []]
+    async with Harness(["i need card services"], brain) as h:
+        await h.idle()
+        await h.say()
+        await h.idle()
+    reply = h.agent_turns()[-1]
+    assert reply.text == SNAPSHOT.agents["card_services"].greeting
+    assert reply.kind == "greeting"
+
+
 async def test_end_call_tool_says_goodbye_then_hangs_up() -> None:
     async with Harness(["that's all thanks"], [[call("end_call", reason="done")]]) as h:
         await h.idle()

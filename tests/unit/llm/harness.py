@@ -1,7 +1,8 @@
 """A cascade stand-in for the local brain's tests: it keeps the history and per-agent scratch, runs the tool
 calls the brain makes with the real catalog (`invoke_tool`) against the embedded Redis with the demo data,
 and writes the history the way `voice/speech_cascade/cascade.py` does (assistant tool-call messages without
-content, the turn's spoken text appended when the turn ends, announced handoffs greeted by the new agent)."""
+content, the turn's spoken text appended when the turn ends, the handover note a handoff writes, and the new
+agent introducing itself and taking up the request at once, as `voice/speech_cascade/thinking.py` does)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from registries.toolstore.catalog import invoke_tool
 from registries.toolstore.context import ToolContext
 from voice.llm.base import ChatDone, ChatEvent, ChatRequest, Message, TextDelta, ToolCall, Usage
 from voice.llm.local_brain import LocalBrain
+from voice.speech_cascade.records import split_closing_question
 
 
 @dataclass
@@ -82,7 +84,8 @@ class SimulatedCall:
         spoken: list[str] = []
         calls: list[tuple[str, dict[str, Any]]] = []
         rounds: list[list[ChatEvent]] = []
-        greeting: str | None = None
+        held: str | None = None
+        said_at_handoff = 0
         for _ in range(max_rounds):
             events = await self.round()
             rounds.append(events)
@@ -122,19 +125,27 @@ class SimulatedCall:
                 self.messages.append(
                     {"role": "tool", "tool_call_id": call.id, "content": result.to_message()}
                 )
-            if not ctx.actions:
-                continue  # ask the brain again with the results
-            # Handoff, hang-up or transfer: the brain is not asked again. The tools' own words are said
-            # (a goodbye); an announced handoff's words are the new agent's greeting.
+            ends = [a for a in ctx.actions if a.kind in ("hang_up", "transfer")]
             for action in ctx.actions:
                 if action.kind == "handoff" and action.target:
-                    self.agent = action.target
+                    # The new agent introduces itself and is asked at once; its greeting's closing question
+                    # is said only if it has nothing to say about the request it was handed.
+                    previous, self.agent = self.agent, action.target
                     greeting = render_greeting(self.snapshot.agents[action.target], {})
+                    intro, held = split_closing_question(greeting)
+                    spoken.append(intro)
+                    said_at_handoff = len(spoken)
+                    self.messages.append(
+                        {"role": "system", "content": f"Handed over from {previous}: {action.detail}"}
+                    )
+            if not ends:
+                continue  # ask the brain again with the results
+            # Hang-up or transfer: the brain is not asked again; the tools' own words are said (a goodbye).
             spoken += [r.spoken for r in results if r.spoken and not tools[r.name].handoff]
+            held = None
             break
+        if held is not None and len(spoken) == said_at_handoff:
+            spoken.append(held)
         if spoken:
             self.messages.append({"role": "assistant", "content": " ".join(spoken)})
-        if greeting is not None:
-            self.messages.append({"role": "assistant", "content": greeting})
-            spoken.append(greeting)
         return Reply(" ".join(spoken), calls, rounds)

@@ -55,12 +55,14 @@ async def test_a_stolen_card_is_handed_to_card_services_locked_and_replaced(
     sim = call(live_brain, snapshot, redis, "banking", "concierge")
     await sim.say("my name is Jordan Rivera and the last four of my account are four eight two one")
     handed = await sim.say("someone stole my wallet")
-    assert handed.tools == ["handoff_card_services"]
+    # The caller is verified, so card services locks the stolen card in the same reply.
+    assert handed.calls == [
+        ("handoff_card_services", {"reason": "Someone stole my wallet"}),
+        ("lock_card", {"reason": "stolen"}),
+    ]
     assert sim.agent == "card_services"
     assert handed.text.startswith("You're now with card services.")
-    locked = await sim.say("it was stolen")
-    assert locked.calls == [("lock_card", {"reason": "stolen"})]
-    assert locked.text.endswith("Would you like me to order a replacement?")
+    assert handed.text.endswith("Would you like me to order a replacement?")
     replaced = await sim.say("yes please, rush it")
     assert replaced.calls == [("order_replacement_card", {"expedited": True})]
     assert replaced.text.endswith("with expedited shipping.")
@@ -115,8 +117,13 @@ async def test_a_claim_is_filed_across_turns_then_a_coverage_question_reuses_the
     ]
     assert filed.text.startswith("Your claim is filed. Your claim number is 7 0 0 1 1 0 0.")
     handed = await sim.say("what's my deductible")
-    assert handed.tools == ["handoff_policy_questions"]
+    # Policy questions answers at once, with the policy the caller gave claims intake.
+    assert handed.calls == [
+        ("handoff_policy_questions", {"reason": "What's my deductible"}),
+        ("get_deductible", {"policy_number": "AU-482913"}),
+    ]
     assert sim.agent == "policy_questions"
+    assert "deductible is 500 dollars" in handed.text
     coverage = await sim.say("do I have rental car coverage")
     assert coverage.calls == [("get_coverage", {"coverage_type": "rental", "policy_number": "AU-482913"})]
     assert coverage.text.startswith("Yes. Your policy includes rental coverage")

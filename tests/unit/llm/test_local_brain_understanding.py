@@ -113,7 +113,13 @@ async def test_the_request_behind_a_handoff_is_answered_by_the_new_agent(
 ) -> None:
     sim = concierge(live_brain, snapshot, redis)
     handed = await sim.say("hi, I can't find my debit card anywhere, I think I dropped it")
-    assert handed.tools == ["handoff_card_services"] and sim.agent == "card_services"
+    # In the same reply: card services introduces itself and takes up the lost card (the lock needs the
+    # caller verified first, so it asks who they are instead of "What happened?").
+    assert handed.tools == ["handoff_card_services", "lock_card"] and sim.agent == "card_services"
+    assert handed.calls[-1] == ("lock_card", {"reason": "lost"})
+    assert handed.text.startswith("You're now with card services.")
+    assert "What happened?" not in handed.text
+    assert handed.text.endswith("Can I have your first and last name?")
     locked = await sim.say("Jordan Rivera, four eight two one")
     assert locked.tools == ["verify_identity", "lock_card"], (locked.text, locked.calls)
     assert locked.calls[-1] == ("lock_card", {"reason": "lost"})

@@ -15,12 +15,25 @@ from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import CALL_CONTROL, offer
-from voice.llm.local_brain.spoken import without_fillers
+from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState
 
 HOLD_ON = "Sure, take your time."
 _LONG_NUMBER = re.compile(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b\W*){3,}")
 MAX_ADOPTED = 16
+
+
+_ASKING_FOR = frozenset(
+    """put me through to connect transfer talk speak with i need want would like i'd can could you please the a
+    an some someone somebody department team desk people person about my over is there get go""".split()
+)
+
+
+def only_asks_for(request: str, agent: str) -> bool:
+    """ "Can you put me through to card services": the request names the department and nothing to act on."""
+    own = set(agent.replace("_", " ").split()) | {"service", "services"}
+    words = [w for w in normalize(request).replace(",", " ").replace(".", " ").replace("?", " ").split()]
+    return bool(words) and all(w in _ASKING_FOR or w in own or w.rstrip("s") in own for w in words)
 
 
 class MetaTurn:
@@ -75,9 +88,11 @@ class MetaTurn:
     async def on_handover(self, handover: ToolOutcome) -> Decision:
         """Just handed the call: take up the request that caused the handoff when one of this agent's own tools
         serves it; otherwise say nothing (the new agent's greeting asks what the caller needs)."""
-        self.state.adopted = [*self.state.adopted, handover.call_id][-MAX_ADOPTED:]
+        seen = self.convo.handover_to(self.agent) if self.agent else None  # what adopt_handover would take up
+        ids = [handover.call_id, *([seen.call_id] if seen is not None else [])]
+        self.state.adopted = [*self.state.adopted, *ids][-MAX_ADOPTED:]
         request = without_fillers(handover.asked_by).strip()
-        if not request or classify(request) is not None:
+        if not request or classify(request) is not None or only_asks_for(request, self.agent):
             return Decision()
         route = await self.route_request(request)
         spec = self.tools.get(route.tool or "")

@@ -11,7 +11,7 @@ from voice.llm.local_brain.quantities import MONEY_WORDS
 from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, digit_runs, normalize, tokens
 
 _NAME_CUES = re.compile(
-    r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with)\s+"
+    r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with),?\s+"
 )
 _NOT_NAMES = set(
     """a about account after again all also am an and any are as at back bank be because been before being birth
