@@ -41,11 +41,11 @@ def _norm_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
-        return f"{float(value):g}"
+        return f"{float(value):.15g}"
     text = re.sub(r"[^a-z0-9.]", "", str(value).lower())
     try:
         return (
-            f"{float(text):g}" if re.fullmatch(r"\d+(?:\.\d+)?", text) and not text.startswith("0") else text
+            f"{float(text):.15g}" if re.fullmatch(r"\d+(?:\.\d+)?", text) and not text.startswith("0") else text
         )
     except ValueError:
         return text

@@ -192,3 +192,17 @@ def test_reports_give_pass_rates_by_scenario_and_voice_and_junit_failures(tmp_pa
     cases = junit.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["balance@espeak-us", "balance@espeak-f3"]
     assert cases[0].find("failure") is None and cases[1].find("failure") is not None
+
+
+def test_long_numbers_are_compared_digit_for_digit() -> None:
+    from apps.evals.judge import tool_matches
+    from apps.evals.scripts import ExpectedTool
+
+    def ran(value: object) -> ToolCallRecord:
+        return ToolCallRecord(id="c1", name="get_claim_status", arguments={"claim_number": value}, ok=True)
+
+    expected = ExpectedTool(name="get_claim_status", args={"claim_number": "7001001"})
+    assert tool_matches(expected, ran("7001001"))
+    assert tool_matches(expected, ran(7001001))
+    assert not tool_matches(expected, ran("7001002"))  # ":g" once made these one number (7.001e+06)
+    assert tool_matches(ExpectedTool(name="get_claim_status", args={"claim_number": 250}), ran("250.0"))
