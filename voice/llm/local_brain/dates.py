@@ -157,8 +157,26 @@ def parse_date(text: str, *, today: date, past: bool = True, require_year: bool 
         if found is not None:
             return found
     if require_year:
+        # A date of birth said as numbers, month first: "eleven twenty-three seventy-eight".
+        for i in range(len(toks)):
+            found = _numeric_date_at(toks, i, today)
+            if found is not None:
+                return found
         return None
     return _relative_date(norm, today, past=past)
+
+
+def _numeric_date_at(toks: Sequence[str], i: int, today: date) -> date | None:
+    """ "eleven twenty three seventy eight", "3 14 85": month, day and year as numbers (US order)."""
+    tok = toks[i]
+    month = UNITS.get(tok) or TEENS.get(tok) or (int(tok) if re.fullmatch(r"\d{1,2}", tok) else None)
+    if month is None or not 1 <= month <= 12 or (i and toks[i - 1] in TENS):
+        return None
+    day_end = _day_at(toks, i + 1)
+    if day_end is None:
+        return None
+    year = _year_at(toks, day_end[1], today, short_ok=True)
+    return make_date(year[0], month, day_end[0]) if year is not None else None
 
 
 def _month_date_at(

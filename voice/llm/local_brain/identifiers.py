@@ -71,8 +71,9 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
             continue
         if tok in ZERO_WORDS:
             options = ["?"]
-        elif tok in {"double", "triple"} and nxt in UNITS:
-            options, width = [str(UNITS[nxt]) * (2 if tok == "double" else 3)], 2
+        elif tok in {"double", "triple"} and (nxt in UNITS or nxt in ZERO_WORDS):
+            digit = "0" if nxt in ZERO_WORDS else str(UNITS[nxt or ""])
+            options, width = [digit * (2 if tok == "double" else 3)], 2
         elif tok in TENS:
             after = toks[i + 2] if i + 2 < n else None
             if nxt in UNITS and nxt != "zero":
@@ -107,7 +108,7 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
 
 
 def _starts_digits(toks: Sequence[str], i: int) -> bool:
-    return i < len(toks) and (digitish(toks[i]) or toks[i] in ZERO_WORDS)
+    return i < len(toks) and (digitish(toks[i]) or toks[i] in ZERO_WORDS or toks[i] in {"double", "triple"})
 
 
 def fit_shape(chars: str, shape: str) -> str | None:

@@ -30,13 +30,14 @@ _HOLD = re.compile(
 _REPEAT = re.compile(
     r"\b(?:repeat (?:that|it|this|the last part|yourself)|say (?:that|it) again|come again|"
     r"what (?:was|is) that|what did you (?:just )?say|(?:didn't|did not|couldn't|could not) (?:catch|hear|get) "
-    r"(?:that|you|it|what you said)|pardon(?: me)?|one more time|again please)\b"
+    r"(?:that|you|it|what you said)|pardon(?: me)?|one more time|again please|"
+    r"you (?:cut|broke) (?:out|up)|you're breaking up|i lost you|(?:didn't|did not) hear (?:you|that|the last))\b"
 )
 _SORRY_ALONE = re.compile(rf"^{_FILLER}(?:sorry|what|huh|excuse me|pardon)\s*\??$")
 _CAPABILITIES = re.compile(
-    r"\bwhat (?:else )?(?:can|could|do) (?:you|u) (?:do|help(?: me)?(?: with)?|handle|offer)\b|"
+    r"\bwhat (?:else |exactly |actually |really )?(?:can|could|do) (?:you|u) (?:do|help(?: me)?(?: with)?|handle|offer)\b|"
     r"\bwhat (?:kinds?|sorts?|types?) of (?:things|stuff|questions|requests) (?:can|could|do)\b|"
-    r"\bwhat (?:can|could) i (?:do|ask(?: about| you)?|get help with)\b|"
+    r"\bwhat (?:else |exactly |actually |really )?(?:can|could) i (?:do|ask(?: about| you)?|get help with)\b|"
     r"\bhow (?:can|could) you help\b|\bwhat are (?:my|the) options\b|"
     r"\bwhat (?:is|does) this (?:line|number|service) (?:do|for)\b|\bwhat do you (?:do|help with)\b|"
     r"\bwhat (?:can|could) (?:you|i) (?:actually )?(?:do|help)\b|"
@@ -81,7 +82,7 @@ def classify(text: str) -> Meta | None:
     fetching = _FETCHING.sub("", norm)  # "hang on, let me find my card": the card is not a request
     if _HOLD.search(norm) and not _REQUEST_WORDS.search(fetching) and not has_numbers and len(words) <= 12:
         return Meta.HOLD
-    if (_REPEAT.search(norm) or _SORRY_ALONE.match(norm)) and not request and len(words) <= 10:
+    if (_REPEAT.search(norm) or _SORRY_ALONE.match(norm)) and not request and len(words) <= 16:
         return Meta.REPEAT
     return None
 

@@ -99,8 +99,8 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
     starts.append(0)
     for start in starts:
         toks = tokens(norm[start:])
-        if start == 0 and not asked:
-            # An unprompted name at the start must be followed by a pause or a cue word.
+        if start == 0:
+            # Leading acknowledgements ("sure.", "yes,") are not part of the name.
             while toks and toks[0] in {
                 "is",
                 "the",
@@ -118,6 +118,7 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
                 "ok",
                 "so",
                 ",",
+                ".",
             }:
                 toks = toks[1:]
         words: list[str] = []
@@ -196,6 +197,11 @@ _MERCHANT_RE = re.compile(
     r"(?=\s+(?:for|that|which|and|but|on|was|is|were|charged|last|yesterday|today|twice|again|in|because|"
     r"a|an|the|it|they)\b|\s*[,.?!]|\s*$)"
 )
+_CHARGING = frozenset({"charged", "billed", "overcharged", "double-charged", "debited"})
+_GENERIC_SELLERS = frozenset(
+    """restaurant store shop merchant company place website site app seller vendor business they it someone
+    somebody guy gym station pharmacy""".split()
+)
 _NOT_MERCHANTS = {
     "my",
     "your",
@@ -218,10 +224,26 @@ def parse_merchant(text: str, *, asked: bool = False) -> str | None:
         if words[0] in _NOT_MERCHANTS or any(w in NUMBER_WORDS for w in words):
             continue
         return " ".join(w[:1].upper() + w[1:] for w in words)
+    # The merchant as the subject of the charge: "bella pizza charged me twice", "harbor books billed me".
+    toks = tokens(text)
+    for i, tok in enumerate(toks):
+        if tok in _CHARGING and i > 0:
+            start = i
+            while (
+                start > 0
+                and i - start < 3
+                and _name_word(toks[start - 1])
+                and toks[start - 1] not in _NOT_MERCHANTS
+            ):
+                start -= 1
+            if (
+                start < i
+                and (start == 0 or not _name_word(toks[start - 1]))
+                and toks[i - 1] not in _GENERIC_SELLERS
+            ):
+                return " ".join(w[:1].upper() + w[1:] for w in toks[start:i])
     if asked:
-        words = [
-            t for t in tokens(text) if _name_word(t) and t not in _NOT_MERCHANTS and t not in MONEY_WORDS
-        ]
+        words = [t for t in toks if _name_word(t) and t not in _NOT_MERCHANTS and t not in MONEY_WORDS]
         if 1 <= len(words) <= 4:
             return " ".join(w[:1].upper() + w[1:] for w in words)
     return None

@@ -4,12 +4,16 @@ fifty") and small counts ("the last five charges"), read from the numbers `spoke
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from voice.llm.local_brain.spoken import MONTHS, ORDINALS, Number, numbers, tokens
 
 # --- amounts ---------------------------------------------------------------------------------------------
 MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
 CENT_WORDS = {"cent", "cents"}
+
+
+_CHARGE_CUES = frozenset({"me", "charged", "paid", "billed", "cost", "costs", "was", "of"})
 
 
 def parse_amount(text: str, *, asked: bool = False) -> float | None:
@@ -39,10 +43,20 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
                     value += cents.value / 100
             return _money(value)
     candidates = [num for num in nums if _free_standing(toks, num, nums)]
-    if asked and len(nums) >= 2 and nums[1].start == nums[0].end and 10 <= nums[1].value < 100:
-        first, second = nums[0], nums[1]  # "forty two fifty" -> 42.50
-        if first.value == int(first.value) and second.value == int(second.value) and first.value < 1000:
-            return _money(first.value + second.value / 100)
+    for first, second in pairwise(nums):
+        # "forty two fifty" -> 42.50: when asked, or right after what charging says ("charged me ...").
+        charged = (first.start > 0 and toks[first.start - 1] in _CHARGE_CUES) or (
+            second.end < len(toks) and toks[second.end] in {"each", "apiece"}
+        )
+        if (asked and first is nums[0]) or charged:
+            if (
+                second.start == first.end
+                and 10 <= second.value < 100
+                and first.value == int(first.value)
+                and second.value == int(second.value)
+                and first.value < 1000
+            ):
+                return _money(first.value + second.value / 100)
     if candidates and (asked or len(candidates) == 1):
         return _money(candidates[0].value)
     return None

@@ -47,7 +47,10 @@ def resolve_repairs(text: str) -> str:
             i += 1
             continue
         start = i
-        while start > 0 and toks[start - 1] in _CUE_WORDS and not _spells(toks[start - 1]):
+        while start > 0 and (
+            (toks[start - 1] in _CUE_WORDS and not _spells(toks[start - 1]))
+            or (toks[start - 1] == "oh" and toks[start] in _CORRECTING)  # "oh no wait": a sigh, not a zero
+        ):
             start -= 1
         end = i
         while end < len(toks) and toks[end] in _CUE_WORDS and not _spells(toks[end]):
@@ -63,7 +66,8 @@ def resolve_repairs(text: str) -> str:
             i = end + 1 if end > i else i + 1
             continue
         fixed = right if len(right) >= len(left) else left[: len(left) - len(right)] + right
-        replacement = [c.lower() if c.isalpha() else c for c in fixed]
+        # Digits stay one number ("1978" is a year again); a code with letters is read out again.
+        replacement = [fixed] if fixed.isdigit() else [c.lower() if c.isalpha() else c for c in fixed]
         toks = [*toks[:left_start], *replacement, *toks[right_end:]]
         i = left_start + len(replacement)
         changed = True

@@ -29,7 +29,7 @@ WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 
 ZERO_WORDS = {"oh", "o"}  # "oh" is a zero inside digits and the letter O inside identifiers
 NUMBER_WORDS = set(UNITS) | set(TEENS) | set(TENS) | {"hundred", "thousand", "million"}
 _TOKEN_RE = re.compile(
-    r"\$?\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?|[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*|[,.?!;:$]"
+    r"\$?\d(?:\d|,(?=\d{3}))*(?:\.\d+)?(?:st|nd|rd|th)?|[a-z0-9]+(?:['’][a-z]+)*(?:-[a-z0-9]+)*|[,.?!;:$]"
 )
 
 
@@ -85,6 +85,10 @@ def digitish(token: str | None) -> bool:
     return token is not None and (token in UNITS or token in TEENS or token in TENS or token.isdigit())
 
 
+def _spells_digits(token: str) -> bool:
+    return digitish(token) or token in ZERO_WORDS or token in {"double", "triple"}
+
+
 @dataclass(frozen=True, slots=True)
 class DigitRun:
     """Consecutive tokens read as a digit string ("forty eight twenty one" -> "4821")."""
@@ -103,8 +107,12 @@ def digit_runs(toks: Sequence[str]) -> list[DigitRun]:
     i, n = 0, len(toks)
     start, buf = -1, ""
     while i < n:
-        tok, prev = toks[i], toks[i - 1] if i else None
-        nxt = toks[i + 1] if i + 1 < n else None
+        if toks[i] == "," and buf and i + 1 < n and _spells_digits(toks[i + 1]):
+            i += 1  # "six, six, four, oh" / "ninety, thirty-four": digits read with pauses between them
+            continue
+        tok = toks[i]
+        prev = toks[i - 2] if i > 1 and toks[i - 1] == "," else toks[i - 1] if i else None
+        nxt = toks[i + 2] if i + 2 < n and toks[i + 1] == "," else toks[i + 1] if i + 1 < n else None
         chunk: str | None = None
         width = 1
         if (

@@ -20,6 +20,7 @@ from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
+from voice.llm.local_brain.follow_ups import FollowUps
 from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
@@ -69,7 +70,7 @@ _OPEN_QUESTION = re.compile(
 _FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 
 
-class Turn(MetaTurn, Recovery):
+class Turn(MetaTurn, FollowUps, Recovery):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -158,6 +159,10 @@ class Turn(MetaTurn, Recovery):
             and (answer or _PLAIN_NO.match(norm))
         ):
             return await self.on_short_answer(text, answer)
+        if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
+            return offered
+        if (corrected := self.on_correction(text)) is not None:
+            return corrected
         route = await self.route_request(text)
         if route.tool is None:
             return self.not_understood()

@@ -1,0 +1,89 @@
+"""Answers that lean on what came just before: "No, hold off on a new card for now" (a longer "no" to the offer
+the agent made), "Yes, a replacement would be great, and fast please" (a longer yes), and "I meant savings, not
+checking" (the last request again with one value changed). A base of `Turn` (`turn.py`), which provides the
+routing, the short-answer handling and `call`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.params import param_kind, unwrap
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
+from voice.llm.local_brain.slots import NOT_OFFERED, properties
+from voice.llm.local_brain.spoken import normalize
+
+_LEADING_ANSWER = re.compile(
+    r"^(?:(?:oh|well|um|uh|okay|ok),? )?(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
+)
+_OPEN_QUESTION = re.compile(
+    r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
+    re.IGNORECASE,
+)
+_CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
+
+
+class FollowUps:
+    tools: dict[str, ToolSpec]
+    convo: DialogReading
+
+    async def route(self, text: str) -> Route:
+        raise NotImplementedError
+
+    async def on_short_answer(self, text: str, yes: bool) -> Decision:
+        raise NotImplementedError
+
+    def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
+        raise NotImplementedError
+
+    async def on_answer_to_offer(self, text: str, yes: bool) -> Decision | None:
+        """A yes or no that goes on ("no, hold off on a new card for now"): an answer to the agent's offer when
+        the rest is about what was offered (or nothing routable), not a new request."""
+        question = self.convo.last_question
+        norm = normalize(text)
+        if question is None or _OPEN_QUESTION.search(question) or not _LEADING_ANSWER.match(norm):
+            return None
+        offered = await self.route(question)
+        if offered.tool is None:
+            return None
+        rest = await self.route(_LEADING_ANSWER.sub("", norm, count=1).strip(" ,."))
+        if rest.tool not in (None, offered.tool) and rest.score >= SWITCH_THRESHOLD:
+            return None  # "no, but what's my balance?": a new request
+        return await self.on_short_answer(text, yes)
+
+    def on_correction(self, text: str) -> Decision | None:
+        """ "I meant savings, not checking": the last request again, with the value the caller meant."""
+        norm = normalize(text)
+        if not _CORRECTION.search(norm):
+            return None
+        last = next(
+            (
+                o
+                for o in reversed(self.convo.outcomes)
+                if o.ok
+                and o.name in self.tools
+                and self.tools[o.name].handoff is None
+                and o.name not in NOT_OFFERED
+            ),
+            None,
+        )
+        if last is None:
+            return None
+        spec = self.tools[last.name]
+        changes: dict[str, Any] = {}
+        for name, prop in properties(spec).items():
+            if param_kind(name, prop) != "enum":
+                continue
+            named = [str(v) for v in unwrap(prop)["enum"] if v != "other" and match_enum(norm, [str(v)])]
+            wanted = [
+                v for v in named if not re.search(rf"\bnot (?:the |my |on |on my |in |in my )?{v}\b", norm)
+            ]
+            if len(wanted) == 1 and wanted[0] != last.args.get(name) and len(named) <= 2:
+                changes[name] = wanted[0]
+        if not changes:
+            return None
+        return self.call(spec, {**last.args, **changes})
