@@ -130,7 +130,10 @@ def make_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-_RELATIVE_TODAY = ("today", "this morning", "this afternoon", "this evening", "tonight", "earlier today")
+_RELATIVE_TODAY = (
+    "today", "this morning", "this afternoon", "this evening", "tonight", "earlier today", "just now",
+    r"(?:an|a|one|two|three|four|five|six|a few|a couple of|couple|few) (?:hours?|minutes?) ago", "an hour ago",
+)  # fmt: skip
 _RELATIVE_YESTERDAY = ("yesterday", "last night", "last evening")
 
 

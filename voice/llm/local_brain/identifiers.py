@@ -14,6 +14,7 @@ from voice.llm.local_brain.spoken import (
     TENS,
     UNITS,
     ZERO_WORDS,
+    DigitRun,
     digit_runs,
     digitish,
     tokens,
@@ -41,6 +42,7 @@ def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
 
 
 MAX_READINGS = 16
+_CORRECTED = re.compile(r"\b(?:no|sorry|wait|actually|i mean|i meant|correction)\b")
 
 
 def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
@@ -162,6 +164,8 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
             )  # "h o seven thirty-one fifty-five" -> "HO73155": the tool says if unknown
     if shape is None and candidates:
         candidates.sort(key=len, reverse=True)
+    if len(candidates) > 1 and _CORRECTED.search(text.lower()):
+        candidates.reverse()  # "seven oh oh one oh oh two, no, sorry ... seven oh oh one oh oh one": the last
     for candidate in candidates:
         if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
             return candidate
@@ -191,12 +195,21 @@ def _letters_then_digits(chars: str, letters: int) -> str | None:
 _OTHER_NOUN = {"card": ("account", "checking", "savings"), "account": ("card",)}
 
 
+_MONEY_CUES = frozenset({"billed", "charged", "paid", "cost", "costs", "me", "$", "dollars", "bucks", "each"})
+
+
+def _money_around(toks: Sequence[str], run: DigitRun) -> bool:
+    """ "they billed me fifteen ninety-nine": four digits that are an amount, not an account's last four."""
+    near = [*toks[max(0, run.start - 2) : run.start], *toks[run.end : run.end + 1]]
+    return any(t in _MONEY_CUES for t in near)
+
+
 def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str | None = None) -> str | None:
     """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`; with
     `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
     toks = tokens(text)
     runs = digit_runs(toks)
-    if bare and len(runs) == 1 and len(runs[0].digits) == 4:
+    if bare and len(runs) == 1 and len(runs[0].digits) == 4 and not _money_around(toks, runs[0]):
         asked = True
     for run in runs:
         if len(run.digits) != 4:

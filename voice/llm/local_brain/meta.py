@@ -33,6 +33,16 @@ _REPEAT = re.compile(
     r"(?:that|you|it|what you said)|pardon(?: me)?|one more time|again please|"
     r"you (?:cut|broke) (?:out|up)|you're breaking up|i lost you|(?:didn't|did not) hear (?:you|that|the last))\b"
 )
+_QUESTION_AFTER_HOLD = re.compile(
+    r"\b(?:how|what|when|why|where|who|which|did|does|do|can|could|is|are|will|would)\b(?:\s+\S+){2,}\?|"
+    r"\b(?:how (?:much|many|long)|did you|can you|could you|will you|what's|when (?:is|will|did)|who is)\b"
+    r"(?:\s+\S+){2,}"
+)
+"""After "wait" or "hold on", a question: the caller asks something (recognised speech has no "?")."""
+_READ_BACK = re.compile(
+    r"\b(?:read|say|give) (?:me )?(?:that|it|the)(?: \w+)?(?: number)? (?:back|again|one more time)|"
+    r"\brepeat (?:that|the)(?: \w+)?(?: number)?\b"
+)
 _SORRY_ALONE = re.compile(rf"^{_FILLER}(?:sorry|what|huh|excuse me|pardon)\s*\??$")
 _CAPABILITIES = re.compile(
     r"\bwhat (?:else |exactly |actually |really )?(?:can|could|do) (?:you|u) (?:do|help(?: me)?(?: with)?|handle|offer)\b|"
@@ -80,8 +90,20 @@ def classify(text: str) -> Meta | None:
     if _GOODBYE.search(norm) and not request:
         return Meta.GOODBYE
     fetching = _FETCHING.sub("", norm)  # "hang on, let me find my card": the card is not a request
-    if _HOLD.search(norm) and not _REQUEST_WORDS.search(fetching) and not has_numbers and len(words) <= 12:
+    asks = (  # "wait, how much did you pay" asks; "hold on, can you give me a second" holds
+        _QUESTION_AFTER_HOLD.search(_FETCHING.sub("", norm)) is not None
+        and re.search(r"\b(?:second|sec|moment|minute)\b", norm) is None
+    )
+    if (
+        _HOLD.search(norm)
+        and not asks
+        and not _REQUEST_WORDS.search(fetching)
+        and not has_numbers
+        and len(words) <= 16
+    ):
         return Meta.HOLD
+    if _READ_BACK.search(norm) and len(words) <= 20:
+        return Meta.REPEAT  # "read me that claim number again": names what to repeat, asks for nothing new
     if (_REPEAT.search(norm) or _SORRY_ALONE.match(norm)) and not request and len(words) <= 16:
         return Meta.REPEAT
     return None

@@ -83,7 +83,9 @@ class MetaTurn:
         if rest is None:
             return route
         request = await self.route(rest)
-        return request if request.tool is not None and request.tool != "verify_identity" else route
+        if request.tool is None or request.tool == "verify_identity":
+            return route
+        return request
 
     async def on_handover(self, handover: ToolOutcome) -> Decision:
         """Just handed the call: take up the request that caused the handoff when one of this agent's own tools

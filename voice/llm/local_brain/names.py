@@ -68,6 +68,9 @@ _IDENTITY_PAIRS = frozenset(
      ("account", "number"), ("ending", "in"), ("ends", "in")}
 )  # fmt: skip
 _BOUNDARY = frozenset({",", ".", "?", "!", ";", ":"})
+_DETERMINERS = frozenset(
+    {"my", "your", "the", "a", "an", "his", "her", "our", "their", "this", "that", "some"}
+)
 
 
 def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
@@ -86,7 +89,13 @@ def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
         while start > 0 and end - start < 3 and _name_word(toks[start - 1]):
             start -= 1
         before = toks[start - 1] if start > 0 else None
-        if end - start >= min_words and (before is None or before in _BOUNDARY or before in _NOT_NAMES):
+        after = toks[i + 1 : i + 3] if i in long_runs else []
+        if (
+            end - start >= min_words
+            and (before is None or before in _BOUNDARY or before in _NOT_NAMES)
+            and before not in _DETERMINERS  # "my receipt says eighteen sixty": a noun phrase, not a name
+            and not any(t in MONEY_WORDS or t in {"each", "cents"} for t in after)
+        ):
             return _title(toks[start:end])
     return None
 
@@ -167,6 +176,11 @@ _PLACE_RE = re.compile(
     r"(?:\s+in\s+(?!my\b|the\b|a\b)[a-z]+)?)"
 )
 _SMALL_WORDS = {"in", "on", "at", "and", "of", "the", "near", "by", "a", "off"}
+_CORNER_RE = re.compile(
+    r"\b((?:the\s+)?corner of\s+[\w'-]+(?:\s+[\w'-]+)?\s+(?:and|&)\s+[\w'-]+"
+    r"(?:,?\s+(?:in\s+|downtown\s+)?(?!my\b|the\b|a\b|yesterday|today|this\b|last\b)[a-z]+(?:\s+[a-z]+)?)?)"
+)
+"""An intersection without a street word: "at the corner of fourth and pine, downtown seattle"."""
 
 
 def parse_place(text: str, *, asked: bool = False) -> str | None:
@@ -176,6 +190,8 @@ def parse_place(text: str, *, asked: bool = False) -> str | None:
     match = _PLACE_RE.search(norm)
     if match:
         return _place_case(match.group(1))
+    if (corner := _CORNER_RE.search(norm)) is not None:
+        return _place_case(corner.group(1))
     if asked:
         cleaned = re.sub(
             r"^(?:(?:um|uh|well|so|okay|ok|it|that|this|happened|was|it was|it happened|that was)\b[\s,]*)+",
