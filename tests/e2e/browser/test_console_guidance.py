@@ -12,12 +12,10 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.e2e.calls import TRIAGE, triage_intake_script
 from tests.support import Backend, running_backend
-
-__all__ = ["simulator"]  # fixtures
 
 
 @pytest_asyncio.fixture
