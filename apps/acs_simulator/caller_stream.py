@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from apps.acs_simulator import timeline as tl
-from apps.acs_simulator.caller_audio import CallerAudioSource
+from apps.acs_simulator.caller_audio import CallerAudioSource, CallerScriptRunner, CallerStep
 from apps.acs_simulator.media_messages import FRAME_MS
 from apps.acs_simulator.pacing import FramePacer
 
@@ -25,6 +25,7 @@ class CallerStream:
     """The caller's end of one media WebSocket; `_ws` is set by the carrier's connect."""
 
     def __init__(self, sample_rate: int, timeline: tl.Timeline, *, task_prefix: str) -> None:
+        self.sample_rate = sample_rate
         self.timeline = timeline
 
         def mark_agent_audio(kind: str, t_ms: float) -> None:
@@ -92,6 +93,26 @@ class CallerStream:
             return await asyncio.wait_for(poll(), timeout_s)
         except TimeoutError:
             return False
+
+    async def play_script(
+        self, script: Sequence[CallerStep], hang_up_after_silence_s: float | None, max_duration_s: float
+    ) -> None:
+        """The caller's script, then until the line has been quiet (no caller script, no agent audio) for
+        `hang_up_after_silence_s`: the caller's cue to hang up. None: never returns (only the backend or the
+        call's max duration ends it)."""
+        runner = CallerScriptRunner(script, self.source, self, self.sample_rate, self.timeline.mark)
+        await runner.run()
+        if hang_up_after_silence_s is None:
+            await asyncio.Future()  # never
+            return
+        silence_ms = hang_up_after_silence_s * 1000
+        done_ms = self.now_ms()
+
+        def quiet() -> bool:
+            now = self.now_ms()
+            return now - done_ms >= silence_ms and self.detector.silent_for_ms(now) >= silence_ms
+
+        await self.wait_until(quiet, max_duration_s)
 
     # ---- loops ------------------------------------------------------------------------------------------
 
