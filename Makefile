@@ -27,7 +27,7 @@ $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
 	touch $(AZURITE_STAMP)
 
 $(CHROMIUM):
-	@echo "installing Debian's chromium for the browser tests (tests/browser)"
+	@echo "installing Debian's chromium for the browser tests (tests/e2e/browser)"
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium
 

@@ -1,8 +1,10 @@
 """Test doubles for what an orchestrator (SpeechCascade, VoiceLiveOrchestrator) is handed by the app: the playout's
-sink, call control, the transcript store, telemetry and the observer. Each records what it was asked to do."""
+sink, call control, the transcript store, telemetry and the observer. Each records what it was asked to do.
+`slow_down_tools` makes a conversation's tools slow (a slow backend system)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from voice.transcript import CallOutcome, CallTranscript, TranscriptTurn
@@ -105,3 +107,24 @@ class Observer:
 
     async def on_agent_changed(self, previous: str, current: str) -> None:
         self.changes.append((previous, current))
+
+
+class SlowCatalog:
+    """The agent's real catalog, but every tool takes `delay_s` longer (a slow backend system)."""
+
+    def __init__(self, catalog: Any, delay_s: float) -> None:
+        self._catalog = catalog
+        self._delay_s = delay_s
+
+    async def invoke(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self._delay_s)
+        return await self._catalog.invoke(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+
+def slow_down_tools(conversation: Any, delay_s: float) -> None:
+    """From now on every tool `conversation` (a CallConversation) runs takes `delay_s` longer."""
+    real = type(conversation).catalog
+    conversation.catalog = lambda: SlowCatalog(real(conversation), delay_s)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from apps.acs_simulator import events as ev
 from apps.acs_simulator import timeline as tl
-from apps.acs_simulator.caller_audio import CallerScriptRunner, SendDtmf
+from apps.acs_simulator.caller_audio import SendDtmf
 from apps.acs_simulator.media import MediaConnectError, MediaSession, MediaTarget
 
 if TYPE_CHECKING:
@@ -88,7 +88,10 @@ async def _converse(call: SimulatedCall) -> None:
     if media is not None:
         waits[asyncio.create_task(media.closed_by_backend.wait())] = "media_closed"
         if call.script or call.options.hang_up_after_silence_s is not None:
-            waits[asyncio.create_task(_script_then_silence(call, media))] = "script"
+            script = media.play_script(
+                call.script, call.options.hang_up_after_silence_s, call.options.max_duration_s
+            )
+            waits[asyncio.create_task(script)] = "script"
     try:
         done, _ = await asyncio.wait(
             waits, timeout=call.options.max_duration_s, return_when=asyncio.FIRST_COMPLETED
@@ -120,22 +123,6 @@ def _caller_hangs_up(call: SimulatedCall, reason: str) -> None:
     if not call.end_requested.is_set():
         call.timeline.mark(tl.HANGUP, by="caller", reason=reason)
     call.end("caller", reason)
-
-
-async def _script_then_silence(call: SimulatedCall, media: MediaSession) -> None:
-    runner = CallerScriptRunner(call.script, media.source, media, call.sample_rate, call.timeline.mark)
-    await runner.run()
-    if call.options.hang_up_after_silence_s is None:
-        await asyncio.Future()  # never: only the backend (or max duration) ends this call
-        return
-    silence_ms = call.options.hang_up_after_silence_s * 1000
-    done_ms = media.now_ms()
-
-    def quiet() -> bool:
-        now = media.now_ms()
-        return now - done_ms >= silence_ms and media.detector.silent_for_ms(now) >= silence_ms
-
-    await media.wait_until(quiet, call.options.max_duration_s)
 
 
 async def _finish(call: SimulatedCall, drain_s: float = 10.0) -> None:

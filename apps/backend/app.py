@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.backend.api import metrics
+from apps.backend.api.console import add_console
 from apps.backend.api.v1 import (
     agents,
     call_events,
@@ -34,7 +35,6 @@ from apps.backend.api.v1 import (
     webrtc,
 )
 from apps.backend.api.voice_page import voice_page
-from apps.backend.console.routes import add_console
 from apps.backend.gc_tuning import freeze_long_lived_objects
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.runtime import Runtime

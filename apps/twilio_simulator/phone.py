@@ -19,8 +19,8 @@ from xml.etree import ElementTree
 import httpx
 
 from apps.acs_simulator import timeline as tl
-from apps.acs_simulator.caller_audio import CallerScriptRunner, CallerStep, validate_script
-from apps.twilio_simulator.stream import RATE, TwilioStream
+from apps.acs_simulator.caller_audio import CallerStep, validate_script
+from apps.twilio_simulator.stream import TwilioStream
 
 VOICE_PATH = "/api/v1/twilio/voice"
 
@@ -136,20 +136,7 @@ async def _converse(
 ) -> tuple[str, str | None]:
     """Who ended the call, and the script's error if it failed."""
 
-    async def script_then_silence() -> None:
-        runner = CallerScriptRunner(script, stream.source, stream, RATE, stream.timeline.mark)
-        await runner.run()
-        done_ms = stream.now_ms()
-
-        def quiet() -> bool:
-            now = stream.now_ms()
-            return (
-                now - done_ms >= silence_s * 1000 and stream.detector.silent_for_ms(now) >= silence_s * 1000
-            )
-
-        await stream.wait_until(quiet, max_duration_s)
-
-    talk = asyncio.create_task(script_then_silence())
+    talk = asyncio.create_task(stream.play_script(script, silence_s, max_duration_s))
     closed = asyncio.create_task(stream.closed_by_backend.wait())
     try:
         done, _ = await asyncio.wait(

@@ -8,12 +8,38 @@ from typing import Any
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from apps.acs_simulator.caller_audio import CallerStep, Say, WaitForAgent
 from tests.support import ADMIN_KEY, Backend, eventually
 from voice.transcript import CallTranscript, TranscriptTurn
 
 BANKING = "+18005550100"
 INSURANCE = "+18005550200"
 HUMAN_QUEUE = "+18005550199"
+TRIAGE = "+18005550300"
+
+
+def triage_intake_script() -> list[CallerStep]:
+    """A nurse-line caller who answers the whole triage intake (lines close to the form's examples), then
+    confirms the read-back."""
+    return [
+        WaitForAgent(),
+        Say("I have a bad headache"),
+        WaitForAgent(),
+        Say("it started yesterday"),
+        WaitForAgent(),
+        Say("about two days"),
+        WaitForAgent(),
+        Say("it's a seven out of ten"),
+        WaitForAgent(),
+        Say("nausea and a fever"),
+        WaitForAgent(),
+        Say("I took ibuprofen"),
+        WaitForAgent(),
+        Say("I'm allergic to penicillin"),
+        WaitForAgent(timeout_s=40),  # the read-back
+        Say("yes"),
+        WaitForAgent(),
+    ]
 
 
 async def transcript_of(backend: Backend, call_connection_id: str) -> CallTranscript:

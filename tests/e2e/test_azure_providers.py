@@ -29,6 +29,11 @@ BANKING_NUMBER = "+18005550100"
 TONE_HZ = 440.0  # what the Speech fake synthesizes
 SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 
+VERIFY_THEN_BALANCE = (
+    "My name is Jordan Rivera and my account ends in four eight two one.",
+    "What is my checking balance?",
+)
+"""What the caller says on the Azure path calls (the fake recogniser answers with VERIFY_SAID, BALANCE_SAID)."""
 VERIFY_SAID = "my name is Jordan Rivera and my account ends in 4821"
 BALANCE_SAID = "what's my checking balance"
 VERIFIED_REPLY = "Thanks Jordan, you're verified. What can I do for you?"
@@ -149,12 +154,7 @@ async def test_a_banking_call_runs_on_azure_speech_and_azure_openai(
         TextTurn(BALANCE_REPLY),
     )
     async with running_backend(simulator, **azure_settings(speech, openai_fake)) as backend:
-        result = await place_call(
-            simulator,
-            backend,
-            "My name is Jordan Rivera and my account ends in four eight two one.",
-            "What is my checking balance?",
-        )
+        result = await place_call(simulator, backend, *VERIFY_THEN_BALANCE)
         assert_caller_hung_up(result)
         body = await transcript(backend, result.call_connection_id)
 
@@ -237,12 +237,7 @@ async def test_a_failed_chat_request_is_answered_by_the_local_brain_and_the_call
     speech.script(VERIFY_SAID, BALANCE_SAID)
     openai_fake.script(ErrorTurn(500, message="The server had an error while processing your request."))
     async with running_backend(simulator, **azure_settings(speech, openai_fake)) as backend:
-        result = await place_call(
-            simulator,
-            backend,
-            "My name is Jordan Rivera and my account ends in four eight two one.",
-            "What is my checking balance?",
-        )
+        result = await place_call(simulator, backend, *VERIFY_THEN_BALANCE)
         assert_caller_hung_up(result)
         body = await transcript(backend, result.call_connection_id)
 
@@ -282,12 +277,7 @@ async def test_azure_recognition_failing_mid_call_falls_back_to_the_embedded_rec
     async with running_backend(simulator, **azure_settings(speech, openai_fake)) as backend:
         breaker = asyncio.create_task(break_after_first_turn())
         try:
-            result = await place_call(
-                simulator,
-                backend,
-                "My name is Jordan Rivera and my account ends in four eight two one.",
-                "What is my checking balance?",
-            )
+            result = await place_call(simulator, backend, *VERIFY_THEN_BALANCE)
         finally:
             breaker.cancel()
         assert_caller_hung_up(result)

@@ -7,24 +7,22 @@ from __future__ import annotations
 import asyncio
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
-import pytest
 
 from apps.acs_simulator.server import AcsSimulator
 from tests.e2e.test_azure_providers import (
     BALANCE_REPLY,
-    OPENAI_KEY,
-    SPEECH_KEY,
     SSML_NS,
-    TONE_HZ,
     VERIFIED_REPLY,
+    VERIFY_THEN_BALANCE,
     assert_caller_hung_up,
     azure_settings,
+    openai_fake,
     place_call,
+    speech,
     transcript,
 )
 from tests.fakes.azure_speech_service import AzureSpeechService
@@ -32,20 +30,10 @@ from tests.fakes.openai_server import FakeOpenAIServer, ScriptedCall, TextTurn, 
 from tests.support import eventually, running_backend
 from voice.usage.prices import load_price_table
 
+__all__ = ["openai_fake", "speech"]  # fixtures
+
 USAGE = [(812, 21, 0), (901, 17, 768), (930, 12, 896), (1024, 25, 896)]
 """(prompt, completion, cached) tokens each scripted reply reports."""
-
-
-@pytest.fixture
-async def speech() -> AsyncIterator[AzureSpeechService]:
-    async with AzureSpeechService(key=SPEECH_KEY, ms_per_character=12, tone_hz=TONE_HZ) as service:
-        yield service
-
-
-@pytest.fixture
-async def openai_fake() -> AsyncIterator[FakeOpenAIServer]:
-    async with FakeOpenAIServer(api_key=OPENAI_KEY) as server:
-        yield server
 
 
 def spoken_characters(speech: AzureSpeechService) -> int:
@@ -91,12 +79,7 @@ async def test_a_call_on_azure_costs_what_the_fakes_reported(
 
         collector = asyncio.create_task(collect())
         try:
-            result = await place_call(
-                simulator,
-                backend,
-                "My name is Jordan Rivera and my account ends in four eight two one.",
-                "What is my checking balance?",
-            )
+            result = await place_call(simulator, backend, *VERIFY_THEN_BALANCE)
             assert_caller_hung_up(result)
             await transcript(backend, result.call_connection_id)
             call_id = await backend.runtime.calls.store.resolve(result.call_connection_id)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,8 @@ from apps.acs_simulator.server import AcsSimulator
 from apps.backend.calls.routing import owner_key, owner_replica
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import session_key
-from tests.support import ADMIN_KEY, MEDIA_SECRET, Backend, eventually, free_port, running_backend
+from tests.e2e.serve_process import serve_env, start_serve, stop_serve, wait_ready
+from tests.support import ADMIN_KEY, Backend, eventually, free_port, running_backend
 
 
 async def waiting_call(simulator: AcsSimulator, backend: Backend) -> tuple[asyncio.Task[CallResult], str]:
@@ -121,29 +120,14 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
     redis = EmbeddedRedis()
     await redis.start()
     port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "REDIS_URL": redis.url,
-        "ACS_CONNECTION_STRING": simulator.connection_string,
-        "ACS_JWKS_URL": simulator.jwks_url,
-        "ACS_JWT_ISSUER": simulator.issuer,
-        "ACS_RESOURCE_ID": simulator.resource_id,
-        "EVENT_GRID_SECRET": simulator.event_grid_secret or "",
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
-        "TRANSCRIPTS_DB": str(tmp_path / "b.sqlite3"),
-        "LOG_FORMAT": "json",
-    }
-    replica_b = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apps.backend.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    env = serve_env(
+        simulator,
+        port=port,
+        transcripts_db=tmp_path / "b.sqlite3",
+        REDIS_URL=redis.url,
+        EVENT_GRID_SECRET=simulator.event_grid_secret or "",
     )
+    replica_b = await start_serve(env)
     b_url = f"http://127.0.0.1:{port}"
     headers = {"x-api-key": ADMIN_KEY}
     try:
@@ -151,14 +135,7 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
             running_backend(simulator, redis_url=redis.url) as replica_a,
             httpx.AsyncClient(base_url=b_url, headers=headers) as b,
         ):
-
-            async def b_ready() -> bool:
-                try:
-                    return (await b.get("/api/v1/readiness")).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            await eventually(b_ready, timeout=60)
+            await wait_ready(b_url)
             call, call_id = await waiting_call(simulator, replica_a)
 
             assert (
@@ -174,16 +151,8 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
             # Kill B outright and start it again: the call record and conversation state are in Redis.
             replica_b.kill()
             await replica_b.wait()
-            replica_b = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "apps.backend.cli",
-                "serve",
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            await eventually(b_ready, timeout=60)
+            replica_b = await start_serve(env)
+            await wait_ready(b_url)
             record = (await b.get(f"/api/v1/calls/{call_id}")).json()
             assert record["status"] in ("connected", "answered")
             assert await replica_a.runtime.redis.get(session_key(call_id)) is not None
@@ -194,7 +163,5 @@ async def test_a_second_replica_process_drives_a_call_held_by_the_first_and_surv
             assert result.hung_up_by == "backend"
             await eventually(lambda: call_id not in replica_a.runtime.calls._live, timeout=10)
     finally:
-        if replica_b.returncode is None:
-            replica_b.terminate()
-            await replica_b.wait()
+        await stop_serve(replica_b)
         await redis.stop()

@@ -21,7 +21,7 @@ POLICY_VIOLATION = 1008
 async def test_token_misuse_is_refused_with_the_reason(
     backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="apps.backend.api.v1.sessions")
+    caplog.set_level(logging.WARNING, logger="apps.backend.api.v1.session_sockets")
     first = await create_session(backend)
     other = await create_session(backend)
     sid = first["session_id"]

@@ -19,16 +19,16 @@ from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
 from tests.e2e.calls import (
     HUMAN_QUEUE,
+    TRIAGE,
     agent_turns,
     describe,
     follow_events,
     newest_call_id,
     tools_called,
     transcript_of,
+    triage_intake_script,
 )
 from tests.support import Backend, running_backend
-
-TRIAGE = "+18005550300"
 
 
 @pytest_asyncio.fixture
@@ -42,25 +42,7 @@ async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
 async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stored(
     simulator: AcsSimulator, backend: Backend
 ) -> None:
-    script = [
-        WaitForAgent(),
-        Say("I have a bad headache"),
-        WaitForAgent(),
-        Say("it started yesterday"),
-        WaitForAgent(),
-        Say("about two days"),
-        WaitForAgent(),
-        Say("it's a seven out of ten"),
-        WaitForAgent(),
-        Say("nausea and a fever"),
-        WaitForAgent(),
-        Say("I took ibuprofen"),
-        WaitForAgent(),
-        Say("I'm allergic to penicillin"),
-        WaitForAgent(timeout_s=40),  # the read-back
-        Say("yes"),
-        WaitForAgent(),
-    ]
+    script = triage_intake_script()
     call = asyncio.create_task(
         simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=180)
     )

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,8 @@ from apps.acs_simulator.caller_audio import Pause, Say, WaitForAgent, WaitForAge
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from tests.e2e.calls import BANKING
-from tests.support import ADMIN_KEY, MEDIA_SECRET, eventually, free_port
+from tests.e2e.serve_process import serve_env, start_serve, stop_serve, wait_ready
+from tests.support import ADMIN_KEY, eventually, free_port
 from voice.transcript import TranscriptTurn
 
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
@@ -55,44 +54,14 @@ def _drafts_calling(db: Path, tool: str) -> list[TranscriptTurn]:
     return [d for d in drafts if any(call.name == tool for call in d.tool_calls)]
 
 
-async def _serve(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apps.backend.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-
-
 async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_restart(
     simulator: AcsSimulator, tmp_path: Path
 ) -> None:
     db = tmp_path / "transcripts.sqlite3"
     port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "ACS_CONNECTION_STRING": simulator.connection_string,
-        "ACS_JWKS_URL": simulator.jwks_url,
-        "ACS_JWT_ISSUER": simulator.issuer,
-        "ACS_RESOURCE_ID": simulator.resource_id,
-        "ADMIN_API_KEY": ADMIN_KEY,
-        "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
-        "TRANSCRIPTS_DB": str(db),
-        "LOG_FORMAT": "json",
-    }
+    env = serve_env(simulator, port=port, transcripts_db=db)
     env.pop("REDIS_URL", None)  # the embedded Redis: it dies with the worker
     url = f"http://127.0.0.1:{port}"
-
-    async def ready() -> bool:
-        try:
-            async with httpx.AsyncClient(base_url=url) as client:
-                return (await client.get("/api/v1/readiness")).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     script = [
         WaitForAgent(),
@@ -102,10 +71,10 @@ async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_r
         WaitForAgentStart(),
         Pause(30),
     ]
-    worker = await _serve(env)
+    worker = await start_serve(env)
     call: asyncio.Task[object] | None = None
     try:
-        await eventually(ready, timeout=60)
+        await wait_ready(url)
         call = asyncio.create_task(simulator.place_call(url, script, to_number=BANKING, max_duration_s=60))
         # Mid-reply: the caller hears the transactions being read out, and the store has a draft of that reply.
         await eventually(lambda: asyncio.to_thread(_drafts_calling, db, LONG_REPLY_TOOL), timeout=60)
@@ -119,8 +88,8 @@ async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_r
         (draft,) = await asyncio.to_thread(_drafts_calling, db, LONG_REPLY_TOOL)  # as the dead worker left it
         assert draft.call_id == call_id and draft.kind == "reply" and draft.text
 
-        worker = await _serve(env)  # the same data; a new embedded Redis that never saw the call
-        await eventually(ready, timeout=60)
+        worker = await start_serve(env)  # the same data; a new embedded Redis that never saw the call
+        await wait_ready(url)
         store = SqliteTranscriptStore(db)
         await store.open()
         try:
@@ -153,6 +122,4 @@ async def test_a_call_left_open_by_a_killed_worker_is_closed_as_worker_lost_on_r
     finally:
         if call is not None and not call.done():
             call.cancel()
-        if worker.returncode is None:
-            worker.terminate()
-            await worker.wait()
+        await stop_serve(worker)

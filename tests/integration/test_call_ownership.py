@@ -3,7 +3,6 @@ replica's claim expiring, and the start-up sweep closing only the calls no live 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,22 +13,11 @@ from apps.backend.calls import routing
 from apps.backend.calls.recovery import WORKER_LOST, close_abandoned_calls
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf, owner_key, owner_replica
 from apps.backend.storage.call_store import CallDirection, CallRecord, CallStatus, RedisCallStore
-from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from tests.support import eventually
 from voice.transcript import CallOutcome, TranscriptTurn
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    server = EmbeddedRedis()
-    await server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
 
 
 async def _ignore(command: CloseMedia | SendDtmf) -> None:

@@ -21,16 +21,6 @@ from apps.backend.storage.call_store import (
 from apps.backend.storage.embedded_redis import EmbeddedRedis, pid_alive
 
 
-@pytest.fixture
-async def redis_client():
-    server = EmbeddedRedis()
-    await server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
-
-
 def _record(call_id: str = "c1") -> CallRecord:
     return CallRecord(
         call_id=call_id, direction=CallDirection.INBOUND, caller="+15550100", scenario="banking"

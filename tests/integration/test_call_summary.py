@@ -13,7 +13,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription, CallSummaryEvent
-from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.azure_openai import AzureOpenAiSummariser
 from apps.backend.summaries.service import SummaryService, summary_of
@@ -23,16 +22,6 @@ from voice.transcript import CallOutcome, ToolCallRecord, TranscriptTurn
 API_KEY = "summary-key"
 CALL = "c0ffee00c0ffee00c0ffee00c0ffee00"
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    server = EmbeddedRedis()
-    await server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
 
 
 @pytest.fixture

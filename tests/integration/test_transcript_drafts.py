@@ -16,7 +16,6 @@ from apps.backend.calls.recovery import WORKER_LOST, SweepableTranscripts, close
 from apps.backend.calls.routing import CallRouter, CloseMedia, SendDtmf
 from apps.backend.storage.call_store import CallStatus, RedisCallStore
 from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
-from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.storage.transcript_spool import Backoff
 from tests.cosmos_server import EMULATOR_KEY, CosmosServer, unavailable_reason
@@ -70,16 +69,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await cosmos.open()
         yield cosmos
         await cosmos.close()
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    server = EmbeddedRedis()
-    await server.start()
-    client = aioredis.Redis.from_url(server.url)
-    yield client
-    await client.aclose()
-    await server.stop()
 
 
 async def test_one_draft_per_call_replaced_as_it_grows_and_dropped_by_the_agent_turn_or_the_outcome(

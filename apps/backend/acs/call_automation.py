@@ -85,17 +85,15 @@ class AcsCallAutomation:
         audio_format: str,
         call_id: str,
     ) -> AnsweredCall:
-        try:
-            props = await self._client.answer_call(
+        props = await _command(
+            "answer_call",
+            self._client.answer_call(
                 incoming_call_context,
                 callback_url,
                 operation_context=call_id,
                 media_streaming=media_streaming_options(transport_url, audio_format),
-            )
-        except HttpResponseError as exc:
-            raise AcsCommandError(f"answer_call failed: {exc.message}", exc.status_code) from exc
-        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
-            raise AcsCommandError(f"answer_call failed: ACS unreachable ({type(exc).__name__})") from exc
+            ),
+        )
         return _connection(props, "answer_call")
 
     async def create_call(
@@ -108,18 +106,16 @@ class AcsCallAutomation:
         audio_format: str,
         call_id: str,
     ) -> AnsweredCall:
-        try:
-            props = await self._client.create_call(
+        props = await _command(
+            "create_call",
+            self._client.create_call(
                 PhoneNumberIdentifier(target_number),
                 callback_url,
                 source_caller_id_number=PhoneNumberIdentifier(source_number) if source_number else None,
                 operation_context=call_id,
                 media_streaming=media_streaming_options(transport_url, audio_format),
-            )
-        except HttpResponseError as exc:
-            raise AcsCommandError(f"create_call failed: {exc.message}", exc.status_code) from exc
-        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
-            raise AcsCommandError(f"create_call failed: ACS unreachable ({type(exc).__name__})") from exc
+            ),
+        )
         return _connection(props, "create_call")
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> bool:
@@ -138,14 +134,12 @@ class AcsCallAutomation:
     async def transfer_to_number(self, call_connection_id: str, target_number: str, *, call_id: str) -> None:
         """Blind-transfer the caller to a PSTN number (the human queue); ACS reports the outcome by callback."""
         connection = self._client.get_call_connection(call_connection_id)
-        try:
-            await connection.transfer_call_to_participant(
+        await _command(
+            "transfer",
+            connection.transfer_call_to_participant(
                 PhoneNumberIdentifier(target_number), operation_context=call_id
-            )
-        except HttpResponseError as exc:
-            raise AcsCommandError(f"transfer failed: {exc.message}", exc.status_code) from exc
-        except ServiceRequestError as exc:  # ACS unreachable (DNS, refused, TLS): a refusal, not a crash
-            raise AcsCommandError(f"transfer failed: ACS unreachable ({type(exc).__name__})") from exc
+            ),
+        )
 
     # --- warm transfer: hold the caller, add the human, then leave them together -------------------
     async def hold(self, call_connection_id: str, participant: str, *, music_url: str | None) -> None:

@@ -19,7 +19,8 @@ from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import FLUSH_AT_END_S
 from apps.backend.calls.start_agent import start_agent
 from apps.backend.relay.agent_side import RelayAgent
-from apps.backend.relay.session import RelayPolicy, RelaySession
+from apps.backend.relay.limits import RelayPolicy
+from apps.backend.relay.session import RelaySession
 from apps.backend.relay.upstream import UpstreamTarget
 from apps.backend.runtime import Runtime
 from apps.backend.settings import Settings

@@ -1,7 +1,7 @@
 """One relay session: a client WebSocket relayed to the realtime upstream, with the agent on our side.
 
-- Client events are validated (`client_events`), throttled (a token bucket), and sent upstream in order; while
-  the upstream is not ready they wait in a bounded queue and are flushed, in order, once it is.
+- Client events are validated (`client_events`), throttled (a token bucket, `limits`), and sent upstream in
+  order; while the upstream is not ready they wait in a bounded queue and are flushed, in order, once it is.
 - The upstream is opened with a timeout and kept alive by pings (`upstream`); when it drops (or never
   opens) it is reopened with exponential backoff, up to `reconnect_attempts` times in a row. Each new upstream
   session is restored before anything else is sent: the agent's instructions and tools, the conversation so
@@ -23,7 +23,6 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -40,31 +39,20 @@ from apps.backend.relay.client_events import (
     parse_client_event,
     server_owned_fields,
 )
-from apps.backend.relay.upstream import UpstreamRefused, UpstreamTarget, UpstreamUnavailable, open_upstream
+from apps.backend.relay.limits import MAX_CLIENT_OUTBOX, RATE_LIMIT_REPORT_EVERY, RelayPolicy, TokenBucket
+from apps.backend.relay.upstream import (
+    UpstreamRefused,
+    UpstreamTarget,
+    UpstreamUnavailable,
+    close_reason,
+    open_upstream,
+)
 from apps.backend.storage.call_store import utcnow
 from voice.llm.base import ToolCall
 from voice.usage.amounts import UsageAmounts, realtime_amounts
 from voice.usage.ledger import UsageLedger
 
 log = logging.getLogger(__name__)
-
-MAX_CLIENT_OUTBOX = 4096
-"""Events waiting for a slow client; beyond it the client is closed (it is not reading)."""
-RATE_LIMIT_REPORT_EVERY = 50
-
-
-@dataclass(frozen=True)
-class RelayPolicy:
-    queue_limit: int = 256
-    heartbeat_s: float = 15.0
-    connect_timeout_s: float = 10.0
-    reconnect_attempts: int = 3
-    events_per_second: float = 200.0
-    first_backoff_s: float = 0.25
-    max_backoff_s: float = 5.0
-
-    def backoff_s(self, attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.first_backoff_s * 2 ** max(attempt - 1, 0)))
 
 
 class ClientChannel(Protocol):
@@ -76,21 +64,6 @@ class ClientChannel(Protocol):
 
 
 Opener = Callable[..., Awaitable[ClientConnection]]
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
-        self._rate, self._burst, self._clock = rate, burst, clock
-        self._tokens, self._at = burst, clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 class RelaySession:
@@ -336,11 +309,7 @@ class RelaySession:
         received, sent = link.protocol.close_rcvd, link.protocol.close_sent
         with contextlib.suppress(Exception):
             await link.close()
-        if received is None and sent is not None and sent.code == 1011:
-            return f"no heartbeat from the upstream ({sent.reason})"  # our pings went unanswered
-        if received is None:
-            return "upstream connection lost (no close frame)"
-        return f"upstream closed ({received.code}{' ' + received.reason if received.reason else ''})"
+        return close_reason(received, sent)
 
     def _observe(self, message: str) -> None:
         try:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.frames import Close
 
 from apps.backend.realtime import BackendRealtime, loopback_base_url
 from apps.backend.settings import Settings
@@ -133,3 +134,12 @@ async def open_upstream(target: UpstreamTarget, *, timeout_s: float, heartbeat_s
         raise UpstreamUnavailable(f"no upstream connection within {timeout_s:g} s") from None
     except (OSError, InvalidHandshake) as exc:
         raise UpstreamUnavailable(f"upstream unreachable ({type(exc).__name__})") from None
+
+
+def close_reason(received: Close | None, sent: Close | None) -> str:
+    """Why an upstream connection ended, from the close frames it received and sent."""
+    if received is None and sent is not None and sent.code == 1011:
+        return f"no heartbeat from the upstream ({sent.reason})"  # our pings went unanswered
+    if received is None:
+        return "upstream connection lost (no close frame)"
+    return f"upstream closed ({received.code}{' ' + received.reason if received.reason else ''})"

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from websockets.frames import Close
 
 from apps.backend.realtime import BackendRealtime
 from apps.backend.relay.client_events import (
@@ -17,7 +18,8 @@ from apps.backend.relay.client_events import (
     parse_client_event,
     server_owned_fields,
 )
-from apps.backend.relay.upstream import relay_target
+from apps.backend.relay.limits import RelayPolicy, TokenBucket
+from apps.backend.relay.upstream import close_reason, relay_target
 from apps.backend.settings import Settings
 
 
@@ -151,3 +153,33 @@ def test_an_upstream_without_its_key_is_a_clear_error() -> None:
         relay_target(Settings(_env_file=None, relay_upstream="openai"), realtime())
     with pytest.raises(ValueError, match="AZURE_VOICELIVE_ENDPOINT"):
         relay_target(Settings(_env_file=None, relay_upstream="voicelive"), realtime())
+
+
+@pytest.mark.parametrize(
+    ("received", "sent", "reason"),
+    [
+        (
+            None,
+            Close(1011, "keepalive ping timeout"),
+            "no heartbeat from the upstream (keepalive ping timeout)",
+        ),
+        (None, None, "upstream connection lost (no close frame)"),
+        (None, Close(1000, ""), "upstream connection lost (no close frame)"),
+        (Close(1000, ""), Close(1000, ""), "upstream closed (1000)"),
+        (Close(1008, "policy"), None, "upstream closed (1008 policy)"),
+    ],
+)
+def test_why_an_upstream_ended_is_read_from_its_close_frames(
+    received: Close | None, sent: Close | None, reason: str
+) -> None:
+    assert close_reason(received, sent) == reason
+
+
+def test_the_token_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=10.0, burst=3.0, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    now[0] = 0.1  # one token back
+    assert [bucket.take() for _ in range(2)] == [True, False]
+    assert RelayPolicy(first_backoff_s=0.25, max_backoff_s=1.0).backoff_s(1) == 0.25
+    assert RelayPolicy(first_backoff_s=0.25, max_backoff_s=1.0).backoff_s(5) == 1.0

@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.loader import load_registry
-from tests.call_doubles import Control, CountingSink, MemoryTranscripts
+from tests.call_doubles import Control, CountingSink, MemoryTranscripts, slow_down_tools
 from tests.unit.cascade.fakes import Reply, ScriptedBrain, ScriptedStt, WordTts
 from voice.errors import ProviderError
 from voice.llm.base import DTMF_PREFIX, ToolCall
@@ -108,27 +108,6 @@ class Harness:
         return [t for t in self.transcripts.turns if t.speaker == "agent"]
 
 
-class _SlowCatalog:
-    """The agent's real catalog, but every tool takes `delay_s` longer (a slow backend system)."""
-
-    def __init__(self, catalog: Any, delay_s: float) -> None:
-        self._catalog = catalog
-        self._delay_s = delay_s
-
-    async def invoke(self, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(self._delay_s)
-        return await self._catalog.invoke(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._catalog, name)
-
-
-def slow_tools(h: Harness, delay_s: float) -> None:
-    conversation = h.cascade.conversation
-    real = type(conversation).catalog
-    conversation.catalog = lambda: _SlowCatalog(real(conversation), delay_s)  # type: ignore[method-assign]
-
-
 def call(name: str, **arguments: Any) -> ToolCall:
     return ToolCall(id=f"call_{name}", name=name, arguments=json.dumps(arguments))
 
@@ -210,7 +189,7 @@ async def test_a_slow_tool_gets_a_holding_phrase_and_survives_barge_in() -> None
     async with Harness(["what's my balance", "hello?"], brain, holding_after_s=0.05) as h:
         await h.idle()
 
-        slow_tools(h, 0.5)
+        slow_down_tools(h.cascade.conversation, 0.5)
         await h.say()
         await asyncio.sleep(0.2)
         assert h.cascade.config.holding_phrase in h.tts.spoken
@@ -388,7 +367,7 @@ async def test_a_handoff_tool_finishing_after_a_barge_in_still_moves_the_call() 
     brain = [[call("handoff_card_services", reason="lost card")], ["Card services, which card?"]]
     async with Harness(["i lost my card", "hello?"], brain, holding_after_s=5) as h:
         await h.idle()
-        slow_tools(h, 0.5)
+        slow_down_tools(h.cascade.conversation, 0.5)
         await h.say()
         await asyncio.sleep(0.1)  # the handoff tool is running
         await h.windows(SPEECH, 12)  # the caller talks over it

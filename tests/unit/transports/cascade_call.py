@@ -5,12 +5,14 @@ real Silero VAD over whichever transport the test is about."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from registries.loader import load_registry
 from tests.call_doubles import Control, MemoryTranscripts
+from tests.support import eventually
 from tests.unit.cascade.fakes import Reply, ScriptedBrain, ScriptedStt, WordTts
 from voice.audio.vad import get_shared_model
 from voice.audio.vad_batcher import VadBatcher
@@ -21,6 +23,7 @@ from voice.session.media_session import MediaSession
 from voice.session.orchestrator import CallDeps
 from voice.speech_cascade.cascade import SpeechCascade
 from voice.speech_cascade.providers import CascadeProviders
+from voice.transcript import TranscriptTurn
 from voice.transports.base import MediaTransport, TransportStats
 
 VERIFY = ToolCall(
@@ -58,6 +61,19 @@ class CascadeCall:
 
     def agent_turns(self) -> list[str]:
         return [t.text for t in self.transcripts.turns if t.speaker == "agent"]
+
+    def cut_agent_turns(self) -> list[TranscriptTurn]:
+        """The agent's turns the caller talked over."""
+        return [t for t in self.transcripts.turns if t.speaker == "agent" and t.interrupted]
+
+    def settled(self, count: int) -> bool:
+        """The agent has `count` turns written and is quiet."""
+        return len(self.agent_turns()) >= count and not self.cascade._agent_active
+
+    async def step(self, action: Awaitable[None], count: int, *, timeout: float) -> None:
+        """Do `action`, then wait until the agent has answered it (its turn `count` written, and quiet)."""
+        await action
+        await eventually(lambda: self.settled(count), timeout=timeout)
 
 
 def banking_call(

@@ -6,7 +6,7 @@ protocol only."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from functools import partial
 
 from redis.asyncio import Redis
 
@@ -54,12 +54,7 @@ async def test_a_whole_conversation_runs_over_the_in_memory_transport(redis: Red
 
     agent_turns = call.agent_turns
 
-    def settled(count: int) -> Callable[[], bool]:
-        return lambda: len(agent_turns()) >= count and not cascade._agent_active
-
-    async def step(action: Awaitable[None], count: int) -> None:
-        await action
-        await eventually(settled(count), timeout=15)
+    step = partial(call.step, timeout=15)
 
     try:
         await step(transport.feed_start(), 1)  # the greeting, spoken over the transport
@@ -81,7 +76,7 @@ async def test_a_whole_conversation_runs_over_the_in_memory_transport(redis: Red
         assert STOP_AUDIO not in transport.sent
         await step(speak(transport, caller_speech), 5)
         assert STOP_AUDIO in transport.sent
-        cut = [t for t in transcripts.turns if t.speaker == "agent" and t.interrupted]
+        cut = call.cut_agent_turns()
         assert len(cut) == 1 and cut[0].full_text is not None and cut[0].full_text.startswith("Here is")
         assert agent_turns()[-1] == "Sure, what else?"
     finally:

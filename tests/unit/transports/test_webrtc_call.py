@@ -7,7 +7,8 @@ and talking over a long answer clears the agent's queued audio."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -66,12 +67,7 @@ async def test_a_whole_conversation_runs_over_webrtc(redis: Redis, loopback_ice:
 
     agent_turns = call.agent_turns
 
-    def settled(count: int) -> Callable[[], bool]:
-        return lambda: len(agent_turns()) >= count and not cascade._agent_active
-
-    async def step(action: Awaitable[None], count: int) -> None:
-        await action
-        await eventually(settled(count), timeout=20)
+    step = partial(call.step, timeout=20)
 
     try:
         await step(peer.connect(transport), 1)  # the greeting, heard by the browser
@@ -91,7 +87,7 @@ async def test_a_whole_conversation_runs_over_webrtc(redis: Redis, loopback_ice:
         assert transport.stats.stop_audio_out == 0
         await step(speak(peer, caller_speech), 4)
         assert transport.stats.stop_audio_out >= 1
-        cut = [t for t in transcripts.turns if t.speaker == "agent" and t.interrupted]
+        cut = call.cut_agent_turns()
         assert len(cut) == 1 and cut[0].full_text is not None and cut[0].full_text.startswith("Here is")
         assert agent_turns()[-1] == "Sure, what else?"
     finally:

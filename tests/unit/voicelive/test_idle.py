@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.call_doubles import slow_down_tools
 from tests.support import eventually
 from tests.unit.voicelive.harness import Harness
 from voice.session.config import CallConfig
@@ -70,26 +71,9 @@ async def test_keyed_digits_count_as_the_caller_being_there(h: Harness) -> None:
     assert IDLE.goodbye not in spoken(h)
 
 
-class _SlowCatalog:
-    """The agent's real catalog, but every tool takes `delay_s` longer (a slow backend)."""
-
-    def __init__(self, catalog: Any, delay_s: float) -> None:
-        self._catalog = catalog
-        self._delay_s = delay_s
-
-    async def invoke(self, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(self._delay_s)
-        return await self._catalog.invoke(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._catalog, name)
-
-
 async def test_a_slow_tool_is_not_silence(h: Harness) -> None:
     await h.greeted()
-    conversation = h.conversation
-    real = type(conversation).catalog
-    conversation.catalog = lambda: _SlowCatalog(real(conversation), 1.2)  # type: ignore[method-assign]
+    slow_down_tools(h.conversation, 1.2)
     h.function_call("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
     await h.sent("conversation.item.create")  # the tool finished
     follow_up = (await h.sent("response.create", 2))[1]["response"]

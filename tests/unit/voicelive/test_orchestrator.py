@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.call_doubles import slow_down_tools
 from tests.support import eventually
 from tests.unit.voicelive.harness import FRAME, GREETING_START, RATE, Harness
 
@@ -208,26 +209,10 @@ async def test_aclose_is_idempotent_and_leaves_nothing_running(h: Harness) -> No
     assert h.transcripts.outcome is not None and h.transcripts.outcome.reason == "caller hung up"
 
 
-class _SlowCatalog:
-    """The agent's real catalog, but every tool takes `delay_s` longer (a slow backend)."""
-
-    def __init__(self, catalog: Any, delay_s: float) -> None:
-        self._catalog = catalog
-        self._delay_s = delay_s
-
-    async def invoke(self, *args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(self._delay_s)
-        return await self._catalog.invoke(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._catalog, name)
-
-
 async def test_barge_in_during_a_tool_run_sends_the_output_but_no_new_response(h: Harness) -> None:
     await h.greeted()
     conversation = h.conversation
-    real = type(conversation).catalog
-    conversation.catalog = lambda: _SlowCatalog(real(conversation), 0.3)  # type: ignore[method-assign]
+    slow_down_tools(conversation, 0.3)
     h.function_call("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
     await asyncio.sleep(0.05)  # the tool is running
     h.ws.push({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": "in_9"})

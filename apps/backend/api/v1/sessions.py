@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 
 from apps.backend.api.deps import AdminDep, RuntimeDep, require_admin
 from apps.backend.api.v1.call_events import serve_call_events
+from apps.backend.api.v1.session_sockets import session_for_socket
 from apps.backend.runtime import Runtime
 from apps.backend.sessions.service import (
     CreateSessionRequest,
@@ -23,15 +23,12 @@ from apps.backend.sessions.service import (
     SessionNotFound,
     SessionRequestError,
 )
-from apps.backend.sessions.tokens import SessionTokenError, TokenPurpose
+from apps.backend.sessions.tokens import TokenPurpose
 from apps.backend.setting_values import SessionsAuth
 from apps.backend.storage.call_store import CallPage, CallRecord, InvalidCursor
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sessions", tags=["sessions"])
-
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
 
 
 async def may_create(request: Request, runtime: RuntimeDep) -> None:
@@ -117,39 +114,6 @@ async def end_session(session_id: str, runtime: RuntimeDep) -> CallRecord:
         return await runtime.voice_sessions.end(session_id, "ended by the api")
     except SessionNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such session") from exc
-
-
-async def reject(websocket: WebSocket, reason: str, code: int = POLICY_VIOLATION) -> None:
-    """Refuse a session socket: accept, then close with the code and reason (a 403 would carry neither)."""
-    log.warning("session socket rejected", extra={"reason": reason, "path": websocket.url.path})
-    await websocket.accept()
-    await websocket.close(code, reason)
-
-
-async def session_for_socket(
-    websocket: WebSocket, runtime: Runtime, session_id: str, purpose: TokenPurpose
-) -> CallRecord | None:
-    """The live session a socket's token opens, or None once the socket was refused (1008 with the reason)."""
-    try:
-        runtime.voice_sessions.tokens.verify(
-            websocket.query_params.get("token"), session_id=session_id, purpose=purpose
-        )
-    except SessionTokenError as exc:
-        await reject(websocket, exc.reason)
-        return None
-    try:
-        record = await runtime.voice_sessions.get(session_id)
-    except SessionNotFound:
-        await reject(websocket, "no such session")
-        return None
-    except (RedisError, OSError) as exc:
-        log.warning("session state unavailable", extra={"error_type": type(exc).__name__})
-        await reject(websocket, "session state unavailable", TRY_AGAIN_LATER)
-        return None
-    if record.status.is_final:
-        await reject(websocket, "session has ended")
-        return None
-    return record
 
 
 @router.websocket("/{session_id}/events")

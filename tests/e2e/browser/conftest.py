@@ -1,9 +1,10 @@
 """Real-browser tests: headless Debian Chromium (/usr/bin/chromium, installed by `make test`) driven by
 Playwright for Python, which never downloads a browser of its own here.
 
-Every test in this folder is marked `browser` and `e2e` (so `make test-fast` skips them). A missing Chromium is
-a failure, not a skip: `make test` installs it, and a suite that silently skipped its browser tests would
-report a pass it did not earn. Screenshots go to `test-artifacts/screenshots/` (kept by CI, looked at by
+Every test in this folder is marked `browser` (here) and `e2e` (tests/e2e/conftest.py), so `make test-fast`
+skips them and `-m browser` picks them alone; the `simulator` and `backend` fixtures are tests/e2e's. A missing
+Chromium is a failure, not a skip: `make test` installs it, and a suite that silently skipped its browser tests
+would report a pass it did not earn. Screenshots go to `test-artifacts/screenshots/` (kept by CI, looked at by
 people)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = Path(os.environ.get("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium"))
 _CHROMIUM_INSTALLED = CHROMIUM.exists()
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 
 # What the machine's closed network needs (no background calls home) plus what the tests need: a fake
 # microphone and camera with no permission prompt, and ICE candidates on loopback.
@@ -39,9 +40,8 @@ CHROMIUM_ARGS = [
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "/browser/" in str(item.fspath):
+        if "/e2e/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.e2e)
 
 
 @asynccontextmanager

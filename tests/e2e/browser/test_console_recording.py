@@ -11,12 +11,10 @@ from playwright.async_api import Browser, expect
 
 from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.e2e.test_recording_and_summary import IDENTITY, RECORDED, recorded_banking, summary_of
 from tests.support import Backend, eventually, running_backend
-
-__all__ = ["simulator"]  # fixture
 
 
 @pytest.fixture

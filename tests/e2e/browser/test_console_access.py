@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import backend, open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.support import ADMIN_KEY, Backend
-
-__all__ = ["backend", "simulator"]  # fixtures
 
 PAGES = ["#/live", "#/calls", "#/calls/some-call", "#/agents", "#/health", "#/softphone"]
 

@@ -1,30 +1,16 @@
-"""Helpers for driving the console in Chromium: sign in through its form, and record what the page asked for."""
+"""Helpers for driving the console in Chromium: sign in through its form, and record what the page asked for.
+(The `simulator` and `backend` fixtures are tests/e2e/conftest.py's.)"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.async_api import Browser, Page, WebSocket
 
-from apps.acs_simulator.server import AcsSimulator
-from tests.support import ADMIN_KEY, Backend, running_backend
-
-
-@pytest.fixture
-async def simulator() -> AsyncIterator[AcsSimulator]:
-    async with AcsSimulator(port=0) as sim:
-        yield sim
-
-
-@pytest.fixture
-async def backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
-    async with running_backend(simulator) as running:
-        yield running
+from tests.support import ADMIN_KEY, Backend
 
 
 @dataclass

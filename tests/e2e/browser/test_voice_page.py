@@ -14,7 +14,7 @@ import pytest
 
 from apps.acs_simulator.caller_audio import synthesize
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import chromium_browser, screenshot_path
+from tests.e2e.browser.conftest import chromium_browser, screenshot_path
 from tests.e2e.webrtc_session_client import loopback_candidates
 from tests.support import ADMIN_KEY, Backend, eventually, running_backend
 
@@ -22,12 +22,6 @@ __all__ = ["loopback_candidates"]
 
 MIC_RATE = 48000
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
-
-
-@pytest.fixture
-async def simulator() -> AsyncIterator[AcsSimulator]:
-    async with AcsSimulator(port=0) as sim:
-        yield sim
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ from playwright.async_api import Page, expect
 
 from apps.acs_simulator.caller_audio import synthesize
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import chromium_browser, screenshot_path
-from tests.browser.console_pages import open_console, sign_in, simulator
+from tests.e2e.browser.conftest import chromium_browser, screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.support import Backend, running_backend
 from voice.transports.webrtc_ice import stop_offering_loopback
-
-__all__ = ["simulator"]  # fixture
 
 RATE = 16000
 GREETING_ROOM_S = 8.0

@@ -1,5 +1,5 @@
-"""The web console at /console and Swagger UI at /docs, both served from files in the repository (no CDN, no
-Node at run time), so they work on a machine with no internet.
+"""The web console at /console and Swagger UI at /docs, both served from files in the repository (`apps/console`:
+no CDN, no Node at run time), so they work on a machine with no internet.
 
 The console is a static shell (plain HTML, ES modules, CSS): it holds no data. Every figure it shows comes
 from the admin API with the key the operator types in, so without the key a page shows only the sign-in.
@@ -13,7 +13,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+import apps.console
+
+STATIC_DIR = Path(apps.console.__file__).resolve().parent / "static"
 SWAGGER_DIR = STATIC_DIR / "vendor" / "swagger-ui"
 SWAGGER_UI_VERSION = "5.35.0"
 """The swagger-ui-dist npm package the files in vendor/swagger-ui come from (with its LICENSE and NOTICE)."""

@@ -8,11 +8,9 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.support import running_backend
-
-__all__ = ["simulator"]  # fixture
 
 HELPDESK = (
     "name: front_desk\ndescription: Answers the helpdesk line.\ngreeting: Acme helpdesk, how can I help?\n"

@@ -10,12 +10,10 @@ from playwright.async_api import Browser, expect
 
 from apps.acs_simulator.caller_audio import Pause, Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import backend, open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
 from tests.e2e.calls import BANKING
 from tests.support import Backend, eventually
-
-__all__ = ["backend", "simulator"]  # fixtures
 
 
 async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(

@@ -11,15 +11,11 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
-from tests.browser.conftest import screenshot_path
-from tests.browser.console_pages import open_console, sign_in, simulator
+from tests.e2e.browser.conftest import screenshot_path
+from tests.e2e.browser.console_pages import open_console, sign_in
+from tests.e2e.calls import TRIAGE, triage_intake_script
 from tests.support import Backend, running_backend
-
-__all__ = ["simulator"]  # fixtures
-
-TRIAGE = "+18005550300"
 
 
 @pytest_asyncio.fixture
@@ -35,25 +31,7 @@ async def test_the_guidance_panel_fills_as_a_triage_call_runs(
 ) -> None:
     page, traffic = await open_console(chromium, backend, "#/live")
     await sign_in(page)
-    script = [
-        WaitForAgent(),
-        Say("I have a bad headache"),
-        WaitForAgent(),
-        Say("it started yesterday"),
-        WaitForAgent(),
-        Say("about two days"),
-        WaitForAgent(),
-        Say("it's a seven out of ten"),
-        WaitForAgent(),
-        Say("nausea and a fever"),
-        WaitForAgent(),
-        Say("I took ibuprofen"),
-        WaitForAgent(),
-        Say("I'm allergic to penicillin"),
-        WaitForAgent(timeout_s=40),  # the read-back
-        Say("yes"),
-        WaitForAgent(),
-    ]
+    script = triage_intake_script()
     call = asyncio.create_task(
         simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=180)
     )
