@@ -174,3 +174,55 @@ async def test_a_handoff_with_nothing_to_act_on_asks_the_new_agents_question(
     await call.say("speech", "can you put me through to card services")
     assert [name for name, _ in tool_calls(call)] == ["handoff_card_services"]
     assert agent_said(call)[-1] == snapshot.agents["card_services"].greeting
+
+
+async def test_a_longer_no_declines_the_offer_and_a_longer_yes_takes_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    await sim.say("Jordan Rivera, four eight two one")
+    locked = await sim.say("my card fell out of my pocket somewhere, it's lost")
+    assert locked.calls[-1][0] == "lock_card" and locked.text.endswith("order a replacement?")
+    declined = await sim.say("no, I'll sort out a new one myself when I'm back in town")
+    assert declined.calls == [] and "order_replacement_card" not in declined.tools
+
+    again = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services", call_id="sim-2")
+    await again.say("Jordan Rivera, four eight two one")
+    await again.say("I left my card at a restaurant and it's gone, lock it")
+    taken = await again.say("yes, a new card please, and as quick as you can")
+    assert taken.calls == [("order_replacement_card", {"expedited": True})]
+
+
+async def test_i_meant_the_other_account(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, one one seven seven")
+    await sim.say("what's the balance on my checking")
+    fixed = await sim.say("sorry, I meant savings, not checking")
+    assert fixed.calls == [("get_balance", {"account_type": "savings"})]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "sorry, the line broke up for a moment there, can you say it again",
+        "could you read that back to me please",
+    ],
+)
+async def test_asking_to_hear_it_again_repeats_the_last_reply(
+    said: str, live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    answer = await sim.say("Priya Shah, one one seven seven, how much is in savings")
+    again = await sim.say(said)
+    assert again.calls == [] and again.text == answer.text
+
+
+async def test_wait_then_a_question_is_a_question(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, one one seven seven")
+    asked = await sim.say("wait, how much do I have in savings right now")
+    assert asked.calls == [("get_balance", {"account_type": "savings"})]

@@ -163,3 +163,71 @@ def test_the_last_four_of_an_account_are_not_a_cards() -> None:
     assert parse_last4(said, noun="card") is None
     assert parse_last4(said, noun="account") == "4821"
     assert parse_last4("the card ending in four two one nine", noun="card") == "4219"
+
+
+# --- read with pauses, corrected, or in numeric form -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("said", "digits"),
+    [
+        ("it ends in twenty, forty-one", "2041"),  # pairs with a pause between them
+        ("two, two, oh, five", "2205"),  # digits one by one with pauses; the oh is a zero
+        ("oh no wait", ""),  # a sigh, not a zero
+    ],
+)
+def test_digits_read_with_pauses(said: str, digits: str) -> None:
+    assert spoken_digits(said) == digits
+
+
+def test_a_thousands_comma_needs_three_digits_after_it() -> None:
+    from voice.llm.local_brain.spoken import tokens
+
+    assert tokens("I paid 2,500, then 40, and $1,000.25") == [
+        "i",
+        "paid",
+        "2,500",
+        ",",
+        "then",
+        "40",
+        ",",
+        "and",
+        "$1,000.25",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("said", "iso"),
+    [
+        ("born four nineteen sixty-two", "1962-04-19"),  # month, day, year as numbers
+        ("my birthday is twelve thirty-one ninety nine", "1999-12-31"),
+        ("date of birth June 3rd, '71", "1971-06-03"),
+        ("born August ninth, nineteen sixty, oh no wait, sixty-one", "1961-08-09"),  # the year corrected
+    ],
+)
+def test_dates_of_birth_in_numeric_and_corrected_forms(said: str, iso: str) -> None:
+    from datetime import date
+
+    from voice.llm.local_brain.dates import parse_date
+    from voice.llm.local_brain.repairs import resolve_repairs
+
+    found = parse_date(resolve_repairs(said), today=date(2026, 12, 6), past=True, require_year=True)
+    assert found is not None and found.isoformat() == iso
+
+
+def test_a_corrected_claim_number_is_the_last_one_said() -> None:
+    said = "it's six four four one two two, sorry, no, six four four one two three"
+    assert parse_identifier(said, "DDDDDD") == "644123"
+
+
+def test_an_amount_is_not_an_account_ending() -> None:
+    from voice.llm.local_brain.identifiers import parse_last4
+
+    assert parse_last4("they billed me twelve forty-five twice", bare=True) is None
+    assert parse_last4("Dana Wu, twelve forty-five", bare=True) == "1245"
+
+
+def test_dollars_and_cents_said_as_two_numbers_after_a_charge() -> None:
+    from voice.llm.local_brain.quantities import parse_amount
+
+    assert parse_amount("the gym charged me sixty-four ninety this month") == 64.90
+    assert parse_amount("it was twelve fifty each") == 12.50
+    assert parse_amount("I was there at twelve fifty") is None  # no charge: a time, not money
