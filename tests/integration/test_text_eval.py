@@ -1,0 +1,44 @@
+"""`switchboard eval --text` over the shipped suites: the caller's words as text through the cascade's own
+brain/tool loop, real tools on the embedded Redis (understanding alone, no audio). Deterministic, so it gates
+understanding in CI: the tuned suites stay at their pass rate, and no suite (the held-out ones included) may
+ever hang up or transfer wrongly. The held-out suites' pass rate is reported, never asserted: they measure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from apps.evals.cli import main as eval_main
+
+TUNED = ["banking", "insurance", "fresh_banking", "fresh_insurance"]
+TUNED_FLOOR = 0.88
+"""Measured 2026-12-06 at 107/118 (0.907); a change that loses more than two calls fails here."""
+
+
+def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    report = tmp_path / "text.json"
+    status = eval_main([*suites, "--text", "--quiet", "--min-pass-rate", "0", "--json", str(report)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    result: dict = json.loads(report.read_text())
+    result["out"] = out
+    return result
+
+
+def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run(tmp_path, TUNED, capsys)
+    summary = result["summary"]
+    assert summary["calls"] >= 118, result["out"]
+    assert summary["wrongful_actions"] == 0, result["out"]
+    assert summary["pass_rate"] >= TUNED_FLOOR, result["out"]
+    assert {c["voice"] for c in result["calls"]} == {"text"}
+
+
+def test_no_suite_ends_or_transfers_a_call_wrongly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(tmp_path, [], capsys)  # every shipped suite, held-out ones too
+    assert result["summary"]["wrongful_actions"] == 0, result["out"]
+    assert all(c["failure_class"] in (None, "understanding") for c in result["calls"]), result["out"]
