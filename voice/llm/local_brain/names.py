@@ -214,6 +214,7 @@ _MERCHANT_RE = re.compile(
     r"a|an|the|it|they)\b|\s*[,.?!]|\s*$)"
 )
 _CHARGING = frozenset({"charged", "billed", "overcharged", "double-charged", "debited"})
+_ADVERBS = frozenset({"also", "just", "then", "again", "apparently", "still", "have", "has"})
 _GENERIC_SELLERS = frozenset(
     """restaurant store shop merchant company place website site app seller vendor business they it someone
     somebody guy gym station pharmacy""".split()
@@ -244,20 +245,23 @@ def parse_merchant(text: str, *, asked: bool = False) -> str | None:
     toks = tokens(text)
     for i, tok in enumerate(toks):
         if tok in _CHARGING and i > 0:
-            start = i
+            end = i
+            while end > 1 and toks[end - 1] in _ADVERBS:
+                end -= 1  # "bella pizza also charged me"
+            start = end
             while (
                 start > 0
-                and i - start < 3
+                and end - start < 3
                 and _name_word(toks[start - 1])
                 and toks[start - 1] not in _NOT_MERCHANTS
             ):
                 start -= 1
             if (
-                start < i
+                start < end
                 and (start == 0 or not _name_word(toks[start - 1]))
-                and toks[i - 1] not in _GENERIC_SELLERS
+                and toks[end - 1] not in _GENERIC_SELLERS
             ):
-                return " ".join(w[:1].upper() + w[1:] for w in toks[start:i])
+                return " ".join(w[:1].upper() + w[1:] for w in toks[start:end])
     if asked:
         words = [t for t in toks if _name_word(t) and t not in _NOT_MERCHANTS and t not in MONEY_WORDS]
         if 1 <= len(words) <= 4:

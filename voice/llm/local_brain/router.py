@@ -53,6 +53,12 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\bstatus\b",
     ),
+    (
+        re.compile(
+            r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance)\b"
+        ),
+        r"\bbalance",
+    ),
 )
 """(what a question asks about, what a tool's description says when it answers that)."""
 _DIGIT_RUN = re.compile(
