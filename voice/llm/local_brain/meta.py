@@ -54,7 +54,7 @@ _CAPABILITIES = re.compile(
     r"\b(?:(?:can|could) you|you can|you could) help(?: me)?(?: with)?\s*\??$"  # "... help me with?" and no more
 )
 _GOODBYE = re.compile(
-    r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
+    r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?! (?:correct|right|true|good|fine|accurate|ok|okay|wrong|there|of it|my|the)\b)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
     r"nothing else|no(?:thing)? more|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
     r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
     r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call)\b"

@@ -36,6 +36,13 @@ CARRY_PARAMS = frozenset(
 """Values worth remembering across turns of one agent: once the caller gave their policy number, the next
 tool that needs it reuses it instead of asking again."""
 
+
+def creates_record(spec: ToolSpec) -> bool:
+    """A tool that files something new (a claim, a case): its reference numbers are confirmed before it runs
+    even when the caller gave everything at once. Read by the verb of its name (file_claim, open_case)."""
+    return spec.name.split("_", 1)[0] in {"file", "open", "create", "submit", "report", "register"}
+
+
 CALL_CONTROL = frozenset({"transfer_to_human", "end_call"})
 """Tools the reprompt does not offer as capabilities (every agent has them)."""
 

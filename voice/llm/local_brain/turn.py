@@ -33,6 +33,7 @@ from voice.llm.local_brain.slots import (
     CARRY_PARAMS,
     LOOKUP_FIRST,
     confirmation_question,
+    creates_record,
     either_group,
     missing_slots,
     needs_confirmation,
@@ -321,6 +322,17 @@ class Turn(MetaTurn, FollowUps, Recovery):
             question = slot_question(spec, slots[0])
             self.state.pending = Pending(spec.name, args, slots, question)
             return Decision(question)
+        for param, lookup in LOOKUP_FIRST.items() if creates_record(spec) else ():
+            if (
+                param in args
+                and lookup in self.tools
+                and lookup != spec.name
+                and not self.convo.succeeded(lookup, **{param: args[param]})
+            ):
+                # Everything is there at once: still confirm the number first (the caller hears whose policy
+                # it is before anything is filed on it), then go on.
+                self.state.pending = Pending(spec.name, args, [], "")
+                return self.call(self.tools[lookup], {param: args[param]}, keep_pending=True)
         if needs_confirmation(spec):
             verifier = self.tools.get("verify_identity")
             if verifier is not None and verifier is not spec and not self.convo.succeeded(verifier.name):
@@ -377,5 +389,10 @@ class Turn(MetaTurn, FollowUps, Recovery):
             asked = bool(recovery) or asked
         pending = self.state.pending
         if pending is not None and not asked and not calls:
-            texts.append(pending.question)
+            if pending.slots:
+                texts.append(pending.question)
+            elif pending.tool in self.tools:  # only waiting for the lookup: it went through, so carry on
+                self.state.pending = None
+                then = self.advance(self.tools[pending.tool], pending.args)
+                return Decision(" ".join(t for t in [*texts, then.text] if t), then.calls)
         return Decision(" ".join(t for t in texts if t), calls)
