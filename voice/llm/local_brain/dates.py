@@ -137,6 +137,36 @@ _RELATIVE_TODAY = (
 _RELATIVE_YESTERDAY = ("yesterday", "last night", "last evening")
 
 
+_CORRECTION = re.compile(
+    r"\b(?:no wait|no,? sorry|sorry,? no|i mean|i meant|actually|correction|no)\b[,.]?\s+"
+)
+
+
+def parse_corrected_date(
+    text: str, *, today: date, past: bool = True, require_year: bool = False
+) -> date | None:
+    """A date with a correction after it: "march fifteenth, eighty-five. no wait, the fourteenth" -> the 14th.
+    The part after the last correction replaces what it names (a whole date, a day, a year)."""
+    norm = normalize(text)
+    cues = list(_CORRECTION.finditer(norm))
+    if not cues:
+        return parse_date(text, today=today, past=past, require_year=require_year)
+    head, tail = norm[: cues[-1].start()], norm[cues[-1].end() :]
+    said = parse_date(head, today=today, past=past, require_year=require_year)
+    full = parse_date(tail, today=today, past=past, require_year=require_year)
+    if full is not None or said is None:
+        return full or said
+    toks = tokens(tail)
+    for i in range(len(toks)):
+        day = _day_at(toks, i) if (toks[i] == "the" or toks[i] in ORDINALS or toks[i] in TENS) else None
+        if day is not None and (day[1] >= len(toks) or toks[day[1]] not in MONTHS):
+            return make_date(said.year, said.month, day[0])
+        year = _year_at(toks, i, today, short_ok=True) if toks[i] not in ("the",) else None
+        if year is not None and year[0] > 1900:
+            return make_date(year[0], said.month, said.day)
+    return said
+
+
 def parse_date(text: str, *, today: date, past: bool = True, require_year: bool = False) -> date | None:
     """A calendar date: "march fourteenth nineteen eighty five", "the 3rd of november", "1985-03-14", "3/14/85",
     "yesterday", "last tuesday", "two days ago". A date without a year is the most recent such day (`past`)
@@ -170,16 +200,32 @@ def parse_date(text: str, *, today: date, past: bool = True, require_year: bool 
 
 
 def _numeric_date_at(toks: Sequence[str], i: int, today: date) -> date | None:
-    """ "eleven twenty three seventy eight", "3 14 85": month, day and year as numbers (US order)."""
-    tok = toks[i]
-    month = UNITS.get(tok) or TEENS.get(tok) or (int(tok) if re.fullmatch(r"\d{1,2}", tok) else None)
-    if month is None or not 1 <= month <= 12 or (i and toks[i - 1] in TENS):
+    """ "eleven twenty three seventy eight", "3 14 85", "oh seven, oh two, nineteen ninety": month, day and
+    year as numbers (US order), a leading "oh" and pauses allowed."""
+    if i and (toks[i - 1] in TENS or toks[i - 1] in ZERO_WORDS):
         return None
-    day_end = _day_at(toks, i + 1)
-    if day_end is None:
+    j, month = _zero_led(toks, i)
+    if month is None or not 1 <= month <= 12:
+        return None
+    while j < len(toks) and toks[j] == ",":
+        j += 1
+    k, day = _zero_led(toks, j)
+    day_end = (day, k) if day is not None and toks[j] in ZERO_WORDS else _day_at(toks, j)
+    if day_end is None or not 1 <= day_end[0] <= 31:
         return None
     year = _year_at(toks, day_end[1], today, short_ok=True)
     return make_date(year[0], month, day_end[0]) if year is not None else None
+
+
+def _zero_led(toks: Sequence[str], i: int) -> tuple[int, int | None]:
+    """(end, value) of a month or day number at toks[i]: "eleven", "3", "oh seven"."""
+    if i >= len(toks):
+        return i, None
+    tok = toks[i]
+    if tok in ZERO_WORDS and i + 1 < len(toks) and toks[i + 1] in UNITS:
+        return i + 2, UNITS[toks[i + 1]]
+    value = UNITS.get(tok) or TEENS.get(tok) or (int(tok) if re.fullmatch(r"\d{1,2}", tok) else None)
+    return i + 1, value
 
 
 def _month_date_at(

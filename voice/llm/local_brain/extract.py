@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
-from voice.llm.local_brain.dates import parse_date
+from voice.llm.local_brain.dates import parse_corrected_date
 from voice.llm.local_brain.enums import match_enum, parse_direction
 from voice.llm.local_brain.identifiers import id_shape, parse_identifier, parse_last4
 from voice.llm.local_brain.names import parse_merchant, parse_name, parse_place
@@ -127,7 +127,7 @@ def extract_value(name: str, raw: Mapping[str, Any], text: str, *, today: date, 
         value = as_json_number(amount) if amount is not None else None
     elif kind == "date":
         birth = "birth" in name or "dob" in name
-        found = parse_date(text, today=today, past=True, require_year=birth)
+        found = parse_corrected_date(text, today=today, past=True, require_year=birth)
         value = found.isoformat() if found else None
     elif kind == "last4":
         # An account's last four may come bare with a name; a card's needs its cue ("card ending in").

@@ -195,7 +195,23 @@ def _letters_then_digits(chars: str, letters: int) -> str | None:
 _OTHER_NOUN = {"card": ("account", "checking", "savings"), "account": ("card",)}
 
 
-_MONEY_CUES = frozenset({"billed", "charged", "paid", "cost", "costs", "me", "$", "dollars", "bucks", "each"})
+_MONEY_CUES = frozenset(
+    {
+        "billed",
+        "charged",
+        "paid",
+        "cost",
+        "costs",
+        "me",
+        "$",
+        "dollars",
+        "bucks",
+        "each",
+        "took",
+        "take",
+        "taken",
+    }
+)
 
 
 def _money_around(toks: Sequence[str], run: DigitRun) -> bool:

@@ -68,6 +68,9 @@ _IDENTITY_PAIRS = frozenset(
      ("account", "number"), ("ending", "in"), ("ends", "in")}
 )  # fmt: skip
 _BOUNDARY = frozenset({",", ".", "?", "!", ";", ":"})
+_BETWEEN_NAME_AND_ID = frozenset(
+    {"account", "number", "ending", "ends", "in", "card", "checking", "savings", "and"}
+)
 _DETERMINERS = frozenset(
     {"my", "your", "the", "a", "an", "his", "her", "our", "their", "this", "that", "some"}
 )
@@ -83,8 +86,10 @@ def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
         if i not in long_runs and tok not in _IDENTITY_CUES and pair not in _IDENTITY_PAIRS:
             continue
         end = i
-        while end > 0 and toks[end - 1] == ",":
-            end -= 1
+        while end > 0 and (
+            toks[end - 1] in _BOUNDARY or (i - end < 4 and toks[end - 1] in _BETWEEN_NAME_AND_ID)
+        ):
+            end -= 1  # "jordan rivera, account 4821", "marcus chen. born ..."
         start = end
         while start > 0 and end - start < 3 and _name_word(toks[start - 1]):
             start -= 1
@@ -220,6 +225,12 @@ _GENERIC_SELLERS = frozenset(
     somebody guy gym station pharmacy""".split()
 )
 _NOT_MERCHANTS = {
+    "me",
+    "us",
+    "them",
+    "him",
+    "her",
+    "you",
     "my",
     "your",
     "our",

@@ -179,17 +179,17 @@ class Turn(MetaTurn, FollowUps, Recovery):
         if answer is True and keys is None and not clear_yes(text):
             answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
         args = dict(confirm.get("args") or {})
+        changes = {
+            k: v
+            for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
+            if param_kind(k, properties(spec).get(k, {})) not in _FREE_KINDS and args.get(k) != v
+        }
+        if changes and keys is None and answer is not True:
+            # "no, make it three hundred" / "make it seven fifty instead": confirm the changed request.
+            return self.advance(spec, {**args, **changes})
         if answer is True:
             return self.call(spec, args)
         if answer is False:
-            changes = {
-                k: v
-                for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
-                if param_kind(k, properties(spec).get(k, {})) not in _FREE_KINDS and args.get(k) != v
-            }
-            if changes:  # "no, make it three hundred"
-                args.update(changes)
-                return self.advance(spec, args)
             return Decision(f"Okay, I won't do that. {ANYTHING_ELSE}")
         return None  # neither yes nor no: treat it as a new request
 
@@ -232,6 +232,9 @@ class Turn(MetaTurn, FollowUps, Recovery):
             and (not filled or free_answer)
         ):
             self.state.pending = None  # the caller moved on to something else
+            if route.tool == "verify_identity" and not self.convo.succeeded(route.tool):
+                # Who they are instead of the answer: verify, then ask for the missing detail again.
+                self.state.deferred = {"tool": spec.name, "args": {**pending.args, **new}, "ask": True}
             return self.start(self.tools[route.tool], text)
         if filled:
             self.state.pending = None
@@ -377,6 +380,11 @@ class Turn(MetaTurn, FollowUps, Recovery):
                         self.state.confirm = {"tool": waiting.name, "args": args}
                         texts.append(confirmation_question(waiting, args))
                         asked = True
+                    elif deferred.get("ask"):  # the request the caller was in the middle of
+                        resumed = self.advance(waiting, args)
+                        texts.append(resumed.text)
+                        calls.extend(resumed.calls)
+                        asked = bool(resumed.text)
                     else:
                         calls.append((waiting.name, args))
                 continue
