@@ -39,6 +39,9 @@ _QUESTION_AFTER_HOLD = re.compile(
     r"(?:\s+\S+){2,}"
 )
 """After "wait" or "hold on", a question: the caller asks something (recognised speech has no "?")."""
+_CALL_IT_OFF = re.compile(
+    r"\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))\b"
+)
 _READ_BACK = re.compile(
     r"\b(?:read|say|give) (?:me )?(?:that|it|the)(?: \w+)?(?: number)? (?:back|again|one more time)|"
     r"\brepeat (?:that|the)(?: \w+)?(?: number)?\b"
@@ -97,6 +100,7 @@ def classify(text: str) -> Meta | None:
     if (
         _HOLD.search(norm)
         and not asks
+        and not _CALL_IT_OFF.search(norm)  # "no, wait, don't do that. forget it": a no, not a pause
         and not _REQUEST_WORDS.search(fetching)
         and not has_numbers
         and len(words) <= 16

@@ -105,7 +105,7 @@ def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
     return None
 
 
-def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | None:
+def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing: bool = True) -> str | None:
     """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
     norm = normalize(text)
@@ -154,7 +154,7 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2) -> str | N
                 continue
         if len(words) >= min_words:
             return _title(words)
-    if (passing := _name_before_identity(tokens(norm), min_words)) is not None:
+    if in_passing and (passing := _name_before_identity(tokens(norm), min_words)) is not None:
         return passing
     if asked:
         words_said = [t for t in tokens(norm) if t.isalpha()]

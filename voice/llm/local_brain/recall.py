@@ -11,6 +11,7 @@ from typing import Any
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_value
+from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.spoken import normalize, without_fillers
 
@@ -23,12 +24,13 @@ def points_back(text: str) -> bool:
 
 
 def said_earlier(convo: DialogReading, name: str, prop: dict[str, Any], *, today: date) -> Any:
-    """A detail the caller gave in an earlier utterance (newest first), read as if unprompted, or None. Not a
-    name: unprompted, a name is a guess, fine to ask about but not to act on later."""
-    if param_kind(name, prop) == "name":
-        return None
+    """A detail the caller gave in an earlier utterance (newest first), read as if unprompted, or None. A name
+    only when it was given as one ("Marcus Chen here", "this is ..."), not guessed from words before digits."""
     for line in reversed(convo.caller_lines[:-1]):
-        value = extract_value(name, prop, without_fillers(line), today=today)
+        if param_kind(name, prop) == "name":
+            value: Any = parse_name(without_fillers(line), in_passing=False)
+        else:
+            value = extract_value(name, prop, without_fillers(line), today=today)
         if value is not None:
             return value
     return None

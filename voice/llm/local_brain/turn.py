@@ -68,6 +68,10 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
+_CHANGE = re.compile(
+    r"\b(?:make it|make that|change (?:it|that)|instead|rather|i meant|i mean|let's do|how about)\b"
+)
+"""A changed detail at a confirmation ("make it seven fifty instead"), not a new question."""
 _FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 
 
@@ -184,7 +188,11 @@ class Turn(MetaTurn, FollowUps, Recovery):
             for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
             if param_kind(k, properties(spec).get(k, {})) not in _FREE_KINDS and args.get(k) != v
         }
-        if changes and keys is None and answer is not True:
+        if (
+            changes
+            and keys is None
+            and (answer is False or (answer is None and _CHANGE.search(normalize(text))))
+        ):
             # "no, make it three hundred" / "make it seven fifty instead": confirm the changed request.
             return self.advance(spec, {**args, **changes})
         if answer is True:
