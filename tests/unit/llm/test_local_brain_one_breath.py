@@ -226,3 +226,44 @@ async def test_wait_then_a_question_is_a_question(
     await sim.say("Priya Shah, one one seven seven")
     asked = await sim.say("wait, how much do I have in savings right now")
     assert asked.calls == [("get_balance", {"account_type": "savings"})]
+
+
+async def test_identity_given_instead_of_the_amount_is_verified_and_the_amount_asked_again(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    asked = await sim.say("I'd like to shift some money from savings to checking")
+    assert asked.text == "How much would you like to move?"
+    verified = await sim.say("it's Priya Shah, born the second of July, nineteen ninety")
+    assert verified.tools == ["verify_identity"] and verified.text.endswith("How much would you like to move?")
+    confirm = await sim.say("three hundred dollars")
+    assert confirm.calls == [] and "move 300 dollars from your savings to your checking" in confirm.text
+
+
+async def test_a_changed_amount_at_the_confirmation_is_confirmed_again_and_a_question_is_not_a_change(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, one one seven seven. Move four hundred from checking to savings please")
+    changed = await sim.say("hmm, let's do two fifty instead")
+    assert changed.calls == [] and "move 250 dollars from your checking to your savings" in changed.text
+    declined = await sim.say("no, wait, don't do that after all, forget it")
+    assert declined.calls == [] and declined.text.startswith("Okay, I won't do that.")
+
+
+async def test_a_claim_given_in_one_breath_confirms_the_policy_before_filing(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    call = TextCall("one-breath-claim", snapshot, "insurance", live_brain, redis)
+    call.greet()
+    await call.say(
+        "speech",
+        "A branch came through my kitchen window in the storm yesterday. Policy H O seven three zero one five five, "
+        "at fourteen Birch Lane in Redmond.",
+    )
+    names = [name for name, _ in tool_calls(call)]
+    assert names == ["lookup_policy", "file_claim"], names
+    said = agent_said(call)[-1]
+    assert said.startswith("I found Priya's home policy") and "Your claim is filed." in said
+    await call.say("speech", "great, that's all correct")
+    assert "end_call" not in [name for name, _ in tool_calls(call)]

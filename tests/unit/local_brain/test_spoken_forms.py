@@ -231,3 +231,47 @@ def test_dollars_and_cents_said_as_two_numbers_after_a_charge() -> None:
     assert parse_amount("the gym charged me sixty-four ninety this month") == 64.90
     assert parse_amount("it was twelve fifty each") == 12.50
     assert parse_amount("I was there at twelve fifty") is None  # no charge: a time, not money
+
+
+@pytest.mark.parametrize(
+    ("said", "iso"),
+    [
+        ("born June the twelfth, seventy-two, no, sorry, the thirteenth", "1972-06-13"),  # the day corrected
+        ("date of birth oh four, oh nine, nineteen eighty", "1980-04-09"),  # numbers led by "oh"
+    ],
+)
+def test_dates_of_birth_with_a_corrected_day_or_led_by_oh(said: str, iso: str) -> None:
+    from datetime import date
+
+    from voice.llm.local_brain.dates import parse_corrected_date
+
+    found = parse_corrected_date(said, today=date(2026, 12, 6), require_year=True)
+    assert found is not None and found.isoformat() == iso
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("uh, my name? Dana Wu. Born May fifth, eighty.", "Dana Wu"),
+        ("okay, here it is. Dana Wu, account two two oh five.", "Dana Wu"),
+        ("my receipt says twelve forty-five", None),  # a noun phrase before digits is not a name
+    ],
+)
+def test_names_said_next_to_the_details_that_identify(said: str, name: str | None) -> None:
+    from voice.llm.local_brain.names import parse_name
+
+    assert parse_name(said, asked=True) == name
+
+
+def test_that_is_all_correct_is_not_a_goodbye() -> None:
+    from voice.llm.local_brain.meta import Meta, classify
+
+    assert classify("yes, that's all correct") is None
+    assert classify("that's all right, thanks") is None
+    assert classify("okay that's all, bye now") is Meta.GOODBYE
+
+
+def test_a_pronoun_is_not_the_merchant() -> None:
+    from voice.llm.local_brain.names import parse_merchant
+
+    assert parse_merchant("they still took twenty dollars from me") is None

@@ -225,8 +225,9 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
     `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
     toks = tokens(text)
     runs = digit_runs(toks)
-    if bare and len(runs) == 1 and len(runs[0].digits) == 4 and not _money_around(toks, runs[0]):
-        asked = True
+    fours = [run for run in runs if len(run.digits) == 4]
+    if bare and len(fours) == 1 and not _money_around(toks, fours[0]):
+        asked = True  # the one four-digit group said ("priya shah, one one seven seven. move four hundred")
     for run in runs:
         if len(run.digits) != 4:
             continue

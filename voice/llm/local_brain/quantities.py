@@ -13,6 +13,17 @@ MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
 CENT_WORDS = {"cent", "cents"}
 
 
+def amount_readings(text: str) -> list[float]:
+    """The ways a bare "two fifty" can be money: 2.50 or 250 ("nine ninety-nine": 9.99 or 999). The caller's
+    context decides (a changed amount is near the one it replaces)."""
+    toks = tokens(text)
+    nums = numbers(toks)
+    for first, second in pairwise(nums):
+        if second.start == first.end and 10 <= second.value < 100 and first.value == int(first.value) < 10:
+            return [_money(first.value + second.value / 100), _money(first.value * 100 + second.value)]
+    return []
+
+
 _CHARGE_CUES = frozenset({"me", "charged", "paid", "billed", "cost", "costs", "was", "of"})
 
 
@@ -48,7 +59,10 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
         charged = (first.start > 0 and toks[first.start - 1] in _CHARGE_CUES) or (
             second.end < len(toks) and toks[second.end] in {"each", "apiece"}
         )
-        if (asked and first is nums[0]) or charged:
+        in_a_date = any(
+            t in MONTHS or t in ORDINALS or t == "born" for t in toks[max(0, first.start - 4) : first.start]
+        )
+        if ((asked and first is nums[0]) or charged) and not in_a_date:  # "born july second nineteen ninety"
             if (
                 second.start == first.end
                 and 10 <= second.value < 100

@@ -43,6 +43,11 @@ def creates_record(spec: ToolSpec) -> bool:
     return spec.name.split("_", 1)[0] in {"file", "open", "create", "submit", "report", "register"}
 
 
+FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
+"""Parameter kinds whose value is the caller's own words (never a correction of a number or a choice)."""
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+
+
 CALL_CONTROL = frozenset({"transfer_to_human", "end_call"})
 """Tools the reprompt does not offer as capabilities (every agent has them)."""
 

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.confirmations import Confirmations
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
@@ -30,7 +31,9 @@ from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
 from voice.llm.local_brain.slots import (
+    ANYTHING_ELSE,
     CARRY_PARAMS,
+    FREE_KINDS,
     LOOKUP_FIRST,
     confirmation_question,
     creates_record,
@@ -45,7 +48,7 @@ from voice.llm.local_brain.slots import (
 )
 from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState, Pending
-from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
+from voice.llm.local_brain.yes_no import parse_yes_no
 
 MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
@@ -53,7 +56,6 @@ SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the 
 
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OFFER_PERSON = "Or I can connect you with a person."
-ANYTHING_ELSE = "Is there anything else I can help you with?"
 CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,.!]*$")
@@ -68,14 +70,9 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
-_CHANGE = re.compile(
-    r"\b(?:make it|make that|change (?:it|that)|instead|rather|i meant|i mean|let's do|how about)\b"
-)
-"""A changed detail at a confirmation ("make it seven fifty instead"), not a new question."""
-_FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 
 
-class Turn(MetaTurn, FollowUps, Recovery):
+class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -174,33 +171,6 @@ class Turn(MetaTurn, FollowUps, Recovery):
         self.state.misses = 0
         return self.start(self.tools[route.tool], text)
 
-    def on_confirm(self, text: str, keys: str | None) -> Decision | None:
-        confirm, self.state.confirm = self.state.confirm or {}, None
-        spec = self.tools.get(str(confirm.get("tool")))
-        if spec is None:
-            return None
-        answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
-        if answer is True and keys is None and not clear_yes(text):
-            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
-        args = dict(confirm.get("args") or {})
-        changes = {
-            k: v
-            for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
-            if param_kind(k, properties(spec).get(k, {})) not in _FREE_KINDS and args.get(k) != v
-        }
-        if (
-            changes
-            and keys is None
-            and (answer is False or (answer is None and _CHANGE.search(normalize(text))))
-        ):
-            # "no, make it three hundred" / "make it seven fifty instead": confirm the changed request.
-            return self.advance(spec, {**args, **changes})
-        if answer is True:
-            return self.call(spec, args)
-        if answer is False:
-            return Decision(f"Okay, I won't do that. {ANYTHING_ELSE}")
-        return None  # neither yes nor no: treat it as a new request
-
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
         spec = self.tools.get(pending.tool)
         if spec is None:
@@ -277,7 +247,7 @@ class Turn(MetaTurn, FollowUps, Recovery):
 
     # --- from intent to call -------------------------------------------------------------------------------
     def _is_free(self, spec: ToolSpec, name: str) -> bool:
-        return param_kind(name, properties(spec).get(name, {})) in _FREE_KINDS
+        return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
 
     def start(self, spec: ToolSpec, text: str) -> Decision:
         """A new request for `spec`: take what the utterance says, what the caller said before, and ids from

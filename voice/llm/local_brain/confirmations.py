@@ -1,0 +1,70 @@
+"""The caller's answer to "Just to confirm, ... Shall I go ahead?": a plain yes runs the call, a no drops it, and a
+changed detail ("no, make it three hundred", "let's do two fifty instead") is confirmed anew. A base of `Turn`
+(`turn.py`), which provides `advance` and `call`."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.params import param_kind
+from voice.llm.local_brain.quantities import amount_readings, as_json_number
+from voice.llm.local_brain.slots import ANYTHING_ELSE, FREE_KINDS, properties
+from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.state import DialogState
+from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
+
+_CHANGE = re.compile(
+    r"\b(?:make it|make that|change (?:it|that)|instead|rather|i meant|i mean|let's do|how about)\b"
+)
+"""A changed detail at a confirmation ("make it seven fifty instead"), not a new question."""
+
+
+class Confirmations:
+    tools: dict[str, ToolSpec]
+    state: DialogState
+    today: date
+
+    def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
+        raise NotImplementedError
+
+    def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
+        raise NotImplementedError
+
+    def on_confirm(self, text: str, keys: str | None) -> Decision | None:
+        confirm, self.state.confirm = self.state.confirm or {}, None
+        spec = self.tools.get(str(confirm.get("tool")))
+        if spec is None:
+            return None
+        answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
+        if answer is True and keys is None and not clear_yes(text):
+            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
+        args = dict(confirm.get("args") or {})
+        changes = {
+            k: v
+            for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
+            if param_kind(k, properties(spec).get(k, {})) not in FREE_KINDS and args.get(k) != v
+        }
+        if "amount" in args and "amount" not in changes and (readings := amount_readings(text)):
+            # "let's do two fifty instead" of 400: the reading nearest the amount it replaces.
+            previous = float(args["amount"]) or 1.0
+            nearest = min(readings, key=lambda r: abs(math.log(r / previous)))
+            if nearest != args["amount"]:
+                changes["amount"] = as_json_number(nearest)
+        if (
+            changes
+            and keys is None
+            and (answer is False or (answer is None and _CHANGE.search(normalize(text))))
+        ):
+            # "no, make it three hundred" / "make it seven fifty instead": confirm the changed request.
+            return self.advance(spec, {**args, **changes})
+        if answer is True:
+            return self.call(spec, args)
+        if answer is False:
+            return Decision(f"Okay, I won't do that. {ANYTHING_ELSE}")
+        return None  # neither yes nor no: treat it as a new request
