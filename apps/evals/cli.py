@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from apps.evals.report import failure_transcripts, progress_line, summary, table, write_outputs
-from apps.evals.runner import run_suites
+from apps.evals.runner import EvalRun, run_suites
 from apps.evals.scripts import SuiteError, find_suites
 from apps.evals.voices import VOICES, VoiceError
 
@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--text",
         action="store_true",
-        help="no audio: the caller's words as text, through the same agents and tools (understanding alone)",
+        help="no audio: the caller's words as text, through the same agents and tools (understanding alone), on "
+        "the brain the settings configure (Azure OpenAI when set, else the local brain)",
     )
     return p
 
@@ -87,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.text:
-            from apps.evals.text_run import run_text_suites
+            from apps.evals.text_run import configured_brain, run_text_suites
 
-            result = asyncio.run(run_text_suites(suites, only=selected, progress=progress))
+            async def text_run() -> EvalRun:
+                async with configured_brain() as llm:
+                    return await run_text_suites(suites, only=selected, progress=progress, llm=llm)
+
+            result = asyncio.run(text_run())
         else:
             result = asyncio.run(
                 run_suites(

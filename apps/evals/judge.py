@@ -45,7 +45,9 @@ def _norm_value(value: Any) -> str:
     text = re.sub(r"[^a-z0-9.]", "", str(value).lower())
     try:
         return (
-            f"{float(text):.15g}" if re.fullmatch(r"\d+(?:\.\d+)?", text) and not text.startswith("0") else text
+            f"{float(text):.15g}"
+            if re.fullmatch(r"\d+(?:\.\d+)?", text) and not text.startswith("0")
+            else text
         )
     except ValueError:
         return text

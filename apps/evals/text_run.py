@@ -11,7 +11,8 @@ run says what reaches callers.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
@@ -169,12 +170,14 @@ async def run_text_suites(
     *,
     only: Callable[[CallScript], bool] = lambda _: True,
     progress: Callable[[CallRun, int, int], None] = lambda *_: None,
+    llm: ChatModel | None = None,
 ) -> EvalRun:
-    """Every selected call once, as text, against an embedded Redis started for the run."""
+    """Every selected call once, as text, against an embedded Redis started for the run. `llm` defaults to the
+    local brain; `configured_brain()` gives the chain the settings configure (Azure OpenAI first)."""
     from apps.backend.storage.embedded_redis import EmbeddedRedis
 
     snapshot = load_registry()
-    llm = LocalBrain(IntentRouter(get_shared_encoder()))
+    llm = llm or LocalBrain(IntentRouter(get_shared_encoder()))
     jobs = [(suite, call) for suite in suites for call in suite.calls if only(call)]
     result = EvalRun(concurrency=1)
     started = time.monotonic()
@@ -191,3 +194,18 @@ async def run_text_suites(
         await server.stop()
     result.seconds = time.monotonic() - started
     return result
+
+
+@asynccontextmanager
+async def configured_brain() -> AsyncIterator[ChatModel]:
+    """The brain a call gets from the environment's settings: Azure OpenAI when configured (with the local
+    brain behind it), else the local brain alone."""
+    from apps.backend.providers import build_providers
+    from apps.backend.settings import Settings
+
+    providers = build_providers(Settings(_env_file=None))
+    try:
+        yield providers.cascade.llm
+    finally:
+        for close in providers.closers:
+            await close()
