@@ -14,7 +14,7 @@ from apps.evals.cli import main as eval_main
 
 TUNED = ["banking", "insurance", "fresh_banking", "fresh_insurance"]
 TUNED_FLOOR = 0.88
-"""Measured 2026-12-06 at 107/118 (0.907); a change that loses more than two calls fails here."""
+"""Measured 2026-12-06 at 108/118 (0.915); a change that loses four calls fails here."""
 
 
 def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
@@ -38,7 +38,9 @@ def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(
     assert {c["voice"] for c in result["calls"]} == {"text"}
 
 
-def test_no_suite_ends_or_transfers_a_call_wrongly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_suite_ends_or_transfers_a_call_wrongly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = run(tmp_path, [], capsys)  # every shipped suite, held-out ones too
     assert result["summary"]["wrongful_actions"] == 0, result["out"]
     assert all(c["failure_class"] in (None, "understanding") for c in result["calls"]), result["out"]

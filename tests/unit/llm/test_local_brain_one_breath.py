@@ -235,7 +235,9 @@ async def test_identity_given_instead_of_the_amount_is_verified_and_the_amount_a
     asked = await sim.say("I'd like to shift some money from savings to checking")
     assert asked.text == "How much would you like to move?"
     verified = await sim.say("it's Priya Shah, born the second of July, nineteen ninety")
-    assert verified.tools == ["verify_identity"] and verified.text.endswith("How much would you like to move?")
+    assert verified.tools == ["verify_identity"] and verified.text.endswith(
+        "How much would you like to move?"
+    )
     confirm = await sim.say("three hundred dollars")
     assert confirm.calls == [] and "move 300 dollars from your savings to your checking" in confirm.text
 

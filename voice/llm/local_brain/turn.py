@@ -195,7 +195,8 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
                 unasked_ok = (
                     not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
                 )
-                if name in asked or (unasked_ok and name not in pending.args):
+                renamed = param_kind(name, properties(spec)[name]) == "name"  # a name said now beats a guess
+                if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
