@@ -4,6 +4,7 @@ Everything but the providers comes from the environment exactly as for `switchbo
 string, JWKS URL, PORT, ...). `embedded` is the product's own provider chain; `instant` and `realistic` are
 the fixed-latency fakes from `bench.fakes`. `--cpu N` pins the worker to one core so "calls per core" means
 what it says.
+BENCH_PROFILE=<prefix> profiles the worker between SIGUSR1 and SIGUSR2 (see `_profile_on_signals`).
 """
 
 from __future__ import annotations
@@ -37,19 +38,41 @@ def main(argv: list[str] | None = None) -> int:
     else:
         latencies = FakeLatencies.instant() if args.providers == "instant" else FakeLatencies.realistic()
         factory = fake_provider_factory(latencies)
-    profile_path = os.environ.get("BENCH_PROFILE")  # profile the worker (pyinstrument text report) on exit
-    profiler = None
+    profile_path = os.environ.get("BENCH_PROFILE")
     if profile_path:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=0.0005, async_mode="disabled")
-        profiler.start()
+        _profile_on_signals(profile_path)
     run_server(create_app(settings, providers=factory), settings)
-    if profiler is not None and profile_path:
-        profiler.stop()
-        with open(profile_path, "w") as report:
-            report.write(profiler.output_text(unicode=False, color=False, show_all=False))
     return 0
+
+
+def _profile_on_signals(path_prefix: str) -> None:
+    """BENCH_PROFILE=<prefix>: SIGUSR1 starts a pyinstrument profile of the event loop thread, SIGUSR2 stops
+    it and writes `<prefix>-<n>.txt` (the capacity bench sends them around a held step), so a profile covers
+    exactly the load it is about and needs no clean exit."""
+    import itertools
+    import signal
+
+    from pyinstrument import Profiler
+
+    interval = float(os.environ.get("BENCH_PROFILE_INTERVAL_S", "0.001"))
+    state: dict[str, Profiler] = {}
+    numbers = itertools.count(1)
+
+    def start(*_: object) -> None:
+        if "p" not in state:
+            state["p"] = Profiler(interval=interval, async_mode="disabled")
+            state["p"].start()
+
+    def stop(*_: object) -> None:
+        profiler = state.pop("p", None)
+        if profiler is None:
+            return
+        profiler.stop()
+        with open(f"{path_prefix}-{next(numbers)}.txt", "w") as report:
+            report.write(profiler.output_text(unicode=False, color=False, show_all=False))
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
 
 
 if __name__ == "__main__":

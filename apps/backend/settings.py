@@ -48,6 +48,24 @@ class Settings(BrowserSessionSettings, ConversationSettings, RecordingSettings, 
         "with its latency parts is exported to <url>/v1/traces. Unset: no tracing.",
     )
     otel_service_name: str = Field("switchboard", description="service.name on exported spans.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and one "
+        "Redis (with REDIS_URL unset, one embedded server for all of them); calls are routed between workers "
+        "like between replicas. About one per core.",
+    )
+    worker_status_file: Path | None = Field(
+        None,
+        description="With WORKERS > 1: where the supervisor writes its workers' pids and private loopback "
+        "ports (JSON), to scrape each worker's /metrics. Unset: not written.",
+    )
+    media_websocket: Literal["direct", "asgi"] = Field(
+        "direct",
+        description="How the ACS media WebSocket is served: direct (frames parsed straight off the socket, no "
+        "ASGI per message: the cheaper path) or asgi (through Starlette like every other route).",
+    )
 
     # --- telephony (ACS) -----------------------------------------------------------------------
     acs_connection_string: SecretStr | None = Field(

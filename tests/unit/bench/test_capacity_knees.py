@@ -1,0 +1,62 @@
+"""The capacity bench's two knees: the server's (frame lag) and the caller's (reply p95 within +100 ms of
+one call's, no audio gap, no failed call), and several workers' /metrics summed into one view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.capacity import caller_problems, knees, merge_snapshots
+from bench.loadgen import parse_metrics
+
+
+def row(
+    calls: int, *, p95: float | None = 1300.0, gaps: int = 0, dropped: int = 0, failed: int = 0
+) -> dict[str, Any]:
+    return {
+        "calls": calls,
+        "dropped_calls": dropped,
+        "failed_setups": failed,
+        "generator": {"response_p95_ms": p95, "audio_gaps": gaps, "generator_lag_p99_ms": 1.0},
+    }
+
+
+def test_the_caller_knee_allows_100_ms_over_one_call() -> None:
+    assert caller_problems(row(10, p95=1350.0), 1250.0) == []
+    assert caller_problems(row(10, p95=1351.0), 1250.0) == ["reply p95 1351 ms > one call's 1250 + 100 ms"]
+
+
+def test_gaps_drops_failures_and_missing_numbers_are_past_the_caller_knee() -> None:
+    problems = caller_problems(row(10, gaps=3, dropped=1, failed=2), 1250.0)
+    assert problems == ["3 audio gaps heard", "1 calls dropped", "2 calls failed to set up"]
+    assert caller_problems(row(10, p95=None), 1250.0) == ["no replies heard in the step"]
+    assert caller_problems(row(10), None) == ["no one-call baseline"]
+
+
+def test_each_knee_is_the_last_step_before_its_first_failure() -> None:
+    steps = [
+        {"calls": 100, "ok": True, "caller_ok": True},
+        {"calls": 200, "ok": False, "caller_ok": True},
+        {"calls": 300, "ok": True, "caller_ok": False},  # a later pass does not move a crossed knee
+        {"calls": 400, "ok": True, "caller_ok": True},
+    ]
+    assert knees(steps) == {
+        "server_frame_lag": {"calls": 100, "crossed": True},
+        "caller_perceived": {"calls": 200, "crossed": True},
+    }
+    assert knees(steps[:1])["caller_perceived"] == {"calls": 100, "crossed": False}
+    assert knees([{"calls": 10, "ok": False, "caller_ok": False}])["server_frame_lag"]["calls"] == 0
+
+
+def test_workers_metrics_are_summed() -> None:
+    a = parse_metrics(
+        "# TYPE switchboard_active_calls gauge\nswitchboard_active_calls 3\n"
+        '# TYPE lag histogram\nlag_bucket{le="0.02"} 8\nlag_bucket{le="+Inf"} 10\nlag_count 10\nlag_sum 0.1\n'
+    )
+    b = parse_metrics(
+        "# TYPE switchboard_active_calls gauge\nswitchboard_active_calls 1\n"
+        '# TYPE lag histogram\nlag_bucket{le="0.02"} 2\nlag_bucket{le="+Inf"} 10\nlag_count 10\nlag_sum 0.3\n'
+    )
+    merged = merge_snapshots([a, b])
+    assert merged.value("switchboard_active_calls") == 4
+    hist = merged.histogram("lag")
+    assert hist is not None and hist.count == 20 and hist.fraction_at_most(0.02) == 0.5
