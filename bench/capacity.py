@@ -105,6 +105,7 @@ class Probe:
     uss: int | None
     metrics: MetricsSnapshot | None
     frames_sent: int
+    pressure_us: int | None = None  # /proc/pressure/cpu "some" total: time runnable tasks waited for a CPU
 
 
 class WorkerProbe:
@@ -225,6 +226,11 @@ def evaluate_step(
         "worker_cpu_pct": cpu,
         "cpu_pct_per_call": round(cpu / calls, 2) if calls else None,
         "redis_cpu_pct": _pct(after.children_cpu_s - before.children_cpu_s, wall),
+        "cpu_pressure_pct": (
+            _pct((after.pressure_us - before.pressure_us) / 1e6, wall)
+            if after.pressure_us is not None and before.pressure_us is not None
+            else None
+        ),
         "rss_mb": _mb(after.rss),
         "uss_mb": _mb(after.uss),
         "mb_per_call": round((after.rss - idle.rss) / MB / calls, 3) if calls else None,
@@ -317,6 +323,7 @@ TABLE_COLUMNS = [
     "calls",
     "worker CPU %",
     "CPU %/call",
+    "CPU pressure %",
     "RSS MB",
     "MB/call",
     "USS MB/call",
@@ -342,6 +349,7 @@ def table_row(step: dict[str, Any]) -> list[Any]:
         step["calls"],
         step["worker_cpu_pct"],
         step["cpu_pct_per_call"],
+        step.get("cpu_pressure_pct"),
         step["rss_mb"],
         step["mb_per_call"],
         step["uss_mb_per_call"],
@@ -472,6 +480,7 @@ def _progress(step: dict[str, Any]) -> str:
     lag, gen = step["frame_lag"], step["generator"]
     return (
         f"[capacity] {step['calls']:>4} calls  cpu {step['worker_cpu_pct']:5.1f}%  rss {step['rss_mb']} MB  "
+        f"psi {step.get('cpu_pressure_pct')}%  "
         f"lag p50/p99 {lag['p50_ms']}/{lag['p99_ms']} ms  >20ms {lag['over_limit']}  "
         f"gen p99 {gen['generator_lag_p99_ms']} ms  replies/call {gen['replies_per_call']}  "
         f"reply p95 {gen.get('response_p95_ms')} ms gaps {gen['audio_gaps']}  "
@@ -512,12 +521,24 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
         + ("" if found["server_frame_lag"]["crossed"] else " (not crossed: at least this)")
         + " (p99 inbound frame lag <= 20 ms, no backlog)",
         raw["stop_reason"],
+        "CPU pressure % is the machine's PSI 'some' share of each step (time runnable tasks waited for a CPU): "
+        "well above 0 means other load competed with the bench and the knees are understated",
         "frame lag is the backend's switchboard_inbound_frame_lag_seconds diffed over each step; "
         "'frames > 20 ms' is exact (20 ms is a bucket edge), p50/p99 are interpolated within buckets",
         "MB/call = (RSS at the step - idle RSS after a warm-up call) / calls; "
         f"marginal RSS slope up to the knees: {slope} MB/call",
     ]
     per_core = caller_knee / cores
+    # CPU alone: the worker's CPU per call at the largest step with a valid generator, scaled to a full
+    # core. Not a knee (latency and stalls come first on a shared machine), a ceiling to compare it with.
+    valid = [s for s in steps if generator_valid(s) and s["cpu_pct_per_call"]]
+    cpu_ceiling = round(100 / valid[-1]["cpu_pct_per_call"]) if valid else None
+    notes.append(
+        f"CPU ceiling: at {valid[-1]['calls']} calls the backend used {valid[-1]['cpu_pct_per_call']}% of a core "
+        f"per call, so CPU alone would run out near {cpu_ceiling} calls per core (an estimate, not a knee)"
+        if valid
+        else "no step with a valid generator: no CPU estimate"
+    )
     return {
         "name": NAME,
         "targets": [
@@ -547,6 +568,10 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
             "caller-perceived knee (calls)": caller_knee,
             "server frame-lag knee (calls)": server_knee,
             "one-call reply p95 (ms)": baseline.get("response_p95_ms"),
+            "CPU per call at the largest valid step (% of a core)": valid[-1]["cpu_pct_per_call"]
+            if valid
+            else None,
+            "CPU ceiling (calls per core, estimate)": cpu_ceiling,
             "workers": config.workers,
             "cores counted": cores,
         },
@@ -560,6 +585,7 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
         "cpu_pct_per_call": best["cpu_pct_per_call"] if best else None,
         "mb_per_call": mb_per_call,
         "marginal_mb_per_call": slope,
+        "cpu_ceiling_calls_per_core": cpu_ceiling,
         "config": {
             "steps": list(config.steps),
             "settle_s": config.settle_s,

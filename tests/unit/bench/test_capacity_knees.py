@@ -60,3 +60,39 @@ def test_workers_metrics_are_summed() -> None:
     assert merged.value("switchboard_active_calls") == 4
     hist = merged.histogram("lag")
     assert hist is not None and hist.count == 20 and hist.fraction_at_most(0.02) == 0.5
+
+
+def test_the_summary_reports_both_knees_and_follows_the_result_contract() -> None:
+    from bench.capacity import RampConfig, evaluate_step, summarize
+    from bench.report import check_result, render_summary
+    from tests.unit.bench.test_loadgen import exposition, probe
+
+    idle = probe(0.0, 0.0, 100, None, 0)
+    steps = []
+    for calls, late, p95 in ((10, 0, 1260.0), (20, 0, 1400.0), (40, 50, 1500.0)):
+        before = probe(0.0, 0.0, 100, exposition([], frames=0), 0)
+        lags = [0.003] * (1000 - late) + [0.03] * late
+        after = probe(10.0, calls * 0.04, 100 + calls * 0.5, exposition(lags, frames=1000), 1000)
+        window = {
+            "generator_lag_p99_ms": 1.0,
+            "response_p95_ms": p95,
+            "response_p50_ms": p95,
+            "audio_gaps": 0,
+            "replies_per_call": 1.0,
+        }
+        steps.append(evaluate_step(calls, before, after, idle, window, 0, 0, baseline_p95_ms=1250.0))
+    raw = {
+        "steps": steps,
+        "baseline": {"response_p95_ms": 1250.0},
+        "stop_reason": "both knees crossed",
+        "idle": {},
+        "phrase_s": 1.4,
+    }
+    result = summarize(raw, RampConfig((10, 20, 40), settle_s=1, hold_s=10), pinned=True)
+    check_result(result, "capacity")
+    assert result["caller_knee_calls"] == 10 and result["server_knee_calls"] == 20
+    assert result["knees"]["caller_perceived"]["crossed"] and result["knees"]["server_frame_lag"]["crossed"]
+    text = render_summary([result], {"date": "today"})
+    assert (
+        "| caller-perceived knee (calls) | 10 |" in text and "| server frame-lag knee (calls) | 20 |" in text
+    )
