@@ -19,7 +19,12 @@ from apps.backend.setting_values import (
     AcsJwtSource,
     EventGridAuthMode,
 )
-from apps.backend.settings_sections import BrowserSessionSettings, ConversationSettings, RecordingSettings
+from apps.backend.settings_sections import (
+    BrowserSessionSettings,
+    ConversationSettings,
+    RecordingSettings,
+    ServerProcessSettings,
+)
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
 ACS_PUBLIC_OPENID_CONFIG_URL = (
@@ -27,7 +32,9 @@ ACS_PUBLIC_OPENID_CONFIG_URL = (
 )
 
 
-class Settings(BrowserSessionSettings, ConversationSettings, RecordingSettings, BaseSettings):
+class Settings(
+    BrowserSessionSettings, ConversationSettings, RecordingSettings, ServerProcessSettings, BaseSettings
+):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- service -------------------------------------------------------------------------------
@@ -48,24 +55,6 @@ class Settings(BrowserSessionSettings, ConversationSettings, RecordingSettings, 
         "with its latency parts is exported to <url>/v1/traces. Unset: no tracing.",
     )
     otel_service_name: str = Field("switchboard", description="service.name on exported spans.")
-    workers: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and one "
-        "Redis (with REDIS_URL unset, one embedded server for all of them); calls are routed between workers "
-        "like between replicas. About one per core.",
-    )
-    worker_status_file: Path | None = Field(
-        None,
-        description="With WORKERS > 1: where the supervisor writes its workers' pids and private loopback "
-        "ports (JSON), to scrape each worker's /metrics. Unset: not written.",
-    )
-    media_websocket: Literal["direct", "asgi"] = Field(
-        "direct",
-        description="How the ACS media WebSocket is served: direct (frames parsed straight off the socket, no "
-        "ASGI per message: the cheaper path) or asgi (through Starlette like every other route).",
-    )
 
     # --- telephony (ACS) -----------------------------------------------------------------------
     acs_connection_string: SecretStr | None = Field(
