@@ -166,7 +166,22 @@ class WorkerProbe:
             uss or None,
             metrics,
             frames_sent,
+            cpu_pressure_us(),
         )
+
+
+def cpu_pressure_us() -> int | None:
+    """Linux PSI: microseconds some runnable task waited for a CPU, machine-wide (None without PSI). Diffed
+    over a step it says how much other load competed with the bench (a noisy neighbour)."""
+    try:
+        with open("/proc/pressure/cpu") as psi:
+            first = psi.readline()
+    except OSError:
+        return None
+    for field in first.split():
+        if field.startswith("total="):
+            return int(field[6:])
+    return None
 
 
 def merge_snapshots(snapshots: list[MetricsSnapshot]) -> MetricsSnapshot:

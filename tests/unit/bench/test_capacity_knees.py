@@ -96,3 +96,16 @@ def test_the_summary_reports_both_knees_and_follows_the_result_contract() -> Non
     assert (
         "| caller-perceived knee (calls) | 10 |" in text and "| server frame-lag knee (calls) | 20 |" in text
     )
+
+
+def test_cpu_pressure_is_the_share_of_the_step_other_load_held_the_cpus() -> None:
+    from dataclasses import replace
+
+    from bench.capacity import evaluate_step
+    from tests.unit.bench.test_loadgen import exposition, probe
+
+    before = replace(probe(0.0, 0.0, 100, exposition([], frames=0), 0), pressure_us=1_000_000)
+    after = replace(probe(10.0, 1.0, 100, exposition([0.003] * 10, frames=10), 10), pressure_us=4_000_000)
+    window = {"generator_lag_p99_ms": 1.0, "response_p95_ms": 1.0, "audio_gaps": 0}
+    step = evaluate_step(1, before, after, before, window, 0, 0, baseline_p95_ms=1.0)
+    assert step["cpu_pressure_pct"] == 30.0
