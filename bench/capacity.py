@@ -87,6 +87,7 @@ class RampConfig:
     baseline_s: float = 60.0  # one call alone: ~9 replies for the baseline p95
     workers: int = 1
     remeasure: int = 2  # windows measured again when the generator lagged (a noisy machine)
+    keep_going: bool = False  # run every step whatever happens (CPU and memory per call on a busy machine)
 
     @classmethod
     def for_mode(cls, quick: bool) -> RampConfig:
@@ -118,6 +119,7 @@ class WorkerProbe:
         self.http = http
         self.generator = generator
         self.private_urls: list[str] = []
+        self.active_per_worker: list[float | None] = []
         if worker.status_file is not None:
             status = json.loads(worker.status_file.read_text())
             self.private_urls = [f"http://127.0.0.1:{w['private_port']}" for w in status["workers"]]
@@ -147,6 +149,7 @@ class WorkerProbe:
         for url in self.private_urls:
             snapshots.append(await scrape(self.http, f"{url}/metrics"))
         present = [s for s in snapshots if s is not None]
+        self.active_per_worker = [s.value(ACTIVE) for s in present]
         return merge_snapshots(present) if len(present) == len(snapshots) else None
 
     async def take(self, *, memory_detail: bool = True) -> Probe:
@@ -441,6 +444,7 @@ async def ramp(worker: Worker, config: RampConfig, profile: LoadProfile) -> dict
                         baseline_p95_ms=baseline_p95,
                     )
                     step["attempt"] = attempt + 1
+                    step["active_calls_per_worker"] = probe.active_per_worker or None
                     if generator_valid(step):
                         break
                     # The generator itself fell behind (another process had its core): the window says
@@ -453,7 +457,7 @@ async def ramp(worker: Worker, config: RampConfig, profile: LoadProfile) -> dict
                 )
                 steps.append(step)
                 print(_progress(step), file=sys.stderr, flush=True)
-                stop = _stop_reason(steps)
+                stop = None if config.keep_going else _stop_reason(steps)
                 if stop:
                     stop_reason = f"stopped at {target} calls: {stop}"
                     break
@@ -648,6 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, help="seconds each step is measured")
     parser.add_argument("--baseline", type=float, help="seconds the one-call baseline is measured")
     parser.add_argument("--workers", type=int, default=1, help="WORKERS for the backend; steps scale by it")
+    parser.add_argument(
+        "--keep-going", action="store_true", help="run every step even past both knees (cost per call)"
+    )
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     args = parser.parse_args(argv)
     config = RampConfig.for_mode(args.quick)
@@ -658,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         hold_s=args.hold or config.hold_s,
         baseline_s=args.baseline or config.baseline_s,
         workers=args.workers,
+        keep_going=args.keep_going,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     result = _run_fast(run(args.out, quick=args.quick, config=config))
