@@ -244,6 +244,9 @@ def evaluate_step(
         "calls": calls,
         "worker_cpu_pct": cpu,
         "cpu_pct_per_call": round(cpu / calls, 2) if calls else None,
+        # CPU per inbound frame handled: what a call costs even when a busy machine starves the worker
+        # (CPU % per call then reads low, since fewer frames were handled in the wall time).
+        "cpu_us_per_frame": (round((after.cpu_s - before.cpu_s) * 1e6 / handled, 1) if handled else None),
         "redis_cpu_pct": _pct(after.children_cpu_s - before.children_cpu_s, wall),
         "cpu_pressure_pct": (
             _pct((after.pressure_us - before.pressure_us) / 1e6, wall)
@@ -343,6 +346,7 @@ TABLE_COLUMNS = [
     "worker CPU %",
     "CPU %/call",
     "CPU pressure %",
+    "CPU µs/frame",
     "RSS MB",
     "MB/call",
     "USS MB/call",
@@ -369,6 +373,7 @@ def table_row(step: dict[str, Any]) -> list[Any]:
         step["worker_cpu_pct"],
         step["cpu_pct_per_call"],
         step.get("cpu_pressure_pct"),
+        step.get("cpu_us_per_frame"),
         step["rss_mb"],
         step["mb_per_call"],
         step["uss_mb_per_call"],
@@ -508,7 +513,7 @@ def _progress(step: dict[str, Any]) -> str:
     lag, gen = step["frame_lag"], step["generator"]
     return (
         f"[capacity] {step['calls']:>4} calls  cpu {step['worker_cpu_pct']:5.1f}%  rss {step['rss_mb']} MB  "
-        f"psi {step.get('cpu_pressure_pct')}%  "
+        f"psi {step.get('cpu_pressure_pct')}%  cpu/frame {step.get('cpu_us_per_frame')} us  "
         f"lag p50/p99 {lag['p50_ms']}/{lag['p99_ms']} ms  >20ms {lag['over_limit']}  "
         f"gen p99 {gen['generator_lag_p99_ms']} ms  replies/call {gen['replies_per_call']}  "
         f"reply p95 {gen.get('response_p95_ms')} ms gaps {gen['audio_gaps']}  "
@@ -559,13 +564,18 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
     per_core = caller_knee / cores
     # CPU alone: the worker's CPU per call at the largest step with a valid generator, scaled to a full
     # core. Not a knee (latency and stalls come first on a shared machine), a ceiling to compare it with.
-    valid = [s for s in steps if generator_valid(s) and s["cpu_pct_per_call"]]
-    cpu_ceiling = round(100 / valid[-1]["cpu_pct_per_call"]) if valid else None
+    # CPU alone: the backend's CPU per inbound frame handled (everything a call costs, spread over its 50
+    # frames a second), at the largest step, scaled to a whole core. Not a knee (latency and stalls come
+    # first, the more so on a shared machine), a ceiling to compare the knees with.
+    costed = [s for s in steps if s.get("cpu_us_per_frame")]
+    cost_us = costed[-1]["cpu_us_per_frame"] if costed else None
+    cpu_ceiling = round(1e6 / (50 * cost_us)) if cost_us else None
     notes.append(
-        f"CPU ceiling: at {valid[-1]['calls']} calls the backend used {valid[-1]['cpu_pct_per_call']}% of a core "
-        f"per call, so CPU alone would run out near {cpu_ceiling} calls per core (an estimate, not a knee)"
-        if valid
-        else "no step with a valid generator: no CPU estimate"
+        f"CPU ceiling: at {costed[-1]['calls']} calls the backend spent {cost_us} us of CPU per inbound frame "
+        f"(all its work per call, per 20 ms), so one core runs out of CPU near {cpu_ceiling} calls "
+        "(an estimate from CPU time, robust to a busy machine; not a knee)"
+        if costed
+        else "no CPU-per-frame figure: no frames counted"
     )
     return {
         "name": NAME,
@@ -596,9 +606,7 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
             "caller-perceived knee (calls)": caller_knee,
             "server frame-lag knee (calls)": server_knee,
             "one-call reply p95 (ms)": baseline.get("response_p95_ms"),
-            "CPU per call at the largest valid step (% of a core)": valid[-1]["cpu_pct_per_call"]
-            if valid
-            else None,
+            "CPU per inbound frame at the largest step (µs)": cost_us,
             "CPU ceiling (calls per core, estimate)": cpu_ceiling,
             "workers": config.workers,
             "cores counted": cores,
