@@ -12,7 +12,10 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from websockets.speedups import apply_mask
+try:  # websockets' C unmask; its pure-Python twin where the wheel has no speedups
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover
+    from websockets.utils import apply_mask
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONTINUATION = 0x0
