@@ -564,19 +564,8 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
     per_core = caller_knee / cores
     # CPU alone: the worker's CPU per call at the largest step with a valid generator, scaled to a full
     # core. Not a knee (latency and stalls come first on a shared machine), a ceiling to compare it with.
-    # CPU alone: the backend's CPU per inbound frame handled (everything a call costs, spread over its 50
-    # frames a second), at the largest step, scaled to a whole core. Not a knee (latency and stalls come
-    # first, the more so on a shared machine), a ceiling to compare the knees with.
-    costed = [s for s in steps if s.get("cpu_us_per_frame")]
-    cost_us = costed[-1]["cpu_us_per_frame"] if costed else None
-    cpu_ceiling = round(1e6 / (50 * cost_us)) if cost_us else None
-    notes.append(
-        f"CPU ceiling: at {costed[-1]['calls']} calls the backend spent {cost_us} us of CPU per inbound frame "
-        f"(all its work per call, per 20 ms), so one core runs out of CPU near {cpu_ceiling} calls "
-        "(an estimate from CPU time, robust to a busy machine; not a knee)"
-        if costed
-        else "no CPU-per-frame figure: no frames counted"
-    )
+    cost_us, cpu_ceiling, ceiling_note = cpu_ceiling_per_core(steps, config.workers)
+    notes.append(ceiling_note)
     return {
         "name": NAME,
         "targets": [
@@ -631,6 +620,43 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
         },
         **raw,
     }
+
+
+def cpu_ceiling_per_core(steps: list[dict[str, Any]], workers: int) -> tuple[float | None, int | None, str]:
+    """(CPU us per inbound frame at the largest step, calls per core where CPU alone would run out, a note).
+
+    The ceiling extrapolates the backend's CPU between the two largest steps to 100 % of each worker's core:
+    the marginal cost per call, so fixed costs (metrics, timers, Redis housekeeping) do not count per call. A
+    step whose worker fell behind is scaled up by frames sent / frames handled (a starved worker reads low).
+    Not a knee (latency and stalls come first, the more so on a shared machine): a ceiling to compare with."""
+    usable = [s for s in steps if s.get("cpu_us_per_frame") and s.get("frames_handled")]
+    if not usable:
+        return None, None, "no CPU figure: no frames counted"
+    last = usable[-1]
+
+    def demand(step: dict[str, Any]) -> float:
+        return float(step["worker_cpu_pct"]) * max(1.0, step["frames_sent"] / step["frames_handled"])
+
+    if len(usable) >= 2 and usable[-1]["calls"] > usable[-2]["calls"]:
+        (c1, u1), (c2, u2) = ((s["calls"], demand(s)) for s in usable[-2:])
+        slope = (u2 - u1) / (c2 - c1)
+        if slope > 0:
+            ceiling = round((c2 + (100.0 * workers - u2) / slope) / workers)
+            return (
+                last["cpu_us_per_frame"],
+                ceiling,
+                f"CPU ceiling: from {c1} to {c2} calls the backend's CPU grew {slope:.3f}% of a core per call "
+                f"({last['cpu_us_per_frame']} us per inbound frame at {c2}); CPU alone would run out near "
+                f"{ceiling} calls per core (an extrapolation from CPU time, not a knee)",
+            )
+    ceiling = round(1e6 / (50 * last["cpu_us_per_frame"]))
+    return (
+        last["cpu_us_per_frame"],
+        ceiling,
+        f"CPU ceiling: {last['cpu_us_per_frame']} us per inbound frame at {last['calls']} calls, fixed costs "
+        f"included: about {ceiling} calls per core (one step only, so fixed costs count per call: a low estimate, "
+        "not a knee)",
+    )
 
 
 def _marginal_mb_per_call(steps: list[dict[str, Any]]) -> float | None:

@@ -109,3 +109,26 @@ def test_cpu_pressure_is_the_share_of_the_step_other_load_held_the_cpus() -> Non
     window = {"generator_lag_p99_ms": 1.0, "response_p95_ms": 1.0, "audio_gaps": 0}
     step = evaluate_step(1, before, after, before, window, 0, 0, baseline_p95_ms=1.0)
     assert step["cpu_pressure_pct"] == 30.0
+
+
+def test_the_cpu_ceiling_extrapolates_the_marginal_cost_per_call() -> None:
+    from bench.capacity import cpu_ceiling_per_core
+
+    def step(calls: int, cpu: float, handled: int) -> dict[str, Any]:
+        sent = calls * 50 * 10
+        return {
+            "calls": calls,
+            "worker_cpu_pct": cpu,
+            "frames_sent": sent,
+            "frames_handled": handled,
+            "cpu_us_per_frame": 80.0,
+        }
+
+    # 20 % at 50 calls, 40 % at 100: 0.4 % per call on top of fixed costs, so 100 % at 250 calls.
+    assert cpu_ceiling_per_core([step(50, 20.0, 25000), step(100, 40.0, 50000)], 1)[1] == 250
+    # A starved worker handled half its frames: its CPU counts double (80 %), 1.2 % per call from 50 calls
+    # on: 100 % at 100 + 20 / 1.2 = 117 calls.
+    assert cpu_ceiling_per_core([step(50, 20.0, 25000), step(100, 40.0, 25000)], 1)[1] == 117
+    # Two workers, two cores: the same per-call cost carries twice the calls, i.e. the same per core.
+    assert cpu_ceiling_per_core([step(100, 40.0, 50000), step(200, 80.0, 100000)], 2)[1] == 250
+    assert cpu_ceiling_per_core([step(100, 40.0, 50000)], 1)[1] == 250  # one step: 80 us per frame
