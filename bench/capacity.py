@@ -360,6 +360,8 @@ TABLE_COLUMNS = [
     "response p50 ms",
     "response p95 ms",
     "audio gaps",
+    "server underruns",
+    "gen lag max ms",
     "server ok (frame lag)",
     "caller ok",
 ]
@@ -387,6 +389,8 @@ def table_row(step: dict[str, Any]) -> list[Any]:
         gen["response_p50_ms"],
         gen.get("response_p95_ms"),
         gen["audio_gaps"],
+        step.get("underruns"),
+        gen.get("generator_lag_max_ms"),
         "yes" if step["ok"] else "no: " + "; ".join(step["problems"]),
         "yes" if step.get("caller_ok") else "no: " + "; ".join(step.get("caller_problems", [])),
     ]
