@@ -41,8 +41,35 @@ def main(argv: list[str] | None = None) -> int:
     profile_path = os.environ.get("BENCH_PROFILE")
     if profile_path:
         _profile_on_signals(profile_path)
+    _log_slow_collections()
     run_server(create_app(settings, providers=factory), settings)
     return 0
+
+
+def _log_slow_collections(threshold_s: float = 0.010) -> None:
+    """Log every cyclic GC pass longer than `threshold_s` (a stall for every call on the loop): the worker
+    log then tells a collection from a noisy neighbour when a step shows a stall."""
+    import gc
+    import logging
+    import time
+
+    log = logging.getLogger("bench.server.gc")
+    started: dict[str, float] = {}
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started["t"] = time.perf_counter()
+            return
+        took = time.perf_counter() - started.get("t", time.perf_counter())
+        if took >= threshold_s:
+            log.warning(
+                "slow gc: generation %d, %.1f ms, %d collected",
+                info["generation"],
+                took * 1e3,
+                info["collected"],
+            )
+
+    gc.callbacks.append(watch)
 
 
 def _profile_on_signals(path_prefix: str) -> None:
