@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if profile_path:
         _profile_on_signals(profile_path)
     _log_slow_collections()
+    if os.environ.get("BENCH_STALL_LOG"):
+        _watch_stalls(float(os.environ["BENCH_STALL_LOG"]))
     run_server(create_app(settings, providers=factory), settings)
     return 0
 
@@ -70,6 +72,61 @@ def _log_slow_collections(threshold_s: float = 0.010) -> None:
             )
 
     gc.callbacks.append(watch)
+
+
+def _watch_stalls(threshold_s: float) -> None:
+    """BENCH_STALL_LOG=<seconds>: a watchdog thread logs the event loop thread's stack whenever the loop has
+    not turned for `threshold_s`, with the CPU time that thread spent meanwhile: about the stall's length
+    means our code ran (the stack says which), about zero means the process was not scheduled (a
+    neighbour had the core)."""
+    import asyncio
+    import logging
+    import sys
+    import threading
+    import time
+    import traceback
+
+    log = logging.getLogger("bench.server.stall")
+    main = threading.main_thread()
+    beat = {"t": time.monotonic()}
+
+    def heartbeat() -> None:
+        beat["t"] = time.monotonic()
+        asyncio.get_running_loop().call_later(0.002, heartbeat)
+
+    def watchdog() -> None:
+        assert main.native_id is not None
+        clock = time.pthread_getcpuclockid(main.ident or 0)
+        reported = 0.0
+        while main.is_alive():
+            time.sleep(threshold_s / 4)
+            now = time.monotonic()
+            late = now - beat["t"]
+            if late < threshold_s or beat["t"] == reported:
+                continue
+            reported = beat["t"]
+            cpu_before = time.clock_gettime(clock)
+            frame = sys._current_frames().get(main.ident or 0)
+            stack = "".join(traceback.format_stack(frame, limit=12)) if frame is not None else "?"
+            time.sleep(threshold_s / 4)
+            busy = (time.clock_gettime(clock) - cpu_before) / (threshold_s / 4)
+            log.warning(
+                "loop stalled %.0f ms (loop thread busy %.0f%% just after)\n%s", late * 1e3, busy * 100, stack
+            )
+
+    def start() -> None:
+        asyncio.get_running_loop().call_soon(heartbeat)
+        threading.Thread(target=watchdog, name="stall-watchdog", daemon=True).start()
+
+    import uvicorn.server
+
+    original = uvicorn.server.Server.startup
+
+    async def startup(self: uvicorn.server.Server, sockets: object = None) -> None:
+        start()
+        await original(self, sockets=sockets)  # type: ignore[arg-type]
+
+    uvicorn.server.Server.startup = startup  # type: ignore[method-assign]
 
 
 def _profile_on_signals(path_prefix: str) -> None:
