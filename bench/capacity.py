@@ -23,7 +23,10 @@ within +100 ms of that baseline, with no audio gap heard, no call dropped and no
 goes on while either knee is still ahead; each knee is the last step before that criterion first failed.
 
 `--workers N` runs the backend with WORKERS=N (one process per worker, unpinned) and scales the steps by N;
-BENCH_PROFILE=<prefix> writes a pyinstrument profile of each held step (single worker only).
+BENCH_PROFILE=<prefix> writes a pyinstrument profile of each held step (single worker only);
+BENCH_STALL_LOG=<seconds> makes the worker log its loop thread's stack whenever the loop stalls that long;
+`--keep-going` runs every step (cost per call on a busy machine). Every step records the machine's CPU
+pressure (PSI): a step taken while neighbours held the CPUs says more about them than about us.
 """
 
 from __future__ import annotations
