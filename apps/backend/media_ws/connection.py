@@ -188,9 +188,13 @@ class MediaWebSocket(asyncio.Protocol):
     # -- MediaSocket -------------------------------------------------------------------------------
 
     async def receive_text(self) -> str | None:
+        """The next message; None once either side closed (after our close, as through Starlette, whatever
+        the peer still sends is not read: the call is ending)."""
         inbox = self._inbox
+        if self._close_sent:
+            return None
         while not inbox:
-            if self.closed:
+            if self.closed or self._close_sent:
                 return None
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -242,6 +246,7 @@ class MediaWebSocket(asyncio.Protocol):
         if self.closed:  # the peer's close came first: ours was the answer
             self.transport.close()
         else:
+            self._wake()  # a reader waiting for the next message learns the socket is closing
             loop = asyncio.get_running_loop()
             self._close_timer = loop.call_later(CLOSE_TIMEOUT_S, self._abort)
 
