@@ -1,7 +1,8 @@
 """Turn benchmark results into what people read: summary.md and latency_histogram.png.
 
 Every benchmark module returns a dict in one shape (see bench/run.py): name, targets (name, target, value,
-unit, met), an optional table (columns, rows), optional notes, optional histograms ({label: [ms, ...]}) and
+unit, met), optional key figures ({label: value}, e.g. capacity's two knees), an optional table (columns,
+rows), optional notes, optional histograms ({label: [ms, ...]}) and
 raw samples. Rendering is kept apart from running so it can be tested on a fake result without timing
 anything.
 """
@@ -163,6 +164,9 @@ def bench_section(result: dict[str, Any]) -> str:
     parts = [heading]
     if meta.get("duration_s") is not None:
         parts.append(f"{'Quick' if meta.get('quick') else 'Full'} run, {meta['duration_s']:.0f} s.")
+    figures = result.get("key_figures")
+    if isinstance(figures, dict) and figures:
+        parts.append(markdown_table(["key figure", "value"], list(figures.items())))
     parts.append(targets_table(result["targets"]) if result["targets"] else "No targets.")
     table = result.get("table")
     if table and table.get("rows"):

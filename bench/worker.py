@@ -32,6 +32,8 @@ class Worker:
     pid: int
     log_path: Path
     simulator: AcsSimulator
+    status_file: Path | None = None
+    """WORKERS > 1: the supervisor's WORKER_STATUS_FILE (each worker's private port, for its /metrics)."""
 
     def admin(self, timeout: float = 30.0) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers={"x-api-key": ADMIN_KEY}, timeout=timeout)
@@ -61,6 +63,8 @@ async def running_worker(
             "MEDIA_TOKEN_SECRET": MEDIA_SECRET,
             "TRANSCRIPTS_DB": str(scratch / "transcripts.sqlite3"),
             "LOG_LEVEL": "WARNING",
+            "WORKER_STATUS_FILE": str(scratch / "workers.json"),
+            "TRANSCRIPT_SPOOL_PATH": str(scratch / "transcript-spool.db"),
             **(env or {}),
         }
         worker_env.pop("REDIS_URL", None)  # each worker runs its own embedded Redis
@@ -76,7 +80,16 @@ async def running_worker(
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait_ready(url, process, log_path, start_timeout_s)
-            yield Worker(url=url, pid=process.pid, log_path=log_path, simulator=simulator)
+            status_file = scratch / "workers.json"
+            if int(worker_env.get("WORKERS", "1")) > 1:
+                await _wait_for_file(status_file, process, log_path, start_timeout_s)
+            yield Worker(
+                url=url,
+                pid=process.pid,
+                log_path=log_path,
+                simulator=simulator,
+                status_file=status_file if status_file.exists() else None,
+            )
         finally:
             if process.returncode is None:
                 process.terminate()
@@ -100,6 +113,16 @@ async def _wait_ready(
                     return
             await asyncio.sleep(0.2)
     raise RuntimeError(f"bench worker not ready after {timeout_s}s:\n{await _tail(log_path)}")
+
+
+async def _wait_for_file(
+    path: Path, process: asyncio.subprocess.Process, log_path: Path, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await asyncio.to_thread(path.exists):
+        if process.returncode is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"bench workers did not report their ports:\n{await _tail(log_path)}")
+        await asyncio.sleep(0.2)
 
 
 async def _tail(path: Path, chars: int = 3000) -> str:

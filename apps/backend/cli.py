@@ -50,18 +50,32 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def run_server(app: Any, settings: Settings) -> None:
-    """Serve `app` with the production server options (also used by the benchmark worker)."""
+    """Serve `app` with the production server options (also used by the benchmark worker). WORKERS > 1:
+    one process per worker under a supervisor (`apps.backend.workers`), each running this same server."""
+    if settings.workers > 1:
+        from apps.backend.workers import run_workers
+
+        raise SystemExit(run_workers(app, settings))
     import uvicorn
 
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        ws_max_size=1 << 20,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(app, host=settings.host, port=settings.port, **server_options(app, settings))
+
+
+def server_options(app: Any, settings: Settings) -> dict[str, Any]:
+    """uvicorn options shared by the single-process server and each worker of a multi-worker one."""
+    max_size = 1 << 20
+    ws: Any = "auto"
+    if settings.media_websocket == "direct":
+        from apps.backend.media_ws.dispatch import media_protocol_class
+
+        ws = media_protocol_class(app, max_size=max_size)
+    return {
+        "log_config": None,
+        "loop": "uvloop" if sys.platform != "win32" else "asyncio",
+        "ws": ws,
+        "ws_max_size": max_size,
+        "timeout_graceful_shutdown": 10,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,3 +160,25 @@ class RecordingSettings(BaseModel):
     call_summary_timeout_seconds: float = Field(
         30.0, gt=0, le=300, description="Bound on one call's post-call summary (Azure OpenAI, then storing)."
     )
+
+
+class ServerProcessSettings(BaseModel):
+    # --- server processes -------------------------------------------------------------------------
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and one "
+        "Redis (with REDIS_URL unset, one embedded server for all of them); calls are routed between workers "
+        "like between replicas. About one per core.",
+    )
+    worker_status_file: Path | None = Field(
+        None,
+        description="With WORKERS > 1: where the supervisor writes its workers' pids and private loopback "
+        "ports (JSON), to scrape each worker's /metrics. Unset: not written.",
+    )
+    media_websocket: Literal["direct", "asgi"] = Field(
+        "direct",
+        description="How the ACS media WebSocket is served: direct (frames parsed straight off the socket, no "
+        "ASGI per message: the cheaper path) or asgi (through Starlette like every other route).",
+    )

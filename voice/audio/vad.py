@@ -126,6 +126,13 @@ class VadStream:
         np.multiply(ints, _SCALE, out=self._pending[self._end : self._end + ints.size])
         self._end += ints.size
 
+    def next_window_peak(self) -> float:
+        """Peak magnitude of the oldest complete window (without consuming it); 0.0 when none is buffered."""
+        if self._end - self._start < WINDOW_SAMPLES:
+            return 0.0
+        window = self._pending[self._start : self._start + WINDOW_SAMPLES]
+        return float(max(window.max(), -window.min()))
+
     def take_window(self, out: np.ndarray | None = None) -> np.ndarray:
         """Consume the oldest complete window; return (or write into `out`) its [576] model input.
 

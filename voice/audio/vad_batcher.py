@@ -9,7 +9,7 @@ runs, since each depends on the recurrent state the previous one left.
 
 Windows of digital silence (peak below `silence_floor`, about -56 dBFS: what ACS sends while the caller
 is quiet, far below any speech on a phone line) get probability 0 without running the model, and reset the
-call's recurrent state: the model's memory of earlier speech would otherwise make the first window after
+call's recurrent state (settled inline, before any batching, when they lead the stream): the model's memory of earlier speech would otherwise make the first window after
 the silence look like speech. (The model itself would have decayed to ~0 over a few such windows.)
 """
 
@@ -58,8 +58,19 @@ class VadBatcher:
         """Speech probability of each complete window `stream` has buffered (oldest first)."""
         if stream.ready_windows == 0:
             return []
+        # Digital silence at the head of the stream is settled here, with no batch and no wait: a call
+        # has at most one request in flight (it awaits each), so no earlier window of it is still queued.
+        probabilities: list[float] = []
+        floor = self._silence_floor
+        while stream.ready_windows and stream.next_window_peak() < floor:
+            stream.take_window()
+            stream.state = _SILENT_STATE
+            probabilities.append(0.0)
+            self.windows_skipped += 1
+        if stream.ready_windows == 0:
+            return probabilities
         loop = asyncio.get_running_loop()
-        request = _Request(stream, loop.create_future())
+        request = _Request(stream, loop.create_future(), probabilities)
         self._pending.append(request)
         if len(self._pending) >= self._max_batch:
             self._run_pending()

@@ -145,7 +145,8 @@ def _decode_audio(payload: object, frame_bytes: int) -> AudioFrame:
     if not isinstance(encoded, str):
         raise MalformedMessage("AudioData.data is not a string")
     try:
-        pcm = base64.b64decode(encoded, validate=True)
+        # strict_mode: the C check of base64.b64decode(validate=True) without its per-call regex.
+        pcm = binascii.a2b_base64(encoded, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedMessage("AudioData.data is not base64") from exc
     if len(pcm) % 2:

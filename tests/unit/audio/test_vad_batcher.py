@@ -63,3 +63,13 @@ async def test_a_call_that_hangs_up_while_waiting_does_not_disturb_the_others(sp
     cancelled.cancel()
     assert len(await kept) == 2  # 80 ms = two whole 32 ms windows
     assert cancelled.cancelled()
+
+
+async def test_digital_silence_is_settled_without_waiting_for_a_batch() -> None:
+    # A long wait would hold every silent frame 10 s if silence went through the batch timer.
+    batcher = VadBatcher(get_shared_model(), max_wait_s=10.0)
+    stream = VadStream(batcher.model)
+    stream.append(bytes(4 * FRAME))  # two whole windows of zeros
+    probabilities = await asyncio.wait_for(batcher.probabilities(stream), 1.0)
+    assert probabilities == [0.0, 0.0]
+    assert batcher.batches_run == 0 and batcher.windows_skipped == 2 and stream.ready_windows == 0

@@ -9,6 +9,7 @@ accepted, so a second socket with the same token is refused with 1008 too.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket
 from redis.exceptions import RedisError
@@ -73,51 +74,64 @@ class StarletteMediaSocket:
                 pass  # the peer closed first (a client that says "stop" and hangs up at once): closed either way
 
 
-async def _reject(websocket: WebSocket, reason: str, code: int = POLICY_VIOLATION) -> None:
-    log.warning("media socket rejected", extra={"reason": reason})
-    await websocket.accept()
-    await websocket.close(code, reason)
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    code: int = POLICY_VIOLATION
 
 
-@router.websocket("/media/stream")
-async def media_stream(websocket: WebSocket) -> None:
-    runtime: Runtime = websocket.app.state.runtime
+async def admit_media(runtime: Runtime, token: str | None, authorization: str | None) -> str | Rejection:
+    """The checks before a media socket is accepted, for both ways of serving it (this route and the
+    ASGI-free `apps.backend.media_ws`): our signed token, ACS' JWT, a known call, and the call's one media
+    slot. Returns the call id (its slot claimed: pair with `release_media`) or why the socket is refused."""
     try:
-        claims = runtime.media_tokens.verify(websocket.query_params.get("token"))
+        claims = runtime.media_tokens.verify(token)
     except MediaTokenError as exc:
-        await _reject(websocket, str(exc))
-        return
+        return _rejected(str(exc))
     if runtime.acs_auth is not None:
         try:
-            await runtime.acs_auth.verify_authorization_header(websocket.headers.get("authorization"))
+            await runtime.acs_auth.verify_authorization_header(authorization)
         except AcsAuthError as exc:
-            await _reject(websocket, f"not signed by ACS: {exc}")
-            return
+            return _rejected(f"not signed by ACS: {exc}")
     try:
         await runtime.calls.store.get(claims.call_id)
     except CallNotFound:
-        await _reject(websocket, "unknown call")
-        return
+        return _rejected("unknown call")
     except (RedisError, OSError) as exc:  # the call's state is unreachable: ACS may retry later
         log.warning("call state unavailable", extra={"error_type": type(exc).__name__})
-        await _reject(websocket, "call state unavailable", TRY_AGAIN_LATER)
-        return
+        return _rejected("call state unavailable", TRY_AGAIN_LATER)
     with bound_call_id(claims.call_id):
         try:
             claimed = await runtime.calls.claim_media(claims.call_id)
         except (RedisError, OSError) as exc:  # cannot tell whether another socket has the call: fail closed
             log.warning("media ownership unavailable", extra={"error_type": type(exc).__name__})
-            await _reject(websocket, "call ownership unavailable", TRY_AGAIN_LATER)
-            return
+            return _rejected("call ownership unavailable", TRY_AGAIN_LATER)
         if not claimed:
-            await _reject(websocket, "call already has a live media socket")
-            return
+            return _rejected("call already has a live media socket")
+    return claims.call_id
+
+
+def _rejected(reason: str, code: int = POLICY_VIOLATION) -> Rejection:
+    log.warning("media socket rejected", extra={"reason": reason})
+    return Rejection(reason, code)
+
+
+@router.websocket("/media/stream")
+async def media_stream(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    admitted = await admit_media(
+        runtime, websocket.query_params.get("token"), websocket.headers.get("authorization")
+    )
+    if isinstance(admitted, Rejection):
+        await websocket.accept()
+        await websocket.close(admitted.code, admitted.reason)
+        return
     try:
         await websocket.accept()
         await runtime.calls.run_media(
-            claims.call_id,
+            admitted,
             StarletteMediaSocket(websocket),
             call_connection_id=websocket.headers.get("x-ms-call-connection-id"),
         )
     finally:
-        await runtime.calls.release_media(claims.call_id)
+        await runtime.calls.release_media(admitted)

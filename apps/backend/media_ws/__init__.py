@@ -1,0 +1,1 @@
+"""The ACS media WebSocket served without ASGI (see `connection.py`), picked per upgrade by `dispatch.py`."""
