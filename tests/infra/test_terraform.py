@@ -21,6 +21,9 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 # Settings the Container App leaves to the service's default, each with the reason. A setting added to
 # settings.py fails test_every_production_setting_is_provided until it is wired in main.tf or listed here.
 DEFAULT_IN_AZURE = {
+    "MEDIA_WEBSOCKET": "default (direct)",
+    "WORKER_STATUS_FILE": "only with WORKERS > 1",
+    "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent",
     "ACS_AUDIO_FORMAT": "pcm16k suits the cascade and VoiceLive",
     "ACS_OPENID_CONFIG_URL": "the default is real ACS's public OpenID configuration",
