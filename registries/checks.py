@@ -17,6 +17,7 @@ from registries.scenariostore.schema import HandoffEdge, ScenarioSpec
 from registries.templates import render_text, template_error
 from registries.toolstore.decorator import ToolSpec
 from registries.toolstore.handoff import default_handoff_tool, handoff_tool
+from registries.toolstore.shapes import example_shape
 from registries.validation import RegistryIssue, field_path, issue_at, suggestion
 from registries.yamldoc import pos_of
 
@@ -149,6 +150,9 @@ def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> li
             for schema in [prop, *prop.get("anyOf", [])] if isinstance(prop, dict) else []:
                 if isinstance(schema, dict) and schema.get("enum"):
                     lists.append(tuple(str(v) for v in schema["enum"] if v != "other"))
+            shape = example_shape(str(prop.get("description", ""))) if isinstance(prop, dict) else None
+            if shape is not None and sum(c in "LD" for c in shape) >= 6:  # identifiers, not "like 250" amounts
+                lists.append((f"#{shape}",))  # an identifier of this shape ("#DDDDDDD": a claim number)
     return lists
 
 

@@ -68,8 +68,9 @@ class ToolSpec:
     intake: IntakeForm | None = None  # set on tools generated from a scenario's intake form
     routing_values: tuple[tuple[str, ...], ...] = ()
     """For a handoff tool: the enum value lists of the target agent's tools that the source agent's own tools
-    lack ("twice" names a duplicate charge, which only card services can dispute). The local brain's router
-    counts a caller naming one as evidence for the handoff."""
+    lack ("twice" names a duplicate charge, which only card services can dispute), and the shapes of their
+    identifiers as "#<shape>" ("#DDDDDDD": a claim number). The local brain's router counts a caller naming
+    one as evidence for the handoff."""
 
     def openai_tool(self) -> dict[str, Any]:
         """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""

@@ -116,6 +116,16 @@ def test_a_fragmented_message_is_joined_around_an_interleaved_ping() -> None:
         (client_frame(b"z" * 2000), 1009),  # over max_size
         (client_frame(b"a" * 600, fin=False) + client_frame(b"b" * 600, OP_CONTINUATION), 1009),
     ],
+    # Named, not derived from the bytes: the random mask keys would give every xdist worker other ids.
+    ids=[
+        "unmasked",
+        "orphan-continuation",
+        "reserved-opcode",
+        "rsv1",
+        "long-control",
+        "too-big",
+        "too-big-fragments",
+    ],
 )
 def test_protocol_violations_name_their_close_code(data: bytes, code: int) -> None:
     reader = FrameReader(max_size=1024)

@@ -45,7 +45,10 @@ class DialogReading:
     """Every tool call of the history with its result, oldest first."""
     call_ids: frozenset[str]
     last_spoken: str | None = None
-    """The agent's last spoken reply (what "say that again" repeats)."""
+    """The agent's last spoken reply."""
+    last_content: str | None = None
+    """The agent's last reply that said something ("sure, take your time" does not): what "say that again"
+    repeats."""
 
     handovers: tuple[ToolOutcome, ...] = ()
     """Handoffs into this agent as the cascade writes them into its history (a system message "Handed over
@@ -161,6 +164,8 @@ def _outcome(call_id: str, name: str, args: dict[str, Any], content: str, asked_
     )
 
 
+_ACKNOWLEDGEMENTS = frozenset({"Sure, take your time."})
+"""Replies that hold the floor without content (meta_turn.HOLD_ON)."""
 _QUESTION_RE = re.compile(r"[^.!?]*\?")
 _HANDED_OVER = re.compile(r"^Handed over from (\S+): (.*)$", re.DOTALL)
 _RELAYED = re.compile(r"^\[[\w-]+ said\] ")
@@ -172,6 +177,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
     outcomes: list[ToolOutcome] = []
     unanswered: list[ToolOutcome] = []
     last_spoken: str | None = None
+    last_content: str | None = None
     last_user: str | None = None
     latest_user: str | None = None
     caller_said = ""  # the caller's own last words (not another agent's, relayed as "[agent said] ...")
@@ -200,6 +206,8 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
             spoken = text_of(message).strip()
             if spoken:
                 last_spoken, unanswered = spoken, []
+                if spoken not in _ACKNOWLEDGEMENTS:
+                    last_content = spoken
             for call_id, name, args in _tool_calls(message):
                 calls[call_id] = (name, args)
                 asked_by[call_id] = latest_user or ""
@@ -220,6 +228,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
         outcomes=tuple(outcomes),
         call_ids=frozenset(calls),
         last_spoken=last_spoken,
+        last_content=last_content,
         handovers=tuple(handovers),
         caller_lines=tuple(caller_lines),
         handed_over_now=bool(handovers) and handovers[-1].call_id == f"handover-{len(messages) - 1}",

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from registries.toolstore.shapes import example_shape
 from voice.llm.local_brain.spoken import (
     MONTHS,
     ORDINALS,
@@ -34,11 +35,7 @@ def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
     """
     if "last4" in name or "last_four" in name:
         return "DDDD"
-    description = str(prop.get("description", ""))
-    match = re.search(r"\b(?:like|e\.g\.|for example|such as)\s+([A-Za-z0-9][A-Za-z0-9-]*[0-9])", description)
-    if not match:
-        return None
-    return "".join("L" if c.isalpha() else "D" if c.isdigit() else c for c in match.group(1).upper())
+    return example_shape(str(prop.get("description", "")))
 
 
 MAX_READINGS = 16

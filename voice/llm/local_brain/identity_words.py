@@ -31,6 +31,7 @@ _NOT_CONTENT = frozenset(
     too now calling account number""".split()
 )
 MIN_REQUEST_WORDS = 3
+_DIGIT_CUES = frozenset({"ending", "ends", "last", "four", "account", "card", "checking", "savings"})
 
 
 def _mark_sequence(toks: list[str], marked: list[bool], seq: tuple[str, ...]) -> None:
@@ -60,7 +61,10 @@ def request_without_identity(text: str) -> str | None:
         for cue in _NAME_CUES:
             _mark_sequence(toks, marked, cue)
     for run in digit_runs(toks):
-        if len(run.digits) >= 3:
+        cued = any(t in _DIGIT_CUES for t in toks[max(0, run.start - 3) : run.start])
+        if len(run.digits) == 4 or (
+            len(run.digits) >= 3 and cued
+        ):  # a claim number is the request's, not who
             found = True
             for j in range(run.start, run.end):
                 marked[j] = True

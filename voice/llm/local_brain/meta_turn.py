@@ -61,7 +61,7 @@ class MetaTurn:
         if meta is Meta.HOLD:
             return Decision(HOLD_ON)  # whatever was asked stays asked
         if meta is Meta.REPEAT:
-            return Decision(self.convo.last_spoken or offer(self.tool_list))
+            return Decision(self.convo.last_content or offer(self.tool_list))
         if meta is Meta.CAPABILITIES:
             self.state.misses = 0
             follow = pending.question if pending is not None else "What would you like to do?"
@@ -98,7 +98,17 @@ class MetaTurn:
             return Decision()
         route = await self.route_request(request)
         spec = self.tools.get(route.tool or "")
-        if spec is None or spec.handoff is not None or spec.name in CALL_CONTROL:
+        if spec is None or spec.handoff is not None:
+            # It was handed here for this: the best of its own tools, when that is a clear match, rather than
+            # handing the call straight back ("check on my car claim" sounds like claims, it is a status).
+            own = [
+                (score, name)
+                for name, score in route.scores.items()
+                if name in self.tools and self.tools[name].handoff is None and name not in CALL_CONTROL
+            ]
+            best = max(own, default=(0.0, ""))
+            spec = self.tools[best[1]] if best[0] >= SWITCH_THRESHOLD else None
+        if spec is None or spec.name in CALL_CONTROL:
             return Decision()
         self.state.misses = 0
         return self.start(spec, request)

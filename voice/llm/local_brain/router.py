@@ -28,6 +28,7 @@ import numpy as np
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.embeddings import EmbeddingCache, SentenceEncoder, digest, get_shared_encoder
 from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.identifiers import parse_identifier
 from voice.llm.local_brain.params import unwrap
 
 DEFAULT_THRESHOLD = 0.35
@@ -135,9 +136,16 @@ class ToolIndex:
     def evidence(self, text: str) -> np.ndarray:
         """1.0 for each tool whose enum values the text names, else 0.0."""
         return np.array(
-            [float(any(match_enum(text, values) for values in enums)) for enums in self.enums],
+            [float(any(_names(text, values) for values in enums)) for enums in self.enums],
             dtype=np.float32,
         )
+
+
+def _names(text: str, values: tuple[str, ...]) -> bool:
+    """Whether `text` names one of `values`, or (for a "#<shape>" entry) says an identifier of that shape."""
+    if len(values) == 1 and values[0].startswith("#"):
+        return parse_identifier(text, values[0][1:]) is not None
+    return match_enum(text, values) is not None
 
 
 _INDEXES: EmbeddingCache[ToolIndex] = EmbeddingCache(capacity=64)
