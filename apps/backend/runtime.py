@@ -38,6 +38,7 @@ from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
+from apps.backend.registry.loader_process import RegistryLoaderProcess
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.sessions.service import SessionService
 from apps.backend.sessions.tokens import derive_key
@@ -115,6 +116,11 @@ class Runtime:
 
         extra_dirs = [settings.agents_dir] if settings.agents_dir else []
         registry = await asyncio.to_thread(RegistryHolder.from_dirs, extra_dirs)
+        loader_process: RegistryLoaderProcess | None = None
+        if settings.registry_load_worker:
+            loader_process = RegistryLoaderProcess(extra_dirs)
+            registry.load_in(loader_process)
+            stack.push_async_callback(loader_process.close)
         snapshot = registry.current
         log.info(
             "registry loaded",
@@ -242,6 +248,8 @@ class Runtime:
         stack.push_async_callback(webrtc.aclose)  # before the router stops: peers end their sessions first
         # Before this replica serves: close what a killed worker left open (calls no replica holds).
         await close_abandoned_calls(transcripts, store, router)
+        if loader_process is not None:  # now the service is up: a lower-priority child, not in its way
+            loader_process.warm_up_in_background()
         return cls(
             settings=settings,
             redis=redis,
