@@ -61,7 +61,12 @@ class RegistryLoaderProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._warming: asyncio.Task[None] | None = None
+        self._warm = False  # a load went through the current child (its imports and parse cache are done)
         self._closed = False
+
+    @property
+    def warm(self) -> bool:
+        return self._warm
 
     @property
     def pid(self) -> int | None:
@@ -69,19 +74,39 @@ class RegistryLoaderProcess:
         return process.pid if process is not None and process.returncode is None else None
 
     def warm_up_in_background(self) -> None:
-        """Start the child and load once (so its parse cache holds the current files), without waiting."""
+        """Start the child and load once (so its parse cache holds the current files), without waiting;
+        loads go to the child once this is done."""
         if self._warming is None and not self._closed:
             self._warming = asyncio.create_task(self._warm_up(), name="registry-loader-warm-up")
 
+    async def start(self) -> bool:
+        """Warm the child up and wait for it; False when it could not start (loads stay in a thread)."""
+        self.warm_up_in_background()
+        if self._warming is not None:
+            await asyncio.shield(self._warming)
+        return self._warm
+
     async def _warm_up(self) -> None:
         try:
-            await self.load()
-        except (LoaderUnavailable, RegistryError) as exc:  # the first refresh tries again / reports it
-            log.warning("registry load worker warm-up failed", extra={"error": str(exc)[:500]})
+            await self._load()
+            self._warm = True
+        except RegistryError:  # an invalid registry on disk: the child works, and reports it the same way
+            self._warm = True
+        except LoaderUnavailable as exc:  # the next refresh starts another warm-up
+            log.warning("registry load worker did not start", extra={"error": str(exc)[:500]})
+        finally:
+            self._warming = None
 
     async def load(self) -> ProcessLoad:
         """The registry as the child loads it. Raises RegistryError (every problem, as the loader reports
-        them) for an invalid registry, LoaderUnavailable when the child cannot serve."""
+        them) for an invalid registry, LoaderUnavailable when the child cannot serve, or is not warm yet (a
+        refresh never waits for a child to start: it loads in a thread meanwhile)."""
+        if not self._warm:
+            self.warm_up_in_background()
+            raise LoaderUnavailable("the registry load worker is still starting")
+        return await self._load()
+
+    async def _load(self) -> ProcessLoad:
         async with self._lock:
             if self._closed:
                 raise LoaderUnavailable("the registry load worker is closed")
@@ -136,6 +161,7 @@ class RegistryLoaderProcess:
         return self._process
 
     async def _stop_process(self) -> None:
+        self._warm = False
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
@@ -149,6 +175,7 @@ class RegistryLoaderProcess:
             await process.wait()
 
     def _kill(self) -> None:
+        self._warm = False
         process, self._process = self._process, None
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -156,10 +183,11 @@ class RegistryLoaderProcess:
 
     async def close(self) -> None:
         self._closed = True
-        if self._warming is not None:
-            self._warming.cancel()
+        warming = self._warming
+        if warming is not None:
+            warming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._warming
+                await warming
         await self._stop_process()
 
 

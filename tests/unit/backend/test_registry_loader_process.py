@@ -23,6 +23,7 @@ __all__ = ["tree"]
 @pytest.fixture
 async def worker(tree: Path) -> AsyncIterator[RegistryLoaderProcess]:
     process = RegistryLoaderProcess([tree])
+    assert await process.start()
     try:
         yield process
     finally:
@@ -69,6 +70,10 @@ async def test_a_killed_worker_fails_one_load_and_the_next_load_starts_a_new_one
 
     with pytest.raises(LoaderUnavailable):
         await worker.load()
+    assert not worker.warm
+    with pytest.raises(LoaderUnavailable, match="still starting"):  # a refresh loads in a thread meanwhile
+        await worker.load()
+    assert await worker.start()
     again = await worker.load()
 
     assert again.snapshot.version == load_registry([tree]).version
@@ -93,7 +98,23 @@ async def test_the_holder_refreshes_through_the_worker_and_falls_back_to_a_threa
     assert holder.current.version == fallback.version == load_registry([tree]).version != outcome.version
 
 
-async def test_a_warm_up_starts_the_worker_without_waiting(worker: RegistryLoaderProcess) -> None:
-    worker.warm_up_in_background()
-    loaded = await worker.load()  # waits for the warm-up's load, then loads again
-    assert worker.pid is not None and loaded.snapshot.agents
+async def test_a_cold_worker_never_holds_a_load_up(tree: Path) -> None:
+    cold = RegistryLoaderProcess([tree])
+    try:
+        with pytest.raises(LoaderUnavailable, match="still starting"):
+            await cold.load()  # and a warm-up is under way
+        assert await cold.start()
+        assert (await cold.load()).snapshot.version == load_registry([tree]).version
+    finally:
+        await cold.close()
+
+
+async def test_a_worker_that_cannot_start_leaves_loads_to_a_thread(tree: Path) -> None:
+    broken = RegistryLoaderProcess([tree], python="/nonexistent/python")
+    try:
+        assert not await broken.start()
+        holder = RegistryHolder.from_dirs([tree])
+        holder.load_in(broken)
+        assert (await holder.refresh()).loaded_in == "thread"
+    finally:
+        await broken.close()
