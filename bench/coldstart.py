@@ -35,7 +35,7 @@ import httpx
 import psutil
 
 from apps.acs_simulator import timeline as tl
-from apps.acs_simulator.caller_audio import PlayWav, WaitForAgent
+from apps.acs_simulator.caller_audio import CallerStep, PlayWav, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
 from bench.latency import client_turns
 from bench.phrases import Phrase, make_phrase
@@ -130,7 +130,11 @@ async def wait_ready(url: str, process: asyncio.subprocess.Process, started: flo
 
 
 async def place_call(simulator: AcsSimulator, url: str, question: Phrase) -> CallSample:
-    script = [WaitForAgent(start_timeout_s=20.0), PlayWav(question.path), WaitForAgent(start_timeout_s=20.0)]
+    script: list[CallerStep] = [
+        WaitForAgent(start_timeout_s=20.0),
+        PlayWav(question.path),
+        WaitForAgent(start_timeout_s=20.0),
+    ]
     result = await simulator.place_call(url, script, to_number=BANKING, max_duration_s=90)
     events = result.timeline.events
     placed = next((e.t_ms for e in events if e.kind == tl.CALL_PLACED), 0.0)
