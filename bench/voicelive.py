@@ -30,7 +30,13 @@ NAME = "voicelive"
 ENV = {"ORCHESTRATOR": "voicelive"}
 LATENCY_SETS = ("instant", "embedded")
 FULL_LATENCY_CALLS, QUICK_LATENCY_CALLS = 5, 1
-LATENCY_ROWS = ("client_response_ms", "response_ms", "end_of_turn_ms", "overhead_ms", "client_minus_server_ms")
+LATENCY_ROWS = (
+    "client_response_ms",
+    "response_ms",
+    "end_of_turn_ms",
+    "overhead_ms",
+    "client_minus_server_ms",
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,9 @@ async def latency_set(providers: str, phrases: list[Phrase], calls: int) -> dict
     pairs = [t["client_minus_server_ms"] for r in runs for t in r["turns"] if "client_minus_server_ms" in t]
     summaries = {
         "client_response_ms": summarize(t["client_response_ms"] for r in runs for t in r["turns"]),
-        **{key: summarize(t[key] for t in server) for key in ("response_ms", "end_of_turn_ms", "overhead_ms")},
+        **{
+            key: summarize(t[key] for t in server) for key in ("response_ms", "end_of_turn_ms", "overhead_ms")
+        },
         "client_minus_server_ms": summarize(pairs),
     }
     return {"providers": providers, "calls": runs, "summaries": summaries}
