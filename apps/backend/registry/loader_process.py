@@ -24,7 +24,7 @@ from pathlib import Path
 
 from registries.load_worker import HEADER_BYTES, WorkerReply
 from registries.snapshot import RegistrySnapshot
-from registries.transfer import StaleTransfer, unpack_snapshot
+from registries.transfer import unpack_snapshot
 from registries.validation import RegistryError
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,8 @@ class RegistryLoaderProcess:
         started = time.perf_counter()
         try:
             snapshot = await asyncio.to_thread(unpack_snapshot, reply.packed)
-        except (StaleTransfer, pickle.UnpicklingError, AttributeError, ImportError, TypeError) as exc:
-            raise LoaderUnavailable(f"cannot use the worker's snapshot: {exc}") from exc
+        except Exception as exc:  # StaleTransfer (a tool file changed meanwhile), or anything unexpected
+            raise LoaderUnavailable(f"cannot use the worker's snapshot: {type(exc).__name__}: {exc}") from exc
         return ProcessLoad(
             snapshot=snapshot,
             worker_load_ms=round(reply.load_ms + reply.pack_ms, 2),

@@ -118,3 +118,18 @@ async def test_a_worker_that_cannot_start_leaves_loads_to_a_thread(tree: Path) -
         assert (await holder.refresh()).loaded_in == "thread"
     finally:
         await broken.close()
+
+
+async def test_an_edited_tool_file_goes_live_through_the_worker(
+    tree: Path, worker: RegistryLoaderProcess
+) -> None:
+    holder = RegistryHolder.from_dirs([tree])
+    holder.load_in(worker)
+    tools = tree / "tools" / "desk_tools.py"
+    tools.write_text(tools.read_text().replace("Look up the status of an order.", "Find where an order is."))
+
+    outcome = await holder.refresh()
+
+    assert outcome.loaded_in == "process"
+    assert outcome.changed["tools"]["changed"] == ["lookup_order"]
+    assert holder.current.tools["lookup_order"].description == "Find where an order is."
