@@ -23,7 +23,8 @@ from voice.stt.phrases import scenario_phrases
 
 log = logging.getLogger(__name__)
 
-QUIET_POLL_S = 0.5
+QUIET_POLL_S = 0.1
+QUIET_S = 2.0
 
 
 class PhraseModels(Protocol):
@@ -91,11 +92,14 @@ class ProviderWarmUp:
         except Exception:
             log.exception("warming the default scenario failed; its first call will build what it needs")
 
-    async def rest_when_quiet(self, snap: RegistrySnapshot, busy: Callable[[], bool]) -> None:
-        """Everything but the essentials, one piece at a time, waiting while `busy()` (a call is live)."""
+    async def rest_when_quiet(
+        self, snap: RegistrySnapshot, busy: Callable[[], bool], *, quiet_s: float = QUIET_S
+    ) -> None:
+        """Everything but the essentials, one piece at a time, each once `busy()` (a call is live) has been
+        false for `quiet_s`: a call placed the moment the service is ready is live (its media connected)
+        before any piece starts, so its greeting never shares the CPU with one."""
         for step in [s for s in self.steps(snap) if not self.essential(s, snap)]:
-            while busy():  # noqa: ASYNC110 - a polled condition (live calls), nothing to set an event
-                await asyncio.sleep(QUIET_POLL_S)
+            await wait_quiet(busy, quiet_s)
             try:
                 await step.run()
             except Exception:
@@ -110,3 +114,15 @@ async def _side_by_side(steps: list[WarmUpStep]) -> None:
                 await step.run()
 
     await asyncio.gather(run("phrase model"), run("embeddings"))
+
+
+async def wait_quiet(busy: Callable[[], bool], quiet_s: float) -> None:
+    """Return once `busy()` has been false for `quiet_s` in a row (polled every QUIET_POLL_S)."""
+    quiet_since: float | None = None
+    loop = asyncio.get_running_loop()
+    while quiet_since is None or loop.time() - quiet_since < quiet_s:
+        if busy():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = loop.time()
+        await asyncio.sleep(QUIET_POLL_S)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from apps.backend.warm_up import ProviderWarmUp
+from apps.backend.warm_up import ProviderWarmUp, wait_quiet
 from registries.loader import RegistrySnapshot, load_registry
 from registries.toolstore.decorator import ToolSpec
 from voice.stt.phrases import scenario_phrases
@@ -67,11 +67,13 @@ async def test_the_rest_waits_while_a_call_is_live_and_skips_the_essentials(
     warm = ProviderWarmUp(recorder, recorder, "banking")
     live = True
 
-    rest = asyncio.create_task(warm.rest_when_quiet(snap, busy=lambda: live))
+    rest = asyncio.create_task(warm.rest_when_quiet(snap, busy=lambda: live, quiet_s=0.1))
     await asyncio.sleep(0.05)
     assert recorder.built == []  # a call is live: nothing is built behind its back
 
     live = False
+    await asyncio.sleep(0.05)
+    assert recorder.built == []  # quiet, but not for long enough yet
     await asyncio.wait_for(rest, 5)
     essentials = {_phrases(snap, "banking"), _tools(snap, "banking", snap.scenarios["banking"].start_agent)}
     assert set(recorder.built) == _everything(snap) - essentials
@@ -88,3 +90,12 @@ async def test_a_refresh_prepares_everything_and_the_brain_is_optional() -> None
     stt_only = Recorder()
     await ProviderWarmUp(stt_only, None, "banking").prepare(snap)
     assert sorted(stt_only.built, key=str) == sorted((_phrases(snap, s) for s in snap.scenarios), key=str)
+
+
+async def test_quiet_means_quiet_for_the_whole_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("apps.backend.warm_up.QUIET_POLL_S", 0.01)
+    answers = iter([False, False, True, *([False] * 1000)])  # a call came and went: the clock restarts
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(wait_quiet(lambda: next(answers), 0.1), 5)
+    assert loop.time() - started >= 0.1 + 0.02
