@@ -51,7 +51,7 @@ BANKING = "+18005550100"
 QUESTION = "What's my checking balance?"
 POLL_S = 0.01
 READY_TIMEOUT_S = 90.0
-IDLE_SETTLE_S = 3.0
+IDLE_SETTLE_S = 10.0  # after the calls: the warm-up left for after ready (2 s of quiet, then ~3 s) is done
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ def build_result(runs: list[ColdStart], quick: bool) -> dict[str, Any]:
             f"ready s: p50 {ready['p50']}, max {ready['max']}; the first call is placed the moment the service "
             "is ready, then the same call again (warm): greeting = call placed -> first agent audio, response "
             f"= the caller's last voiced frame of {QUESTION!r} -> the reply's first audio.",
-            "RSS at idle: after those two calls and a 3 s pause; children (valkey-server, the registry load "
+            f"RSS at idle: after those two calls and a {IDLE_SETTLE_S:g} s pause (the rest of the warm-up done); children (valkey-server, the registry load "
             "worker process) apart.",
             *("summary: " + ", ".join(f"{row[0]} p50 {row[2]} max {row[5]}" for row in summary_rows),),
             *problems,
