@@ -251,7 +251,7 @@ class Runtime:
             name="warm-up-rest",
         )
         stack.push_async_callback(_cancel, rest)
-        if loader_process is not None:  # a lower-priority child process
+        if loader_process is not None:  # a child process: none of this process's CPU or GIL
             loader_process.warm_up_in_background()
         return cls(
             settings=settings,

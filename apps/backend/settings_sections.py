@@ -62,8 +62,8 @@ class ConversationSettings(BaseModel):
     )
     registry_load_worker: bool = Field(
         True,
-        description="Load agent refreshes in a separate, lower-priority worker process (kept warm) so live "
-        "calls do not share the event loop's CPU with YAML parsing; false: in a thread of the service.",
+        description="Load agent refreshes in a separate worker process (kept warm) so live "
+        "calls do not share the event loop's GIL with YAML parsing; false: in a thread of the service.",
     )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
     answering_machine_detection: bool = Field(
