@@ -176,6 +176,9 @@ class RefreshSample:
     status: int
     load_ms: float | None
     swap_ms: float | None
+    loaded_in: str | None
+    worker_load_ms: float | None
+    unpack_ms: float | None
     version: str | None
     changed: Any
     lag: Histogram | None
@@ -201,6 +204,9 @@ async def refresh_once(
         status=response.status_code,
         load_ms=body.get("load_ms"),
         swap_ms=body.get("swap_ms"),
+        loaded_in=body.get("loaded_in"),
+        worker_load_ms=body.get("worker_load_ms"),
+        unpack_ms=body.get("unpack_ms"),
         version=body.get("version"),
         changed=body.get("changed"),
         lag=histogram_delta(after, before, FRAME_LAG),
@@ -311,6 +317,9 @@ def summarize(raw: dict[str, Any], config: RefreshConfig, pinned: bool) -> dict[
             s.status,
             s.http_ms,
             s.load_ms,
+            s.loaded_in,
+            s.worker_load_ms,
+            s.unpack_ms,
             s.swap_ms,
             lag_summary(s.lag)["p99_ms"],
             lag_summary(s.lag)["over_limit"],
@@ -345,6 +354,9 @@ def summarize(raw: dict[str, Any], config: RefreshConfig, pinned: bool) -> dict[
                 "status",
                 "HTTP ms",
                 "load ms (server)",
+                "loaded in",
+                "worker load ms",
+                "unpack ms",
                 "swap ms (server)",
                 "frame lag p99 ms",
                 "frames > 20 ms",
@@ -360,8 +372,11 @@ def summarize(raw: dict[str, Any], config: RefreshConfig, pinned: bool) -> dict[
             f"{raw['agents_loaded']} bench agents in {AGENTS // AGENTS_PER_SCENARIO} scenarios loaded from "
             f"AGENTS_DIR on top of the shipped registry; {config.refreshes} refreshes after editing one agent, "
             f"{config.cold_refreshes} after rewriting all {AGENTS}",
-            "HTTP = POST /api/v1/agents/refresh round trip; load = read + validate + build + prepare "
-            "(server, in a thread); swap = replacing the live snapshot reference",
+            "HTTP = POST /api/v1/agents/refresh round trip; load = everything before the swap (server): the "
+            "load (read + parse + validate + build) in the registry load worker process, or in a thread when "
+            "loaded in 'thread' (REGISTRY_LOAD_WORKER=false), + unpacking its snapshot + prepare; worker load = "
+            "the worker process's own load + pack; unpack = rebuilding its snapshot in the server (a thread); "
+            "swap = replacing the live snapshot reference",
             f"frame lag over the refresh windows: p99 {during['p99_ms']} ms, "
             f"{during['over_limit']} of frames > 20 ms (baseline without refreshes: p99 "
             f"{raw['baseline_lag']['p99_ms']} ms, {raw['baseline_lag']['over_limit']} > 20 ms)",

@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks one after another and write their results.
 
-    python -m bench.run [--quick] [--only latency,bargein,capacity,refresh] [--out bench/results]
+    python -m bench.run [--quick] [--only latency,bargein,voicelive,capacity,refresh,coldstart] [--out bench/results]
 
 Every benchmark is a module `bench/<name>.py` with `NAME: str` and
 `async def run(out_dir: Path, *, quick: bool) -> dict` returning
@@ -36,7 +36,7 @@ from bench.report import (
     render_summary,
 )
 
-BENCHES = ("latency", "bargein", "browser", "capacity", "refresh", "guidance")
+BENCHES = ("latency", "bargein", "voicelive", "browser", "capacity", "refresh", "guidance", "coldstart")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 SUMMARY = "summary.md"
 HISTOGRAM = "latency_histogram.png"

@@ -14,8 +14,6 @@ from apps.backend.settings import Settings
 from voice.fallback import FallbackChatModel, FallbackSpeechToText, FallbackTextToSpeech
 from voice.llm.base import ChatModel
 from voice.llm.local_brain import LocalBrain
-from voice.llm.openai_chat import OpenAIChatModel
-from voice.llm.openai_deadlines import ChatTimeouts
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
 from voice.stt.local import LocalSpeechToText
@@ -64,7 +62,12 @@ def build_providers(settings: Settings) -> ProviderSet:
     stt.append(LocalSpeechToText())
     tts.append(espeak)
 
-    timeouts = ChatTimeouts(first_token_s=settings.llm_first_token_timeout_seconds)
+    # The openai package costs ~0.35 s of start-up: imported only when a chat endpoint is configured.
+    if settings.azure_openai_endpoint or settings.openai_base_url:
+        from voice.llm.openai_chat import OpenAIChatModel
+        from voice.llm.openai_deadlines import ChatTimeouts
+
+        timeouts = ChatTimeouts(first_token_s=settings.llm_first_token_timeout_seconds)
     if settings.azure_openai_endpoint and settings.azure_openai_api_key and settings.azure_openai_deployment:
         azure = OpenAIChatModel.azure(
             endpoint=settings.azure_openai_endpoint,

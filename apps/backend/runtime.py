@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,6 +39,7 @@ from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
+from apps.backend.registry.loader_process import RegistryLoaderProcess
 from apps.backend.registry.sync import RegistrySync
 from apps.backend.sessions.service import SessionService
 from apps.backend.sessions.tokens import derive_key
@@ -49,13 +51,11 @@ from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.service import SummaryService, build_summariser
-from registries.snapshot import RegistrySnapshot
+from apps.backend.warm_up import ProviderWarmUp
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
-from voice.stt.phrases import scenario_phrases
-from voice.transports.webrtc_ice import offer_loopback_candidates
 from voice.tts.local import EspeakTts
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,11 @@ class Runtime:
 
         extra_dirs = [settings.agents_dir] if settings.agents_dir else []
         registry = await asyncio.to_thread(RegistryHolder.from_dirs, extra_dirs)
+        loader_process: RegistryLoaderProcess | None = None
+        if settings.registry_load_worker:
+            loader_process = RegistryLoaderProcess(extra_dirs)
+            registry.load_in(loader_process)
+            stack.push_async_callback(loader_process.close)
         snapshot = registry.current
         log.info(
             "registry loaded",
@@ -147,19 +152,11 @@ class Runtime:
         tts = providers.embedded_tts
         if tts is not None:
             await tts.warm_up()
-        stt = providers.cascade.stt
-        brain = providers.local_brain
-
-        async def prepare_providers(snap: RegistrySnapshot) -> None:
-            """Phrase models for the recogniser and tool-example embeddings for the local brain, built
-            when a registry loads rather than on some caller's first turn."""
-            for name, scenario in snap.scenarios.items():
-                await stt.prepare(scenario_phrases(snap, name))
-                if brain is not None:
-                    await brain.warm_up(snap.tools_for(agent, name) for agent in scenario.agents)
-
-        registry.add_preparer(prepare_providers)
-        await registry.prepare(snapshot)
+        warm_up = ProviderWarmUp(providers.cascade.stt, providers.local_brain, settings.default_scenario)
+        registry.add_preparer(warm_up.prepare)  # a refresh: everything, before the new registry goes live
+        # Start-up: what the first call needs, beside the rest of start-up; everything else once ready.
+        essentials = asyncio.create_task(warm_up.essentials(snapshot), name="warm-up-essentials")
+        stack.push_async_callback(_cancel, essentials)
 
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
@@ -236,12 +233,26 @@ class Runtime:
         )
         stack.push_async_callback(voice_sessions.aclose)
         if settings.webrtc_loopback_candidates:
+            from voice.transports.webrtc_ice import offer_loopback_candidates
+
             offer_loopback_candidates()
         webrtc = WebRtcSessions(settings=settings, sessions=voice_sessions, calls=calls)
         calls.ice_candidates = webrtc.candidate_from_another_replica
         stack.push_async_callback(webrtc.aclose)  # before the router stops: peers end their sessions first
         # Before this replica serves: close what a killed worker left open (calls no replica holds).
         await close_abandoned_calls(transcripts, store, router)
+        await essentials
+        # The rest of the providers' warm-up (it was ~4 s of a ~5 s cold start) waits for quiet: it never
+        # takes CPU from a live call, and a call that needs a piece first builds it (never twice).
+        rest = asyncio.create_task(
+            _after_ready(
+                lambda: warm_up.rest_when_quiet(snapshot, busy=lambda: calls.live_calls > 0), webrtc.preload
+            ),
+            name="warm-up-rest",
+        )
+        stack.push_async_callback(_cancel, rest)
+        if loader_process is not None:  # a child process: none of this process's CPU or GIL
+            loader_process.warm_up_in_background()
         return cls(
             settings=settings,
             redis=redis,
@@ -283,6 +294,21 @@ class Runtime:
         if self.tts is not None and not self.tts.ready:
             problems.append("tts not ready")
         return problems
+
+
+async def _after_ready(*warm_ups: Callable[[], Awaitable[None]]) -> None:
+    """Each warm-up in turn; one that fails is logged and the next still runs."""
+    for warm_up in warm_ups:
+        try:
+            await warm_up()
+        except Exception:
+            log.exception("a warm-up failed; what it warms is built on first use")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def build_acs_verifier(settings: Settings, http: httpx.AsyncClient) -> AcsJwtVerifier | None:

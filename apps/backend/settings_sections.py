@@ -60,6 +60,11 @@ class ConversationSettings(BaseModel):
     agents_dir: Path | None = Field(
         None, description="Extra directory of agent/scenario YAML. Unset: the shipped registries only."
     )
+    registry_load_worker: bool = Field(
+        True,
+        description="Load agent refreshes in a separate worker process (kept warm) so live "
+        "calls do not share the event loop's GIL with YAML parsing; false: in a thread of the service.",
+    )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
     answering_machine_detection: bool = Field(
         True,

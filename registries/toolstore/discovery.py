@@ -30,6 +30,7 @@ from registries.toolstore.signature import ToolDefinitionError
 from registries.validation import RegistryIssue
 
 _T = TypeVar("_T")
+LOOSE_PREFIX = "_switchboard_tools_"  # module names of loose tool files: this, the file's stem, a digest
 
 
 @contextlib.contextmanager
@@ -125,7 +126,7 @@ def _file_module(path: Path, issues: list[RegistryIssue]) -> ModuleType | None:
         issues.append(RegistryIssue(path, None, None, f"cannot read: {exc.strerror or exc}"))
         return None
     digest = hashlib.sha256(str(path.resolve()).encode() + b"\0" + source).hexdigest()[:16]
-    name = f"_switchboard_tools_{path.stem}_{digest}"
+    name = f"{LOOSE_PREFIX}{path.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -138,6 +139,12 @@ def _file_module(path: Path, issues: list[RegistryIssue]) -> ModuleType | None:
         issues.append(_import_issue(raised.exc, path))
         return None
     return module
+
+
+def loose_module(path: Path, issues: list[RegistryIssue]) -> ModuleType | None:
+    """The module of the loose tool file `path`, imported once per content exactly as discovery imports it
+    (another process that loaded the registry refers to its tools by this module's name)."""
+    return _file_module(path, issues)
 
 
 def _module_tools(module: ModuleType) -> list[ToolSpec]:

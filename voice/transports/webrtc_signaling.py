@@ -9,11 +9,13 @@ lines with a bare AssertionError, so the offer is checked here first and every p
 from __future__ import annotations
 
 import re
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from aiortc import RTCIceCandidate
-from aiortc.sdp import SessionDescription, candidate_from_sdp
 from pydantic import BaseModel, ConfigDict, StringConstraints
+
+if TYPE_CHECKING:  # aiortc costs ~0.3 s of the service's start-up: imported when a WebRTC peer first needs it
+    from aiortc import RTCIceCandidate
+    from aiortc.sdp import SessionDescription
 
 MAX_SDP_BYTES: Final = 64 * 1024
 MAX_CANDIDATE_BYTES: Final = 1024
@@ -41,6 +43,8 @@ def check_offer(sdp: str) -> SessionDescription:
         raise InvalidOffer(f"SDP offer larger than {MAX_SDP_BYTES} bytes")
     if not sdp.lstrip().startswith("v=0"):
         raise InvalidOffer("not an SDP description (must start with v=0)")
+    from aiortc.sdp import SessionDescription
+
     try:
         parsed = SessionDescription.parse(sdp)
     except Exception as exc:  # aiortc's parser raises AssertionError, ValueError, IndexError...
@@ -59,6 +63,8 @@ def parse_candidate(candidate: str, sdp_mid: str | None, sdp_mline_index: int | 
         raise InvalidCandidate(f"ICE candidate longer than {MAX_CANDIDATE_BYTES} characters")
     if sdp_mid is None and sdp_mline_index is None:
         raise InvalidCandidate("an ICE candidate needs sdpMid or sdpMLineIndex")
+    from aiortc.sdp import candidate_from_sdp
+
     line = candidate.strip().removeprefix("a=").removeprefix("candidate:")
     try:
         parsed = candidate_from_sdp(line)

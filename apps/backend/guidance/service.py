@@ -5,13 +5,16 @@ the browser session's events sockets)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.settings import Settings
 from registries.scenariostore.schema import ScenarioSpec
 from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.guidance.live import LiveGuidance
-from voice.guidance.openai_engine import OpenAIGuidance
+
+if TYPE_CHECKING:  # the openai package costs ~0.35 s of start-up: imported only when configured
+    from voice.guidance.openai_engine import OpenAIGuidance
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,8 @@ def guidance_engine(settings: Settings) -> EmbeddedGuidance | OpenAIGuidance:
     deployment = settings.guidance_azure_openai_deployment or settings.azure_openai_deployment
     key = settings.azure_openai_api_key
     if settings.guidance_engine == "auto" and settings.azure_openai_endpoint and key and deployment:
+        from voice.guidance.openai_engine import OpenAIGuidance
+
         engine = OpenAIGuidance.azure(
             endpoint=settings.azure_openai_endpoint,
             api_key=key.get_secret_value(),

@@ -1,6 +1,7 @@
 """The live registry snapshot of this replica, and the safe way to replace it.
 
-A refresh loads into a new immutable snapshot off the event loop, validates it, and swaps one reference:
+A refresh loads into a new immutable snapshot off the event loop (in the registry load worker process when
+one is attached, else in a thread), validates it, and swaps one reference:
 readers either see the old snapshot or the new one, never a mix. Calls pin the snapshot they started
 with (`pin`), so an agent edited or removed mid-call does not change under a live caller.
 """
@@ -14,9 +15,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
+from apps.backend.registry.loader_process import LoaderUnavailable, ProcessLoad, RegistryLoaderProcess
 from registries.loader import RegistryError, RegistryIssue, RegistrySnapshot, load_registry
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,10 @@ class RefreshOutcome(BaseModel):
     previous_version: str
     changed: dict[str, dict[str, list[str]]]
     swap_ms: float
-    load_ms: float
+    load_ms: float  # everything before the swap: load (wherever it ran), unpacking, preparing
+    loaded_in: Literal["process", "thread"] = "thread"
+    worker_load_ms: float | None = None  # the load worker's own read + parse + validate + build
+    unpack_ms: float | None = None  # rebuilding the worker's snapshot here
 
 
 def _load_in_worker(loader: Callable[[], RegistrySnapshot]) -> RegistrySnapshot:
@@ -52,6 +58,12 @@ class RegistryHolder:
         self._pinned: OrderedDict[str, RegistrySnapshot] = OrderedDict()
         self._refresh_lock = asyncio.Lock()
         self._preparers: list[Callable[[RegistrySnapshot], Awaitable[None]]] = []
+        self._process: RegistryLoaderProcess | None = None
+
+    def load_in(self, process: RegistryLoaderProcess) -> None:
+        """Load refreshes in `process` (which must load what this holder's loader loads); a thread remains
+        the fallback whenever the process cannot serve."""
+        self._process = process
 
     @classmethod
     def from_dirs(cls, extra_dirs: list[Path]) -> RegistryHolder:
@@ -92,7 +104,7 @@ class RegistryHolder:
         """Reload from disk; raises the loader's RegistryError (nothing changes) when the files are invalid."""
         async with self._refresh_lock:
             started = time.perf_counter()
-            new = await asyncio.to_thread(_load_in_worker, self._loader)
+            new, via = await self._load()
             await self.prepare(new)
             loaded = time.perf_counter()
             previous, self._current = self._current, new
@@ -105,6 +117,22 @@ class RegistryHolder:
                 changed=diff.as_dict(),
                 load_ms=round((loaded - started) * 1000, 2),
                 swap_ms=round((swapped - loaded) * 1000, 3),
+                loaded_in="thread" if via is None else "process",
+                worker_load_ms=None if via is None else via.worker_load_ms,
+                unpack_ms=None if via is None else via.unpack_ms,
             )
             log.info("registry refreshed", extra=outcome.model_dump(exclude={"changed"}))
             return outcome
+
+    async def _load(self) -> tuple[RegistrySnapshot, ProcessLoad | None]:
+        """The new snapshot, and how the load worker made it (None: loaded in a thread here)."""
+        if self._process is not None:
+            try:
+                done = await self._process.load()
+            except LoaderUnavailable as exc:
+                log.warning(
+                    "registry load worker unavailable; loading in a thread", extra={"error": str(exc)}
+                )
+            else:
+                return done.snapshot, done
+        return await asyncio.to_thread(_load_in_worker, self._loader), None
