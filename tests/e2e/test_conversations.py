@@ -113,10 +113,11 @@ async def test_lost_card_hands_off_to_card_services_which_greets_and_locks_the_c
     transcript = await transcript_of(backend, result.call_connection_id)
     assert transcript.outcome is not None
     assert transcript.outcome.agents_visited[:2] == ("concierge", "card_services"), describe(transcript)
-    # Card services takes up the request the caller made to the concierge ("I lost my debit card") as soon as
-    # the caller is verified; what the caller says after that may only repeat it.
-    assert tools_called(transcript)[:3] == [
+    # Card services takes up the request the caller made to the concierge ("I lost my debit card") in the same
+    # reply: the lock needs the caller verified, so it asks who they are, and locks once they are verified.
+    assert tools_called(transcript)[:4] == [
         ("handoff_card_services", True),
+        ("lock_card", False),
         ("verify_identity", True),
         ("lock_card", True),
     ], describe(transcript)
