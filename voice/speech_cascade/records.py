@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from voice.llm.base import Message
 from voice.session.recorder import ReplyDraft, TurnRecorder, response_ms
 from voice.speech_cascade.speaker import Utterance
 from voice.transcript import ToolCallRecord, TurnKind, TurnLatency, utcnow
@@ -39,6 +41,16 @@ class ReplyState:
     """Time in tools before the first clause was ready (a holding phrase ends it)."""
     kind: TurnKind = "reply"
     after: list[tuple[str, str]] = field(default_factory=list)  # ("hang_up"|"transfer", reason)
+    gate: asyncio.Future[None] | None = None
+    """Started before the caller's turn was over: resolves when it is (see `Utterance.gate`)."""
+    pending_caller: CallerTurn | None = None
+    """The caller's turn, not yet in the history and transcript (they join it once the turn is over)."""
+
+    def brain_messages(self, history: list[Message]) -> list[Message]:
+        """What the brain is asked with: the history, plus the caller's words while they are pending."""
+        if self.pending_caller is None:
+            return history
+        return [*history, {"role": "user", "content": self.pending_caller.text}]
 
 
 def before_first_clause(state: ReplyState, started: float, ended: float) -> float:

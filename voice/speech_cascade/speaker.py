@@ -54,6 +54,9 @@ class Utterance:
     _finished: bool = False
     on_text: Callable[[str], None] | None = None
     """Told the whole text so far each time a clause is added (live partial transcripts)."""
+    gate: asyncio.Future[None] | None = None
+    """A reply started before the caller's turn was over: synthesised, but nothing reaches the caller until
+    this resolves (it is cancelled with the reply if the caller goes on)."""
 
     def add(self, text: str, voice: Voice) -> None:
         text = text.strip()
@@ -119,11 +122,14 @@ class AgentSpeaker:
         """True while an utterance is being synthesised or the caller can still hear agent audio."""
         return (self._worker is not None and not self._worker.done()) or self._playout.is_audible
 
-    def start(self) -> Utterance:
-        """Begin a new utterance. The previous one must be finished or interrupted first."""
+    def start(self, gate: asyncio.Future[None] | None = None) -> Utterance:
+        """Begin a new utterance (held back until `gate` resolves, if given). The previous one must be finished
+        or interrupted first."""
         if self._worker is not None and not self._worker.done():
             raise RuntimeError("an utterance is still playing; interrupt() or await done() first")
-        utterance = Utterance(sample_rate=self._sample_rate, _frames_at_start=self._playout.frames_sent)
+        utterance = Utterance(
+            sample_rate=self._sample_rate, _frames_at_start=self._playout.frames_sent, gate=gate
+        )
         self._current = utterance
         self._worker = asyncio.create_task(self._speak(utterance), name=f"speak:{self._call_id}")
         return utterance
@@ -198,6 +204,8 @@ class AgentSpeaker:
         )
         async with contextlib.aclosing(stream):
             async for chunk in stream:
+                if utterance.gate is not None and not utterance.gate.done():
+                    await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
                 if utterance.first_audio_at is None:
                     utterance.first_audio_at = time.monotonic()
                 utterance._enqueued += len(chunk)
