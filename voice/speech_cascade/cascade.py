@@ -143,7 +143,6 @@ class SpeechCascade:
 
     async def on_dtmf(self, digit: str) -> None:
         self._idle.caller_active()
-        await self._taking.drop_early()
         if self._agent_active:  # a key press interrupts, as on any IVR
             await self.interrupt("dtmf")
         self._keypad.press(digit)
@@ -151,7 +150,8 @@ class SpeechCascade:
     # --- turn-taking (TurnHost) ---------------------------------------------------------------------
     @property
     def _agent_active(self) -> bool:
-        return self._taking.agent_active
+        """Speaking or preparing a reply (for turn-taking, an unheard reply is the caller's turn still)."""
+        return self.replying()
 
     @property
     def speaker(self) -> AgentSpeaker | None:
@@ -170,9 +170,9 @@ class SpeechCascade:
         self._start_reply(self._respond_to_speech(turn, gate))
         return True
 
-    def turn_over(self, turn: CallerTurn) -> None:
-        if self._reply_state is not None and self._reply_state.caller is turn:
-            self._commit_caller(self._reply_state)
+    def reply_heard(self) -> bool:
+        state = self._reply_state
+        return state is not None and state.utterance.first_audio_at is not None
 
     async def drop_reply(self) -> None:
         reply, self._reply = self._reply, None
@@ -188,6 +188,7 @@ class SpeechCascade:
         """The caller's turn is over: their words join the history and the transcript (once)."""
         turn, state.pending_caller = state.pending_caller, None
         if turn is not None:
+            turn.committed = True
             record_caller(self._recorder, turn, agent=self.conversation.agent.name)
             self.conversation.add_caller_text(turn.text)
 
@@ -245,7 +246,10 @@ class SpeechCascade:
         await self._thinker.settle()
         state = self._begin_reply(turn, "reply", gate)
         state.pending_caller = turn
-        if gate is None or gate.done():
+        # Spoken words join the history once the caller hears the answer (or tools act on them): until then
+        # the caller may go on, and the reply is dropped unheard (TurnTaking). Keyed digits are final.
+        state.utterance.on_first_audio = lambda: self._commit_caller(state)
+        if turn.kind == "dtmf":
             self._commit_caller(state)
         try:
             await self._thinker.think(state)
@@ -301,6 +305,7 @@ class SpeechCascade:
 
     def _close_reply(self, state: ReplyState) -> None:
         """Record the agent's turn (what was heard) in the history and the transcript."""
+        self._commit_caller(state)
         self._close_reply_records(state)
         if self._save_state is not None:
             try:

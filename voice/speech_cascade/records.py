@@ -23,6 +23,8 @@ class CallerTurn:
     language: str | None = None
     started_at: datetime = field(default_factory=utcnow)  # when the caller started / stopped speaking
     ended_at: datetime = field(default_factory=utcnow)
+    committed: bool = False
+    """In the history and transcript: the reply to it can no longer be dropped unheard."""
 
 
 @dataclass

@@ -54,6 +54,8 @@ class Utterance:
     _finished: bool = False
     on_text: Callable[[str], None] | None = None
     """Told the whole text so far each time a clause is added (live partial transcripts)."""
+    on_first_audio: Callable[[], None] | None = None
+    """Told once, when the first audio goes to the caller."""
     gate: asyncio.Future[None] | None = None
     """A reply started before the caller's turn was over: synthesised, but nothing reaches the caller until
     this resolves (it is cancelled with the reply if the caller goes on)."""
@@ -208,5 +210,7 @@ class AgentSpeaker:
                     await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
                 if utterance.first_audio_at is None:
                     utterance.first_audio_at = time.monotonic()
+                    if utterance.on_first_audio is not None:
+                        utterance.on_first_audio()
                 utterance._enqueued += len(chunk)
                 self._playout.enqueue(chunk)

@@ -6,9 +6,10 @@ resume or interrupt the agent, start a reply for a caller turn.
 
 In semantic mode a reply may start early, on a likely end of turn (`TurnLikelyEnded`): recognition is
 finalised and the brain asked while the caller is still quiet, but nothing is played until the turn really
-ends (`TurnEnded` resolves the reply's gate). If the caller goes on (`TurnResumed`) the unheard reply is
-cancelled and its words, recognised or still being recognised, open the caller's continued turn: one turn,
-one reply, nothing lost.
+ends (`TurnEnded` resolves the reply's gate). Until the caller hears some of the reply (or a tool acts on
+their words) it can still be dropped: if the caller goes on, after the pause (`TurnResumed`) or after the
+turn end (`TurnStarted`), the reply is cancelled and its words, recognised or still being recognised, open
+the caller's continued turn: one turn, one reply, nothing lost. Once heard, speech is a barge-in as usual.
 
 Latencies measured from the caller's speech use the audio clock, so they do not shrink when our frame
 handling runs behind.
@@ -70,12 +71,12 @@ class TurnHost(Protocol):
         """Start the reply to a caller turn (held until `gate` resolves, if given); False if none can start."""
         ...
 
-    def turn_over(self, turn: CallerTurn) -> None:
-        """An early reply's turn has ended: the caller's words join the history and transcript."""
+    def reply_heard(self) -> bool:
+        """Some of the reply in progress has gone out to the caller."""
         ...
 
     async def drop_reply(self) -> None:
-        """Cancel the early reply in progress, unheard."""
+        """Cancel the reply in progress, unheard."""
         ...
 
 
@@ -98,6 +99,7 @@ class TurnTaking:
         )
         self.tracker.judge = self.judge.verdict
         self._early: tuple[CallerTurn, asyncio.Future[None]] | None = None
+        self._answering: CallerTurn | None = None  # the caller turn the reply in progress answers
         self._sample_rate = 16000
         self._audio_clock = AudioClock()
         self._audio_s = 0.0
@@ -107,13 +109,17 @@ class TurnTaking:
         self.judge.open(sample_rate)
 
     @property
-    def early(self) -> bool:
-        """A reply started on a likely end of turn is waiting for the turn to end (unheard)."""
-        return self._early is not None
+    def droppable(self) -> bool:
+        """The reply in progress answers a caller turn and nothing of it has been heard or done: if the caller
+        speaks now, they are going on with that turn."""
+        turn = self._answering
+        if turn is None or turn.committed or not self._host.replying():
+            return False
+        return self._early is not None or not self._host.reply_heard()
 
     @property
     def agent_active(self) -> bool:
-        return self._early is None and self._host.replying()
+        return not self.droppable and self._host.replying()
 
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         self._audio_s += len(pcm) / (2 * self._sample_rate)  # PCM16 mono
@@ -134,13 +140,15 @@ class TurnTaking:
             if speaker is not None:
                 speaker.resume()
         elif isinstance(event, TurnStarted):
+            if await self.drop_unheard():  # the caller went on before hearing the reply: the same turn
+                log.info("unheard reply dropped: the caller went on after the turn end")
             self._listener.turn_started()
             self.judge.turn_started()
         elif isinstance(event, TurnPaused):
             self.judge.paused()
         elif isinstance(event, TurnResumed):
             self.judge.resumed()
-            if await self.drop_early():
+            if await self.drop_unheard():
                 self._listener.turn_started(resumed=True)
         elif isinstance(event, TurnLikelyEnded):
             self._start_early(event.at_ms)
@@ -159,15 +167,16 @@ class TurnTaking:
             self._early = None
             turn.end_of_turn_ms = float(event.silence_ms)
             turn.started_at = turn.ended_at - timedelta(milliseconds=event.speech_ms)
-            gate.set_result(None)
-            self._host.turn_over(turn)
+            gate.set_result(None)  # the reply may be heard now
             return
         active = self.agent_active
         if (self.tracker.turn_was_backchannel and active) or (active and not self.tracker.policy.barge_in):
             # "uh-huh" over the agent, or talk over an agent that may not be interrupted: not a turn.
             self._listener.discard_turn()
             return
-        self._host.reply_to(self._caller_turn(event.at_ms, event.speech_ms, float(event.silence_ms)), None)
+        turn = self._caller_turn(event.at_ms, event.speech_ms, float(event.silence_ms))
+        if self._host.reply_to(turn, None):
+            self._answering = turn
 
     def _caller_turn(self, at_ms: int, speech_ms: int, end_of_turn_ms: float | None = None) -> CallerTurn:
         last_voiced_at = self.audio_arrival(at_ms)
@@ -191,19 +200,20 @@ class TurnTaking:
         self._listener.turn_ended()
         if self._host.reply_to(turn, gate):
             self._early = (turn, gate)
+            self._answering = turn
         else:
             self._listener.turn_started(resumed=True)
 
-    async def drop_early(self) -> bool:
+    async def drop_unheard(self) -> bool:
         """The caller went on (or keyed): cancel the unheard reply; its words open the caller's next turn."""
-        early, self._early = self._early, None
-        if early is None:
+        if not self.droppable or self._answering is None:
             return False
-        turn, gate = early
-        gate.cancel()
+        turn, self._answering = self._answering, None
+        if self._early is not None:
+            self._early[1].cancel()
+            self._early = None
         await self._host.drop_reply()
         self._listener.carry_text(turn.text)  # recognised already; a recognition still running carries itself
-        log.info("early reply dropped: the caller went on")
         return True
 
     def audio_arrival(self, audio_ms: float) -> float:

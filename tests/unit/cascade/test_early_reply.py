@@ -85,3 +85,42 @@ async def test_fixed_mode_starts_nothing_before_the_silence() -> None:
         await h.windows(SILENCE, 15)
         await h.idle()
     assert callers(h) == ["what is my balance"]
+
+
+async def test_going_on_after_the_turn_end_but_before_hearing_the_reply_is_the_same_turn() -> None:
+    async with Harness(
+        ["i need to report an accident", "i was rear ended"], [["Sorry to hear that."]], **SEMANTIC
+    ) as h:
+        await h.idle()
+        greeted = h.sink.frames
+        h.stt.delay_s = 0.4  # the reply is not ready when the caller starts their second sentence
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 22)  # the turn ends (no telling words: 608 ms)
+        assert h.cascade.replying() and h.sink.frames == greeted
+        await h.windows(SPEECH, 12)  # "I was rear ended ..."
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert h.sink.stops == 0
+    assert callers(h) == ["i need to report an accident i was rear ended"]
+    assert [t.text for t in h.agent_turns() if t.kind == "reply"] == ["Sorry to hear that."]
+    assert len(h.brain.requests) == 1
+
+
+async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
+    brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."], ["Okay."]]
+    async with Harness(["what is my balance", "stop"], brain, **SEMANTIC) as h:
+        await h.idle()
+        greeted = h.sink.frames
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 25)
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if h.sink.frames > greeted:
+                break
+        assert h.sink.frames > greeted  # the caller is hearing the reply
+        await h.windows(SPEECH, 15, pace=0.01)  # talk over the reply the caller is hearing
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert callers(h) == ["what is my balance", "stop"]
+    replies = [t for t in h.agent_turns() if t.kind == "reply"]
+    assert replies[0].interrupted and replies[-1].text == "Okay."
