@@ -25,6 +25,8 @@ class CallerTurn:
     ended_at: datetime = field(default_factory=utcnow)
     committed: bool = False
     """In the history and transcript: the reply to it can no longer be dropped unheard."""
+    early_start_ms: float | None = None
+    """Its reply started this long (on the call's audio) before the turn was over."""
 
 
 @dataclass
@@ -77,6 +79,7 @@ def record_reply(recorder: TurnRecorder, state: ReplyState) -> None:
             tools_ms=state.tools_ms or None,
             tts_first_audio_ms=utterance.tts_first_audio_ms,
             response_ms=response_ms(caller.last_voiced_at, utterance.first_audio_at),
+            early_start_ms=caller.early_start_ms,
         )
     recorder.agent(
         kind=state.kind,

@@ -45,6 +45,7 @@ class Utterance:
     sample_rate: int
     clauses: list[_Clause] = field(default_factory=list)
     first_audio_at: float | None = None  # monotonic time the first chunk reached the playout
+    first_chunk_at: float | None = None  # monotonic time TTS gave the first chunk (a gate may hold it back)
     first_clause_at: float | None = None
     interrupted: bool = False
     heard_bytes: int | None = None  # set on interruption
@@ -101,9 +102,9 @@ class Utterance:
 
     @property
     def tts_first_audio_ms(self) -> float | None:
-        if self.first_audio_at is None or self.first_clause_at is None:
+        if self.first_chunk_at is None or self.first_clause_at is None:
             return None
-        return (self.first_audio_at - self.first_clause_at) * 1000
+        return (self.first_chunk_at - self.first_clause_at) * 1000
 
 
 class AgentSpeaker:
@@ -206,6 +207,8 @@ class AgentSpeaker:
         )
         async with contextlib.aclosing(stream):
             async for chunk in stream:
+                if utterance.first_chunk_at is None:
+                    utterance.first_chunk_at = time.monotonic()
                 if utterance.gate is not None and not utterance.gate.done():
                     await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
                 if utterance.first_audio_at is None:

@@ -100,6 +100,7 @@ class TurnTaking:
         self.tracker.judge = self.judge.verdict
         self._early: tuple[CallerTurn, asyncio.Future[None]] | None = None
         self._answering: CallerTurn | None = None  # the caller turn the reply in progress answers
+        self._early_at_ms = 0  # when (audio clock) the early reply started
         self._sample_rate = 16000
         self._audio_clock = AudioClock()
         self._audio_s = 0.0
@@ -166,6 +167,7 @@ class TurnTaking:
             turn, gate = self._early
             self._early = None
             turn.end_of_turn_ms = float(event.silence_ms)
+            turn.early_start_ms = float(self.tracker.elapsed_ms - self._early_at_ms)
             turn.started_at = turn.ended_at - timedelta(milliseconds=event.speech_ms)
             gate.set_result(None)  # the reply may be heard now
             return
@@ -199,6 +201,7 @@ class TurnTaking:
         gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._listener.turn_ended()
         if self._host.reply_to(turn, gate):
+            self._early_at_ms = self.tracker.elapsed_ms
             self._early = (turn, gate)
             self._answering = turn
         else:

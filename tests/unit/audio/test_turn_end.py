@@ -223,3 +223,23 @@ def test_an_idle_call_keeps_only_the_preroll() -> None:
     for _ in range(500):  # ten seconds of nobody talking
         judge.hear(bytes(640))
     assert judge._bytes <= 16000 * 2 // 2  # half a second
+
+
+def test_an_early_replys_overhead_counts_the_longer_of_the_wait_and_the_work_begun_within_it() -> None:
+    from voice.transcript import TurnLatency
+
+    # Ready before the turn ended: the caller waited for the silence only.
+    ready = TurnLatency(end_of_turn_ms=224, early_start_ms=128, stt_final_ms=20, llm_ms=30, response_ms=230)
+    assert ready.overhead_ms == 6
+    # Still working when the turn ended: the work, begun 128 ms before, is the critical path.
+    busy = TurnLatency(
+        end_of_turn_ms=224,
+        early_start_ms=128,
+        stt_final_ms=150,
+        llm_ms=300,
+        tts_first_audio_ms=100,
+        response_ms=660,
+    )
+    assert busy.overhead_ms == 660 - (224 - 128 + 550)
+    plain = TurnLatency(end_of_turn_ms=600, stt_final_ms=150, response_ms=760)
+    assert plain.overhead_ms == 10
