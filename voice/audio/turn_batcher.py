@@ -6,7 +6,8 @@ in one worker thread, so the loop only stacks requests and resolves futures. A r
 talking is cancelled by its call and skipped. When more than `max_pending` requests wait (more pauses than
 the model can score in time), new ones get None at once and their calls decide from the words alone.
 
-The model is loaded in the worker thread too (about 0.3 s): calls placed before it is ready get None.
+The model is loaded (and run once, the slow first run) in the worker thread too, about 0.5 s: calls placed
+before it is ready get None.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from voice.audio.resample import resample_pcm16
-from voice.audio.turn_model import SAMPLE_RATE, SmartTurnModel, log_mel, model_available
+from voice.audio.turn_model import FRAMES, N_MELS, SAMPLE_RATE, SmartTurnModel, log_mel, model_available
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class TurnModelBatcher:
 
     def _load(self) -> None:
         try:
-            self._model = SmartTurnModel()
+            model = SmartTurnModel()
+            model.complete_probability(np.zeros((1, N_MELS, FRAMES), dtype=np.float32))  # first run is slow
+            self._model = model
         except Exception as exc:  # a broken install: calls carry on with the text signal
             log.error(
                 "end-of-turn model could not be loaded", extra={"error": f"{type(exc).__name__}: {exc}"}

@@ -65,20 +65,27 @@ class CallerListener:
         self._carry_over: asyncio.Future[Recognition] | None = None
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
+        self._before = ""  # words of the turn before a pause whose recognition was finalised
 
     def _on_partial(self, text: str) -> None:
-        if self.pushing:
-            self.partial = text
+        # Partials come a little after the audio they recognise, so they are kept after the caller's turn
+        # (or an early reply) stopped the pushing; the next turn's start clears them.
+        self.partial = text
         if self._publish_partial is not None:
             self._publish_partial(text)
 
+    @property
+    def turn_words(self) -> str:
+        """The caller's words in this turn so far: before a pause they went on after, and the latest partial."""
+        return " ".join(part for part in (self._before, self.partial) if part)
+
     def sounds_unfinished(self) -> bool:
         """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""
-        return self.pushing and sounds_unfinished(self.partial)
+        return sounds_unfinished(self.turn_words)
 
     def sounds_complete(self) -> bool:
         """The words of the turn so far read as a whole turn ("what's my balance", "yes")."""
-        return self.pushing and sounds_complete(self.partial)
+        return sounds_complete(self.turn_words)
 
     def carry_text(self, text: str) -> None:
         """Words recognised for a reply that never reached the caller (started early, and the caller went on):
@@ -131,8 +138,8 @@ class CallerListener:
     def turn_started(self, *, resumed: bool = False) -> None:
         """The caller took the floor; `resumed`: they went on after a pause whose words went to recognition."""
         self.pushing = True
-        if not resumed:
-            self.partial = ""
+        self._before = " ".join(part for part in (self._before, self.partial) if part) if resumed else ""
+        self.partial = ""
         if self._session is not None:
             for chunk in self._preroll:
                 self._session.push(chunk)

@@ -141,9 +141,10 @@ class TurnTaking:
             if speaker is not None:
                 speaker.resume()
         elif isinstance(event, TurnStarted):
-            if await self.drop_unheard():  # the caller went on before hearing the reply: the same turn
+            resumed = await self.drop_unheard()  # the caller went on before hearing the reply: the same turn
+            if resumed:
                 log.info("unheard reply dropped: the caller went on after the turn end")
-            self._listener.turn_started()
+            self._listener.turn_started(resumed=resumed)
             self.judge.turn_started()
         elif isinstance(event, TurnPaused):
             self.judge.paused()

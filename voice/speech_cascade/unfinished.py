@@ -33,15 +33,18 @@ _CLOSING_WORDS = frozenset(
     today now""".split()
 )
 _CLOSING_PHRASES = re.compile(
-    r"\b(?:thank you|thanks|that's all|that's it|that is all|go ahead|sounds good|not really)$"
+    r"\b(?:thank you|thanks|that's all|that's it|that is all|go ahead|sounds good|not really"
+    r"|(?:in|from|into|to) (?:checking|savings))$"
 )
+_DIGITS = frozenset("zero oh one two three four five six seven eight nine".split())
 _QUESTION_OPENERS = frozenset(
     "what what's whats how when where why who which can could do does did is are will".split()
 )
 
 
 def sounds_complete(text: str) -> bool:
-    """The words read as a whole turn: a short answer, a closing phrase, or a question that has its object."""
+    """The words read as a whole turn: a short answer, a closing phrase, a number read out in full, or three or
+    more words ending on a word that closes a request ("... my savings balance", "... right now")."""
     words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
     if not words or sounds_unfinished(text):
         return False
@@ -50,4 +53,6 @@ def sounds_complete(text: str) -> bool:
     tail = " ".join(words[-4:])
     if _CLOSING_PHRASES.search(tail):
         return True
-    return len(words) >= 3 and words[0] in _QUESTION_OPENERS and words[-1] in _CLOSING_WORDS
+    if len(words) >= 4 and all(w in _DIGITS for w in words[-4:]):
+        return True  # a number read out in full ("... four eight two one")
+    return len(words) >= 3 and words[-1] in _CLOSING_WORDS

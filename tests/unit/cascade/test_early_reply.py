@@ -124,3 +124,22 @@ async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
     assert callers(h) == ["what is my balance", "stop"]
     replies = [t for t in h.agent_turns() if t.kind == "reply"]
     assert replies[0].interrupted and replies[-1].text == "Okay."
+
+
+async def test_the_words_judged_after_a_pause_include_those_before_it() -> None:
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(ScriptedStt([]), call_id="c")
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    listener.turn_started()
+    listener._on_partial("can you tell me my")
+    listener.turn_ended()  # an early reply finalises these words...
+    assert listener.sounds_unfinished()  # ...and a partial that lands late still counts
+    listener.turn_started(resumed=True)  # the caller goes on
+    listener._on_partial("checking balance")
+    assert listener.turn_words == "can you tell me my checking balance"
+    assert listener.sounds_complete() and not listener.sounds_unfinished()
+    listener.turn_ended()
+    listener.turn_started()  # a new turn starts from nothing
+    assert listener.turn_words == ""
