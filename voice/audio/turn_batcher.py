@@ -3,8 +3,9 @@
 A call asks for a score when its caller pauses (`score`); the request waits while a run is in flight, and the
 next run takes every request waiting then (up to `max_batch`): features, resampling and inference all happen
 in one worker thread, so the loop only stacks requests and resolves futures. A request whose caller went on
-talking is cancelled by its call and skipped. When more than `max_pending` requests wait (more pauses than
-the model can score in time), new ones get None at once and their calls decide from the words alone.
+talking is cancelled by its call and skipped. When more than `max_pending` requests wait, or the model has
+been busy more than `max_busy` of the last second (one inference costs 50-150 ms of a core, and the calls'
+frames need that core too), new requests get None at once and their calls decide from the words alone.
 
 The model is loaded (and run once, the slow first run) in the worker thread too, about 0.5 s: calls placed
 before it is ready get None.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,6 +56,7 @@ class TurnModelBatcher:
         *,
         max_batch: int = 8,
         max_pending: int = 32,
+        max_busy: float = 0.3,
     ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-model")
         self._model: SmartTurnModel | None = model
@@ -60,6 +64,8 @@ class TurnModelBatcher:
             self._executor.submit(self._load)
         self._max_batch = max_batch
         self._max_pending = max_pending
+        self._max_busy = max_busy
+        self._runs: deque[tuple[float, float]] = deque()  # (ended, seconds) of the runs of the last second
         self._pending: list[_Request] = []
         self._running: asyncio.Future[np.ndarray] | None = None
         self.runs = 0
@@ -81,9 +87,18 @@ class TurnModelBatcher:
     def ready(self) -> bool:
         return self._model is not None
 
+    def busy_fraction(self, now: float | None = None) -> float:
+        """Share of the last second the model spent running."""
+        now = time.monotonic() if now is None else now
+        while self._runs and self._runs[0][0] < now - 1.0:
+            self._runs.popleft()
+        return sum(seconds for _, seconds in self._runs)
+
     async def score(self, pcm: bytes, sample_rate: int) -> float | None:
-        if self._model is None or len(self._pending) >= self._max_pending:
-            self.refused += self._model is not None
+        if self._model is None:
+            return None
+        if len(self._pending) >= self._max_pending or self.busy_fraction() > self._max_busy:
+            self.refused += 1
             return None
         request = _Request(pcm, sample_rate, asyncio.get_running_loop().create_future())
         self._pending.append(request)
@@ -99,16 +114,19 @@ class TurnModelBatcher:
             return
         loop = asyncio.get_running_loop()
         work = [(r.pcm, r.sample_rate) for r in batch]
+        started = time.monotonic()
         self._running = loop.run_in_executor(self._executor, self._run, work)
-        self._running.add_done_callback(lambda run: self._finish(run, batch))
+        self._running.add_done_callback(lambda run: self._finish(run, batch, started))
 
     def _run(self, work: list[tuple[bytes, int]]) -> np.ndarray:
         assert self._model is not None
         features = np.stack([_features(pcm, rate) for pcm, rate in work])
         return self._model.complete_probability(features)
 
-    def _finish(self, run: asyncio.Future[np.ndarray], batch: list[_Request]) -> None:
+    def _finish(self, run: asyncio.Future[np.ndarray], batch: list[_Request], started: float) -> None:
         self.runs += 1
+        now = time.monotonic()
+        self._runs.append((now, now - started))
         error = run.exception() if not run.cancelled() else asyncio.CancelledError()
         for i, request in enumerate(batch):
             if request.done.done():

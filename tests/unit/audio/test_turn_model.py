@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -149,3 +150,19 @@ def test_the_model_file_comes_from_the_wheel_without_importing_pipecat() -> None
 
     assert default_model_path().name == "smart-turn-v3.2-cpu.onnx"
     assert "pipecat" not in sys.modules
+
+
+async def test_a_model_busy_past_its_share_of_the_core_answers_none() -> None:
+    class Slow:
+        def complete_probability(self, features: np.ndarray) -> np.ndarray:
+            threading.Event().wait(0.15)
+            return np.full(len(features), 0.9, dtype=np.float32)
+
+    batcher = TurnModelBatcher(Slow(), max_busy=0.1)  # type: ignore[arg-type]
+    try:
+        assert await batcher.score(bytes(3200), RATE) == pytest.approx(0.9)
+        assert batcher.busy_fraction() > 0.1
+        assert await batcher.score(bytes(3200), RATE) is None  # shed: the calls' frames need the core
+        assert batcher.busy_fraction(now=time.monotonic() + 2) == 0  # a second later it scores again
+    finally:
+        batcher.close()
