@@ -222,6 +222,8 @@ class SpeechCascade:
         try:
             heard = await self._listener.final_text()
         except RecognitionFailed:
+            if gate is not None:
+                await gate  # started early: say nothing before the turn is really over
             await self._say_only(self.config.apology, kind="apology")
             return
         turn.stt_final_ms = heard.stt_final_ms
