@@ -211,9 +211,10 @@ class AgentSpeaker:
                     utterance.first_chunk_at = time.monotonic()
                 if utterance.gate is not None and not utterance.gate.done():
                     await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
-                if utterance.first_audio_at is None:
+                first = utterance.first_audio_at is None
+                if first:
                     utterance.first_audio_at = time.monotonic()
-                    if utterance.on_first_audio is not None:
-                        utterance.on_first_audio()
                 utterance._enqueued += len(chunk)
                 self._playout.enqueue(chunk)
+                if first and utterance.on_first_audio is not None:
+                    utterance.on_first_audio()  # after the audio is on its way: bookkeeping never delays it
