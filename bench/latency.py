@@ -1,11 +1,21 @@
-"""Benchmark 2a: response latency and our own overhead over scripted caller turns.
+"""Benchmark 2a: response latency, turns cut mid-sentence, and our own overhead over scripted caller turns.
 
 Every turn is a real simulated call turn: trimmed espeak speech (PlayWav) through the ACS simulator into the
-backend worker, whose reply is heard back at the simulated caller's ear. Two provider sets:
+backend worker, whose reply is heard back at the simulated caller's ear. Three provider sets:
 
 - `instant`: fake STT/LLM/TTS that answer at once, so what is left of the response time is the end-of-turn
-  silence plus our own overhead (the issue's target: overhead p95 <= 10 ms);
+  wait plus our own overhead (targets: response p50 <= 350 ms, p95 <= 500 ms; overhead p95 <= 10 ms);
+- `realistic`: the fixed-latency fakes (STT final 150 ms, LLM first token 300 ms, TTS first audio 100 ms;
+  target: response p50 <= 800 ms);
 - `embedded`: the product's own offline chain (Silero VAD, pocketsphinx, local brain, espeak-ng).
+
+The caller set mixes one-breath questions with lines that pause mid-sentence ("My account ends in ... four
+eight two one."): a turn is *cut* when agent audio or a StopAudio reaches the caller inside one of its
+utterances, or the backend heard more caller turns than the caller spoke (target: <= 2% of turns). The
+fakes' recogniser knows the script and gives partials as words are heard, `PARTIAL_LAG_MS` late
+(`bench.turn_fakes`), as a streaming STT would; the model and the rest of the turn-taking are the product's.
+The backend runs its defaults (TURN_END_MODE=semantic); `TURN_END_MODE=fixed` in the environment measures
+the fixed-silence mode for comparison.
 
 Per turn we keep the client-side response latency (the simulator's `caller_speech_end` -> next
 `agent_audio_start`, which is what a caller experiences) and the server-side parts from the transcript.
@@ -16,6 +26,8 @@ parts counted as 0, unless the backend reports `overhead_ms` itself.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
 import tempfile
 import time
@@ -28,18 +40,21 @@ import httpx
 
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import CallerStep, PlayWav, WaitForAgent
-from bench.phrases import Phrase, make_phrases
+from bench.phrases import Phrase, make_phrase, slug
 from bench.stats import summarize, summary_row, target
 from bench.worker import Worker, running_worker
 
 NAME = "latency"
 BANKING = "+18005550100"
-PROVIDER_SETS = ("instant", "embedded")
+PROVIDER_SETS = ("instant", "realistic", "embedded")
 PARTS = ("end_of_turn_ms", "stt_final_ms", "llm_first_token_ms", "tools_ms", "tts_first_audio_ms")
 OVERHEAD_TARGET_MS = 10.0
-FULL_CALLS = 5
+FULL_CALLS = 4  # x 16 caller lines = 64 turns per provider set
 QUICK_CALLS = 1
-QUICK_TURNS = slice(1, 3)  # two short questions: enough to smoke-test both provider sets
+RESPONSE_P50_TARGET_MS = {"instant": 350.0, "realistic": 800.0}
+RESPONSE_P95_TARGET_MS = {"instant": 500.0}
+CUT_TARGET = 0.02
+PARTIAL_LAG_MS = 100.0
 
 # Ten turns the banking scenario understands (identity first, then balances and transactions), so the
 # embedded run exercises real recognition, routing and tools. The instant fakes ignore the words, but the
@@ -57,6 +72,36 @@ CALLER_TURNS = [
     "What's my balance?",
 ]
 
+# Lines with a mid-sentence pause ("..."), and how long the caller stops there: after words that cannot end
+# a sentence, as people do while recalling a number or a name.
+PAUSED_TURNS = [
+    ("My account ends in ... four eight two one.", 450),
+    ("I would like to ... check my savings balance.", 350),
+    ("The last four of my account are ... four eight two one.", 500),
+    ("Can you tell me my ... checking balance?", 300),
+    ("My name is Jordan Rivera and ... the last four are four eight two one.", 400),
+    ("What is the balance of my ... savings account?", 450),
+]
+QUICK_LINES: list[str | tuple[str, int]] = [
+    CALLER_TURNS[1],
+    PAUSED_TURNS[0],
+    CALLER_TURNS[2],
+    PAUSED_TURNS[3],
+]
+
+
+def caller_lines() -> list[str | tuple[str, int]]:
+    """The full caller set: every paused line after every second plain one."""
+    lines: list[str | tuple[str, int]] = []
+    paused = iter(PAUSED_TURNS)
+    for index, text in enumerate(CALLER_TURNS):
+        lines.append(text)
+        if index % 2 == 1:
+            lines.extend(list(itertools.islice(paused, 1)))
+    lines.extend(paused)
+    return lines
+
+
 log = logging.getLogger(__name__)
 
 
@@ -68,6 +113,7 @@ class ClientTurn:
     speech_end_ms: float
     agent_start_ms: float | None  # first agent audio after the utterance (before the caller spoke again)
     stop_audio: bool  # a StopAudio arrived in that window: the agent was cut off (a false barge-in here)
+    cut: bool = False  # agent audio or a StopAudio reached the caller while they were still speaking
 
     @property
     def response_ms(self) -> float | None:
@@ -86,7 +132,11 @@ def client_turns(events: list[tl.TimelineEvent]) -> list[ClientTurn]:
             None,
         )
         stopped = any(e.kind == tl.STOP_AUDIO_RECEIVED and start.t_ms <= e.t_ms < window_end for e in events)
-        turns.append(ClientTurn(start.t_ms, end.t_ms, agent, stopped))
+        cut = any(
+            e.kind in (tl.AGENT_AUDIO_START, tl.STOP_AUDIO_RECEIVED) and start.t_ms < e.t_ms < end.t_ms
+            for e in events
+        )
+        turns.append(ClientTurn(start.t_ms, end.t_ms, agent, stopped, cut))
     return turns
 
 
@@ -123,7 +173,7 @@ def server_turns(transcript: dict[str, Any]) -> list[dict[str, Any]]:
                 "agent": turn.get("agent"),
                 "text": (turn.get("text") or "")[:80],
                 "interrupted": bool(turn.get("interrupted")),
-                **{part: latency.get(part) for part in (*PARTS, "llm_ms", "response_ms")},
+                **{part: latency.get(part) for part in (*PARTS, "llm_ms", "response_ms", "early_start_ms")},
                 "overhead_ms": overhead_ms(latency),
                 "overhead_source": "backend" if latency.get("overhead_ms") is not None else "formula",
                 "formula_overhead_ms": formula_overhead_ms(latency),
@@ -134,6 +184,20 @@ def server_turns(transcript: dict[str, Any]) -> list[dict[str, Any]]:
 
 def caller_texts(transcript: dict[str, Any]) -> list[str]:
     return [t.get("text") or "" for t in transcript.get("turns", []) if t.get("speaker") == "caller"]
+
+
+def spoken_turns(transcript: dict[str, Any]) -> int:
+    return sum(
+        1 for t in transcript.get("turns", []) if t.get("speaker") == "caller" and t.get("kind") == "speech"
+    )
+
+
+def cut_turns(client: list[ClientTurn], heard: int | None) -> int:
+    """Caller utterances cut mid-sentence: agent audio or StopAudio inside them, or (when the transcript is
+    known) more caller turns heard than spoken; the larger count, so one split is not counted twice."""
+    inside = sum(1 for turn in client if turn.cut)
+    split = max(0, heard - len(client)) if heard is not None else 0
+    return max(inside, split)
 
 
 def server_speech_ends(transcript: dict[str, Any]) -> list[float]:
@@ -206,12 +270,16 @@ async def run_call(worker: Worker, phrases: list[Phrase], call_index: int) -> di
         problems.append(f"script error: {result.script_error}")
     if result.hung_up_by != "caller":
         problems.append(f"hung up by {result.hung_up_by}: {result.end_reason}")
+    heard = spoken_turns(transcript) if transcript else None
+    cut = cut_turns(client, heard)
+    if cut:
+        problems.append(f"{cut} caller turns cut mid-sentence (heard {heard} turns of {len(client)} spoken)")
     unanswered = sum(1 for turn in client if turn.agent_start_ms is None)
     if unanswered:
         problems.append(f"{unanswered} of {len(client)} caller turns got no agent audio")
-    cut = sum(1 for turn in client if turn.stop_audio)
-    if cut:
-        problems.append(f"{cut} caller turns triggered a StopAudio (the agent was cut off)")
+    stopped = sum(1 for turn in client if turn.stop_audio)
+    if stopped:
+        problems.append(f"{stopped} caller turns triggered a StopAudio (the agent was cut off)")
     paired = len(client) == len(server)
     if not paired:
         problems.append(f"{len(client)} caller turns but {len(server)} timed agent replies: not paired")
@@ -221,8 +289,10 @@ async def run_call(worker: Worker, phrases: list[Phrase], call_index: int) -> di
             "call": call_index,
             "turn": index,
             "phrase": phrases[index].text if index < len(phrases) else None,
+            "paused": phrases[index].paused if index < len(phrases) else None,
             "client_response_ms": turn.response_ms,
             "stop_audio": turn.stop_audio,
+            "cut": turn.cut,
             "speech_end_lag_ms": lags[index],
         }
         if paired:
@@ -232,6 +302,8 @@ async def run_call(worker: Worker, phrases: list[Phrase], call_index: int) -> di
         turns.append(sample)
     return {
         "call_connection_id": result.call_connection_id,
+        "spoken": len(client),
+        "cut": cut,
         "turns": turns,
         "server_turns": server,
         "heard": caller_texts(transcript),
@@ -239,20 +311,34 @@ async def run_call(worker: Worker, phrases: list[Phrase], call_index: int) -> di
     }
 
 
-async def run_provider_set(providers: str, phrases: list[Phrase], calls: int) -> dict[str, Any]:
+def stt_script(phrases: list[Phrase]) -> list[list[tuple[str, int]]]:
+    """What the fakes' recogniser hears, utterance by utterance (`bench.turn_fakes`)."""
+    return [list(p.parts) for p in phrases]
+
+
+async def run_provider_set(
+    providers: str, phrases: list[Phrase], calls: int, scratch: Path
+) -> dict[str, Any]:
     """Every call of one provider set against one backend worker, one call after another."""
     runs = []
-    async with running_worker(providers) as worker:
+    script = scratch / "stt-script.json"
+    await asyncio.to_thread(script.write_text, json.dumps(stt_script(phrases)))
+    env = {"BENCH_STT_SCRIPT": str(script), "BENCH_PARTIAL_LAG_MS": str(PARTIAL_LAG_MS)}
+    async with running_worker(providers, env=env) as worker:
         for call_index in range(calls):
             log.info("latency[%s]: call %d/%d", providers, call_index + 1, calls)
             runs.append(await run_call(worker, phrases, call_index))
     client = [t["client_response_ms"] for run in runs for t in run["turns"]]
+    paused = [t["client_response_ms"] for run in runs for t in run["turns"] if t["paused"]]
+    plain = [t["client_response_ms"] for run in runs for t in run["turns"] if not t["paused"]]
     server = [t for run in runs for t in run["server_turns"]]
     pairs = [
         t["client_minus_server_ms"] for run in runs for t in run["turns"] if "client_minus_server_ms" in t
     ]
     summaries = {
         "client_response_ms": summarize(client),
+        "client_response_plain_ms": summarize(plain),
+        "client_response_paused_ms": summarize(paused),
         **{
             key: summarize(t[key] for t in server)
             for key in (*PARTS, "llm_ms", "response_ms", "overhead_ms", "formula_overhead_ms")
@@ -260,11 +346,20 @@ async def run_provider_set(providers: str, phrases: list[Phrase], calls: int) ->
         "client_minus_server_ms": summarize(pairs),
         "speech_end_lag_ms": summarize(t["speech_end_lag_ms"] for run in runs for t in run["turns"]),
     }
-    return {"providers": providers, "calls": runs, "summaries": summaries}
+    spoken = sum(run["spoken"] for run in runs)
+    cut = sum(run["cut"] for run in runs)
+    return {
+        "providers": providers,
+        "calls": runs,
+        "summaries": summaries,
+        "cut": {"turns": spoken, "cut": cut, "rate": cut / spoken if spoken else None},
+    }
 
 
 ROW_LABELS = {
     "client_response_ms": "response (caller's ear)",
+    "client_response_plain_ms": "  one-breath lines",
+    "client_response_paused_ms": "  lines with a mid-sentence pause",
     "response_ms": "response (server)",
     "end_of_turn_ms": "end of turn",
     "stt_final_ms": "STT final",
@@ -303,6 +398,24 @@ def build_result(sets: dict[str, dict[str, Any]], phrases: list[Phrase], quick: 
     instant = sets.get("instant")
     overhead_p95 = instant["summaries"]["overhead_ms"]["p95"] if instant else None
     targets = [target("our overhead, instant providers", overhead_p95, OVERHEAD_TARGET_MS, "ms", stat="p95")]
+    for providers, limit in RESPONSE_P50_TARGET_MS.items():
+        if providers in sets:
+            p50 = sets[providers]["summaries"]["client_response_ms"]["p50"]
+            targets.append(target(f"response at the caller's ear, {providers}", p50, limit, "ms", stat="p50"))
+    for providers, limit in RESPONSE_P95_TARGET_MS.items():
+        if providers in sets:
+            p95 = sets[providers]["summaries"]["client_response_ms"]["p95"]
+            targets.append(target(f"response at the caller's ear, {providers}", p95, limit, "ms", stat="p95"))
+    spoken = sum(data["cut"]["turns"] for data in sets.values())
+    cut = sum(data["cut"]["cut"] for data in sets.values())
+    targets.append(
+        target(
+            "turns cut mid-sentence, all provider sets",
+            100 * cut / spoken if spoken else None,
+            100 * CUT_TARGET,
+            "%",
+        )
+    )
     turns = {providers: sum(len(c["turns"]) for c in data["calls"]) for providers, data in sets.items()}
     notes = [
         f"{', '.join(f'{n} turns with {p} providers' for p, n in turns.items())}"
@@ -317,6 +430,11 @@ def build_result(sets: dict[str, dict[str, Any]], phrases: list[Phrase], quick: 
         "Server's turn end - real end: the caller turn's ended_at in the transcript (the VAD's last voiced "
         "audio) minus the simulator's caller_speech_end, on this machine's clock; response_ms starts its clock "
         "there, so this much of the wait is invisible to it. The rest is delivery (the 20 ms frame ticks).",
+        "Turns cut mid-sentence: "
+        + "; ".join(f"{p} {d['cut']['cut']}/{d['cut']['turns']}" for p, d in sets.items())
+        + f". Caller set: {sum(1 for p in phrases if p.paused)} of {len(phrases)} lines pause mid-sentence "
+        "(" + ", ".join(f"{p.text!r} {p.pauses_ms[0]} ms" for p in phrases if p.paused) + "). The fakes' "
+        f"recogniser gives partials {PARTIAL_LAG_MS:g} ms after the words are heard.",
         "Caller phrases: espeak, trimmed to their voiced span: "
         + "; ".join(f"{p.text!r} {p.duration_ms:.0f} ms" for p in phrases[:3])
         + (" ..." if len(phrases) > 3 else ""),
@@ -344,11 +462,27 @@ def build_result(sets: dict[str, dict[str, Any]], phrases: list[Phrase], quick: 
     }
 
 
+async def make_caller_phrases(lines: list[str | tuple[str, int]], directory: Path) -> list[Phrase]:
+    made: dict[str, Phrase] = {}
+    phrases = []
+    for line in lines:
+        text, pause_ms = (line, 0) if isinstance(line, str) else line
+        if text not in made:
+            made[text] = await make_phrase(
+                text, directory, name=f"{len(made):02d}-{slug(text)}", pause_ms=pause_ms
+            )
+        phrases.append(made[text])
+    return phrases
+
+
 async def run(out_dir: Path, *, quick: bool) -> dict[str, Any]:
-    """Both provider sets, instant first; `quick` = one short call each (a smoke test of the benchmark)."""
-    texts = CALLER_TURNS[QUICK_TURNS] if quick else CALLER_TURNS
+    """Every provider set, instant first; `quick` = one short call each (a smoke test of the benchmark)."""
+    lines = QUICK_LINES if quick else caller_lines()
     calls = QUICK_CALLS if quick else FULL_CALLS
     with tempfile.TemporaryDirectory(prefix="sb-bench-latency-") as scratch:
-        phrases = await make_phrases(texts, Path(scratch))
-        sets = {providers: await run_provider_set(providers, phrases, calls) for providers in PROVIDER_SETS}
+        phrases = await make_caller_phrases(lines, Path(scratch))
+        sets = {
+            providers: await run_provider_set(providers, phrases, calls, Path(scratch))
+            for providers in PROVIDER_SETS
+        }
     return build_result(sets, phrases, quick)

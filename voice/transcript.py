@@ -63,6 +63,9 @@ class TurnLatency(BaseModel):
     """First clause handed to TTS -> its first audio chunk."""
     response_ms: float | None = None
     """Caller's last voiced audio -> first agent audio frame sent to the caller."""
+    early_start_ms: float | None = None
+    """The reply started this long before the turn was over (semantic end of turn): recognition, brain and
+    TTS ran during the end-of-turn wait, so the parts overlap it."""
 
     # mypy rejects any decorator stacked on @property; pydantic documents this ignore for computed fields.
     @computed_field  # type: ignore[prop-decorator]
@@ -72,13 +75,16 @@ class TurnLatency(BaseModel):
         if self.response_ms is None:
             return None
         parts = (
-            self.end_of_turn_ms,
             self.stt_final_ms,
             self.llm_ms if self.llm_ms is not None else self.llm_first_token_ms,
             self.tools_ms,
             self.tts_first_audio_ms,
         )
-        return round(self.response_ms - sum(p for p in parts if p is not None), 3)
+        pipeline = sum(p for p in parts if p is not None)
+        waited = self.end_of_turn_ms or 0.0
+        if self.early_start_ms:  # started early: whichever was longer, the wait or the work begun within it
+            return round(self.response_ms - max(waited, waited - self.early_start_ms + pipeline), 3)
+        return round(self.response_ms - waited - pipeline, 3)
 
 
 class TranscriptTurn(BaseModel):

@@ -95,6 +95,27 @@ class ConversationSettings(BaseModel):
     idle_hang_up_seconds: float = Field(
         20.0, gt=0, description="Caller silence before the agent says goodbye and hangs up."
     )
+    turn_end_mode: Literal["semantic", "fixed"] = Field(
+        "semantic",
+        description="How the SpeechCascade ends a caller's turn: semantic (a short pause when the turn sounds "
+        "complete, longer when it does not) or fixed (the agent's end_of_turn_silence_ms); an agent's "
+        "speech.turn_end wins.",
+    )
+    turn_end_min_silence_ms: int = Field(
+        200, ge=64, le=2000, description="Semantic mode: the pause that ends a turn judged complete."
+    )
+    turn_end_speculate_ms: int = Field(
+        96,
+        ge=0,
+        le=2000,
+        description="Semantic mode: pause after which recognition and the brain start on a turn not judged "
+        "unfinished, unheard until the turn ends (cancelled if the caller goes on); 0: no speculative start.",
+    )
+    turn_end_model: Literal["auto", "off"] = Field(
+        "auto",
+        description="Semantic mode: auto uses the smart-turn end-of-turn model when its wheel is installed "
+        "(requirements-models.txt); off judges turns by the recognised words alone.",
+    )
     guidance_enabled: bool = Field(
         True,
         description="Live supervisor guidance (checklist, tone, coaching) on the events sockets of calls whose "

@@ -44,6 +44,9 @@ class _QuietHost:
     async def agent_changed(self, previous: str, current: str, *, quiet: bool) -> None:
         return None
 
+    async def committed(self, state: ReplyState) -> None:
+        return None  # text turns are over when they are given: nothing starts early
+
 
 def caller_turns(call: CallScript) -> list[tuple[str, str]]:
     """(kind, text) per caller turn as a perfect ear would hear them: lines said without waiting join the one

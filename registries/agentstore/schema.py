@@ -98,6 +98,11 @@ class SpeechSpec(_Spec):
         description="Extra silence waited for when the caller's words so far are clearly unfinished "
         "('my account ends in'); 0 ends every turn after end_of_turn_silence_ms alone.",
     )
+    turn_end: Literal["semantic", "fixed"] | None = Field(
+        default=None,
+        description="How the caller's turn ends: semantic (a short pause when it sounds complete, longer when "
+        "not) or fixed (end_of_turn_silence_ms, held by unfinished_hold_ms); unset: the service's TURN_END_MODE.",
+    )
 
 
 class TurnDetectionSpec(_Spec):

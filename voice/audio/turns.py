@@ -1,6 +1,11 @@
 """Caller turn-taking from VAD probabilities: when a turn starts and ends, and when speech is a barge-in.
 
-Turn end uses the active agent's `speech.end_of_turn_silence_ms`. While the agent is talking, caller speech
+Turn end, `fixed` mode: the active agent's `speech.end_of_turn_silence_ms`, held `unfinished_hold_ms` longer
+when the words so far are clearly unfinished. `semantic` mode: a pause of `min_silence_ms` (about 200 ms)
+ends a turn judged complete, an unsure one waits the fixed silence and an unfinished one that plus the hold
+(`voice.audio.turn_end`). The judgement comes from `TurnTracker.judge` (the cascade's: model score and
+words); `TurnPaused` asks for the model's score early in a pause, `TurnLikelyEnded` lets the cascade start
+recognition and the brain before the turn is over, and `TurnResumed` says the caller went on after either. While the agent is talking, caller speech
 only counts as a barge-in after `min_barge_in_ms` of windows at or above a stricter probability bar: short
 backchannels ("uh-huh", "okay") stay under the duration, and residual echo of the agent's own voice rarely
 reaches the bar for that long.
@@ -18,8 +23,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from voice.audio.speech import SpeechDetector, SpeechDetectorConfig, SpeechEnded, SpeechStarted
+from voice.audio.turn_end import Verdict, silence_needed_ms
 
 WINDOW_MS = 32
 
@@ -55,7 +62,32 @@ class ResumeAgent:
     at_ms: int
 
 
-TurnEvent = TurnStarted | TurnEnded | BargeIn | PauseAgent | ResumeAgent
+@dataclass(frozen=True, slots=True)
+class TurnPaused:
+    """The caller has been quiet `score_after_ms` within a turn (semantic mode): time to score it."""
+
+    at_ms: int
+    """End of the last voiced window before the pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLikelyEnded:
+    """The pause has lasted `speculate_after_ms` and the turn is not judged unfinished: start on the reply,
+    but play nothing until `TurnEnded` (a `TurnResumed` may come first)."""
+
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResumed:
+    """The caller went on after a `TurnPaused` or `TurnLikelyEnded`: the same turn continues."""
+
+    at_ms: int
+
+
+TurnEvent = (
+    TurnStarted | TurnEnded | BargeIn | PauseAgent | ResumeAgent | TurnPaused | TurnLikelyEnded | TurnResumed
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,17 @@ class TurnPolicy:
     unfinished_hold_ms: int = 0
     """Extra silence waited for when the words so far are clearly unfinished (`TurnTracker.unfinished`):
     "my account ends in ..." is not a turn yet. 0: the end of turn is the fixed silence alone."""
+    mode: Literal["fixed", "semantic"] = "fixed"
+    min_silence_ms: int = 200
+    """Semantic mode: the pause that ends a turn judged complete."""
+    score_after_ms: int = 64
+    """Semantic mode: pause after which the turn is scored (`TurnPaused`)."""
+    speculate_after_ms: int = 96
+    """Semantic mode: pause after which a turn not judged unfinished starts its reply unheard; 0: never."""
+
+    @property
+    def semantic(self) -> bool:
+        return self.mode == "semantic"
 
 
 class TurnTracker:
@@ -94,6 +137,11 @@ class TurnTracker:
         self._held: SpeechEnded | None = None  # an end of speech not yet taken as the end of the turn
         self._held_until_ms = 0
         self._turn_onset_ms: int | None = None  # where a turn that went on after a held pause began
+        self.judge: Callable[[], Verdict] | None = None
+        """Semantic mode: how the caller's turn so far is judged (set by the cascade; None: UNKNOWN)."""
+        self._pause_since: int | None = None  # semantic: end of the last voiced window of a pause in a turn
+        self._pause_told = False  # TurnPaused sent for this pause
+        self._speculated = False  # TurnLikelyEnded sent for this pause
 
     @staticmethod
     def _new_detector(policy: TurnPolicy) -> SpeechDetector:
@@ -102,10 +150,15 @@ class TurnTracker:
                 threshold=policy.onset_threshold,
                 neg_threshold=min(0.35, policy.onset_threshold),
                 min_speech_ms=policy.min_speech_ms,
-                min_silence_ms=policy.end_of_turn_silence_ms,
+                min_silence_ms=policy.min_silence_ms if policy.semantic else policy.end_of_turn_silence_ms,
                 window_ms=WINDOW_MS,
             )
         )
+
+    @property
+    def turn_onset_ms(self) -> int | None:
+        """Where the current (or last) caller turn began, pauses it went on after included."""
+        return self._turn_onset_ms
 
     @property
     def paused(self) -> bool:
@@ -140,6 +193,7 @@ class TurnTracker:
             self._onset_ms = speech.at_ms
             if self._held is not None:
                 self._held = None  # the caller went on after a pause: the same turn continues
+                self._end_pause(speech.at_ms, events)
             else:
                 self._turn_onset_ms = speech.at_ms
                 events.append(TurnStarted(speech.at_ms))
@@ -152,6 +206,9 @@ class TurnTracker:
                 self._paused = False  # the pause becomes the interruption
                 events.append(BargeIn(self._onset_ms))
         self._maybe_resume(probability, agent_active, events)
+        if self.policy.semantic:
+            self._semantic_pause(probability, speech, agent_active, events)
+            return events
         if isinstance(speech, SpeechEnded):
             if self._should_hold(agent_active):
                 self._held = speech
@@ -164,6 +221,76 @@ class TurnTracker:
             silence = self._detector.elapsed_ms - held.at_ms
             events.append(TurnEnded(held.at_ms, self._speech_ms(held), silence))
         return events
+
+    # --- semantic end of turn ----------------------------------------------------------------------
+    def _judged(self) -> Verdict:
+        if self.judge is None:
+            return Verdict.UNKNOWN
+        try:
+            return self.judge()
+        except Exception:  # a judge that fails must never stall the turn
+            return Verdict.UNKNOWN
+
+    def _end_pause(self, at_ms: int, events: list[TurnEvent]) -> None:
+        if self._pause_told or self._speculated:
+            events.append(TurnResumed(at_ms))
+        self._pause_since = None
+        self._pause_told = self._speculated = False
+
+    def _semantic_pause(
+        self,
+        probability: float,
+        speech: SpeechStarted | SpeechEnded | None,
+        agent_active: bool,
+        events: list[TurnEvent],
+    ) -> None:
+        now = self._detector.elapsed_ms
+        policy = self.policy
+        if isinstance(speech, SpeechEnded):
+            self._held = speech
+        if self._detector.in_speech:
+            if probability >= self._detector.config.neg_threshold:
+                if self._pause_since is not None:
+                    self._end_pause(now - WINDOW_MS, events)
+                return
+            if self._pause_since is None:
+                self._pause_since = now - WINDOW_MS
+        elif self._held is None:
+            return  # between turns
+        held = self._held
+        if agent_active:  # talk over the agent: barge-in rules, and its end is not held
+            if held is not None:
+                self._finish_turn(held, events)
+            return
+        pause_since = self._pause_since if self._pause_since is not None else now - WINDOW_MS
+        silence = now - pause_since
+        if not self._pause_told and silence >= policy.score_after_ms:
+            self._pause_told = True
+            events.append(TurnPaused(pause_since))
+        judged = self._judged()
+        if (
+            not self._speculated
+            and 0 < policy.speculate_after_ms <= silence
+            and judged is not Verdict.INCOMPLETE
+        ):
+            self._speculated = True
+            events.append(TurnLikelyEnded(pause_since))
+        if held is None:
+            return
+        needed = silence_needed_ms(
+            judged,
+            min_silence_ms=policy.min_silence_ms,
+            end_of_turn_silence_ms=policy.end_of_turn_silence_ms,
+            unfinished_hold_ms=policy.unfinished_hold_ms,
+        )
+        if now - held.at_ms >= needed:
+            self._finish_turn(held, events)
+
+    def _finish_turn(self, held: SpeechEnded, events: list[TurnEvent]) -> None:
+        self._held = None
+        self._pause_since = None
+        self._pause_told = self._speculated = False
+        events.append(TurnEnded(held.at_ms, self._speech_ms(held), self._detector.elapsed_ms - held.at_ms))
 
     def _speech_ms(self, ended: SpeechEnded) -> int:
         onset = self._turn_onset_ms

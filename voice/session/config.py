@@ -4,7 +4,7 @@ go wrong) and who hears about its turns (call records, dashboards)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from voice.transcript import Speaker, TranscriptTurn
 
@@ -24,6 +24,10 @@ class CallConfig:
     """Keyed digits are sent after this pause, or at once on '#'."""
     preroll_ms: int = 400
     """Audio kept from before speech onset, so recognition hears the first syllable."""
+    turn_end_mode: Literal["semantic", "fixed"] = "fixed"
+    """Default of agents that set no `speech.turn_end` (the service's TURN_END_MODE)."""
+    turn_end_min_silence_ms: int = 200
+    turn_end_speculate_ms: int = 96
     holding_phrase: str = "One moment while I look into that."
     apology: str = "Sorry, I'm having trouble on my side right now. Could you say that again?"
     not_heard: str = "Sorry, I didn't catch that. Could you say it again?"

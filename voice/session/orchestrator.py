@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from voice.audio.turn_batcher import TurnScorer
 from voice.session.call_control import CallControl
 from voice.session.config import CallConfig, CallObserver
 from voice.session.conversation import CallConversation, ConversationState
@@ -63,3 +64,5 @@ class CallDeps:
     """PII masking of the stored transcript and call events, for scenarios that set none (on by default)."""
     transfer_line: TransferLine | None = None
     """The scenario transfers warm (hold, brief a person, hand over); None: `call_control` transfers cold."""
+    turn_model: TurnScorer | None = None
+    """The end-of-turn model shared by the process's calls (SpeechCascade semantic mode); None: words only."""

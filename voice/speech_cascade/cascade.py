@@ -10,36 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Coroutine, Sequence
-from datetime import timedelta
 from typing import Any
 
-from voice.audio.turns import (
-    BargeIn,
-    PauseAgent,
-    ResumeAgent,
-    TurnEnded,
-    TurnEvent,
-    TurnStarted,
-    TurnTracker,
-)
 from voice.llm.base import dtmf_message
 from voice.session.idle import IdleWatchdog
 from voice.session.keypad import KeyPad
 from voice.session.orchestrator import CallDeps
 from voice.session.recorder import TurnRecorder
-from voice.session.warm_transfer import TransferLine, handover_summary, run_warm_transfer
+from voice.speech_cascade.actions import ReplyActions
 from voice.speech_cascade.agent_profile import agent_turn_policy, agent_voice
 from voice.speech_cascade.listening import CallerListener, RecognitionFailed, describe
 from voice.speech_cascade.providers import CascadeProviders
 from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply, reply_draft
 from voice.speech_cascade.speaker import AgentSpeaker
 from voice.speech_cascade.thinking import TurnThinker
-from voice.transcript import TurnKind, utcnow
-from voice.transports.cadence import AudioClock
+from voice.speech_cascade.turn_taking import TurnTaking
+from voice.transcript import TurnKind
 from voice.transports.playout import PacedPlayout
 
 log = logging.getLogger(__name__)
@@ -58,7 +47,6 @@ class SpeechCascade:
         self._telemetry = deps.telemetry
         self._providers = providers
         self._call_control = deps.call_control
-        self._transfer_line = deps.transfer_line
         self._observer = deps.observer
         self._recorder = TurnRecorder(
             conversation,
@@ -80,8 +68,24 @@ class SpeechCascade:
         self._resumed = (
             deps.resumed
         )  # the conversation was restored: welcome the caller back, don't start over
-        self._turns = TurnTracker(agent_turn_policy(conversation.agent))
-        self._turns.unfinished = self._listener.sounds_unfinished  # a breath mid-sentence is not a turn end
+        semantic = self.config.turn_end_mode == "semantic" or conversation.agent.speech.turn_end == "semantic"
+        self._taking = TurnTaking(
+            agent_turn_policy(conversation.agent, self.config),
+            self._listener,
+            deps.turn_model if semantic else None,
+            self,
+            deps.telemetry,
+        )
+        self._turns = self._taking.tracker
+        self._actions = ReplyActions(
+            conversation=conversation,
+            config=self.config,
+            call_control=deps.call_control,
+            transfer_line=deps.transfer_line,
+            turns=self._turns,
+            say=lambda text, kind: self._say_only(text, kind=kind),
+            ended=self._set_end_reason,
+        )
         self._thinker = TurnThinker(conversation, providers.llm, self.config, self)
         self._speaker: AgentSpeaker | None = None
         self._sample_rate = 16000
@@ -93,15 +97,12 @@ class SpeechCascade:
         self._keypad = KeyPad(self.config.dtmf_timeout_s, self._on_keyed)
         self._ending = False
         self._end_reason = DEFAULT_END_REASON
-        # Latencies measured from the caller's speech use the audio clock, so they do not shrink when our
-        # frame handling runs behind.
-        self._audio_clock = AudioClock()
-        self._audio_s = 0.0
 
     # --- lifecycle (called by MediaSession) --------------------------------------------------------
     async def start(self, *, sample_rate: int, playout: PacedPlayout) -> None:
         """Media is flowing: open recognition, start the helpers, greet the caller."""
         self._sample_rate = sample_rate
+        self._taking.open(sample_rate)
         self._speaker = AgentSpeaker(
             self._providers.tts, playout, sample_rate=sample_rate, call_id=self.call_id
         )
@@ -129,6 +130,7 @@ class SpeechCascade:
         if self._speaker is not None:
             await self._speaker.aclose()
         await self._listener.aclose()
+        await self._taking.aclose()
         if cut_short is not None and self._reply_state is cut_short:
             self._reply_state = None
             self._close_reply(cut_short)
@@ -137,59 +139,58 @@ class SpeechCascade:
     # --- inbound media ---------------------------------------------------------------------------
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         """One inbound frame at the call's rate, with the VAD probabilities of the windows it completed."""
-        self._audio_s += len(pcm) / (2 * self._sample_rate)  # PCM16 mono
-        self._audio_clock.observe(self._audio_s, time.monotonic())
-        self._listener.hear(pcm)
-        for probability in probabilities:
-            for event in self._turns.update(probability, agent_active=self._agent_active):
-                await self._on_turn_event(event)
+        await self._taking.on_audio(pcm, probabilities)
 
     async def on_dtmf(self, digit: str) -> None:
         self._idle.caller_active()
         if self._agent_active:  # a key press interrupts, as on any IVR
-            await self._interrupt("dtmf")
+            await self.interrupt("dtmf")
         self._keypad.press(digit)
 
-    # --- turn-taking -----------------------------------------------------------------------------
+    # --- turn-taking (TurnHost) ---------------------------------------------------------------------
     @property
     def _agent_active(self) -> bool:
+        """Speaking or preparing a reply (for turn-taking, an unheard reply is the caller's turn still)."""
+        return self.replying()
+
+    @property
+    def speaker(self) -> AgentSpeaker | None:
+        return self._speaker
+
+    def replying(self) -> bool:
         speaking = self._speaker is not None and self._speaker.speaking
         return speaking or (self._reply is not None and not self._reply.done())
 
-    async def _on_turn_event(self, event: TurnEvent) -> None:
+    def caller_acted(self) -> None:
         self._idle.touch()
-        if isinstance(event, PauseAgent):
-            if self._speaker is not None and await self._speaker.pause():
-                self._report_barge_in(event.at_ms)
-        elif isinstance(event, ResumeAgent):
-            if self._speaker is not None:
-                self._speaker.resume()
-        elif isinstance(event, TurnStarted):
-            self._listener.turn_started()
-        elif isinstance(event, BargeIn):
-            log.info("barge-in", extra={"onset_ms": event.at_ms})
-            if await self._interrupt("barge-in"):  # only when no pause had already silenced the agent
-                self._report_barge_in(event.at_ms)
-        elif isinstance(event, TurnEnded):
-            self._listener.turn_ended()
-            if self._turns.turn_was_backchannel and self._agent_active:
-                # "uh-huh" over the agent: not a turn. Forget the audio and let the agent carry on.
-                self._listener.discard_turn()
-                return
-            if self._agent_active and not self._turns.policy.barge_in:
-                self._listener.discard_turn()
-                return
-            last_voiced_at = self._audio_arrival(event.at_ms)
-            ended_at = utcnow() - timedelta(seconds=time.monotonic() - last_voiced_at)
-            turn = CallerTurn(
-                text="",
-                kind="speech",
-                last_voiced_at=last_voiced_at,
-                end_of_turn_ms=float(event.silence_ms),
-                started_at=ended_at - timedelta(milliseconds=event.speech_ms),
-                ended_at=ended_at,
-            )
-            self._start_reply(self._respond_to_speech(turn))
+
+    def reply_to(self, turn: CallerTurn, gate: asyncio.Future[None] | None) -> bool:
+        if self._ending:
+            return False
+        self._start_reply(self._respond_to_speech(turn, gate))
+        return True
+
+    def reply_heard(self) -> bool:
+        state = self._reply_state
+        return state is not None and state.utterance.first_audio_at is not None
+
+    async def drop_reply(self) -> None:
+        reply, self._reply = self._reply, None
+        if reply is not None and not reply.done():
+            reply.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reply
+        if self._speaker is not None:
+            await self._speaker.interrupt()  # nothing was audible: no StopAudio, only the worker stops
+        self._reply_state = None
+
+    def _commit_caller(self, state: ReplyState) -> None:
+        """The caller's turn is over: their words join the history and the transcript (once)."""
+        turn, state.pending_caller = state.pending_caller, None
+        if turn is not None:
+            turn.committed = True
+            record_caller(self._recorder, turn, agent=self.conversation.agent.name)
+            self.conversation.add_caller_text(turn.text)
 
     def _on_keyed(self, digits: str) -> None:
         if self._ending:
@@ -217,10 +218,12 @@ class SpeechCascade:
             return
         self._reply = asyncio.create_task(work, name=f"reply:{self.call_id}")
 
-    async def _respond_to_speech(self, turn: CallerTurn) -> None:
+    async def _respond_to_speech(self, turn: CallerTurn, gate: asyncio.Future[None] | None = None) -> None:
         try:
             heard = await self._listener.final_text()
         except RecognitionFailed:
+            if gate is not None:
+                await gate  # started early: say nothing before the turn is really over
             await self._say_only(self.config.apology, kind="apology")
             return
         turn.stt_final_ms = heard.stt_final_ms
@@ -228,22 +231,28 @@ class SpeechCascade:
         turn.language = heard.language
         if not turn.text:
             log.info("turn had no recognisable words")
+            if gate is not None:
+                await gate  # no words (a cough?): nothing to say unless the turn really ended
             await self._say_only(self.config.not_heard, kind="reprompt")
             return
-        await self._respond(turn)
+        await self._respond(turn, gate)
 
     def _own(self, task: asyncio.Future[Any]) -> None:
         """Keep a helper task referenced (and cancelled on close) until it is done."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _respond(self, turn: CallerTurn) -> None:
+    async def _respond(self, turn: CallerTurn, gate: asyncio.Future[None] | None = None) -> None:
         conv = self.conversation
         self._idle.caller_active()
         await self._thinker.settle()
-        record_caller(self._recorder, turn, agent=conv.agent.name)
-        conv.add_caller_text(turn.text)
-        state = self._begin_reply(turn, "reply")
+        state = self._begin_reply(turn, "reply", gate)
+        state.pending_caller = turn
+        # Spoken words join the history once the caller hears the answer (or tools act on them): until then
+        # the caller may go on, and the reply is dropped unheard (TurnTaking). Keyed digits are final.
+        state.utterance.on_first_audio = lambda: self._commit_caller(state)
+        if turn.kind == "dtmf":
+            self._commit_caller(state)
         try:
             await self._thinker.think(state)
         except asyncio.CancelledError:
@@ -270,9 +279,13 @@ class SpeechCascade:
         state.utterance.add(text, agent_voice(self.conversation.agent))
         await self._finish_reply(state)
 
-    def _begin_reply(self, caller: CallerTurn | None, kind: TurnKind) -> ReplyState:
+    def _begin_reply(
+        self, caller: CallerTurn | None, kind: TurnKind, gate: asyncio.Future[None] | None = None
+    ) -> ReplyState:
         assert self._speaker is not None
-        state = ReplyState(caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start())
+        state = ReplyState(
+            caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start(gate), gate=gate
+        )
         state.utterance.on_text = lambda text: self._recorder.partial("agent", text, agent=state.agent)
         state.kind = kind
         self._reply_state = state
@@ -281,6 +294,7 @@ class SpeechCascade:
     async def _finish_reply(self, state: ReplyState) -> None:
         """Let the reply play out, then record it and carry out what the tools asked for."""
         state.utterance.finish()
+        await self.committed(state)
         assert self._speaker is not None
         await self._speaker.done()
         if state.utterance.interrupted:
@@ -289,10 +303,11 @@ class SpeechCascade:
         self._idle.touch()
         self._close_reply(state)
         for action, reason in state.after:
-            await self._carry_out(action, reason)
+            await self._actions.carry_out(action, reason)
 
     def _close_reply(self, state: ReplyState) -> None:
         """Record the agent's turn (what was heard) in the history and the transcript."""
+        self._commit_caller(state)
         self._close_reply_records(state)
         if self._save_state is not None:
             try:
@@ -308,11 +323,16 @@ class SpeechCascade:
             record_reply(self._recorder, state)
 
     # --- what the thinker asks of the cascade (ThinkingHost) ---------------------------------------
+    async def committed(self, state: ReplyState) -> None:
+        if state.gate is not None and not state.gate.done():
+            await asyncio.shield(state.gate)  # cancelled with the reply if the caller goes on
+        self._commit_caller(state)
+
     def speaker_busy(self, state: ReplyState) -> bool:
         return self._speaker is not None and self._speaker.speaking and bool(state.utterance.clauses)
 
     async def agent_changed(self, previous: str, current: str, *, quiet: bool) -> None:
-        self._turns.set_policy(agent_turn_policy(self.conversation.agent))
+        self._turns.set_policy(agent_turn_policy(self.conversation.agent, self.config))
         if self._observer is None:
             return
         if quiet:  # after a barge-in: the caller's new turn must not wait on observers
@@ -321,50 +341,8 @@ class SpeechCascade:
         with contextlib.suppress(Exception):
             await self._observer.on_agent_changed(previous, current)
 
-    async def _carry_out(self, action: str, reason: str) -> None:
-        if action == "hang_up":
-            self._end_reason = "agent ended the call"
-            await self._call_control.hang_up(reason)
-        elif action == "transfer":
-            if self._transfer_line is not None and await self._warm_transfer(self._transfer_line, reason):
-                return
-            ok = await self._call_control.transfer_to_human(reason)
-            if ok:
-                self._end_reason = "transferred to a human"
-            else:
-                await self._say_only(self.config.transfer_failed, kind="apology")
-
-    async def _warm_transfer(self, line: TransferLine, reason: str) -> bool:
-        """Hold, brief a person, hand over (or come back and offer a callback). False: the caller could not
-        be put on hold, so the cold transfer is tried instead."""
-        policy = self._turns.policy
-        # The person answering says "hello" over the briefing: it must not cut it short.
-        self._turns.set_policy(dataclasses.replace(policy, barge_in=False))
-        try:
-            outcome = await run_warm_transfer(
-                line,
-                summary=handover_summary(self.conversation, reason),
-                reason=reason,
-                say_to_human=lambda text: self._say_only(text, kind="handover"),
-                say_to_caller=lambda text: self._say_only(text, kind="reply"),
-                no_answer_text=self.config.transfer_no_answer,
-            )
-        finally:
-            self._turns.set_policy(policy)
-        if outcome == "transferred":
-            self._end_reason = "transferred to a human"
-        return outcome != "failed"
-
     # --- interruption ------------------------------------------------------------------------------
-    def _audio_arrival(self, audio_ms: float) -> float:
-        """Monotonic time at which the caller's audio at `audio_ms` reached us (had no frame been late)."""
-        return self._audio_clock.arrival(audio_ms / 1000, default=time.monotonic())
-
-    def _report_barge_in(self, onset_ms: int) -> None:
-        """Caller's speech onset (on the audio clock) -> StopAudio sent (now)."""
-        self._telemetry.barge_in(max(0.0, time.monotonic() - self._audio_arrival(onset_ms)))
-
-    async def _interrupt(self, why: str) -> bool:
+    async def interrupt(self, why: str) -> bool:
         """Stop the agent now (StopAudio first), cancel the reply in progress and keep what was heard.
         True if this sent StopAudio (the caller could still hear the agent)."""
         state = self._reply_state
@@ -384,6 +362,9 @@ class SpeechCascade:
             self._close_reply(state)
         log.info("agent interrupted", extra={"by": why})
         return stopped
+
+    def _set_end_reason(self, reason: str) -> None:
+        self._end_reason = reason
 
     # --- idle ----------------------------------------------------------------------------------------
     def _busy(self) -> bool:

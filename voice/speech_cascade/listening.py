@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voice.errors import ProviderError
-from voice.speech_cascade.unfinished import sounds_unfinished
+from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
 from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,33 @@ class CallerListener:
         self._carry_over: asyncio.Future[Recognition] | None = None
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
+        self._before = ""  # words of the turn before a pause whose recognition was finalised
 
     def _on_partial(self, text: str) -> None:
-        if self.pushing:
-            self.partial = text
+        # Partials come a little after the audio they recognise, so they are kept after the caller's turn
+        # (or an early reply) stopped the pushing; the next turn's start clears them.
+        self.partial = text
         if self._publish_partial is not None:
             self._publish_partial(text)
 
+    @property
+    def turn_words(self) -> str:
+        """The caller's words in this turn so far: before a pause they went on after, and the latest partial."""
+        return " ".join(part for part in (self._before, self.partial) if part)
+
     def sounds_unfinished(self) -> bool:
         """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""
-        return self.pushing and sounds_unfinished(self.partial)
+        return sounds_unfinished(self.turn_words)
+
+    def sounds_complete(self) -> bool:
+        """The words of the turn so far read as a whole turn ("what's my balance", "yes")."""
+        return sounds_complete(self.turn_words)
+
+    def carry_text(self, text: str) -> None:
+        """Words recognised for a reply that never reached the caller (started early, and the caller went on):
+        they open the caller's next turn, like a recognition cancelled mid-way."""
+        if text:
+            self._carry_over = _followed_by(self._carry_over, _recognised(text))
 
     @property
     def available(self) -> bool:
@@ -118,8 +135,10 @@ class CallerListener:
         while self._preroll_bytes > self._preroll_limit and len(self._preroll) > 1:
             self._preroll_bytes -= len(self._preroll.popleft())
 
-    def turn_started(self) -> None:
+    def turn_started(self, *, resumed: bool = False) -> None:
+        """The caller took the floor; `resumed`: they went on after a pause whose words went to recognition."""
         self.pushing = True
+        self._before = " ".join(part for part in (self._before, self.partial) if part) if resumed else ""
         self.partial = ""
         if self._session is not None:
             for chunk in self._preroll:
@@ -141,7 +160,12 @@ class CallerListener:
         session = self._session
         if session is None:
             raise RecognitionFailed("no recognition session")
-        earlier = await self._carried_over_text()
+        carried, self._carry_over = self._carry_over, None
+        try:
+            earlier = "" if carried is None else await _text_of(carried)
+        except asyncio.CancelledError:
+            self._carry_over = carried
+            raise
         began = time.monotonic()
         pending = asyncio.ensure_future(session.end_of_turn())
         try:
@@ -149,7 +173,7 @@ class CallerListener:
         except asyncio.CancelledError:
             # The caller went on talking after a pause (a barge-in on our "thinking"): what they said
             # before the pause is not lost, it opens their next turn.
-            self._carry_over = pending
+            self._carry_over = _followed_by(_recognised(earlier) if earlier else None, pending)
             raise
         except Exception as exc:
             log.error("recognition failed", extra={"error": describe(exc)})
@@ -158,17 +182,46 @@ class CallerListener:
         text = " ".join(part for part in (earlier, recognition.text.strip()) if part)
         return Heard(text=text, language=recognition.language, stt_final_ms=(time.monotonic() - began) * 1000)
 
-    async def _carried_over_text(self) -> str:
-        pending, self._carry_over = self._carry_over, None
-        if pending is None:
-            return ""
-        try:
-            return (await pending).text.strip()
-        except Exception:
-            return ""
-
     async def _reopen(self) -> None:
         if self._session is not None:
             with contextlib.suppress(Exception):
                 await self._session.aclose()
         await self._open()
+
+
+def _recognised(text: str) -> asyncio.Future[Recognition]:
+    done: asyncio.Future[Recognition] = asyncio.get_running_loop().create_future()
+    done.set_result(Recognition(text))
+    return done
+
+
+async def _text_of(pending: asyncio.Future[Recognition]) -> str:
+    """A carried-over recognition's words ("" if it failed); waiting for it never cancels it."""
+    try:
+        return (await asyncio.shield(pending)).text.strip()
+    except asyncio.CancelledError:
+        if pending.cancelled():
+            return ""
+        raise
+    except Exception:
+        return ""
+
+
+def _followed_by(
+    first: asyncio.Future[Recognition] | None, then: asyncio.Future[Recognition]
+) -> asyncio.Future[Recognition]:
+    """One recognition holding `first`'s words, then `then`'s, once both are in (either may fail: "")."""
+    if first is None:
+        return then
+    joined: asyncio.Future[Recognition] = asyncio.get_running_loop().create_future()
+
+    def words(part: asyncio.Future[Recognition]) -> str:
+        return "" if part.cancelled() or part.exception() is not None else part.result().text.strip()
+
+    def when_done(_: asyncio.Future[Recognition]) -> None:
+        if first.done() and then.done() and not joined.done():
+            joined.set_result(Recognition(" ".join(w for w in (words(first), words(then)) if w)))
+
+    first.add_done_callback(when_done)
+    then.add_done_callback(when_done)
+    return joined

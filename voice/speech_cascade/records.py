@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from voice.llm.base import Message
 from voice.session.recorder import ReplyDraft, TurnRecorder, response_ms
 from voice.speech_cascade.speaker import Utterance
 from voice.transcript import ToolCallRecord, TurnKind, TurnLatency, utcnow
@@ -22,6 +24,10 @@ class CallerTurn:
     language: str | None = None
     started_at: datetime = field(default_factory=utcnow)  # when the caller started / stopped speaking
     ended_at: datetime = field(default_factory=utcnow)
+    committed: bool = False
+    """In the history and transcript: the reply to it can no longer be dropped unheard."""
+    early_start_ms: float | None = None
+    """Its reply started this long (on the call's audio) before the turn was over."""
 
 
 @dataclass
@@ -44,6 +50,16 @@ class ReplyState:
     """A new agent's greeting question, said only if the agent does not answer the handed-over request."""
     clauses_at_handoff: int = 0
     """How many clauses the reply had once the new agent introduced itself."""
+    gate: asyncio.Future[None] | None = None
+    """Started before the caller's turn was over: resolves when it is (see `Utterance.gate`)."""
+    pending_caller: CallerTurn | None = None
+    """The caller's turn, not yet in the history and transcript (they join it once the turn is over)."""
+
+    def brain_messages(self, history: list[Message]) -> list[Message]:
+        """What the brain is asked with: the history, plus the caller's words while they are pending."""
+        if self.pending_caller is None:
+            return history
+        return [*history, {"role": "user", "content": self.pending_caller.text}]
 
 
 _CLOSING_QUESTION = re.compile(r"^(?P<intro>.*?[.!])\s+(?P<question>[^.!?]+\?)\s*$", re.DOTALL)
@@ -80,6 +96,7 @@ def record_reply(recorder: TurnRecorder, state: ReplyState) -> None:
             tools_ms=state.tools_ms or None,
             tts_first_audio_ms=utterance.tts_first_audio_ms,
             response_ms=response_ms(caller.last_voiced_at, utterance.first_audio_at),
+            early_start_ms=caller.early_start_ms,
         )
     recorder.agent(
         kind=state.kind,

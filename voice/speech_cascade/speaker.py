@@ -45,6 +45,7 @@ class Utterance:
     sample_rate: int
     clauses: list[_Clause] = field(default_factory=list)
     first_audio_at: float | None = None  # monotonic time the first chunk reached the playout
+    first_chunk_at: float | None = None  # monotonic time TTS gave the first chunk (a gate may hold it back)
     first_clause_at: float | None = None
     interrupted: bool = False
     heard_bytes: int | None = None  # set on interruption
@@ -54,6 +55,11 @@ class Utterance:
     _finished: bool = False
     on_text: Callable[[str], None] | None = None
     """Told the whole text so far each time a clause is added (live partial transcripts)."""
+    on_first_audio: Callable[[], None] | None = None
+    """Told once, when the first audio goes to the caller."""
+    gate: asyncio.Future[None] | None = None
+    """A reply started before the caller's turn was over: synthesised, but nothing reaches the caller until
+    this resolves (it is cancelled with the reply if the caller goes on)."""
 
     def add(self, text: str, voice: Voice) -> None:
         text = text.strip()
@@ -96,9 +102,9 @@ class Utterance:
 
     @property
     def tts_first_audio_ms(self) -> float | None:
-        if self.first_audio_at is None or self.first_clause_at is None:
+        if self.first_chunk_at is None or self.first_clause_at is None:
             return None
-        return (self.first_audio_at - self.first_clause_at) * 1000
+        return (self.first_chunk_at - self.first_clause_at) * 1000
 
 
 class AgentSpeaker:
@@ -119,11 +125,14 @@ class AgentSpeaker:
         """True while an utterance is being synthesised or the caller can still hear agent audio."""
         return (self._worker is not None and not self._worker.done()) or self._playout.is_audible
 
-    def start(self) -> Utterance:
-        """Begin a new utterance. The previous one must be finished or interrupted first."""
+    def start(self, gate: asyncio.Future[None] | None = None) -> Utterance:
+        """Begin a new utterance (held back until `gate` resolves, if given). The previous one must be finished
+        or interrupted first."""
         if self._worker is not None and not self._worker.done():
             raise RuntimeError("an utterance is still playing; interrupt() or await done() first")
-        utterance = Utterance(sample_rate=self._sample_rate, _frames_at_start=self._playout.frames_sent)
+        utterance = Utterance(
+            sample_rate=self._sample_rate, _frames_at_start=self._playout.frames_sent, gate=gate
+        )
         self._current = utterance
         self._worker = asyncio.create_task(self._speak(utterance), name=f"speak:{self._call_id}")
         return utterance
@@ -198,7 +207,14 @@ class AgentSpeaker:
         )
         async with contextlib.aclosing(stream):
             async for chunk in stream:
-                if utterance.first_audio_at is None:
+                if utterance.first_chunk_at is None:
+                    utterance.first_chunk_at = time.monotonic()
+                if utterance.gate is not None and not utterance.gate.done():
+                    await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
+                first = utterance.first_audio_at is None
+                if first:
                     utterance.first_audio_at = time.monotonic()
                 utterance._enqueued += len(chunk)
                 self._playout.enqueue(chunk)
+                if first and utterance.on_first_audio is not None:
+                    utterance.on_first_audio()  # after the audio is on its way: bookkeeping never delays it

@@ -1,5 +1,8 @@
 """The cascade's brain/tool loop for one caller turn, and the tool runs it leaves behind when interrupted.
 
+A reply started before the caller's turn was over streams the brain's first round with the caller's words
+appended (not yet in the history); tools wait until the turn is over.
+
 Clauses are spoken as soon as the brain completes them. Tools run in tasks this object owns, not the reply:
 a barge-in cancels the reply, but a tool that already started completes, its result still lands in the
 agent's history, and a handoff it asked for still moves the call (quietly, since the caller is talking).
@@ -38,6 +41,10 @@ class ThinkingHost(Protocol):
         """The conversation moved to another agent (turn-taking and observers follow)."""
         ...
 
+    async def committed(self, state: ReplyState) -> None:
+        """Wait until the caller's turn is over (a reply started early), with their words in the history."""
+        ...
+
 
 class TurnThinker:
     def __init__(
@@ -69,7 +76,7 @@ class TurnThinker:
             calls: list[ToolCall] = []
             asked = time.monotonic()
             request = ChatRequest(
-                messages=conv.messages(),
+                messages=state.brain_messages(conv.messages()),
                 tools=list(conv.catalog().values()),
                 model=agent.model,
                 agent=agent.name,
@@ -99,6 +106,7 @@ class TurnThinker:
                         state.kind = "reply"  # it answered the request it was handed
                 state.held_question = None
                 return
+            await self._host.committed(state)  # tools act on the world: only once the turn is really over
             conv.history().append(tool_calls_message(calls))
             if not await self._run_tools(state, calls):
                 return  # a handoff or an end of call: nothing more to say in this turn

@@ -1,6 +1,8 @@
 """Whether a caller's words so far are clearly unfinished: "my account number ends in", "it's H O seven three
 and", "I was, um". Then a short pause is a breath, not the end of the turn (`TurnPolicy.unfinished_hold_ms`).
-A pure function of the recogniser's partial text, cheap enough to run at every end of speech."""
+And the opposite, `sounds_complete`: words that close a turn ("what's my checking balance", "yes", "that's
+all, thanks"), so a short pause after them may end it. Pure functions of the recogniser's partial text,
+cheap enough to run at every window of a pause."""
 
 from __future__ import annotations
 
@@ -23,3 +25,34 @@ def sounds_unfinished(text: str) -> bool:
         return False
     tail = " ".join(words[-6:])
     return words[-1] in _DANGLING or _DANGLING_PHRASES.search(tail) is not None
+
+
+_CLOSING_WORDS = frozenset(
+    """yes yeah yep no nope okay ok sure right correct thanks please bye goodbye balance balances
+    transactions transaction account statement card payment payments help everything all it
+    today now""".split()
+)
+_CLOSING_PHRASES = re.compile(
+    r"\b(?:thank you|thanks|that's all|that's it|that is all|go ahead|sounds good|not really"
+    r"|(?:in|from|into|to) (?:checking|savings))$"
+)
+_DIGITS = frozenset("zero oh one two three four five six seven eight nine".split())
+_QUESTION_OPENERS = frozenset(
+    "what what's whats how when where why who which can could do does did is are will".split()
+)
+
+
+def sounds_complete(text: str) -> bool:
+    """The words read as a whole turn: a short answer, a closing phrase, a number read out in full, or three or
+    more words ending on a word that closes a request ("... my savings balance", "... right now")."""
+    words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
+    if not words or sounds_unfinished(text):
+        return False
+    if len(words) <= 2 and words[-1] in {"yes", "yeah", "yep", "no", "nope", "okay", "ok", "sure", "correct"}:
+        return True
+    tail = " ".join(words[-4:])
+    if _CLOSING_PHRASES.search(tail):
+        return True
+    if len(words) >= 4 and all(w in _DIGITS for w in words[-4:]):
+        return True  # a number read out in full ("... four eight two one")
+    return len(words) >= 3 and words[-1] in _CLOSING_WORDS

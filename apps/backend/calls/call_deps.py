@@ -24,6 +24,7 @@ from apps.backend.storage.call_store import CallChannel, CallDirection, CallReco
 from apps.backend.storage.session_store import RedisSessionStore
 from registries.scenariostore.schema import E164_PATTERN, ScenarioSpec, normalize_number
 from registries.snapshot import RegistrySnapshot
+from voice.audio.turn_batcher import TurnScorer, shared_turn_batcher
 from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
 from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation, ConversationState
@@ -49,6 +50,8 @@ class CallDepsBuilder:
     guidance: GuidanceEngine = field(default_factory=EmbeddedGuidance)
     """The replica's guidance engine, shared by its calls (stateless per report)."""
     config: CallConfig = field(init=False)
+    turn_model: TurnScorer | None = field(init=False)
+    """The process's end-of-turn model (batched across calls), None when not installed or turned off."""
     prices: PriceTable = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,7 +59,15 @@ class CallDepsBuilder:
         self.config = CallConfig(
             idle_reprompt_s=self.settings.idle_reprompt_seconds,
             idle_hang_up_s=self.settings.idle_hang_up_seconds,
+            turn_end_mode=self.settings.turn_end_mode,
+            turn_end_min_silence_ms=self.settings.turn_end_min_silence_ms,
+            turn_end_speculate_ms=self.settings.turn_end_speculate_ms,
         )
+        # Agents may choose semantic mode when the service default is fixed: the model loads unless it is off
+        # (in its own thread: calls placed before it is ready judge by the words alone).
+        self.turn_model = shared_turn_batcher() if self.settings.turn_end_model == "auto" else None
+        if self.settings.turn_end_model == "auto" and self.turn_model is None:
+            log.info("end-of-turn model not installed: semantic turn ends use the recognised words alone")
 
     async def saved_state(self, call_id: str, snapshot: RegistrySnapshot) -> ConversationState | None:
         """The conversation so far if another worker (or this one, before a restart) ran this call."""
@@ -170,4 +181,5 @@ class CallDepsBuilder:
             resumed=saved is not None,
             telemetry=self.telemetry,
             redaction=RedactionPolicy(enabled=self.settings.redact_transcripts),
+            turn_model=self.turn_model,
         )

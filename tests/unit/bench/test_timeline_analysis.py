@@ -138,29 +138,57 @@ def test_bargein_script_cuts_into_each_reply(tmp_path):
     ]  # fmt: skip
 
 
-def test_latency_result_checks_overhead_on_the_instant_run(tmp_path):
-    def provider_set(overheads: list[float]) -> dict[str, Any]:
-        server = [{"response_ms": 610 + o, "end_of_turn_ms": 608, "overhead_ms": o, "overhead_source": "backend",
+def test_latency_result_checks_overhead_response_and_cut_turns(tmp_path):
+    def provider_set(overheads: list[float], cut: int = 0) -> dict[str, Any]:
+        server = [{"response_ms": 210 + o, "end_of_turn_ms": 224, "overhead_ms": o, "overhead_source": "backend",
                    "formula_overhead_ms": o + 2} for o in overheads]  # fmt: skip
-        turns = [{"client_response_ms": 700.0 + o, **s} for o, s in zip(overheads, server, strict=True)]
+        turns = [
+            {"client_response_ms": 300.0 + o, "paused": i % 2 == 1, **s}
+            for i, (o, s) in enumerate(zip(overheads, server, strict=True))
+        ]
         call = {"call_connection_id": "c", "turns": turns, "server_turns": server, "problems": ["odd"]}
         keys = ("client_response_ms", *latency.PARTS, "llm_ms", "response_ms", "overhead_ms",
                 "formula_overhead_ms", "client_minus_server_ms", "speech_end_lag_ms")  # fmt: skip
         summaries = {k: latency.summarize(t.get(k) for t in turns) for k in keys}
-        return {"calls": [call], "summaries": summaries}
+        summaries["client_response_plain_ms"] = latency.summarize(t["client_response_ms"] for t in turns[::2])
+        summaries["client_response_paused_ms"] = latency.summarize(
+            t["client_response_ms"] for t in turns[1::2]
+        )
+        return {"calls": [call], "summaries": summaries, "cut": {"turns": len(turns), "cut": cut}}
 
     phrase = Phrase("hi", tmp_path / "hi.wav", 500)
-    sets = {"instant": provider_set([1.0, 2.0, 30.0]), "embedded": provider_set([1.0])}
-    result = latency.build_result(sets, [phrase], quick=True)
+    paused = Phrase(
+        "my account ends in ... one", tmp_path / "p.wav", 900, pauses_ms=(400,), parts=(("a", 3), ("b", 2))
+    )
+    sets = {"instant": provider_set([1.0, 2.0, 30.0]), "embedded": provider_set([1.0], cut=1)}
+    result = latency.build_result(sets, [phrase, paused], quick=True)
     check_result(result, "latency")
-    [overhead] = result["targets"]
+    overhead, p50, p95, cut = result["targets"]
     assert (overhead["target"], overhead["value"], overhead["met"]) == ("p95 <= 10 ms", 27.2, False)
+    assert (p50["target"], p50["value"], p50["met"]) == ("p50 <= 350 ms", 302.0, True)
+    assert (p95["target"], p95["value"], p95["met"]) == ("p95 <= 500 ms", 327.2, True)
+    assert (cut["target"], cut["value"], cut["met"]) == ("<= 2 %", 25.0, False)  # 1 of 4 turns
     assert "instant call c: odd" in result["notes"]
     assert "backend's own TurnLatency.overhead_ms" in " ".join(result["notes"])
+    assert "instant 0/3; embedded 1/1" in " ".join(result["notes"])
     assert sorted(result["histograms"]) == [
         "response latency, embedded (caller's ear)",
         "response latency, instant (caller's ear)",
     ]
+
+
+def test_a_turn_is_cut_when_the_agent_speaks_inside_it_or_the_backend_hears_it_split():
+    found = latency.client_turns(
+        events(
+            (1000, tl.CALLER_SPEECH_START), (2500, tl.CALLER_SPEECH_END), (2700, tl.AGENT_AUDIO_START),
+            (5000, tl.CALLER_SPEECH_START), (5600, tl.AGENT_AUDIO_START), (5800, tl.STOP_AUDIO_RECEIVED),
+            (6500, tl.CALLER_SPEECH_END), (7000, tl.AGENT_AUDIO_START),
+        )
+    )  # fmt: skip
+    assert [t.cut for t in found] == [False, True]
+    assert latency.cut_turns(found, heard=2) == 1
+    assert latency.cut_turns(found, heard=4) == 2  # two more turns heard than spoken: two splits
+    assert latency.cut_turns(found, heard=None) == 1  # no transcript: the caller's side alone
 
 
 def test_speech_end_lag_compares_the_servers_turn_end_with_the_real_one():

@@ -1,0 +1,245 @@
+"""Semantic end of turn: how the signals combine into a verdict, how long each verdict waits, and the tracker's
+events around a pause (score it, start early, the caller went on, the turn is over)."""
+
+import asyncio
+
+import pytest
+
+from voice.audio.turn_end import ScoreThresholds, TurnSignals, Verdict, silence_needed_ms, verdict
+from voice.audio.turns import (
+    TurnEnded,
+    TurnLikelyEnded,
+    TurnPaused,
+    TurnPolicy,
+    TurnResumed,
+    TurnStarted,
+    TurnTracker,
+)
+from voice.speech_cascade.turn_judge import TurnJudge
+from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
+
+from .test_turns import run, windows
+
+POLICY = TurnPolicy(
+    mode="semantic",
+    end_of_turn_silence_ms=608,
+    unfinished_hold_ms=704,
+    min_silence_ms=192,
+    score_after_ms=64,
+    speculate_after_ms=96,
+)
+
+
+@pytest.mark.parametrize(
+    ("signals", "expected"),
+    [
+        (TurnSignals(), Verdict.UNKNOWN),
+        (TurnSignals(score=0.9), Verdict.COMPLETE),
+        (TurnSignals(score=0.5), Verdict.COMPLETE),
+        (TurnSignals(score=0.35), Verdict.UNKNOWN),
+        (TurnSignals(score=0.05), Verdict.UNKNOWN),  # a low score alone is no proof (see ScoreThresholds)
+        (TurnSignals(words_complete=True), Verdict.COMPLETE),
+        (TurnSignals(words_unfinished=True), Verdict.INCOMPLETE),
+        # unfinished words win over a confident model: "my account number is" is not a turn
+        (TurnSignals(score=0.95, words_unfinished=True), Verdict.INCOMPLETE),
+        # complete words win over an unsure or doubtful model
+        (TurnSignals(score=0.35, words_complete=True), Verdict.COMPLETE),
+        (TurnSignals(score=0.05, words_complete=True), Verdict.COMPLETE),
+    ],
+)
+def test_signals_combine_into_a_verdict(signals: TurnSignals, expected: Verdict) -> None:
+    assert verdict(signals) is expected
+
+
+def test_a_low_score_means_unfinished_once_a_threshold_is_set() -> None:
+    trusting = ScoreThresholds(incomplete_below=0.2)
+    assert verdict(TurnSignals(score=0.05), trusting) is Verdict.INCOMPLETE
+    assert verdict(TurnSignals(score=0.05, words_complete=True), trusting) is Verdict.COMPLETE
+    assert verdict(TurnSignals(score=0.3), trusting) is Verdict.UNKNOWN
+
+
+def test_thresholds_move_the_model_boundaries() -> None:
+    strict = ScoreThresholds(complete_at=0.8, incomplete_below=0.4)
+    assert verdict(TurnSignals(score=0.7), strict) is Verdict.UNKNOWN
+    assert verdict(TurnSignals(score=0.3), strict) is Verdict.INCOMPLETE
+    assert verdict(TurnSignals(score=0.8), strict) is Verdict.COMPLETE
+
+
+def test_each_verdict_waits_its_own_silence() -> None:
+    waits = {
+        v: silence_needed_ms(v, min_silence_ms=200, end_of_turn_silence_ms=600, unfinished_hold_ms=700)
+        for v in Verdict
+    }
+    assert waits == {Verdict.COMPLETE: 200, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
+
+
+@pytest.mark.parametrize(
+    ("text", "complete", "unfinished"),
+    [
+        ("what is my checking balance", True, False),
+        ("can you tell me my savings balance", True, False),
+        ("yes", True, False),
+        ("that's all thanks", True, False),
+        ("my account number is", False, True),
+        ("my account ends in", False, True),
+        ("i would like to", False, True),
+        ("my name is jordan rivera", False, False),  # could go on ("... and my account is"): neither
+        ("", False, False),
+    ],
+)
+def test_the_words_read_as_complete_or_unfinished(text: str, complete: bool, unfinished: bool) -> None:
+    assert sounds_complete(text) is complete
+    assert sounds_unfinished(text) is unfinished
+
+
+def _tracker(judged: Verdict) -> TurnTracker:
+    tracker = TurnTracker(POLICY)
+    tracker.judge = lambda: judged
+    return tracker
+
+
+def _silence_of(events: list[object]) -> int:
+    ended = [e for e in events if isinstance(e, TurnEnded)]
+    assert len(ended) == 1
+    return ended[0].silence_ms
+
+
+@pytest.mark.parametrize(
+    ("judged", "silence_ms"), [(Verdict.COMPLETE, 192), (Verdict.UNKNOWN, 608), (Verdict.INCOMPLETE, 1312)]
+)
+def test_a_pause_ends_the_turn_after_the_silence_its_verdict_needs(judged: Verdict, silence_ms: int) -> None:
+    tracker = _tracker(judged)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(1600), agent_active=False)
+    assert events[0] == TurnStarted(0)
+    assert _silence_of(events) == silence_ms
+
+
+def test_a_pause_is_scored_then_started_early_then_ended() -> None:
+    tracker = _tracker(Verdict.UNKNOWN)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(640), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnPaused, TurnLikelyEnded, TurnEnded]
+    assert events[1] == TurnPaused(960) and events[2] == TurnLikelyEnded(960)
+
+
+def test_unfinished_words_are_scored_but_not_started_early() -> None:
+    tracker = _tracker(Verdict.INCOMPLETE)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(640), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnPaused]
+
+
+def test_the_caller_going_on_after_a_pause_resumes_the_same_turn() -> None:
+    tracker = _tracker(Verdict.INCOMPLETE)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(480), agent_active=False)
+    events += run(tracker, [0.9] * windows(640), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnPaused, TurnResumed]
+    tracker.judge = lambda: Verdict.COMPLETE
+    events = run(tracker, [0.05] * windows(320), agent_active=False)
+    assert [type(e) for e in events] == [TurnPaused, TurnLikelyEnded, TurnEnded]
+    assert events[-1].speech_ms == 960 + 480 + 640  # one turn, the pause inside it
+
+
+def test_a_verdict_that_changes_during_the_pause_ends_the_turn_then() -> None:
+    tracker = _tracker(Verdict.UNKNOWN)
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(320), agent_active=False)
+    assert TurnEnded not in [type(e) for e in events]
+    tracker.judge = lambda: Verdict.COMPLETE  # the model's score came in
+    events = run(tracker, [0.05], agent_active=False)
+    assert [type(e) for e in events] == [TurnEnded]
+    assert events[0].silence_ms == 352
+
+
+def test_a_short_dip_inside_speech_is_not_a_pause() -> None:
+    tracker = _tracker(Verdict.COMPLETE)
+    events = run(tracker, [0.9] * windows(640) + [0.05] + [0.9] * windows(640), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted]
+
+
+def test_fixed_mode_ignores_the_judge() -> None:
+    tracker = TurnTracker(TurnPolicy(end_of_turn_silence_ms=608))
+    tracker.judge = lambda: Verdict.COMPLETE
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(640), agent_active=False)
+    assert [type(e) for e in events] == [TurnStarted, TurnEnded]
+    assert _silence_of(events) == 608
+
+
+class FixedScorer:
+    """A model that answers `score` for every turn, counting what it was asked."""
+
+    def __init__(self, score: float | None) -> None:
+        self.value = score
+        self.asked: list[int] = []
+
+    async def score(self, pcm: bytes, sample_rate: int) -> float | None:
+        self.asked.append(len(pcm))
+        await asyncio.sleep(0)
+        return self.value
+
+
+async def _judged(scorer: FixedScorer, *, unfinished: bool = False, complete: bool = False) -> Verdict:
+    judge = TurnJudge(scorer, words_unfinished=lambda: unfinished, words_complete=lambda: complete)
+    judge.open(16000)
+    judge.turn_started()
+    for _ in range(50):
+        judge.hear(bytes(640))  # one second of a turn
+    words_only = verdict(TurnSignals(words_unfinished=unfinished, words_complete=complete))
+    assert judge.verdict() is words_only  # nothing scored yet
+    judge.paused()
+    await asyncio.sleep(0.01)
+    return judge.verdict()
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"), [(0.93, Verdict.COMPLETE), (0.5, Verdict.COMPLETE), (0.3, Verdict.UNKNOWN)]
+)
+async def test_the_judge_uses_the_models_score_once_it_is_in(score: float, expected: Verdict) -> None:
+    scorer = FixedScorer(score)
+    assert await _judged(scorer) is expected
+    assert scorer.asked == [32000]  # the turn's audio so far
+
+
+async def test_the_judge_keeps_unfinished_words_over_a_confident_model() -> None:
+    assert await _judged(FixedScorer(0.97), unfinished=True) is Verdict.INCOMPLETE
+
+
+async def test_without_a_model_answer_the_words_decide() -> None:
+    assert await _judged(FixedScorer(None), complete=True) is Verdict.COMPLETE
+    assert await _judged(FixedScorer(None)) is Verdict.UNKNOWN
+
+
+async def test_the_caller_going_on_drops_the_score() -> None:
+    judge = TurnJudge(FixedScorer(0.9), words_unfinished=lambda: False, words_complete=lambda: False)
+    judge.turn_started()
+    judge.hear(bytes(640))
+    judge.paused()
+    await asyncio.sleep(0.01)
+    assert judge.verdict() is Verdict.COMPLETE
+    judge.resumed()
+    assert judge.verdict() is Verdict.UNKNOWN
+
+
+def test_an_idle_call_keeps_only_the_preroll() -> None:
+    judge = TurnJudge(FixedScorer(0.9), words_unfinished=lambda: False, words_complete=lambda: False)
+    judge.open(16000)
+    for _ in range(500):  # ten seconds of nobody talking
+        judge.hear(bytes(640))
+    assert judge._bytes <= 16000 * 2 // 2  # half a second
+
+
+def test_an_early_replys_overhead_counts_the_longer_of_the_wait_and_the_work_begun_within_it() -> None:
+    from voice.transcript import TurnLatency
+
+    # Ready before the turn ended: the caller waited for the silence only.
+    ready = TurnLatency(end_of_turn_ms=224, early_start_ms=128, stt_final_ms=20, llm_ms=30, response_ms=230)
+    assert ready.overhead_ms == 6
+    # Still working when the turn ended: the work, begun 128 ms before, is the critical path.
+    busy = TurnLatency(
+        end_of_turn_ms=224,
+        early_start_ms=128,
+        stt_final_ms=150,
+        llm_ms=300,
+        tts_first_audio_ms=100,
+        response_ms=660,
+    )
+    assert busy.overhead_ms == 660 - (224 - 128 + 550)
+    plain = TurnLatency(end_of_turn_ms=600, stt_final_ms=150, response_ms=760)
+    assert plain.overhead_ms == 10

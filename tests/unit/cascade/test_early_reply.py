@@ -1,0 +1,145 @@
+"""Semantic end of turn in the cascade: a reply starts on a likely end of turn but is heard only once the turn
+is over; when the caller goes on, the unheard reply is dropped and its words open the same turn (one reply,
+nothing said twice, nothing lost)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
+
+SEMANTIC = {"turn_end_mode": "semantic", "turn_end_min_silence_ms": 200, "turn_end_speculate_ms": 96}
+
+
+def callers(h: Harness) -> list[str]:
+    return [t.text for t in h.transcripts.turns if t.speaker == "caller"]
+
+
+def user_messages(h: Harness) -> list[str]:
+    return [m["content"] for m in h.cascade.conversation.history() if m["role"] == "user"]
+
+
+async def test_the_brain_is_asked_during_the_pause_but_the_caller_hears_nothing_until_the_turn_ends() -> None:
+    async with Harness(["what is my checking balance"], [["Your balance is ten dollars."]], **SEMANTIC) as h:
+        await h.idle()
+        greeted = h.sink.frames
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 4)  # 128 ms: past the early start, short of the turn's end
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert len(h.brain.requests) == 1  # recognition and the brain ran already...
+        assert h.sink.frames == greeted  # ...but nothing was played
+        assert callers(h) == [] and user_messages(h) == []  # and nothing is recorded yet
+        await h.windows(SILENCE, 20)  # the pause goes on: the turn is over (no telling words: 600 ms)
+        await h.idle()
+        assert h.sink.frames > greeted
+    assert callers(h) == ["what is my checking balance"]
+    assert user_messages(h) == ["what is my checking balance"]
+    replies = [t for t in h.agent_turns() if t.kind == "reply"]
+    assert [t.text for t in replies] == ["Your balance is ten dollars."]
+    assert not replies[0].interrupted
+
+
+async def test_the_caller_going_on_drops_the_unheard_reply_and_keeps_their_words() -> None:
+    stt = ["i would like to", "check my savings"]
+    async with Harness(stt, [["Wrong, too early."], ["Sure, your savings."]], **SEMANTIC) as h:
+        await h.idle()
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 5)  # the reply starts early (160 ms)...
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert len(h.brain.requests) == 1
+        await h.windows(SPEECH, 12)  # ...and the caller goes on
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert h.sink.stops == 0  # the dropped reply never reached the caller
+    assert callers(h) == ["i would like to check my savings"]
+    assert user_messages(h) == ["i would like to check my savings"]
+    last = [m["content"] for m in h.brain.requests[-1].messages if m["role"] == "user"]
+    assert last == ["i would like to check my savings"]
+    replies = [t.text for t in h.agent_turns() if t.kind == "reply"]
+    assert replies == ["Sure, your savings."]
+
+
+async def test_words_still_being_recognised_when_the_caller_goes_on_are_kept() -> None:
+    async with Harness(["my name is jordan", "rivera"], [["Thanks Jordan."]], **SEMANTIC) as h:
+        await h.idle()
+        h.stt.delay_s = 0.3  # the early recognition is still running when the caller goes on
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 5)
+        await h.windows(SPEECH, 12)
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert callers(h) == ["my name is jordan rivera"]
+    assert len(h.brain.requests) == 1  # the first recognition never reached the brain
+
+
+async def test_fixed_mode_starts_nothing_before_the_silence() -> None:
+    async with Harness(["what is my balance"], [["Ten dollars."]], turn_end_mode="fixed") as h:
+        await h.idle()
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 10)  # 320 ms: semantic mode would have started
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert h.brain.requests == []
+        await h.windows(SILENCE, 15)
+        await h.idle()
+    assert callers(h) == ["what is my balance"]
+
+
+async def test_going_on_after_the_turn_end_but_before_hearing_the_reply_is_the_same_turn() -> None:
+    async with Harness(
+        ["i need to report an accident", "i was rear ended"], [["Sorry to hear that."]], **SEMANTIC
+    ) as h:
+        await h.idle()
+        greeted = h.sink.frames
+        h.stt.delay_s = 0.4  # the reply is not ready when the caller starts their second sentence
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 22)  # the turn ends (no telling words: 608 ms)
+        assert h.cascade.replying() and h.sink.frames == greeted
+        await h.windows(SPEECH, 12)  # "I was rear ended ..."
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert h.sink.stops == 0
+    assert callers(h) == ["i need to report an accident i was rear ended"]
+    assert [t.text for t in h.agent_turns() if t.kind == "reply"] == ["Sorry to hear that."]
+    assert len(h.brain.requests) == 1
+
+
+async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
+    brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."], ["Okay."]]
+    async with Harness(["what is my balance", "stop"], brain, **SEMANTIC) as h:
+        await h.idle()
+        greeted = h.sink.frames
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 25)
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if h.sink.frames > greeted:
+                break
+        assert h.sink.frames > greeted  # the caller is hearing the reply
+        await h.windows(SPEECH, 15, pace=0.01)  # talk over the reply the caller is hearing
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert callers(h) == ["what is my balance", "stop"]
+    replies = [t for t in h.agent_turns() if t.kind == "reply"]
+    assert replies[0].interrupted and replies[-1].text == "Okay."
+
+
+async def test_the_words_judged_after_a_pause_include_those_before_it() -> None:
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(ScriptedStt([]), call_id="c")
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    listener.turn_started()
+    listener._on_partial("can you tell me my")
+    listener.turn_ended()  # an early reply finalises these words...
+    assert listener.sounds_unfinished()  # ...and a partial that lands late still counts
+    listener.turn_started(resumed=True)  # the caller goes on
+    listener._on_partial("checking balance")
+    assert listener.turn_words == "can you tell me my checking balance"
+    assert listener.sounds_complete() and not listener.sounds_unfinished()
+    listener.turn_ended()
+    listener.turn_started()  # a new turn starts from nothing
+    assert listener.turn_words == ""
