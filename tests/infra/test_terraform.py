@@ -21,6 +21,11 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 # Settings the Container App leaves to the service's default, each with the reason. A setting added to
 # settings.py fails test_every_production_setting_is_provided until it is wired in main.tf or listed here.
 DEFAULT_IN_AZURE = {
+    "REGISTRY_LOAD_WORKER": "default (true)",
+    "TURN_END_MODEL": "default (auto)",
+    "TURN_END_SPECULATE_MS": "default",
+    "TURN_END_MIN_SILENCE_MS": "default",
+    "TURN_END_MODE": "default (semantic)",
     "MEDIA_WEBSOCKET": "default (direct)",
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
