@@ -36,7 +36,7 @@ from bench.report import (
     render_summary,
 )
 
-BENCHES = ("latency", "bargein", "browser", "capacity", "refresh", "guidance")
+BENCHES = ("latency", "bargein", "browser", "capacity", "refresh", "guidance", "whisper_final")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 SUMMARY = "summary.md"
 HISTOGRAM = "latency_histogram.png"

@@ -18,6 +18,7 @@ from voice.llm.openai_chat import OpenAIChatModel
 from voice.llm.openai_deadlines import ChatTimeouts
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
+from voice.stt.final_pass import PoolSize, shared_final_pass
 from voice.stt.local import LocalSpeechToText
 from voice.tts.base import TextToSpeech
 from voice.tts.local import EspeakTts
@@ -61,7 +62,11 @@ def build_providers(settings: Settings) -> ProviderSet:
         )
         stt.append(AzureSpeechToText(key=key, **where))
         tts.append(AzureTextToSpeech(key=key, default_voice=settings.azure_speech_voice, **where))
-    stt.append(LocalSpeechToText())
+    final_pass = shared_final_pass(
+        settings.local_stt_final,
+        PoolSize.for_machine(settings.local_stt_whisper_workers, settings.local_stt_whisper_queue),
+    )
+    stt.append(LocalSpeechToText(final_pass=final_pass))
     tts.append(espeak)
 
     timeouts = ChatTimeouts(first_token_s=settings.llm_first_token_timeout_seconds)

@@ -19,7 +19,12 @@ from apps.backend.setting_values import (
     AcsJwtSource,
     EventGridAuthMode,
 )
-from apps.backend.settings_sections import BrowserSessionSettings, ConversationSettings, RecordingSettings
+from apps.backend.settings_sections import (
+    BrowserSessionSettings,
+    ConversationSettings,
+    EmbeddedSpeechSettings,
+    RecordingSettings,
+)
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
 ACS_PUBLIC_OPENID_CONFIG_URL = (
@@ -27,7 +32,9 @@ ACS_PUBLIC_OPENID_CONFIG_URL = (
 )
 
 
-class Settings(BrowserSessionSettings, ConversationSettings, RecordingSettings, BaseSettings):
+class Settings(
+    BrowserSessionSettings, ConversationSettings, EmbeddedSpeechSettings, RecordingSettings, BaseSettings
+):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- service -------------------------------------------------------------------------------

