@@ -80,8 +80,12 @@ class SttReport:
 
 
 def _pcm(path: Path) -> bytes:
+    """The WAV's PCM16 at 16 kHz (piper renders at 22.05 kHz: played as 16 kHz it would be slowed down)."""
+    from voice.audio.resample import resample_pcm16
+
     with wave.open(str(path), "rb") as wav:
-        return wav.readframes(wav.getnframes())
+        rate, pcm = wav.getframerate(), wav.readframes(wav.getnframes())
+    return resample_pcm16(pcm, rate, 16_000) if rate != 16_000 else pcm
 
 
 async def check_stt(suites: list[Suite], voices: list[str] | None, cache_dir: Path) -> SttReport:

@@ -73,6 +73,9 @@ class WhisperFinalPass:
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self.rejected = 0  # turns refused because the pool was full (kept pocketsphinx's text)
+        self.broken: str | None = (
+            None  # why the model could not be loaded: every turn keeps pocketsphinx's text
+        )
 
     @property
     def loaded(self) -> bool:
@@ -81,9 +84,17 @@ class WhisperFinalPass:
     def _load(self) -> WhisperModel:
         with self._load_lock:
             if self._model is None:
-                self._model = WhisperModel(
-                    self.model_dir, workers=self.size.workers, threads=self.size.threads
-                )
+                try:
+                    self._model = WhisperModel(
+                        self.model_dir, workers=self.size.workers, threads=self.size.threads
+                    )
+                except Exception as exc:  # a damaged install: not retried on every turn
+                    self.broken = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "whisper model could not be loaded; pocketsphinx writes the final text",
+                        extra={"error": self.broken},
+                    )
+                    raise
             return self._model
 
     def _warm_job(self) -> None:
@@ -113,7 +124,7 @@ class WhisperFinalPass:
 
     async def transcribe(self, pcm16k: bytes, phrases: tuple[str, ...]) -> FinalText | None:
         """The turn's text, or None when the pool is full or the turn is too long (the caller keeps its own)."""
-        if len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
+        if self.broken is not None or len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
             return None
         try:
             result = await asyncio.get_running_loop().run_in_executor(

@@ -101,6 +101,17 @@ async def test_numbers_come_back_as_words_and_loops_are_refused() -> None:
         final.close()
 
 
+async def test_a_model_that_cannot_load_is_not_retried_on_every_turn(tmp_path: Path) -> None:
+    final = WhisperFinalPass(tmp_path, PoolSize(1, 1, 0))  # an empty directory: no model.bin
+    try:
+        with pytest.raises(RuntimeError):
+            await final.warm()
+        assert final.broken is not None
+        assert await final.transcribe(AUDIO, ()) is None
+    finally:
+        final.close()
+
+
 def test_missing_model_falls_back_to_pocketsphinx_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
