@@ -73,13 +73,17 @@ class WhisperFinalPass:
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self.rejected = 0  # turns refused because the pool was full (kept pocketsphinx's text)
-        self.broken: str | None = (
-            None  # why the model could not be loaded: every turn keeps pocketsphinx's text
-        )
+        # Why the model could not be loaded; then every turn keeps pocketsphinx's text.
+        self.broken: str | None = None
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    @property
+    def in_flight(self) -> int:
+        """Turns running or waiting for a worker."""
+        return self._in_flight
 
     def _load(self) -> WhisperModel:
         with self._load_lock:
@@ -127,14 +131,18 @@ class WhisperFinalPass:
         if self.broken is not None or len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
             return None
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._job, pcm16k, scenario_prompt(phrases)
-            )
+            job = self._executor.submit(self._job, pcm16k, scenario_prompt(phrases))
+        except RuntimeError:  # closed
+            self._leave()
+            return None
+        # The turn leaves the pool when its job is done, or cancelled before it started: a turn whose waiter
+        # gave up while Whisper was already running still holds its place until the thread is free again.
+        job.add_done_callback(lambda _: self._leave())
+        try:
+            result = await asyncio.wrap_future(job)
         except WhisperLoop:
             log.info("stt final pass: whisper looped; pocketsphinx's text is kept")
             return None
-        finally:
-            self._leave()
         return FinalText(spoken_numbers(result.text), round(result.confidence, 3), result.text)
 
     def close(self) -> None:

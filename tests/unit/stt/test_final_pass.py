@@ -112,6 +112,26 @@ async def test_a_model_that_cannot_load_is_not_retried_on_every_turn(tmp_path: P
         final.close()
 
 
+async def test_a_turn_cancelled_while_whisper_runs_holds_its_place_until_the_thread_is_free() -> None:
+    final = GatedPass(PoolSize(workers=1, threads=1, queue=0))
+    try:
+        running = asyncio.ensure_future(final.transcribe(AUDIO, ()))
+        await asyncio.sleep(0.05)
+        assert final.started == 1
+        running.cancel()
+        await asyncio.sleep(0)
+        assert await final.transcribe(AUDIO, ()) is None  # the thread is still busy with it
+        final.gate.set()
+        for _ in range(100):
+            if final.in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert await final.transcribe(AUDIO, ()) is not None
+    finally:
+        final.gate.set()
+        final.close()
+
+
 def test_missing_model_falls_back_to_pocketsphinx_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -142,7 +162,7 @@ async def test_the_session_keeps_pocketsphinxs_text_when_the_final_pass_gives_no
     final = GatedPass(PoolSize(1, 1, 0), error=RuntimeError("boom") if failure == "error" else None)
     final.gate.set()
     if failure == "busy":
-        final._in_flight = 1  # the only worker is taken
+        final._admit()  # the only worker is taken
     stt = LocalSpeechToText(final_pass=final)
     session = await stt.open_session(SttConfig(16_000, phrases=phrases, call_id="t"))
     try:
