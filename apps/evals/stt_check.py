@@ -7,7 +7,9 @@ scenario and voice, the worst lines, and the words most often lost.
 The final text comes from the recogniser the product uses: `LOCAL_STT_FINAL` (whisper by default, when its
 model wheel is installed; pocketsphinx otherwise or when set so), and `EVAL_STT_FALLBACK` sets pocketsphinx's
 general-model threshold. The report also gives the time from the end of each line to its final text (p50/p95
-over lines of 1-5 s), the cost of the final pass on this machine while nothing else runs in the process.
+over lines of 1-5 s). Each line is pushed at once, so that time includes pocketsphinx decoding the whole line
+(in a call it decodes while the caller speaks): compare the two recognisers with it, and see
+`bench/whisper_final.py` for the final pass alone.
 """
 
 from __future__ import annotations
