@@ -11,7 +11,7 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - 1-3 digits "250" -> "two hundred fifty" (a leading zero: digit by digit, "007" -> "zero zero seven")
 - 4 digits 1900-2099 "1990" -> "nineteen ninety" (a year; the brain reads a year-shaped group as four
   digits where an identifier is expected); any other run of 4+ digits is read digit by digit
-- groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "555-1234" -> digit by digit
+- groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "482 1", "555-1234" -> digit by digit
 - letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."
 """
 
@@ -28,7 +28,7 @@ _TIME = r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2})\b"
 _DECIMAL = r"(?P<whole>\d+)\.(?P<fraction>\d+)"
 _THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
 _IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
-_GROUPS = r"(?P<groups>\d+(?:-\d+)+|\d{2,3}(?:,? \d{2,3})+(?!\d))"
+_GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
 _DIGITS = r"(?P<digits>\d+)"
 _NUMBER = re.compile(
     "|".join((_AMOUNT, _ORDINAL, _PERCENT, _TIME, _DECIMAL, _THOUSANDS, _IDENT, _GROUPS, _DIGITS))

@@ -32,6 +32,8 @@ from voice.stt.whisper_text import spoken_numbers
         ("RE 215 566", "R E two one five five six six"),
         ("Uh, 215, 566.", "Uh, two one five five six six."),
         ("call 555-1234", "call five five five one two three four"),
+        ("the account ends in 482 1.", "the account ends in four eight two one."),
+        ("4 8 2 1", "four eight two one"),
         ("I 250 and July 12, 1990", "I two hundred fifty and July twelve, nineteen ninety"),
         ("claim 7001001", "claim seven zero zero one zero zero one"),
         ("code 007", "code zero zero seven"),
