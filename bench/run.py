@@ -36,7 +36,9 @@ from bench.report import (
     render_summary,
 )
 
-BENCHES = ("latency", "bargein", "voicelive", "browser", "capacity", "refresh", "guidance", "coldstart")
+BENCHES = (
+    "latency", "bargein", "voicelive", "browser", "capacity", "refresh", "guidance", "coldstart", "whisper_final",
+)  # fmt: skip
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 SUMMARY = "summary.md"
 HISTOGRAM = "latency_histogram.png"

@@ -151,7 +151,8 @@ def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> li
                 if isinstance(schema, dict) and schema.get("enum"):
                     lists.append(tuple(str(v) for v in schema["enum"] if v != "other"))
             shape = example_shape(str(prop.get("description", ""))) if isinstance(prop, dict) else None
-            if shape is not None and sum(c in "LD" for c in shape) >= 6:  # identifiers, not "like 250" amounts
+            long_enough = shape is not None and sum(c in "LD" for c in shape) >= 6  # not "like 250" amounts
+            if shape is not None and long_enough:
                 lists.append((f"#{shape}",))  # an identifier of this shape ("#DDDDDDD": a claim number)
     return lists
 

@@ -16,6 +16,7 @@ from voice.llm.base import ChatModel
 from voice.llm.local_brain import LocalBrain
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
+from voice.stt.final_pass import PoolSize, shared_final_pass
 from voice.stt.local import LocalSpeechToText
 from voice.tts.base import TextToSpeech
 from voice.tts.local import EspeakTts
@@ -59,7 +60,11 @@ def build_providers(settings: Settings) -> ProviderSet:
         )
         stt.append(AzureSpeechToText(key=key, **where))
         tts.append(AzureTextToSpeech(key=key, default_voice=settings.azure_speech_voice, **where))
-    stt.append(LocalSpeechToText())
+    final_pass = shared_final_pass(
+        settings.local_stt_final,
+        PoolSize.for_machine(settings.local_stt_whisper_workers, settings.local_stt_whisper_queue),
+    )
+    stt.append(LocalSpeechToText(final_pass=final_pass))
     tts.append(espeak)
 
     # The openai package costs ~0.35 s of start-up: imported only when a chat endpoint is configured.

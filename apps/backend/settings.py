@@ -19,12 +19,7 @@ from apps.backend.setting_values import (
     AcsJwtSource,
     EventGridAuthMode,
 )
-from apps.backend.settings_sections import (
-    BrowserSessionSettings,
-    ConversationSettings,
-    RecordingSettings,
-    ServerProcessSettings,
-)
+from apps.backend.settings_sections import SettingsSections
 
 # Where real ACS publishes the issuer and signing keys of its callback and media-upgrade JWTs.
 ACS_PUBLIC_OPENID_CONFIG_URL = (
@@ -32,9 +27,7 @@ ACS_PUBLIC_OPENID_CONFIG_URL = (
 )
 
 
-class Settings(
-    BrowserSessionSettings, ConversationSettings, RecordingSettings, ServerProcessSettings, BaseSettings
-):
+class Settings(SettingsSections, BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- service -------------------------------------------------------------------------------

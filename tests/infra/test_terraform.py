@@ -21,6 +21,9 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 # Settings the Container App leaves to the service's default, each with the reason. A setting added to
 # settings.py fails test_every_production_setting_is_provided until it is wired in main.tf or listed here.
 DEFAULT_IN_AZURE = {
+    "LOCAL_STT_WHISPER_QUEUE": "default",
+    "LOCAL_STT_WHISPER_WORKERS": "default",
+    "LOCAL_STT_FINAL": "default (whisper; Azure Speech comes first in the chain there)",
     "REGISTRY_LOAD_WORKER": "default (true)",
     "TURN_END_MODEL": "default (auto)",
     "TURN_END_SPECULATE_MS": "default",

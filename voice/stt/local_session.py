@@ -5,6 +5,9 @@ Per-call state stays in the session: the resampler, the noise-floor generator, a
 mean (the line's average spectrum, which the acoustic model needs subtracted), carried from turn to turn and
 set on each checked-out decoder, so recognition adapts to the caller's line without one call's audio ever
 affecting another's. The first turn has no mean yet, so it is decoded twice (see `_finish_job`).
+
+With a final pass (Whisper), the turn's audio goes to it once pocketsphinx has finished the turn, in a task of
+its own: the worker goes on with the next turn's audio (its partials keep flowing) while Whisper runs.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pocketsphinx
 from voice.audio.resample import StreamResampler
 from voice.errors import ProviderError
 from voice.stt.base import Recognition, SttConfig
+from voice.stt.final_pass import MAX_SECONDS, WhisperFinalPass
 from voice.stt.local_decoding import (
     DECODER_RATE,
     DecodeResult,
@@ -41,6 +45,7 @@ PROVIDER: Final = "pocketsphinx"
 LANGUAGE: Final = "en-US"
 
 _MAX_TURN_BYTES = 60 * DECODER_RATE * 2  # audio kept for the fallback decode; longer turns skip it
+_MAX_FINAL_PASS_BYTES = int(MAX_SECONDS) * DECODER_RATE * 2  # longer turns keep pocketsphinx's text
 _MAX_SECOND_PASS_BYTES = 6 * DECODER_RATE * 2  # a longer first turn is not decoded twice (~0.6 s at most)
 _MIN_FALLBACK_BYTES = DECODER_RATE * 2 * 3 // 10  # an empty result on < 0.3 s of audio is just silence
 # Digital silence (all-zero samples, e.g. padding or muted frames) drives the log-energy features far
@@ -54,7 +59,12 @@ GENERAL_MODEL_MARGIN = 0.1  # confidence the general model's result needs above 
 @dataclass(frozen=True, slots=True)
 class _Finished:
     phrase: DecodeResult
-    fallback_audio: bytes | None  # the turn's audio, when the general model should try it too
+    audio: bytes | None = None  # the turn's audio, when a later pass may need it
+    fallback: bool = False  # the general model should try the audio too
+
+    @property
+    def fallback_audio(self) -> bytes | None:
+        return self.audio if self.fallback else None
 
 
 @dataclass
@@ -83,8 +93,19 @@ class LocalSttSession:
     """One call's recognition. Audio, end-of-turn and discard requests are handled in order by one worker
     task; pushing after `aclose` is ignored (the call is ending anyway), `end_of_turn` raises."""
 
-    def __init__(self, config: SttConfig, slot: PhraseSlot, engine: Engine, *, fallback_below: float) -> None:
+    def __init__(
+        self,
+        config: SttConfig,
+        slot: PhraseSlot,
+        engine: Engine,
+        *,
+        fallback_below: float,
+        final_pass: WhisperFinalPass | None = None,
+    ) -> None:
         self._config = config
+        self._final_pass = final_pass
+        self._phrases = tuple(config.phrases)
+        self._finals: dict[asyncio.Task[None], _EndTurn] = {}  # final passes in flight, with their requests
         self._slot = slot
         self._engine = engine
         self._fallback_below = fallback_below
@@ -131,6 +152,14 @@ class LocalSttSession:
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
+        finals, self._finals = self._finals, {}
+        for task in finals:
+            task.cancel()  # a job still queued for the pool is dropped; a running one finishes unheard
+        for task, request in finals.items():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if not request.future.done():
+                request.future.set_exception(ProviderError(PROVIDER, "session closed before the turn ended"))
         # A turn still open keeps its decoder: a job may be using it on a decode thread right now, so
         # it is left to the garbage collector rather than returned to the pool.
         self._turn = None
@@ -159,7 +188,12 @@ class LocalSttSession:
                         self._loop.call_soon(self._config.on_partial, partial)  # its errors stay its own
                 elif isinstance(item, _EndTurn):
                     self._current = item
-                    result = await self._end_turn()
+                    finished = await self._engine.run(self._finish_job)
+                    if finished.audio is not None and self._final_pass is not None:
+                        self._current = None
+                        self._start_final(item, finished, self._final_pass)
+                        continue
+                    result = await self._end_turn(finished)
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
@@ -175,8 +209,35 @@ class LocalSttSession:
             self._turn = None  # its decoder may be in a bad state: not returned to the pool
             self._fail_waiters(self._failure)
 
-    async def _end_turn(self) -> Recognition:
-        finished = await self._engine.run(self._finish_job)
+    def _start_final(self, request: _EndTurn, finished: _Finished, final_pass: WhisperFinalPass) -> None:
+        if request.future.done():  # its waiter is gone: the turn is not worth a Whisper run
+            return
+        task = asyncio.create_task(self._final_turn(request, finished, final_pass), name="stt-final-pass")
+        self._finals[task] = request
+        task.add_done_callback(lambda t: self._finals.pop(t, None))
+        # A waiter that gives up cancels the run (if still queued for the pool, it never starts).
+        request.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+
+    async def _final_turn(self, request: _EndTurn, finished: _Finished, final_pass: WhisperFinalPass) -> None:
+        assert finished.audio is not None
+        try:
+            final = await final_pass.transcribe(finished.audio, self._phrases)
+        except Exception as exc:  # pocketsphinx's text stands
+            log.warning("stt final pass failed", extra={"error": type(exc).__name__})
+            final = None
+        if final is None:
+            try:
+                result = await self._end_turn(finished)
+            except Exception as exc:
+                if not request.future.done():
+                    request.future.set_exception(ProviderError(PROVIDER, f"decoding failed: {exc}"))
+                return
+        else:
+            result = Recognition(final.text, language=LANGUAGE, confidence=final.confidence)
+        if not request.future.done():
+            request.future.set_result(result)
+
+    async def _end_turn(self, finished: _Finished) -> Recognition:
         best = finished.phrase
         if finished.fallback_audio is not None and self._cmn is not None:
             try:
@@ -233,14 +294,19 @@ class LocalSttSession:
         tail = self._to_decoder_audio(b"", last=True)
         turn, self._turn = self._turn, None
         if turn is None:  # nothing pushed since the last turn (so the resampler held nothing either)
-            return _Finished(DecodeResult("", 0.0), None)
+            return _Finished(DecodeResult("", 0.0))
         self._keep(turn, tail)
         decoder = turn.decoder
         feed(decoder, tail)
         decoder.end_utt()
         first_turn = self._cmn is None
         self._cmn = decoder.get_cmn(True)  # True: fold this turn into the mean now, for the next turn
-        if first_turn and not turn.truncated and len(turn.audio) <= _MAX_SECOND_PASS_BYTES:
+        final_pass = (
+            self._final_pass is not None and not turn.truncated and len(turn.audio) <= _MAX_FINAL_PASS_BYTES
+        )
+        if first_turn and final_pass:  # no second decode (Whisper's text is final), but the mean is refined
+            self._cmn = turn_mean(self._slot.initial_cmn, self._cmn, cmn_frames(decoder)) or self._cmn
+        elif first_turn and not turn.truncated and len(turn.audio) <= _MAX_SECOND_PASS_BYTES:
             # The first turn was decoded with pocketsphinx's generic mean, far from this line's: decode it
             # again with the turn's own (first-turn WER 28% -> 8% at 16 kHz, 79% -> 41% at 8 kHz on our
             # test set), and start the next turn from it. A phrase-model pass costs ~0.1 x the turn's
@@ -253,9 +319,10 @@ class LocalSttSession:
         best = read_result(decoder)
         self._slot.release(decoder)
         poor = best.confidence < self._fallback_below
-        if poor and not turn.truncated and (best.text or len(turn.audio) >= _MIN_FALLBACK_BYTES):
-            return _Finished(best, bytes(turn.audio))
-        return _Finished(best, None)
+        fallback = poor and not turn.truncated and (bool(best.text) or len(turn.audio) >= _MIN_FALLBACK_BYTES)
+        if fallback or final_pass:
+            return _Finished(best, bytes(turn.audio), fallback=fallback)
+        return _Finished(best)
 
     def _discard_job(self) -> None:
         self._resampler.reset()

@@ -18,6 +18,7 @@ _NAME_CUES: tuple[tuple[str, ...], ...] = (
 )  # fmt: skip
 _ID_CUES: tuple[tuple[str, ...], ...] = (
     ("the", "last", "four", "digits", "of", "my", "account", "are"), ("last", "four", "of", "my", "account", "are"),
+    ("last", "four", "of", "my", "accounts", "are"), ("last", "four", "of", "my", "account", "is"),
     ("last", "four", "digits", "are"), ("last", "four", "digits", "is"), ("last", "four", "are"),
     ("last", "four", "is"), ("last", "four", "digits"), ("last", "four"), ("ending", "in"), ("ends", "in"),
     ("ending", "with"), ("ends", "with"), ("ending",), ("ends",), ("number", "is"),

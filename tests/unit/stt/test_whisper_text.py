@@ -1,0 +1,86 @@
+"""Whisper's written numbers read back as the words the rest of the embedded stack carries, its decoding-loop
+guards, and the scenario prompt."""
+
+from __future__ import annotations
+
+import pytest
+
+from registries.loader import load_registry
+from voice.llm.local_brain.identifiers import parse_identifier
+from voice.stt.phrases import scenario_phrases
+from voice.stt.whisper_model import collapse_repeats, encoder_frames, looping
+from voice.stt.whisper_prompt import scenario_prompt
+from voice.stt.whisper_text import spoken_numbers
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        (
+            "Sure, it's Jordan Rivera and the account ends in 4821.",
+            "Sure, it's Jordan Rivera and the account ends in four eight two one.",
+        ),
+        ("I want to move $300 from my savings.", "I want to move three hundred dollars from my savings."),
+        ("$2,450.75", "two thousand four hundred fifty dollars and seventy five cents"),
+        ("$1", "one dollar"),
+        ("I was born on the 2nd of July 1990.", "I was born on the second of July nineteen ninety."),
+        ("March 14th, 2005", "March fourteenth, two thousand five"),
+        ("My account number ends in 66-40.", "My account number ends in sixty six forty."),
+        ("Two hundred and fifty. 250.", "Two hundred and fifty. two hundred fifty."),
+        ("policy AU-482913", "policy A U four eight two nine one three"),
+        ("RE215566", "R E two one five five six six"),
+        ("RE 215 566", "R E two one five five six six"),
+        ("Uh, 215, 566.", "Uh, two one five five six six."),
+        ("call 555-1234", "call five five five one two three four"),
+        ("the account ends in 482 1.", "the account ends in four eight two one."),
+        ("4 8 2 1", "four eight two one"),
+        ("I 250 and July 12, 1990", "I two hundred fifty and July twelve, nineteen ninety"),
+        ("claim 7001001", "claim seven zero zero one zero zero one"),
+        ("code 007", "code zero zero seven"),
+        ("at 7:30 or 7:05", "at seven thirty or seven oh five"),
+        ("5% and 2.5", "five percent and two point five"),
+        ("1,200 dollars", "one thousand two hundred dollars"),
+        ("no numbers here", "no numbers here"),
+    ],
+)
+def test_written_numbers_become_spoken_words(written: str, spoken: str) -> None:
+    assert spoken_numbers(written) == spoken
+
+
+def test_the_brain_reads_the_spoken_identifier_back() -> None:
+    assert parse_identifier(spoken_numbers("It's AU-482913.").lower(), "LLDDDDDD") == "AU482913"
+
+
+def test_repeated_text_is_collapsed_to_one_copy() -> None:
+    looped = "Jordan Rivera, four eight two one, Jordan Rivera, four eight two one, Jordan"
+    assert collapse_repeats(looped) == "Jordan Rivera, four eight two one"
+    assert collapse_repeats("no no") == "no no"  # a short repeat is how people talk, or a number
+    assert collapse_repeats("four eight four eight") == "four eight four eight"
+    assert collapse_repeats("yes, yes, do it") == "yes, yes, do it"
+
+
+def test_a_decoding_loop_is_detected() -> None:
+    assert looping("You've already done it, " * 8, 3.0)
+    loop = "seven zero zero one zero zero one, seven zero zero one, seven zero zero one, seven zero zero one, sev-"
+    assert looping(loop, 6.0)  # three copies at the end (the cut-off word ignored), though not too many words
+    assert looping("I want to move some money from my savings to my checking account please", 1.0)  # too many
+    assert not looping("Sure, it's Jordan Rivera and the account ends in four eight two one.", 3.0)
+    assert not looping("seven zero zero one zero zero one", 2.0)
+    assert not looping("no, no, no", 1.0)
+
+
+def test_encoder_windows_are_whole_10_s_blocks_up_to_30_s() -> None:
+    assert [encoder_frames(f) for f in (1, 400, 999, 1000, 2500, 3000, 4000)] == [
+        1000, 1000, 1000, 2000, 3000, 3000, 3000
+    ]  # fmt: skip
+
+
+def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words() -> None:
+    snapshot = load_registry()
+    banking = scenario_prompt(scenario_phrases(snapshot, "banking"))
+    insurance = scenario_prompt(scenario_phrases(snapshot, "insurance"))
+    assert banking.startswith("Jordan Rivera, Priya Shah, Marcus Chen")
+    assert "checking" in banking.split(", ")
+    assert "AU-482913" in insurance and "deductible" in insurance
+    assert not {"four", "eight", "hundred"} & set(banking.rstrip(".").split(", "))
+    assert scenario_prompt([]) == ""

