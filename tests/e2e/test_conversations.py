@@ -113,26 +113,31 @@ async def test_lost_card_hands_off_to_card_services_which_greets_and_locks_the_c
     transcript = await transcript_of(backend, result.call_connection_id)
     assert transcript.outcome is not None
     assert transcript.outcome.agents_visited[:2] == ("concierge", "card_services"), describe(transcript)
-    # Card services takes up the request the caller made to the concierge ("I lost my debit card") in the same
-    # reply: the lock needs the caller verified, so it asks who they are, and locks once they are verified.
-    assert tools_called(transcript)[:4] == [
-        ("handoff_card_services", True),
-        ("lock_card", False),
-        ("verify_identity", True),
-        ("lock_card", True),
-    ], describe(transcript)
     # The new agent greets in the turn that handed the caller over, before the caller speaks again.
     handed_over = turn_calling(transcript, "handoff_card_services")
     assert handed_over.agent == "card_services", describe(transcript)
     assert handed_over.text.startswith("You're now with card services"), describe(transcript)
     before = [t for t in transcript.turns if t.seq < handed_over.seq][-1]
-    assert before.speaker == "caller" and "lost my debit card" in before.text.lower(), describe(transcript)
-    # ... and acts: verification, then the lock, both by card services.
+    assert before.speaker == "caller" and "lost my debit" in before.text.lower(), describe(transcript)
+    locked = [t for t in transcript.turns if any(c.name == "lock_card" and c.ok for c in t.tool_calls)]
+    assert locked and locked[0].agent == "card_services", describe(transcript)
+    assert "locked your card ending in 4 2 1 9" in locked[0].text, describe(transcript)
     assert turn_calling(transcript, "verify_identity").agent == "card_services", describe(transcript)
-    locked = turn_calling(transcript, "lock_card")
-    assert locked.agent == "card_services", describe(transcript)
-    assert "locked your card ending in 4 2 1 9" in locked.text, describe(transcript)
-    assert handed_over.kind == "greeting", describe(transcript)
+    if orchestrator == "cascade":
+        # The cascade asks card services at once: it takes up the lost card in the handoff's own reply (asking
+        # who the caller is, since the lock needs them verified) and locks as soon as they are verified.
+        assert tools_called(transcript)[:4] == [
+            ("handoff_card_services", True),
+            ("lock_card", False),
+            ("verify_identity", True),
+            ("lock_card", True),
+        ], describe(transcript)
+        assert handed_over.kind == "reply" and "verify your identity" in handed_over.text, describe(
+            transcript
+        )
+    else:
+        # VoiceLive's realtime model answers after the caller's next words.
+        assert handed_over.kind == "greeting", describe(transcript)
 
 
 async def test_barge_in_stops_the_agent_keeps_the_heard_part_and_the_agent_answers_again(
