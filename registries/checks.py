@@ -8,7 +8,7 @@ scenario only. Every problem is appended to `issues` at the line of the offendin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,33 @@ def _check_edges(
             routing_values=_values_only_there(agents, tools, edge.from_agent, edge.to),
         )
         edges.append((edge.model_copy(update={"tool": name}), spec))
-    return edges
+    return [
+        (edge, replace(spec, routing_texts=_texts_only_there(agents, tools, edge, [e for e, _ in edges])))
+        for edge, spec in edges
+    ]
+
+
+def _texts_only_there(
+    agents: Mapping[str, Loaded], tools: Mapping[str, ToolSpec], edge: HandoffEdge, edges: list[HandoffEdge]
+) -> tuple[str, ...]:
+    """The examples and descriptions of the tools only `edge.to` offers among the agents the source can reach in
+    one step (itself included): a tool two targets share says nothing about which of them the caller wants."""
+
+    def tool_names(agent: str) -> set[str]:
+        return set(agents[agent].spec.tools) if agent in agents else set()
+
+    elsewhere = tool_names(edge.from_agent).union(
+        *(tool_names(e.to) for e in edges if e.from_agent == edge.from_agent and e.to != edge.to)
+    )
+    texts: list[str] = []
+    for name in agents[edge.to].spec.tools if edge.to in agents else ():
+        spec = tools.get(name)
+        if spec is None or name in elsewhere or spec.handoff is not None:
+            continue
+        texts += [e for e in spec.examples if e.strip()]
+        if spec.description.strip():
+            texts.append(" ".join(spec.description.split()))
+    return tuple(dict.fromkeys(texts))
 
 
 def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> list[tuple[str, ...]]:

@@ -118,3 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + table(result))
     write_outputs(result, args.json, args.junit)
     return 0 if summary(result)["pass_rate"] >= args.min_pass_rate else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -71,6 +71,10 @@ class ToolSpec:
     lack ("twice" names a duplicate charge, which only card services can dispute), and the shapes of their
     identifiers as "#<shape>" ("#DDDDDDD": a claim number). The local brain's router counts a caller naming
     one as evidence for the handoff."""
+    routing_texts: tuple[str, ...] = ()
+    """For a handoff tool: the examples and descriptions of the target agent's tools that only that target
+    offers (neither the source agent nor another agent the source hands off to has them). A caller asking for
+    one of those ("they charged me twice") is asking for that agent, whatever the handoff's own examples say."""
 
     def openai_tool(self) -> dict[str, Any]:
         """`{"type": "function", "function": {name, description, parameters}}` (a fresh copy)."""

@@ -40,6 +40,7 @@ def handoff_tool(
     type: Literal["announced", "discrete"] = "announced",
     share_context: bool = True,
     routing_values: tuple[tuple[str, ...], ...] = (),
+    routing_texts: tuple[str, ...] = (),
 ) -> ToolSpec:
     """A generated tool that hands the call to agent `target`."""
     handoff = HandoffTarget(agent=target, type=type, share_context=share_context)
@@ -61,4 +62,5 @@ def handoff_tool(
         context_param="ctx",
         handoff=handoff,
         routing_values=routing_values,
+        routing_texts=routing_texts,
     )

@@ -98,7 +98,20 @@ async def test_a_triage_call_fills_the_form_and_the_result_is_announced_and_stor
     assert [c.name for c in recorded_turn.tool_calls] == ["submit_triage_intake"]
 
 
-async def test_a_red_flag_transfers_to_a_person_at_once(simulator: AcsSimulator, backend: Backend) -> None:
+@pytest_asyncio.fixture
+async def whisper_backend(simulator: AcsSimulator) -> AsyncIterator[Backend]:
+    """The product's default final pass (Whisper, prompted with the scenario's words): "I can't breathe" is
+    everyday English, which pocketsphinx's phrase model hears as "can really" when the machine is busy."""
+    async with running_backend(
+        simulator, transfer_target_number=HUMAN_QUEUE, idle_reprompt_seconds=30, local_stt_final="whisper"
+    ) as running:
+        yield running
+
+
+async def test_a_red_flag_transfers_to_a_person_at_once(
+    simulator: AcsSimulator, whisper_backend: Backend
+) -> None:
+    backend = whisper_backend
     script = [WaitForAgent(), Say("I can't breathe"), WaitForAgent(timeout_s=20)]
     result = await simulator.place_call(backend.url, script, to_number=TRIAGE, max_duration_s=60)
     transcript = await transcript_of(backend, result.call_connection_id)

@@ -29,12 +29,18 @@ def settings_fields() -> dict[str, SettingField]:
     """Env var name -> field, for every annotated field of class Settings and the groups it inherits."""
     tree = ast.parse(SETTINGS_PY.read_text())
     (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"]
-    inherited = {base.id for base in cls.bases if isinstance(base, ast.Name)}
-    sections = [
-        node
-        for node in ast.parse(SECTIONS_PY.read_text()).body
-        if isinstance(node, ast.ClassDef) and node.name in inherited
-    ]
+    groups = {
+        node.name: node for node in ast.parse(SECTIONS_PY.read_text()).body if isinstance(node, ast.ClassDef)
+    }
+    # Groups may inherit groups (SettingsSections gathers them all): follow the bases until none are left.
+    sections: list[ast.ClassDef] = []
+    pending = [base.id for base in cls.bases if isinstance(base, ast.Name)]
+    while pending:
+        group = groups.get(pending.pop())
+        if group is None or group in sections:
+            continue
+        sections.append(group)
+        pending.extend(base.id for base in group.bases if isinstance(base, ast.Name))
     fields: dict[str, SettingField] = {}
     for owner in (cls, *sections):
         for node in owner.body:

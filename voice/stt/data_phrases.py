@@ -16,12 +16,27 @@ from registries.toolstore.decorator import ToolSpec
 _SHIPPED_TOOLS = Path(__file__).resolve().parents[2] / "registries" / "toolstore" / "tools"
 
 
+_BANKING = frozenset({"accounts", "cards", "fraud", "identity"})
+_INSURANCE = frozenset({"claims", "policies"})
+"""The shipped tool modules that serve the demo data (call control and triage serve none)."""
+
+
+def _served(tools: Iterable[ToolSpec]) -> set[str]:
+    """The shipped modules among the tools' sources that read the demo data ("cards", "policies", ...)."""
+    stems = {
+        Path(t.source).stem
+        for t in tools
+        if t.source is not None and Path(t.source).resolve().parent == _SHIPPED_TOOLS
+    }
+    return stems & (_BANKING | _INSURANCE)
+
+
 def uses_demo_data(tools: Iterable[ToolSpec]) -> bool:
-    return any(t.source is not None and Path(t.source).resolve().parent == _SHIPPED_TOOLS for t in tools)
+    return bool(_served(tools))
 
 
-def demo_data_phrases() -> list[str]:
-    """How callers say the demo data's people, places and merchants."""
+def demo_data_phrases(*, banking: bool = True, insurance: bool = True) -> list[str]:
+    """How callers say the demo data's people, places and merchants (of the banking and/or insurance data)."""
     from registries.toolstore.demo.dataset import demo_dataset
 
     data = demo_dataset()
@@ -29,14 +44,16 @@ def demo_data_phrases() -> list[str]:
     for customer in data.customers:
         name = customer.full_name
         phrases += [name, f"my name is {name}", f"this is {name}", f"it's {name}", customer.first_name]
-    merchants = {t.merchant for t in data.transactions if t.amount_cents < 0}
-    for merchant in sorted(merchants):
-        phrases += [merchant, f"the charge at {merchant}", f"{merchant} charged me"]
     places: list[str] = []
-    for policy in data.policies:
-        places.append(policy.insured_item)
-    places += [claim.location for claim in data.claims]
-    places += sorted({t.location for t in data.transactions if t.location})
+    if banking:
+        merchants = {t.merchant for t in data.transactions if t.amount_cents < 0}
+        for merchant in sorted(merchants):
+            phrases += [merchant, f"the charge at {merchant}", f"{merchant} charged me"]
+        places += sorted({t.location for t in data.transactions if t.location})
+    if insurance:
+        places = (
+            [policy.insured_item for policy in data.policies] + [c.location for c in data.claims] + places
+        )
     for place in places:
         phrases += [_spoken_place(place), f"at {_spoken_place(place)}", f"in {_spoken_place(place)}"]
     return list(dict.fromkeys(phrases))
@@ -49,4 +66,8 @@ def _spoken_place(place: str) -> str:
 
 
 def data_phrases(tools: Sequence[ToolSpec]) -> list[str]:
-    return demo_data_phrases() if uses_demo_data(tools) else []
+    """The demo data of the domains the tools serve; nothing for a scenario whose tools serve none (triage)."""
+    served = _served(tools)
+    if not served:
+        return []
+    return demo_data_phrases(banking=bool(served & _BANKING), insurance=bool(served & _INSURANCE))

@@ -114,6 +114,14 @@ async def test_a_red_flag_transfers_at_once_and_a_negated_one_does_not(
     assert "connecting you with a nurse" in urgent.text
 
 
+async def test_a_red_flag_split_by_recognised_punctuation_still_transfers(
+    brain: LocalBrain, snapshot: RegistrySnapshot
+) -> None:
+    sim = triage(brain, snapshot)
+    urgent = await sim.say("I can't. Breathe,")  # how Whisper wrote an espeak caller's "I can't breathe"
+    assert urgent.calls == [("transfer_to_nurse", {"reason": "red flag: trouble breathing"})]
+
+
 async def test_asking_for_a_person_leaves_the_form(brain: LocalBrain, snapshot: RegistrySnapshot) -> None:
     sim = triage(brain, snapshot)
     await sim.say("I have a rash on my arm")

@@ -217,3 +217,16 @@ def test_leave_one_out_calibration_holds(router: IntentRouter, snapshot: Registr
     assert at["loo_top1_accuracy"] >= 0.75
     assert at["loo_correct_and_accepted"] >= 0.68
     assert at["off_topic_rejected"] == 1.0
+
+
+def test_a_handoff_is_matched_on_what_only_its_target_can_do(snapshot: RegistrySnapshot) -> None:
+    """Disputes are card services' alone: their texts count for the concierge's handoff there. Locking a card
+    is something fraud does too, so it says nothing about which of the two the caller wants."""
+    tools = {t.name: t for t in snapshot.tools_for("concierge", "banking")}
+    dispute = {t.name: t for t in snapshot.tools_for("card_services", "banking")}["dispute_charge"]
+    to_cards, to_fraud = tools["handoff_card_services"], tools["handoff_fraud"]
+    assert set(dispute.examples) <= set(to_cards.routing_texts)
+    lock = {t.name: t for t in snapshot.tools_for("card_services", "banking")}["lock_card"]
+    assert not set(lock.examples) & set(to_cards.routing_texts)
+    assert not set(lock.examples) & set(to_fraud.routing_texts)
+    assert not set(dispute.examples) & set(to_fraud.routing_texts)

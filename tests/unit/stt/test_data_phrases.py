@@ -30,6 +30,15 @@ def test_the_shipped_scenarios_add_their_demo_peoples_names_places_and_merchants
     assert "Apartment 5B in 220 Lake Street in Chicago" in insurance
 
 
+def test_each_scenario_gets_only_the_data_its_tools_serve(snapshot: RegistrySnapshot) -> None:
+    """The nurse line serves no demo data: bank customers and merchants would only crowd its phrase model and
+    Whisper prompt (with them, Whisper wrote an espeak "I can't breathe" as "I can't dream")."""
+    triage = scenario_phrases(snapshot, "triage")
+    insurance = scenario_phrases(snapshot, "insurance")
+    assert not {"Priya Shah", "Bella Pizza", "14 Birch Lane in Redmond"} & set(triage)
+    assert "Bella Pizza" not in insurance and "Priya Shah" in insurance
+
+
 def test_tools_from_elsewhere_bring_no_demo_data(snapshot: RegistrySnapshot) -> None:
     tools = snapshot.tools_for("concierge", "banking")
     assert uses_demo_data(tools)

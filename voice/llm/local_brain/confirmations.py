@@ -42,14 +42,17 @@ class Confirmations:
         if spec is None:
             return None
         answer = {"1": True, "2": False}.get(keys or "") if keys is not None else parse_yes_no(text)
-        if answer is True and keys is None and not clear_yes(text):
-            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
         args = dict(confirm.get("args") or {})
-        changes = {
+        said = {
             k: v
             for k, v in extract_arguments(spec.parameters, text, today=self.today).items()
-            if param_kind(k, properties(spec).get(k, {})) not in FREE_KINDS and args.get(k) != v
+            if param_kind(k, properties(spec).get(k, {})) not in FREE_KINDS
         }
+        changes = {k: v for k, v in said.items() if args.get(k) != v}
+        # "yes, a thousand, from checking to savings, that's correct": a yes that reads the request back.
+        restated = bool(said) and not changes
+        if answer is True and keys is None and not clear_yes(text) and not restated:
+            answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
         if "amount" in args and "amount" not in changes and (readings := amount_readings(text)):
             # "let's do two fifty instead" of 400: the reading nearest the amount it replaces.
             previous = float(args["amount"]) or 1.0

@@ -134,6 +134,7 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     or typing it on the keypad) comes back as those digits. Without a shape, the longest run with 3+ digits.
     """
     spelled = re.sub(r"\b([a-z])\.", r"\1", text.lower())  # "h. o. 730155" is read out letter by letter
+    spelled = re.sub(r"\s+(?:dash|hyphen)\s+", " ", spelled)  # "a u dash four eight ...": the id's own dash
     runs = _id_chars(tokens(spelled))
     candidates: list[str] = []
     for _, _, readings in runs:
@@ -210,6 +211,10 @@ _MONEY_CUES = frozenset(
     }
 )
 
+_CHARGING_WORDS = frozenset(
+    {"billed", "charged", "charge", "charges", "paid", "cost", "took", "money", "refund"}
+)
+
 
 def _money_around(toks: Sequence[str], run: DigitRun) -> bool:
     """ "they billed me fifteen ninety-nine": four digits that are an amount, not an account's last four."""
@@ -223,7 +228,10 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
     toks = tokens(text)
     runs = digit_runs(toks)
     fours = [run for run in runs if len(run.digits) == 4]
-    if bare and len(fours) == 1 and not _money_around(toks, fours[0]):
+    charging = any(
+        t in _CHARGING_WORDS for t in toks
+    )  # "bella pizza took my money. forty-two fifty": an amount
+    if bare and len(fours) == 1 and not _money_around(toks, fours[0]) and not charging:
         asked = True  # the one four-digit group said ("priya shah, one one seven seven. move four hundred")
     for run in runs:
         if len(run.digits) != 4:

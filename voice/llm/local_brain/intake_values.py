@@ -162,12 +162,17 @@ def values_in_passing(form: IntakeForm, text: str, *, today: date, skip: Iterabl
     return found
 
 
+def _words_only(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s']", " ", normalize(text)).split())
+
+
 def raised_red_flag(form: IntakeForm, text: str) -> RedFlag | None:
-    """The first red flag whose phrase `text` says, unless negated just before ("no chest pain")."""
-    norm = normalize(text)
+    """The first red flag whose phrase `text` says, unless negated just before ("no chest pain"). Punctuation
+    does not count: recognised speech may put a full stop inside a phrase ("I can't. breathe,")."""
+    norm = _words_only(text)
     for flag in form.red_flags:
         for phrase in flag.phrases:
-            for match in re.finditer(rf"\b{re.escape(normalize(phrase))}\b", norm):
+            for match in re.finditer(rf"\b{re.escape(_words_only(phrase))}\b", norm):
                 if not _NEGATION.search(norm[: match.start()]):
                     return flag
     return None

@@ -23,7 +23,8 @@ class Meta(Enum):
 
 _FILLER = r"(?:(?:uh|um|er|oh|okay|ok|so|well|yeah|yes|no|sorry|actually|just|and|but|hey|hi|hello),?\s+)*"
 _HOLD = re.compile(
-    rf"^{_FILLER}(?:hold on|hang on|wait|hold up|one (?:second|sec|moment|minute)|"
+    rf"^{_FILLER}(?:(?:can|could|would|will) you (?:please |just )?)?(?:hold on|hang on|wait|hold up|"
+    r"one (?:second|sec|moment|minute)|"
     r"(?:just )?(?:a|one) (?:second|sec|moment|minute)|give me (?:a|one) (?:second|sec|moment|minute)|"
     r"bear with me|let me (?:find|grab|get|check|look|see)|hold the line)\b"
 )
@@ -71,7 +72,10 @@ _HUMAN = re.compile(
     rf"put me (?:through )?(?:to|with)|give me|i (?:want|need|would like|'d like)|is there)(?: just)? {_HUMAN_WHO}\b|"
     r"^(?:operator|representative|agent|human)[\s.!?]*$"
 )
-_FETCHING = re.compile(r"\blet me (?:find|grab|get|check|look for|look up|pull up|dig out)\b.*$")
+_FETCHING = re.compile(
+    r"\b(?:let me|while i|i(?:'ll| will| need to| have to| gotta| got to)) (?:just |go |quickly |run and )*"
+    r"(?:find|grab|get|check|look for|look up|pull up|dig out)\b.*$"
+)
 _REQUEST_WORDS = re.compile(
     r"\b(?:balance|transfer|move|charge|card|claim|policy|deductible|cover|covered|coverage|transactions?|"
     r"dispute|fraud|lost|stolen|report|accident|status|money|account|payment)\b"

@@ -49,6 +49,9 @@ class MetaTurn:
     def start(self, spec: ToolSpec, text: str) -> Decision:
         raise NotImplementedError
 
+    async def keep_second_request(self, text: str, chosen: str) -> tuple[str, str] | None:
+        raise NotImplementedError  # SecondRequests', which comes first in Turn's bases
+
     def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
         raise NotImplementedError
 
@@ -67,6 +70,7 @@ class MetaTurn:
             follow = pending.question if pending is not None else "What would you like to do?"
             return Decision(f"{offer(self.tool_list, limit=5)} {follow}")
         self.state.pending = self.state.confirm = self.state.deferred = None
+        self.state.queued = []
         if meta is Meta.GOODBYE:
             if "end_call" in self.tools:
                 return self.call(self.tools["end_call"], {"reason": "the caller said goodbye"})
@@ -111,6 +115,8 @@ class MetaTurn:
         if spec is None or spec.name in CALL_CONTROL:
             return Decision()
         self.state.misses = 0
+        if (first := await self.keep_second_request(request, spec.name)) is not None:
+            return self.start(self.tools[first[0]], first[1])
         return self.start(spec, request)
 
     async def adopt_handover(self, text: str) -> Decision | None:

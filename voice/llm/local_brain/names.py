@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from voice.llm.local_brain.quantities import MONEY_WORDS
 from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, digit_runs, normalize, tokens
 
+_SENTENCE_END = re.compile(r"[.?!]\s+")
+_IDENTITY_AFTER = re.compile(
+    r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d"
+)
 _NAME_CUES = re.compile(
     r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with),?\s+"
 )
@@ -25,6 +29,14 @@ _NOT_NAMES = set(
     repeat again help much many tell know said say talk speak person human agent""".split()
 )
 
+
+_DOINGS = frozenset(
+    """took take takes taken hit hits charged charges billed bills debited withdrew pulled keeps kept went came
+    sent stole stolen lost broke broken tried wants needs said says called told made did put gave paid ordered
+    bought cancelled canceled never always twice""".split()
+)
+"""Verbs (and their adverbs) that follow a business or a thing, not a person introducing themselves: "bella
+pizza took my money twice" names no caller."""
 
 _NAME_FOLLOWERS = frozenset(
     {
@@ -50,6 +62,7 @@ def _name_word(tok: str) -> bool:
     return (
         (tok.isalpha() or re.fullmatch(r"[a-z]+(?:['-][a-z]+)+", tok) is not None)
         and tok not in _NOT_NAMES
+        and tok not in _DOINGS
         and tok not in NUMBER_WORDS
         and tok not in MONTHS
         and tok not in ORDINALS
@@ -110,10 +123,13 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
     norm = normalize(text)
     starts: list[int] = [m.end() for m in _NAME_CUES.finditer(norm)]
-    starts.append(0)
+    # The utterance's start, and each later sentence's ("okay, sorry about that. priya shah, born ...").
+    openings = [0, *(m.end() for m in _SENTENCE_END.finditer(norm))]
+    starts += [o for o in openings if o not in starts]
     for start in starts:
         toks = tokens(norm[start:])
-        if start == 0:
+        opening = start in openings
+        if opening:
             # Leading acknowledgements ("sure.", "yes,") are not part of the name.
             while toks and toks[0] in {
                 "is",
@@ -142,16 +158,19 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
             words.append(tok)
             if len(words) == 3:
                 break
-        if start == 0 and not asked and len(toks) > len(words):
+        if opening and not asked and len(toks) > len(words):
             follower = toks[len(words)]
             # Recognised speech has no commas: "jordan rivera four eight two one" is a name and then digits.
-            if not (
+            if follower in _DOINGS or not (
                 follower in _NAME_FOLLOWERS
                 or follower in NUMBER_WORDS
                 or follower.isdigit()
                 or follower in _NOT_NAMES  # "marcus chen checking account ...": the name ends there
             ):
                 continue
+        later = opening and start > 0 and not asked  # a later sentence's start names the caller only with...
+        if later and not _IDENTITY_AFTER.search(" ".join(toks[len(words) :])):
+            continue  # ...who they are after it ("priya shah, born ..."), not "it was stolen. downtown seattle."
         if len(words) >= min_words:
             return _title(words)
     if in_passing and (passing := _name_before_identity(tokens(norm), min_words)) is not None:
@@ -218,7 +237,29 @@ _MERCHANT_RE = re.compile(
     r"(?=\s+(?:for|that|which|and|but|on|was|is|were|charged|last|yesterday|today|twice|again|in|because|"
     r"a|an|the|it|they)\b|\s*[,.?!]|\s*$)"
 )
-_CHARGING = frozenset({"charged", "billed", "overcharged", "double-charged", "debited"})
+_CHARGING = frozenset(
+    {
+        "charged",
+        "billed",
+        "overcharged",
+        "double-charged",
+        "debited",
+        "took",
+        "hit",
+        "charges",
+        "bills",
+        "keeps",
+    }
+)
+_SUBSCRIPTION_RE = re.compile(
+    r"\b(?:my|the|that|a|an)\s+([a-z][\w'&-]*(?:\s+[a-z][\w'&-]*)?)\s+"
+    r"(?:subscription|membership|order|purchase|account|plan)s?\b"
+)
+"""A merchant named by what the caller had with it: "my streamly subscription", "that harbor books order"."""
+_KINDS_OF_THING = frozenset(
+    """monthly annual yearly weekly online credit debit phone internet cable streaming car home auto insurance
+    mortgage loan rent utility electric water gas last first old new recent other same whole""".split()
+)
 _ADVERBS = frozenset({"also", "just", "then", "again", "apparently", "still", "have", "has"})
 _GENERIC_SELLERS = frozenset(
     """restaurant store shop merchant company place website site app seller vendor business they it someone
@@ -273,6 +314,16 @@ def parse_merchant(text: str, *, asked: bool = False) -> str | None:
                 and toks[end - 1] not in _GENERIC_SELLERS
             ):
                 return " ".join(w[:1].upper() + w[1:] for w in toks[start:end])
+    for match in _SUBSCRIPTION_RE.finditer(normalize(text)):
+        words = [
+            w for w in match.group(1).split() if _name_word(w) and w not in _GENERIC_SELLERS | _KINDS_OF_THING
+        ]
+        if (
+            words
+            and len(words) == len(match.group(1).split())
+            and not any(w in _NOT_MERCHANTS for w in words)
+        ):
+            return " ".join(w[:1].upper() + w[1:] for w in words)
     if asked:
         words = [t for t in toks if _name_word(t) and t not in _NOT_MERCHANTS and t not in MONEY_WORDS]
         if 1 <= len(words) <= 4:

@@ -24,7 +24,18 @@ def amount_readings(text: str) -> list[float]:
     return []
 
 
-_CHARGE_CUES = frozenset({"me", "charged", "paid", "billed", "cost", "costs", "was", "of"})
+_CHARGE_CUES = frozenset(
+    {"me", "charged", "paid", "billed", "cost", "costs", "was", "of", "took", "taken", "withdrew", "debited"}
+)
+_SKIPPED = frozenset({"uh", "um", "er", "like", ",", "about", "exactly", "just"})
+
+
+def _word_before(toks: Sequence[str], index: int) -> str | None:
+    """The word before `index`, past fillers and commas ("billed me, uh, fifteen ninety-nine" -> "me")."""
+    j = index - 1
+    while j >= 0 and toks[j] in _SKIPPED:
+        j -= 1
+    return toks[j] if j >= 0 else None
 
 
 def parse_amount(text: str, *, asked: bool = False) -> float | None:
@@ -56,7 +67,7 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
     candidates = [num for num in nums if _free_standing(toks, num, nums)]
     for first, second in pairwise(nums):
         # "forty two fifty" -> 42.50: when asked, or right after what charging says ("charged me ...").
-        charged = (first.start > 0 and toks[first.start - 1] in _CHARGE_CUES) or (
+        charged = _word_before(toks, first.start) in _CHARGE_CUES or (
             second.end < len(toks) and toks[second.end] in {"each", "apiece"}
         )
         in_a_date = any(
@@ -71,6 +82,8 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
                 and first.value < 1000
             ):
                 return _money(first.value + second.value / 100)
+    if not asked:  # "for one order", "that one": the word one is rarely a dollar amount unprompted
+        candidates = [num for num in candidates if toks[num.start : num.end] != ["one"]]
     if candidates and (asked or len(candidates) == 1):
         return _money(candidates[0].value)
     return None
@@ -90,7 +103,19 @@ def _free_standing(toks: Sequence[str], num: Number, nums: Sequence[Number]) -> 
         return False
     if any(t in MONTHS for t in before[-2:]) or after in MONTHS or after in ORDINALS:
         return False
-    if after in {"days", "day", "weeks", "week", "times", "o'clock", "am", "pm", "transactions", "charges"}:
+    if after in {
+        "days",
+        "day",
+        "weeks",
+        "week",
+        "times",
+        "o'clock",
+        "am",
+        "pm",
+        "transactions",
+        "charges",
+        "of",
+    }:
         return False
     return num.value > 0
 

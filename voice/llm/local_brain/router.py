@@ -45,7 +45,10 @@ _QUESTION = re.compile(
 )
 TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
-        re.compile(r"\b(?:cover(?:s|ed|age)?|pay(?:s)? for|out of pocket|deductible|reimburse)\b"),
+        re.compile(
+            r"\b(?:cover(?:s|ed|age)?|pay(?:s)? for|out of pocket|deductible|reimburse)\b|"
+            r"\bwhat (?:about )?if\b|\bwhat happens if\b|\bwould i be\b|\bam i (?:protected|ok|okay)\b"
+        ),
         r"\bcover|\bdeductible",
     ),
     (
@@ -62,6 +65,35 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 """(what a question asks about, what a tool's description says when it answers that)."""
+_FILING = r"\bfile a new claim|\breport a new\b"
+REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"\b(?:file|start|open|make|submit|lodge|put in)\b (?:a |the |my )?(?:that|it|this|claim|one)\b|"
+            r"\b(?:want|need|like) to report\b"
+        ),
+        _FILING,
+    ),
+)
+"""(what a caller asks for in so many words, asked or said, what a tool's description says when it does that)."""
+
+
+def asks_in_so_many_words(text: str) -> bool:
+    """Whether the caller names what they want done ("can I file that?"): it outweighs a slot the words fill."""
+    norm = text.lower()
+    return any(asks.search(norm) for asks, _ in REQUESTS)
+
+
+_INCIDENT_TIME = re.compile(
+    r"\b(?:this (?:morning|afternoon|evening)|last night|yesterday|earlier today|just now|an hour ago|"
+    r"(?:a few|two|three|\d+) (?:hours|days) ago|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
+)
+_ABOUT_A_FILED_CLAIM = re.compile(
+    r"\b(?:filed|submitted|made|opened|put in|reported) (?:a|the|my|that) claim\b|\bclaim number\b|\bstatus\b"
+)
+"""A statement (no question) that something happened at a time is a report of a loss, however much it shares
+with a coverage question's words ("the basement drain backed up this morning") — unless it is about a claim
+already filed."""
 _DIGIT_RUN = re.compile(
     r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|\d+)\b[\s,-]*){4,}"
 )
@@ -100,11 +132,12 @@ OUT_OF_SCOPE: tuple[str, ...] = (
 
 
 def tool_texts(spec: ToolSpec) -> list[str]:
-    """What a tool is matched against: its examples and its description."""
+    """What a tool is matched against: its examples and its description (and, for a handoff, what only the
+    target agent can do)."""
     texts = [e for e in spec.examples if e.strip()]
     if spec.description.strip():
         texts.append(" ".join(spec.description.split()))
-    return texts
+    return [*texts, *spec.routing_texts]
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,16 +154,20 @@ class ToolIndex:
     descriptions: tuple[str, ...] = ()  # per tool: its description, lower-case (for question topics)
 
     def topics(self, text: str) -> np.ndarray:
-        """1.0 for each tool whose description answers the topic of a question `text` asks, else 0.0."""
+        """1.0 for each tool whose description answers the topic of a question `text` asks, or does what the
+        caller asks for in so many words or reports, else 0.0."""
         found = np.zeros(len(self.names), dtype=np.float32)
         norm = text.lower()
-        if not _QUESTION.search(norm):
-            return found
-        for asks, answers in TOPICS:
-            if asks.search(norm):
-                found += np.array(
-                    [float(bool(re.search(answers, d))) for d in self.descriptions], dtype=np.float32
-                )
+        question = _QUESTION.search(norm) is not None
+        answered: list[str] = [answers for asks, answers in REQUESTS if asks.search(norm)]
+        if question:
+            answered += [answers for asks, answers in TOPICS if asks.search(norm)]
+        elif _INCIDENT_TIME.search(norm) and not _ABOUT_A_FILED_CLAIM.search(norm):
+            answered.append(_FILING)
+        for answers in answered:
+            found += np.array(
+                [float(bool(re.search(answers, d))) for d in self.descriptions], dtype=np.float32
+            )
         return np.minimum(found, 1.0)
 
     def evidence(self, text: str) -> np.ndarray:

@@ -39,6 +39,9 @@ class DialogState:
     adopted: list[str] = field(
         default_factory=list
     )  # ids of handoffs into this agent whose request it took up
+    queued: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"tool", "text", "args"}: asked in the same breath
 
     @classmethod
     def load(cls, scratch: Mapping[str, Any]) -> DialogState:
@@ -55,6 +58,7 @@ class DialogState:
                 misses=int(raw.get("misses", 0)),
                 answered=list(raw.get("answered") or []),
                 adopted=list(raw.get("adopted") or []),
+                queued=[dict(q) for q in raw.get("queued") or [] if isinstance(q, Mapping)],
             )
         except (TypeError, KeyError, ValueError):
             return cls()  # state from an incompatible version: start over rather than fail the turn

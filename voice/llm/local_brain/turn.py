@@ -29,7 +29,8 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.recall import points_back, referred_value, said_earlier
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
-from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route, asks_in_so_many_words
+from voice.llm.local_brain.second_requests import SecondRequests
 from voice.llm.local_brain.slots import (
     ANYTHING_ELSE,
     CARRY_PARAMS,
@@ -53,6 +54,7 @@ from voice.llm.local_brain.yes_no import parse_yes_no
 MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
 SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
+_RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
 
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OFFER_PERSON = "Or I can connect you with a person."
@@ -72,7 +74,7 @@ _OPEN_QUESTION = re.compile(
 )
 
 
-class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
+class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -149,6 +151,7 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
         if not re.search(r"[a-z0-9]", norm):
             return self.not_understood()
         if _CANCEL.search(norm):
+            self.state.queued = []
             return Decision("Okay. What else can I help you with?")
         if _GREETING.match(norm):
             return Decision("Hello! How can I help you today?")
@@ -169,6 +172,10 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
         if route.tool is None:
             return self.not_understood()
         self.state.misses = 0
+        if self.tools[route.tool].handoff is None and (
+            first := await self.keep_second_request(text, route.tool)
+        ):
+            return self.start(self.tools[first[0]], first[1])
         return self.start(self.tools[route.tool], text)
 
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
@@ -195,7 +202,8 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
                 unasked_ok = (
                     not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
                 )
-                renamed = param_kind(name, properties(spec)[name]) == "name"  # a name said now beats a guess
+                # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
+                renamed = param_kind(name, properties(spec)[name]) in _RESTATED_KINDS
                 if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
@@ -208,9 +216,11 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
             and route.tool is not None
             and route.tool != spec.name
             and route.score >= SWITCH_THRESHOLD
-            and (not filled or free_answer)
+            and (not filled or free_answer or asks_in_so_many_words(text))
         ):
             self.state.pending = None  # the caller moved on to something else
+            if self.unqueue(route.tool):  # ...to the other thing they asked for: this one waits its turn
+                self.requeue(spec.name, {**pending.args, **new}, "")
             if route.tool == "verify_identity" and not self.convo.succeeded(route.tool):
                 # Who they are instead of the answer: verify, then ask for the missing detail again.
                 self.state.deferred = {"tool": spec.name, "args": {**pending.args, **new}, "ask": True}
@@ -382,4 +392,20 @@ class Turn(MetaTurn, FollowUps, Confirmations, Recovery):
                 self.state.pending = None
                 then = self.advance(self.tools[pending.tool], pending.args)
                 return Decision(" ".join(t for t in [*texts, then.text] if t), then.calls)
+        handed = any(
+            (self.tools.get(o.name) is not None and self.tools[o.name].handoff is not None)
+            or o.name.startswith("handoff")
+            for o in outcomes
+        )
+        asks = bool(texts) and texts[-1].rstrip().endswith(
+            "?"
+        )  # a reply that asks ("did you make it?") waits
+        if (
+            not calls
+            and not asked
+            and not asks
+            and not handed
+            and (queued := self.next_request()) is not None
+        ):
+            return Decision(" ".join(t for t in [*texts, queued.text] if t), queued.calls)
         return Decision(" ".join(t for t in texts if t), calls)

@@ -1,0 +1,173 @@
+"""Callers who complain about a charge in their own words, and the details they scatter around it: the
+complaint reaches the only agent that can act on it (what the target agent's own tools do counts for the
+handoff), the merchant and amount come from the complaint, a business is never taken for the caller's name nor
+an amount for their account digits, and who they are, said later or corrected, wins. Also the pieces of
+conversation around it: "can you hold on, I need to grab ...", a yes that reads the request back, an id read
+out with its dash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from apps.evals.text_run import TextCall
+from registries.snapshot import RegistrySnapshot
+from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain.identifiers import parse_identifier, parse_last4
+from voice.llm.local_brain.meta import Meta, classify
+from voice.llm.local_brain.names import parse_merchant, parse_name
+from voice.llm.local_brain.quantities import parse_amount
+
+from .harness import SimulatedCall
+
+
+@pytest.fixture
+def live_brain(router: IntentRouter) -> LocalBrain:
+    return LocalBrain(router)
+
+
+def tool_calls(call: TextCall) -> list[tuple[str, dict[str, Any]]]:
+    return [(c.name, dict(c.arguments or {})) for t in call.turns for c in t.tool_calls]  # type: ignore[arg-type]
+
+
+# --- pure pieces ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("said", "merchant"),
+    [
+        ("Harbor Books took the money out twice last week", "Harbor Books"),
+        ("my Lakeside Hardware order never showed up", "Lakeside Hardware"),
+        ("I stopped my Streamly membership in the summer", "Streamly"),
+        ("I just want the extra charge back", None),  # a kind of charge, not who charged it
+        ("the monthly plan went up", None),
+    ],
+)
+def test_the_merchant_is_who_charged_or_what_the_caller_had_with_them(
+    said: str, merchant: str | None
+) -> None:
+    assert parse_merchant(said) == merchant
+
+
+@pytest.mark.parametrize(
+    ("said", "amount"),
+    [
+        ("they took twelve forty off my card", 12.4),
+        ("and then they billed me, um, nine ninety-nine again", 9.99),
+        ("I only want one of them refunded", None),  # "one of them" is no dollar
+    ],
+)
+def test_an_amount_after_what_charging_says_past_fillers(said: str, amount: float | None) -> None:
+    assert parse_amount(said) == amount
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Corner Deli hit my card three times",
+        "Harbor Books took my money and never sent the order",
+        "Okay. Bright Gym keeps charging me",
+    ],
+)
+def test_a_business_doing_something_is_not_the_callers_name(said: str) -> None:
+    assert parse_name(said) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("Right, sorry, I was driving. Jordan Rivera, born the first of May", "Jordan Rivera"),
+        ("I want to move some money. Priya Shah here.", "Priya Shah"),
+        ("Yes. It was stolen. Pike Place.", None),  # a later sentence names the caller only with who they are
+    ],
+)
+def test_a_name_at_the_start_of_a_later_sentence(said: str, name: str | None) -> None:
+    assert parse_name(said) == name
+
+
+def test_four_digits_said_with_a_charge_are_an_amount_not_the_account() -> None:
+    assert parse_last4("Corner Deli charged me, sixty-four twenty, twice", bare=True) is None
+    assert parse_last4("Jordan Rivera, sixty-four twenty", bare=True) == "6420"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Um, could you hold on a moment? I have to find my card.",
+        "Hang on, let me go get the claim letter, it's upstairs.",
+        "could you wait while I grab my policy papers",
+    ],
+)
+def test_asking_the_agent_to_hold_while_fetching_something(said: str) -> None:
+    assert classify(said) is Meta.HOLD
+
+
+def test_a_request_after_wait_is_not_a_hold() -> None:
+    assert classify("can you wait, what's my balance in savings") is None
+
+
+@pytest.mark.parametrize(
+    ("said", "shape", "found"),
+    [
+        ("it's A U dash four eight two nine one three", "LL-DDDDDD", "AU-482913"),
+        ("H O hyphen seven three zero one five five", "LL-DDDDDD", "HO-730155"),
+    ],
+)
+def test_an_identifier_read_out_with_its_dash(said: str, shape: str, found: str) -> None:
+    assert parse_identifier(said, shape) == found
+
+
+# --- conversations -------------------------------------------------------------------------------------
+async def test_a_charge_complaint_without_the_word_dispute_reaches_card_services(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    call = TextCall("complaint", snapshot, "banking", live_brain, redis)
+    call.greet()
+    await call.say("speech", "I ordered a lamp from Harbor Books, it never arrived, and they kept my money")
+    assert tool_calls(call)[0][0] == "handoff_card_services"
+    assert call.conv.agent.name == "card_services"
+
+
+async def test_merchant_and_amount_from_the_complaint_reach_the_dispute_after_verification(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    call = TextCall("dispute-details", snapshot, "banking", live_brain, redis)
+    call.greet()
+    await call.say("speech", "Bella Pizza took forty-two fifty off me two times for one dinner.")
+    await call.say("speech", "Marcus Chen. My account ends in six six four zero.")
+    calls = tool_calls(call)
+    assert ("verify_identity", {"full_name": "Marcus Chen", "account_last4": "6640"}) in calls
+    disputes = [args for name, args in calls if name == "dispute_charge"]
+    assert disputes[-1] == {"reason": "duplicate", "merchant": "Bella Pizza", "amount": 42.5}
+
+
+async def test_account_digits_said_later_replace_an_earlier_guess(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    first = await sim.say("what's my checking balance, the account ends in one two three four")
+    assert first.calls == [("get_balance", {"account_type": "checking"})]
+    assert first.text.endswith("first and last name?")
+    second = await sim.say("Jordan Rivera. Oh wait, no, it ends in four eight two one")
+    assert second.calls[0] == ("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
+
+
+async def test_a_yes_that_reads_the_transfer_back_goes_ahead(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, four eight two one")
+    asked = await sim.say("please move two hundred dollars from savings to checking")
+    assert asked.calls == [] and asked.text.endswith("Shall I go ahead?")
+    done = await sim.say("Yes, two hundred, savings into checking, that's right.")
+    assert done.tools == ["transfer_between_accounts"]
+
+
+async def test_a_restated_yes_with_a_different_amount_is_not_a_yes(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, four eight two one")
+    await sim.say("please move two hundred dollars from savings to checking")
+    changed = await sim.say("Yes, three hundred dollars from savings to checking, that's right.")
+    assert "transfer_between_accounts" not in changed.tools and "300" in changed.text

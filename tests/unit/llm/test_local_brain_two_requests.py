@@ -1,0 +1,96 @@
+"""Two requests in one breath are both answered, in the caller's order; a declined clause asks for nothing. And
+how a question's or a statement's own words steer routing: a "what if" is a coverage question, a loss reported
+with its time is a new claim, and "can I file that?" outweighs a slot the same words would fill."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from apps.evals.text_run import TextCall
+from registries.snapshot import RegistrySnapshot
+from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain.router import asks_in_so_many_words
+from voice.llm.local_brain.second_requests import clauses
+
+from .harness import SimulatedCall
+
+
+@pytest.fixture
+def live_brain(router: IntentRouter) -> LocalBrain:
+    return LocalBrain(router)
+
+
+def tool_calls(call: TextCall) -> list[tuple[str, dict[str, Any]]]:
+    return [(c.name, dict(c.arguments or {})) for t in call.turns for c in t.tool_calls]  # type: ignore[arg-type]
+
+
+def test_an_utterance_is_cut_where_a_second_request_starts() -> None:
+    assert clauses("How much is in savings, and could you also move fifty to checking?") == [
+        "How much is in savings",
+        "could you also move fifty to checking?",
+    ]
+    assert clauses("I went to the store and bought milk") == ["I went to the store and bought milk"]
+
+
+@pytest.mark.parametrize(
+    ("said", "asks"),
+    [("can I file that?", True), ("I'd like to report it", True), ("is that covered?", False)],
+)
+def test_asking_in_so_many_words(said: str, asks: bool) -> None:
+    assert asks_in_so_many_words(said) is asks
+
+
+async def test_both_requests_are_answered_in_the_order_asked(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, four eight two one")
+    both = await sim.say("How much do I have in checking, and then read me my last three transactions please")
+    assert [name for name, _ in both.calls] == ["get_balance", "get_recent_transactions"]
+    assert both.calls[1][1].get("limit") == 3
+
+
+async def test_a_declined_clause_is_not_a_second_request(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    await sim.say("Jordan Rivera, four eight two one")
+    reply = await sim.say(
+        "No replacement card for me. But Harbor Books took thirty-eight sixty from me twice."
+    )
+    assert "order_replacement_card" not in reply.tools
+    assert reply.tools[0] == "dispute_charge"
+
+
+async def test_a_what_if_is_a_coverage_question_not_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    await sim.say("my policy is H O seven three zero one five five")
+    reply = await sim.say("and what if a pipe bursts and floods the laundry room?")
+    assert "handoff_claims_intake" not in reply.tools
+
+
+async def test_a_loss_reported_with_its_time_is_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    call = TextCall("report-after-question", snapshot, "insurance", live_brain, redis)
+    call.greet()
+    await call.say("speech", "Does my homeowners policy cover hail? It's H O seven three zero one five five.")
+    await call.say("speech", "Good to know. Hail smashed two of my skylights last night.")
+    names = [name for name, _ in tool_calls(call)]
+    assert names[-1] in ("file_claim", "lookup_policy") and "handoff_claims_intake" in names
+    assert call.conv.agent.name == "claims_intake"
+
+
+async def test_can_i_file_that_outweighs_the_coverage_slot_it_also_fills(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    call = TextCall("file-that", snapshot, "insurance", live_brain, redis)
+    call.greet()
+    await call.say("speech", "Is my car covered for something like this? A U four eight two nine one three.")
+    await call.say("speech", "A deer ran into my passenger door on Sunday on the highway. Can I file that?")
+    assert "handoff_claims_intake" in [name for name, _ in tool_calls(call)]

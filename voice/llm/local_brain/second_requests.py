@@ -1,0 +1,115 @@
+"""Two requests in one breath: "what's my balance, and can you also read me the last couple of charges?",
+"did my claim get paid, and what's my deductible?". The utterance is cut into its clauses; when two clauses
+route clearly to two different tools of this agent, the one the whole utterance did not pick waits in the
+dialog state and is taken up as soon as the first is done (answered, with no question left open). A base of
+`Turn` (`turn.py`), which provides the routing, `start` and `advance`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
+from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST
+from voice.llm.local_brain.state import DialogState
+from voice.llm.local_brain.yes_no import parse_yes_no
+
+MAX_QUEUED = 2
+CLAUSE_MARGIN = 0.1
+"""A clause is a second request only when it is clearly closer to its own tool than to the one chosen."""
+_CLAUSE_BREAK = re.compile(
+    r"[?.!;]\s+(?:and\s+|also\s+|plus\s+)?|,?\s+(?:and|plus)\s+(?:then\s+)?(?:also\s+)?"
+    r"(?=(?:can|could|would|will|what|what's|how|when|did|does|is|are|i'd|i want|i need|please|tell|read|"
+    r"give|check|also)\b)",
+    re.IGNORECASE,
+)
+"""Where a second request starts: a new sentence, or "and" before a new question or ask."""
+_CONTENT = re.compile(r"[a-z]{3,}")
+MIN_CLAUSE_WORDS = 2
+_NOT_QUEUED = frozenset({*CALL_CONTROL, "verify_identity", *LOOKUP_FIRST.values()})
+"""Never a second request: call control, and the lookups a request makes on its own way ("policy H O ...")."""
+
+
+def clauses(text: str) -> list[str]:
+    """The utterance's clauses with enough words to ask for something on their own."""
+    parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(text)]
+    return [p for p in parts if len(_CONTENT.findall(p.lower())) >= MIN_CLAUSE_WORDS]
+
+
+class SecondRequests:
+    tools: dict[str, ToolSpec]
+    state: DialogState
+
+    async def route(self, text: str) -> Route:
+        raise NotImplementedError
+
+    def start(self, spec: ToolSpec, text: str) -> Decision:
+        raise NotImplementedError
+
+    def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
+        raise NotImplementedError
+
+    async def keep_second_request(self, text: str, chosen: str) -> tuple[str, str] | None:
+        """Queue what a clause of `text` asks of another of this agent's own tools than `chosen`. When that
+        clause came first, it goes first: returns (its tool, its clause) to start now, `chosen` waiting."""
+        parts = clauses(text)
+        if len(parts) < 2:
+            return None
+        routes = [await self.route(part) for part in parts]
+        mine = max(range(len(parts)), key=lambda i: routes[i].scores.get(chosen, -1.0))
+        declined = parse_yes_no(parts[mine]) is False  # "no replacement card for me. but ...": not that one
+        first: tuple[str, str] | None = None
+        for index, (part, route) in enumerate(zip(parts, routes, strict=True)):
+            name = route.tool
+            if (
+                name is None
+                or parse_yes_no(part) is False  # "no new card for now" declines; it asks for nothing
+                or name == chosen
+                or name in _NOT_QUEUED
+                or self.tools[name].handoff is not None
+                or (
+                    route.score < SWITCH_THRESHOLD and not declined
+                )  # said instead of a no: a plain match does
+                or route.scores.get(chosen, -1.0) > route.score - CLAUSE_MARGIN  # the same request, reworded
+                or any(q.get("tool") == name for q in self.state.queued)
+            ):
+                continue
+            if declined and first is None:
+                first = (name, part)  # what they do want, instead of what they said no to
+            elif index < mine and first is None:
+                first = (name, part)  # asked before the chosen one: answer in the caller's order
+                self.state.queued = [{"tool": chosen, "text": parts[mine], "args": {}}, *self.state.queued]
+            else:
+                self.state.queued = [*self.state.queued, {"tool": name, "text": part, "args": {}}]
+        self.state.queued = self.state.queued[:MAX_QUEUED]
+        return first
+
+    def requeue(self, tool: str, args: dict[str, Any], text: str) -> None:
+        """The caller answered a queued request first: what they were asked before waits its turn instead."""
+        self.state.queued = [q for q in self.state.queued if q.get("tool") != tool]
+        self.state.queued = [*self.state.queued, {"tool": tool, "text": text, "args": args}][-MAX_QUEUED:]
+
+    def unqueue(self, tool: str) -> bool:
+        """Drop `tool` from the queue (the caller asked for it now); True if it was there."""
+        before = len(self.state.queued)
+        self.state.queued = [q for q in self.state.queued if q.get("tool") != tool]
+        return len(self.state.queued) != before
+
+    def next_request(self) -> Decision | None:
+        """The first queued request, started, when nothing else is open."""
+        if (
+            self.state.pending is not None
+            or self.state.confirm is not None
+            or self.state.deferred is not None
+        ):
+            return None
+        while self.state.queued:
+            first, *self.state.queued = self.state.queued
+            spec = self.tools.get(str(first.get("tool")))
+            if spec is None:
+                continue
+            args = dict(first.get("args") or {})
+            return self.advance(spec, args) if args else self.start(spec, str(first.get("text") or ""))
+        return None
