@@ -163,7 +163,7 @@ async def find_charge(
 )
 async def dispute_charge(
     ctx: ToolContext,
-    reason: Literal["duplicate", "wrong_amount", "not_received", "cancelled", "not_recognized", "other"],
+    reason: Literal["duplicate", "wrong_amount", "not_received", "cancelled", "other"],
     transaction_id: str | None = None,
     merchant: str | None = None,
     amount: float | None = None,

@@ -171,3 +171,16 @@ async def test_a_restated_yes_with_a_different_amount_is_not_a_yes(
     await sim.say("please move two hundred dollars from savings to checking")
     changed = await sim.say("Yes, three hundred dollars from savings to checking, that's right.")
     assert "transfer_between_accounts" not in changed.tools and "300" in changed.text
+
+
+@pytest.mark.parametrize("agent", ["concierge", "card_services"])
+async def test_a_charge_the_caller_never_made_goes_to_fraud_not_to_a_dispute(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis, agent: str
+) -> None:
+    """The scenario's rule: a charge the caller does not recognize is fraud's. Disputes are for charges they
+    made (twice, wrong amount, never delivered, cancelled); the dispute tool offers no "not recognized"."""
+    dispute = {t.name: t for t in snapshot.tools_for("card_services", "banking")}["dispute_charge"]
+    assert "not_recognized" not in dispute.parameters["properties"]["reason"]["enum"]
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", agent)
+    reply = await sim.say("I see a payment of about three hundred bucks on there that I never authorized")
+    assert reply.tools[:1] == ["handoff_fraud"]

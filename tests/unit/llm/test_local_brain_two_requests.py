@@ -37,7 +37,13 @@ def test_an_utterance_is_cut_where_a_second_request_starts() -> None:
 
 @pytest.mark.parametrize(
     ("said", "asks"),
-    [("can I file that?", True), ("I'd like to report it", True), ("is that covered?", False)],
+    [
+        ("can I file that?", True),
+        ("I'd like to report it", True),
+        ("what's the deductible on it?", True),  # a question about a topic a tool answers
+        ("it happened on Tuesday near the mall", False),
+        ("H O seven three zero one five five", False),
+    ],
 )
 def test_asking_in_so_many_words(said: str, asks: bool) -> None:
     assert asks_in_so_many_words(said) is asks
@@ -94,3 +100,27 @@ async def test_can_i_file_that_outweighs_the_coverage_slot_it_also_fills(
     await call.say("speech", "Is my car covered for something like this? A U four eight two nine one three.")
     await call.say("speech", "A deer ran into my passenger door on Sunday on the highway. Can I file that?")
     assert "handoff_claims_intake" in [name for name, _ in tool_calls(call)]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I put in a claim last month for the hail damage, did anybody ever look at it?",
+        "My claim from October, who is handling it? I haven't heard anything.",
+    ],
+)
+async def test_a_claim_already_filed_is_a_status_question_not_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis, said: str
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    reply = await sim.say(said)
+    assert reply.tools[:1] == ["handoff_policy_questions"]
+
+
+async def test_a_claim_to_put_in_is_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    reply = await sim.say("A tree fell on my fence yesterday and I want to put in a claim for it.")
+    assert "handoff_policy_questions" not in reply.tools
+    assert reply.text.endswith("policy number?")

@@ -53,7 +53,9 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
-            r"\b(?:status|check(?:ing)? on|happening with|update on|been (?:paid|approved|processed)|where .* stand)\b"
+            r"\b(?:status|check(?:ing)? on|happening with|update on|been (?:paid|approved|processed)|where .* stand|"
+            r"what happened (?:with|to)|who(?:'s| is)(?: \w+,?)? handling|heard (?:anything|back)|any news|"
+            r"get paid|paid yet|end up pay(?:ing)?|how much did you pay|look(?:ed)? at it)\b"
         ),
         r"\bstatus\b",
     ),
@@ -74,14 +76,30 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         _FILING,
     ),
+    (
+        re.compile(
+            r"(?<!to )\b(?:filed|submitted|opened|put in|reported) (?:a|the|my|that) claim\b|\bmy claim number\b"
+        ),
+        r"\bstatus\b",  # about a claim already filed: where it stands, not a new one
+    ),
+    (
+        re.compile(
+            r"\b(?:didn't|did not|never) (?:make|made|buy|bought|authori[sz]e|authori[sz]ed|shop|shopped)\b|"
+            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\bwasn't me\b"
+        ),
+        r"\brecogni[sz]e\b|\bsuspicious\b",
+    ),
 )
 """(what a caller asks for in so many words, asked or said, what a tool's description says when it does that)."""
 
 
 def asks_in_so_many_words(text: str) -> bool:
-    """Whether the caller names what they want done ("can I file that?"): it outweighs a slot the words fill."""
+    """Whether the caller names what they want ("can I file that?", "what's the deductible?"): it outweighs a
+    slot the same words fill."""
     norm = text.lower()
-    return any(asks.search(norm) for asks, _ in REQUESTS)
+    if any(asks.search(norm) for asks, _ in REQUESTS):
+        return True
+    return _QUESTION.search(norm) is not None and any(asks.search(norm) for asks, _ in TOPICS)
 
 
 _INCIDENT_TIME = re.compile(
@@ -89,7 +107,8 @@ _INCIDENT_TIME = re.compile(
     r"(?:a few|two|three|\d+) (?:hours|days) ago|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
 )
 _ABOUT_A_FILED_CLAIM = re.compile(
-    r"\b(?:filed|submitted|made|opened|put in|reported) (?:a|the|my|that) claim\b|\bclaim number\b|\bstatus\b"
+    r"(?<!to )\b(?:filed|submitted|made|opened|put in|reported) (?:a|the|my|that) claim\b|\bclaim number\b|"
+    r"\bstatus\b"
 )
 """A statement (no question) that something happened at a time is a report of a loss, however much it shares
 with a coverage question's words ("the basement drain backed up this morning") — unless it is about a claim
@@ -160,6 +179,8 @@ class ToolIndex:
         norm = text.lower()
         question = _QUESTION.search(norm) is not None
         answered: list[str] = [answers for asks, answers in REQUESTS if asks.search(norm)]
+        if _ABOUT_A_FILED_CLAIM.search(norm):
+            answered = [a for a in answered if a != _FILING]  # "i put in a claim last month": not a new one
         if question:
             answered += [answers for asks, answers in TOPICS if asks.search(norm)]
         elif _INCIDENT_TIME.search(norm) and not _ABOUT_A_FILED_CLAIM.search(norm):
