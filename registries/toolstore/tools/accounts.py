@@ -22,6 +22,7 @@ from registries.toolstore.tools._common import (
 log = logging.getLogger(__name__)
 
 MAX_TRANSFER_CENTS = 1_000_000  # larger transfers need a person
+DEPOSIT_SEARCH_WINDOW = 50  # transactions searched for deposits or charges only
 
 
 async def _own_account(ctx: ToolContext, account_type: AccountType) -> Account:
@@ -71,9 +72,9 @@ async def get_balance(
         "was my paycheck deposited",
     ],
     reply=(
-        "{% if count == 0 %}I don't see any recent transactions on your {{ account_type }} account."
-        "{% elif count == 1 %}Your last {{ account_type }} transaction is {{ transactions_text }}."
-        "{% else %}Your last {{ count }} {{ account_type }} transactions are: {{ transactions_text }}.{% endif %}"
+        "{% if count == 0 %}I don't see any recent {{ noun }}s on your {{ account_type }} account."
+        "{% elif count == 1 %}Your last {{ account_type }} {{ noun }} is {{ transactions_text }}."
+        "{% else %}Your last {{ count }} {{ account_type }} {{ noun }}s are: {{ transactions_text }}.{% endif %}"
     ),
     sensitive_fields=("transactions", "transactions_text"),
 )
@@ -81,16 +82,24 @@ async def get_recent_transactions(
     ctx: ToolContext,
     account_type: Literal["checking", "savings"] = "checking",
     limit: Annotated[int, Field(ge=1, le=10)] = 3,
+    kind: Literal["all", "deposits", "charges"] = "all",
 ) -> dict[str, Any]:
     """List the most recent transactions on one of the caller's accounts, newest first.
 
     Args:
         account_type: Which account to read.
         limit: How many transactions to read out, from 1 to 10.
+        kind: Only money coming in (deposits, such as a paycheck) or going out (charges), or all of them.
     """
     account = await _own_account(ctx, account_type)
-    found = await bank.recent_transactions(ctx.redis, account.id, max(1, min(int(limit), 10)))
+    count = max(1, min(int(limit), 10))
+    if kind == "all":
+        found = await bank.recent_transactions(ctx.redis, account.id, count)
+    else:  # filtered from a longer window: "was my paycheck deposited" must not stop at the last 3 charges
+        window = await bank.recent_transactions(ctx.redis, account.id, DEPOSIT_SEARCH_WINDOW)
+        found = [t for t in window if (t.amount_cents > 0) == (kind == "deposits")][:count]
     return {
+        "noun": {"all": "transaction", "deposits": "deposit", "charges": "charge"}[kind],
         "account_type": account.type,
         "count": len(found),
         "transactions": [transaction_summary(t) for t in found],

@@ -473,7 +473,9 @@ def _params(snapshot: RegistrySnapshot, tool: str) -> dict[str, Any]:
         ),
         ("get_balance", "how much is in my savings", {"account_type": "savings"}),
         ("get_recent_transactions", "read me the last five charges on my checking account",
-         {"account_type": "checking", "limit": 5}),
+         {"account_type": "checking", "limit": 5, "kind": "charges"}),
+        ("get_recent_transactions", "did my paycheck go in? read me the last half a dozen",
+         {"limit": 6, "kind": "deposits"}),
         (
             "transfer_between_accounts",
             "transfer five hundred dollars from checking to savings",

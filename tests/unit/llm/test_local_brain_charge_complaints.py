@@ -184,3 +184,25 @@ async def test_a_charge_the_caller_never_made_goes_to_fraud_not_to_a_dispute(
     sim = SimulatedCall(live_brain, snapshot, redis, "banking", agent)
     reply = await sim.say("I see a payment of about three hundred bucks on there that I never authorized")
     assert reply.tools[:1] == ["handoff_fraud"]
+
+
+@pytest.mark.parametrize(
+    ("said", "amount"),
+    [
+        ("send four hundred, no wait, make that three hundred and fifty dollars, to savings", 350),
+        ("it was eighty dollars, sorry, eighty five", 85),
+        ("move two hundred dollars to savings", 200),  # no correction: the one amount
+    ],
+)
+def test_an_amount_corrected_in_the_same_breath(said: str, amount: float) -> None:
+    assert parse_amount(said) == amount
+
+
+@pytest.mark.parametrize(
+    ("said", "count"),
+    [("read me the last half a dozen", 6), ("the last couple of them", 2), ("just the last few", 3)],
+)
+def test_counts_said_as_words_for_a_number(said: str, count: int) -> None:
+    from voice.llm.local_brain.quantities import parse_count
+
+    assert parse_count(said) == count

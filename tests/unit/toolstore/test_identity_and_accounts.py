@@ -108,6 +108,19 @@ async def test_recent_transactions_come_newest_first_and_read_well(verified_as: 
     assert f"75 dollars at QuickFuel Station on {spoken_date(date(2026, 11, 17))}" in text
 
 
+async def test_deposits_are_found_past_the_latest_charges(verified_as: VerifiedAs) -> None:
+    """ "Did my paycheck go in?": the deposit is older than the last three charges, and is still found."""
+    ctx = await verified_as("jordan")
+    latest = await get_recent_transactions(ctx, "checking", limit=3)
+    assert all(t["amount_cents"] < 0 for t in latest["transactions"])
+    deposits = await get_recent_transactions(ctx, "checking", limit=3, kind="deposits")
+    assert deposits["count"] >= 1 and all(t["amount_cents"] > 0 for t in deposits["transactions"])
+    assert spoken(get_recent_transactions, deposits).startswith("Your last")
+    assert "deposit" in spoken(get_recent_transactions, deposits)
+    charges = await get_recent_transactions(ctx, "checking", limit=2, kind="charges")
+    assert charges["transactions"] == latest["transactions"][:2]
+
+
 async def test_recent_transactions_limit_is_clamped(verified_as: VerifiedAs) -> None:
     ctx = await verified_as("jordan")
     one = await get_recent_transactions(ctx, limit=0)

@@ -12,6 +12,9 @@ from voice.llm.local_brain.spoken import normalize
 ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     # Order matters inside one enum: the first value with a match wins ("my car was stolen" is a theft,
     # "I lost my wallet, I think it was stolen" a stolen card).
+    "deposits": ("deposit", "deposits", "deposited", "paycheck", "pay check", "payroll", "salary", "direct deposit",
+                 "got paid", "came in", "went in", "money in"),
+    "charges": ("charges", "purchases", "payments", "spent", "spending", "bought"),
     "checking": ("checking", "chequing", "check account", "current account", "everyday account"),
     "savings": ("savings", "saving", "savings account"),
     "credit": ("credit card", "credit"),
@@ -27,7 +30,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
                   "same charge", "charged two"),
     "wrong_amount": ("wrong amount", "overcharged", "too much", "more than", "incorrect amount", "wrong price",
                      "wrong", "incorrect", "receipt says", "receipt said", "should have been", "supposed to be",
-                     "instead of", "rang up", "extra"),
+                     "instead of", "rang up", "extra", "on sale", "sale price", "advertised", "price tag",
+                     "tag said", "quoted", "was supposed to"),
     "not_received": ("never got", "never received", "didn't receive", "did not receive", "didn't get",
                      "never arrived", "never came", "not delivered", "never delivered", "didn't arrive",
                      "never showed", "didn't show up", "hasn't arrived", "haven't received", "wasn't delivered",

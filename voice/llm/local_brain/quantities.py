@@ -3,10 +3,11 @@ fifty") and small counts ("the last five charges"), read from the numbers `spoke
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import pairwise
 
-from voice.llm.local_brain.spoken import MONTHS, ORDINALS, Number, numbers, tokens
+from voice.llm.local_brain.spoken import MONTHS, ORDINALS, Number, normalize, numbers, tokens
 
 # --- amounts ---------------------------------------------------------------------------------------------
 MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
@@ -45,6 +46,9 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
     Without a money word or `$`, a lone number counts only when `asked`, or when it is not a digit sequence,
     a last-4, a count ("last five") or part of a date.
     """
+    corrected = _corrected_amount(text)
+    if corrected is not None:
+        return corrected
     toks = tokens(text)
     nums = numbers(toks)
     by_start = {num.start: num for num in nums}
@@ -89,6 +93,30 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
     return None
 
 
+_CORRECTION = re.compile(
+    r"\b(?:no wait|wait|no|make (?:it|that)|actually|i mean|i meant|sorry|scratch that)\b"
+)
+
+
+def _corrected_amount(text: str) -> float | None:
+    """ "five hundred, no wait, make that three hundred" -> 300: an amount said again after a correction."""
+    norm = normalize(text)
+    cues = list(_CORRECTION.finditer(norm))
+    for cue in reversed(cues):
+        head, tail = norm[: cue.start()], norm[cue.end() :]
+        if not tail.strip(" ,."):
+            continue
+        before, after = parse_amount(head, asked=True), _amount_in(tail)
+        if before is not None and after is not None and before != after:
+            return after
+    return None
+
+
+def _amount_in(text: str) -> float | None:
+    """The first amount of a correction's tail ("make that three hundred, from checking")."""
+    return parse_amount(text, asked=True) if not _CORRECTION.search(text) else None
+
+
 def _money(value: float) -> float:
     return float(round(value, 2))
 
@@ -126,9 +154,18 @@ def as_json_number(value: float) -> int | float:
 
 
 # --- integers (counts) -----------------------------------------------------------------------------------
+_COUNTS = {"half a dozen": "six", "half dozen": "six", "a dozen": "twelve", "dozen": "twelve",
+           "a couple of": "two", "a couple": "two", "couple of": "two", "couple": "two", "a few": "three",
+           "few": "three", "a handful of": "five"}  # fmt: skip
+_COUNT_WORDS = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _COUNTS), key=len, reverse=True)) + r")\b"
+)
+
+
 def parse_count(text: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
-    """A small count: "the last five charges" -> 5, "3" -> 3; must be within the bounds when given."""
-    toks = tokens(text)
+    """A small count: "the last five charges" -> 5, "3" -> 3, "half a dozen" -> 6, "a couple" -> 2; must be within
+    the bounds when given."""
+    toks = tokens(_COUNT_WORDS.sub(lambda m: _COUNTS[m.group(0)], normalize(text)))
     for num in numbers(toks):
         after = toks[num.end] if num.end < len(toks) else ""
         if after in MONEY_WORDS or after in CENT_WORDS or not float(num.value).is_integer():
