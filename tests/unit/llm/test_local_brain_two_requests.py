@@ -124,3 +124,27 @@ async def test_a_claim_to_put_in_is_a_new_claim(
     reply = await sim.say("A tree fell on my fence yesterday and I want to put in a claim for it.")
     assert "handoff_policy_questions" not in reply.tools
     assert reply.text.endswith("policy number?")
+
+
+async def test_a_yes_that_opens_a_later_sentence_answers_did_you_make_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "fraud")
+    await sim.say("Marcus Chen, born November twenty third nineteen seventy eight")
+    listed = await sim.say("what do you have flagged")
+    assert listed.text.endswith("Did you make it?")
+    answer = await sim.say("The watch? Hmm. Oh, actually yes, my wife and I picked it out together.")
+    assert answer.calls[:1] == [("confirm_transaction", {"transaction_id": "t504", "recognized": True})]
+
+
+async def test_keys_the_caller_announced_fill_what_they_announced_not_the_open_question(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    asked = await sim.say("I want to move money to savings. Jordan Rivera. Let me key in my account number.")
+    assert asked.calls == [] and asked.text.startswith("How much")
+    keyed = await sim.say("[dtmf] 4821")
+    assert keyed.calls[0] == ("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
+    assert "4821" not in keyed.text and "4,821" not in keyed.text
+    amount = await sim.say("Two hundred dollars from checking.")
+    assert "move 200 dollars from your checking to your savings" in amount.text

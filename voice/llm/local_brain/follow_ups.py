@@ -18,8 +18,10 @@ from voice.llm.local_brain.slots import NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
 
 _LEADING_ANSWER = re.compile(
-    r"^(?:(?:oh|well|um|uh|okay|ok),? )?(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
+    r"(?:^|(?<=[.?!,]) )(?:(?:oh|well|um|uh|okay|ok|actually|hmm),? )*"
+    r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
 )
+"""A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ...")."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
@@ -45,7 +47,7 @@ class FollowUps:
         the rest is about what was offered (or nothing routable), not a new request."""
         question = self.convo.last_question
         norm = normalize(text)
-        if question is None or _OPEN_QUESTION.search(question) or not _LEADING_ANSWER.match(norm):
+        if question is None or _OPEN_QUESTION.search(question) or not _LEADING_ANSWER.search(norm):
             return None
         offered = await self.route(question)
         if offered.tool is None:

@@ -116,7 +116,7 @@ class MetaTurn:
             return Decision()
         self.state.misses = 0
         if (first := await self.keep_second_request(request, spec.name)) is not None:
-            return self.start(self.tools[first[0]], first[1])
+            return self.start(self.tools[first[0]], request)
         return self.start(spec, request)
 
     async def adopt_handover(self, text: str) -> Decision | None:

@@ -146,6 +146,11 @@ OUT_OF_SCOPE: tuple[str, ...] = (
     "random words here",
     "can you hear me",
     "set an alarm",
+    "I have a question about refinancing my mortgage",
+    "I'd like to apply for a loan",
+    "can I open a new account",
+    "what are your branch hours",
+    "I need to change my mailing address",
 )
 """Background class: utterances closer to one of these than to any tool are not understood."""
 

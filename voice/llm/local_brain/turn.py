@@ -22,6 +22,7 @@ from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
 from voice.llm.local_brain.follow_ups import FollowUps
+from voice.llm.local_brain.keyed_entries import KeyedEntries
 from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
@@ -55,6 +56,7 @@ MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
 SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
 _RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
+_MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
 
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OFFER_PERSON = "Or I can connect you with a person."
@@ -74,7 +76,7 @@ _OPEN_QUESTION = re.compile(
 )
 
 
-class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery):
+class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEntries):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -139,6 +141,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery):
             decided = self.on_confirm(text, keys)
             if decided is not None:
                 return decided
+        if keys is not None and (announced := self.on_announced_keys(keys)) is not None:
+            return announced
         if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
             return Decision(f"You're welcome. {self.state.pending.question}")  # the question still stands
         if self.state.pending is not None:
@@ -175,7 +179,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery):
         if self.tools[route.tool].handoff is None and (
             first := await self.keep_second_request(text, route.tool)
         ):
-            return self.start(self.tools[first[0]], first[1])
+            return self.start(self.tools[first[0]], text)  # its details may be anywhere in what was said
         return self.start(self.tools[route.tool], text)
 
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
@@ -203,7 +207,10 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery):
                     not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
                 )
                 # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
-                renamed = param_kind(name, properties(spec)[name]) in _RESTATED_KINDS
+                kind = param_kind(name, properties(spec)[name])
+                renamed = kind in _RESTATED_KINDS or (
+                    kind == "amount" and _MONEY_SAID.search(normalize(text))
+                )
                 if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
