@@ -31,6 +31,7 @@ from voice.llm.local_brain.recall import points_back, referred_value, said_earli
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route, asks_in_so_many_words
+from voice.llm.local_brain.safety import CALL_911, in_danger
 from voice.llm.local_brain.second_requests import SecondRequests
 from voice.llm.local_brain.slots import (
     ANYTHING_ELSE,
@@ -128,6 +129,12 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
 
     # --- the caller spoke ----------------------------------------------------------------------------------
     async def on_user(self, text: str) -> Decision:
+        decision = await self.on_words(text)
+        if in_danger(text) and CALL_911 not in (self.convo.last_spoken or ""):
+            return Decision(f"{CALL_911} {decision.text}".strip(), decision.calls)
+        return decision
+
+    async def on_words(self, text: str) -> Decision:
         text = without_fillers(text)
         keys = dtmf_keys(text)
         meta = classify(text) if keys is None else None
