@@ -206,3 +206,36 @@ def test_counts_said_as_words_for_a_number(said: str, count: int) -> None:
     from voice.llm.local_brain.quantities import parse_count
 
     assert parse_count(said) == count
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [
+        ("it got taken on the third, outside the gym", "2026-12-03"),
+        ("on the twenty first", "2026-11-21"),  # this month's has not come yet: last month's
+        ("we live on the third floor", None),
+    ],
+)
+def test_a_day_of_the_month_after_on_the(said: str, day: str | None) -> None:
+    from datetime import date
+
+    from voice.llm.local_brain.dates import parse_date
+
+    found = parse_date(said, today=date(2026, 12, 6))
+    assert (found.isoformat() if found else None) == day
+
+
+def test_a_card_named_by_its_brand_takes_the_four_digits_after_it() -> None:
+    assert parse_last4("and the visa too, fifty-five twelve", noun="card") == "5512"
+    assert parse_last4("fifty-five twelve", noun="card") is None  # bare digits are no card's without a cue
+
+
+async def test_no_rush_with_how_to_send_it_is_a_yes_to_the_replacement(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    await sim.say("Jordan Rivera, four eight two one")
+    locked = await sim.say("my card cracked in half, it's damaged")
+    assert locked.text.endswith("order a replacement?")
+    ordered = await sim.say("No, no hurry, standard shipping is fine.")
+    assert ordered.calls == [("order_replacement_card", {"expedited": False})]

@@ -196,7 +196,35 @@ def parse_date(text: str, *, today: date, past: bool = True, require_year: bool 
             if found is not None:
                 return found
         return None
-    return _relative_date(norm, today, past=past)
+    return _relative_date(norm, today, past=past) or _day_of_month(toks, today, past=past)
+
+
+def _day_of_month(toks: Sequence[str], today: date, *, past: bool) -> date | None:
+    """ "on the third", "on the twenty first": that day of this month, or of the month before (`past`) or after
+    when this month's has not come yet (or has gone). Only an ordinal after "on the": "the third one" is not a
+    date."""
+    for i in range(len(toks) - 2):
+        if toks[i] != "on" or toks[i + 1] != "the":
+            continue
+        word = toks[i + 2]
+        ordinal = (
+            word in ORDINALS
+            or re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", word) is not None
+            or (word in TENS and i + 3 < len(toks) and toks[i + 3] in ORDINALS)
+        )
+        found = _day_at(toks, i + 1) if ordinal else None
+        if found is None or (
+            found[1] < len(toks) and toks[found[1]] in {"of", "floor", "time", "one", "day"}
+        ):
+            continue
+        day = found[0]
+        year, month = today.year, today.month
+        if past and day > today.day:
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        elif not past and day < today.day:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return make_date(year, month, day)
+    return None
 
 
 def _numeric_date_at(toks: Sequence[str], i: int, today: date) -> date | None:

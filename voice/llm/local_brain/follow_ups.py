@@ -16,6 +16,7 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.yes_no import BOOL_CUES, parse_flag
 
 _LEADING_ANSWER = re.compile(
     r"(?:^|(?<=[.?!,]) )(?:(?:oh|well|um|uh|okay|ok|actually|hmm),? )*"
@@ -27,6 +28,15 @@ _OPEN_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
+
+
+def _says_how(spec: ToolSpec, norm: str) -> bool:
+    """Whether the answer gives one of the offered tool's flags by its own cue words ("regular mail")."""
+    return any(
+        name in BOOL_CUES and parse_flag(name, norm, asked=False) is not None
+        for name, prop in properties(spec).items()
+        if param_kind(name, prop) == "bool"
+    )
 
 
 class FollowUps:
@@ -55,6 +65,9 @@ class FollowUps:
         rest = await self.route(_LEADING_ANSWER.sub("", norm, count=1).strip(" ,."))
         if rest.tool not in (None, offered.tool) and rest.score >= SWITCH_THRESHOLD:
             return None  # "no, but what's my balance?": a new request
+        spec = self.tools.get(offered.tool)
+        if not yes and spec is not None and _says_how(spec, norm):
+            yes = True  # "no, no rush at all, regular mail is fine": how they want it is a yes to it
         return await self.on_short_answer(text, yes)
 
     def on_correction(self, text: str) -> Decision | None:

@@ -211,6 +211,7 @@ _MONEY_CUES = frozenset(
     }
 )
 
+_CARD_BRANDS = frozenset({"visa", "mastercard", "amex", "discover", "debit", "credit"})
 _CHARGING_WORDS = frozenset(
     {"billed", "charged", "charge", "charges", "paid", "cost", "took", "money", "refund"}
 )
@@ -245,6 +246,8 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
+        # "the mastercard was in there too, thirty-three eighty-eight": the card named by its brand
+        cued = cued or (noun == "card" and any(t in _CARD_BRANDS for t in before))
         if asked or cued:
             return run.digits
     return None
