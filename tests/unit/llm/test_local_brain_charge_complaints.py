@@ -239,3 +239,18 @@ async def test_no_rush_with_how_to_send_it_is_a_yes_to_the_replacement(
     assert locked.text.endswith("order a replacement?")
     ordered = await sim.say("No, no hurry, standard shipping is fine.")
     assert ordered.calls == [("order_replacement_card", {"expedited": False})]
+
+
+@pytest.mark.parametrize(
+    ("said", "kind"),
+    [
+        ("my dog bit the delivery driver on my porch", "other"),  # harm done to someone else: liability
+        ("I knocked over my neighbor's lamp at his place, it shattered", "other"),
+        ("the other car ran the red light and hit me", "auto"),  # "other" as a word names nothing
+        ("it's a bit embarrassing, my pipe burst", "water"),
+    ],
+)
+def test_harm_done_to_others_is_filed_as_other_before_what_the_story_names(said: str, kind: str) -> None:
+    from voice.llm.local_brain.enums import match_enum
+
+    assert match_enum(said, ["auto", "home", "theft", "water", "other"]) == kind

@@ -9,6 +9,15 @@ from collections.abc import Mapping, Sequence
 
 from voice.llm.local_brain.spoken import normalize
 
+_HARM_TO_OTHERS = (
+    "bite", "bitten", "bit someone", "bit the", "nipped", "tripped", "slipped", "stitches", "sued", "suing", "sue me", "lawsuit", "lawyer",
+    "knocked over", "knocked her", "knocked his", "knocked their", "broke her", "broke his", "broke their", "her tv",
+    "his tv", "their tv", "guest", "visitor", "mail carrier", "delivery driver", "injure someone", "damage to others",
+    "trip", "trips", "slip", "slips", "somebody gets hurt", "someone gets hurt", "somebody got hurt",
+    "someone got hurt",
+)  # fmt: skip
+"""Harm the caller did to someone else or their things (a liability matter)."""
+
 ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     # Order matters inside one enum: the first value with a match wins ("my car was stolen" is a theft,
     # "I lost my wallet, I think it was stolen" a stolen card).
@@ -40,6 +49,10 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "not_recognized": ("don't recognize", "do not recognize", "didn't make", "not mine", "never made",
                        "never been to", "wasn't me", "didn't buy", "never bought", "didn't authorize",
                        "unauthorized", "no idea what", "never shopped"),
+    # Harm the caller did to someone else or their things: first, whatever else the story names (a friend's
+    # apartment is no home claim of the caller's); filed as "other", asked about as liability coverage.
+    "other": _HARM_TO_OTHERS,
+
     "theft": ("stolen", "stole", "theft", "broke into", "broken into", "break in", "break-in", "burglary",
               "burglar", "burglarized", "robbed", "robbery", "took my", "taken", "grabbed", "snatched",
               "swiped", "pickpocketed", "mugged", "walked off with", "ran off with", "made off with"),
@@ -66,7 +79,7 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "rental": ("rental", "rental car", "loaner", "rent a car"),
     "collision": ("collision", "crash", "accident", "fender bender"),
     "comprehensive": ("comprehensive", "glass", "windshield", "animal", "deer", "vandalism"),
-    "liability": ("liability", "injure someone", "sues me", "damage to others", "sued"),
+    "liability": ("liability", "sues me", *_HARM_TO_OTHERS),
     "dwelling": ("dwelling", "structure", "house itself"),
     "earthquake": ("earthquake", "quake"),
 }  # fmt: skip
@@ -79,14 +92,21 @@ def _phrase_re(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"\s+".join(words) + r"\b")
 
 
-def match_enum(text: str, values: Sequence[str], *, fallback: str | None = None) -> str | None:
-    """The enum value named in `text` (by value, value with spaces, or ENUM_SYNONYMS), else `fallback`."""
+def match_enum(
+    text: str, values: Sequence[str], *, fallback: str | None = None, bare_other: bool = True
+) -> str | None:
+    """The enum value named in `text` (by value, value with spaces, or ENUM_SYNONYMS), else `fallback`; with
+    `bare_other` False, "other" only by its synonyms (routing evidence: harm done to others)."""
     norm = normalize(text).replace("-", " ")
     ordered = [v for v in ENUM_SYNONYMS if v in values] + [v for v in values if v not in ENUM_SYNONYMS]
     for value in ordered:
-        phrases = (str(value), str(value).replace("_", " "), *ENUM_SYNONYMS.get(str(value), ()))
+        # The bare word "other" ("the other car") names nothing before every other value had its chance.
+        own = () if value == "other" else (str(value), str(value).replace("_", " "))
+        phrases = (*own, *ENUM_SYNONYMS.get(str(value), ()))
         if any(_phrase_re(p.replace("-", " ")).search(norm) for p in phrases):
             return value
+    if bare_other and "other" in values and _phrase_re("other").search(norm):
+        return "other"
     return fallback
 
 

@@ -208,7 +208,7 @@ def _names(text: str, values: tuple[str, ...]) -> bool:
     """Whether `text` names one of `values`, or (for a "#<shape>" entry) says an identifier of that shape."""
     if len(values) == 1 and values[0].startswith("#"):
         return parse_identifier(text, values[0][1:]) is not None
-    return match_enum(text, values) is not None
+    return match_enum(text, values, bare_other=False) is not None
 
 
 _INDEXES: EmbeddingCache[ToolIndex] = EmbeddingCache(capacity=64)
@@ -339,9 +339,5 @@ class IntentRouter:
 
 def _enum_values(spec: ToolSpec) -> tuple[tuple[str, ...], ...]:
     props = spec.parameters.get("properties", {})
-    own = tuple(
-        tuple(str(v) for v in unwrap(p)["enum"] if v != "other")
-        for p in props.values()
-        if "enum" in unwrap(p)
-    )
+    own = tuple(tuple(str(v) for v in unwrap(p)["enum"]) for p in props.values() if "enum" in unwrap(p))
     return own + spec.routing_values
