@@ -148,3 +148,11 @@ async def test_keys_the_caller_announced_fill_what_they_announced_not_the_open_q
     assert "4821" not in keyed.text and "4,821" not in keyed.text
     amount = await sim.say("Two hundred dollars from checking.")
     assert "move 200 dollars from your checking to your savings" in amount.text
+
+
+async def test_who_the_caller_is_is_verified_even_when_the_rest_is_out_of_scope(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    reply = await sim.say("Priya Shah, account one one seven seven. I'd like to ask about a car loan.")
+    assert reply.calls == [("verify_identity", {"full_name": "Priya Shah", "account_last4": "1177"})]

@@ -22,6 +22,7 @@ from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
 from voice.llm.local_brain.follow_ups import FollowUps
+from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.keyed_entries import KeyedEntries
 from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
@@ -180,6 +181,14 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if (corrected := self.on_correction(text)) is not None:
             return corrected
         route = await self.route_request(text)
+        verifier = self.tools.get("verify_identity")
+        if (
+            route.tool is None
+            and verifier is not None
+            and not self.convo.succeeded(verifier.name)
+            and request_without_identity(text) is not None
+        ):
+            return self.start(verifier, text)  # who they are is understood even when the rest is not
         if route.tool is None:
             return self.not_understood()
         self.state.misses = 0
