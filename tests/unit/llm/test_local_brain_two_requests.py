@@ -156,3 +156,34 @@ async def test_who_the_caller_is_is_verified_even_when_the_rest_is_out_of_scope(
     sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
     reply = await sim.say("Priya Shah, account one one seven seven. I'd like to ask about a car loan.")
     assert reply.calls == [("verify_identity", {"full_name": "Priya Shah", "account_last4": "1177"})]
+
+
+@pytest.mark.parametrize(
+    ("said", "tail"),
+    [
+        ("I wanted to, um, move some, no actually, just tell me what's in my savings", "just tell me what's in my savings"),
+        ("my policy is A U four eight two nine three one, no wait, sorry, nine one three", None),  # a detail
+    ],
+)  # fmt: skip
+def test_what_the_caller_asks_after_taking_back_what_they_started(said: str, tail: str | None) -> None:
+    from voice.llm.local_brain.meta_turn import taken_back
+
+    assert taken_back(said) == tail
+
+
+async def test_where_to_find_the_number_gets_a_hint_and_the_question_stands(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    asked = await sim.say("is rental car coverage part of my auto policy?")
+    assert asked.text.endswith("policy number?")
+    hint = await sim.say("hmm, where would I find that number?")
+    assert hint.calls == [] and "A U 4 8 2 9 1 3" in hint.text and hint.text.endswith("policy number?")
+    answered = await sim.say("found it, A U four eight two nine one three")
+    assert ("get_coverage", {"policy_number": "AU-482913", "coverage_type": "rental"}) in answered.calls
+
+
+def test_a_name_said_again_in_full() -> None:
+    from voice.llm.local_brain.names import parse_name
+
+    assert parse_name("yes this is Priya, Priya Shah, calling about my savings") == "Priya Shah"

@@ -15,10 +15,34 @@ from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import CALL_CONTROL, offer
-from voice.llm.local_brain.spoken import normalize, without_fillers
+from voice.llm.local_brain.spoken import NUMBER_WORDS, normalize, without_fillers
 from voice.llm.local_brain.state import DialogState
 
 HOLD_ON = "Sure, take your time."
+_TAKEN_BACK = re.compile(
+    r"\b(?:no,? actually|actually,? no|no,? wait|scratch that|never ?mind(?: that)?|forget (?:that|it)|"
+    r"or rather|on second thought|i mean)\b[\s,.]*"
+)
+_CONTENT_WORD = re.compile(r"[a-z]{3,}")
+_NOT_A_REQUEST = frozenset(
+    {"sorry", "wait", "yeah", "yes", "okay", "the", "and", "that", "it's", "its", "was"}
+)
+
+
+def taken_back(text: str) -> str | None:
+    """What follows the last taking-back in `text` ("... move some, no actually, just tell me what's in my
+    savings" -> "just tell me what's in my savings"), when it says something of its own."""
+    norm = normalize(text)
+    cues = list(_TAKEN_BACK.finditer(norm))
+    if not cues:
+        return None
+    tail = norm[cues[-1].end() :].strip(" ,.")
+    words = [w for w in _CONTENT_WORD.findall(tail) if w not in NUMBER_WORDS and w not in _NOT_A_REQUEST]
+    return (
+        tail if len(words) >= 3 else None
+    )  # "no wait, sorry, nine one three" corrects a detail, not the ask
+
+
 _LONG_NUMBER = re.compile(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b\W*){3,}")
 MAX_ADOPTED = 16
 
@@ -79,9 +103,20 @@ class MetaTurn:
             return self.call(self.tools["transfer_to_human"], {"reason": sentence(text)})
         return self.not_understood()
 
+    async def asks_after_cancel(self, text: str) -> bool:
+        """ "never mind that, just tell me my balance": a request after the taking-back, not a bare cancel."""
+        tail = taken_back(text)
+        return tail is not None and (await self.route(tail)).tool is not None
+
     async def route_request(self, text: str) -> Route:
         """The tool for what the caller asks: when they also say who they are, the request is routed without
-        the name and digits (which would pull it towards verification or a tool sharing a word with them)."""
+        the name and digits (which would pull it towards verification or a tool sharing a word with them); when
+        they take back what they started to ask ("move some, no actually, just tell me ..."), what comes after."""
+        tail = taken_back(text)
+        if tail is not None:
+            instead = await self.route(tail)
+            if instead.tool is not None:
+                return instead
         route = await self.route(text)
         rest = request_without_identity(text)
         if rest is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import takewhile
 
 from voice.llm.local_brain.quantities import MONEY_WORDS
 from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, digit_runs, normalize, tokens
@@ -158,6 +159,9 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
             words.append(tok)
             if len(words) == 3:
                 break
+        if len(words) == 1 and toks[1:3] == [",", words[0]]:  # "it's marcus, marcus chen": said again in full
+            toks = toks[2:]
+            words = list(takewhile(_name_word, toks))[:3]
         if opening and not asked and len(toks) > len(words):
             follower = toks[len(words)]
             # Recognised speech has no commas: "jordan rivera four eight two one" is a name and then digits.

@@ -55,7 +55,8 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"\b(?:status|check(?:ing)? on|happening with|update on|been (?:paid|approved|processed)|where .* stand|"
             r"what happened (?:with|to)|who(?:'s| is)(?: \w+,?)? handling|heard (?:anything|back)|any news|"
-            r"get paid|paid yet|end up pay(?:ing)?|how much did you pay|look(?:ed)? at it)\b"
+            r"get paid|paid yet|end up pay(?:ing)?|how much did you pay|look(?:ed)? at (?:it|the|my)|"
+            r"when (?:is|will|does) (?:somebody|someone|anyone|an adjuster|the adjuster))\b"
         ),
         r"\bstatus\b",
     ),

@@ -230,3 +230,23 @@ def offer(tools: Sequence[ToolSpec], limit: int = 4) -> str:
     if len(phrases) == 1:
         return f"I can help with {phrases[0]}."
     return f"I can help with {', '.join(phrases[:-1])} or {phrases[-1]}."
+
+
+_WHERE_TO_FIND = re.compile(
+    r"\b(?:where|how) (?:do|would|can|could|should) i (?:even )?(?:find|get|look|see|locate)\b|"
+    r"\bwhere (?:is|would|can) (?:it|that|i find)\b|\bwhat does (?:it|that|one) look like\b|"
+    r"\bwhere(?:'s| is) (?:my|the) \w+ number\b"
+)
+
+
+def slot_hint(spec: ToolSpec, slots: Sequence[str], text: str) -> str | None:
+    """What to say when the caller asks where to find what was just asked for ("where do I even find the
+    policy number?"): what it looks like, from its description's example; the question then stands."""
+    if not slots or not _WHERE_TO_FIND.search(normalize(text)):
+        return None
+    description = str(unwrap(properties(spec).get(slots[0], {})).get("description", ""))
+    example = re.search(r"\blike ([A-Z0-9][A-Z0-9-]{2,})", description)
+    if example is None:
+        return "Take your time."
+    spoken = " ".join(c for c in example.group(1) if c != "-")
+    return f"Take your time. It's on your documents, and it looks like {spoken}."

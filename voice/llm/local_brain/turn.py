@@ -47,6 +47,7 @@ from voice.llm.local_brain.slots import (
     offer,
     properties,
     required,
+    slot_hint,
     slot_label,
     slot_question,
 )
@@ -162,7 +163,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         norm = normalize(text).strip(" .,!?")
         if not re.search(r"[a-z0-9]", norm):
             return self.not_understood()
-        if _CANCEL.search(norm):
+        if _CANCEL.search(norm) and not await self.asks_after_cancel(text):
             self.state.queued = []
             return Decision("Okay. What else can I help you with?")
         if _GREETING.match(norm):
@@ -203,9 +204,11 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if spec is None:
             self.state.pending = None
             return None
-        if keys is None and _CANCEL.search(normalize(text)):
+        if keys is None and _CANCEL.search(normalize(text)) and not await self.asks_after_cancel(text):
             self.state.pending = None
             return Decision("Okay. What else can I help you with?")
+        if keys is None and (hint := slot_hint(spec, pending.slots, text)) is not None:
+            return Decision(f"{hint} {pending.question}")  # "where do I find the policy number?": still asked
         new: dict[str, Any] = {}
         route: Route | None = None
         if keys is not None:
