@@ -187,3 +187,24 @@ def test_a_name_said_again_in_full() -> None:
     from voice.llm.local_brain.names import parse_name
 
     assert parse_name("yes this is Priya, Priya Shah, calling about my savings") == "Priya Shah"
+
+
+def test_wait_then_an_answer_is_an_answer_not_a_hold() -> None:
+    from voice.llm.local_brain.meta import Meta, classify
+
+    assert classify("Oh wait. Yes, that one was me, I bought a blender") is None
+    assert classify("oh wait, hang on a second") is Meta.HOLD
+
+
+def test_a_corrected_amount_is_read_near_the_one_it_replaces() -> None:
+    from voice.llm.local_brain.quantities import parse_amount
+
+    assert parse_amount("three hundred to savings, actually no, make that two fifty") == 250
+    assert parse_amount("it was twelve dollars, no sorry, nine fifty") == 9.5
+
+
+@pytest.mark.parametrize("said", ["the fastest shipping you have", "quickest way possible please"])
+def test_superlatives_of_speed_are_expedited(said: str) -> None:
+    from voice.llm.local_brain.yes_no import parse_flag
+
+    assert parse_flag("expedited", said, asked=False) is True

@@ -40,6 +40,10 @@ _QUESTION_AFTER_HOLD = re.compile(
     r"(?:\s+\S+){2,}"
 )
 """After "wait" or "hold on", a question: the caller asks something (recognised speech has no "?")."""
+_ANSWER_AFTER_HOLD = re.compile(
+    r"^(?:\W*(?:oh|uh|um|hmm|well)\W+)*(?:wait|hold on|hang on)\W+(?:(?:oh|uh|um|well)\W+)*"
+    r"(?:yes|yeah|yep|no|nope|that was me|that's mine|it was me|i did|i didn't)\b"
+)
 _CALL_IT_OFF = re.compile(
     r"\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))\b"
 )
@@ -101,9 +105,11 @@ def classify(text: str) -> Meta | None:
         _QUESTION_AFTER_HOLD.search(_FETCHING.sub("", norm)) is not None
         and re.search(r"\b(?:second|sec|moment|minute)\b", norm) is None
     )
+    answers = _ANSWER_AFTER_HOLD.search(norm) is not None  # "oh wait. yeah, that was me actually": an answer
     if (
         _HOLD.search(norm)
         and not asks
+        and not answers
         and not _CALL_IT_OFF.search(norm)  # "no, wait, don't do that. forget it": a no, not a pause
         and not _REQUEST_WORDS.search(fetching)
         and not has_numbers

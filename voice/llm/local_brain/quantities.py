@@ -3,6 +3,7 @@ fifty") and small counts ("the last five charges"), read from the numbers `spoke
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from itertools import pairwise
@@ -108,6 +109,9 @@ def _corrected_amount(text: str) -> float | None:
             continue
         before, after = parse_amount(head, asked=True), _amount_in(tail)
         if before is not None and after is not None and before != after:
+            readings = amount_readings(tail)  # "two hundred ... make that one fifty": 150, not 1.50
+            if readings and before > 0:
+                return min(readings, key=lambda r: abs(math.log(r / before)))
             return after
     return None
 

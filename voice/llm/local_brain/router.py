@@ -41,7 +41,8 @@ TOPIC_BONUS = 0.15
 with my claim?"): a question about coverage is not a report of a new loss, whatever words they share."""
 _QUESTION = re.compile(
     r"^(?:\W*(?:so|and|um|uh|hi|hey|okay|quick question|yeah)\W+)*(?:how|what|what's|whats|which|when|where|why|who|"
-    r"does|do|did|is|are|am|was|will|would|can|could|has|have|should)\b|\?\s*$|\bif\b|\bwondering\b"
+    r"does|do|did|is|are|am|was|will|would|can|could|has|have|should)\b|\?\s*$|\bif\b|\bwondering\b|"
+    r"\b(?:tell me|let me know|i (?:want|need|would like|'d like) to know)\b"
 )
 TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (

@@ -21,8 +21,8 @@ CLAUSE_MARGIN = 0.1
 """A clause is a second request only when it is clearly closer to its own tool than to the one chosen."""
 _CLAUSE_BREAK = re.compile(
     r"[?.!;]\s+(?:and\s+|also\s+|plus\s+)?|,?\s+(?:and|plus)\s+(?:then\s+)?(?:also\s+)?"
-    r"(?=(?:can|could|would|will|what|what's|how|when|did|does|is|are|i'd|i want|i need|please|tell|read|"
-    r"give|check|also)\b)",
+    r"(?=(?:can|could|would|will|what|what's|how|when|did|does|do|is|are|am|i'd|i want|i need|please|tell|"
+    r"read|give|check|also)\b)",
     re.IGNORECASE,
 )
 """Where a second request starts: a new sentence, or "and" before a new question or ask."""

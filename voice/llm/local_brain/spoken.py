@@ -35,7 +35,7 @@ _TOKEN_RE = re.compile(
 
 def normalize(text: str) -> str:
     """Lower-case with typographic quotes folded and whitespace collapsed."""
-    return " ".join(text.lower().replace("’", "'").split())
+    return " ".join(text.lower().replace("’", "'").replace("…", " ").split())
 
 
 _FILLERS = re.compile(

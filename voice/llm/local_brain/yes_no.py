@@ -39,7 +39,8 @@ def parse_yes_no(text: str) -> bool | None:
 BOOL_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # parameter name -> (phrases meaning True, phrases meaning False)
     "expedited": (
-        ("rush", "expedite", "expedited", "express", "fast", "faster", "quick", "quickly", "asap", "overnight",
+        ("rush", "expedite", "expedited", "express", "fast", "faster", "fastest", "quick", "quickly", "quickest",
+         "asap", "overnight",
          "urgent", "urgently", "right away", "as soon as", "two day", "2 day", "hurry", "soon"),
         ("standard", "regular", "normal", "no rush", "no hurry", "not urgent", "whenever", "slow", "free shipping"),
     ),
