@@ -46,7 +46,6 @@ from apps.backend.sessions.tokens import derive_key
 from apps.backend.sessions.webrtc import WebRtcSessions
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
-from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
@@ -381,6 +380,9 @@ async def open_transcript_store(settings: Settings) -> OwnedTranscriptStore:
     if settings.cosmos_endpoint:
         if settings.cosmos_key is None:
             raise ValueError("COSMOS_ENDPOINT is set but COSMOS_KEY is not")
+        # The Cosmos SDK (~0.1-0.5 s to import) only when it is configured.
+        from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
+
         cosmos = CosmosTranscriptStore(
             endpoint=settings.cosmos_endpoint,
             key=settings.cosmos_key.get_secret_value(),
