@@ -33,15 +33,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     settings = report.settings
 
+    from apps.backend.app import create_app
     from apps.backend.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    if settings.workers <= 1:  # WORKERS=N: each worker preloads after the fork (threads do not survive one)
-        from apps.backend.preload import start_preload
-
-        start_preload(settings)  # the models load on the other core while the app is imported
-    from apps.backend.app import create_app
-
     run_server(create_app(settings), settings)
     return 0
 

@@ -157,7 +157,7 @@ class Runtime:
         # Start-up: what the first call needs, beside the rest of start-up; everything else once ready.
         essentials = asyncio.create_task(warm_up.essentials(snapshot), name="warm-up-essentials")
         stack.push_async_callback(_cancel, essentials)
-        # The end-of-turn model every call uses (its load started with the preload, or starts here).
+        # The end-of-turn model every call uses: loading on its own thread; ready waits for it below.
         turn_model = shared_turn_batcher() if settings.turn_end_model == "auto" else None
 
         transcripts = await open_transcript_store(settings)

@@ -122,9 +122,7 @@ def _worker_main(app: Any, settings: Settings, index: int, port: int, down: int,
     import uvicorn
 
     from apps.backend.cli import server_options
-    from apps.backend.preload import start_preload
 
-    start_preload(settings)  # while the supervisor starts Redis
     with os.fdopen(down, "r") as word:
         line = word.readline()
     if not line:

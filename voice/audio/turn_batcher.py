@@ -162,7 +162,7 @@ _shared_lock = threading.Lock()
 
 def shared_turn_batcher() -> TurnModelBatcher | None:
     """The process-wide batcher when the model is installed (its load starts in the background), else None.
-    Thread-safe: the service may first ask from its start-up preload thread."""
+    Thread-safe: calls and start-up may ask from different threads."""
     global _shared
     with _shared_lock:
         if _shared is None and model_available():

@@ -108,8 +108,7 @@ class WhisperFinalPass:
         model.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), model.prompt_tokens(""))
 
     def start_warming(self) -> Future[None]:
-        """Start the load and one short decode on a pool thread, once per pass; from any thread (the service
-        starts it before its own imports: CTranslate2 loads with the GIL released, beside them)."""
+        """Start the load and one short decode on a pool thread, once per pass, from any thread."""
         with self._warming_lock:
             if self._warming is None:
                 self._warming = self._executor.submit(self._warm_job)
