@@ -234,8 +234,8 @@ class EmbeddedSpeechSettings(BaseModel):
     local_brain_embedding_cache_dir: Path | None = Field(
         Path("var/cache/embeddings"),
         description="Folder where the local brain keeps its tool examples' embeddings between runs (one .npy "
-        "per tool set, named by a digest of the model files and the texts), so a restart does not encode them "
-        "again. Empty: not kept (encoded at every start).",
+        "per tool set, named by a digest of the model files, the encoder's code and the texts), so a restart does not "
+        "encode them again. Empty: not kept (encoded at every start).",
     )
 
     @field_validator("local_brain_embedding_cache_dir", mode="before")

@@ -2,8 +2,8 @@
 
 Encoding an agent's tool texts costs ~0.25-0.4 s of CPU per tool set, on every start and every new process,
 for the same texts and the same model. Here each encoded matrix is a `.npy` file named by a digest of both
-the model (the bytes of the ONNX file and the tokenizer) and the texts, in order: a changed example, a
-changed model or tokenizer gives a new name, so a stale file is never read. A file that is unreadable or not
+the model (the bytes of the ONNX file, the tokenizer and the encoder's source file) and the texts, in order:
+a changed example, model, tokenizer or encoder code gives a new name, so a stale file is never read. A file that is unreadable or not
 the expected shape is ignored (and written again); writes go to a temporary file renamed into place, so a
 reader never sees half a file; the folder keeps its newest `max_files`. Any disk error only costs the encode.
 """

@@ -19,9 +19,11 @@ a 2.5 GHz Xeon (run in a worker thread; the brain's own work on the event loop i
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -227,7 +229,9 @@ class IntentRouter:
         encoder, disk = self.encoder, disk_cache()
         if disk is None or not isinstance(encoder, SentenceEncoder):
             return encoder.encode(texts)
-        return disk.encode((encoder.model_path, encoder.tokenizer_path), texts, encoder.encode)
+        # The encoder's own source is part of the key too: a change to its pooling or batching is a new model.
+        source = Path(inspect.getfile(type(encoder)))
+        return disk.encode((encoder.model_path, encoder.tokenizer_path, source), texts, encoder.encode)
 
     def route(self, tools: Sequence[ToolSpec], text: str) -> Route:
         """Encode `text` and route it among `tools` (blocking)."""
