@@ -50,7 +50,7 @@ from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.service import SummaryService, build_summariser
-from apps.backend.warm_up import ProviderWarmUp
+from apps.backend.warm_up import QUIET_S, ProviderWarmUp, wait_quiet
 from registries.toolstore.demo.store import seed_demo_data
 from voice.audio.turn_batcher import shared_turn_batcher
 from voice.audio.vad import SileroVadModel, get_shared_model
@@ -256,8 +256,8 @@ class Runtime:
             _after_ready(
                 lambda: warm_up.rest_when_quiet(snapshot, busy=lambda: calls.live_calls > 0),
                 webrtc.preload,
-                orchestrators.prepare,
-                _import_relay,
+                _when_quiet(orchestrators.prepare, busy=lambda: calls.live_calls > 0),
+                _when_quiet(_import_relay, busy=lambda: calls.live_calls > 0),
             ),
             name="warm-up-rest",
         )
@@ -314,6 +314,18 @@ async def _after_ready(*warm_ups: Callable[[], Awaitable[None]]) -> None:
             await warm_up()
         except Exception:
             log.exception("a warm-up failed; what it warms is built on first use")
+
+
+def _when_quiet(
+    warm_up: Callable[[], Awaitable[None]], busy: Callable[[], bool]
+) -> Callable[[], Awaitable[None]]:
+    """`warm_up` once no call has been live for QUIET_S (an import holds the GIL: not beside a call)."""
+
+    async def run() -> None:
+        await wait_quiet(busy, QUIET_S)
+        await warm_up()
+
+    return run
 
 
 async def _import_relay() -> None:
