@@ -16,6 +16,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from apps.backend.gc_tuning import pause_collection_for_start_up
+
+    pause_collection_for_start_up()  # back on at the end of the lifespan's start-up (or in the supervisor)
     from apps.backend.checks import preflight
 
     # Every configuration problem as one line, before any model loads (and never as a traceback).

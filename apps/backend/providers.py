@@ -14,6 +14,7 @@ from apps.backend.settings import Settings
 from voice.fallback import FallbackChatModel, FallbackSpeechToText, FallbackTextToSpeech
 from voice.llm.base import ChatModel
 from voice.llm.local_brain import LocalBrain
+from voice.llm.local_brain.embedding_disk import configure_disk_cache
 from voice.speech_cascade.providers import CascadeProviders
 from voice.stt.base import SpeechToText
 from voice.stt.final_pass import PoolSize, shared_final_pass
@@ -96,6 +97,7 @@ def build_providers(settings: Settings) -> ProviderSet:
         )
         llm.append(compatible)
         closers.append(compatible.aclose)
+    configure_disk_cache(settings.local_brain_embedding_cache_dir)
     brain = LocalBrain()
     llm.append(brain)
 

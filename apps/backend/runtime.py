@@ -46,13 +46,13 @@ from apps.backend.sessions.tokens import derive_key
 from apps.backend.sessions.webrtc import WebRtcSessions
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
-from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.service import SummaryService, build_summariser
-from apps.backend.warm_up import ProviderWarmUp
+from apps.backend.warm_up import QUIET_S, ProviderWarmUp, wait_quiet
 from registries.toolstore.demo.store import seed_demo_data
+from voice.audio.turn_batcher import shared_turn_batcher
 from voice.audio.vad import SileroVadModel, get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.guidance.engine import EmbeddedGuidance, GuidanceEngine
@@ -157,6 +157,8 @@ class Runtime:
         # Start-up: what the first call needs, beside the rest of start-up; everything else once ready.
         essentials = asyncio.create_task(warm_up.essentials(snapshot), name="warm-up-essentials")
         stack.push_async_callback(_cancel, essentials)
+        # The end-of-turn model every call uses: loading on its own thread; ready waits for it below.
+        turn_model = shared_turn_batcher() if settings.turn_end_model == "auto" else None
 
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
@@ -199,6 +201,9 @@ class Runtime:
                 timeout_s=settings.call_summary_timeout_seconds,
             )
             stack.push_async_callback(summaries.aclose)
+        orchestrators = OrchestratorFactory(
+            default=settings.orchestrator, providers=providers.cascade, voicelive=realtime.voicelive
+        )
         calls = CallService(
             settings=settings,
             store=store,
@@ -206,9 +211,7 @@ class Runtime:
             acs=acs,
             media_tokens=media_tokens,
             registry=registry,
-            orchestrators=OrchestratorFactory(
-                default=settings.orchestrator, providers=providers.cascade, voicelive=realtime.voicelive
-            ),
+            orchestrators=orchestrators,
             transcripts=transcripts,
             vad=vad,
             sessions=sessions,
@@ -241,12 +244,20 @@ class Runtime:
         stack.push_async_callback(webrtc.aclose)  # before the router stops: peers end their sessions first
         # Before this replica serves: close what a killed worker left open (calls no replica holds).
         await close_abandoned_calls(transcripts, store, router)
+        # What a call may need that is not imported at start-up: VoiceLive's SDK when a scenario runs on it.
+        if orchestrators.needs_voicelive(snapshot):
+            await orchestrators.prepare()
         await essentials
+        if turn_model is not None:
+            await turn_model.wait_loaded()
         # The rest of the providers' warm-up (it was ~4 s of a ~5 s cold start) waits for quiet: it never
         # takes CPU from a live call, and a call that needs a piece first builds it (never twice).
         rest = asyncio.create_task(
             _after_ready(
-                lambda: warm_up.rest_when_quiet(snapshot, busy=lambda: calls.live_calls > 0), webrtc.preload
+                lambda: warm_up.rest_when_quiet(snapshot, busy=lambda: calls.live_calls > 0),
+                webrtc.preload,
+                _when_quiet(orchestrators.prepare, busy=lambda: calls.live_calls > 0),
+                _when_quiet(_import_relay, busy=lambda: calls.live_calls > 0),
             ),
             name="warm-up-rest",
         )
@@ -303,6 +314,25 @@ async def _after_ready(*warm_ups: Callable[[], Awaitable[None]]) -> None:
             await warm_up()
         except Exception:
             log.exception("a warm-up failed; what it warms is built on first use")
+
+
+def _when_quiet(
+    warm_up: Callable[[], Awaitable[None]], busy: Callable[[], bool]
+) -> Callable[[], Awaitable[None]]:
+    """`warm_up` once no call has been live for QUIET_S (an import holds the GIL: not beside a call)."""
+
+    async def run() -> None:
+        await wait_quiet(busy, QUIET_S)
+        await warm_up()
+
+    return run
+
+
+async def _import_relay() -> None:
+    """The realtime relay's modules, in a thread, so that its first session does not wait for them."""
+    from apps.backend.api.v1.relay import relay_runner
+
+    await relay_runner()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -362,6 +392,9 @@ async def open_transcript_store(settings: Settings) -> OwnedTranscriptStore:
     if settings.cosmos_endpoint:
         if settings.cosmos_key is None:
             raise ValueError("COSMOS_ENDPOINT is set but COSMOS_KEY is not")
+        # The Cosmos SDK (~0.1-0.5 s to import) only when it is configured.
+        from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
+
         cosmos = CosmosTranscriptStore(
             endpoint=settings.cosmos_endpoint,
             key=settings.cosmos_key.get_secret_value(),

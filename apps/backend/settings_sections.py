@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from apps.backend.setting_values import IceServer, OrchestratorKind, SessionsAuth
 
@@ -231,6 +231,17 @@ class EmbeddedSpeechSettings(BaseModel):
         le=64,
         description="Whisper turns that may wait for a worker; a turn beyond it keeps pocketsphinx's text.",
     )
+    local_brain_embedding_cache_dir: Path | None = Field(
+        Path("var/cache/embeddings"),
+        description="Folder where the local brain keeps its tool examples' embeddings between runs (one .npy "
+        "per tool set, named by a digest of the model files, the encoder's code and the texts), so a restart does not "
+        "encode them again. Empty: not kept (encoded at every start).",
+    )
+
+    @field_validator("local_brain_embedding_cache_dir", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class SettingsSections(

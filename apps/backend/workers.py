@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ def run_workers(app: Any, settings: Settings) -> int:
     workers: list[WorkerProcess] = []
     for index in range(settings.workers):
         workers.append(_fork_worker(app, settings, index, port, workers))
+    gc.enable()  # the supervisor runs no lifespan (each worker's turns its own collector back on)
     try:
         return asyncio.run(_supervise(settings, workers, port))
     finally:

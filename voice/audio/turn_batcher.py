@@ -8,16 +8,17 @@ been busy more than `max_busy` of the last second (one inference costs 50-150 ms
 frames need that core too), new requests get None at once and their calls decide from the words alone.
 
 The model is loaded (and run once, the slow first run) in the worker thread too, about 0.5 s: calls placed
-before it is ready get None.
+before it is ready get None. The service waits for that load (`wait_loaded`) before it reports ready.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -60,8 +61,7 @@ class TurnModelBatcher:
     ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-model")
         self._model: SmartTurnModel | None = model
-        if model is None:
-            self._executor.submit(self._load)
+        self._loading: Future[None] | None = None if model is not None else self._executor.submit(self._load)
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._max_busy = max_busy
@@ -86,6 +86,13 @@ class TurnModelBatcher:
     @property
     def ready(self) -> bool:
         return self._model is not None
+
+    async def wait_loaded(self) -> bool:
+        """Once the load started at construction has finished: whether the model is usable (a broken install
+        has been logged; calls then decide from the words alone)."""
+        if self._loading is not None:
+            await asyncio.wrap_future(self._loading)
+        return self.ready
 
     def busy_fraction(self, now: float | None = None) -> float:
         """Share of the last second the model spent running."""
@@ -150,11 +157,14 @@ class TurnModelBatcher:
 
 
 _shared: TurnModelBatcher | None = None
+_shared_lock = threading.Lock()
 
 
 def shared_turn_batcher() -> TurnModelBatcher | None:
-    """The process-wide batcher when the model is installed (its load starts in the background), else None."""
+    """The process-wide batcher when the model is installed (its load starts in the background), else None.
+    Thread-safe: calls and start-up may ask from different threads."""
     global _shared
-    if _shared is None and model_available():
-        _shared = TurnModelBatcher()
-    return _shared
+    with _shared_lock:
+        if _shared is None and model_available():
+            _shared = TurnModelBatcher()
+        return _shared

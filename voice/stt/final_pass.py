@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -70,6 +70,8 @@ class WhisperFinalPass:
         self._executor = ThreadPoolExecutor(size.workers, thread_name_prefix="whisper")
         self._model: WhisperModel | None = None
         self._load_lock = threading.Lock()
+        self._warming: Future[None] | None = None
+        self._warming_lock = threading.Lock()
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self.rejected = 0  # turns refused because the pool was full (kept pocketsphinx's text)
@@ -105,9 +107,17 @@ class WhisperFinalPass:
         model = self._load()
         model.transcribe(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), model.prompt_tokens(""))
 
+    def start_warming(self) -> Future[None]:
+        """Start the load and one short decode on a pool thread, once per pass, from any thread."""
+        with self._warming_lock:
+            if self._warming is None:
+                self._warming = self._executor.submit(self._warm_job)
+            return self._warming
+
     async def warm(self) -> None:
-        """Load the model (~0.4 s) and run one short decode, on a pool thread."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_job)
+        """Load the model (~0.4 s) and run one short decode, on a pool thread; a warm-up already started
+        (`start_warming`) is waited for, not repeated."""
+        await asyncio.wrap_future(self.start_warming())
 
     def _job(self, pcm16k: bytes, prompt: str) -> WhisperResult:
         model = self._load()

@@ -19,6 +19,7 @@ their decoder pools, the general model, the decode threads); `local_decoding` th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from voice.errors import ProviderError
@@ -49,13 +50,19 @@ class LocalSpeechToText:
         self.final_pass = final_pass
 
     async def prepare(self, phrases: Sequence[str]) -> None:
+        """The phrase model, the general model and the final pass, side by side (their own threads)."""
         engine = get_engine()
-        slot = await engine.run(engine.phrase_models.slot_for, tuple(phrases))
-        await engine.run(slot.warm)
+
+        async def phrase_model() -> None:
+            slot = await engine.run(engine.phrase_models.slot_for, tuple(phrases))
+            await engine.run(slot.warm)
+
+        parts = [phrase_model()]
         if self.fallback_below > 0:
-            await engine.run_general(engine.general.warm)
+            parts.append(engine.run_general(engine.general.warm))
         if self.final_pass is not None and not self.final_pass.loaded:
-            await self.final_pass.warm()  # once per process: ~0.4 s to load, plus one short decode
+            parts.append(self.final_pass.warm())  # once per process: ~0.8 s to load, plus one short decode
+        await asyncio.gather(*parts)
 
     async def open_session(self, config: SttConfig) -> LocalSttSession:
         if not any(lang.lower().split("-")[0] == "en" for lang in config.languages):

@@ -343,15 +343,16 @@ def build_phrase_model(phrases: Sequence[str]) -> PhraseModel:
     Never fails on odd input: words without a pronunciation are dropped (and listed in `dropped`), and an
     empty phrase set still yields a model over the always-available words.
     """
-    lexicon = read_cmudict()
     sentences: list[tuple[list[str], float]] = []
     for phrase in (*phrases, *CONVERSATION_PHRASES):
         variants = readings(phrase)
         sentences += [(v, 1.0 / len(variants)) for v in variants]
 
+    vocabulary = {w for s, _ in sentences for w in s} | set(ALWAYS_WORDS) | set(SHORT_ANSWERS)
+    lexicon = read_cmudict(vocabulary)  # only the entries these words may need
     prons: dict[str, tuple[str, ...]] = {}
     dropped: set[str] = set()
-    for word in {w for s, _ in sentences for w in s} | set(ALWAYS_WORDS) | set(SHORT_ANSWERS):
+    for word in vocabulary:
         if p := pronounce(word, lexicon):
             prons[word] = p
         else:

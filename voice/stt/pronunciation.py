@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pocketsphinx
@@ -15,20 +15,42 @@ def cmudict_path() -> Path:
     return Path(pocketsphinx.get_model_path("en-us/cmudict-en-us.dict"))
 
 
-def read_cmudict() -> Mapping[str, tuple[str, ...]]:
-    """word -> pronunciations of the bundled CMUdict (~135k words).
+def read_cmudict(words: Iterable[str] | None = None) -> Mapping[str, tuple[str, ...]]:
+    """word -> pronunciations of the bundled CMUdict (~135k words), or only of what `pronounce` may look up
+    for `words` (`lexicon_keys`): the same answers for those words, at a fraction of the cost (~0.3 s for
+    the whole file, most of it building the whole dict).
 
-    Read afresh for each build (~0.3 s) rather than cached: it takes ~45 MB as a Python dict, and builds
+    Read afresh for each build rather than cached: the whole file takes ~45 MB as a Python dict, and builds
     happen once per phrase set.
     """
+    keys = None if words is None else lexicon_keys(words)
     prons: dict[str, list[str]] = defaultdict(list)
     with cmudict_path().open(encoding="utf-8") as f:
         for line in f:
             head, _, phones = line.partition(" ")
-            word = head.split("(", 1)[0]
+            word = head.split("(", 1)[0] if head.endswith(")") else head
+            if keys is not None and word not in keys:
+                continue
             if phones := phones.split("#", 1)[0].strip():
                 prons[word].append(phones)
     return {w: tuple(p) for w, p in prons.items()}
+
+
+def lexicon_keys(words: Iterable[str]) -> set[str]:
+    """Every lexicon entry `pronounce` may read for `words`: each word, its base before an apostrophe, and the
+    pieces `_compound` tries (3 to 12 letters)."""
+    keys: set[str] = set()
+    for word in words:
+        keys.add(word)
+        if "'" in word:
+            keys.add(word.split("'", 1)[0])
+        if len(word) >= 5:
+            keys.update(
+                word[start:end]
+                for end in range(1, len(word) + 1)
+                for start in range(max(0, end - 12), end - 2)
+            )
+    return keys
 
 
 def _compound(word: str, lexicon: Mapping[str, tuple[str, ...]]) -> str | None:

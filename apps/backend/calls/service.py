@@ -266,6 +266,9 @@ class CallService(AcsCallSetup):
         )
         if call_connection_id and not record.call_connection_id:
             record.call_connection_id = call_connection_id  # linked above; the agent's tools need it
+        await self._orchestrators.prepare(
+            snapshot.scenarios[record.scenario]
+        )  # VoiceLive's import, off the loop
         deps = self._deps.build(record, snapshot, listener, saved, hang_up=self.hang_up)
         orchestrator = self._orchestrators.build(deps)
         if screens_answer(record, self._settings) and saved is None:

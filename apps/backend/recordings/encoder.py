@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 
 OPUS_BITRATE = 32000
@@ -52,6 +51,8 @@ class OggOpusRecordingEncoder:
         self.path = path
         self._rate = sample_rate
         self._with_agent = with_agent
+        import av  # PyAV (~75 ms to import): on the recording worker's thread, not at service start-up
+
         self._container = av.open(str(path), "w", format="ogg")
         self._stream = self._container.add_stream(
             "libopus", rate=sample_rate, layout="stereo" if with_agent else "mono"
@@ -92,6 +93,8 @@ class OggOpusRecordingEncoder:
         if count <= 0:
             return
         caller = self._caller.take(count)
+        import av  # already imported by __init__
+
         if self._with_agent:
             samples = np.column_stack([caller, self._agent.take(count)]).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="stereo")

@@ -166,3 +166,42 @@ async def test_a_model_busy_past_its_share_of_the_core_answers_none() -> None:
         assert batcher.busy_fraction(now=time.monotonic() + 2) == 0  # a second later it scores again
     finally:
         batcher.close()
+
+
+async def test_the_batcher_reports_when_its_background_load_has_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded = threading.Event()
+
+    class Loaded:
+        def __init__(self) -> None:
+            loaded.wait(5)
+
+        def complete_probability(self, features: np.ndarray) -> np.ndarray:
+            return np.full(len(features), 0.9, dtype=np.float32)
+
+    monkeypatch.setattr("voice.audio.turn_batcher.SmartTurnModel", Loaded)
+    batcher = TurnModelBatcher()
+    try:
+        assert not batcher.ready
+        waiting = asyncio.ensure_future(batcher.wait_loaded())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # the service is not ready while the model loads
+        loaded.set()
+        assert await waiting is True
+        assert batcher.ready
+    finally:
+        batcher.close()
+
+
+async def test_a_model_that_fails_to_load_ends_the_wait_unusable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise RuntimeError("damaged install")
+
+    monkeypatch.setattr("voice.audio.turn_batcher.SmartTurnModel", broken)
+    batcher = TurnModelBatcher()
+    try:
+        assert await batcher.wait_loaded() is False
+        assert await batcher.score(bytes(3200), RATE) is None
+    finally:
+        batcher.close()

@@ -197,3 +197,15 @@ async def test_the_final_pass_text_is_the_turns_text_and_closing_fails_a_pending
         final.gate.set()
         await session.aclose()
         final.close()
+
+
+async def test_a_warm_up_started_early_is_waited_for_not_repeated(tmp_path: Path) -> None:
+    final = WhisperFinalPass(tmp_path, PoolSize(1, 1, 0))  # no model: the warm-up fails, once
+    try:
+        started = final.start_warming()
+        assert final.start_warming() is started
+        with pytest.raises(RuntimeError):
+            await final.warm()
+        assert final.start_warming() is started  # a failed load is not retried by a later warm-up
+    finally:
+        final.close()

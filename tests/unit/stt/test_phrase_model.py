@@ -11,6 +11,7 @@ import pytest
 
 from registries.loader import load_registry
 from registries.snapshot import RegistrySnapshot
+from voice.stt import phrase_model, pronunciation
 from voice.stt.phrase_model import (
     ALWAYS_WORDS,
     SHORT_ANSWERS,
@@ -140,3 +141,22 @@ def test_arpa_model_is_normalised_and_loads_in_pocketsphinx(tmp_path: Path) -> N
     decoder_config = pocketsphinx.Config(lm=None, dict=None, hmm=None)
     loaded = pocketsphinx.NGramModel(decoder_config, pocketsphinx.LogMath(), str(path))
     assert loaded.size() > 0
+
+
+def test_reading_only_the_needed_lexicon_entries_builds_the_same_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    phrases = ("Jordan's checking at ElectroMart", "priya's overdraft", "my card was stolen in Springfield")
+    model = phrase_model.build_phrase_model(phrases)
+    whole = pronunciation.read_cmudict()
+    monkeypatch.setattr(phrase_model, "read_cmudict", lambda words=None: whole)
+    assert phrase_model.build_phrase_model(phrases) == model
+
+
+def test_the_needed_entries_cover_every_lookup_of_pronounce() -> None:
+    words = ["electromart", "jordan's", "priya", "yes"]
+    needed = pronunciation.read_cmudict(words)
+    whole = pronunciation.read_cmudict()
+    for word in words:
+        assert pronunciation.pronounce(word, needed) == pronunciation.pronounce(word, whole)
+    assert set(needed) < set(whole)

@@ -19,13 +19,16 @@ a 2.5 GHz Xeon (run in a worker thread; the brain's own work on the event loop i
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.embedding_disk import disk_cache
 from voice.llm.local_brain.embeddings import EmbeddingCache, SentenceEncoder, digest, get_shared_encoder
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.identifiers import parse_identifier
@@ -269,7 +272,7 @@ class IntentRouter:
             for text in tool_texts(spec):
                 texts.append(text)
                 owner.append(i)
-        encoded = self.encoder.encode([*texts, *self._background])
+        encoded = self._encode_examples([*texts, *self._background])
         matrix, background = encoded[: len(texts)], encoded[len(texts) :]
         for array in (matrix, background):
             array.flags.writeable = False
@@ -285,6 +288,15 @@ class IntentRouter:
             enums=tuple(_enum_values(t) for t in tools),
             descriptions=tuple(" ".join(t.description.split()).lower() for t in tools),
         )
+
+    def _encode_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """The encoder's vectors for a tool set's texts, from the disk cache when one is configured."""
+        encoder, disk = self.encoder, disk_cache()
+        if disk is None or not isinstance(encoder, SentenceEncoder):
+            return encoder.encode(texts)
+        # The encoder's own source is part of the key too: a change to its pooling or batching is a new model.
+        source = Path(inspect.getfile(type(encoder)))
+        return disk.encode((encoder.model_path, encoder.tokenizer_path, source), texts, encoder.encode)
 
     def route(self, tools: Sequence[ToolSpec], text: str) -> Route:
         """Encode `text` and route it among `tools` (blocking)."""
