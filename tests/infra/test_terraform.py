@@ -22,6 +22,7 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 # settings.py fails test_every_production_setting_is_provided until it is wired in main.tf or listed here.
 DEFAULT_IN_AZURE = {
     "LOCAL_STT_WHISPER_QUEUE": "default",
+    "LOCAL_BRAIN_EMBEDDING_CACHE_DIR": "default",
     "LOCAL_STT_WHISPER_WORKERS": "default",
     "LOCAL_STT_FINAL": "default (whisper; Azure Speech comes first in the chain there)",
     "REGISTRY_LOAD_WORKER": "default (true)",
