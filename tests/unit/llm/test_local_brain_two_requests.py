@@ -208,3 +208,27 @@ def test_superlatives_of_speed_are_expedited(said: str) -> None:
     from voice.llm.local_brain.yes_no import parse_flag
 
     assert parse_flag("expedited", said, asked=False) is True
+
+
+async def test_identity_and_two_requests_in_one_breath_are_all_taken(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    reply = await sim.say(
+        "Jordan Rivera, account four eight two one. What's in my savings, and also read me my last two charges?"
+    )
+    assert ("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"}) in reply.calls
+    names = [name for name, _ in reply.calls]
+    assert names.index("get_balance") < names.index("get_recent_transactions")
+    assert ("get_balance", {"account_type": "savings"}) in reply.calls
+
+
+async def test_a_coverage_question_in_the_same_breath_as_a_deductible_is_answered_too(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    reply = await sim.say(
+        "What's my deductible, and do I get rental car coverage? It's A U four eight two nine one three."
+    )
+    assert [name for name, _ in reply.calls] == ["get_deductible", "get_coverage"]
+    assert reply.calls[1][1] == {"policy_number": "AU-482913", "coverage_type": "rental"}

@@ -246,6 +246,9 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
+        cued = cued or (
+            noun != "card" and bool(before) and before[-1] in {"account", "number"}
+        )  # "account 1177"
         # "the mastercard was in there too, thirty-three eighty-eight": the card named by its brand
         cued = cued or (noun == "card" and any(t in _CARD_BRANDS for t in before))
         if asked or cued:

@@ -70,7 +70,7 @@ class MetaTurn:
     async def route(self, text: str) -> Route:
         raise NotImplementedError
 
-    def start(self, spec: ToolSpec, text: str) -> Decision:
+    def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         raise NotImplementedError
 
     async def keep_second_request(self, text: str, chosen: str) -> tuple[str, str] | None:
@@ -151,7 +151,9 @@ class MetaTurn:
             return Decision()
         self.state.misses = 0
         if (first := await self.keep_second_request(request, spec.name)) is not None:
-            return self.start(self.tools[first[0]], request)
+            return self.start(
+                self.tools[first[0]], first[1], request
+            )  # its clause, then the rest for what it lacks
         return self.start(spec, request)
 
     async def adopt_handover(self, text: str) -> Decision | None:

@@ -21,7 +21,7 @@ class Recovery:
     convo: DialogReading
     state: DialogState
 
-    def start(self, spec: ToolSpec, text: str) -> Decision:
+    def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         raise NotImplementedError
 
     def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool | Decision:

@@ -43,7 +43,8 @@ TOPIC_BONUS = 0.15
 """Added to a tool whose description names the topic of a caller's *question* ("is X covered?", "what's happening
 with my claim?"): a question about coverage is not a report of a new loss, whatever words they share."""
 _QUESTION = re.compile(
-    r"^(?:\W*(?:so|and|um|uh|hi|hey|okay|quick question|yeah)\W+)*(?:how|what|what's|whats|which|when|where|why|who|"
+    r"^(?:\W*(?:so|and|um|uh|hi|hey|okay|ok|quick question|yeah|like|well|right|hello)\W+)*"
+    r"(?:how|what|what's|whats|which|when|where|why|who|"
     r"does|do|did|is|are|am|was|will|would|can|could|has|have|should)\b|\?\s*$|\bif\b|\bwondering\b|"
     r"\b(?:tell me|let me know|i (?:want|need|would like|'d like) to know)\b"
 )
@@ -51,7 +52,8 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"\b(?:cover(?:s|ed|age)?|pay(?:s)? for|out of pocket|deductible|reimburse)\b|"
-            r"\bwhat (?:about )?if\b|\bwhat happens if\b|\bwould i be\b|\bam i (?:protected|ok|okay)\b"
+            r"\bwhat (?:about )?if\b|\bwhat happens if\b|\bwould i be\b|\bam i (?:protected|ok|okay)\b|"
+            r"\bdo i (?:have|get)\b(?! (?:in|left))"
         ),
         r"\bcover|\bdeductible",
     ),
@@ -66,7 +68,8 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
-            r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance)\b"
+            r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
+            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b"
         ),
         r"\bbalance",
     ),

@@ -45,7 +45,7 @@ class SecondRequests:
     async def route(self, text: str) -> Route:
         raise NotImplementedError
 
-    def start(self, spec: ToolSpec, text: str) -> Decision:
+    def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         raise NotImplementedError
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
@@ -80,9 +80,11 @@ class SecondRequests:
                 first = (name, part)  # what they do want, instead of what they said no to
             elif index < mine and first is None:
                 first = (name, part)  # asked before the chosen one: answer in the caller's order
-                self.state.queued = [{"tool": chosen, "text": parts[mine], "args": {}}, *self.state.queued]
-            else:
-                self.state.queued = [*self.state.queued, {"tool": name, "text": part, "args": {}}]
+                queued = {"tool": chosen, "text": parts[mine], "context": text, "args": {}}
+                self.state.queued = [queued, *self.state.queued]
+            else:  # its own clause, and the rest for what it leaves out ("the last charges on it")
+                queued = {"tool": name, "text": part, "context": text, "args": {}}
+                self.state.queued = [*self.state.queued, queued]
         self.state.queued = self.state.queued[:MAX_QUEUED]
         return first
 
@@ -111,5 +113,7 @@ class SecondRequests:
             if spec is None:
                 continue
             args = dict(first.get("args") or {})
-            return self.advance(spec, args) if args else self.start(spec, str(first.get("text") or ""))
+            if args:
+                return self.advance(spec, args)
+            return self.start(spec, str(first.get("text") or ""), str(first.get("context") or ""))
         return None

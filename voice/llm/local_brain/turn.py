@@ -196,7 +196,9 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if self.tools[route.tool].handoff is None and (
             first := await self.keep_second_request(text, route.tool)
         ):
-            return self.start(self.tools[first[0]], text)  # its details may be anywhere in what was said
+            return self.start(
+                self.tools[first[0]], first[1], text
+            )  # its clause, then the rest for what it lacks
         return self.start(self.tools[route.tool], text)
 
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
@@ -286,9 +288,10 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
     def _is_free(self, spec: ToolSpec, name: str) -> bool:
         return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
 
-    def start(self, spec: ToolSpec, text: str) -> Decision:
-        """A new request for `spec`: take what the utterance says, what the caller said before, and ids from
-        earlier results. Ending or transferring the call needs the caller's own words for it."""
+    def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
+        """A new request for `spec`: take what the utterance says (and what its `context`, the whole utterance a
+        clause came from, adds), what the caller said before, and ids from earlier results. Ending or
+        transferring the call needs the caller's own words for it."""
         if spec.name == "end_call" and not says_goodbye(text):
             return self.not_understood()  # merely nearest to a goodbye example is not a goodbye
         if spec.name == "transfer_to_human" and not asks_for_person(text):
@@ -296,6 +299,9 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return Decision(CONFIRM_PERSON)
         self.state.pending = None
         args = extract_arguments(spec.parameters, text, today=self.today)
+        if context:
+            around = extract_arguments(spec.parameters, context, today=self.today)
+            args.update({k: v for k, v in around.items() if k not in args})
         for name in properties(spec):
             if name in CARRY_PARAMS and name not in args and name in self.known:
                 args[name] = self.known[name]
