@@ -65,6 +65,7 @@ def build_realtime(
         api_version=settings.azure_voicelive_api_version,
         default_voice=default_voice,
         usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
+        local_barge_in=settings.voicelive_local_barge_in,
     )
     return BackendRealtime(
         engine=engine,

@@ -191,6 +191,12 @@ class Settings(SettingsSections, BaseSettings):
         "en-US-AvaMultilingualNeural",
         description="VoiceLive voice for agents that name none (Azure neural names, or OpenAI names like alloy).",
     )
+    voicelive_local_barge_in: bool = Field(
+        True,
+        description="ORCHESTRATOR=voicelive: run our own VAD on the caller audio we forward and silence the agent "
+        "(StopAudio) on the caller's speech onset without waiting for the realtime service's speech_started, "
+        "which still confirms the interruption; false: barge-in waits for speech_started.",
+    )
     price_table_file: Path | None = Field(
         None,
         description="A YAML price table used instead of the shipped one (voice/usage/prices.yaml) to price "

@@ -3,7 +3,8 @@ loopback: synthesized caller speech in real-time 20 ms frames, agent audio throu
 shipped tools on the demo data in an embedded Redis, and the transcript in the SQLite store.
 
 One call walks through a greeting, an identity check (a tool call), a handoff to card services and a
-barge-in on the new agent's greeting.
+barge-in on the new agent's greeting. Another shows our own VAD on the forwarded audio stopping the agent when
+the server's turn detection never reports the caller's speech (local barge-in).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.realtime_server.app import create_realtime_app
 from apps.realtime_server.auth import ClientSecretSigner, RealtimeAuth
 from apps.realtime_server.engine import build_embedded_engine
+from registries.agentstore.schema import TurnDetectionSpec, VoiceLiveSpec
 from registries.loader import load_registry
 from registries.toolstore.demo import seed_demo_data
 from tests.call_doubles import Control, CountingSink
 from tests.support import eventually
+from voice.audio.vad import VadStream, get_shared_model
+from voice.audio.vad_batcher import VadBatcher
 from voice.session.config import CallConfig
 from voice.session.conversation import CallConversation
 from voice.session.orchestrator import CallDeps
@@ -47,12 +51,15 @@ LOCK = "Please lock the card ending in four two one nine."
 
 
 class Caller:
-    """Sends the caller's audio in real time: silence, or queued speech, one 20 ms frame per tick."""
+    """Sends the caller's audio in real time: silence, or queued speech, one 20 ms frame per tick; with `vad`,
+    each frame comes with the probabilities of the VAD windows it completed (as `MediaSession` does)."""
 
-    def __init__(self, orchestrator: VoiceLiveOrchestrator) -> None:
+    def __init__(self, orchestrator: VoiceLiveOrchestrator, vad: VadBatcher | None = None) -> None:
         self._orchestrator = orchestrator
         self._speech = bytearray()
         self._tts = EspeakTts()
+        self._vad = vad
+        self._stream = VadStream(vad.model) if vad is not None else None
 
     async def say(self, text: str) -> None:
         self._speech += await self._tts.synthesize(text, sample_rate=RATE)
@@ -70,7 +77,11 @@ class Caller:
                 del self._speech[:FRAME]
             else:
                 frame = bytes(FRAME)
-            await self._orchestrator.on_audio(frame, ())
+            probabilities: list[float] = []
+            if self._vad is not None and self._stream is not None:
+                self._stream.append(frame)
+                probabilities = await self._vad.probabilities(self._stream)
+            await self._orchestrator.on_audio(frame, probabilities)
             sent += 1
             await asyncio.sleep(max(0.0, started + sent * 0.02 - time.monotonic()))
 
@@ -192,3 +203,53 @@ async def test_a_banking_call_through_the_local_realtime_server(
     assert any(t.interrupted for t in agent_turns), describe(transcript)
     assert transcript.outcome.agents_visited[:2] == ("concierge", "card_services")
     assert transcript.outcome.reason == "caller hung up"
+
+
+async def test_our_vad_stops_the_agent_when_the_server_never_hears_the_caller(
+    redis: Redis, realtime_server: ServedApp, transcripts: SqliteTranscriptStore
+) -> None:
+    """The server's VAD bar is out of reach (threshold 1.0): no speech_started ever comes back, so only local
+    barge-in can silence the agent, and then turn the pause into an interruption (truncated, recorded)."""
+    snapshot = load_registry()
+    deaf = VoiceLiveSpec(turn_detection=TurnDetectionSpec(threshold=1.0))
+    conversation = CallConversation(
+        call_id="vl-call-2",
+        caller="+14255550123",
+        snapshot=snapshot,
+        scenario=snapshot.scenarios["banking"],
+        agent=snapshot.start_agent("banking").model_copy(update={"voicelive": deaf}),
+        redis=redis,
+    )
+    sink = CountingSink()
+    playout = PacedPlayout(sink, frame_bytes=FRAME)
+    orchestrator = VoiceLiveOrchestrator(
+        CallDeps(
+            conversation=conversation, call_control=Control(), transcripts=transcripts, config=CallConfig()
+        ),
+        settings=VoiceLiveSettings(endpoint=realtime_server.base_url, api_key=KEY, model="gpt-4o-realtime"),
+        connect=voicelive_connect,
+    )
+    assert orchestrator.uses_vad
+    caller = Caller(orchestrator, VadBatcher(await asyncio.to_thread(get_shared_model)))
+    playout_task = asyncio.create_task(playout.run())
+    await orchestrator.start(sample_rate=RATE, playout=playout)
+    caller_task = asyncio.create_task(caller.run())
+    try:
+        await eventually(lambda: sink.frames >= 25, timeout=30)  # the greeting is playing
+        await caller.say(LOCK)
+        await eventually(lambda: sink.stops >= 1, timeout=30)
+        await eventually(lambda: not orchestrator.agent_active, timeout=30)
+    finally:
+        await orchestrator.aclose("caller hung up")
+        caller_task.cancel()
+        playout_task.cancel()
+        for task in (caller_task, playout_task):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    transcript = await transcripts.get("vl-call-2")
+    assert transcript is not None, "no transcript"
+    greeting = transcript.turns[0]
+    assert greeting.speaker == "agent" and greeting.kind == "greeting", describe(transcript)
+    assert greeting.interrupted, describe(transcript)
+    assert not any(t.speaker == "caller" for t in transcript.turns), describe(transcript)

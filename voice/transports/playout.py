@@ -94,11 +94,13 @@ class PacedPlayout:
     async def pause(self) -> bool:
         """Go quiet now but keep the audio: StopAudio, and frames sent that had not started playing go back
         to the front of the queue, so `resume()` carries on from the exact point the caller last heard.
-        True if StopAudio was sent (the caller could hear us)."""
+        True if StopAudio was sent: something sent is still playing by our clock, or the agent is mid-utterance
+        (audio queued: after a stall of our loop the far end may still be playing frames that went out late),
+        as for `interrupt()`."""
         if self._paused:
             return False
         now = self._clock()
-        playing = now < self._next_due  # something sent is still playing (or about to) at the caller
+        playing = now < self._next_due or bool(self._buffer)
         self._paused = True
         unplayed = [frame for starts_at, frame in self._recent if starts_at >= now]
         if unplayed:

@@ -23,6 +23,9 @@ class VoiceLiveSettings:
     reconnect_attempts: int = 1
     """Reconnects after a dropped socket before the call is ended (no dead air)."""
     response_timeout_s: float = 30.0
+    """Bound on waiting for a spoken line (goodbye, apology) to be generated and played."""
     usage_provider: str = "azure-voicelive"
     """The provider name its `response.done` usage is recorded under (the embedded server's is priced at zero)."""
-    """Bound on waiting for a spoken line (goodbye, apology) to be generated and played."""
+    local_barge_in: bool = True
+    """Run our own VAD on the caller audio we forward and silence the agent (StopAudio) on speech onset without
+    waiting for the server's `speech_started`; the server's event still confirms the interruption."""

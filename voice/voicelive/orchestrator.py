@@ -5,7 +5,8 @@ One instance per call, driven by `MediaSession` like the SpeechCascade and reusi
 `CallConversation`. It owns every task it starts: the session task (connect, receive loop, one reconnect), the
 idle watchdog, tool runs, the wait for each response to finish playing, and the transcript writer. Caller
 turn-taking is the server's VAD; barge-in is ours (StopAudio at once, then `response.cancel` and
-`conversation.item.truncate`). The `TurnBook` keeps the per-response state and the transcript; `ToolFollowUps`
+`conversation.item.truncate`), on the server's `speech_started` or, sooner, on our own VAD over the caller
+audio we forward (`LocalOnset`: pause on onset, resume if it was not a barge-in). The `TurnBook` keeps the per-response state and the transcript; `ToolFollowUps`
 continue after function calls. A realtime socket that cannot be kept, or a caller gone silent, ends the call
 with a reason, never in dead air.
 """
@@ -19,6 +20,7 @@ import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
+from voice.audio.turns import BargeIn, PauseAgent, ResumeAgent
 from voice.llm.base import dtmf_message
 from voice.session.idle import IdleWatchdog
 from voice.session.keypad import KeyPad
@@ -32,6 +34,7 @@ from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
 from voice.voicelive.config import VoiceLiveSettings
 from voice.voicelive.followups import ToolFollowUps
 from voice.voicelive.link import DEFAULT_CONNECT, ConnectFactory, RealtimeLink, log_server_error
+from voice.voicelive.onset import LocalOnset
 from voice.voicelive.session_config import build_session, output_rate
 from voice.voicelive.speaker import Speaker
 from voice.voicelive.tool_runner import replay_items, user_text_item
@@ -44,11 +47,11 @@ IDLE_TIMEOUT = "idle timeout"
 
 
 class VoiceLiveOrchestrator:
-    uses_vad = False  # the realtime server detects turns itself
-
     def __init__(
         self, deps: CallDeps, *, settings: VoiceLiveSettings, connect: ConnectFactory = DEFAULT_CONNECT
     ) -> None:
+        self.uses_vad = settings.local_barge_in
+        """The server detects turns; our VAD only runs for local barge-in."""
         conversation = deps.conversation
         self.conversation = conversation
         self.call_id = conversation.call_id
@@ -63,6 +66,7 @@ class VoiceLiveOrchestrator:
         self._playout: PacedPlayout | None = None
         self._inbound: InboundAudio | None = None
         self._outbound: OutboundAudio | None = None
+        self._onset: LocalOnset | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._idle_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -90,6 +94,8 @@ class VoiceLiveOrchestrator:
         self._playout = playout
         self._inbound = InboundAudio(sample_rate)
         self._outbound = OutboundAudio(playout, sample_rate)
+        if self.uses_vad:
+            self._onset = LocalOnset(self.conversation.agent, sample_rate)
         self.book.attach(self._inbound, self._outbound, playout)
         self._recorder.start(self.book.reply_draft)
         self._session_task = asyncio.create_task(self._run_session(), name=f"voicelive:{self.call_id}")
@@ -119,10 +125,13 @@ class VoiceLiveOrchestrator:
     # --- inbound media and keys --------------------------------------------------------------------
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         """One 20 ms frame at the call's rate. Dropped while (re)connecting: nothing queues unboundedly."""
+        now = time.monotonic()
+        if self._onset is not None:
+            await self._local_onset(self._onset, pcm, probabilities, now)
         inbound = self._inbound
         if not self._channel.ready or inbound is None:
             return
-        batch = inbound.add(pcm, time.monotonic())
+        batch = inbound.add(pcm, now)
         if batch is not None:
             await self._channel.append_audio(batch)
 
@@ -247,20 +256,44 @@ class VoiceLiveOrchestrator:
             log.info("barge-in", extra={"onset_ms": event.get("audio_start_ms")})
             await self.interrupt("barge-in", onset_at=arrived)
 
+    async def _local_onset(
+        self, onset: LocalOnset, pcm: bytes, probabilities: Sequence[float], now: float
+    ) -> None:
+        """Our VAD's verdict on the caller's frame: pause the agent on onset, resume it if the sound died
+        down short of a barge-in (a `speech_started` from the server would have interrupted it by then),
+        interrupt on a barge-in. An agent that may not be interrupted gets none of these (its policy)."""
+        assert self._playout is not None
+        active = self.agent_active if probabilities else False
+        for event in onset.hear(pcm, probabilities, agent_active=active, now=now):
+            if isinstance(event, PauseAgent):
+                if await self._playout.pause():  # StopAudio went out
+                    self._telemetry.barge_in(max(0.0, time.monotonic() - onset.arrival(event.at_ms, now)))
+                    log.info("agent paused: caller speech onset", extra={"onset_ms": event.at_ms})
+            elif isinstance(event, ResumeAgent):
+                if self._playout.paused:
+                    self._playout.resume()
+                    log.info("agent resumed: the caller's sound was not a barge-in")
+            elif isinstance(event, BargeIn) and self.agent_active:
+                self.epoch += 1
+                await self.interrupt("barge-in")
+
     async def interrupt(self, why: str, *, onset_at: float | None = None) -> None:
-        """Stop the agent now (StopAudio first), then cancel and truncate on the server side."""
+        """Stop the agent now (StopAudio first, unless a pause already sent it), then cancel and truncate on
+        the server side."""
         assert self._playout is not None and self._outbound is not None
         heard = self._outbound.heard_ms(time.monotonic())
         item_id = self._outbound.item_id
+        paused = self._playout.paused  # our local onset already silenced the agent
         stopped = await self._playout.interrupt()
         if stopped and onset_at is not None:  # caller's speech onset -> StopAudio sent
             self._telemetry.barge_in(max(0.0, time.monotonic() - onset_at))
+        silenced = stopped or paused
         generating = self.book.generating
         if generating:
             await self._channel.cancel_response()
-        if item_id and (stopped or generating):
+        if item_id and (silenced or generating):
             await self._channel.truncate(item_id, heard)
-        self.book.cut(heard, item_id, stopped=stopped)
+        self.book.cut(heard, item_id, stopped=silenced)
         self._outbound.forget_item()
         log.info("agent interrupted", extra={"by": why, "stop_audio": stopped})
 
@@ -295,6 +328,8 @@ class VoiceLiveOrchestrator:
         if self.observer is not None:
             with contextlib.suppress(Exception):
                 await self.observer.on_agent_changed(previous, self.conversation.agent.name)
+        if self._onset is not None:
+            self._onset.set_agent(self.conversation.agent)
         await self._channel.update_session(self._session_config())
 
     async def wait_played(self) -> None:

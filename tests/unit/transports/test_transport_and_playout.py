@@ -128,6 +128,19 @@ async def test_pause_sends_stop_audio_and_resume_replays_from_the_first_unheard_
     assert playout.frames_sent == 40
 
 
+async def test_pause_mid_utterance_after_a_stall_still_sends_stop_audio() -> None:
+    now = [0.0]
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=1, clock=lambda: now[0])
+    runner = asyncio.create_task(playout.run())
+    playout.enqueue(bytes(640 * 50))
+    await asyncio.wait_for(sink.first_frame.wait(), timeout=5)
+    now[0] = 1.0  # the loop stalled: by our clock everything sent has played, with most of the reply queued
+    assert await playout.pause() is True
+    runner.cancel()
+    assert sink.sent[-1] == "stop" and playout.paused
+
+
 async def test_interrupt_after_a_pause_sends_no_second_stop_audio() -> None:
     sink = RecordingSink()
     playout = PacedPlayout(sink, frame_bytes=640, lead_frames=1)

@@ -30,7 +30,13 @@ GREETING_START = "Thank you for calling Contoso Bank"
 
 class Harness:
     def __init__(
-        self, redis: Redis, *, barge_in: bool = True, refuse: int = 0, config: CallConfig | None = None
+        self,
+        redis: Redis,
+        *,
+        barge_in: bool = True,
+        refuse: int = 0,
+        config: CallConfig | None = None,
+        local_barge_in: bool = True,
     ) -> None:
         self.server = FakeRealtime()
         self.server.refuse = refuse
@@ -53,7 +59,11 @@ class Harness:
             redis=redis,
         )
         settings = VoiceLiveSettings(
-            endpoint="http://127.0.0.1:9", api_key="test-key", connect_timeout_s=2, response_timeout_s=5
+            endpoint="http://127.0.0.1:9",
+            api_key="test-key",
+            connect_timeout_s=2,
+            response_timeout_s=5,
+            local_barge_in=local_barge_in,
         )
         deps = CallDeps(
             conversation=self.conversation,
@@ -94,6 +104,11 @@ class Harness:
     async def caller_audio(self, ms: int) -> None:
         for _ in range(ms // 20):
             await self.orch.on_audio(bytes(FRAME), ())
+
+    async def caller_vad(self, probabilities: list[float]) -> None:
+        """Caller frames, each completing one VAD window with the given speech probability."""
+        for probability in probabilities:
+            await self.orch.on_audio(bytes(FRAME), (probability,))
 
     def respond(self, text: str, *, audio_ms: int = 200, done: bool = True, tagged: bool = True) -> str:
         """The server answers the latest response.create (echoing its metadata) or speaks on its own."""
