@@ -23,6 +23,7 @@ TF_FILES = sorted(TERRAFORM.rglob("*.tf"))
 DEFAULT_IN_AZURE = {
     "LOCAL_STT_WHISPER_QUEUE": "default",
     "LOCAL_BRAIN_EMBEDDING_CACHE_DIR": "default",
+    "VOICELIVE_LOCAL_BARGE_IN": "default (true)",
     "LOCAL_STT_WHISPER_WORKERS": "default",
     "LOCAL_STT_FINAL": "default (whisper; Azure Speech comes first in the chain there)",
     "REGISTRY_LOAD_WORKER": "default (true)",
