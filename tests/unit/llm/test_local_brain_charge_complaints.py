@@ -254,3 +254,23 @@ def test_harm_done_to_others_is_filed_as_other_before_what_the_story_names(said:
     from voice.llm.local_brain.enums import match_enum
 
     assert match_enum(said, ["auto", "home", "theft", "water", "other"]) == kind
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "there's a charge from a hotel in Denver and I haven't been to Denver in years",
+        "a store I've never even set foot in billed me",
+        "I think somebody's got my card number",
+    ],
+)
+async def test_disowned_charges_in_other_words_go_to_fraud(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis, said: str
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    reply = await sim.say(said)
+    assert reply.tools[:1] == ["handoff_fraud"]
+
+
+def test_an_identifier_read_with_a_pause_in_it() -> None:
+    assert parse_identifier("It's A U four eight two... nine one three.", "LL-DDDDDD") == "AU-482913"

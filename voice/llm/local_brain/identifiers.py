@@ -135,6 +135,7 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     """
     spelled = re.sub(r"\b([a-z])\.", r"\1", text.lower())  # "h. o. 730155" is read out letter by letter
     spelled = re.sub(r"\s+(?:dash|hyphen)\s+", " ", spelled)  # "a u dash four eight ...": the id's own dash
+    spelled = re.sub(r"\.{2,}|…", " ", spelled)  # "a u four eight two... nine one three": a pause, not an end
     runs = _id_chars(tokens(spelled))
     candidates: list[str] = []
     for _, _, readings in runs:
