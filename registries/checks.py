@@ -136,7 +136,17 @@ def _check_edges(
             examples=target.examples if target else (),
             type=edge.type,
             share_context=edge.share_context,
-            routing_values=_values_only_there(agents, tools, edge.from_agent, edge.to),
+            routing_values=_values_only_there(
+                agents,
+                tools,
+                edge.from_agent,
+                edge.to,
+                tuple(
+                    e.to
+                    for e in report.loaded.spec.handoffs
+                    if e.from_agent == edge.from_agent and e.to != edge.to
+                ),
+            ),
         )
         edges.append((edge.model_copy(update={"tool": name}), spec))
     return [
@@ -184,10 +194,18 @@ def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> li
 
 
 def _values_only_there(
-    agents: Mapping[str, Loaded], tools: Mapping[str, ToolSpec], source: str, target: str
+    agents: Mapping[str, Loaded],
+    tools: Mapping[str, ToolSpec],
+    source: str,
+    target: str,
+    siblings: tuple[str, ...] = (),
 ) -> tuple[tuple[str, ...], ...]:
-    """The target agent's enum value lists, less the values the source agent's own tools already take."""
+    """The target agent's enum value lists, less the values the source agent's own tools already take and those
+    another agent the source hands off to (`siblings`) takes too ("lost" is a lock reason at fraud and at card
+    services: it says nothing about which of them the caller wants)."""
     own = {v for values in _enum_value_lists(agents.get(source), tools) for v in values}
+    for sibling in siblings:
+        own |= {v for values in _enum_value_lists(agents.get(sibling), tools) for v in values}
     lists = [
         tuple(v for v in values if v not in own) for values in _enum_value_lists(agents.get(target), tools)
     ]

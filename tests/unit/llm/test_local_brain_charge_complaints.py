@@ -274,3 +274,33 @@ async def test_disowned_charges_in_other_words_go_to_fraud(
 
 def test_an_identifier_read_with_a_pause_in_it() -> None:
     assert parse_identifier("It's A U four eight two... nine one three.", "LL-DDDDDD") == "AU-482913"
+
+
+async def test_which_charge_tell_me_is_a_question_the_next_answer_fills(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    """The tool's error asks "Which charge is it? Tell me the merchant and the amount.": the answer fills it, and
+    the reason the caller gave at the start still stands."""
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    await sim.say("Marcus Chen, born November twenty-third, seventy-eight")
+    asked = await sim.say("a restaurant charged me twice for one meal")
+    assert asked.text.endswith("Tell me the merchant and the amount.")
+    done = await sim.say("Bella Pizza, forty-two fifty")
+    assert done.calls == [
+        ("dispute_charge", {"reason": "duplicate", "merchant": "Bella Pizza", "amount": 42.5})
+    ]
+
+
+def test_a_day_named_beats_just_now_about_the_call() -> None:
+    from datetime import date
+
+    from voice.llm.local_brain.dates import parse_date
+
+    said = "three days ago someone keyed my car, I only just now found time to call"
+    assert parse_date(said, today=date(2026, 12, 6)) == date(2026, 12, 3)
+
+
+def test_a_value_two_handoff_targets_take_is_no_evidence_for_either(snapshot: RegistrySnapshot) -> None:
+    tools = {t.name: t for t in snapshot.tools_for("concierge", "banking")}
+    for handoff in ("handoff_card_services", "handoff_fraud"):
+        assert not any("lost" in values for values in tools[handoff].routing_values), handoff

@@ -299,8 +299,6 @@ def _relative_date(norm: str, today: date, *, past: bool) -> date | None:
         return today - timedelta(days=2)
     if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_YESTERDAY):
         return today - timedelta(days=1)
-    if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_TODAY):
-        return today
     if re.search(r"\btomorrow\b", norm):
         return today + timedelta(days=1)
     if match := re.search(r"\b(\w+) (days?|weeks?) ago\b", norm):
@@ -321,4 +319,8 @@ def _relative_date(norm: str, today: date, *, past: bool) -> date | None:
             return today + timedelta(days=ahead)
         back = (today.weekday() - weekday) % 7 or 7  # the most recent one before today
         return today - timedelta(days=back)
+    # Last: "just now" or "this morning" is as often about the call ("I just now got around to calling") as
+    # about what happened; a day named anywhere else in the sentence wins.
+    if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_TODAY):
+        return today
     return None

@@ -14,6 +14,9 @@ from voice.llm.local_brain.slots import LOOKUP_FIRST, mentioned, properties
 from voice.llm.local_brain.state import DialogState, Pending
 
 _VERIFY_NEEDED = re.compile(r"\bverif(?:y|ied|ication)\b", re.IGNORECASE)
+_ASKS = re.compile(r"\?\s*$|\?\s+(?:tell|give|say|read)\b|^\s*(?:tell|give|say) me\b", re.IGNORECASE)
+"""An error that asks something: a question at the end, or one followed by what to say ("Which charge is it?
+Tell me the merchant and the amount.")."""
 
 
 class Recovery:
@@ -46,7 +49,7 @@ class Recovery:
             self.state.deferred = {"tool": spec.name, "args": outcome.args}
             started = self.start(verifier, self.convo.latest_user or "")
             return started if started.calls else False
-        if spec is None or not message.rstrip().endswith("?"):
+        if spec is None or not _ASKS.search(message):
             if spec is not None and spec.name == "verify_identity":
                 self.state.deferred = None
             return False

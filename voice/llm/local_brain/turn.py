@@ -243,7 +243,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             route is not None
             and route.tool is not None
             and route.tool != spec.name
-            and route.score >= SWITCH_THRESHOLD
+            and (route.score >= SWITCH_THRESHOLD or asks_in_so_many_words(text))  # said in so many words
             and (not filled or free_answer or asks_in_so_many_words(text))
         ):
             self.state.pending = None  # the caller moved on to something else
