@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.unit.cascade.fakes import WholeTurnStt
 from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
 
 SEMANTIC = {"turn_end_mode": "semantic", "turn_end_min_silence_ms": 200, "turn_end_speculate_ms": 96}
@@ -59,6 +60,25 @@ async def test_the_caller_going_on_drops_the_unheard_reply_and_keeps_their_words
     assert last == ["i would like to check my savings"]
     replies = [t.text for t in h.agent_turns() if t.kind == "reply"]
     assert replies == ["Sure, your savings."]
+
+
+async def test_a_recogniser_that_reads_the_continued_turn_whole_replaces_the_carried_words() -> None:
+    """The stretch before the pause, read alone, came back wrong ("chick"); read with the rest of the turn it
+    is right, and the caller's turn is that text alone, not the carried words followed by it."""
+    stt = WholeTurnStt(["i would like to chick", "i would like to check my savings"])
+    async with Harness(stt, [["Too early."], ["Thanks."]], **SEMANTIC) as h:
+        await h.idle()
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 5)  # the reply starts early...
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert len(h.brain.requests) == 1
+        await h.windows(SPEECH, 12)  # ...and the caller goes on
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert stt.continued == 1
+    assert callers(h) == ["i would like to check my savings"]
+    assert user_messages(h) == ["i would like to check my savings"]
 
 
 async def test_words_still_being_recognised_when_the_caller_goes_on_are_kept() -> None:
