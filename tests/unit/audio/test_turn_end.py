@@ -243,3 +243,21 @@ def test_an_early_replys_overhead_counts_the_longer_of_the_wait_and_the_work_beg
     assert busy.overhead_ms == 660 - (224 - 128 + 550)
     plain = TurnLatency(end_of_turn_ms=600, stt_final_ms=150, response_ms=760)
     assert plain.overhead_ms == 10
+
+
+def test_a_comma_pause_does_not_end_a_turn_that_sounds_complete_by_default() -> None:
+    """Callers (and the neural caller voice: 300-390 ms) pause at commas: "Jordan Rivera, | the last four are
+    four eight one two, | no wait". With the service's defaults such a pause starts the reply unheard but does
+    not end the turn, though the words so far sound complete; a real end of turn still does."""
+    from registries.loader import load_registry
+    from voice.session.config import CallConfig
+    from voice.speech_cascade.agent_profile import agent_turn_policy
+
+    snapshot = load_registry()
+    agent = snapshot.start_agent("banking")
+    tracker = TurnTracker(agent_turn_policy(agent, CallConfig(turn_end_mode="semantic")))
+    tracker.judge = lambda: Verdict.COMPLETE
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(384), agent_active=False)
+    assert TurnLikelyEnded in [type(e) for e in events] and TurnEnded not in [type(e) for e in events]
+    events = run(tracker, [0.9] * windows(640) + [0.05] * windows(640), agent_active=False)
+    assert [type(e) for e in events].count(TurnEnded) == 1
