@@ -8,6 +8,10 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - amounts "$300", "$2,450.75" -> "three hundred dollars", "... dollars and seventy five cents"
 - ordinals "2nd", "23rd" -> "second", "twenty third"; percentages "5%" -> "five percent"
 - decimals "2.5" -> "two point five"; "1,200" -> "one thousand two hundred"; times "7:30" -> "seven thirty"
+- a "decimal" with three or more digits after the point, "7.001002", is a code read with "oh"s ("seven oh oh
+  one oh oh two"): digit by digit, the point dropped
+- a price said as two numbers, "a hundred and twenty-nine ninety-nine" -> "129, 99": "one hundred twenty nine
+  ninety nine" (a group of three digits then one of two, after a comma; three and three stay a code)
 - 1-3 digits "250" -> "two hundred fifty" (a leading zero: digit by digit, "007" -> "zero zero seven")
 - 4 digits 1900-2099 "1990" -> "nineteen ninety" (a year; the brain reads a year-shaped group as four
   digits where an identifier is expected); any other run of 4+ digits is read digit by digit
@@ -30,6 +34,7 @@ _THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
 _IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
 _GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
 _DIGITS = r"(?P<digits>\d+)"
+_PRICE_PAIR = re.compile(r"[1-9]\d{2}, [1-9]\d")
 _NUMBER = re.compile(
     "|".join((_AMOUNT, _ORDINAL, _PERCENT, _TIME, _DECIMAL, _THOUSANDS, _IDENT, _GROUPS, _DIGITS))
 )
@@ -73,7 +78,10 @@ def _read(match: re.Match[str]) -> str:
             [] if minute == 0 else ["oh", *cardinal(minute)] if minute < 10 else cardinal(minute)
         )
     elif g["whole"] is not None:
-        words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
+        if len(g["fraction"]) >= 3:  # "7.001002": "seven oh oh one oh oh two", a code
+            words = spell_digits(g["whole"] + g["fraction"])
+        else:
+            words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
     elif g["thousands"] is not None:
         words = _number(int(g["thousands"].replace(",", "")))
     elif g["letters"] is not None:
@@ -82,6 +90,8 @@ def _read(match: re.Match[str]) -> str:
         parts = re.split(r"[-, ]+", g["groups"])
         if all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"
             words = [w for part in parts for w in read_digits(part)]
+        elif _PRICE_PAIR.fullmatch(g["groups"]):  # "129, 99": "a hundred and twenty-nine ninety-nine"
+            words = [*cardinal(int(parts[0])), *cardinal(int(parts[1]))]
         else:  # "215 566", "555-1234": a code read out in groups of digits
             words = spell_digits("".join(parts))
     else:
