@@ -62,6 +62,24 @@ def test_repeated_text_is_collapsed_to_one_copy() -> None:
     assert collapse_repeats("yes, yes, do it") == "yes, yes, do it"
 
 
+@pytest.mark.parametrize(
+    ("looped", "once"),
+    [
+        ("Sure. Sure. Sure. It's Jordan Rivera.", "Sure. It's Jordan Rivera."),
+        (
+            "So, Sorry. Sorry. Sorry. Sorry. How much is in my savings?",
+            "So, Sorry. How much is in my savings?",
+        ),
+        ("AU-482914, sorry, 913, 913, 913, 913,", "AU-482914, sorry, 913,"),
+        ("few few few few", "few"),
+        ("no, no, that's wrong", "no, no, that's wrong"),  # twice is how people talk
+        ("Thank you. Thank you.", "Thank you. Thank you."),
+    ],
+)
+def test_a_word_written_three_times_in_a_row_is_kept_once(looped: str, once: str) -> None:
+    assert collapse_repeats(looped) == once
+
+
 def test_a_decoding_loop_is_detected() -> None:
     assert looping("You've already done it, " * 8, 3.0)
     loop = "seven zero zero one zero zero one, seven zero zero one, seven zero zero one, seven zero zero one, sev-"
