@@ -16,7 +16,8 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - 4 digits 1900-2099 "1990" -> "nineteen ninety" (a year; the brain reads a year-shaped group as four
   digits where an identifier is expected); any other run of 4+ digits is read digit by digit
 - groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "482 1", "555-1234" -> digit by digit
-- letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."
+- letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."; two
+  lower-case letters hyphenated to digits too ("re-215-566": with a lower-case prompt Whisper writes them so)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _PERCENT = r"(?P<percent>\d+(?:\.\d+)?)\s?%"
 _TIME = r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2})\b"
 _DECIMAL = r"(?P<whole>\d+)\.(?P<fraction>\d+)"
 _THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
-_IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
+_IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d)|[a-z]{2}(?=-\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
 _GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
 _DIGITS = r"(?P<digits>\d+)"
 _PRICE_PAIR = re.compile(r"[1-9]\d{2}, [1-9]\d")
@@ -85,7 +86,7 @@ def _read(match: re.Match[str]) -> str:
     elif g["thousands"] is not None:
         words = _number(int(g["thousands"].replace(",", "")))
     elif g["letters"] is not None:
-        words = [*g["letters"], *spell_digits(re.sub(r"\D", "", g["tail"]))]
+        words = [*g["letters"].upper(), *spell_digits(re.sub(r"\D", "", g["tail"]))]
     elif g["groups"] is not None:
         parts = re.split(r"[-, ]+", g["groups"])
         if all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"

@@ -39,6 +39,8 @@ from voice.stt.whisper_text import spoken_numbers
         ("it's 7.001002.", "it's seven zero zero one zero zero two."),
         ("Lakeside Hardware, 129, 99.", "Lakeside Hardware, one hundred twenty nine ninety nine."),
         ("the rate is 4.25", "the rate is four point two five"),
+        ("it's re-215-566,", "it's R E two one five five six six,"),
+        ("a re-run at 5", "a re-run at five"),
         ("code 007", "code zero zero seven"),
         ("at 7:30 or 7:05", "at seven thirty or seven oh five"),
         ("5% and 2.5", "five percent and two point five"),
