@@ -29,6 +29,9 @@ def demo_data_phrases() -> list[str]:
     for customer in data.customers:
         name = customer.full_name
         phrases += [name, f"my name is {name}", f"this is {name}", f"it's {name}", customer.first_name]
+    # Policy numbers as callers spell them, "R E 2 1 5 5 6 6" (the model reads the digits; the final pass
+    # learns the identifiers' letters from them, see `whisper_text.identifier_prefixes`).
+    phrases += [" ".join(ch for ch in policy.number if ch.isalnum()) for policy in data.policies]
     merchants = {t.merchant for t in data.transactions if t.amount_cents < 0}
     for merchant in sorted(merchants):
         phrases += [merchant, f"the charge at {merchant}", f"{merchant} charged me"]

@@ -103,3 +103,40 @@ def _read(match: re.Match[str]) -> str:
 def spoken_numbers(text: str) -> str:
     """`text` with every written number replaced by the words a caller would have said."""
     return " ".join(_NUMBER.sub(_read, text).split())
+
+
+# How Whisper writes the first letter of a spoken identifier when it takes it for a word: "the U four eight
+# ..." for "A U four eight", "our E two one five ..." for "R E two one five".
+_LETTER_AS_WORD = {
+    "A": ("a", "the", "uh", "eh", "hey", "ay"),
+    "R": ("are", "our", "or", "ar"),
+    "H": ("age", "each"),
+    "O": ("oh",),
+    "E": ("he",),
+}
+_SPOKEN_DIGIT = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b"
+_WRITTEN_PREFIX = re.compile(r"\b([A-Z]{2})-?\d{4,}\b")
+_SPELLED_PREFIX = re.compile(r"\b([A-Z]) ([A-Z]) (?:\d|" + _SPOKEN_DIGIT + ")")
+
+
+def identifier_prefixes(phrases: tuple[str, ...]) -> frozenset[str]:
+    """The two-letter prefixes of the identifiers in a scenario's phrases ("AU-482913", "R E 2 1 5 5 6 6")."""
+    found: set[str] = set()
+    for phrase in phrases:
+        found.update(_WRITTEN_PREFIX.findall(phrase))
+        found.update(a + b for a, b in _SPELLED_PREFIX.findall(phrase))
+    return frozenset(found)
+
+
+def repair_prefix_letters(text: str, prefixes: frozenset[str]) -> str:
+    """A known identifier prefix whose first letter came back as a word, before the second letter and spoken
+    digits, made letters again: with AU known, "the policy is the U four eight ..." -> "the policy is A U four
+    eight ..."."""
+    for prefix in sorted(prefixes):
+        first, second = prefix[0], prefix[1]
+        sounds = _LETTER_AS_WORD.get(first)
+        if not sounds:
+            continue
+        pattern = rf"\b(?i:{'|'.join(sounds)})[,.]? {second}\b(?=[,.]? {_SPOKEN_DIGIT})"
+        text = re.sub(pattern, f"{first} {second}", text)
+    return text

@@ -258,3 +258,15 @@ async def test_continuing_while_the_turn_is_still_open_reads_it_once() -> None:
     finally:
         await session.aclose()
         final.close()
+
+
+async def test_the_final_text_repairs_an_identifiers_letters_from_the_scenarios_prefixes() -> None:
+    final = GatedPass(PoolSize(1, 1, 0), text="The policy is the U 482913.")
+    final.gate.set()
+    try:
+        heard = await final.transcribe(AUDIO, ("my policy number is A U 4 8 2 9 1 3",))
+        assert heard is not None
+        assert heard.text == "The policy is A U four eight two nine one three."
+        assert heard.written == "The policy is the U 482913."
+    finally:
+        final.close()

@@ -10,7 +10,7 @@ from voice.llm.local_brain.identifiers import parse_identifier
 from voice.stt.phrases import scenario_phrases
 from voice.stt.whisper_model import collapse_repeats, encoder_frames, looping
 from voice.stt.whisper_prompt import scenario_prompt
-from voice.stt.whisper_text import spoken_numbers
+from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,33 @@ def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words() -> Non
     assert "AU-482913" in insurance and "deductible" in insurance
     assert not {"four", "eight", "hundred"} & set(banking.rstrip(".").split(", "))
     assert scenario_prompt([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("heard", "repaired"),
+    [
+        (
+            "the policy is the U four eight two nine one three,",
+            "the policy is A U four eight two nine one three,",
+        ),
+        (
+            "policy, number, are, E two one five five six six,",
+            "policy, number, R E two one five five six six,",
+        ),
+        ("my policy is our E two one five five six six", "my policy is R E two one five five six six"),
+        ("The U four eight", "A U four eight"),
+        ("are you four", "are you four"),  # no letter
+        ("the U boat", "the U boat"),  # no digits after it
+    ],
+)
+def test_an_identifiers_first_letter_heard_as_a_word_is_a_letter_again(heard: str, repaired: str) -> None:
+    prefixes = identifier_prefixes(
+        ("my policy number is A U 4 8 2 9 1 3", "the policy is HO-730155", "R E 2 1 5")
+    )
+    assert prefixes == {"AU", "HO", "RE"}
+    assert repair_prefix_letters(heard, prefixes) == repaired
+
+
+def test_the_shipped_insurance_phrases_teach_every_policy_prefix() -> None:
+    phrases = tuple(scenario_phrases(load_registry(), "insurance"))
+    assert {"AU", "HO", "RE"} <= identifier_prefixes(phrases)
