@@ -144,6 +144,9 @@ class WhisperFinalPass:
         except WhisperLoop:
             log.info("stt final pass: whisper looped; pocketsphinx's text is kept")
             return None
+        if result.text.strip() and not any(ch.isalnum() for ch in result.text):
+            log.info("stt final pass: whisper wrote only punctuation; pocketsphinx's text is kept")
+            return None
         text = repair_prefix_letters(spoken_numbers(result.text), _prefixes(phrases))
         return FinalText(text, round(result.confidence, 3), result.text)
 

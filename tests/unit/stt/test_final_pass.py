@@ -270,3 +270,16 @@ async def test_the_final_text_repairs_an_identifiers_letters_from_the_scenarios_
         assert heard.written == "The policy is the U 482913."
     finally:
         final.close()
+
+
+async def test_punctuation_alone_is_no_final_text() -> None:
+    """Whisper wrote "," for a spoken policy number: the session keeps pocketsphinx's words instead."""
+    final = GatedPass(PoolSize(1, 1, 0), text=",")
+    final.gate.set()
+    try:
+        assert await final.transcribe(AUDIO, ()) is None
+        final.text = ""
+        silent = await final.transcribe(AUDIO, ())
+        assert silent is not None and silent.text == ""  # no speech stays no speech
+    finally:
+        final.close()
