@@ -8,6 +8,8 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - amounts "$300", "$2,450.75" -> "three hundred dollars", "... dollars and seventy five cents"
 - ordinals "2nd", "23rd" -> "second", "twenty third"; percentages "5%" -> "five percent"
 - decimals "2.5" -> "two point five"; "1,200" -> "one thousand two hundred"; times "7:30" -> "seven thirty"
+- "66.40" (two digits, point, two digits): "sixty six forty", as "sixty-six forty" was said (an account's
+  last four or a price)
 - a "decimal" with three or more digits after the point, "7.001002", is a code read with "oh"s ("seven oh oh
   one oh oh two"): digit by digit, the point dropped
 - a price said as two numbers, "a hundred and twenty-nine ninety-nine" -> "129, 99": "one hundred twenty nine
@@ -81,6 +83,9 @@ def _read(match: re.Match[str]) -> str:
     elif g["whole"] is not None:
         if len(g["fraction"]) >= 3:  # "7.001002": "seven oh oh one oh oh two", a code
             words = spell_digits(g["whole"] + g["fraction"])
+        elif len(g["whole"]) == 2 and len(g["fraction"]) == 2 and g["whole"][0] != "0":
+            # "66.40": "sixty-six forty", an account's last four or a price; both read it from pairs
+            words = [*read_digits(g["whole"]), *read_digits(g["fraction"])]
         else:
             words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
     elif g["thousands"] is not None:

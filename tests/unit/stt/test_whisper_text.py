@@ -39,6 +39,7 @@ from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, s
         ("it's 7.001002.", "it's seven zero zero one zero zero two."),
         ("Lakeside Hardware, 129, 99.", "Lakeside Hardware, one hundred twenty nine ninety nine."),
         ("the rate is 4.25", "the rate is four point two five"),
+        ("my checking ends in 66.40.", "my checking ends in sixty six forty."),
         ("it's re-215-566,", "it's R E two one five five six six,"),
         ("a re-run at 5", "a re-run at five"),
         ("code 007", "code zero zero seven"),
