@@ -136,9 +136,11 @@ def identifier_prefixes(phrases: tuple[str, ...]) -> frozenset[str]:
 def repair_prefix_letters(text: str, prefixes: frozenset[str]) -> str:
     """A known identifier prefix whose first letter came back as a word, before the second letter and spoken
     digits, made letters again: with AU known, "the policy is the U four eight ..." -> "the policy is A U four
-    eight ..."."""
+    eight ..."; and a prefix ending in O whose O came back as a digit ("H zero seven ..." -> "H O seven ...")."""
     for prefix in sorted(prefixes):
         first, second = prefix[0], prefix[1]
+        if second == "O":  # "H zero seven three ...": the letter O read as the digit
+            text = re.sub(rf"\b{first} (?:zero|oh)\b(?=[,.]? {_SPOKEN_DIGIT})", f"{first} O", text)
         sounds = _LETTER_AS_WORD.get(first)
         if not sounds:
             continue

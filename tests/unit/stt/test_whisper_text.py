@@ -123,6 +123,8 @@ def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words() -> Non
         ),
         ("my policy is our E two one five five six six", "my policy is R E two one five five six six"),
         ("The U four eight", "A U four eight"),
+        ("H zero seven three one five five,", "H O seven three one five five,"),
+        ("H zero", "H zero"),  # no digits after it
         ("are you four", "are you four"),  # no letter
         ("the U boat", "the U boat"),  # no digits after it
     ],
