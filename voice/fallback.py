@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from voice.errors import ProviderError
 from voice.llm.base import ChatEvent, ChatModel, ChatRequest
-from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
+from voice.stt.base import ContinuableSession, Recognition, SpeechToText, SttConfig, SttSession
 from voice.tts.base import StreamingSynthesizer, TextToSpeech
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,10 @@ class _FallbackSttSession:
         self._turn_audio.clear()
         if self._session is not None:
             self._session.discard_turn()
+
+    def continue_turn(self) -> None:
+        if isinstance(self._session, ContinuableSession):
+            self._session.continue_turn()
 
     async def end_of_turn(self) -> Recognition:
         try:

@@ -91,3 +91,34 @@ async def test_whisper_writes_the_final_text_of_espeak_turns(rate: int) -> None:
             assert last_four == ["four", "eight", "two", "one"]
     finally:
         final.close()
+
+
+async def test_a_turn_continued_after_a_pause_is_read_whole() -> None:
+    """The cascade asked for the text at a pause ("... my account ends in"), then the caller went on: the next
+    final text is the whole turn, read by Whisper in one pass, and says so."""
+    snapshot = load_registry()
+    model_dir = find_model_dir()
+    assert model_dir is not None
+    final = WhisperFinalPass(model_dir, PoolSize.for_machine())
+    stt = LocalSpeechToText(final_pass=final)
+    tts = EspeakTts()
+    pad = bytes(16_000 * 3 // 10 * 2)
+    session = await stt.open_session(
+        SttConfig(16_000, phrases=scenario_phrases(snapshot, "banking"), call_id="t")
+    )
+    try:
+        session.push(
+            pad + await tts.synthesize("my name is Jordan Rivera and my account ends in", sample_rate=16_000)
+        )
+        first = await session.end_of_turn()
+        assert not first.whole_turn
+        session.continue_turn()
+        session.push(await tts.synthesize("four eight two one", sample_rate=16_000) + pad)
+        whole = await session.end_of_turn()
+        assert whole.whole_turn
+        heard = words(whole.text)
+        assert {"jordan", "rivera", "account"} <= set(heard)
+        assert " ".join(heard).endswith("four eight two one")
+    finally:
+        await session.aclose()
+        final.close()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from voice.errors import ProviderError
 from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
-from voice.stt.base import Recognition, SpeechToText, SttConfig, SttSession
+from voice.stt.base import ContinuableSession, Recognition, SpeechToText, SttConfig, SttSession
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,8 @@ class CallerListener:
         self.pushing = True
         self._before = " ".join(part for part in (self._before, self.partial) if part) if resumed else ""
         self.partial = ""
+        if resumed and isinstance(self._session, ContinuableSession):
+            self._session.continue_turn()
         if self._session is not None:
             for chunk in self._preroll:
                 self._session.push(chunk)
@@ -179,7 +181,9 @@ class CallerListener:
             log.error("recognition failed", extra={"error": describe(exc)})
             await self._reopen()
             raise RecognitionFailed(describe(exc)) from exc
-        text = " ".join(part for part in (earlier, recognition.text.strip()) if part)
+        # A recognition of the whole turn already holds the carried words (recognised again in context).
+        parts = (recognition.text.strip(),) if recognition.whole_turn else (earlier, recognition.text.strip())
+        text = " ".join(part for part in parts if part)
         return Heard(text=text, language=recognition.language, stt_final_ms=(time.monotonic() - began) * 1000)
 
     async def _reopen(self) -> None:

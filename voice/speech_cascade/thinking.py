@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from typing import Any, Protocol
@@ -75,13 +76,19 @@ class TurnThinker:
             splitter = ClauseSplitter()
             calls: list[ToolCall] = []
             asked = time.monotonic()
+            # A reply started early may still be dropped (the caller goes on): the brain gets a copy of its
+            # per-call state, kept only once the turn is really over. Otherwise a dropped "yes," would have
+            # used up the pending confirmation before the caller's whole "yes, that's right, go ahead".
+            live_scratch = conv.scratch_for_agent()
+            speculative = state.gate is not None and not state.gate.done()
+            scratch = copy.deepcopy(live_scratch) if speculative else live_scratch
             request = ChatRequest(
                 messages=state.brain_messages(conv.messages()),
                 tools=list(conv.catalog().values()),
                 model=agent.model,
                 agent=agent.name,
                 call_id=conv.call_id,
-                scratch=conv.scratch_for_agent(),
+                scratch=scratch,
             )
             try:
                 async for event in self._llm.stream(request):
@@ -98,6 +105,10 @@ class TurnThinker:
                     state.utterance.add(tail, voice)
             finally:
                 state.llm_ms += before_first_clause(state, asked, time.monotonic())
+            if speculative:
+                await self._host.committed(state)  # cancelled here if the caller goes on: the copy is dropped
+                live_scratch.clear()
+                live_scratch.update(scratch)
             if not calls:
                 if state.held_question is not None:
                     if len(state.utterance.clauses) == state.clauses_at_handoff:

@@ -19,12 +19,35 @@ _DANGLING_PHRASES = re.compile(
 )
 
 
+# A question may end on a preposition or a pronoun it asks about ("what can you help me with", "who am I
+# speaking to", "what was that"), and a verb may take "that"/"this" as its object ("don't do that", "can you
+# repeat that"): then the last word is not dangling. Held as unfinished, such turns waited the longest silence
+# (about 1.3 s) before any reply.
+_STRANDED = frozenset("with to for about on in at from of that this".split())
+_WH_WORDS = frozenset("what what's whats who who's whom which where".split())
+_TAKES_THAT = frozenset(
+    """do did does done doing repeat say said mean meant try want need like hear heard cancel change stop undo
+    confirm fix explain""".split()
+)
+
+
+def _ends_complete_anyway(words: list[str]) -> bool:
+    last = words[-1]
+    if last not in _STRANDED:
+        return False
+    if last in ("that", "this") and len(words) >= 2 and words[-2] in _TAKES_THAT:
+        return True
+    return any(w in _WH_WORDS for w in words[-7:-1])
+
+
 def sounds_unfinished(text: str) -> bool:
     words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
     if not words:
         return False
     tail = " ".join(words[-6:])
-    return words[-1] in _DANGLING or _DANGLING_PHRASES.search(tail) is not None
+    if _DANGLING_PHRASES.search(tail) is not None:
+        return True
+    return words[-1] in _DANGLING and not _ends_complete_anyway(words)
 
 
 _CLOSING_WORDS = frozenset(

@@ -23,6 +23,9 @@ class Recognition:
     """BCP-47 tag of the recognised language, when the provider knows it."""
     confidence: float | None = None
     """0..1 when the provider reports one."""
+    whole_turn: bool = False
+    """The text covers the stretches of the turn before pauses the caller went on after (whose words were
+    carried over, see `ContinuableSession`): it replaces their words instead of following them."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,21 @@ class SttSession(Protocol):
 
     async def aclose(self) -> None:
         """Stop recognition and release resources. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class ContinuableSession(Protocol):
+    """A session that can recognise a turn the caller went on with as a whole (optional).
+
+    The cascade may finish a turn early at a pause and ask for its text; when the caller goes on after all, it
+    calls `continue_turn()` before pushing the rest. The next `end_of_turn` may then recognise everything since
+    the turn really began, in one pass (a recogniser reads a few words alone far worse than in their sentence),
+    and says so with `Recognition.whole_turn`.
+    """
+
+    def continue_turn(self) -> None:
+        """The audio pushed next continues the turn that ended last (the caller went on after a pause)."""
         ...
 
 

@@ -51,6 +51,9 @@ def demo_data_phrases(*, banking: bool = True, insurance: bool = True) -> list[s
             phrases += [merchant, f"the charge at {merchant}", f"{merchant} charged me"]
         places += sorted({t.location for t in data.transactions if t.location})
     if insurance:
+        # Policy numbers as callers spell them, "R E 2 1 5 5 6 6" (the model reads the digits; the final pass
+        # learns the identifiers' letters from them, see `whisper_text.identifier_prefixes`).
+        phrases += [" ".join(ch for ch in policy.number if ch.isalnum()) for policy in data.policies]
         places = (
             [policy.insured_item for policy in data.policies] + [c.location for c in data.claims] + places
         )

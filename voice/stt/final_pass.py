@@ -18,6 +18,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
@@ -26,7 +27,7 @@ import numpy as np
 from voice.stt.whisper_features import CHUNK_SAMPLES, SAMPLE_RATE, pcm16_to_float
 from voice.stt.whisper_model import MODEL_PACKAGE, WhisperLoop, WhisperModel, WhisperResult, find_model_dir
 from voice.stt.whisper_prompt import scenario_prompt
-from voice.stt.whisper_text import spoken_numbers
+from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +154,19 @@ class WhisperFinalPass:
         except WhisperLoop:
             log.info("stt final pass: whisper looped; pocketsphinx's text is kept")
             return None
-        return FinalText(spoken_numbers(result.text), round(result.confidence, 3), result.text)
+        if result.text.strip() and not any(ch.isalnum() for ch in result.text):
+            log.info("stt final pass: whisper wrote only punctuation; pocketsphinx's text is kept")
+            return None
+        text = repair_prefix_letters(spoken_numbers(result.text), _prefixes(phrases))
+        return FinalText(text, round(result.confidence, 3), result.text)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@lru_cache(maxsize=32)
+def _prefixes(phrases: tuple[str, ...]) -> frozenset[str]:
+    return identifier_prefixes(phrases)
 
 
 _shared: dict[tuple[Path, PoolSize], WhisperFinalPass] = {}

@@ -8,6 +8,12 @@ affecting another's. The first turn has no mean yet, so it is decoded twice (see
 
 With a final pass (Whisper), the turn's audio goes to it once pocketsphinx has finished the turn, in a task of
 its own: the worker goes on with the next turn's audio (its partials keep flowing) while Whisper runs.
+
+A turn the caller went on with (`continue_turn`: the cascade finished it early at a pause, then the caller
+spoke again) is read by Whisper as a whole: the audio of its earlier stretches, then the new one, in one pass
+whose text replaces theirs (`Recognition.whole_turn`). Read alone, a stretch of a word or two loses its
+context: "four eight two one" split at a breath came back as "for eight." + "one", a lone "sure," as
+"Sure. Sure. Sure.".
 """
 
 from __future__ import annotations
@@ -86,7 +92,12 @@ class _Discard:
     pass
 
 
+class _Continue:
+    pass
+
+
 _DISCARD: Final = _Discard()
+_CONTINUE: Final = _Continue()
 
 
 class LocalSttSession:
@@ -110,7 +121,7 @@ class LocalSttSession:
         self._engine = engine
         self._fallback_below = fallback_below
         self._loop = asyncio.get_running_loop()
-        self._pending: deque[bytes | _EndTurn | _Discard] = deque()
+        self._pending: deque[bytes | _EndTurn | _Discard | _Continue] = deque()
         self._wakeup = asyncio.Event()
         self._closed = False
         self._failure: ProviderError | None = None
@@ -122,6 +133,10 @@ class LocalSttSession:
         self._noise = np.random.default_rng(0)
         self._cmn: str | None = None  # the caller's cepstral mean, once a turn has been heard
         self._turn: _Turn | None = None
+        # Worker side: the audio of the turn that ended last (and of the stretches it continued), and whether
+        # the turn being pushed continues it.
+        self._spoken = b""
+        self._continuing = False
         self._worker = asyncio.create_task(self._run(), name=f"stt-{PROVIDER}-{config.call_id or id(self)}")
 
     def push(self, pcm: bytes) -> None:
@@ -142,6 +157,10 @@ class LocalSttSession:
     def discard_turn(self) -> None:
         if not self._closed and self._failure is None:
             self._enqueue(_DISCARD)
+
+    def continue_turn(self) -> None:
+        if not self._closed and self._failure is None:
+            self._enqueue(_CONTINUE)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -167,7 +186,7 @@ class LocalSttSession:
 
     # -- worker (event loop side) ---------------------------------------------------------------------
 
-    def _enqueue(self, item: bytes | _EndTurn | _Discard) -> None:
+    def _enqueue(self, item: bytes | _EndTurn | _Discard | _Continue) -> None:
         self._pending.append(item)
         self._wakeup.set()
 
@@ -191,13 +210,18 @@ class LocalSttSession:
                     finished = await self._engine.run(self._finish_job)
                     if finished.audio is not None and self._final_pass is not None:
                         self._current = None
-                        self._start_final(item, finished, self._final_pass)
+                        self._start_final(item, finished, self._whole_turn(finished.audio), self._final_pass)
                         continue
+                    self._spoken, self._continuing = b"", False
                     result = await self._end_turn(finished)
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
+                elif isinstance(item, _Continue):
+                    # Only a turn that has ended continues; audio pushed since is in the open turn already.
+                    self._continuing = self._turn is None and bool(self._spoken)
                 else:
+                    self._continuing = False
                     await self._engine.run(self._discard_job)
         except asyncio.CancelledError:
             raise
@@ -209,19 +233,39 @@ class LocalSttSession:
             self._turn = None  # its decoder may be in a bad state: not returned to the pool
             self._fail_waiters(self._failure)
 
-    def _start_final(self, request: _EndTurn, finished: _Finished, final_pass: WhisperFinalPass) -> None:
+    def _whole_turn(self, audio: bytes) -> bytes | None:
+        """The audio of the whole turn when this stretch continues the one before (None: it does not, or the
+        whole would be too long for the final pass); remembered for a stretch that continues this one."""
+        continuing, self._continuing = self._continuing, False
+        if not continuing:
+            self._spoken = audio
+            return None
+        whole = self._spoken + audio
+        if len(whole) > _MAX_FINAL_PASS_BYTES:  # this stretch alone; nothing continues a turn read in parts
+            self._spoken = b""
+            return None
+        self._spoken = whole
+        return whole
+
+    def _start_final(
+        self, request: _EndTurn, finished: _Finished, whole: bytes | None, final_pass: WhisperFinalPass
+    ) -> None:
         if request.future.done():  # its waiter is gone: the turn is not worth a Whisper run
             return
-        task = asyncio.create_task(self._final_turn(request, finished, final_pass), name="stt-final-pass")
+        task = asyncio.create_task(
+            self._final_turn(request, finished, whole, final_pass), name="stt-final-pass"
+        )
         self._finals[task] = request
         task.add_done_callback(lambda t: self._finals.pop(t, None))
         # A waiter that gives up cancels the run (if still queued for the pool, it never starts).
         request.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
 
-    async def _final_turn(self, request: _EndTurn, finished: _Finished, final_pass: WhisperFinalPass) -> None:
+    async def _final_turn(
+        self, request: _EndTurn, finished: _Finished, whole: bytes | None, final_pass: WhisperFinalPass
+    ) -> None:
         assert finished.audio is not None
         try:
-            final = await final_pass.transcribe(finished.audio, self._phrases)
+            final = await final_pass.transcribe(whole or finished.audio, self._phrases)
         except Exception as exc:  # pocketsphinx's text stands
             log.warning("stt final pass failed", extra={"error": type(exc).__name__})
             final = None
@@ -233,7 +277,9 @@ class LocalSttSession:
                     request.future.set_exception(ProviderError(PROVIDER, f"decoding failed: {exc}"))
                 return
         else:
-            result = Recognition(final.text, language=LANGUAGE, confidence=final.confidence)
+            result = Recognition(
+                final.text, language=LANGUAGE, confidence=final.confidence, whole_turn=whole is not None
+            )
         if not request.future.done():
             request.future.set_result(result)
 

@@ -148,6 +148,15 @@ def _plain_words(text: str) -> list[str]:
     return [w for w in (re.sub(r"[^\w']", "", w.lower()) for w in text.split()) if w]
 
 
+_STUTTER = re.compile(r"\b([\w']+)([.,?!;]*)(?:\s+\1\b[.,?!;]*){2,}", re.IGNORECASE)
+
+
+def collapse_stutter(text: str) -> str:
+    """A word written three or more times in a row, once: "Sure. Sure. Sure. It's Jordan" -> "Sure. It's Jordan".
+    Twice is how people talk ("no, no"), and left alone."""
+    return _STUTTER.sub(lambda m: m.group(1) + m.group(2), text)
+
+
 def _repeats_at_end(words: list[str]) -> bool:
     for size in range(2, len(words) // 3 + 1):
         same = 0
@@ -163,7 +172,10 @@ def _repeats_at_end(words: list[str]) -> bool:
 def collapse_repeats(text: str) -> str:
     """One copy of a text that is the same four or more words said two or more times over ("Jordan Rivera, four
     eight two one, Jordan Rivera, four eight two one,"), the last copy maybe cut short; other text unchanged.
-    Shorter units are left alone: "four eight four eight" is a number."""
+    Shorter units are left alone: "four eight four eight" is a number. A word written three or more times in a
+    row ("Sorry. Sorry. Sorry.", "913, 913, 913"), which tiny.en does on a short stretch of speech, becomes one
+    (`collapse_stutter`)."""
+    text = collapse_stutter(text)
     words = text.split()
     plain = [re.sub(r"[^\w']", "", w.lower()) for w in words]
     for size in range(4, len(words) // 2 + 1):

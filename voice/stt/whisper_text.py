@@ -8,11 +8,18 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - amounts "$300", "$2,450.75" -> "three hundred dollars", "... dollars and seventy five cents"
 - ordinals "2nd", "23rd" -> "second", "twenty third"; percentages "5%" -> "five percent"
 - decimals "2.5" -> "two point five"; "1,200" -> "one thousand two hundred"; times "7:30" -> "seven thirty"
+- "66.40" (two digits, point, two digits): "sixty six forty", as "sixty-six forty" was said (an account's
+  last four or a price)
+- a "decimal" with three or more digits after the point, "7.001002", is a code read with "oh"s ("seven oh oh
+  one oh oh two"): digit by digit, the point dropped
+- a price said as two numbers, "a hundred and twenty-nine ninety-nine" -> "129, 99": "one hundred twenty nine
+  ninety nine" (a group of three digits then one of two, after a comma; three and three stay a code)
 - 1-3 digits "250" -> "two hundred fifty" (a leading zero: digit by digit, "007" -> "zero zero seven")
 - 4 digits 1900-2099 "1990" -> "nineteen ninety" (a year; the brain reads a year-shaped group as four
   digits where an identifier is expected); any other run of 4+ digits is read digit by digit
 - groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "482 1", "555-1234" -> digit by digit
-- letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."
+- letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."; two
+  lower-case letters hyphenated to digits too ("re-215-566": with a lower-case prompt Whisper writes them so)
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ _PERCENT = r"(?P<percent>\d+(?:\.\d+)?)\s?%"
 _TIME = r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2})\b"
 _DECIMAL = r"(?P<whole>\d+)\.(?P<fraction>\d+)"
 _THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
-_IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
+_IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d)|[a-z]{2}(?=-\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
 _GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
 _DIGITS = r"(?P<digits>\d+)"
+_PRICE_PAIR = re.compile(r"[1-9]\d{2}, [1-9]\d")
 _NUMBER = re.compile(
     "|".join((_AMOUNT, _ORDINAL, _PERCENT, _TIME, _DECIMAL, _THOUSANDS, _IDENT, _GROUPS, _DIGITS))
 )
@@ -73,15 +81,23 @@ def _read(match: re.Match[str]) -> str:
             [] if minute == 0 else ["oh", *cardinal(minute)] if minute < 10 else cardinal(minute)
         )
     elif g["whole"] is not None:
-        words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
+        if len(g["fraction"]) >= 3:  # "7.001002": "seven oh oh one oh oh two", a code
+            words = spell_digits(g["whole"] + g["fraction"])
+        elif len(g["whole"]) == 2 and len(g["fraction"]) == 2 and g["whole"][0] != "0":
+            # "66.40": "sixty-six forty", an account's last four or a price; both read it from pairs
+            words = [*read_digits(g["whole"]), *read_digits(g["fraction"])]
+        else:
+            words = [*_number(int(g["whole"])), "point", *spell_digits(g["fraction"])]
     elif g["thousands"] is not None:
         words = _number(int(g["thousands"].replace(",", "")))
     elif g["letters"] is not None:
-        words = [*g["letters"], *spell_digits(re.sub(r"\D", "", g["tail"]))]
+        words = [*g["letters"].upper(), *spell_digits(re.sub(r"\D", "", g["tail"]))]
     elif g["groups"] is not None:
         parts = re.split(r"[-, ]+", g["groups"])
         if all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"
             words = [w for part in parts for w in read_digits(part)]
+        elif _PRICE_PAIR.fullmatch(g["groups"]):  # "129, 99": "a hundred and twenty-nine ninety-nine"
+            words = [*cardinal(int(parts[0])), *cardinal(int(parts[1]))]
         else:  # "215 566", "555-1234": a code read out in groups of digits
             words = spell_digits("".join(parts))
     else:
@@ -92,3 +108,42 @@ def _read(match: re.Match[str]) -> str:
 def spoken_numbers(text: str) -> str:
     """`text` with every written number replaced by the words a caller would have said."""
     return " ".join(_NUMBER.sub(_read, text).split())
+
+
+# How Whisper writes the first letter of a spoken identifier when it takes it for a word: "the U four eight
+# ..." for "A U four eight", "our E two one five ..." for "R E two one five".
+_LETTER_AS_WORD = {
+    "A": ("a", "the", "uh", "eh", "hey", "ay"),
+    "R": ("are", "our", "or", "ar"),
+    "H": ("age", "each"),
+    "O": ("oh",),
+    "E": ("he",),
+}
+_SPOKEN_DIGIT = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b"
+_WRITTEN_PREFIX = re.compile(r"\b([A-Z]{2})-?\d{4,}\b")
+_SPELLED_PREFIX = re.compile(r"\b([A-Z]) ([A-Z]) (?:\d|" + _SPOKEN_DIGIT + ")")
+
+
+def identifier_prefixes(phrases: tuple[str, ...]) -> frozenset[str]:
+    """The two-letter prefixes of the identifiers in a scenario's phrases ("AU-482913", "R E 2 1 5 5 6 6")."""
+    found: set[str] = set()
+    for phrase in phrases:
+        found.update(_WRITTEN_PREFIX.findall(phrase))
+        found.update(a + b for a, b in _SPELLED_PREFIX.findall(phrase))
+    return frozenset(found)
+
+
+def repair_prefix_letters(text: str, prefixes: frozenset[str]) -> str:
+    """A known identifier prefix whose first letter came back as a word, before the second letter and spoken
+    digits, made letters again: with AU known, "the policy is the U four eight ..." -> "the policy is A U four
+    eight ..."; and a prefix ending in O whose O came back as a digit ("H zero seven ..." -> "H O seven ...")."""
+    for prefix in sorted(prefixes):
+        first, second = prefix[0], prefix[1]
+        if second == "O":  # "H zero seven three ...": the letter O read as the digit
+            text = re.sub(rf"\b{first} (?:zero|oh)\b(?=[,.]? {_SPOKEN_DIGIT})", f"{first} O", text)
+        sounds = _LETTER_AS_WORD.get(first)
+        if not sounds:
+            continue
+        pattern = rf"\b(?i:{'|'.join(sounds)})[,.]? {second}\b(?=[,.]? {_SPOKEN_DIGIT})"
+        text = re.sub(pattern, f"{first} {second}", text)
+    return text

@@ -34,8 +34,9 @@ POLICY = TurnPolicy(
     ("signals", "expected"),
     [
         (TurnSignals(), Verdict.UNKNOWN),
-        (TurnSignals(score=0.9), Verdict.COMPLETE),
+        (TurnSignals(score=0.9), Verdict.SURE),  # the model is sure
         (TurnSignals(score=0.5), Verdict.COMPLETE),
+        (TurnSignals(score=0.6, words_complete=True), Verdict.SURE),  # the model and the words agree
         (TurnSignals(score=0.35), Verdict.UNKNOWN),
         (TurnSignals(score=0.05), Verdict.UNKNOWN),  # a low score alone is no proof (see ScoreThresholds)
         (TurnSignals(words_complete=True), Verdict.COMPLETE),
@@ -70,7 +71,7 @@ def test_each_verdict_waits_its_own_silence() -> None:
         v: silence_needed_ms(v, min_silence_ms=200, end_of_turn_silence_ms=600, unfinished_hold_ms=700)
         for v in Verdict
     }
-    assert waits == {Verdict.COMPLETE: 200, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
+    assert waits == {Verdict.SURE: 200, Verdict.COMPLETE: 464, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,8 @@ def _silence_of(events: list[object]) -> int:
 
 
 @pytest.mark.parametrize(
-    ("judged", "silence_ms"), [(Verdict.COMPLETE, 192), (Verdict.UNKNOWN, 608), (Verdict.INCOMPLETE, 1312)]
+    ("judged", "silence_ms"),
+    [(Verdict.SURE, 192), (Verdict.COMPLETE, 448), (Verdict.UNKNOWN, 608), (Verdict.INCOMPLETE, 1312)],
 )
 def test_a_pause_ends_the_turn_after_the_silence_its_verdict_needs(judged: Verdict, silence_ms: int) -> None:
     tracker = _tracker(judged)
@@ -132,7 +134,7 @@ def test_the_caller_going_on_after_a_pause_resumes_the_same_turn() -> None:
     events = run(tracker, [0.9] * windows(960) + [0.05] * windows(480), agent_active=False)
     events += run(tracker, [0.9] * windows(640), agent_active=False)
     assert [type(e) for e in events] == [TurnStarted, TurnPaused, TurnResumed]
-    tracker.judge = lambda: Verdict.COMPLETE
+    tracker.judge = lambda: Verdict.SURE
     events = run(tracker, [0.05] * windows(320), agent_active=False)
     assert [type(e) for e in events] == [TurnPaused, TurnLikelyEnded, TurnEnded]
     assert events[-1].speech_ms == 960 + 480 + 640  # one turn, the pause inside it
@@ -142,7 +144,7 @@ def test_a_verdict_that_changes_during_the_pause_ends_the_turn_then() -> None:
     tracker = _tracker(Verdict.UNKNOWN)
     events = run(tracker, [0.9] * windows(960) + [0.05] * windows(320), agent_active=False)
     assert TurnEnded not in [type(e) for e in events]
-    tracker.judge = lambda: Verdict.COMPLETE  # the model's score came in
+    tracker.judge = lambda: Verdict.SURE  # the model's score came in
     events = run(tracker, [0.05], agent_active=False)
     assert [type(e) for e in events] == [TurnEnded]
     assert events[0].silence_ms == 352
@@ -189,7 +191,7 @@ async def _judged(scorer: FixedScorer, *, unfinished: bool = False, complete: bo
 
 
 @pytest.mark.parametrize(
-    ("score", "expected"), [(0.93, Verdict.COMPLETE), (0.5, Verdict.COMPLETE), (0.3, Verdict.UNKNOWN)]
+    ("score", "expected"), [(0.93, Verdict.SURE), (0.5, Verdict.COMPLETE), (0.3, Verdict.UNKNOWN)]
 )
 async def test_the_judge_uses_the_models_score_once_it_is_in(score: float, expected: Verdict) -> None:
     scorer = FixedScorer(score)
@@ -212,7 +214,7 @@ async def test_the_caller_going_on_drops_the_score() -> None:
     judge.hear(bytes(640))
     judge.paused()
     await asyncio.sleep(0.01)
-    assert judge.verdict() is Verdict.COMPLETE
+    assert judge.verdict() is Verdict.SURE
     judge.resumed()
     assert judge.verdict() is Verdict.UNKNOWN
 
@@ -243,3 +245,21 @@ def test_an_early_replys_overhead_counts_the_longer_of_the_wait_and_the_work_beg
     assert busy.overhead_ms == 660 - (224 - 128 + 550)
     plain = TurnLatency(end_of_turn_ms=600, stt_final_ms=150, response_ms=760)
     assert plain.overhead_ms == 10
+
+
+def test_a_comma_pause_does_not_end_a_turn_that_sounds_complete_by_default() -> None:
+    """Callers (and the neural caller voice: 300-390 ms) pause at commas: "Jordan Rivera, | the last four are
+    four eight one two, | no wait". With the service's defaults such a pause starts the reply unheard but does
+    not end the turn, though the words so far sound complete; a real end of turn still does."""
+    from registries.loader import load_registry
+    from voice.session.config import CallConfig
+    from voice.speech_cascade.agent_profile import agent_turn_policy
+
+    snapshot = load_registry()
+    agent = snapshot.start_agent("banking")
+    tracker = TurnTracker(agent_turn_policy(agent, CallConfig(turn_end_mode="semantic")))
+    tracker.judge = lambda: Verdict.COMPLETE
+    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(384), agent_active=False)
+    assert TurnLikelyEnded in [type(e) for e in events] and TurnEnded not in [type(e) for e in events]
+    events = run(tracker, [0.9] * windows(640) + [0.05] * windows(640), agent_active=False)
+    assert [type(e) for e in events].count(TurnEnded) == 1

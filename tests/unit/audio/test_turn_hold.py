@@ -56,3 +56,18 @@ def test_unfinished_words() -> None:
         assert sounds_unfinished(text), text
     for text in ("four eight two one", "what's my balance", "yes", "", "jordan rivera"):
         assert not sounds_unfinished(text), text
+
+
+def test_a_question_or_an_object_may_end_on_a_word_that_usually_dangles() -> None:
+    """ "with", "to", "that" end many complete turns: held as unfinished, they waited the longest silence."""
+    for text in (
+        "hi what can you help me with",
+        "who am i speaking to",
+        "sorry what was that",
+        "no actually don't do that",
+        "could you repeat that",
+        "what is this about",
+    ):
+        assert not sounds_unfinished(text), text
+    for text in ("i'd like to move money from", "the problem is that", "can you", "my card ends in"):
+        assert sounds_unfinished(text), text

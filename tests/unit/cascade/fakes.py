@@ -69,6 +69,25 @@ class ScriptedStt:
         pass
 
 
+class WholeTurnStt(ScriptedStt):
+    """A recogniser that reads a continued turn whole: after `continue_turn`, its next text (scripted as the
+    whole turn's) comes with `whole_turn` set."""
+
+    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
+        super().__init__(texts, delay_s)
+        self.continued = 0
+        self._whole = False
+
+    def continue_turn(self) -> None:
+        self.continued += 1
+        self._whole = True
+
+    async def end_of_turn(self) -> Recognition:
+        whole, self._whole = self._whole, False
+        heard = await super().end_of_turn()
+        return Recognition(heard.text, whole_turn=whole)
+
+
 Reply = list[Any] | Exception
 
 

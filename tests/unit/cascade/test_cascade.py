@@ -44,12 +44,12 @@ class Harness:
     redis: Redis | None = None
 
     def __init__(
-        self, stt: list[str], brain: list[Reply], *, scenario: str = "banking", **config: Any
+        self, stt: list[str] | ScriptedStt, brain: list[Reply], *, scenario: str = "banking", **config: Any
     ) -> None:
         self.sink = CountingSink()
         self.playout = PacedPlayout(self.sink, frame_bytes=FRAME)
         self.tts = WordTts()
-        self.stt = ScriptedStt(stt)
+        self.stt = stt if isinstance(stt, ScriptedStt) else ScriptedStt(stt)
         self.brain = ScriptedBrain(brain)
         self.control = Control()
         self.transcripts = MemoryTranscripts()

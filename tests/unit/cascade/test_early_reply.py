@@ -5,8 +5,12 @@ nothing said twice, nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
 
+from tests.unit.cascade.fakes import ScriptedBrain, WholeTurnStt
 from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
+from voice.llm.base import ChatRequest
 
 SEMANTIC = {"turn_end_mode": "semantic", "turn_end_min_silence_ms": 200, "turn_end_speculate_ms": 96}
 
@@ -59,6 +63,60 @@ async def test_the_caller_going_on_drops_the_unheard_reply_and_keeps_their_words
     assert last == ["i would like to check my savings"]
     replies = [t.text for t in h.agent_turns() if t.kind == "reply"]
     assert replies == ["Sure, your savings."]
+
+
+async def test_a_recogniser_that_reads_the_continued_turn_whole_replaces_the_carried_words() -> None:
+    """The stretch before the pause, read alone, came back wrong ("chick"); read with the rest of the turn it
+    is right, and the caller's turn is that text alone, not the carried words followed by it."""
+    stt = WholeTurnStt(["i would like to chick", "i would like to check my savings"])
+    async with Harness(stt, [["Too early."], ["Thanks."]], **SEMANTIC) as h:
+        await h.idle()
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 5)  # the reply starts early...
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        assert len(h.brain.requests) == 1
+        await h.windows(SPEECH, 12)  # ...and the caller goes on
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert stt.continued == 1
+    assert callers(h) == ["i would like to check my savings"]
+    assert user_messages(h) == ["i would like to check my savings"]
+
+
+class CountingBrain(ScriptedBrain):
+    """Keeps a per-call count in its scratch (the way the local brain keeps a pending confirmation) and notes
+    the count each request saw."""
+
+    def __init__(self, replies: list[Any]) -> None:
+        super().__init__(replies)
+        self.seen: list[int] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Any]:
+        self.seen.append(request.scratch.get("turns", 0))
+        request.scratch["turns"] = request.scratch.get("turns", 0) + 1
+        async for event in super().stream(request):
+            yield event
+
+
+async def test_a_dropped_early_reply_leaves_the_brains_call_state_as_it_was() -> None:
+    """The brain answered "yes," early and the caller went on: its state must be the one before that answer
+    (a pending confirmation still pending), and the state of the reply the caller heard is kept."""
+    async with Harness(["yes", "yes that's right go ahead"], [["Too early."], ["Done."]], **SEMANTIC) as h:
+        brain = CountingBrain([["Too early."], ["Done."], ["Anything else?"]])
+        h.cascade._thinker._llm = brain
+        await h.idle()
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 5)  # the reply starts early...
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        await h.windows(SPEECH, 12)  # ...and the caller goes on
+        await h.windows(SILENCE, 25)
+        await h.idle()
+        h.stt.texts.append("thanks")
+        await h.say()
+        await h.idle()
+    assert brain.seen == [0, 0, 1]
 
 
 async def test_words_still_being_recognised_when_the_caller_goes_on_are_kept() -> None:

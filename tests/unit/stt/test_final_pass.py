@@ -209,3 +209,89 @@ async def test_a_warm_up_started_early_is_waited_for_not_repeated(tmp_path: Path
         assert final.start_warming() is started  # a failed load is not retried by a later warm-up
     finally:
         final.close()
+
+
+class RecordingPass(GatedPass):
+    """Answers the length (in samples) of the audio each job was given, and keeps them."""
+
+    def __init__(self) -> None:
+        super().__init__(PoolSize(1, 1, 0))
+        self.gate.set()
+        self.lengths: list[int] = []
+
+    def _job(self, pcm16k: bytes, prompt: str) -> WhisperResult:
+        self.lengths.append(len(pcm16k) // 2)
+        return WhisperResult(f"heard {len(self.lengths)}", -0.1, 0.01)
+
+
+async def test_a_turn_the_caller_went_on_with_is_read_whole_by_the_final_pass() -> None:
+    """Early at a pause the stretch is read alone; after `continue_turn` Whisper reads everything since the turn
+    began, once, and says so (`whole_turn`), so the listener replaces the carried words instead of adding to
+    them. A turn that does not continue is read alone again."""
+    final = RecordingPass()
+    stt = LocalSpeechToText(final_pass=final)
+    session = await stt.open_session(SttConfig(16_000, phrases=("four eight two one",), call_id="t"))
+    try:
+        session.push(bytes(16_000 * 2))  # 1 s: "my account ends in"
+        first = await session.end_of_turn()
+        assert not first.whole_turn
+        session.continue_turn()
+        session.push(bytes(8_000 * 2))  # 0.5 s: "four eight two one"
+        second = await session.end_of_turn()
+        assert second.whole_turn
+        session.continue_turn()
+        session.push(bytes(8_000 * 2))  # the caller went on once more: the whole 2 s
+        third = await session.end_of_turn()
+        assert third.whole_turn
+        session.push(bytes(8_000 * 2))  # a new turn: alone
+        fourth = await session.end_of_turn()
+        assert not fourth.whole_turn
+        one, half = final.lengths[0], final.lengths[3]
+        assert 15_000 < one < 17_000 and 7_000 < half < 9_000
+        assert final.lengths[1] == one + half and final.lengths[2] == one + 2 * half
+    finally:
+        await session.aclose()
+        final.close()
+
+
+async def test_continuing_while_the_turn_is_still_open_reads_it_once() -> None:
+    """The cascade went on before it ever asked for the stretch's text: the audio is one open turn already."""
+    final = RecordingPass()
+    stt = LocalSpeechToText(final_pass=final)
+    session = await stt.open_session(SttConfig(16_000, phrases=("four eight two one",), call_id="t"))
+    try:
+        session.push(bytes(16_000 * 2))
+        await session.end_of_turn()
+        session.push(bytes(16_000 * 2))
+        session.continue_turn()
+        session.push(bytes(8_000 * 2))
+        heard = await session.end_of_turn()
+        assert not heard.whole_turn and final.lengths[1] - final.lengths[0] == 8_000
+    finally:
+        await session.aclose()
+        final.close()
+
+
+async def test_the_final_text_repairs_an_identifiers_letters_from_the_scenarios_prefixes() -> None:
+    final = GatedPass(PoolSize(1, 1, 0), text="The policy is the U 482913.")
+    final.gate.set()
+    try:
+        heard = await final.transcribe(AUDIO, ("my policy number is A U 4 8 2 9 1 3",))
+        assert heard is not None
+        assert heard.text == "The policy is A U four eight two nine one three."
+        assert heard.written == "The policy is the U 482913."
+    finally:
+        final.close()
+
+
+async def test_punctuation_alone_is_no_final_text() -> None:
+    """Whisper wrote "," for a spoken policy number: the session keeps pocketsphinx's words instead."""
+    final = GatedPass(PoolSize(1, 1, 0), text=",")
+    final.gate.set()
+    try:
+        assert await final.transcribe(AUDIO, ()) is None
+        final.text = ""
+        silent = await final.transcribe(AUDIO, ())
+        assert silent is not None and silent.text == ""  # no speech stays no speech
+    finally:
+        final.close()

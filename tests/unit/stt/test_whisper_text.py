@@ -10,7 +10,7 @@ from voice.llm.local_brain.identifiers import parse_identifier
 from voice.stt.phrases import scenario_phrases
 from voice.stt.whisper_model import collapse_repeats, encoder_frames, looping
 from voice.stt.whisper_prompt import scenario_prompt
-from voice.stt.whisper_text import spoken_numbers
+from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,12 @@ from voice.stt.whisper_text import spoken_numbers
         ("4 8 2 1", "four eight two one"),
         ("I 250 and July 12, 1990", "I two hundred fifty and July twelve, nineteen ninety"),
         ("claim 7001001", "claim seven zero zero one zero zero one"),
+        ("it's 7.001002.", "it's seven zero zero one zero zero two."),
+        ("Lakeside Hardware, 129, 99.", "Lakeside Hardware, one hundred twenty nine ninety nine."),
+        ("the rate is 4.25", "the rate is four point two five"),
+        ("my checking ends in 66.40.", "my checking ends in sixty six forty."),
+        ("it's re-215-566,", "it's R E two one five five six six,"),
+        ("a re-run at 5", "a re-run at five"),
         ("code 007", "code zero zero seven"),
         ("at 7:30 or 7:05", "at seven thirty or seven oh five"),
         ("5% and 2.5", "five percent and two point five"),
@@ -57,6 +63,24 @@ def test_repeated_text_is_collapsed_to_one_copy() -> None:
     assert collapse_repeats("no no") == "no no"  # a short repeat is how people talk, or a number
     assert collapse_repeats("four eight four eight") == "four eight four eight"
     assert collapse_repeats("yes, yes, do it") == "yes, yes, do it"
+
+
+@pytest.mark.parametrize(
+    ("looped", "once"),
+    [
+        ("Sure. Sure. Sure. It's Jordan Rivera.", "Sure. It's Jordan Rivera."),
+        (
+            "So, Sorry. Sorry. Sorry. Sorry. How much is in my savings?",
+            "So, Sorry. How much is in my savings?",
+        ),
+        ("AU-482914, sorry, 913, 913, 913, 913,", "AU-482914, sorry, 913,"),
+        ("few few few few", "few"),
+        ("no, no, that's wrong", "no, no, that's wrong"),  # twice is how people talk
+        ("Thank you. Thank you.", "Thank you. Thank you."),
+    ],
+)
+def test_a_word_written_three_times_in_a_row_is_kept_once(looped: str, once: str) -> None:
+    assert collapse_repeats(looped) == once
 
 
 def test_a_decoding_loop_is_detected() -> None:
@@ -84,3 +108,35 @@ def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words() -> Non
     assert "AU-482913" in insurance and "deductible" in insurance
     assert not {"four", "eight", "hundred"} & set(banking.rstrip(".").split(", "))
     assert scenario_prompt([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("heard", "repaired"),
+    [
+        (
+            "the policy is the U four eight two nine one three,",
+            "the policy is A U four eight two nine one three,",
+        ),
+        (
+            "policy, number, are, E two one five five six six,",
+            "policy, number, R E two one five five six six,",
+        ),
+        ("my policy is our E two one five five six six", "my policy is R E two one five five six six"),
+        ("The U four eight", "A U four eight"),
+        ("H zero seven three one five five,", "H O seven three one five five,"),
+        ("H zero", "H zero"),  # no digits after it
+        ("are you four", "are you four"),  # no letter
+        ("the U boat", "the U boat"),  # no digits after it
+    ],
+)
+def test_an_identifiers_first_letter_heard_as_a_word_is_a_letter_again(heard: str, repaired: str) -> None:
+    prefixes = identifier_prefixes(
+        ("my policy number is A U 4 8 2 9 1 3", "the policy is HO-730155", "R E 2 1 5")
+    )
+    assert prefixes == {"AU", "HO", "RE"}
+    assert repair_prefix_letters(heard, prefixes) == repaired
+
+
+def test_the_shipped_insurance_phrases_teach_every_policy_prefix() -> None:
+    phrases = tuple(scenario_phrases(load_registry(), "insurance"))
+    assert {"AU", "HO", "RE"} <= identifier_prefixes(phrases)
