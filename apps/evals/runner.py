@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import yaml
+from redis.asyncio import Redis
 
 from apps.acs_simulator.caller_audio import (
     CallerStep,
@@ -30,6 +31,7 @@ from apps.acs_simulator.server import AcsSimulator
 from apps.evals.judge import Verdict, judge
 from apps.evals.scripts import CallScript, Suite
 from apps.evals.voices import CallerVoices, check_voice
+from registries.toolstore.demo.store import seed_demo_data
 from voice.transcript import CallTranscript
 
 ADMIN_KEY = "eval-admin-key"
@@ -57,6 +59,9 @@ class EvalRun:
     runs: list[CallRun] = field(default_factory=list)
     seconds: float = 0.0
     concurrency: int = 1
+
+
+Job = tuple[Suite, CallScript, str]  # a call in one caller voice
 
 
 def _free_port() -> int:
@@ -153,7 +158,7 @@ async def run_suites(
 ) -> EvalRun:
     """Run every call of `suites` once per voice (the `voices` given, else each call's or suite's own)."""
     numbers = scenario_numbers()
-    jobs: list[tuple[Suite, CallScript, str]] = []
+    jobs: list[Job] = []
     for suite in suites:
         if suite.scenario not in numbers:
             raise ValueError(
@@ -171,34 +176,64 @@ async def run_suites(
             audio[(name, text)] = path
     started = time.monotonic()
     result = EvalRun(concurrency=concurrency)
-    gate = asyncio.Semaphore(max(1, concurrency))
-    async with AcsSimulator(port=0) as simulator:
-        async with _backend(simulator, backend_url) as url:
-            done = 0
+    width = max(1, concurrency)
+    async with AcsSimulator(port=0) as simulator, _backend(simulator, backend_url) as (url, redis):
+        done = 0
 
-            async def one(suite: Suite, call: CallScript, voice: str) -> None:
-                nonlocal done
-                async with gate:
-                    lines = {t.say: audio[(voice, t.say)] for t in call.turns if t.say is not None}
-                    run = await run_call(simulator, url, suite, call, voice, lines, numbers[suite.scenario])
-                result.runs.append(run)
-                done += 1
-                progress(run, done, len(jobs))
+        async def one(suite: Suite, call: CallScript, voice: str) -> None:
+            nonlocal done
+            lines = {t.say: audio[(voice, t.say)] for t in call.turns if t.say is not None}
+            run = await run_call(simulator, url, suite, call, voice, lines, numbers[suite.scenario])
+            result.runs.append(run)
+            done += 1
+            progress(run, done, len(jobs))
 
-            await asyncio.gather(*(one(*job) for job in jobs))
+        # In waves of `concurrency` calls, the demo data written afresh before each wave (as text mode does
+        # before each call): a transfer or a filed claim of one call never shows in a later call's answers.
+        # Each wave mixes scenarios where it can, so its calls do not share customers either.
+        ordered = waves(jobs, width)
+        for start in range(0, len(ordered), width):
+            if redis is not None:
+                await seed_demo_data(redis, overwrite=True)
+            await asyncio.gather(*(one(*job) for job in ordered[start : start + width]))
     result.seconds = time.monotonic() - started
     order = {(s.suite, c.id, v): i for i, (s, c, v) in enumerate(jobs)}
     result.runs.sort(key=lambda r: order[(r.suite, r.call.id, r.voice)])
     return result
 
 
+def waves(jobs: list[Job], width: int) -> list[Job]:
+    """`jobs` reordered so that each run of `width` consecutive jobs mixes scenarios as far as it can (calls of
+    one scenario share the demo customers; calls of two do not)."""
+    by_scenario: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_scenario.setdefault(job[0].scenario, []).append(job)
+    queues = list(by_scenario.values())
+    ordered: list[Job] = []
+    while any(queues):
+        for queue in sorted((q for q in queues if q), key=len, reverse=True)[:width]:
+            ordered.append(queue.pop(0))
+    return ordered
+
+
 @asynccontextmanager
-async def _backend(simulator: AcsSimulator, url: str | None) -> AsyncIterator[str]:
+async def _backend(simulator: AcsSimulator, url: str | None) -> AsyncIterator[tuple[str, Redis | None]]:
+    """The backend to call, and its Redis when it is ours (the demo data is re-seeded between waves); a backend
+    given by URL keeps its data as it is."""
     if url is not None:
-        yield url
+        yield url, None
         return
-    async with embedded_backend(simulator) as embedded:
-        yield embedded
+    from apps.backend.storage.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis()
+    await server.start()
+    redis = Redis.from_url(server.url)
+    try:
+        async with embedded_backend(simulator, redis_url=server.url) as embedded:
+            yield embedded, redis
+    finally:
+        await redis.aclose()
+        await server.stop()
 
 
 async def run_call(

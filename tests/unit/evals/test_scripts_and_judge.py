@@ -206,3 +206,26 @@ def test_long_numbers_are_compared_digit_for_digit() -> None:
     assert tool_matches(expected, ran(7001001))
     assert not tool_matches(expected, ran("7001002"))  # ":g" once made these one number (7.001e+06)
     assert tool_matches(ExpectedTool(name="get_claim_status", args={"claim_number": 250}), ran("250.0"))
+
+
+def test_audio_calls_run_in_waves_that_mix_scenarios() -> None:
+    """Two calls at a time, the demo data re-seeded before each pair: a pair should not be two calls on the same
+    demo customers when the other scenario has calls left."""
+    from apps.evals.runner import waves
+    from apps.evals.scripts import CallScript, Suite
+
+    def suite(scenario: str, count: int) -> list[tuple[Suite, CallScript, str]]:
+        calls = [
+            CallScript.model_validate({"id": f"{scenario}-{i}", "turns": [{"say": "hi"}], "expect": {}})
+            for i in range(count)
+        ]
+        made = Suite.model_validate(
+            {"suite": scenario, "scenario": scenario, "calls": [c.model_dump() for c in calls]}
+        )
+        return [(made, c, "espeak-us") for c in made.calls]
+
+    jobs = suite("banking", 3) + suite("insurance", 2)
+    ordered = waves(jobs, 2)
+    assert sorted(c.id for _, c, _ in ordered) == sorted(c.id for _, c, _ in jobs)
+    pairs = [ordered[i : i + 2] for i in range(0, 4, 2)]
+    assert all({s.scenario for s, _, _ in pair} == {"banking", "insurance"} for pair in pairs)
