@@ -102,12 +102,11 @@ class ConversationSettings(BaseModel):
         "speech.turn_end wins.",
     )
     turn_end_min_silence_ms: int = Field(
-        200,
+        400,
         ge=64,
         le=2000,
-        description="Semantic mode: the pause that ends a turn when the turn model and the words agree it is "
-        "complete (or the model is sure); when only one of them says so, twice this plus 64 ms (callers pause 200-400 ms "
-        "at a comma), at most the agent's fixed silence.",
+        description="Semantic mode: the pause that ends a turn judged complete (callers pause 200-400 ms at "
+        "a comma; the reply is prepared from the first 96 ms of a pause, see TURN_END_SPECULATE_MS).",
     )
     turn_end_speculate_ms: int = Field(
         96,

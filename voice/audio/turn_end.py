@@ -5,9 +5,7 @@ the recogniser's partial text, which can sound clearly unfinished ("my account n
 complete ("what's my balance", "yes"). They combine into a `Verdict`, and the verdict picks the silence
 that ends the turn:
 
-- SURE (the model and the words agree, or the model is very confident): `min_silence_ms` (about 200 ms);
-- COMPLETE (one signal says so): twice that and two windows, at most the fixed silence: callers pause 200-400 ms at a comma
-  ("my name is Jordan Rivera, and ...") and one signal alone often calls that complete;
+- COMPLETE: `min_silence_ms` (about 200 ms);
 - UNKNOWN (no model answer yet, nothing telling in the words): the agent's fixed `end_of_turn_silence_ms`;
 - INCOMPLETE: that plus `unfinished_hold_ms`: a mid-sentence pause is a breath, not a turn end.
 
@@ -23,7 +21,6 @@ from dataclasses import dataclass
 
 
 class Verdict(enum.Enum):
-    SURE = "sure"
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"
     UNKNOWN = "unknown"
@@ -43,8 +40,6 @@ class TurnSignals:
 class ScoreThresholds:
     complete_at: float = 0.5
     """A score at or above this is a complete turn (the model's own decision boundary)."""
-    sure_at: float = 0.9
-    """A score at or above this is complete without the words' agreement."""
     incomplete_below: float = 0.0
     """A score below this is an unfinished turn; in between, the model is unsure (UNKNOWN). Off (0) by
     default: on flat synthetic speech (espeak) the model scores many finished statements near 0 ("my account
@@ -55,10 +50,6 @@ def verdict(signals: TurnSignals, thresholds: ScoreThresholds = ScoreThresholds(
     if signals.words_unfinished:
         return Verdict.INCOMPLETE
     score = signals.score
-    if score is not None and (
-        score >= thresholds.sure_at or (score >= thresholds.complete_at and signals.words_complete)
-    ):
-        return Verdict.SURE
     if score is not None and score >= thresholds.complete_at:
         return Verdict.COMPLETE
     if score is not None and score < thresholds.incomplete_below and not signals.words_complete:
@@ -68,18 +59,12 @@ def verdict(signals: TurnSignals, thresholds: ScoreThresholds = ScoreThresholds(
     return Verdict.UNKNOWN
 
 
-COMMA_MARGIN_MS = 64
-"""Two VAD windows more than twice the short pause, so a 390 ms comma pause is still inside the turn."""
-
-
 def silence_needed_ms(
     judged: Verdict, *, min_silence_ms: int, end_of_turn_silence_ms: int, unfinished_hold_ms: int
 ) -> int:
     """The pause that ends a turn judged `judged`."""
-    if judged is Verdict.SURE:
-        return min_silence_ms
     if judged is Verdict.COMPLETE:
-        return max(min_silence_ms, min(2 * min_silence_ms + COMMA_MARGIN_MS, end_of_turn_silence_ms))
+        return min_silence_ms
     if judged is Verdict.INCOMPLETE:
         return end_of_turn_silence_ms + unfinished_hold_ms
     return end_of_turn_silence_ms

@@ -26,7 +26,7 @@ class CallConfig:
     """Audio kept from before speech onset, so recognition hears the first syllable."""
     turn_end_mode: Literal["semantic", "fixed"] = "fixed"
     """Default of agents that set no `speech.turn_end` (the service's TURN_END_MODE)."""
-    turn_end_min_silence_ms: int = 200
+    turn_end_min_silence_ms: int = 400
     """Semantic mode: the pause that ends a turn judged complete. Callers pause 200-400 ms at a comma ("Jordan
     Rivera, | the last four are ..."): at 200 ms each such pause ended the turn and the agent answered half a
     sentence. The reply still starts after `turn_end_speculate_ms`, unheard until the turn ends."""

@@ -34,9 +34,8 @@ POLICY = TurnPolicy(
     ("signals", "expected"),
     [
         (TurnSignals(), Verdict.UNKNOWN),
-        (TurnSignals(score=0.9), Verdict.SURE),  # the model is sure
+        (TurnSignals(score=0.9), Verdict.COMPLETE),
         (TurnSignals(score=0.5), Verdict.COMPLETE),
-        (TurnSignals(score=0.6, words_complete=True), Verdict.SURE),  # the model and the words agree
         (TurnSignals(score=0.35), Verdict.UNKNOWN),
         (TurnSignals(score=0.05), Verdict.UNKNOWN),  # a low score alone is no proof (see ScoreThresholds)
         (TurnSignals(words_complete=True), Verdict.COMPLETE),
@@ -71,7 +70,7 @@ def test_each_verdict_waits_its_own_silence() -> None:
         v: silence_needed_ms(v, min_silence_ms=200, end_of_turn_silence_ms=600, unfinished_hold_ms=700)
         for v in Verdict
     }
-    assert waits == {Verdict.SURE: 200, Verdict.COMPLETE: 464, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
+    assert waits == {Verdict.COMPLETE: 200, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
 
 
 @pytest.mark.parametrize(
@@ -106,8 +105,7 @@ def _silence_of(events: list[object]) -> int:
 
 
 @pytest.mark.parametrize(
-    ("judged", "silence_ms"),
-    [(Verdict.SURE, 192), (Verdict.COMPLETE, 448), (Verdict.UNKNOWN, 608), (Verdict.INCOMPLETE, 1312)],
+    ("judged", "silence_ms"), [(Verdict.COMPLETE, 192), (Verdict.UNKNOWN, 608), (Verdict.INCOMPLETE, 1312)]
 )
 def test_a_pause_ends_the_turn_after_the_silence_its_verdict_needs(judged: Verdict, silence_ms: int) -> None:
     tracker = _tracker(judged)
@@ -134,7 +132,7 @@ def test_the_caller_going_on_after_a_pause_resumes_the_same_turn() -> None:
     events = run(tracker, [0.9] * windows(960) + [0.05] * windows(480), agent_active=False)
     events += run(tracker, [0.9] * windows(640), agent_active=False)
     assert [type(e) for e in events] == [TurnStarted, TurnPaused, TurnResumed]
-    tracker.judge = lambda: Verdict.SURE
+    tracker.judge = lambda: Verdict.COMPLETE
     events = run(tracker, [0.05] * windows(320), agent_active=False)
     assert [type(e) for e in events] == [TurnPaused, TurnLikelyEnded, TurnEnded]
     assert events[-1].speech_ms == 960 + 480 + 640  # one turn, the pause inside it
@@ -144,7 +142,7 @@ def test_a_verdict_that_changes_during_the_pause_ends_the_turn_then() -> None:
     tracker = _tracker(Verdict.UNKNOWN)
     events = run(tracker, [0.9] * windows(960) + [0.05] * windows(320), agent_active=False)
     assert TurnEnded not in [type(e) for e in events]
-    tracker.judge = lambda: Verdict.SURE  # the model's score came in
+    tracker.judge = lambda: Verdict.COMPLETE  # the model's score came in
     events = run(tracker, [0.05], agent_active=False)
     assert [type(e) for e in events] == [TurnEnded]
     assert events[0].silence_ms == 352
@@ -191,7 +189,7 @@ async def _judged(scorer: FixedScorer, *, unfinished: bool = False, complete: bo
 
 
 @pytest.mark.parametrize(
-    ("score", "expected"), [(0.93, Verdict.SURE), (0.5, Verdict.COMPLETE), (0.3, Verdict.UNKNOWN)]
+    ("score", "expected"), [(0.93, Verdict.COMPLETE), (0.5, Verdict.COMPLETE), (0.3, Verdict.UNKNOWN)]
 )
 async def test_the_judge_uses_the_models_score_once_it_is_in(score: float, expected: Verdict) -> None:
     scorer = FixedScorer(score)
@@ -214,7 +212,7 @@ async def test_the_caller_going_on_drops_the_score() -> None:
     judge.hear(bytes(640))
     judge.paused()
     await asyncio.sleep(0.01)
-    assert judge.verdict() is Verdict.SURE
+    assert judge.verdict() is Verdict.COMPLETE
     judge.resumed()
     assert judge.verdict() is Verdict.UNKNOWN
 
