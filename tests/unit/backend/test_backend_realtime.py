@@ -66,3 +66,11 @@ def test_a_voicelive_endpoint_needs_its_key() -> None:
 )
 def test_the_process_reaches_itself_on_loopback(host: str, url: str) -> None:
     assert loopback_base_url(settings(host=host)) == url
+
+
+@pytest.mark.parametrize("mode", ["semantic", "fixed"])
+def test_voicelive_calls_follow_the_turn_end_mode_and_the_server_gets_the_turn_model(mode: str) -> None:
+    model: Any = object()
+    realtime = build_realtime(settings(turn_end_mode=mode), PROVIDERS, UNUSED, UNUSED, model)
+    assert realtime.voicelive.turn_end_mode == mode
+    assert realtime.engine.turn_model is model
