@@ -72,7 +72,11 @@ def build_realtime(
         default_voice=default_voice,
         usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
         local_barge_in=settings.voicelive_local_barge_in,
-        turn_end_mode=settings.turn_end_mode,
+        turn_end_mode=(
+            settings.turn_end_mode
+            if settings.voicelive_turn_end_mode == "inherit"
+            else settings.voicelive_turn_end_mode
+        ),
     )
     return BackendRealtime(
         engine=engine,

@@ -68,9 +68,17 @@ def test_the_process_reaches_itself_on_loopback(host: str, url: str) -> None:
     assert loopback_base_url(settings(host=host)) == url
 
 
-@pytest.mark.parametrize("mode", ["semantic", "fixed"])
-def test_voicelive_calls_follow_the_turn_end_mode_and_the_server_gets_the_turn_model(mode: str) -> None:
+@pytest.mark.parametrize(
+    ("values", "mode"),
+    [
+        ({}, "fixed"),
+        ({"voicelive_turn_end_mode": "semantic", "turn_end_mode": "fixed"}, "semantic"),
+        ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "semantic"}, "semantic"),
+        ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "fixed"}, "fixed"),
+    ],
+)
+def test_voicelive_turn_end_mode_and_the_servers_turn_model(values: dict[str, Any], mode: str) -> None:
     model: Any = object()
-    realtime = build_realtime(settings(turn_end_mode=mode), PROVIDERS, UNUSED, UNUSED, model)
+    realtime = build_realtime(settings(**values), PROVIDERS, UNUSED, UNUSED, model)
     assert realtime.voicelive.turn_end_mode == mode
     assert realtime.engine.turn_model is model
