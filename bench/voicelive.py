@@ -10,6 +10,10 @@ loopback), whose turn detection, STT, brain and TTS are the worker's provider se
 - barge-in: `instant` fakes, interrupting the agent's reply 300-1500 ms in; target p95 <= 150 ms as for the
   cascade.
 
+The caller set is `bench.latency`'s, lines with mid-sentence pauses included, and turns cut mid-sentence are
+counted the same way. The backend runs its defaults (VOICELIVE_TURN_END_MODE=fixed: server VAD);
+`VOICELIVE_TURN_END_MODE=semantic` in the environment measures semantic turn detection on the embedded server.
+
     python -m bench.run --only voicelive [--quick]
 """
 
