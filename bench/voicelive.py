@@ -10,11 +10,17 @@ loopback), whose turn detection, STT, brain and TTS are the worker's provider se
 - barge-in: `instant` fakes, interrupting the agent's reply 300-1500 ms in; target p95 <= 150 ms as for the
   cascade.
 
+The caller set is `bench.latency`'s, lines with mid-sentence pauses included, and turns cut mid-sentence are
+counted the same way. The backend runs its defaults (VOICELIVE_TURN_END_MODE=fixed: server VAD);
+`VOICELIVE_TURN_END_MODE=semantic` in the environment measures semantic turn detection on the embedded server.
+
     python -m bench.run --only voicelive [--quick]
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import random
 import tempfile
@@ -22,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bargein, latency
-from bench.phrases import Phrase, make_phrase, make_phrases
+from bench.phrases import Phrase, make_phrase
 from bench.stats import summarize, summary_row, target
 from bench.worker import running_worker
 
@@ -32,6 +38,8 @@ LATENCY_SETS = ("instant", "embedded")
 FULL_LATENCY_CALLS, QUICK_LATENCY_CALLS = 5, 1
 LATENCY_ROWS = (
     "client_response_ms",
+    "client_response_plain_ms",
+    "client_response_paused_ms",
     "response_ms",
     "end_of_turn_ms",
     "overhead_ms",
@@ -41,10 +49,19 @@ LATENCY_ROWS = (
 log = logging.getLogger(__name__)
 
 
-async def latency_set(providers: str, phrases: list[Phrase], calls: int) -> dict[str, Any]:
-    """`bench.latency`'s calls, one after another, against a VoiceLive worker with `providers`."""
+async def latency_set(
+    providers: str, phrases: list[Phrase], calls: int, scratch: Path | None = None
+) -> dict[str, Any]:
+    """`bench.latency`'s calls, one after another, against a VoiceLive worker with `providers`; with a
+    `scratch` directory the fakes' recogniser knows the caller script and gives partials (`bench.turn_fakes`),
+    as for the cascade, so semantic turn detection gets the words signal."""
     runs = []
-    async with running_worker(providers, env=ENV) as worker:
+    env = dict(ENV)
+    if scratch is not None:
+        script = scratch / f"stt-script-{providers}.json"
+        await asyncio.to_thread(script.write_text, json.dumps(latency.stt_script(phrases)))
+        env |= {"BENCH_STT_SCRIPT": str(script), "BENCH_PARTIAL_LAG_MS": str(latency.PARTIAL_LAG_MS)}
+    async with running_worker(providers, env=env) as worker:
         for index in range(calls):
             log.info("voicelive latency[%s]: call %d/%d", providers, index + 1, calls)
             runs.append(await latency.run_call(worker, phrases, index))
@@ -56,8 +73,21 @@ async def latency_set(providers: str, phrases: list[Phrase], calls: int) -> dict
             key: summarize(t[key] for t in server) for key in ("response_ms", "end_of_turn_ms", "overhead_ms")
         },
         "client_minus_server_ms": summarize(pairs),
+        "client_response_plain_ms": summarize(
+            t["client_response_ms"] for r in runs for t in r["turns"] if not t["paused"]
+        ),
+        "client_response_paused_ms": summarize(
+            t["client_response_ms"] for r in runs for t in r["turns"] if t["paused"]
+        ),
     }
-    return {"providers": providers, "calls": runs, "summaries": summaries}
+    spoken = sum(run["spoken"] for run in runs)
+    cut = sum(run["cut"] for run in runs)
+    return {
+        "providers": providers,
+        "calls": runs,
+        "summaries": summaries,
+        "cut": {"turns": spoken, "cut": cut, "rate": cut / spoken if spoken else None},
+    }
 
 
 async def bargein_runs(question: Phrase, interruption: Phrase, quick: bool) -> list[dict[str, Any]]:
@@ -109,6 +139,16 @@ def build_result(
             stat="p95",
         ),
     ]
+    spoken = sum(d["cut"]["turns"] for d in sets.values())
+    cut = sum(d["cut"]["cut"] for d in sets.values())
+    targets.append(
+        target(
+            "turns cut mid-sentence, all provider sets",
+            100 * cut / spoken if spoken else None,
+            100 * latency.CUT_TARGET,
+            "%",
+        )
+    )
     turns = {p: sum(len(c["turns"]) for c in d["calls"]) for p, d in sets.items()}
     notes = [
         "ORCHESTRATOR=voicelive: calls run the VoiceLive orchestrator (azure-ai-voicelive client) against the "
@@ -118,6 +158,10 @@ def build_result(
         "(caller's ear) = caller_speech_end -> next agent_audio_start on the simulator's clock. Server parts "
         "come from the transcript where the VoiceLive path reports them (n = 0 where it does not).",
         "response targets are the cascade's goals for instant providers (DESIGN.md), shown for comparison.",
+        "Turns cut mid-sentence: "
+        + "; ".join(f"{p} {d['cut']['cut']}/{d['cut']['turns']}" for p, d in sets.items())
+        + f". Caller set: bench.latency's, {sum(1 for p in phrases if p.paused)} of {len(phrases)} lines "
+        "pause mid-sentence.",
         *barge["notes"],
     ]
     for providers, data in sets.items():
@@ -147,11 +191,16 @@ def build_result(
 
 
 async def run(out_dir: Path, *, quick: bool) -> dict[str, Any]:
-    texts = latency.CALLER_TURNS[latency.QUICK_TURNS] if quick else latency.CALLER_TURNS
+    lines = latency.QUICK_LINES if quick else latency.caller_lines()
     calls = QUICK_LATENCY_CALLS if quick else FULL_LATENCY_CALLS
     with tempfile.TemporaryDirectory(prefix="sb-bench-voicelive-") as scratch:
-        phrases = await make_phrases(texts, Path(scratch))
-        sets = {providers: await latency_set(providers, phrases, calls) for providers in LATENCY_SETS}
+        phrases = await latency.make_caller_phrases(lines, Path(scratch))
+        sets = {
+            providers: await latency_set(
+                providers, phrases, calls, Path(scratch) if providers == "instant" else None
+            )
+            for providers in LATENCY_SETS
+        }
         question = await make_phrase(bargein.QUESTION, Path(scratch), name="question")
         interruption = await make_phrase(bargein.INTERRUPTION, Path(scratch), name="interruption")
         runs = await bargein_runs(question, interruption, quick)

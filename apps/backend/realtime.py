@@ -13,6 +13,7 @@ from apps.backend.settings import Settings
 from apps.realtime_server.auth import ClientSecretSigner, RealtimeAuth
 from apps.realtime_server.engine import RealtimeEngine
 from apps.realtime_server.tools import RegistryToolResolver
+from voice.audio.turn_batcher import TurnScorer
 from voice.audio.vad_batcher import VadBatcher
 from voice.speech_cascade.providers import CascadeProviders
 from voice.voicelive.config import VoiceLiveSettings
@@ -29,7 +30,11 @@ class BackendRealtime:
 
 
 def build_realtime(
-    settings: Settings, providers: CascadeProviders, vad: VadBatcher, registry: RegistryHolder
+    settings: Settings,
+    providers: CascadeProviders,
+    vad: VadBatcher,
+    registry: RegistryHolder,
+    turn_model: TurnScorer | None = None,
 ) -> BackendRealtime:
     """The embedded server runs on the same provider chains as the cascade (so with Azure Speech or Azure
     OpenAI configured it is those behind the realtime protocol), on the live registry's tools."""
@@ -48,6 +53,7 @@ def build_realtime(
         vad=vad,
         tools=RegistryToolResolver(lambda: registry.current),
         default_voice=settings.tts_voice,
+        turn_model=turn_model,
     )
     if settings.azure_voicelive_endpoint and settings.azure_voicelive_api_key is not None:
         endpoint, api_key = (
@@ -66,6 +72,11 @@ def build_realtime(
         default_voice=default_voice,
         usage_provider="azure-voicelive" if endpoint != loopback_base_url(settings) else "embedded-realtime",
         local_barge_in=settings.voicelive_local_barge_in,
+        turn_end_mode=(
+            settings.turn_end_mode
+            if settings.voicelive_turn_end_mode == "inherit"
+            else settings.voicelive_turn_end_mode
+        ),
     )
     return BackendRealtime(
         engine=engine,

@@ -188,7 +188,7 @@ class Runtime:
         guidance = guidance_engine(settings)  # one per replica: its calls and POST /guidance share it
         stack.push_async_callback(guidance.aclose)
         vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
-        realtime = build_realtime(settings, providers.cascade, vad, registry)
+        realtime = build_realtime(settings, providers.cascade, vad, registry, turn_model)
         recordings = RecordingService.from_settings(settings)
         await recordings.start()  # sweeps recordings past retention first
         stack.push_async_callback(recordings.stop)

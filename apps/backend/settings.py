@@ -197,6 +197,14 @@ class Settings(SettingsSections, BaseSettings):
         "(StopAudio) on the caller's speech onset without waiting for the realtime service's speech_started, "
         "which still confirms the interruption; false: barge-in waits for speech_started.",
     )
+    voicelive_turn_end_mode: Literal["semantic", "fixed", "inherit"] = Field(
+        "fixed",
+        description="ORCHESTRATOR=voicelive, agents that set no speech.turn_end: semantic asks the realtime "
+        "service for semantic turn detection (azure_semantic_vad with end-of-utterance detection), fixed for "
+        "server VAD with the agent's silence, inherit follows TURN_END_MODE. Fixed by default: a caller who "
+        "goes on after a complete-sounding sentence is not yet merged into one turn on VoiceLive (the "
+        "cascade drops its unheard reply), so two-sentence turns can split.",
+    )
     price_table_file: Path | None = Field(
         None,
         description="A YAML price table used instead of the shipped one (voice/usage/prices.yaml) to price "

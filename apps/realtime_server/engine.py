@@ -12,6 +12,7 @@ from pathlib import Path
 from apps.realtime_server.tools import RegistryToolResolver, ToolResolver
 from registries.loader import load_registry
 from registries.snapshot import RegistrySnapshot
+from voice.audio.turn_batcher import TurnScorer, shared_turn_batcher
 from voice.audio.vad import get_shared_model
 from voice.audio.vad_batcher import VadBatcher
 from voice.llm.base import ChatModel
@@ -31,6 +32,8 @@ class RealtimeEngine:
     tools: ToolResolver
     default_voice: str | None = None
     """The TTS voice when the session names none the TTS knows (None: the provider's default)."""
+    turn_model: TurnScorer | None = None
+    """Semantic turn detection's end-of-turn model (shared, batched); None: pauses are judged by words alone."""
 
 
 async def build_embedded_engine(
@@ -60,6 +63,7 @@ async def build_embedded_engine(
         vad=VadBatcher(vad_model),
         tools=RegistryToolResolver(lambda: snapshot),
         default_voice=voice,
+        turn_model=shared_turn_batcher(),
     )
 
 

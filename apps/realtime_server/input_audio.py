@@ -5,6 +5,10 @@ each 32 ms window through the process-wide `VadBatcher` and a `TurnTracker` deci
 started and stopped; between turns only the last `prefix_padding_ms` (+ the onset detection lag) is kept,
 so the recogniser hears the first syllable. With turn detection off everything since the last commit is
 kept, up to a bound.
+
+Semantic turn detection (`semantic_vad`, `azure_semantic_vad*`) ends a turn as the cascade does
+(`end_of_turn.py`): each pause within a turn is judged by the end-of-turn model (the engine's shared batcher,
+off the loop) and the recogniser's partial words (`heard`), and the verdict picks how long it must last.
 """
 
 from __future__ import annotations
@@ -15,12 +19,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apps.realtime_server.end_of_turn import semantic_timing
 from apps.realtime_server.protocol import ProtocolError, RealtimeSessionConfig, TurnDetection
 from voice.audio.codecs import alaw_decode, mulaw_decode
 from voice.audio.resample import StreamResampler
-from voice.audio.turns import TurnEnded, TurnPolicy, TurnStarted, TurnTracker
+from voice.audio.turn_batcher import TurnScorer
+from voice.audio.turns import (
+    TurnEnded,
+    TurnEvent,
+    TurnPaused,
+    TurnPolicy,
+    TurnResumed,
+    TurnStarted,
+    TurnTracker,
+)
 from voice.audio.vad import VadStream
 from voice.audio.vad_batcher import VadBatcher
+from voice.speech_cascade.turn_judge import TurnJudge
+from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +64,38 @@ InputEvent = SpeechStart | SpeechStop
 def turn_policy(detection: TurnDetection) -> TurnPolicy:
     """`threshold` is the VAD probability bar for speech onset; barge-in is the session's business (it
     cancels a response on speech start), so the tracker's own barge-in logic stays off."""
-    onset = detection.threshold if detection.threshold is not None else 0.5
+    onset = min(max(detection.threshold if detection.threshold is not None else 0.5, 0.05), 1.0)
+    if detection.semantic:
+        timing = semantic_timing(detection, DEFAULT_SILENCE_MS)
+        return TurnPolicy(
+            end_of_turn_silence_ms=timing.silence_ms,
+            barge_in=False,
+            onset_threshold=onset,
+            mode="semantic",
+            min_silence_ms=timing.min_silence_ms,
+            unfinished_hold_ms=timing.hold_ms,
+            speculate_after_ms=0,  # the response starts at the turn end; nothing is started unheard
+        )
     silence = detection.silence_duration_ms
     return TurnPolicy(
         end_of_turn_silence_ms=DEFAULT_SILENCE_MS if silence is None else silence,
         barge_in=False,
-        onset_threshold=min(max(onset, 0.05), 1.0),
+        onset_threshold=onset,
     )
 
 
 class InputAudio:
-    def __init__(self, vad: VadBatcher, config: RealtimeSessionConfig) -> None:
+    def __init__(
+        self, vad: VadBatcher, config: RealtimeSessionConfig, scorer: TurnScorer | None = None
+    ) -> None:
         self._vad_batcher = vad
+        self._words = ""
+        self.judge = TurnJudge(
+            scorer,
+            words_unfinished=lambda: sounds_unfinished(self._words),
+            words_complete=lambda: sounds_complete(self._words),
+        )
+        """Semantic detection: judges the pauses of the caller's turn (model score and words)."""
         self._vad = VadStream(vad.model)
         self._format = config.input_audio_format
         self._rate = config.input_rate
@@ -80,7 +116,12 @@ class InputAudio:
 
     @property
     def in_speech(self) -> bool:
-        return self._tracker is not None and self._tracker.in_speech
+        """The caller holds the floor (in semantic mode, a pause not yet judged the turn's end included)."""
+        return self._tracker is not None and self._tracker.turn_open
+
+    def heard(self, words: str) -> None:
+        """The recogniser's partial text of the caller's current turn (the words signal)."""
+        self._words = words
 
     def configure(self, config: RealtimeSessionConfig) -> None:
         if (config.input_audio_format, config.input_rate) != (self._format, self._rate):
@@ -94,11 +135,17 @@ class InputAudio:
             DEFAULT_PREFIX_MS if detection.prefix_padding_ms is None else detection.prefix_padding_ms
         )
         policy = turn_policy(detection)
-        if self._tracker is None:
-            self._tracker = TurnTracker(policy)
+        if self._tracker is None or self._tracker.policy.mode != policy.mode:
+            self._tracker = self._new_tracker(policy)
             self._tracker_offset_ms = self._vad_clock_ms()
         else:
             self._tracker.set_policy(policy)
+
+    def _new_tracker(self, policy: TurnPolicy) -> TurnTracker:
+        tracker = TurnTracker(policy)
+        if policy.semantic:
+            tracker.judge = self.judge.verdict
+        return tracker
 
     def _vad_clock_ms(self) -> int:
         return int(self.input_ms) // 32 * 32
@@ -137,18 +184,34 @@ class InputAudio:
             return []
         events: list[InputEvent] = []
         if audio:
+            semantic = tracker.policy.semantic
+            if semantic:
+                self.judge.hear(audio)
             self._vad.append(audio)
             for probability in await self._vad_batcher.probabilities(self._vad):
                 for event in tracker.update(probability, agent_active=False):
+                    if semantic:
+                        self._judge_event(event)
                     if isinstance(event, TurnStarted):
                         events.append(SpeechStart(self._tracker_offset_ms + event.at_ms))
                     elif isinstance(event, TurnEnded):
                         events.append(SpeechStop(self._tracker_offset_ms + event.at_ms))
-        if not tracker.in_speech and not any(isinstance(e, SpeechStop) for e in events):
+        if not tracker.turn_open and not any(isinstance(e, SpeechStop) for e in events):
             self._bound(self._prefix_ms + ONSET_LAG_MS)
         else:
             self._bound(MAX_TURN_MS)
         return events
+
+    def _judge_event(self, event: TurnEvent) -> None:
+        if isinstance(event, TurnStarted):
+            self._words = ""
+            self.judge.turn_started()
+        elif isinstance(event, TurnPaused):
+            self.judge.paused()  # scores the turn so far in the background; later windows read the score
+        elif isinstance(event, TurnResumed):
+            self.judge.resumed()
+        elif isinstance(event, TurnEnded):
+            self.judge.turn_ended()
 
     def _bound(self, keep_ms: int) -> None:
         keep = RATE * 2 * keep_ms // 1000
@@ -169,7 +232,12 @@ class InputAudio:
         self._turn.clear()
         self.live_sink = None
         self._to_16k.reset()
+        self._words = ""
+        self.judge.turn_ended()
         if self._tracker is not None:
             self._vad.reset()
-            self._tracker = TurnTracker(self._tracker.policy)
+            self._tracker = self._new_tracker(self._tracker.policy)
             self._tracker_offset_ms = self._vad_clock_ms()
+
+    async def aclose(self) -> None:
+        await self.judge.aclose()

@@ -50,6 +50,15 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class EndOfUtteranceDetection(_Lenient):
+    """Azure VoiceLive's semantic end-of-utterance options (`turn_detection.end_of_utterance_detection`)."""
+
+    model: str = "semantic_detection_v1"
+    threshold_level: Literal["low", "medium", "high", "default"] | None = None
+    timeout_ms: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    """The longest pause waited for before a turn that sounds unfinished is ended anyway."""
+
+
 class TurnDetection(_Lenient):
     type: Literal[
         "server_vad",
@@ -63,6 +72,17 @@ class TurnDetection(_Lenient):
     prefix_padding_ms: Annotated[int, Field(ge=0, le=5_000)] | None = None
     create_response: bool = True
     interrupt_response: bool = True
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
+    """`semantic_vad` (OpenAI): how soon a turn that may be complete is ended."""
+    end_of_utterance_detection: EndOfUtteranceDetection | None = None
+    """`azure_semantic_vad*` (Azure VoiceLive): the end-of-utterance model's options."""
+    remove_filler_words: bool | None = None
+    """`azure_semantic_vad*`: drop "um", "uh" and the like from the caller's transcript."""
+
+    @property
+    def semantic(self) -> bool:
+        """The turn ends on what the caller said, not on a fixed silence."""
+        return self.type != "server_vad"
 
 
 class FunctionTool(_Lenient):

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from apps.realtime_server.conversation import Item, RealtimeConversation
+from apps.realtime_server.end_of_turn import remove_fillers
 from apps.realtime_server.engine import RealtimeEngine
 from apps.realtime_server.input_audio import InputAudio, SpeechStart, SpeechStop
 from apps.realtime_server.protocol import (
@@ -64,7 +65,7 @@ class RealtimeSession:
         self._emit = emit
         self.config = config or RealtimeSessionConfig()
         self.conversation = RealtimeConversation()
-        self._input = InputAudio(engine.vad, self.config)
+        self._input = InputAudio(engine.vad, self.config, engine.turn_model)
         self._voices = VoiceChoice(engine.default_voice)
         self._scratch: dict[str, Any] = {}
         self._specs: list[ToolSpec] = []
@@ -91,6 +92,7 @@ class RealtimeSession:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._input.aclose()
         if self._stt is not None:
             stt = await asyncio.gather(self._stt, return_exceptions=True)
             if isinstance(stt[0], SttSession):
@@ -185,7 +187,9 @@ class RealtimeSession:
         async def open_new() -> SttSession | None:
             try:
                 session = await self._engine.stt.open_session(
-                    SttConfig(sample_rate=16000, phrases=phrases, call_id=self.id)
+                    SttConfig(
+                        sample_rate=16000, phrases=phrases, call_id=self.id, on_partial=self._input.heard
+                    )
                 )
             except Exception as exc:
                 log.error("no speech recognition for this session", extra={"error": type(exc).__name__})
@@ -292,6 +296,9 @@ class RealtimeSession:
             log.error("recognition failed", extra={"error": type(exc).__name__})
             if self._stt_phrases is not None and not self._closed:
                 self._reopen_stt(self._stt_phrases)
+        detection = self.config.turn_detection
+        if detection is not None and detection.remove_filler_words and detection.type != "server_vad":
+            text = remove_fillers(text)
         item.content[0]["transcript"] = text
         if self.config.input_audio_transcription is not None:
             self._emit(

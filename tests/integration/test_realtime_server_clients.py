@@ -13,7 +13,14 @@ import httpx
 import pytest
 import websockets
 from azure.ai.voicelive.aio import connect as voicelive_connect
-from azure.ai.voicelive.models import FunctionCallOutputItem
+from azure.ai.voicelive.models import (
+    AudioInputTranscriptionOptions,
+    AzureSemanticDetection,
+    AzureSemanticVad,
+    FunctionCallOutputItem,
+    FunctionTool,
+    RequestSession,
+)
 from azure.core.credentials import AzureKeyCredential
 from openai import AsyncOpenAI
 
@@ -155,6 +162,52 @@ async def test_voicelive_sdk_conversation_with_greeting_speech_and_tool_call(ser
         assert audio_bytes(answer, "response.audio.delta") > 0
         assert "verified" in transcript(answer, "response.audio_transcript.delta").lower()
         assert answer[-1].response.status == "completed"
+
+
+async def paced(append: Any, chunks: list[str]) -> None:
+    """Appends at the pace of live audio, as a caller's client does (so a pause lasts as long as it is)."""
+    for chunk in chunks:
+        await append(audio=chunk)
+        await asyncio.sleep(0.02)
+
+
+async def test_voicelive_sdk_semantic_vad_ends_a_complete_turn_before_its_silence(server: ServedApp) -> None:
+    """azure_semantic_vad with end-of-utterance detection, as the SDK's models put it on the wire: a question
+    that sounds complete ends after a short pause, well inside its 1.5 s silence (server VAD would wait it)."""
+    async with voicelive_connect(
+        endpoint=server.base_url, credential=AzureKeyCredential(KEY), model="gpt-4o-realtime"
+    ) as conn:
+        events = conn.__aiter__()
+        await collect_until(events, "session.created")
+        await conn.session.update(
+            session=RequestSession(
+                instructions="You are the Contoso Bank concierge.",
+                input_audio_format="pcm16",
+                input_audio_sampling_rate=24000,
+                turn_detection=AzureSemanticVad(
+                    silence_duration_ms=1500,
+                    end_of_utterance_detection=AzureSemanticDetection(timeout_ms=2500),
+                    remove_filler_words=True,
+                ),
+                input_audio_transcription=AudioInputTranscriptionOptions(model="azure-speech"),
+                tools=[FunctionTool(**tool) for tool in concierge_tools()],
+            )
+        )
+        updated = await collect_until(events, "session.updated")
+        detection = updated[-1].session.turn_detection
+        assert detection.type == "azure_semantic_vad"
+        assert detection.end_of_utterance_detection.timeout_ms == 2500
+
+        question = chunks_20ms(await speech("what is my checking balance"), 24000)
+        for chunk in question:
+            await conn.input_audio_buffer.append(audio=chunk)
+        await paced(conn.input_audio_buffer.append, chunks_20ms(bytes(48000), 24000))  # 1 s of silence
+        turn = await collect_until(events, "response.done")
+        kinds = [e.type for e in turn]
+        assert kinds.index("input_audio_buffer.speech_started") < kinds.index(
+            "input_audio_buffer.speech_stopped"
+        )
+        assert turn[-1].response.status == "completed"
 
 
 # --- 2. the openai SDK (GA dialect) ------------------------------------------------------------------------
@@ -341,6 +394,38 @@ async def test_speech_during_a_response_cancels_it(server: ServedApp) -> None:
         kinds = [e.type for e in rest]
         assert "input_audio_buffer.speech_started" in kinds
         assert rest[-1].response.status == "cancelled"
+
+
+async def test_openai_ga_client_semantic_vad_honours_eagerness(server: ServedApp) -> None:
+    """The GA client's semantic_vad and its eagerness reach the session and end a spoken turn (how soon
+    depends on the recogniser's words and the model: unit-tested in tests/unit/realtime_server)."""
+    client = AsyncOpenAI(
+        api_key=KEY, base_url=f"{server.base_url}/v1", websocket_base_url=f"ws://127.0.0.1:{server.port}/v1"
+    )
+    async with client.realtime.connect(model="gpt-realtime") as conn:
+        events = conn.__aiter__()
+        await collect_until(events, "session.created")
+        await conn.session.update(
+            session={
+                "type": "realtime",
+                "output_modalities": ["audio"],
+                "audio": {
+                    "input": {
+                        "format": {"type": "audio/pcm", "rate": 24000},
+                        "turn_detection": {"type": "semantic_vad", "eagerness": "high"},
+                    }
+                },
+                "tools": concierge_tools(),  # type: ignore[typeddict-item]
+            }
+        )
+        updated = await collect_until(events, "session.updated")
+        detection = updated[-1].session.audio.input.turn_detection
+        assert detection.type == "semantic_vad" and detection.eagerness == "high"
+        for chunk in chunks_20ms(await speech("what is my checking balance"), 24000):
+            await conn.input_audio_buffer.append(audio=chunk)
+        await paced(conn.input_audio_buffer.append, chunks_20ms(bytes(57600), 24000))  # 1.2 s of silence
+        stopped = await collect_until(events, "input_audio_buffer.speech_stopped")
+        assert stopped[-1].type == "input_audio_buffer.speech_stopped"
 
 
 # --- 4. bad input and credentials -----------------------------------------------------------------------------

@@ -169,6 +169,11 @@ class TurnTracker:
         return self._detector.in_speech
 
     @property
+    def turn_open(self) -> bool:
+        """The caller holds the floor: speaking, or in a pause not yet taken as the end of their turn."""
+        return self._detector.in_speech or self._held is not None
+
+    @property
     def elapsed_ms(self) -> int:
         return self._detector.elapsed_ms
 

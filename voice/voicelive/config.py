@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 DEFAULT_API_VERSION = "2026-07-15"  # the azure-ai-voicelive 1.3 SDK's default
 
@@ -29,3 +30,6 @@ class VoiceLiveSettings:
     local_barge_in: bool = True
     """Run our own VAD on the caller audio we forward and silence the agent (StopAudio) on speech onset without
     waiting for the server's `speech_started`; the server's event still confirms the interruption."""
+    turn_end_mode: Literal["semantic", "fixed"] = "fixed"
+    """Default of agents that set no `speech.turn_end` (the service's TURN_END_MODE): semantic asks the server
+    for semantic turn detection (`azure_semantic_vad`), fixed for server VAD with the agent's silence."""

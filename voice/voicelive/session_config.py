@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from azure.ai.voicelive.models import (
     AudioInputTranscriptionOptions,
+    AzureSemanticDetection,
     AzureSemanticVad,
     AzureStandardVoice,
     FunctionTool,
@@ -61,8 +62,20 @@ def session_voice(name: str) -> AzureStandardVoice | OpenAIVoice:
     return OpenAIVoice(name=name)
 
 
-def turn_detection(agent: AgentSpec) -> TurnDetection:
-    """The agent's `voicelive.turn_detection`, defaulting to server VAD with its end-of-turn silence.
+def semantic_turn_end(agent: AgentSpec, settings: VoiceLiveSettings) -> bool:
+    """The agent's turns end semantically: its `speech.turn_end`, else the service's TURN_END_MODE."""
+    return (agent.speech.turn_end or settings.turn_end_mode) == "semantic"
+
+
+def turn_detection(agent: AgentSpec, settings: VoiceLiveSettings | None = None) -> TurnDetection:
+    """The agent's `voicelive.turn_detection` (threshold, prefix padding, silence: default its end-of-turn
+    silence), its type set by the agent's turn-end mode (`speech.turn_end`, else the service's TURN_END_MODE):
+
+    - fixed: server VAD (or the semantic type the YAML names explicitly);
+    - semantic: Azure's semantic VAD with end-of-utterance detection (or OpenAI's `semantic_vad` when the
+      YAML names it): the silence is the pause for an unsure turn and the timeout the longest wait, like the
+      cascade's `end_of_turn_silence_ms` + `unfinished_hold_ms`. A `server_vad` type in the YAML (the
+      agents' shared default) does not turn semantic detection off: `speech.turn_end: fixed` does.
 
     The server answers a finished turn by itself (create_response); it only leaves the agent alone when the
     agent may not be interrupted.
@@ -70,30 +83,35 @@ def turn_detection(agent: AgentSpec) -> TurnDetection:
     spec = agent.voicelive.turn_detection
     barge_in = agent.speech.barge_in
     interrupt = None if barge_in else False
-    if spec is None:
-        return ServerVad(
-            silence_duration_ms=agent.speech.end_of_turn_silence_ms,
-            create_response=True,
-            interrupt_response=interrupt,
-        )
+    semantic = settings is not None and semantic_turn_end(agent, settings)
+    kind = spec.type if spec is not None else "server_vad"
+    if semantic and kind == "server_vad":
+        kind = "azure_semantic_vad"
     silence = (
         spec.silence_duration_ms
-        if spec.silence_duration_ms is not None
+        if spec is not None and spec.silence_duration_ms is not None
         else agent.speech.end_of_turn_silence_ms
     )
-    if spec.type == "server_vad":
+    threshold = spec.threshold if spec is not None else None
+    prefix = spec.prefix_padding_ms if spec is not None else None
+    if kind == "server_vad":
         return ServerVad(
-            threshold=spec.threshold,
-            prefix_padding_ms=spec.prefix_padding_ms,
+            threshold=threshold,
+            prefix_padding_ms=prefix,
             silence_duration_ms=silence,
             create_response=True,
             interrupt_response=interrupt,
         )
-    if spec.type == "azure_semantic_vad":
+    if kind == "azure_semantic_vad":
         return AzureSemanticVad(
-            threshold=spec.threshold,
-            prefix_padding_ms=spec.prefix_padding_ms,
+            threshold=threshold,
+            prefix_padding_ms=prefix,
             silence_duration_ms=silence,
+            end_of_utterance_detection=AzureSemanticDetection(
+                timeout_ms=silence + agent.speech.unfinished_hold_ms
+            )
+            if semantic
+            else None,
             create_response=True,
             interrupt_response=interrupt,
         )
@@ -123,7 +141,7 @@ def build_session(
         input_audio_format="pcm16",
         input_audio_sampling_rate=formats.input_rate,
         output_audio_format=formats.output_format,
-        turn_detection=turn_detection(agent),
+        turn_detection=turn_detection(agent, settings),
         input_audio_transcription=AudioInputTranscriptionOptions(
             model=settings.transcription_model, language=",".join(agent.speech.languages)
         ),

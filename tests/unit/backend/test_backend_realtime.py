@@ -66,3 +66,19 @@ def test_a_voicelive_endpoint_needs_its_key() -> None:
 )
 def test_the_process_reaches_itself_on_loopback(host: str, url: str) -> None:
     assert loopback_base_url(settings(host=host)) == url
+
+
+@pytest.mark.parametrize(
+    ("values", "mode"),
+    [
+        ({}, "fixed"),
+        ({"voicelive_turn_end_mode": "semantic", "turn_end_mode": "fixed"}, "semantic"),
+        ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "semantic"}, "semantic"),
+        ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "fixed"}, "fixed"),
+    ],
+)
+def test_voicelive_turn_end_mode_and_the_servers_turn_model(values: dict[str, Any], mode: str) -> None:
+    model: Any = object()
+    realtime = build_realtime(settings(**values), PROVIDERS, UNUSED, UNUSED, model)
+    assert realtime.voicelive.turn_end_mode == mode
+    assert realtime.engine.turn_model is model

@@ -123,3 +123,43 @@ def test_beta_server_events_become_ga() -> None:
     ga = session_to_ga(RealtimeSessionConfig(input_audio_sampling_rate=16000).wire())
     assert ga["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 16000}
     assert ga["output_modalities"] == ["audio"]
+
+
+def test_semantic_turn_detection_fields_are_typed_and_echoed() -> None:
+    detection = {
+        "type": "azure_semantic_vad",
+        "silence_duration_ms": 600,
+        "end_of_utterance_detection": {
+            "model": "semantic_detection_v1",
+            "threshold_level": "high",
+            "timeout_ms": 1300,
+        },
+        "remove_filler_words": True,
+    }
+    merged, _ = RealtimeSessionConfig().merged_with({"turn_detection": detection})
+    assert merged.turn_detection is not None and merged.turn_detection.semantic
+    echoed = merged.wire()["turn_detection"]
+    assert echoed["end_of_utterance_detection"] == detection["end_of_utterance_detection"]
+    assert echoed["remove_filler_words"] is True
+    openai, _ = RealtimeSessionConfig().merged_with(
+        {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}
+    )
+    assert openai.wire()["turn_detection"]["eagerness"] == "high"
+    assert RealtimeSessionConfig().wire()["turn_detection"] == {
+        "type": "server_vad",
+        "create_response": True,
+        "interrupt_response": True,
+    }
+    with pytest.raises(ValueError):
+        RealtimeSessionConfig().merged_with(
+            {"turn_detection": {"type": "semantic_vad", "eagerness": "eager"}}
+        )
+    with pytest.raises(ValueError):
+        RealtimeSessionConfig().merged_with(
+            {
+                "turn_detection": {
+                    "type": "azure_semantic_vad",
+                    "end_of_utterance_detection": {"timeout_ms": "soon"},
+                }
+            }
+        )

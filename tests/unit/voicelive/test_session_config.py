@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from azure.ai.voicelive._utils.model_base import _deserialize
+from azure.ai.voicelive.models import AzureSemanticDetection, AzureSemanticVad, RequestSession
 
 from registries.agentstore.schema import SpeechSpec, TurnDetectionSpec, VoiceLiveSpec, VoiceSpec
 from registries.loader import load_registry
@@ -108,3 +110,65 @@ def test_an_agent_without_barge_in_is_not_interrupted_by_the_server() -> None:
 )
 def test_output_rate_is_what_the_server_confirmed(confirmed: str | None, call_rate: int, rate: int) -> None:
     assert output_rate(confirmed, call_rate) == rate
+
+
+SEMANTIC = VoiceLiveSettings(endpoint="http://127.0.0.1:1", api_key="k", turn_end_mode="semantic")
+
+
+def test_a_semantic_agent_asks_for_azure_semantic_vad_with_end_of_utterance_detection() -> None:
+    conv = conversation(
+        speech=SpeechSpec(turn_end="semantic", end_of_turn_silence_ms=600, unfinished_hold_ms=700)
+    )
+    detection = wire(conv)["turn_detection"]
+    assert detection == {
+        "type": "azure_semantic_vad",
+        "silence_duration_ms": 600,
+        "end_of_utterance_detection": {"model": "semantic_detection_v1", "timeout_ms": 1300},
+        "create_response": True,
+    }
+    # what the real service gets is valid per the SDK's models: it reads back as the typed classes
+    parsed = _deserialize(RequestSession, {"turn_detection": detection}).turn_detection
+    assert isinstance(parsed, AzureSemanticVad)
+    assert isinstance(parsed.end_of_utterance_detection, AzureSemanticDetection)
+    assert parsed.end_of_utterance_detection.timeout_ms == 1300
+
+
+def test_the_services_turn_end_mode_applies_to_agents_that_set_none() -> None:
+    conv = conversation()
+    assert conv.agent.speech.turn_end is None
+    session = build_session(conv, SEMANTIC, call_rate=16000).as_dict()
+    assert session["turn_detection"]["type"] == "azure_semantic_vad"
+    assert wire(conv)["turn_detection"]["type"] == "server_vad"  # SETTINGS: the fixed default
+
+
+def test_a_fixed_agent_stays_on_server_vad_under_a_semantic_service() -> None:
+    conv = conversation(speech=SpeechSpec(turn_end="fixed", end_of_turn_silence_ms=700))
+    session = build_session(conv, SEMANTIC, call_rate=16000).as_dict()
+    assert session["turn_detection"] == {
+        "type": "server_vad",
+        "silence_duration_ms": 600,  # the agents' shared voicelive.turn_detection default
+        "create_response": True,
+    }
+
+
+def test_a_semantic_agent_keeps_its_yaml_knobs_and_a_named_semantic_type() -> None:
+    spec = TurnDetectionSpec(type="server_vad", silence_duration_ms=450, threshold=0.6)
+    semantic = SpeechSpec(turn_end="semantic", unfinished_hold_ms=500)
+    conv = conversation(voicelive=VoiceLiveSpec(turn_detection=spec), speech=semantic)
+    assert wire(conv)["turn_detection"] == {
+        "type": "azure_semantic_vad",
+        "threshold": 0.6,
+        "silence_duration_ms": 450,
+        "end_of_utterance_detection": {"model": "semantic_detection_v1", "timeout_ms": 950},
+        "create_response": True,
+    }
+    openai = VoiceLiveSpec(turn_detection=TurnDetectionSpec(type="semantic_vad"))
+    assert wire(conversation(voicelive=openai, speech=semantic))["turn_detection"] == {
+        "type": "semantic_vad",
+        "create_response": True,
+    }
+
+
+def test_a_semantic_agent_without_barge_in_is_not_interrupted() -> None:
+    conv = conversation(speech=SpeechSpec(turn_end="semantic", barge_in=False))
+    assert wire(conv)["turn_detection"]["interrupt_response"] is False
