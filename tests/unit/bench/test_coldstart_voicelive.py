@@ -74,7 +74,10 @@ def test_voicelive_result_keeps_both_benchmarks_and_labels_its_targets(tmp_path:
                 "end_of_turn_ms": summarize([630.0]),
                 "overhead_ms": summarize([11.0]),
                 "client_minus_server_ms": summarize([-2.0]),
+                "client_response_plain_ms": summarize([640.0]),
+                "client_response_paused_ms": summarize([]),
             },
+            "cut": {"turns": 1, "cut": 0, "rate": 0.0},
         }
     }
     barge = {
@@ -97,6 +100,8 @@ def test_voicelive_result_keeps_both_benchmarks_and_labels_its_targets(tmp_path:
     p50 = next(t for t in result["targets"] if t["target"].startswith("p50"))
     assert p50["value"] == 640.0 and not p50["met"]
     assert ["barge-in, instant", "onset -> StopAudio", 2] == result["table"]["rows"][-1][:3]
+    cut = next(t for t in result["targets"] if t["name"].startswith("turns cut mid-sentence"))
+    assert cut["value"] == 0 and cut["met"]
     assert set(result["histograms"]) == {
         "response latency, voicelive instant (caller's ear)",
         "voicelive barge-in latency (onset -> StopAudio)",
