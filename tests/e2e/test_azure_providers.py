@@ -198,7 +198,9 @@ async def test_a_banking_call_runs_on_azure_speech_and_azure_openai(
     assert recognition.headers["Ocp-Apim-Subscription-Key"] == SPEECH_KEY
     assert any("balance" in phrase.lower() for phrase in recognition.phrases), recognition.phrases
     assert recognition.sample_rate == result.sample_rate == 16000
-    assert recognition.phrases_sent == [VERIFY_SAID, BALANCE_SAID]
+    # The fake's segmentation may close an empty segment on trailing line noise when the machine is busy: what
+    # matters is that both caller lines were recognised, in order, and nothing else was said.
+    assert [text for text in recognition.phrases_sent if text] == [VERIFY_SAID, BALANCE_SAID]
 
     # Four chat requests on the Azure route, each with the agent's tool schemas.
     requests = conversation_requests(openai_fake)

