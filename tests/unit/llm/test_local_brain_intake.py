@@ -127,3 +127,13 @@ async def test_asking_for_a_person_leaves_the_form(brain: LocalBrain, snapshot: 
     await sim.say("I have a rash on my arm")
     reply = await sim.say("can I talk to a real person please")
     assert reply.tools == ["transfer_to_human"]
+
+
+async def test_an_allergy_heard_without_its_to_is_still_the_item(
+    brain: LocalBrain, snapshot: RegistrySnapshot
+) -> None:
+    """The recogniser dropped the "to" of "I'm allergic to penicillin": the lead-in still is not part of the item."""
+    from voice.llm.local_brain.intake_values import _LIST_LEAD_INS
+
+    assert _LIST_LEAD_INS.sub("", "i'm allergic penicillin").strip() == "penicillin"
+    assert _LIST_LEAD_INS.sub("", "i'm allergic to penicillin").strip() == "penicillin"

@@ -37,8 +37,8 @@ _NEGATION = re.compile(
     r"\b(?:no|not|don't|do not|without|never|denies|haven't|hasn't|isn't|any)\s+(?:\w+\s+){0,2}$"
 )
 _LIST_LEAD_INS = re.compile(
-    r"\b(?:i'm|i am|i've been|i have been|i was|i) (?:taking|take|took|using|on|allergic to|having|feeling|feel|"
-    r"have|had|got|get)\b|\b(?:allergic to|i've got|i have got|there's|there is|just|also|some|a little|"
+    r"\b(?:i'm|i am|i've been|i have been|i was|i) (?:taking|take|took|using|on|allergic(?: to)?|having|feeling|"
+    r"feel|have|had|got|get)\b|\b(?:allergic(?: to)?|i've got|i have got|there's|there is|just|also|some|a little|"
     r"a bit of|kind of|sort of)\b"
 )
 _LIST_SPLIT = re.compile(r",|;|\band\b|\bor\b|\bplus\b|\bas well as\b")
