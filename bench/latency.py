@@ -346,6 +346,11 @@ async def run_provider_set(
         "client_minus_server_ms": summarize(pairs),
         "speech_end_lag_ms": summarize(t["speech_end_lag_ms"] for run in runs for t in run["turns"]),
     }
+    return providers_result(providers, runs, summaries)
+
+
+def providers_result(providers: str, runs: list[dict[str, Any]], summaries: dict[str, Any]) -> dict[str, Any]:
+    """One provider set's JSON: its calls, summaries and how many spoken turns were cut mid-sentence."""
     spoken = sum(run["spoken"] for run in runs)
     cut = sum(run["cut"] for run in runs)
     return {

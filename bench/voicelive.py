@@ -80,14 +80,7 @@ async def latency_set(
             t["client_response_ms"] for r in runs for t in r["turns"] if t["paused"]
         ),
     }
-    spoken = sum(run["spoken"] for run in runs)
-    cut = sum(run["cut"] for run in runs)
-    return {
-        "providers": providers,
-        "calls": runs,
-        "summaries": summaries,
-        "cut": {"turns": spoken, "cut": cut, "rate": cut / spoken if spoken else None},
-    }
+    return latency.providers_result(providers, runs, summaries)
 
 
 async def bargein_runs(question: Phrase, interruption: Phrase, quick: bool) -> list[dict[str, Any]]:

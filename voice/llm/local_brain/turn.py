@@ -24,20 +24,20 @@ from voice.llm.local_brain.extract import extract_arguments, sentence
 from voice.llm.local_brain.follow_ups import FollowUps
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.keyed_entries import KeyedEntries
-from voice.llm.local_brain.keypad import dtmf_keys, keypad_value
+from voice.llm.local_brain.keypad import dtmf_keys
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
+from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
 from voice.llm.local_brain.recall import points_back, referred_value, said_earlier
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
-from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route, asks_in_so_many_words
+from voice.llm.local_brain.router import IntentRouter, Route
 from voice.llm.local_brain.safety import CALL_911, in_danger
 from voice.llm.local_brain.second_requests import SecondRequests
 from voice.llm.local_brain.slots import (
     ANYTHING_ELSE,
     CARRY_PARAMS,
-    FREE_KINDS,
     LOOKUP_FIRST,
     confirmation_question,
     creates_record,
@@ -47,21 +47,15 @@ from voice.llm.local_brain.slots import (
     offer,
     properties,
     required,
-    slot_hint,
-    slot_label,
     slot_question,
 )
 from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState, Pending
 from voice.llm.local_brain.yes_no import parse_yes_no
 
-MAX_SLOT_ATTEMPTS = 2
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
 SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
-_RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
-_MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
 
-NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 OFFER_PERSON = "Or I can connect you with a person."
 CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
@@ -72,14 +66,13 @@ _THANKS = re.compile(
 )
 _PLAIN_NO = re.compile(r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b")
 """A "no" that answers the question ("this isn't working" has a negation but answers nothing)."""
-_CANCEL = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|cancel that|scratch that)\b")
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
 
 
-class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEntries):
+class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEntries, PendingAnswers):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -163,7 +156,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         norm = normalize(text).strip(" .,!?")
         if not re.search(r"[a-z0-9]", norm):
             return self.not_understood()
-        if _CANCEL.search(norm) and not await self.asks_after_cancel(text):
+        if CANCEL.search(norm) and not await self.asks_after_cancel(text):
             self.state.queued = []
             return Decision("Okay. What else can I help you with?")
         if _GREETING.match(norm):
@@ -201,68 +194,6 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             )  # its clause, then the rest for what it lacks
         return self.start(self.tools[route.tool], text)
 
-    async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
-        spec = self.tools.get(pending.tool)
-        if spec is None:
-            self.state.pending = None
-            return None
-        if keys is None and _CANCEL.search(normalize(text)) and not await self.asks_after_cancel(text):
-            self.state.pending = None
-            return Decision("Okay. What else can I help you with?")
-        if keys is None and (hint := slot_hint(spec, pending.slots, text)) is not None:
-            return Decision(f"{hint} {pending.question}")  # "where do I find the policy number?": still asked
-        new: dict[str, Any] = {}
-        route: Route | None = None
-        if keys is not None:
-            for slot in pending.slots:
-                value = keypad_value(slot, properties(spec).get(slot, {}), keys, today=self.today)
-                if value is not None:
-                    new[slot] = value
-                    break
-        else:
-            asked = pending.slots or [n for n in properties(spec) if not self._is_free(spec, n)]
-            for name, value in extract_arguments(
-                spec.parameters, text, today=self.today, asked=asked
-            ).items():
-                unasked_ok = (
-                    not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
-                )
-                # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
-                kind = param_kind(name, properties(spec)[name])
-                renamed = kind in _RESTATED_KINDS or (
-                    kind == "amount" and _MONEY_SAID.search(normalize(text))
-                )
-                if name in asked or (unasked_ok and (name not in pending.args or renamed)):
-                    new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
-            route = await self.route(text)
-        filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
-        if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
-            filled = True  # another missing detail came first: take it and ask for the rest
-        free_answer = any(self._is_free(spec, s) for s in pending.slots)
-        if (
-            route is not None
-            and route.tool is not None
-            and route.tool != spec.name
-            and (route.score >= SWITCH_THRESHOLD or asks_in_so_many_words(text))  # said in so many words
-            and (not filled or free_answer or asks_in_so_many_words(text))
-        ):
-            self.state.pending = None  # the caller moved on to something else
-            if self.unqueue(route.tool):  # ...to the other thing they asked for: this one waits its turn
-                self.requeue(spec.name, {**pending.args, **new}, "")
-            if route.tool == "verify_identity" and not self.convo.succeeded(route.tool):
-                # Who they are instead of the answer: verify, then ask for the missing detail again.
-                self.state.deferred = {"tool": spec.name, "args": {**pending.args, **new}, "ask": True}
-            return self.start(self.tools[route.tool], text)
-        if filled:
-            self.state.pending = None
-            return self.advance(spec, {**pending.args, **new})
-        pending.attempts += 1
-        if pending.attempts >= MAX_SLOT_ATTEMPTS:
-            self.state.pending = None
-            what = slot_label(pending.slots[0]) if pending.slots else "that"
-            return self.not_understood(f"Sorry, I still didn't get the {what}.")
-        return Decision(f"{NOT_UNDERSTOOD} {pending.question}")
-
     async def on_short_answer(self, text: str, yes: bool) -> Decision:
         """ "yes" / "no thanks": what it means depends on the question the agent just asked."""
         question = self.convo.last_question
@@ -285,9 +216,6 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         return Decision(f"Okay. {ANYTHING_ELSE}")
 
     # --- from intent to call -------------------------------------------------------------------------------
-    def _is_free(self, spec: ToolSpec, name: str) -> bool:
-        return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
-
     def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         """A new request for `spec`: take what the utterance says (and what its `context`, the whole utterance a
         clause came from, adds), what the caller said before, and ids from earlier results. Ending or

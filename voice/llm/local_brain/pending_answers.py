@@ -1,0 +1,120 @@
+"""The answer to a question the agent asked for a tool's missing detail (`state.pending`): fill the slot it
+asked for (from words or the keypad), take other details the caller volunteered, or let the caller move on to
+another request said plainly enough, which puts this one back in the queue. Two misses give up on the slot.
+A base of `Turn` (`turn.py`), which provides `start`, `advance`, `route` and `not_understood`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.keypad import keypad_value
+from voice.llm.local_brain.params import param_kind
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route, asks_in_so_many_words
+from voice.llm.local_brain.slots import FREE_KINDS, missing_slots, properties, slot_hint, slot_label
+from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.state import DialogState, Pending
+
+MAX_SLOT_ATTEMPTS = 2
+NOT_UNDERSTOOD = "Sorry, I didn't catch that."
+_RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
+_MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
+CANCEL = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|cancel that|scratch that)\b")
+
+
+class PendingAnswers:
+    tools: dict[str, ToolSpec]
+    convo: DialogReading
+    state: DialogState
+    today: date
+
+    async def route(self, text: str) -> Route:
+        raise NotImplementedError
+
+    def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
+        raise NotImplementedError
+
+    def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
+        raise NotImplementedError
+
+    def not_understood(self, lead: str = NOT_UNDERSTOOD) -> Decision:
+        raise NotImplementedError
+
+    async def asks_after_cancel(self, text: str) -> bool:
+        raise NotImplementedError
+
+    def requeue(self, tool: str, args: dict[str, Any], text: str) -> None:
+        raise NotImplementedError
+
+    def unqueue(self, tool: str) -> bool:
+        raise NotImplementedError
+
+    def _is_free(self, spec: ToolSpec, name: str) -> bool:
+        return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
+
+    async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
+        spec = self.tools.get(pending.tool)
+        if spec is None:
+            self.state.pending = None
+            return None
+        if keys is None and CANCEL.search(normalize(text)) and not await self.asks_after_cancel(text):
+            self.state.pending = None
+            return Decision("Okay. What else can I help you with?")
+        if keys is None and (hint := slot_hint(spec, pending.slots, text)) is not None:
+            return Decision(f"{hint} {pending.question}")  # "where do I find the policy number?": still asked
+        new: dict[str, Any] = {}
+        route: Route | None = None
+        if keys is not None:
+            for slot in pending.slots:
+                value = keypad_value(slot, properties(spec).get(slot, {}), keys, today=self.today)
+                if value is not None:
+                    new[slot] = value
+                    break
+        else:
+            asked = pending.slots or [n for n in properties(spec) if not self._is_free(spec, n)]
+            for name, value in extract_arguments(
+                spec.parameters, text, today=self.today, asked=asked
+            ).items():
+                unasked_ok = (
+                    not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
+                )
+                # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
+                kind = param_kind(name, properties(spec)[name])
+                renamed = kind in _RESTATED_KINDS or (
+                    kind == "amount" and _MONEY_SAID.search(normalize(text))
+                )
+                if name in asked or (unasked_ok and (name not in pending.args or renamed)):
+                    new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
+            route = await self.route(text)
+        filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
+            filled = True  # another missing detail came first: take it and ask for the rest
+        free_answer = any(self._is_free(spec, s) for s in pending.slots)
+        if (
+            route is not None
+            and route.tool is not None
+            and route.tool != spec.name
+            and (route.score >= SWITCH_THRESHOLD or asks_in_so_many_words(text))  # said in so many words
+            and (not filled or free_answer or asks_in_so_many_words(text))
+        ):
+            self.state.pending = None  # the caller moved on to something else
+            if self.unqueue(route.tool):  # ...to the other thing they asked for: this one waits its turn
+                self.requeue(spec.name, {**pending.args, **new}, "")
+            if route.tool == "verify_identity" and not self.convo.succeeded(route.tool):
+                # Who they are instead of the answer: verify, then ask for the missing detail again.
+                self.state.deferred = {"tool": spec.name, "args": {**pending.args, **new}, "ask": True}
+            return self.start(self.tools[route.tool], text)
+        if filled:
+            self.state.pending = None
+            return self.advance(spec, {**pending.args, **new})
+        pending.attempts += 1
+        if pending.attempts >= MAX_SLOT_ATTEMPTS:
+            self.state.pending = None
+            what = slot_label(pending.slots[0]) if pending.slots else "that"
+            return self.not_understood(f"Sorry, I still didn't get the {what}.")
+        return Decision(f"{NOT_UNDERSTOOD} {pending.question}")
