@@ -13,13 +13,9 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import httpx
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.backend.acs.call_automation import AcsCallAutomation
 from apps.backend.acs.connection_string import AcsConnectionString
@@ -28,7 +24,7 @@ from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.acs.media_token import MediaTokenSigner
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.orchestrators import OrchestratorFactory
-from apps.backend.calls.recovery import SweepableTranscripts, close_abandoned_calls
+from apps.backend.calls.recovery import close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
 from apps.backend.guidance.service import guidance_engine
@@ -41,6 +37,12 @@ from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
 from apps.backend.registry.loader_process import RegistryLoaderProcess
 from apps.backend.registry.sync import RegistrySync
+from apps.backend.runtime_connections import (
+    OwnedTranscriptStore,
+    build_acs_verifier,
+    connect_redis,
+    open_transcript_store,
+)
 from apps.backend.sessions.service import SessionService
 from apps.backend.sessions.tokens import derive_key
 from apps.backend.sessions.webrtc import WebRtcSessions
@@ -48,7 +50,6 @@ from apps.backend.settings import Settings
 from apps.backend.storage.call_store import RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore
-from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.service import SummaryService, build_summariser
 from apps.backend.warm_up import QUIET_S, ProviderWarmUp, wait_quiet
 from registries.toolstore.demo.store import seed_demo_data
@@ -339,73 +340,3 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def build_acs_verifier(settings: Settings, http: httpx.AsyncClient) -> AcsJwtVerifier | None:
-    """ACS JWT validation: on unless ACS_JWT_VALIDATION=off (loudly insecure)."""
-    source = settings.acs_jwt_source
-    if source is None:
-        log.warning(
-            "ACS_JWT_VALIDATION=off: ACS callbacks and media upgrades are NOT authenticated; anyone who can "
-            "reach this service can forge call events (INSECURE)"
-        )
-        return None
-    log.info(
-        "acs jwt validation on",
-        extra={"openid_config_url": source.openid_config_url, "jwks_url": source.jwks_url},
-    )
-    return AcsJwtVerifier(
-        openid_config_url=source.openid_config_url,
-        jwks_url=source.jwks_url,
-        issuer=source.issuer,
-        audience=source.audience,
-        http=http,
-    )
-
-
-def connect_redis(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
-    """A client whose every command gives up after `socket_timeout_s` (a hung server is not waited on).
-
-    A timeout is not retried (a hung server will not answer the retry either); a dropped or refused connection
-    is, twice and quickly (a restarted server, a failover). Pub/sub listeners are not bound by the timeout.
-    """
-    retry = Retry(
-        ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2, supported_errors=(RedisConnectionError,)
-    )
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=socket_timeout_s,
-        socket_connect_timeout=min(socket_timeout_s, 2.0),
-        health_check_interval=30,
-        retry=retry,
-    )
-
-
-class OwnedTranscriptStore(SweepableTranscripts, Protocol):
-    """A transcript store the service opens at start-up and closes on shutdown."""
-
-    async def close(self) -> None: ...
-
-
-async def open_transcript_store(settings: Settings) -> OwnedTranscriptStore:
-    """Cosmos DB (through the durable local spool) when COSMOS_ENDPOINT is set, else the SQLite file."""
-    if settings.cosmos_endpoint:
-        if settings.cosmos_key is None:
-            raise ValueError("COSMOS_ENDPOINT is set but COSMOS_KEY is not")
-        # The Cosmos SDK (~0.1-0.5 s to import) only when it is configured.
-        from apps.backend.storage.cosmos_transcripts import CosmosTranscriptStore
-
-        cosmos = CosmosTranscriptStore(
-            endpoint=settings.cosmos_endpoint,
-            key=settings.cosmos_key.get_secret_value(),
-            spool_path=settings.transcript_spool_path,
-            database=settings.cosmos_database,
-            container=settings.cosmos_container,
-            connection_verify=settings.cosmos_verify_ssl,
-        )
-        await cosmos.open()  # never waits for Cosmos: the spool takes writes while it is away
-        log.info("transcripts: cosmos db through the local spool", extra={"pending": cosmos.pending()})
-        return cosmos
-    sqlite = SqliteTranscriptStore(settings.transcripts_db)
-    await sqlite.open()
-    return sqlite

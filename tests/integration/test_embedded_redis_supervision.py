@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 
-from apps.backend.runtime import connect_redis
+from apps.backend.runtime_connections import connect_redis
 from apps.backend.storage.embedded_redis import EmbeddedRedis, pid_alive
 from tests.support import eventually
 

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription, ErrorEvent
 from apps.backend.calls.record_writer import CallRecordWriter
-from apps.backend.runtime import connect_redis
+from apps.backend.runtime_connections import connect_redis
 from apps.backend.storage.call_store import CallDirection, CallRecord, RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from tests.support import eventually

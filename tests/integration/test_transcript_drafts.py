@@ -108,7 +108,9 @@ async def _nothing_lost(call_id: str) -> None:
 async def test_sweep_keeps_the_reply_being_spoken_and_makes_the_lost_call_record_again(
     store: SweepableTranscripts, redis_client: aioredis.Redis
 ) -> None:
-    calls = RedisCallStore(redis_client, ttl_seconds=600)  # a new embedded Redis: no record of the call
+    # A new embedded Redis: no record of the call. A day's TTL: T0 is taken at import, and a loaded suite can
+    # reach this test well after that (a 10-minute TTL had pruned the call from the listing by then).
+    calls = RedisCallStore(redis_client, ttl_seconds=86_400)
     router = CallRouter(redis_client, replica_id="restarted", handle=_ignore, on_lost=_nothing_lost)
     await store.start_call("c1", caller="+14255550123", scenario="banking", started_at=T0)
     await store.append_turn(turn(0, "what are my transactions", speaker="caller"))

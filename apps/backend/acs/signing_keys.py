@@ -77,6 +77,7 @@ class SigningKeys:
         self._fetched_at: float | None = None
         self._last_attempt: float | None = None
         self._attempts = 0  # fetches so far: how a waiting request knows someone fetched for it
+        self._fetching = False  # a fetch is on the wire: a request that asks now shares it
         self._lock = asyncio.Lock()
 
     @property
@@ -90,7 +91,9 @@ class SigningKeys:
                 async with self._lock:
                     await self._refresh()
             return self._keys.get(kid, known)
-        seen = self._attempts
+        # A fetch already on the wire counts as ours: it began a moment ago, and joining it is what keeps a flood
+        # to one fetch when the previous one is old enough to go at once.
+        seen = self._attempts - (1 if self._fetching else 0)
         async with self._lock:
             # Skip if the key arrived meanwhile, or a fetch that began after we asked has come and gone.
             if kid not in self._keys and self._attempts == seen:
@@ -117,6 +120,13 @@ class SigningKeys:
     async def _refresh(self) -> None:
         self._attempts += 1
         self._last_attempt = self._clock()
+        self._fetching = True
+        try:
+            await self._fetch()
+        finally:
+            self._fetching = False
+
+    async def _fetch(self) -> None:
         try:
             url = self._keys_url if isinstance(self._keys_url, str) else await self._keys_url()
             response = await self._http.get(url, timeout=self._timeout, follow_redirects=True)

@@ -13,6 +13,7 @@ from apps import loopback_acs as defaults
 from apps.acs_simulator.server import AcsSimulator
 from apps.acs_simulator.tokens import TokenIssuer
 from apps.backend.acs.jwt_auth import AcsAuthError, AcsJwtVerifier
+from apps.backend.acs.signing_keys import SigningKeyError, SigningKeys
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "resource-123"
@@ -126,6 +127,22 @@ async def test_a_flood_of_unknown_kids_is_rate_limited(sim: AcsSimulator, http: 
         assert fetches(sim) == 2 + wave
     assert verifier.refresh_attempts == 3
     assert fetches(sim, defaults.OPENID_CONFIG_PATH) == 1  # discovery is not repeated per refetch
+
+
+async def test_a_flood_long_after_the_last_fetch_shares_one_fetch(
+    sim: AcsSimulator, http: httpx.AsyncClient
+) -> None:
+    """When the last fetch is old enough for the next to go at once, the first unknown kid starts it without
+    waiting, and every request that asks while it is on the wire shares it (was: a second fetch for them)."""
+    now = [0.0]
+    keys = SigningKeys(sim.jwks_url, http, clock=lambda: now[0])
+    await keys.key(jwt.get_unverified_header(sim.tokens.mint())["kid"])
+    assert fetches(sim) == 1
+    now[0] = 10.0  # long after: no wait for the next fetch's turn
+    outcomes = await asyncio.gather(*(keys.key(f"forged-{i}") for i in range(20)), return_exceptions=True)
+    assert all(isinstance(o, SigningKeyError) for o in outcomes)
+    assert fetches(sim) == 2
+    assert keys.refresh_attempts == 2
 
 
 async def test_keys_unavailable_fail_closed(http: httpx.AsyncClient) -> None:
