@@ -71,9 +71,17 @@ async def test_keyed_digits_count_as_the_caller_being_there(h: Harness) -> None:
     assert IDLE.goodbye not in spoken(h)
 
 
-async def test_a_slow_tool_is_not_silence(h: Harness) -> None:
+async def test_a_slow_tool_is_not_silence(redis: Redis) -> None:
+    # Roomier than IDLE: the function call must land before the first reprompt is due, even on a loaded machine;
+    # the tool then runs well past the reprompt time.
+    roomy = CallConfig(dtmf_timeout_s=0.2, idle_reprompt_s=1.0, idle_hang_up_s=3.0)
+    async with Harness(redis, config=roomy) as h:
+        await _slow_tool_then_its_reply(h, tool_seconds=2.5)
+
+
+async def _slow_tool_then_its_reply(h: Harness, tool_seconds: float) -> None:
     await h.greeted()
-    slow_down_tools(h.conversation, 1.2)
+    slow_down_tools(h.conversation, tool_seconds)
     h.function_call("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"})
     await h.sent("conversation.item.create")  # the tool finished
     follow_up = (await h.sent("response.create", 2))[1]["response"]
