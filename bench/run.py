@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks one after another and write their results.
 
-    python -m bench.run [--quick] [--only latency,bargein,voicelive,capacity,refresh,coldstart] [--out bench/results]
+    python -m bench.run [--quick] [--only latency,bargein,voicelive,capacity,refresh,coldstart,amd] [--out bench/results]
 
 Every benchmark is a module `bench/<name>.py` with `NAME: str` and
 `async def run(out_dir: Path, *, quick: bool) -> dict` returning
@@ -38,6 +38,7 @@ from bench.report import (
 
 BENCHES = (
     "latency", "bargein", "voicelive", "browser", "capacity", "refresh", "guidance", "coldstart", "whisper_final",
+    "amd",
 )  # fmt: skip
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 SUMMARY = "summary.md"

@@ -2,8 +2,9 @@
 
 A scenario with `recording: both` (a copy of banking on its own number, from AGENTS_DIR) says so in its
 greeting and leaves a stereo Ogg Opus file: the caller on the left, the agent on the right as the caller heard
-it (silent after a barge-in cut), on the call's timeline. A scenario with recording off leaves nothing. Every
-call gets a post-call summary (the embedded summariser here) with its disposition and reason.
+it (silent after a barge-in cut), on the call's timeline, streamed to admins only; with Blob Storage configured
+(Azurite here) it is kept in the container. A scenario with recording off leaves nothing. Every call gets a
+post-call summary (the embedded summariser here) with its disposition and reason.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import io
 from pathlib import Path
 
 import av
+import httpx
 import numpy as np
 import pytest
 import yaml
+from azure.storage.blob.aio import BlobServiceClient
 
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import Say, WaitForAgent, WaitForAgentStart
 from apps.acs_simulator.server import AcsSimulator
 from registries.loader import SHIPPED_SCENARIOS
+from tests.azurite_server import AzuriteBlobServer, unavailable_reason
 from tests.e2e.calls import BANKING, describe, transcript_of
 from tests.support import Backend, eventually, running_backend
 
@@ -30,11 +34,9 @@ CONSENT = "This call is recorded so we can check our service."
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
 
 
-def recorded_banking(agents_dir: Path) -> None:
+def recorded_banking(agents_dir: Path, mode: str = "both") -> None:
     spec = yaml.safe_load((SHIPPED_SCENARIOS / "banking.yaml").read_text())
-    spec.update(
-        name="banking_recorded", phone_numbers=[RECORDED], recording="both", recording_consent=CONSENT
-    )
+    spec.update(name="banking_recorded", phone_numbers=[RECORDED], recording=mode, recording_consent=CONSENT)
     (agents_dir / "scenarios").mkdir(parents=True)
     (agents_dir / "scenarios" / "banking_recorded.yaml").write_text(yaml.safe_dump(spec))
 
@@ -88,6 +90,12 @@ async def test_a_recorded_call_is_stereo_on_the_call_timeline_and_summarised(
         assert any(t.interrupted for t in transcript.turns), describe(transcript)
 
         ogg = await eventually(lambda: fetch(backend, f"/api/v1/calls/{call_id}/recording"), timeout=20)
+        assert ogg.startswith(b"OggS")
+        async with httpx.AsyncClient(base_url=backend.url) as anonymous:  # admin-only, even when it exists
+            for headers in ({}, {"x-api-key": "not-the-admin-key"}):
+                for what in ("recording", "summary"):
+                    refused = await anonymous.get(f"/api/v1/calls/{call_id}/{what}", headers=headers)
+                    assert refused.status_code == 401 and b"OggS" not in refused.content, refused.text
         channels, rate, samples = decode(ogg)
         assert channels == 2
         caller, agent = samples[0], samples[1]
@@ -138,3 +146,37 @@ async def test_recording_off_keeps_nothing_and_an_abandoned_call_says_so(
         assert summary["disposition"] == "abandoned", summary
         assert await fetch(backend, f"/api/v1/calls/{call_id}/recording", status=404) is not None
     assert [p for p in recordings.rglob("*") if p.is_file()] == []
+
+
+async def test_with_blob_storage_configured_the_recording_is_kept_in_the_container_and_streamed_from_it(
+    simulator: AcsSimulator, tmp_path: Path
+) -> None:
+    if (reason := unavailable_reason()) is not None:
+        pytest.skip(reason)
+    recorded_banking(tmp_path / "agents")
+    recordings = tmp_path / "recordings"
+    async with (
+        AzuriteBlobServer() as azurite,
+        running_backend(
+            simulator,
+            agents_dir=tmp_path / "agents",
+            recordings_dir=recordings,
+            recordings_blob_connection_string=azurite.connection_string,
+            recordings_blob_container="call-recordings",
+        ) as backend,
+    ):
+        result = await simulator.place_call(
+            backend.url, [WaitForAgent(turn_gap_s=1.5)], to_number=RECORDED, max_duration_s=30
+        )
+        call_id = result.call_connection_id
+        ogg = await eventually(lambda: fetch(backend, f"/api/v1/calls/{call_id}/recording"), timeout=20)
+        channels, rate, samples = decode(ogg)
+        assert channels == 2 and abs(samples.shape[1] / rate - result.frames_sent * 0.020) <= 0.5
+        async with backend.admin() as admin:
+            ours = (await admin.get(f"/api/v1/calls/{call_id}")).json()["call_id"]
+        async with BlobServiceClient.from_connection_string(azurite.connection_string) as blobs:
+            container = blobs.get_container_client("call-recordings")
+            names = [blob.name async for blob in container.list_blobs()]
+            stored = await (await container.download_blob(f"{ours}.ogg")).readall()
+        assert names == [f"{ours}.ogg"] and stored == ogg
+    assert [p for p in recordings.rglob("*") if p.is_file()] == []  # the local partial file is gone

@@ -21,6 +21,7 @@ from apps.acs_simulator.server import AcsSimulator
 from apps.twilio_simulator.phone import VOICE_PATH, place_twilio_call
 from apps.twilio_simulator.stream import TwilioStream
 from tests.e2e.calls import BANKING, agent_turns, caller_turns, describe, tools_called, transcript_of
+from tests.e2e.test_recording_and_summary import CONSENT, RECORDED, decode, fetch, recorded_banking
 from tests.support import Backend, eventually, running_backend
 
 pytestmark = pytest.mark.e2e
@@ -170,3 +171,35 @@ async def test_switchboard_call_carrier_twilio_records_the_greeting(
     with wave.open(str(out), "rb") as wav:
         assert wav.getframerate() == 8000 and wav.getnchannels() == 1
         assert wav.getnframes() > 2 * 8000  # the greeting, heard at 8 kHz
+
+
+async def test_a_twilio_call_to_a_caller_only_recorded_scenario_leaves_a_mono_recording(
+    simulator: AcsSimulator, tmp_path: Path
+) -> None:
+    recorded_banking(tmp_path / "agents", mode="caller")
+    async with running_backend(
+        simulator,
+        twilio_auth_token=AUTH_TOKEN,
+        agents_dir=tmp_path / "agents",
+        recordings_dir=tmp_path / "recordings",
+    ) as backend:
+        script = [WaitForAgent(turn_gap_s=1.5), Say(BALANCE), WaitForAgent()]
+        result = await place_twilio_call(backend.url, script, auth_token=AUTH_TOKEN, to_number=RECORDED)
+        assert result.webhook_status == 200 and result.script_error is None, result.webhook_body
+        transcript = await transcript_of(backend, result.call_sid)
+        greeting = agent_turns(transcript)[0]
+        assert (greeting.full_text or greeting.text).endswith(CONSENT), describe(transcript)
+
+        ogg = await eventually(
+            lambda: fetch(backend, f"/api/v1/calls/{result.call_sid}/recording"), timeout=20
+        )
+        channels, rate, samples = decode(ogg)
+        assert channels == 1  # the caller only: no agent channel at all
+        media_s = len(result.agent_pcm) / 2 / 8000  # the simulator plays one 20 ms frame per media message
+        assert abs(samples.shape[1] / rate - media_s) <= 0.5, (samples.shape[1] / rate, media_s)
+        window = rate // 5  # the caller's question is in it; the greeting (the agent alone) is not
+        levels = [
+            float(np.sqrt(np.mean(np.square(samples[0, i : i + window]))))
+            for i in range(0, samples.shape[1] - window, window)
+        ]
+        assert levels[0] < 0.005 and max(levels) > 0.02, levels

@@ -31,6 +31,17 @@ transfer: warm
 transfer_target: "{HUMAN_QUEUE}"
 transfer_answer_timeout_s: {ANSWER_TIMEOUT_S}
 """
+COLD_LINE = "+18005550378"
+COLD_QUEUE = "+18005550188"
+COLD_SCENARIO = f"""\
+name: banking_cold
+description: The banking line, handing callers straight to its own queue.
+start_agent: concierge
+agents: [concierge]
+phone_numbers: ["{COLD_LINE}"]
+transfer: cold
+transfer_target: "{COLD_QUEUE}"
+"""
 HOLD_MUSIC = "https://media.contoso.example/hold.wav"
 ASK_FOR_A_PERSON = [WaitForAgent(), Say("Can I talk to a real person please?"), WaitForAgent(timeout_s=20)]
 
@@ -45,6 +56,7 @@ async def simulator() -> AsyncIterator[AcsSimulator]:
 async def backend(simulator: AcsSimulator, tmp_path: Path) -> AsyncIterator[Backend]:
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "banking_warm.yaml").write_text(SCENARIO)
+    (tmp_path / "scenarios" / "banking_cold.yaml").write_text(COLD_SCENARIO)
     async with running_backend(simulator, agents_dir=tmp_path, hold_music_url=HOLD_MUSIC) as running:
         yield running
 
@@ -162,3 +174,17 @@ async def test_a_caller_hanging_up_while_the_queue_rings_stops_the_ringing(
         ]
 
     assert await eventually(cancelled, timeout=10) == [call.legs.added[0].invitation_id]
+
+
+async def test_a_cold_transfer_scenario_hands_the_caller_straight_to_its_own_queue(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    assert backend.settings.transfer_target_number is None  # the scenario's number is the only one
+    result = await simulator.place_call(backend.url, ASK_FOR_A_PERSON, to_number=COLD_LINE, max_duration_s=45)
+    transfers = [r for r in simulator.requests if r.path.endswith(":transferToParticipant")]
+    assert len(transfers) == 1, [r.path for r in simulator.requests]
+    assert transfers[0].body["targetParticipant"]["rawId"] == f"4:{COLD_QUEUE}"
+    assert not [r for r in simulator.requests if r.path.endswith((":hold", "/participants:add"))]
+    assert result.hung_up_by == "transfer"
+    transcript = await transcript_of(backend, result.call_connection_id)
+    assert transcript.outcome is not None and transcript.outcome.reason == "transferred to a human"

@@ -16,6 +16,7 @@ from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscrip
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.azure_openai import AzureOpenAiSummariser
 from apps.backend.summaries.service import SummaryService, summary_of
+from registries.toolstore.intake_tool import COMPLETE_KEY
 from tests.fakes.openai_server import ErrorTurn, FakeOpenAIServer, TextTurn
 from voice.transcript import CallOutcome, ToolCallRecord, TranscriptTurn
 
@@ -102,3 +103,37 @@ async def test_a_failing_model_falls_back_to_the_embedded_rules(
     assert summary.disposition == "callback_needed"
     assert summary.reason == "Order replacement card"
     assert summary.follow_ups == ["Retry order replacement card: it failed during the call (timeout)."]
+
+
+async def test_a_completed_intake_rides_with_the_summary_in_the_store_and_the_event(
+    tmp_path: Path, redis_client: aioredis.Redis
+) -> None:
+    store = SqliteTranscriptStore(tmp_path / "intake.sqlite3")
+    await store.open()
+    await store.start_call(CALL, caller="+15550100", scenario="triage", started_at=NOW)
+    fields = {"symptom": "headache", "started": "2026-01-04", "allergies": ["penicillin"]}
+    intake = ToolCallRecord(
+        id="t1",
+        name="record_triage_intake",
+        arguments={},
+        ok=True,
+        output={COMPLETE_KEY: True, "form": "triage", "result": fields},
+    )
+    for seq, speaker, text, calls in (
+        (0, "caller", "I have had a headache since yesterday", ()),
+        (1, "agent", "Thanks, I have noted that down.", (intake,)),
+    ):
+        turn = {"call_id": CALL, "seq": seq, "speaker": speaker, "kind": "speech" if seq == 0 else "reply",
+                "agent": "triage", "text": text, "started_at": NOW, "ended_at": NOW, "tool_calls": calls}  # fmt: skip
+        await store.append_turn(TranscriptTurn.model_validate(turn))
+    await store.end_call(CALL, CallOutcome(reason="caller hung up", ended_at=NOW))
+    service = SummaryService(store, CallEventPublisher(redis_client), model=None, timeout_s=10)
+    async with CallEventSubscription(redis_client, CALL, max_queued=10) as events:
+        summary = await service.summarise(CALL)
+        event, _ = await events.next(timeout=5) or (None, "")
+    stored = await store.get(CALL)
+    await store.close()
+    assert summary is not None and summary.source == "embedded" and summary.intake == fields
+    assert "The triage form was completed." in summary.summary
+    assert stored is not None and summary_of(stored) == summary
+    assert isinstance(event, CallSummaryEvent) and event.summary.intake == fields

@@ -38,8 +38,14 @@ async def test_blob_storage_keeps_streams_and_expires_recordings(tmp_path: Path)
             assert await collect(storage, CALL) == BODY
             assert await collect(storage, "no_such_call") == b""
             # Retention: nothing is older than a day ago; everything is older than tomorrow.
+            stale, live = storage.partial_path("b" * 32), storage.partial_path("c" * 32)
+            stale.write_bytes(b"OggS")  # left by a worker that died mid-call two hours ago
+            live.write_bytes(b"OggS")  # a call still being recorded
+            two_hours_ago = time.time() - 7200
+            os.utime(stale, (two_hours_ago, two_hours_ago))
             assert await storage.delete_older_than(datetime.now(UTC) - timedelta(days=1)) == 0
             assert await storage.size(CALL) == len(BODY)
+            assert not stale.exists() and live.exists()
             assert await storage.delete_older_than(datetime.now(UTC) + timedelta(days=1)) == 1
             assert await storage.size(CALL) is None
         finally:

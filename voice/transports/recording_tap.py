@@ -6,6 +6,10 @@ spoke. Agent frames are placed where the far end plays them (it plays what it re
 from the end of what it already has), and a StopAudio drops whatever was sent but not yet played: the agent
 channel keeps what the caller heard, truncated at a barge-in. Positions are in samples on the call's timeline,
 which starts at the first inbound audio. Nothing here blocks: the recorder only queues.
+
+A channel whose far end reports what it has played (Twilio's marks, `PlaybackReport`) gets a tap that reports
+too (`recording_tap` picks it): the playout keeps reading the far end's report through the tap, and a cut keeps
+only what the far end can have played, not what the clock alone says.
 """
 
 from __future__ import annotations
@@ -14,7 +18,16 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from voice.transports.base import AudioFrame, InboundMedia, MediaStarted, MediaTransport, TransportStats
+from voice.transports.base import (
+    AudioFrame,
+    InboundMedia,
+    MediaStarted,
+    MediaTransport,
+    PlaybackReport,
+    TransportStats,
+)
+
+FRAME_SECONDS = 0.020
 
 
 class AudioRecorder(Protocol):
@@ -106,12 +119,49 @@ class RecordingTap:
         self._recorder.agent_audio(position, frame)
         self._agent_until = position + len(frame) // 2
 
+    def _heard_until(self) -> int:
+        """The sample up to which the caller has heard the agent audio sent so far (by the clock)."""
+        return self._now()
+
     async def send_stop_audio(self) -> None:
+        heard = self._heard_until()  # before the clear: a reporting channel forgets its queue once it is sent
         await self._inner.send_stop_audio()
-        now = self._now()
-        if self._agent_until > now:
-            self._recorder.agent_cut(now)
-            self._agent_until = now
+        if self._agent_until > heard:
+            self._recorder.agent_cut(heard)
+            self._agent_until = heard
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._inner.close(code, reason)
+
+
+class ReportingRecordingTap(RecordingTap):
+    """A tap over a channel that reports its playback: it is a `PlaybackReport` itself, so the playout still
+    sees how far behind the far end is, and a cut also drops audio the far end reports as not yet played."""
+
+    def __init__(
+        self,
+        inner: MediaTransport,
+        report: PlaybackReport,
+        recorder: AudioRecorder,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(inner, recorder, clock=clock)
+        self._report = report
+
+    def unplayed_frames(self, now: float) -> int:
+        return self._report.unplayed_frames(now)
+
+    def _heard_until(self) -> int:
+        unplayed = self._report.unplayed_frames(self._clock())
+        frame_samples = round(FRAME_SECONDS * self._rate)
+        return max(0, min(self._now(), self._agent_until - unplayed * frame_samples))
+
+
+def recording_tap(
+    inner: MediaTransport, recorder: AudioRecorder, *, clock: Callable[[], float] = time.monotonic
+) -> RecordingTap:
+    """The tap for `inner`: one that passes the far end's playback report on when the channel has one."""
+    if isinstance(inner, PlaybackReport):
+        return ReportingRecordingTap(inner, inner, recorder, clock=clock)
+    return RecordingTap(inner, recorder, clock=clock)

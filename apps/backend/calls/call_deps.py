@@ -166,7 +166,8 @@ class CallDepsBuilder:
             store=self.store,
             acs=self.acs,
             hang_up=hang_up,
-            transfer_target=self.settings.transfer_target_number,
+            # The scenario's own queue wins for cold transfers too (and for a warm one that falls back to cold).
+            transfer_target=conversation.scenario.transfer_target or self.settings.transfer_target_number,
             call_connection_id=record.call_connection_id,
             record=observer.writer.submit,
         )

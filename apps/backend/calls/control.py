@@ -55,7 +55,9 @@ class AcsCallControl:
 
     async def transfer_to_human(self, reason: str) -> bool:
         if not self._transfer_target:
-            log.warning("transfer requested but TRANSFER_TARGET_NUMBER is not set")
+            log.warning(
+                "transfer requested but no queue number (scenario transfer_target, TRANSFER_TARGET_NUMBER)"
+            )
             return False
         connection_id = self._call_connection_id or await self._connection_id_from_record()
         if not connection_id:

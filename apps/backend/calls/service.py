@@ -53,7 +53,7 @@ from voice.session.media_session import MediaSession
 from voice.transcript import TranscriptStore
 from voice.transports.acs import AcsMediaTransport
 from voice.transports.base import MediaSocket, MediaTransport
-from voice.transports.recording_tap import RecordingTap
+from voice.transports.recording_tap import recording_tap
 from voice.usage.ledger import metering
 from voice.usage.prices import PriceTable
 
@@ -278,7 +278,7 @@ class CallService(AcsCallSetup):
         recording = self.after_call.recording(call_id, snapshot.scenarios[record.scenario])
         session = MediaSession(
             call_id=call_id,
-            transport=RecordingTap(transport, recording) if recording is not None else transport,
+            transport=recording_tap(transport, recording) if recording is not None else transport,
             orchestrator=orchestrator,
             listener=listener,
             vad=self._vad,

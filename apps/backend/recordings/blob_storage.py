@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
-from apps.backend.recordings.storage import MEDIA_TYPE, recording_name
+from apps.backend.recordings.storage import MEDIA_TYPE, delete_stale_partials, recording_name
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class BlobRecordingStorage:
             yield chunk
 
     async def delete_older_than(self, cutoff: datetime) -> int:
+        # The local partial files too: a worker that died mid-call never uploaded (nor deleted) its file.
+        await asyncio.to_thread(delete_stale_partials, self.partial_dir, cutoff.timestamp())
         await self._ensure_container()
         deleted = 0
         async for blob in self._container.list_blobs():

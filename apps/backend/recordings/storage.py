@@ -29,6 +29,20 @@ def recording_name(call_id: str) -> str:
     return call_id + RECORDING_SUFFIX
 
 
+STALE_PARTIAL_S = 3600.0
+"""A partial file untouched this long belongs to no live call (the encoder writes every second or so)."""
+
+
+def delete_stale_partials(partial_dir: Path, limit: float) -> None:
+    """Partial files a worker that died mid-call left behind (blocking: run in a thread)."""
+    if not partial_dir.is_dir():
+        return
+    for path in partial_dir.glob("*" + RECORDING_SUFFIX):
+        modified = path.stat().st_mtime
+        if modified < time.time() - STALE_PARTIAL_S or modified < limit:
+            path.unlink(missing_ok=True)
+
+
 class RecordingStorage(Protocol):
     async def save(self, call_id: str, partial: Path) -> None:
         """Keep the finished recording at `partial` (which is then gone) as the call's recording."""
@@ -95,11 +109,7 @@ class LocalRecordingStorage:
                 if path.stat().st_mtime < limit:
                     path.unlink(missing_ok=True)
                     deleted += 1
-            # Partial files left by a worker that died mid-call (an hour old: no call is still writing them).
-            if self.partial_dir.is_dir():
-                for path in self.partial_dir.glob("*" + RECORDING_SUFFIX):
-                    if path.stat().st_mtime < time.time() - 3600 or path.stat().st_mtime < limit:
-                        path.unlink(missing_ok=True)
+            delete_stale_partials(self.partial_dir, limit)
             return deleted
 
         return await asyncio.to_thread(sweep)

@@ -27,6 +27,19 @@ def test_signature_is_hmac_sha1_over_url_and_sorted_name_value_pairs() -> None:
     assert sign(TOKEN, URL, dict(PARAMS)) == expected  # the simulator signs exactly as we check
 
 
+def test_twilios_published_example_signs_the_same() -> None:
+    """The worked example in Twilio's webhook-security docs: token 12345, this URL and these five params."""
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature("12345", url, list(params.items())) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
 def test_good_signature_matches() -> None:
     assert signature_matches(TOKEN, URL, PARAMS, twilio_signature(TOKEN, URL, PARAMS))
 

@@ -3,8 +3,8 @@ yet heard, so the agent channel holds exactly what the caller heard."""
 
 from __future__ import annotations
 
-from voice.transports.base import AudioFrame, InboundMedia, MediaStarted, TransportStats
-from voice.transports.recording_tap import RecordingTap
+from voice.transports.base import AudioFrame, InboundMedia, MediaStarted, PlaybackReport, TransportStats
+from voice.transports.recording_tap import RecordingTap, recording_tap
 
 RATE = 16000
 FRAME = bytes(640)  # 20 ms at 16 kHz
@@ -92,3 +92,35 @@ async def test_a_stop_with_nothing_playing_cuts_nothing() -> None:
     clock.now += 1.0
     await tap.send_stop_audio()
     assert tape.cuts == [] and tape.rate == RATE
+
+
+class ReportingChannel(Channel):
+    """A far end that says how much of what it was sent it has not played yet (Twilio's marks)."""
+
+    def __init__(self, inbound: list[InboundMedia]) -> None:
+        super().__init__(inbound)
+        self.unplayed = 0
+
+    def unplayed_frames(self, now: float) -> int:
+        return self.unplayed
+
+
+async def test_a_reporting_channel_keeps_its_report_through_the_tap_and_a_cut_drops_what_it_never_played() -> (
+    None
+):
+    clock, tape = Clock(), Tape()
+    channel = ReportingChannel([AudioFrame(FRAME, False, None, None)])
+    tap = recording_tap(channel, tape, clock=clock)
+    assert isinstance(tap, PlaybackReport)  # the playout still reads the far end's report
+    assert not isinstance(recording_tap(Channel([]), Tape(), clock=clock), PlaybackReport)
+    await tap.receive()
+    clock.now += 1.0
+    for _ in range(3):
+        await tap.send_audio(FRAME)
+    channel.unplayed = 3
+    assert tap.unplayed_frames(clock.now) == 3
+
+    # 30 ms on, the clock alone would say one and a half frames were heard; the far end says none were.
+    clock.now += 0.030
+    await tap.send_stop_audio()
+    assert channel.stops == 1 and tape.cuts == [16000]
