@@ -94,7 +94,7 @@ def test_the_shipped_table_prices_every_shipped_provider() -> None:
         ("azure-voicelive", "gpt-realtime", {"input_audio_tokens": 1, "output_audio_tokens": 1}),
         ("azure-speech", "stt", {"stt_audio_seconds": 1}),
         ("azure-speech", "neural", {"tts_characters": 1}),
-        ("acs", "pstn", {"acs_call_minutes": 1, "acs_media_minutes": 1}),
+        ("acs", "pstn", {"acs_call_minutes": 1}),
         ("browser", "websocket", {"acs_call_minutes": 1, "acs_media_minutes": 1}),
         ("local-brain", "local", {"requests": 1}),
         ("pocketsphinx", "local", {"stt_audio_seconds": 1}),
@@ -105,6 +105,9 @@ def test_the_shipped_table_prices_every_shipped_provider() -> None:
         assert cost.unpriced == [], (provider, model, cost.unpriced)
     free = table.cost_of(line("espeak-ng", "local", tts_characters=10_000_000))
     assert free.cost == 0
+    # ACS audio streaming has a rate we do not ship: named as unpriced, never costed at zero.
+    media = table.cost_of(line("acs", "pstn", acs_call_minutes=2, acs_media_minutes=2))
+    assert media.unpriced == ["acs_media_minutes"] and media.cost == Decimal("0.017000")
 
 
 def test_an_overriding_file_replaces_the_shipped_table(tmp_path: Path) -> None:
