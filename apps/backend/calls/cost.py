@@ -142,25 +142,36 @@ class CallUsageMeter:
             agent="",
         )
 
-    def flush(self) -> None:
-        """Publish what is new (counters, one `cost_update`) and write the running totals behind the call."""
+    def resume(self, lines: list[UsageLine]) -> None:
+        """Go on from the totals a call wrote before (it resumed on this worker): they were published then, so
+        they are neither counted nor sent again, and the next update's total includes them."""
+        self.ledger.restore(lines)
+        self._total = total_cost(price_lines(self._table, lines))
+
+    def flush(self) -> CostUpdateEvent | None:
+        """Publish what is new (counters, one `cost_update`, also returned) and write the running totals behind
+        the call. None when nothing new was priced."""
         if self.ledger.version == self._written_version:
-            return
+            return None
         self._written_version = self.ledger.version
         increment = price_lines(self._table, self.ledger.take_increment())
+        lines = self.ledger.lines()
+        update = None
         if increment:
-            step = total_cost(increment)
-            self._total += step
+            # The running total is the whole ledger priced and rounded as the cost document does it, so the
+            # last update's total is the document's total to the last digit, and the increments (its changes)
+            # add up to it exactly; summing separately rounded increments would drift by millionths.
+            total = total_cost(price_lines(self._table, lines))
+            step, self._total = total - self._total, total
             if self._metrics is not None:
                 self._metrics.count(increment)
-            self._events.publish(
-                CostUpdateEvent(
-                    call_id=self.call_id,
-                    currency=self._table.currency,
-                    increment=step,
-                    total=self._total,
-                    lines=increment,
-                )
+            update = CostUpdateEvent(
+                call_id=self.call_id,
+                currency=self._table.currency,
+                increment=step,
+                total=total,
+                lines=increment,
             )
-        lines = self.ledger.lines()
+            self._events.publish(update)
         self._writer.submit(lambda record: setattr(record, "usage", lines), keep=True)
+        return update
