@@ -83,6 +83,7 @@ async def test_model_info_lists_chains_reachability_and_prices_without_secrets(
         AZURE_OPENAI_KEY,
         OPENAI_KEY,
         VOICELIVE_KEY,
+        RELAY_KEY,
         ADMIN_KEY,
         MEDIA_SECRET,
         access_key,

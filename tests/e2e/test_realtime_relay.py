@@ -183,6 +183,8 @@ async def test_queued_events_are_flushed_in_order_a_drop_is_restored_and_usage_c
             await client.send({"type": "response.create", "event_id": "third"})
             answer = await client.until(final_response, timeout=30)
             await client.until(lambda e: e.get("type") == "relay.ready" and e["reconnects"] == 1)
+            # Each priced response.done is told to the client as it comes (the answer's follows it).
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
         finally:
             await client.close()
         body = await ended_transcript(backend, session["session_id"])
@@ -253,6 +255,11 @@ async def test_queued_events_are_flushed_in_order_a_drop_is_restored_and_usage_c
     ) / 1_000_000
     assert line["cost"] == float(expected.quantize(d("0.000001")))
     assert cost["total"] == line["cost"]
+    # Live: one update per reported usage, none for the dropped response; they add up to the document.
+    updates = client.of_type("relay.cost_update")
+    assert [u["lines"][0]["usage"]["output_audio_tokens"] for u in updates] == [0, 180]
+    assert sum(d(str(u["increment"])) for u in updates) == d(str(cost["total"]))
+    assert updates[-1]["total"] == cost["total"] and updates[-1]["currency"] == "USD"
 
 
 async def test_a_refused_key_is_reported_and_not_retried(
@@ -347,3 +354,67 @@ async def test_a_handoff_tool_switches_the_upstream_session_to_the_new_agent(
     assert tail == ["conversation.item.create", "session.update", "response.create"]
     assert body["outcome"]["agents_visited"] == ["concierge", "fraud"]
     assert [t["agent"] for t in body["turns"] if t["speaker"] == "agent" and t["text"]] == ["fraud"]
+
+
+# --- against the Azure shapes (Azure OpenAI realtime and VoiceLive: api-key header, beta dialect) -------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "provider", "path", "query"),
+    [
+        (
+            "azure-openai",
+            "azure-openai-realtime",
+            "/openai/realtime",
+            {"api-version": "2025-04-01-preview", "deployment": "gpt-realtime"},
+        ),
+        (
+            "voicelive",
+            "azure-voicelive",
+            "/voice-live/realtime",
+            {"api-version": "2026-07-15", "model": "gpt-realtime"},
+        ),
+    ],
+)
+async def test_the_azure_upstreams_are_relayed_with_their_key_on_a_header_and_their_usage_priced(
+    simulator: AcsSimulator,
+    upstream: FakeRealtimeServer,
+    kind: str,
+    provider: str,
+    path: str,
+    query: dict[str, str],
+) -> None:
+    upstream.connect_delay_s = 0.0
+    upstream.script(
+        FakeResponse(calls=(VERIFY,), usage=VERIFY_USAGE),
+        FakeResponse(text=ANSWER, usage=ANSWER_USAGE),
+    )
+    settings = relay_settings(upstream, relay_upstream=kind, relay_upstream_url=upstream.azure_endpoint)
+    async with running_backend(simulator, **settings) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            ready = await client.until(is_type("relay.ready"))
+            await client.send(user_text("My name is Jordan Rivera and my account ends in 4821"))
+            await client.send({"type": "response.create"})
+            answer = await client.until(final_response, timeout=30)
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
+        finally:
+            await client.close()
+        cost = await session_cost(backend, session["session_id"])
+
+    # Where settings said, with the key on the `api-key` header (the fake refuses anything else).
+    assert upstream.upgrades == [(path, query)] and upstream.refused == 0
+    assert ready["upstream"] == {"provider": provider, "model": "gpt-realtime", "dialect": "beta"}
+    # The beta dialect's session: the agent's instructions and tools, no GA `type`.
+    first = upstream.connections[0]
+    assert first[0]["type"] == "session.update" and "type" not in first[0]["session"]
+    assert "verify_identity" in [t["name"] for t in first[0]["session"]["tools"]]
+    [ran] = client.of_type("relay.tools_ran")
+    assert ran["tools"][0]["name"] == "verify_identity" and ran["tools"][0]["ok"] is True
+    assert answer["response"]["output"][0]["content"][0]["text"] == ANSWER
+    assert all(UPSTREAM_KEY not in json.dumps(e) for e in client.events)
+    # Usage under the upstream's provider name, priced by the table's gpt-realtime rates.
+    [line] = [line for line in cost["lines"] if line["provider"] == provider]
+    assert line["usage"]["output_audio_tokens"] == 180 and line["usage"]["requests"] == 2
+    assert line["unpriced"] == [] and line["cost"] > 0 and cost["total"] == line["cost"]

@@ -10,7 +10,7 @@
 - Function calls are run by the scenario's tool catalog (`agent_side`), answered upstream, and a new response
   is asked for; handoffs switch the agent's session. The transcript is written like a call's.
 - Usage from each `response.done` is counted once per response id, so nothing replayed after a reconnect
-  counts twice.
+  counts twice; each new amount is priced and sent to the client as one `relay.cost_update`.
 
 Every task here is owned by the session and cancelled when it ends.
 """
@@ -74,7 +74,7 @@ class RelaySession:
         policy: RelayPolicy,
         agent: RelayAgent,
         ledger: UsageLedger,
-        on_usage: Callable[[], None] = lambda: None,
+        on_usage: Callable[[], dict[str, Any] | None] = lambda: None,
         opener: Opener = open_upstream,
     ) -> None:
         self._target = target
@@ -350,7 +350,9 @@ class RelaySession:
         )
         key = response.get("id") if isinstance(response.get("id"), str) else None
         if self._ledger.record(provider, self._target.model, amounts, key=key):
-            self._on_usage()
+            update = self._on_usage()  # the new amounts priced: the client sees its cost as it grows
+            if update is not None:
+                self._tell(update)
 
     async def _answer_calls(self, calls: list[ToolCall], text: str, started_at: datetime) -> None:
         round_ = await self._agent.run_tools(calls)
