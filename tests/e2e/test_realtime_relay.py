@@ -418,3 +418,25 @@ async def test_the_azure_upstreams_are_relayed_with_their_key_on_a_header_and_th
     [line] = [line for line in cost["lines"] if line["provider"] == provider]
     assert line["usage"]["output_audio_tokens"] == 180 and line["usage"]["requests"] == 2
     assert line["unpriced"] == [] and line["cost"] > 0 and cost["total"] == line["cost"]
+
+
+async def test_an_upstream_that_times_out_is_reported_and_retried_until_it_answers(
+    simulator: AcsSimulator, upstream: FakeRealtimeServer
+) -> None:
+    upstream.connect_delay_s = 5.0  # holds the upgrade far beyond the relay's connect timeout
+    settings = relay_settings(upstream, relay_connect_timeout_seconds=0.3, relay_reconnect_attempts=2)
+    async with running_backend(simulator, **settings) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            await client.send(user_text("Hello there", "early"))  # waits in the queue meanwhile
+            timed_out = await client.until(is_type("relay.reconnecting"), timeout=10)
+            upstream.connect_delay_s = 0.0  # the next attempt gets through
+            ready = await client.until(is_type("relay.ready"), timeout=10)
+            await client.until(is_type("conversation.item.added"))
+        finally:
+            await client.close()
+    assert timed_out["attempt"] == 1 and timed_out["reason"] == "no upstream connection within 0.3 s"
+    assert timed_out["response_interrupted"] is False
+    assert ready["reconnects"] == 0 and not client.of_type("error")
+    assert texts(upstream.connections[-1]) == ["Hello there"]
