@@ -5,6 +5,7 @@ the drop; tools run on the server; the transcript is stored; the cost is counted
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -16,6 +17,7 @@ from apps.acs_simulator.server import AcsSimulator
 from tests.e2e.relay_client import RelayClient, create_relay_session, is_type, user_text
 from tests.fakes.openai_realtime_server import FakeCall, FakeRealtimeServer, FakeResponse, realtime_usage
 from tests.support import Backend, eventually, running_backend
+from voice.tts.local import EspeakTts
 
 UPSTREAM_KEY = "sk-relay-upstream-secret-93f1c0"
 VERIFY = FakeCall("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"}, "call_verify")
@@ -141,6 +143,54 @@ async def test_the_relay_runs_the_scenarios_tools_on_the_server_with_the_embedde
     [line] = [line for line in cost["lines"] if line["provider"] == "embedded-realtime"]
     assert line["usage"]["requests"] == len(client.of_type("response.done")) == 2
     assert line["usage"]["input_tokens"] == 0 and cost["total"] == 0
+
+
+async def test_the_embedded_upstream_reports_the_audio_it_heard_and_the_characters_it_spoke_at_no_price(
+    backend: Backend,
+) -> None:
+    session = await create_relay_session(backend)
+    client = await RelayClient.connect(session)
+    pcm = await EspeakTts().synthesize("what is my checking balance", sample_rate=24000)
+    audio = {"type": "audio/pcm", "rate": 24000}
+    try:
+        await client.until(is_type("relay.ready"))
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "output_modalities": ["audio"],
+                    "audio": {
+                        "input": {
+                            "format": audio,
+                            "turn_detection": None,
+                            "transcription": {"model": "whisper-1"},
+                        },
+                        "output": {"format": audio},
+                    },
+                },
+            }
+        )
+        for start in range(0, len(pcm), 960):  # 20 ms chunks
+            chunk = base64.b64encode(pcm[start : start + 960]).decode()
+            await client.send({"type": "input_audio_buffer.append", "audio": chunk})
+        await client.send({"type": "input_audio_buffer.commit"})
+        await client.send({"type": "response.create"})
+        await client.until(final_response, timeout=60)
+    finally:
+        await client.close()
+
+    [heard] = client.of_type("conversation.item.input_audio_transcription.completed")
+    spoken = client.of_type("response.output_audio_transcript.done")
+    cost = await session_cost(backend, session["session_id"])
+    lines = {line["model"]: line for line in cost["lines"] if line["provider"] == "embedded-realtime"}
+    # What it heard: the audio seconds its transcription reported, under the transcription model.
+    assert lines["whisper-1"]["usage"]["stt_audio_seconds"] == heard["usage"]["seconds"] > 1
+    # What it spoke: the characters of its audio transcripts. No tokens invented, nothing charged.
+    speech = lines["gpt-realtime"]["usage"]
+    assert speech["tts_characters"] == sum(len(e["transcript"]) for e in spoken) > 0
+    assert speech["input_tokens"] == speech["output_audio_tokens"] == 0
+    assert cost["total"] == 0 and cost["unpriced"] == []
 
 
 # --- against a fake OpenAI Realtime upstream ---------------------------------------------------------------------
@@ -440,3 +490,48 @@ async def test_an_upstream_that_times_out_is_reported_and_retried_until_it_answe
     assert timed_out["response_interrupted"] is False
     assert ready["reconnects"] == 0 and not client.of_type("error")
     assert texts(upstream.connections[-1]) == ["Hello there"]
+
+
+async def test_an_audio_turns_transcription_is_the_callers_line_and_its_usage_is_priced(
+    simulator: AcsSimulator, upstream: FakeRealtimeServer
+) -> None:
+    upstream.connect_delay_s = 0.0
+    said = "I would like my checking balance"
+    heard_usage = {
+        "type": "tokens",
+        "total_tokens": 95,
+        "input_tokens": 80,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": 80},
+        "output_tokens": 15,
+    }
+    upstream.transcriptions.append((said, heard_usage))
+    upstream.script(FakeResponse(text="Let me verify you first.", usage=VERIFY_USAGE))
+    async with running_backend(simulator, **relay_settings(upstream)) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            await client.until(is_type("relay.ready"))
+            transcription = {"model": "gpt-4o-transcribe"}
+            await client.send(
+                {
+                    "type": "session.update",
+                    "session": {"type": "realtime", "audio": {"input": {"transcription": transcription}}},
+                }
+            )
+            await client.send(
+                {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(9600)).decode()}
+            )
+            await client.send({"type": "input_audio_buffer.commit"})
+            await client.send({"type": "response.create"})
+            await client.until(final_response, timeout=30)
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
+        finally:
+            await client.close()
+        body = await ended_transcript(backend, session["session_id"])
+        cost = await session_cost(backend, session["session_id"])
+
+    assert [t["text"] for t in body["turns"] if t["speaker"] == "caller"] == [said]
+    [line] = [line for line in cost["lines"] if line["model"] == "gpt-4o-transcribe"]
+    assert line["provider"] == "openai-realtime" and line["unpriced"] == []
+    assert (line["usage"]["input_audio_tokens"], line["usage"]["output_text_tokens"]) == (80, 15)
+    assert line["cost"] == float((Decimal(80) * 6 + Decimal(15) * 10) / 1_000_000)

@@ -4,7 +4,8 @@ deployment=...` (Azure OpenAI) and `GET /voice-live/realtime?api-version=...&mod
 `api-key: <key>` header and the beta dialect's event names. Anything else: HTTP 401 before the upgrade.
 
 It answers `session.update` with `session.updated`, echoes created items (`conversation.item.added`), and
-answers each `response.create` with the next scripted `FakeResponse`: text as `response.output_text.delta`s,
+answers each `input_audio_buffer.commit` with the next scripted transcription (its text and usage), and
+each `response.create` with the next scripted `FakeResponse`: text as `response.output_text.delta`s,
 or function calls, then `response.done` carrying the output items and the usage it reports. Faults, for the
 relay's sake: `connect_delay_s` holds every upgrade that long (slow to connect); `drop_in_response` aborts the
 TCP connection once, in the middle of that response (after `response.created` and a first delta), and serves
@@ -74,6 +75,8 @@ class FakeRealtimeServer:
         self.connections: list[list[dict[str, Any]]] = []
         """What each connection received, in order."""
         self.refused = 0
+        self.transcriptions: deque[tuple[str, dict[str, Any]]] = deque()
+        """(transcript, usage) answered to each `input_audio_buffer.commit`, in order."""
         self.upgrades: list[tuple[str, dict[str, str]]] = []
         """The path and query of every accepted upgrade."""
         self.usage_reported: list[dict[str, Any]] = []
@@ -162,6 +165,14 @@ class FakeRealtimeServer:
             item = {"id": self._id("item"), **event.get("item", {})}
             added = "conversation.item.created" if _beta(request) else "conversation.item.added"
             await self._send(ws, {"type": added, "item": item})
+        elif kind == "input_audio_buffer.commit" and self.transcriptions:
+            transcript, usage = self.transcriptions.popleft()
+            item_id = self._id("item")
+            await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item_id})
+            completed = {"item_id": item_id, "content_index": 0, "transcript": transcript, "usage": usage}
+            await self._send(
+                ws, {"type": "conversation.item.input_audio_transcription.completed", **completed}
+            )
         elif kind == "response.create":
             return await self._respond(request, ws)
         return True
