@@ -148,3 +148,17 @@ def test_prometheus_counts_each_amount_once_by_provider_and_model() -> None:
     assert registry.get_sample_value("switchboard_usage_total", labels | {"unit": "requests"}) == 2
     cost = registry.get_sample_value("switchboard_cost_total", labels)
     assert cost is not None and abs(cost - float(cost_document(call, PRICES).total)) < 1e-9
+
+
+def test_the_cost_counter_follows_the_documents_not_separately_rounded_increments() -> None:
+    registry = CollectorRegistry()
+    call = record()
+    usage, _ = meter(call, UsageMetrics(registry))
+    for _ in range(10):  # 0.00000075 each: rounded alone, ten would count 0.00001
+        usage.ledger.record("azure-openai", "gpt-4o-mini", UsageAmounts(requests=1, input_tokens=5))
+        usage.flush()
+    cost = registry.get_sample_value(
+        "switchboard_cost_total", {"provider": "azure-openai", "model": "gpt-4o-mini"}
+    )
+    assert cost is not None and abs(cost - 0.000008) < 1e-12
+    assert float(cost_document(call, PRICES).total) == 0.000008
