@@ -101,7 +101,14 @@ def configured_chains(settings: Settings) -> Chains:
                 **common,
             )
         )
-    stt.append(ProviderInfo(provider="pocketsphinx", embedded=True, model="en-us (scenario phrase models)"))
+    final = "whisper-tiny.en" if settings.local_stt_final == "whisper" else "pocketsphinx"
+    stt.append(
+        ProviderInfo(
+            provider="pocketsphinx",
+            embedded=True,
+            model=f"en-us (scenario phrase models), final text by {final}",
+        )
+    )
     tts.append(ProviderInfo(provider="espeak-ng", embedded=True, voice=settings.tts_voice))
     if settings.azure_openai_endpoint and settings.azure_openai_api_key and settings.azure_openai_deployment:
         llm.append(

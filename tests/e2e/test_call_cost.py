@@ -155,12 +155,13 @@ async def test_a_call_on_azure_costs_what_the_fakes_reported(
     assert llm["cost"] == money(llm_cost)
     assert lines[("azure-speech", "neural")]["cost"] == money(d(tts["tts_characters"]) * 15 / 1_000_000)
     assert lines[("azure-speech", "stt")]["cost"] == money(d(str(stt["stt_audio_seconds"])) / 3600)
-    assert lines[("acs", "pstn")]["cost"] == money(d(str(minutes["acs_call_minutes"])) * d("0.004"))
+    assert lines[("acs", "pstn")]["cost"] == money(d(str(minutes["acs_call_minutes"])) * d("0.0085"))
     assert cost["total"] == money(sum((d(str(line["cost"])) for line in cost["lines"]), d(0)))
     assert cost["by_provider"]["azure-speech"] == money(
         d(str(lines[("azure-speech", "neural")]["cost"])) + d(str(lines[("azure-speech", "stt")]["cost"]))
     )
-    assert cost["unpriced"] == []
+    # ACS audio streaming has no shipped rate: named, never costed at zero.
+    assert cost["unpriced"] == ["acs/pstn: acs_media_minutes"]
 
     # Live: each amount handed out once, so the increments add up to the final document.
     assert abs(sum(u["increment"] for u in updates) - cost["total"]) < 1e-6, updates

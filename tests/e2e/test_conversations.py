@@ -12,6 +12,7 @@ Caller lines use phrasings close to the scenario's examples: the embedded recogn
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -31,11 +32,24 @@ from tests.e2e.calls import (
     transcript_of,
     turn_calling,
 )
-from tests.support import Backend, running_backend
+from tests.support import Backend, eventually, running_backend
 
 pytestmark = pytest.mark.e2e
 
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
+EMBEDDED = {"pocketsphinx", "espeak-ng", "local-brain", "embedded-realtime"}
+
+
+async def final_cost(backend: Backend, call_connection_id: str) -> dict[str, Any]:
+    """The call's cost document once its phone minutes (written at the end) are in."""
+
+    async def ended() -> dict[str, Any] | None:
+        async with backend.admin() as admin:
+            response = await admin.get(f"/api/v1/calls/{call_connection_id}/cost")
+        body: dict[str, Any] = response.json()
+        return body if any(line["provider"] == "acs" for line in body["lines"]) else None
+
+    return await eventually(ended, timeout=15)
 
 
 @pytest.fixture(params=[OrchestratorKind.CASCADE, OrchestratorKind.VOICELIVE], ids=str)
@@ -93,6 +107,18 @@ async def test_identity_check_then_balance(simulator: AcsSimulator, backend: Bac
     # Each reply carries where its time went.
     assert balance.latency is not None and balance.latency.response_ms, describe(transcript)
     assert transcript.outcome is not None and transcript.outcome.reason == "caller hung up"
+    # What it cost: the embedded parts report their real work (audio heard, characters spoken), never tokens,
+    # at no price; only the phone line costs money.
+    cost = await final_cost(backend, result.call_connection_id)
+    free = [line for line in cost["lines"] if line["provider"] != "acs"]
+    assert {line["provider"] for line in free} <= EMBEDDED, cost
+    assert sum(line["usage"]["stt_audio_seconds"] for line in free) > 2.0, cost
+    # The characters sent to TTS are the agent's words (clauses are spoken apart, so spacing may differ).
+    spoken = sum(line["usage"]["tts_characters"] for line in free)
+    said = sum(len(t.text) for t in agent_turns(transcript))
+    assert said > 0 and abs(spoken - said) <= said // 10, (spoken, said, cost)
+    assert all(not any(v for k, v in line["usage"].items() if k.endswith("tokens")) for line in free), cost
+    assert all(line["cost"] == 0 for line in free) and cost["total"] > 0, cost
 
 
 async def test_lost_card_hands_off_to_card_services_which_greets_and_locks_the_card(

@@ -83,6 +83,7 @@ async def test_model_info_lists_chains_reachability_and_prices_without_secrets(
         AZURE_OPENAI_KEY,
         OPENAI_KEY,
         VOICELIVE_KEY,
+        RELAY_KEY,
         ADMIN_KEY,
         MEDIA_SECRET,
         access_key,
@@ -91,6 +92,7 @@ async def test_model_info_lists_chains_reachability_and_prices_without_secrets(
     body = response.json()
     chains = body["chains"]
     assert [p["provider"] for p in chains["stt"]] == ["azure-speech", "pocketsphinx"]
+    assert chains["stt"][1]["model"].endswith("final text by pocketsphinx")  # LOCAL_STT_FINAL in tests
     assert [p["provider"] for p in chains["tts"]] == ["azure-speech", "espeak-ng"]
     assert [p["provider"] for p in chains["llm"]] == ["azure-openai", "openai", "local-brain"]
     assert [(p["provider"], p["role"]) for p in chains["realtime"]] == [

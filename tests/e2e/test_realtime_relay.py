@@ -5,6 +5,7 @@ the drop; tools run on the server; the transcript is stored; the cost is counted
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -16,6 +17,7 @@ from apps.acs_simulator.server import AcsSimulator
 from tests.e2e.relay_client import RelayClient, create_relay_session, is_type, user_text
 from tests.fakes.openai_realtime_server import FakeCall, FakeRealtimeServer, FakeResponse, realtime_usage
 from tests.support import Backend, eventually, running_backend
+from voice.tts.local import EspeakTts
 
 UPSTREAM_KEY = "sk-relay-upstream-secret-93f1c0"
 VERIFY = FakeCall("verify_identity", {"full_name": "Jordan Rivera", "account_last4": "4821"}, "call_verify")
@@ -143,6 +145,54 @@ async def test_the_relay_runs_the_scenarios_tools_on_the_server_with_the_embedde
     assert line["usage"]["input_tokens"] == 0 and cost["total"] == 0
 
 
+async def test_the_embedded_upstream_reports_the_audio_it_heard_and_the_characters_it_spoke_at_no_price(
+    backend: Backend,
+) -> None:
+    session = await create_relay_session(backend)
+    client = await RelayClient.connect(session)
+    pcm = await EspeakTts().synthesize("what is my checking balance", sample_rate=24000)
+    audio = {"type": "audio/pcm", "rate": 24000}
+    try:
+        await client.until(is_type("relay.ready"))
+        await client.send(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "output_modalities": ["audio"],
+                    "audio": {
+                        "input": {
+                            "format": audio,
+                            "turn_detection": None,
+                            "transcription": {"model": "whisper-1"},
+                        },
+                        "output": {"format": audio},
+                    },
+                },
+            }
+        )
+        for start in range(0, len(pcm), 960):  # 20 ms chunks
+            chunk = base64.b64encode(pcm[start : start + 960]).decode()
+            await client.send({"type": "input_audio_buffer.append", "audio": chunk})
+        await client.send({"type": "input_audio_buffer.commit"})
+        await client.send({"type": "response.create"})
+        await client.until(final_response, timeout=60)
+    finally:
+        await client.close()
+
+    [heard] = client.of_type("conversation.item.input_audio_transcription.completed")
+    spoken = client.of_type("response.output_audio_transcript.done")
+    cost = await session_cost(backend, session["session_id"])
+    lines = {line["model"]: line for line in cost["lines"] if line["provider"] == "embedded-realtime"}
+    # What it heard: the audio seconds its transcription reported, under the transcription model.
+    assert lines["whisper-1"]["usage"]["stt_audio_seconds"] == heard["usage"]["seconds"] > 1
+    # What it spoke: the characters of its audio transcripts. No tokens invented, nothing charged.
+    speech = lines["gpt-realtime"]["usage"]
+    assert speech["tts_characters"] == sum(len(e["transcript"]) for e in spoken) > 0
+    assert speech["input_tokens"] == speech["output_audio_tokens"] == 0
+    assert cost["total"] == 0 and cost["unpriced"] == []
+
+
 # --- against a fake OpenAI Realtime upstream ---------------------------------------------------------------------
 
 
@@ -183,6 +233,8 @@ async def test_queued_events_are_flushed_in_order_a_drop_is_restored_and_usage_c
             await client.send({"type": "response.create", "event_id": "third"})
             answer = await client.until(final_response, timeout=30)
             await client.until(lambda e: e.get("type") == "relay.ready" and e["reconnects"] == 1)
+            # Each priced response.done is told to the client as it comes (the answer's follows it).
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
         finally:
             await client.close()
         body = await ended_transcript(backend, session["session_id"])
@@ -253,6 +305,11 @@ async def test_queued_events_are_flushed_in_order_a_drop_is_restored_and_usage_c
     ) / 1_000_000
     assert line["cost"] == float(expected.quantize(d("0.000001")))
     assert cost["total"] == line["cost"]
+    # Live: one update per reported usage, none for the dropped response; they add up to the document.
+    updates = client.of_type("relay.cost_update")
+    assert [u["lines"][0]["usage"]["output_audio_tokens"] for u in updates] == [0, 180]
+    assert sum(d(str(u["increment"])) for u in updates) == d(str(cost["total"]))
+    assert updates[-1]["total"] == cost["total"] and updates[-1]["currency"] == "USD"
 
 
 async def test_a_refused_key_is_reported_and_not_retried(
@@ -347,3 +404,134 @@ async def test_a_handoff_tool_switches_the_upstream_session_to_the_new_agent(
     assert tail == ["conversation.item.create", "session.update", "response.create"]
     assert body["outcome"]["agents_visited"] == ["concierge", "fraud"]
     assert [t["agent"] for t in body["turns"] if t["speaker"] == "agent" and t["text"]] == ["fraud"]
+
+
+# --- against the Azure shapes (Azure OpenAI realtime and VoiceLive: api-key header, beta dialect) -------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "provider", "path", "query"),
+    [
+        (
+            "azure-openai",
+            "azure-openai-realtime",
+            "/openai/realtime",
+            {"api-version": "2025-04-01-preview", "deployment": "gpt-realtime"},
+        ),
+        (
+            "voicelive",
+            "azure-voicelive",
+            "/voice-live/realtime",
+            {"api-version": "2026-07-15", "model": "gpt-realtime"},
+        ),
+    ],
+)
+async def test_the_azure_upstreams_are_relayed_with_their_key_on_a_header_and_their_usage_priced(
+    simulator: AcsSimulator,
+    upstream: FakeRealtimeServer,
+    kind: str,
+    provider: str,
+    path: str,
+    query: dict[str, str],
+) -> None:
+    upstream.connect_delay_s = 0.0
+    upstream.script(
+        FakeResponse(calls=(VERIFY,), usage=VERIFY_USAGE),
+        FakeResponse(text=ANSWER, usage=ANSWER_USAGE),
+    )
+    settings = relay_settings(upstream, relay_upstream=kind, relay_upstream_url=upstream.azure_endpoint)
+    async with running_backend(simulator, **settings) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            ready = await client.until(is_type("relay.ready"))
+            await client.send(user_text("My name is Jordan Rivera and my account ends in 4821"))
+            await client.send({"type": "response.create"})
+            answer = await client.until(final_response, timeout=30)
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
+        finally:
+            await client.close()
+        cost = await session_cost(backend, session["session_id"])
+
+    # Where settings said, with the key on the `api-key` header (the fake refuses anything else).
+    assert upstream.upgrades == [(path, query)] and upstream.refused == 0
+    assert ready["upstream"] == {"provider": provider, "model": "gpt-realtime", "dialect": "beta"}
+    # The beta dialect's session: the agent's instructions and tools, no GA `type`.
+    first = upstream.connections[0]
+    assert first[0]["type"] == "session.update" and "type" not in first[0]["session"]
+    assert "verify_identity" in [t["name"] for t in first[0]["session"]["tools"]]
+    [ran] = client.of_type("relay.tools_ran")
+    assert ran["tools"][0]["name"] == "verify_identity" and ran["tools"][0]["ok"] is True
+    assert answer["response"]["output"][0]["content"][0]["text"] == ANSWER
+    assert all(UPSTREAM_KEY not in json.dumps(e) for e in client.events)
+    # Usage under the upstream's provider name, priced by the table's gpt-realtime rates.
+    [line] = [line for line in cost["lines"] if line["provider"] == provider]
+    assert line["usage"]["output_audio_tokens"] == 180 and line["usage"]["requests"] == 2
+    assert line["unpriced"] == [] and line["cost"] > 0 and cost["total"] == line["cost"]
+
+
+async def test_an_upstream_that_times_out_is_reported_and_retried_until_it_answers(
+    simulator: AcsSimulator, upstream: FakeRealtimeServer
+) -> None:
+    upstream.connect_delay_s = 5.0  # holds the upgrade far beyond the relay's connect timeout
+    settings = relay_settings(upstream, relay_connect_timeout_seconds=0.3, relay_reconnect_attempts=2)
+    async with running_backend(simulator, **settings) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            await client.send(user_text("Hello there", "early"))  # waits in the queue meanwhile
+            timed_out = await client.until(is_type("relay.reconnecting"), timeout=10)
+            upstream.connect_delay_s = 0.0  # the next attempt gets through
+            ready = await client.until(is_type("relay.ready"), timeout=10)
+            await client.until(is_type("conversation.item.added"))
+        finally:
+            await client.close()
+    assert timed_out["attempt"] == 1 and timed_out["reason"] == "no upstream connection within 0.3 s"
+    assert timed_out["response_interrupted"] is False
+    assert ready["reconnects"] == 0 and not client.of_type("error")
+    assert texts(upstream.connections[-1]) == ["Hello there"]
+
+
+async def test_an_audio_turns_transcription_is_the_callers_line_and_its_usage_is_priced(
+    simulator: AcsSimulator, upstream: FakeRealtimeServer
+) -> None:
+    upstream.connect_delay_s = 0.0
+    said = "I would like my checking balance"
+    heard_usage = {
+        "type": "tokens",
+        "total_tokens": 95,
+        "input_tokens": 80,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": 80},
+        "output_tokens": 15,
+    }
+    upstream.transcriptions.append((said, heard_usage))
+    upstream.script(FakeResponse(text="Let me verify you first.", usage=VERIFY_USAGE))
+    async with running_backend(simulator, **relay_settings(upstream)) as backend:
+        session = await create_relay_session(backend)
+        client = await RelayClient.connect(session)
+        try:
+            await client.until(is_type("relay.ready"))
+            transcription = {"model": "gpt-4o-transcribe"}
+            await client.send(
+                {
+                    "type": "session.update",
+                    "session": {"type": "realtime", "audio": {"input": {"transcription": transcription}}},
+                }
+            )
+            await client.send(
+                {"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(9600)).decode()}
+            )
+            await client.send({"type": "input_audio_buffer.commit"})
+            await client.send({"type": "response.create"})
+            await client.until(final_response, timeout=30)
+            await client.until(lambda e: len(client.of_type("relay.cost_update")) == 2)
+        finally:
+            await client.close()
+        body = await ended_transcript(backend, session["session_id"])
+        cost = await session_cost(backend, session["session_id"])
+
+    assert [t["text"] for t in body["turns"] if t["speaker"] == "caller"] == [said]
+    [line] = [line for line in cost["lines"] if line["model"] == "gpt-4o-transcribe"]
+    assert line["provider"] == "openai-realtime" and line["unpriced"] == []
+    assert (line["usage"]["input_audio_tokens"], line["usage"]["output_text_tokens"]) == (80, 15)
+    assert line["cost"] == float((Decimal(80) * 6 + Decimal(15) * 10) / 1_000_000)

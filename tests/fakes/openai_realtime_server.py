@@ -1,8 +1,11 @@
-"""A loopback fake of the OpenAI Realtime API (GA dialect) for relay tests: `GET /v1/realtime?model=...` upgraded
-to a WebSocket with `Authorization: Bearer <key>` (anything else: HTTP 401 before the upgrade).
+"""A loopback fake of the OpenAI Realtime API for relay tests: `GET /v1/realtime?model=...` (GA dialect) upgraded
+to a WebSocket with `Authorization: Bearer <key>`; the Azure shapes, `GET /openai/realtime?api-version=...&
+deployment=...` (Azure OpenAI) and `GET /voice-live/realtime?api-version=...&model=...` (VoiceLive), with an
+`api-key: <key>` header and the beta dialect's event names. Anything else: HTTP 401 before the upgrade.
 
 It answers `session.update` with `session.updated`, echoes created items (`conversation.item.added`), and
-answers each `response.create` with the next scripted `FakeResponse`: text as `response.output_text.delta`s,
+answers each `input_audio_buffer.commit` with the next scripted transcription (its text and usage), and
+each `response.create` with the next scripted `FakeResponse`: text as `response.output_text.delta`s,
 or function calls, then `response.done` carrying the output items and the usage it reports. Faults, for the
 relay's sake: `connect_delay_s` holds every upgrade that long (slow to connect); `drop_in_response` aborts the
 TCP connection once, in the middle of that response (after `response.created` and a first delta), and serves
@@ -57,6 +60,11 @@ def realtime_usage(
     }
 
 
+def _beta(request: web.Request) -> bool:
+    """The Azure shapes speak the beta dialect."""
+    return request.path != "/v1/realtime"
+
+
 class FakeRealtimeServer:
     def __init__(self, *, api_key: str, connect_delay_s: float = 0.0) -> None:
         self.api_key = api_key
@@ -67,6 +75,10 @@ class FakeRealtimeServer:
         self.connections: list[list[dict[str, Any]]] = []
         """What each connection received, in order."""
         self.refused = 0
+        self.transcriptions: deque[tuple[str, dict[str, Any]]] = deque()
+        """(transcript, usage) answered to each `input_audio_buffer.commit`, in order."""
+        self.upgrades: list[tuple[str, dict[str, str]]] = []
+        """The path and query of every accepted upgrade."""
         self.usage_reported: list[dict[str, Any]] = []
         """The usage of every `response.done` sent (a dropped response sends none)."""
         self._script: deque[FakeResponse] = deque()
@@ -83,9 +95,16 @@ class FakeRealtimeServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self._port}/v1/realtime"
 
+    @property
+    def azure_endpoint(self) -> str:
+        """The resource endpoint the Azure shapes hang under (as AZURE_OPENAI_ENDPOINT names one)."""
+        return f"http://127.0.0.1:{self._port}"
+
     async def __aenter__(self) -> FakeRealtimeServer:
         app = web.Application()
         app.router.add_get("/v1/realtime", self._handle)
+        app.router.add_get("/openai/realtime", self._handle)
+        app.router.add_get("/voice-live/realtime", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,17 +124,24 @@ class FakeRealtimeServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(self.connect_delay_s)
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        beta = _beta(request)
+        if beta:
+            authorized = request.headers.get("api-key") == self.api_key
+        else:
+            authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
+        if not authorized:
             self.refused += 1
             return web.json_response({"error": {"message": "Incorrect API key provided"}}, status=401)
+        self.upgrades.append((request.path, dict(request.query)))
         ws = web.WebSocketResponse(autoping=not self.ignore_pings, max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
         self._sockets.add(ws)
         received: list[dict[str, Any]] = []
         self.connections.append(received)
-        await self._send(
-            ws, {"type": "session.created", "session": {"type": "realtime", "id": self._id("sess")}}
+        session: dict[str, Any] = (
+            {"id": self._id("sess")} if beta else {"type": "realtime", "id": self._id("sess")}
         )
+        await self._send(ws, {"type": "session.created", "session": session})
         try:
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
@@ -137,7 +163,16 @@ class FakeRealtimeServer:
             await self._send(ws, {"type": "session.updated", "session": event.get("session", {})})
         elif kind == "conversation.item.create":
             item = {"id": self._id("item"), **event.get("item", {})}
-            await self._send(ws, {"type": "conversation.item.added", "item": item})
+            added = "conversation.item.created" if _beta(request) else "conversation.item.added"
+            await self._send(ws, {"type": added, "item": item})
+        elif kind == "input_audio_buffer.commit" and self.transcriptions:
+            transcript, usage = self.transcriptions.popleft()
+            item_id = self._id("item")
+            await self._send(ws, {"type": "input_audio_buffer.committed", "item_id": item_id})
+            completed = {"item_id": item_id, "content_index": 0, "transcript": transcript, "usage": usage}
+            await self._send(
+                ws, {"type": "conversation.item.input_audio_transcription.completed", **completed}
+            )
         elif kind == "response.create":
             return await self._respond(request, ws)
         return True
@@ -161,7 +196,7 @@ class FakeRealtimeServer:
             await self._send(
                 ws,
                 {
-                    "type": "response.output_text.delta",
+                    "type": "response.text.delta" if _beta(request) else "response.output_text.delta",
                     "response_id": response_id,
                     "item_id": item_id,
                     "delta": delta,
@@ -183,7 +218,7 @@ class FakeRealtimeServer:
                     "type": "message",
                     "role": "assistant",
                     "status": "completed",
-                    "content": [{"type": "output_text", "text": scripted.text}],
+                    "content": [{"type": "text" if _beta(request) else "output_text", "text": scripted.text}],
                 }
             )
         for call in scripted.calls:

@@ -149,3 +149,40 @@ def realtime_amounts(raw: Any) -> UsageAmounts:
         output_text_tokens=output_text,
         output_audio_tokens=output_audio,
     )
+
+
+class _DurationUsage(_Lenient):
+    type: str
+    seconds: float = Field(ge=0)
+
+
+def transcription_amounts(raw: Any) -> UsageAmounts | None:
+    """The usage of one realtime input transcription (`conversation.item.input_audio_transcription.completed`
+    -> `usage`): `{"type": "duration", "seconds": ...}` (whisper-1, the embedded server) as audio seconds, or
+    `{"type": "tokens", ...}` (gpt-4o-transcribe) as tokens. None when the event reports no usage at all (the
+    beta dialect does not); unreadable usage is one unknown event."""
+    if raw is None:
+        return None
+    plain = _plain(raw)
+    kind = plain.get("type") if isinstance(plain, dict) else None
+    try:
+        if kind == "duration":
+            return UsageAmounts(requests=1, stt_audio_seconds=_DurationUsage.model_validate(plain).seconds)
+    except ValidationError:
+        return UsageAmounts(requests=1, unknown_events=1)
+    return realtime_amounts(plain)
+
+
+def spoken_characters(response: Any) -> int:
+    """Characters a realtime response spoke: the transcripts of its audio parts (what a TTS engine synthesised;
+    the embedded realtime server's real work, since it has no tokens). A dict or an SDK model."""
+    found = _plain(response)
+    items = found.get("output") if isinstance(found, dict) else None
+    spoken = 0
+    for item in items if isinstance(items, list) else ():
+        parts = item.get("content") if isinstance(item, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict) and part.get("type") in ("audio", "output_audio"):
+                transcript = part.get("transcript")
+                spoken += len(transcript) if isinstance(transcript, str) else 0
+    return spoken

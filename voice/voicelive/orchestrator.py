@@ -27,7 +27,7 @@ from voice.session.keypad import KeyPad
 from voice.session.orchestrator import CallDeps
 from voice.session.recorder import TurnRecorder
 from voice.transports.playout import PacedPlayout
-from voice.usage.amounts import UsageAmounts, realtime_amounts
+from voice.usage.amounts import UsageAmounts, realtime_amounts, spoken_characters, transcription_amounts
 from voice.usage.ledger import report
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
@@ -207,6 +207,7 @@ class VoiceLiveOrchestrator:
         elif kind == "conversation.item.input_audio_transcription.completed":
             self._idle.caller_active()
             book.on_caller_transcript(event)
+            self._count_transcription(event)
         elif kind == "response.created":
             book.on_response_created(event.get("response") or {})
         elif kind == "response.audio_transcript.delta":
@@ -228,17 +229,29 @@ class VoiceLiveOrchestrator:
 
     def _count_usage(self, response: Any) -> None:
         """Once per response id (a `response.done` seen again after a reconnect is not counted twice). The
-        embedded server reports no tokens (it has none): its responses count as requests only."""
+        embedded server reports no tokens (it has none): its responses count as requests and the characters
+        they spoke."""
         response = response if isinstance(response, Mapping) else {}  # SDK models are Mappings
         raw = response.get("usage")
         provider = self.settings.usage_provider
         amounts = (
-            UsageAmounts(requests=1)
+            UsageAmounts(requests=1, tts_characters=spoken_characters(response))
             if raw is None and provider == "embedded-realtime"
             else realtime_amounts(raw)
         )
         key = response.get("id") if isinstance(response.get("id"), str) else None
         report(provider, self.settings.model, amounts, agent=self.conversation.agent.name, key=key)
+
+    def _count_transcription(self, event: Any) -> None:
+        """The caller-side transcription's usage when the server reports one (the embedded server: audio
+        seconds), once per item, under the transcription model."""
+        heard = transcription_amounts(event.get("usage"))
+        if heard is None:
+            return
+        item = event.get("item_id")
+        key = f"transcription:{item}" if isinstance(item, str) else None
+        provider, model = self.settings.usage_provider, self.settings.transcription_model
+        report(provider, model, heard, agent=self.conversation.agent.name, key=key)
 
     # --- interruption ------------------------------------------------------------------------------
     @property

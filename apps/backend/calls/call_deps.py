@@ -113,7 +113,7 @@ class CallDepsBuilder:
             CallEventPublisher.shared(self.redis),
             self.usage_metrics,
         )
-        listener.usage.ledger.restore(record.usage)  # a call resumed here goes on from its totals
+        listener.usage.resume(record.usage)  # a call resumed here goes on from its totals
         return listener
 
     def transfer_line(

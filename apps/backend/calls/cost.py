@@ -122,6 +122,8 @@ class CallUsageMeter:
         self._clock = clock
         self._written_version = -1
         self._total = Decimal(0)
+        self._line_costs: dict[tuple[str, str, str], Decimal] = {}
+        """Each ledger line's priced cost at the last flush (what the counters have been given)."""
         self._media_started: datetime | None = None
 
     def media_started(self) -> None:
@@ -142,25 +144,49 @@ class CallUsageMeter:
             agent="",
         )
 
-    def flush(self) -> None:
-        """Publish what is new (counters, one `cost_update`) and write the running totals behind the call."""
+    def resume(self, lines: list[UsageLine]) -> None:
+        """Go on from the totals a call wrote before (it resumed on this worker): they were published then, so
+        they are neither counted nor sent again, and the next update's total includes them."""
+        self.ledger.restore(lines)
+        self._take_cost_steps(price_lines(self._table, lines))
+
+    def flush(self) -> CostUpdateEvent | None:
+        """Publish what is new (counters, one `cost_update`, also returned) and write the running totals behind
+        the call. None when nothing new was priced."""
         if self.ledger.version == self._written_version:
-            return
+            return None
         self._written_version = self.ledger.version
         increment = price_lines(self._table, self.ledger.take_increment())
-        if increment:
-            step = total_cost(increment)
-            self._total += step
-            if self._metrics is not None:
-                self._metrics.count(increment)
-            self._events.publish(
-                CostUpdateEvent(
-                    call_id=self.call_id,
-                    currency=self._table.currency,
-                    increment=step,
-                    total=self._total,
-                    lines=increment,
-                )
-            )
         lines = self.ledger.lines()
+        update = None
+        if increment:
+            # The running total is the whole ledger priced and rounded as the cost document does it, so the
+            # last update's total is the document's total to the last digit, and the increments (its changes)
+            # add up to it exactly; summing separately rounded increments would drift by millionths.
+            priced = price_lines(self._table, lines)
+            before = self._total
+            steps = self._take_cost_steps(priced)  # the counters likewise follow the priced lines
+            total, step = self._total, self._total - before
+            if self._metrics is not None:
+                self._metrics.count(increment, steps)
+            update = CostUpdateEvent(
+                call_id=self.call_id,
+                currency=self._table.currency,
+                increment=step,
+                total=total,
+                lines=increment,
+            )
+            self._events.publish(update)
         self._writer.submit(lambda record: setattr(record, "usage", lines), keep=True)
+        return update
+
+    def _take_cost_steps(self, priced: list[LineCost]) -> dict[tuple[str, str], Decimal]:
+        """How much each (provider, model)'s priced cost grew since the last call; remembers the new costs and
+        the new total."""
+        steps: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for line in priced:
+            slot = (line.provider, line.model, line.agent)
+            steps[(line.provider, line.model)] += line.cost - self._line_costs.get(slot, Decimal(0))
+            self._line_costs[slot] = line.cost
+        self._total = total_cost(priced)
+        return dict(steps)

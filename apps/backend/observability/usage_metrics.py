@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -26,10 +27,14 @@ class UsageMetrics:
             registry=registry,
         )
 
-    def count(self, lines: Iterable[LineCost]) -> None:
+    def count(self, lines: Iterable[LineCost], costs: Mapping[tuple[str, str], Decimal]) -> None:
+        """`lines`: the new usage; `costs`: how much each (provider, model)'s priced cost grew (the change in
+        the call's priced lines, so the counter sums to what cost documents say, not to separately rounded
+        increments)."""
         for line in lines:
             for unit in AMOUNT_FIELDS:
                 if value := getattr(line.usage, unit):
                     self.usage.labels(line.provider, line.model, unit).inc(value)
-            if line.cost:
-                self.cost.labels(line.provider, line.model).inc(float(line.cost))
+        for (provider, model), grew in costs.items():
+            if grew > 0:
+                self.cost.labels(provider, model).inc(float(grew))

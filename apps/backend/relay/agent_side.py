@@ -70,6 +70,20 @@ def response_output(response: dict[str, Any]) -> ResponseOutput:
     return out
 
 
+def transcription_model(session: dict[str, Any]) -> str:
+    """The input transcription model the client chose (GA `audio.input.transcription`, beta
+    `input_audio_transcription`), or "transcription"."""
+    audio = session.get("audio")
+    given = audio.get("input") if isinstance(audio, dict) else None
+    for config in (
+        given.get("transcription") if isinstance(given, dict) else None,
+        session.get("input_audio_transcription"),
+    ):
+        if isinstance(config, dict) and isinstance(config.get("model"), str) and config["model"]:
+            return str(config["model"])
+    return "transcription"
+
+
 class RelayAgent:
     def __init__(self, conversation: CallConversation, recorder: TurnRecorder) -> None:
         self.conversation = conversation

@@ -2,7 +2,8 @@
 
 The session is a call record (channel `relay`) like a browser voice session's: created by POST
 /api/v1/sessions, connected when its socket is accepted, ended when the socket goes. Its cost is the upstream's
-`response.done` usage, written behind the session and priced like a call's.
+`response.done` usage, written behind the session and priced like a call's; each priced increment is also
+sent to the client (`relay.cost_update`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from apps.backend.calls.live_events import CallEventPublisher
+from apps.backend.calls.live_events import CallEventPublisher, CostUpdateEvent
 from apps.backend.calls.media_listener import FLUSH_AT_END_S
 from apps.backend.calls.start_agent import start_agent
 from apps.backend.relay.agent_side import RelayAgent
@@ -105,7 +106,7 @@ async def run_relay(
             policy=relay_policy(runtime.settings),
             agent=RelayAgent(conversation, recorder),
             ledger=ledger,
-            on_usage=usage.flush if usage is not None else lambda: None,
+            on_usage=(lambda: client_cost_update(usage.flush())) if usage is not None else lambda: None,
         )
         if usage is not None:
             usage.media_started()
@@ -129,6 +130,15 @@ async def run_relay(
         return reason
     finally:
         calls.registry.release(session_id)
+
+
+def client_cost_update(update: CostUpdateEvent | None) -> dict[str, Any] | None:
+    """The call's `cost_update` as the relay client sees it: `relay.cost_update` with the increment, the running
+    total and the new usage lines (the same numbers dashboards get)."""
+    if update is None:
+        return None
+    shown = update.model_dump(mode="json", include={"currency", "increment", "total", "lines"})
+    return {"type": "relay.cost_update", **shown}
 
 
 def _connected(record: CallRecord) -> None:

@@ -9,8 +9,8 @@
 - The client is told what happens: `relay.ready`, `relay.reconnecting`, and `error` events (codes below).
 - Function calls are run by the scenario's tool catalog (`agent_side`), answered upstream, and a new response
   is asked for; handoffs switch the agent's session. The transcript is written like a call's.
-- Usage from each `response.done` is counted once per response id, so nothing replayed after a reconnect
-  counts twice.
+- Usage from each `response.done` is counted once per response id (and an input transcription's once per
+  item), so nothing replayed after a reconnect counts twice; each new amount is priced and sent to the client as one `relay.cost_update`.
 
 Every task here is owned by the session and cancelled when it ends.
 """
@@ -29,7 +29,11 @@ from typing import Any, Protocol
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from apps.backend.relay.agent_side import RelayAgent, response_output
+from apps.backend.relay.agent_side import (
+    RelayAgent,
+    response_output,
+    transcription_model,
+)
 from apps.backend.relay.client_events import (
     ClientEventError,
     ItemCreate,
@@ -49,7 +53,12 @@ from apps.backend.relay.upstream import (
 )
 from apps.backend.storage.call_store import utcnow
 from voice.llm.base import ToolCall
-from voice.usage.amounts import UsageAmounts, realtime_amounts
+from voice.usage.amounts import (
+    UsageAmounts,
+    realtime_amounts,
+    spoken_characters,
+    transcription_amounts,
+)
 from voice.usage.ledger import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -74,7 +83,7 @@ class RelaySession:
         policy: RelayPolicy,
         agent: RelayAgent,
         ledger: UsageLedger,
-        on_usage: Callable[[], None] = lambda: None,
+        on_usage: Callable[[], dict[str, Any] | None] = lambda: None,
         opener: Opener = open_upstream,
     ) -> None:
         self._target = target
@@ -339,18 +348,27 @@ class RelaySession:
             transcript = event.get("transcript")
             if isinstance(transcript, str):
                 self._agent.caller_said(transcript)
+            heard = transcription_amounts(event.get("usage"))
+            if heard is not None:
+                item = event.get("item_id")
+                key = f"transcription:{item}" if isinstance(item, str) else None
+                self._record(transcription_model(self._client_session), heard, key)
 
     def _count_usage(self, response: dict[str, Any]) -> None:
         raw = response.get("usage")
-        provider = self._target.provider
-        amounts = (
-            UsageAmounts(requests=1)
-            if raw is None and provider == "embedded-realtime"
-            else realtime_amounts(raw)
-        )
+        if raw is None and self._target.provider == "embedded-realtime":
+            # The embedded server has no tokens: its real work is the characters it spoke (at no price).
+            amounts = UsageAmounts(requests=1, tts_characters=spoken_characters(response))
+        else:
+            amounts = realtime_amounts(raw)
         key = response.get("id") if isinstance(response.get("id"), str) else None
-        if self._ledger.record(provider, self._target.model, amounts, key=key):
-            self._on_usage()
+        self._record(self._target.model, amounts, key)
+
+    def _record(self, model: str, amounts: UsageAmounts, key: str | None) -> None:
+        if self._ledger.record(self._target.provider, model, amounts, key=key):
+            update = self._on_usage()  # the new amounts priced: the client sees its cost as it grows
+            if update is not None:
+                self._tell(update)
 
     async def _answer_calls(self, calls: list[ToolCall], text: str, started_at: datetime) -> None:
         round_ = await self._agent.run_tools(calls)

@@ -77,6 +77,13 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
     await page.get_by_label("Search").fill("banking")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator("#history tbody tr", has_text=call_id[:12])).to_be_visible()
+    # What calls cost per day and scenario, as the costs API totals them.
+    async with backend.admin() as admin:
+        daily = (await admin.get("/api/v1/costs/daily", params={"max_calls": 1000})).json()
+    [banking] = [row for row in daily["days"] if row["scenario"] == "banking"]
+    row = page.locator("#daily-cost tbody tr", has_text="banking")
+    await expect(row).to_contain_text(banking["day"])
+    await expect(row.locator("td").nth(2)).to_have_text(str(banking["calls"]))
     await page.screenshot(path=screenshot_path("console-history"))
 
     await page.get_by_role("link", name=call_id[:12]).click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from voice.usage.amounts import UsageAmounts, realtime_amounts
+from voice.usage.amounts import UsageAmounts, realtime_amounts, spoken_characters, transcription_amounts
 from voice.usage.ledger import UsageLedger, current_ledger, metering, report
 
 
@@ -116,3 +116,49 @@ async def test_the_meter_follows_the_call_into_the_tasks_it_starts() -> None:
     assert current_ledger() is None
     assert [line.usage.tts_characters for line in call_a.lines()] == [30]
     assert [line.usage.tts_characters for line in call_b.lines()] == [21]
+
+
+def test_input_transcription_usage_is_audio_seconds_or_tokens_and_unreadable_is_unknown() -> None:
+    assert transcription_amounts({"type": "duration", "seconds": 2.75}) == UsageAmounts(
+        requests=1, stt_audio_seconds=2.75
+    )
+    tokens = {
+        "type": "tokens",
+        "total_tokens": 130,
+        "input_tokens": 120,
+        "input_token_details": {"text_tokens": 20, "audio_tokens": 100},
+        "output_tokens": 10,
+    }
+    assert transcription_amounts(tokens) == UsageAmounts(
+        requests=1,
+        input_tokens=120,
+        output_tokens=10,
+        input_text_tokens=20,
+        input_audio_tokens=100,
+        output_text_tokens=10,
+    )
+    assert transcription_amounts(None) is None  # the beta dialect reports none: nothing to count
+    for raw in ({"type": "duration"}, {"type": "duration", "seconds": -1}, {"type": "tokens"}, "x"):
+        assert transcription_amounts(raw) == UsageAmounts(requests=1, unknown_events=1), raw
+
+
+def test_spoken_characters_are_the_audio_transcripts_of_a_response_in_both_dialects() -> None:
+    response = {
+        "output": [
+            {"type": "message", "content": [{"type": "output_audio", "transcript": "Hello there."}]},
+            {
+                "type": "message",
+                "content": [{"type": "audio", "transcript": "Bye."}, {"type": "text", "text": "x"}],
+            },
+            {"type": "function_call", "name": "f", "arguments": "{}"},
+            "junk",
+        ]
+    }
+    assert spoken_characters(response) == len("Hello there.") + len("Bye.")
+    assert (
+        spoken_characters(
+            {"output": [{"type": "message", "content": [{"type": "output_text", "text": "x"}]}]}
+        )
+        == 0
+    )
+    assert spoken_characters(None) == 0

@@ -94,17 +94,30 @@ def test_the_shipped_table_prices_every_shipped_provider() -> None:
         ("azure-voicelive", "gpt-realtime", {"input_audio_tokens": 1, "output_audio_tokens": 1}),
         ("azure-speech", "stt", {"stt_audio_seconds": 1}),
         ("azure-speech", "neural", {"tts_characters": 1}),
-        ("acs", "pstn", {"acs_call_minutes": 1, "acs_media_minutes": 1}),
+        ("acs", "pstn", {"acs_call_minutes": 1}),
         ("browser", "websocket", {"acs_call_minutes": 1, "acs_media_minutes": 1}),
         ("local-brain", "local", {"requests": 1}),
         ("pocketsphinx", "local", {"stt_audio_seconds": 1}),
         ("espeak-ng", "local", {"tts_characters": 1}),
-        ("embedded-realtime", "gpt-4o-realtime-preview", {"requests": 1}),
+        ("embedded-realtime", "gpt-realtime", {"tts_characters": 1, "stt_audio_seconds": 1}),
+        ("embedded-realtime", "whisper-1", {"stt_audio_seconds": 1}),
+        ("openai-realtime", "whisper-1", {"stt_audio_seconds": 1}),
+        ("openai-realtime", "gpt-4o-transcribe", {"input_audio_tokens": 1, "output_text_tokens": 1}),
     ]:
         cost = table.cost_of(line(provider, model, **amounts))
         assert cost.unpriced == [], (provider, model, cost.unpriced)
     free = table.cost_of(line("espeak-ng", "local", tts_characters=10_000_000))
     assert free.cost == 0
+    # The embedded realtime server is free whatever model name it is asked for (no wildcard entry wins).
+    for model in ("gpt-realtime", "whisper-1"):
+        embedded = table.cost_of(
+            line("embedded-realtime", model, stt_audio_seconds=3600, tts_characters=10**6)
+        )
+        assert embedded.cost == 0 and embedded.unpriced == [], model
+    assert table.cost_of(line("openai-realtime", "whisper-1", stt_audio_seconds=600)).cost == Decimal("0.06")
+    # ACS audio streaming has a rate we do not ship: named as unpriced, never costed at zero.
+    media = table.cost_of(line("acs", "pstn", acs_call_minutes=2, acs_media_minutes=2))
+    assert media.unpriced == ["acs_media_minutes"] and media.cost == Decimal("0.017000")
 
 
 def test_an_overriding_file_replaces_the_shipped_table(tmp_path: Path) -> None:

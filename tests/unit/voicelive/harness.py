@@ -37,6 +37,7 @@ class Harness:
         refuse: int = 0,
         config: CallConfig | None = None,
         local_barge_in: bool = True,
+        usage_provider: str = "azure-voicelive",
     ) -> None:
         self.server = FakeRealtime()
         self.server.refuse = refuse
@@ -64,6 +65,7 @@ class Harness:
             connect_timeout_s=2,
             response_timeout_s=5,
             local_barge_in=local_barge_in,
+            usage_provider=usage_provider,
         )
         deps = CallDeps(
             conversation=self.conversation,

@@ -64,3 +64,32 @@ async def test_response_usage_is_counted_once_per_response_across_a_reconnect(re
         output_audio_tokens=240,
         unknown_events=1,
     )
+
+
+async def test_the_embedded_server_counts_what_it_heard_and_spoke_never_tokens(redis: Redis) -> None:
+    ledger = UsageLedger()
+    heard = {
+        "type": "conversation.item.input_audio_transcription.completed",
+        "item_id": "item_1",
+        "content_index": 0,
+        "transcript": "what is my balance",
+        "usage": {"type": "duration", "seconds": 1.25},
+    }
+    spoke = {
+        "id": "resp_a",
+        "status": "completed",
+        "output": [{"type": "message", "content": [{"type": "audio", "transcript": "One moment."}]}],
+        "usage": None,
+    }
+    with metering(ledger):
+        async with Harness(redis, usage_provider="embedded-realtime") as h:
+            await h.sent("response.create")
+            h.ws.push(heard)
+            h.ws.push(heard)  # the same item again: counted once
+            h.ws.push({"type": "response.done", "response": spoke})
+            await eventually(lambda: ledger.version >= 2)
+    lines = {line.model: line.usage for line in ledger.lines()}
+    assert lines == {
+        "azure-speech": UsageAmounts(requests=1, stt_audio_seconds=1.25),
+        "gpt-4o-realtime-preview": UsageAmounts(requests=1, tts_characters=len("One moment.")),
+    }

@@ -1,5 +1,5 @@
 // Call history: ended calls newest first, searched on the server (id, scenario, channel, caller, end reason)
-// and paged with its cursor.
+// and paged with its cursor; below, what calls cost per day and scenario (GET /api/v1/costs/daily).
 
 import { api, Unauthorized } from "../api.js";
 import { clear, durationBetween, errorBox, formatDuration, formatTime, h, maskNumber } from "../dom.js";
@@ -24,6 +24,7 @@ export async function render(main) {
       ),
       more,
     ),
+    await dailyCostPanel(),
   );
 
   let cursor = null;
@@ -67,4 +68,39 @@ export async function render(main) {
   });
   more.addEventListener("click", () => load(false));
   await load(true);
+}
+
+// Cost totals per UTC day and scenario over the newest calls on record, priced by the table in force.
+async function dailyCostPanel() {
+  const box = h("section", { class: "panel", id: "daily-cost", "aria-labelledby": "daily-cost-title" }, h("h2", { id: "daily-cost-title" }, "Cost per day"));
+  let totals;
+  try {
+    totals = await api("/api/v1/costs/daily?max_calls=1000");
+  } catch (error) {
+    if (error instanceof Unauthorized) throw error;
+    box.append(errorBox(`Costs unavailable: ${error.message}`));
+    return box;
+  }
+  if (!totals.days.length) {
+    box.append(h("p", { class: "muted" }, "No calls on record."));
+    return box;
+  }
+  box.append(
+    h("p", { class: "muted" }, `${totals.currency} · prices as of ${totals.prices_as_of} · ${totals.calls_seen} calls${totals.truncated ? " (newest only)" : ""}`),
+    h(
+      "table",
+      { class: "calls compact", "aria-label": "Cost per day and scenario" },
+      h("thead", {}, h("tr", {}, ["Day (UTC)", "Scenario", "Calls", "Cost"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        totals.days.map((row) => h("tr", {}, h("td", {}, row.day), h("td", {}, row.scenario), h("td", { class: "num" }, row.calls), h("td", { class: "num" }, money(row.total)))),
+      ),
+    ),
+  );
+  return box;
+}
+
+function money(value) {
+  return Number(value).toFixed(value && Math.abs(value) < 0.01 ? 6 : 4);
 }
