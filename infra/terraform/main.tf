@@ -91,14 +91,13 @@ module "incoming_call_webhook" {
   entra_app_id_or_uri = local.entra ? var.event_grid_entra.app_id_or_uri : ""
 }
 
+# Public endpoint even with private_networking (modules/speech says why).
 module "speech" {
-  source                     = "./modules/speech"
-  name                       = "spch-${local.name}"
-  location                   = azurerm_resource_group.main.location
-  resource_group_name        = azurerm_resource_group.main.name
-  private_endpoint_subnet_id = local.private_endpoint_subnet_id
-  private_dns_zone_id        = lookup(local.private_dns_zone_ids, "cognitive", null)
-  tags                       = local.tags
+  source              = "./modules/speech"
+  name                = "spch-${local.name}"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  tags                = local.tags
 }
 
 module "openai" {

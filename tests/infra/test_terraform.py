@@ -233,10 +233,64 @@ def test_cosmos_container_is_partitioned_by_call_id_with_a_ttl() -> None:
     assert container["default_ttl"] == "${var.default_ttl_seconds}"
 
 
-def test_redis_is_tls_only() -> None:
+def test_redis_is_tls_only_and_unsharded() -> None:
     (redis,) = _resources(TERRAFORM / "modules/redis/main.tf", "azurerm_managed_redis")
-    assert _unquote(redis["default_database"][0]["client_protocol"]) == "Encrypted"
+    database = redis["default_database"][0]
+    assert _unquote(database["client_protocol"]) == "Encrypted"
     assert "rediss://" in (TERRAFORM / "modules/redis/main.tf").read_text()
+    # The service's MULTI/EXEC spans a record and its connection index (apps/backend/storage/call_store.py):
+    # keys in different hash slots, which only an unsharded database takes.
+    assert _unquote(database["clustering_policy"]) == "NoCluster"
+    assert _unquote(database["eviction_policy"]) == "NoEviction"
+
+
+# Arguments azurerm 5.x removed or renamed (its 5.0 upgrade guide) on resource types this configuration uses:
+# checkov and python-hcl2 do not know the provider's schema, so `terraform validate` would be the first to say.
+REMOVED_IN_AZURERM_5 = {
+    "azurerm_private_dns_zone_virtual_network_link": {"private_dns_zone_name", "resource_group_name"},
+    "azurerm_key_vault": {"enable_rbac_authorization", "contact"},
+    "azurerm_eventgrid_system_topic": {"source_arm_resource_id", "metric_arm_resource_id"},
+    "azurerm_cosmosdb_account": {"local_authentication_disabled", "managed_hsm_key_id"},
+    "azurerm_cosmosdb_sql_container": {"partition_key_path"},
+    "azurerm_container_registry": {"trust_policy_enabled"},
+    "azurerm_log_analytics_workspace": {
+        "local_authentication_disabled",
+        "internet_ingestion_enabled",
+        "internet_query_enabled",
+    },
+    "azurerm_application_insights": {
+        "daily_data_cap_notifications_disabled",
+        "disable_ip_masking",
+        "local_authentication_disabled",
+    },
+    "azurerm_subnet": {"service_endpoints"},
+}
+
+
+def test_no_argument_that_azurerm_5_removed() -> None:
+    (versions,) = _load(TERRAFORM / "versions.tf")["terraform"]
+    assert _unquote(versions["required_providers"][0]["azurerm"]["version"]).startswith("~> 5.")
+    used = []
+    for path in TF_FILES:
+        for kind, removed in REMOVED_IN_AZURERM_5.items():
+            for resource in _resources(path, kind):
+                used += [f"{path.name}: {kind}.{name}" for name in removed & set(_plain(resource))]
+    assert used == []
+    # azurerm 5 ships logs to the workspace only when the environment says so explicitly.
+    (environment,) = _resources(
+        TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app_environment"
+    )
+    assert _unquote(environment["logs_destination"]) == "log-analytics"
+
+
+def test_speech_keeps_its_public_endpoint_with_private_networking() -> None:
+    """The service reaches Speech by key and region (voice/azure_speech.py); a Speech resource behind a
+    private endpoint answers that with 401, so the module makes none."""
+    path = TERRAFORM / "modules/speech/main.tf"
+    (speech,) = _resources(path, "azurerm_cognitive_account")
+    assert speech["public_network_access_enabled"] is True
+    assert _resources(path, "azurerm_private_endpoint") == []
+    assert "AZURE_SPEECH_REGION" in _plain(_locals()["app_env_base"])
 
 
 def _checkov(*extra: str) -> dict[str, Any]:
