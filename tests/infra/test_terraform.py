@@ -35,7 +35,8 @@ DEFAULT_IN_AZURE = {
     "MEDIA_WEBSOCKET": "default (direct)",
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
-    "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent (gRPC, with "
+    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the service then leaves tracing off; infra/README.md, Telemetry)",
     "ACS_AUDIO_FORMAT": "pcm16k suits the cascade and VoiceLive",
     "ACS_OPENID_CONFIG_URL": "the default is real ACS's public OpenID configuration",
     "ACS_JWKS_URL": "from that OpenID configuration",
@@ -198,6 +199,7 @@ def test_scales_between_replica_bounds_with_no_session_affinity() -> None:
     (app,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app")
     template = app["template"][0]
     assert template["min_replicas"] == "${var.min_replicas}"
+    assert template["max_replicas"] == "${var.max_replicas}"
     assert template["custom_scale_rule"], "a scale rule"
     ingress = app["ingress"][0]
     assert ingress["allow_insecure_connections"] is False
@@ -331,3 +333,85 @@ def test_every_checkov_skip_gives_a_reason() -> None:
     assert skips
     for path, line in skips:
         assert re.fullmatch(r"#checkov:skip=CKV2?_[A-Z]+_\d+:.{20,}", line), f"{path}: {line}"
+
+
+def test_incoming_call_subscription_posts_to_the_events_route_with_the_app_secret() -> None:
+    """Event Grid delivers IncomingCall to /api/v1/calls/events carrying the same generated secret the app reads
+    from Key Vault (EVENT_GRID_SECRET, checked as ?code=), plus an Entra token when `event_grid_entra` is set."""
+    modules = {
+        _unquote(name): body
+        for block in _load(TERRAFORM / "main.tf")["module"]
+        for name, body in block.items()
+    }
+    webhook = modules["incoming_call_webhook"]
+    secret = "${random_password.event_grid_secret.result}"
+    assert (
+        _unquote(webhook["webhook_url"]) == "${module.container_app.url}/api/v1/calls/events?code=" + secret
+    )
+    local = _locals()
+    assert _plain(local["secret_values"])["event-grid-secret"] == secret
+    assert _plain(local["app_secret_env"])["EVENT_GRID_SECRET"] == "event-grid-secret"
+    # Fail-closed: the app requires the secret (and the Entra token as well when configured), never neither.
+    assert local["app_env_base"]["EVENT_GRID_AUTH"] == '${local.entra ? "both" : "secret"}'
+    assert _unquote(local["app_env_base"]["ACS_JWT_VALIDATION"]) == "on"
+    (subscription,) = _resources(
+        TERRAFORM / "modules/incoming_call_webhook/main.tf",
+        "azurerm_eventgrid_system_topic_event_subscription",
+    )
+    assert subscription["included_event_types"] == ['"Microsoft.Communication.IncomingCall"']
+    (endpoint,) = subscription["webhook_endpoint"]
+    assert endpoint["url"] == "${var.webhook_url}"
+    assert "var.entra_tenant_id" in endpoint["active_directory_tenant_id"]
+    # The route and the query parameter the app checks (read from source: the infra venv has no FastAPI).
+    calls = (tools.ROOT / "apps/backend/api/v1/calls.py").read_text()
+    assert (
+        'APIRouter(prefix="/calls"' in calls
+        and '@router.post("/events", dependencies=[EventGridDep])' in calls
+    )
+    assert 'EVENT_GRID_SECRET_PARAM = "code"' in (tools.ROOT / "apps/loopback_acs.py").read_text()
+
+
+def test_app_insights_receives_traces_through_the_environment_agent() -> None:
+    (agent,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azapi_update_resource")
+    properties = agent["body"]["properties"]
+    assert (
+        properties["appInsightsConfiguration"]["connectionString"] == "${var.app_insights_connection_string}"
+    )
+    assert properties["openTelemetryConfiguration"]["tracesConfiguration"]["destinations"] == [
+        '"appInsights"'
+    ]
+    # What the app exports and what the agent takes differ (OTLP/HTTP against gRPC): the service reads the
+    # protocol the agent injects and leaves tracing off (apps/backend/observability/tracing.py).
+    tracing = (tools.ROOT / "apps/backend/observability/tracing.py").read_text()
+    assert "def otlp_protocol_mismatch(" in tracing
+    modules = {
+        _unquote(name): body
+        for block in _load(TERRAFORM / "main.tf")["module"]
+        for name, body in block.items()
+    }
+    assert modules["container_app"]["app_insights_connection_string"] == (
+        "${module.monitoring.app_insights_connection_string}"
+    )
+
+
+def test_azd_builds_the_image_provisions_this_terraform_and_deploys_to_the_app() -> None:
+    import yaml
+
+    azure = yaml.safe_load((tools.ROOT / "azure.yaml").read_text())
+    assert azure["infra"] == {"provider": "terraform", "path": "infra/terraform"}
+    api = azure["services"]["api"]
+    assert (api["host"], api["language"], api["docker"]["path"]) == ("containerapp", "docker", "./Dockerfile")
+    # azd finds the app by its azd-service-name tag and the registry by this output.
+    (app,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app")
+    assert app["tags"] == '${merge(var.tags, {"azd-service-name" = "api"})}'
+    outputs = {name for block in _load(TERRAFORM / "outputs.tf")["output"] for name in block}
+    assert {"AZURE_CONTAINER_REGISTRY_ENDPOINT", "SERVICE_API_URI", "NEXT_STEP_PHONE_NUMBER"} <= {
+        _unquote(name) for name in outputs
+    }
+    # azd passes its environment through main.tfvars.json: the pushed image, and the second provision that
+    # creates the Event Grid subscription once the app runs that image.
+    tfvars = json.loads((TERRAFORM / "main.tfvars.json").read_text())
+    assert tfvars["app_image"] == "${SERVICE_API_IMAGE_NAME}"
+    assert tfvars["event_grid_subscription"] == "${EVENT_GRID_SUBSCRIPTION}"
+    hook = azure["hooks"]["postdeploy"]["posix"]["run"]
+    assert "azd env set EVENT_GRID_SUBSCRIPTION true" in hook and "azd provision" in hook
