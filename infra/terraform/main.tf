@@ -200,7 +200,12 @@ locals {
     local.app_env_base,
     local.entra ? local.app_env_entra : {},
     var.transfer_target_number != "" ? { TRANSFER_TARGET_NUMBER = var.transfer_target_number } : {},
+    var.scenario_numbers != "" ? { SCENARIO_NUMBERS = jsonencode(local.scenario_numbers) } : {},
   )
+  # "+14255550100=banking,+14255550101=insurance" -> {"+14255550100": "banking", ...} (variables.tf says why).
+  scenario_numbers = {
+    for pair in compact(split(",", var.scenario_numbers)) : split("=", pair)[0] => split("=", pair)[1]
+  }
   app_env_base = {
     HOST                     = "0.0.0.0"
     PORT                     = "8000"

@@ -140,3 +140,13 @@ variable "transfer_target_number" {
   type        = string
   default     = ""
 }
+
+variable "scenario_numbers" {
+  description = "Optional, once numbers are bought: dialed number -> scenario as `+E164=scenario` pairs separated by commas (the app gets them as SCENARIO_NUMBERS JSON; no quotes here, so azd can substitute it into main.tfvars.json: `azd env set SCENARIO_NUMBERS +14255550100=banking`, then `azd provision`). Empty: the scenarios' own phone_numbers, else DEFAULT_SCENARIO."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^(\\+[0-9]{6,15}=[a-z0-9_-]+(,\\+[0-9]{6,15}=[a-z0-9_-]+)*)?$", var.scenario_numbers))
+    error_message = "Pairs like +14255550100=banking, separated by commas."
+  }
+}

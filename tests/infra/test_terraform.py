@@ -80,7 +80,6 @@ DEFAULT_IN_AZURE = {
     "CALL_RECORD_TTL_SECONDS": "default",
     "REDIS_SOCKET_TIMEOUT_SECONDS": "default",
     "DEFAULT_SCENARIO": "banking (the default) until numbers are mapped",
-    "SCENARIO_NUMBERS": "set after buying numbers (infra/README.md, step 4)",
     "AGENTS_DIR": "the shipped registries",
     "TTS_VOICE": "the embedded TTS is only a fallback behind Azure Speech",
     "IDLE_REPROMPT_SECONDS": "default",
@@ -99,7 +98,7 @@ DEFAULT_IN_AZURE = {
 }
 # Set by the container_app module itself (the app's own URL) or only when its variable is given.
 SET_BY_MODULE = {"PUBLIC_BASE_URL"}
-OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER"}
+OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER", "SCENARIO_NUMBERS"}
 # Expressions that hold key material: none may feed a plain env value.
 SECRET_SOURCES = re.compile(
     r"random_password\.|primary_key|access_key|connection_string|module\.redis\.url|local\.secret_values"
@@ -164,6 +163,9 @@ def test_every_production_setting_is_provided() -> None:
     assert sorted(set(fields) - provided - set(DEFAULT_IN_AZURE)) == []
     assert sorted(provided & set(DEFAULT_IN_AZURE)) == []
     assert "PUBLIC_BASE_URL" in (TERRAFORM / "modules/container_app/main.tf").read_text()
+    main = (TERRAFORM / "main.tf").read_text()
+    for name in OPTIONAL_VARIABLES:
+        assert re.search(rf"\? \{{ {name} = ", main), f"{name} is set when its variable is given"
 
 
 def test_no_secret_is_a_plain_value() -> None:
@@ -415,3 +417,23 @@ def test_azd_builds_the_image_provisions_this_terraform_and_deploys_to_the_app()
     assert tfvars["event_grid_subscription"] == "${EVENT_GRID_SUBSCRIPTION}"
     hook = azure["hooks"]["postdeploy"]["posix"]["run"]
     assert "azd env set EVENT_GRID_SUBSCRIPTION true" in hook and "azd provision" in hook
+
+
+def test_ai_services_deploy_a_chat_and_a_realtime_model_that_the_app_is_pointed_at() -> None:
+    path = TERRAFORM / "modules/openai/main.tf"
+    deployments = {
+        name: body
+        for block in _load(path)["resource"]
+        for kind, named in block.items()
+        if _unquote(kind) == "azurerm_cognitive_deployment"
+        for name, body in named.items()
+    }
+    assert set(deployments) == {'"chat"', '"realtime"'}
+    assert deployments['"chat"']["model"][0]["name"] == "${var.chat_model.name}"
+    assert deployments['"realtime"']["model"][0]["name"] == "${var.realtime_model.name}"
+    env = _locals()["app_env_base"]
+    assert env["AZURE_OPENAI_DEPLOYMENT"] == "${module.openai.chat_deployment}"
+    assert env["AZURE_VOICELIVE_MODEL"] == "${module.openai.realtime_deployment}"
+    assert env["AZURE_VOICELIVE_ENDPOINT"] == "${module.openai.voicelive_endpoint}"
+    (account,) = _resources(path, "azurerm_cognitive_account")
+    assert _unquote(account["kind"]) == "AIServices", "one account serves Azure OpenAI and VoiceLive"
