@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from apps.backend.calls.service import CallService
 from apps.backend.guidance.service import guidance_engine
 from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
-from apps.backend.observability.tracing import TurnTracer
+from apps.backend.observability.tracing import TurnTracer, otlp_protocol_mismatch
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.recordings.service import RecordingService
@@ -164,7 +165,16 @@ class Runtime:
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
 
-        if settings.otel_exporter_otlp_endpoint:
+        mismatch = otlp_protocol_mismatch(os.environ)
+        if settings.otel_exporter_otlp_endpoint and mismatch is not None:
+            log.warning(
+                "tracing off: the OTLP endpoint speaks %s (OTEL_EXPORTER_OTLP_PROTOCOL) and this service exports "
+                "OTLP/HTTP only; point OTEL_EXPORTER_OTLP_ENDPOINT at an OTLP/HTTP collector and set "
+                "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+                mismatch,
+                extra={"endpoint": settings.otel_exporter_otlp_endpoint},
+            )
+        elif settings.otel_exporter_otlp_endpoint:
             observability.tracer = TurnTracer.otlp(
                 settings.otel_exporter_otlp_endpoint, settings.otel_service_name
             )

@@ -91,14 +91,13 @@ module "incoming_call_webhook" {
   entra_app_id_or_uri = local.entra ? var.event_grid_entra.app_id_or_uri : ""
 }
 
+# Public endpoint even with private_networking (modules/speech says why).
 module "speech" {
-  source                     = "./modules/speech"
-  name                       = "spch-${local.name}"
-  location                   = azurerm_resource_group.main.location
-  resource_group_name        = azurerm_resource_group.main.name
-  private_endpoint_subnet_id = local.private_endpoint_subnet_id
-  private_dns_zone_id        = lookup(local.private_dns_zone_ids, "cognitive", null)
-  tags                       = local.tags
+  source              = "./modules/speech"
+  name                = "spch-${local.name}"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  tags                = local.tags
 }
 
 module "openai" {
@@ -201,7 +200,12 @@ locals {
     local.app_env_base,
     local.entra ? local.app_env_entra : {},
     var.transfer_target_number != "" ? { TRANSFER_TARGET_NUMBER = var.transfer_target_number } : {},
+    var.scenario_numbers != "" ? { SCENARIO_NUMBERS = jsonencode(local.scenario_numbers) } : {},
   )
+  # "+14255550100=banking,+14255550101=insurance" -> {"+14255550100": "banking", ...} (variables.tf says why).
+  scenario_numbers = {
+    for pair in compact(split(",", var.scenario_numbers)) : split("=", pair)[0] => split("=", pair)[1]
+  }
   app_env_base = {
     HOST                     = "0.0.0.0"
     PORT                     = "8000"

@@ -32,5 +32,5 @@ output "ACS_RESOURCE_NAME" {
 
 output "NEXT_STEP_PHONE_NUMBER" {
   description = "The one step Terraform cannot do."
-  value       = "Buy a phone number for ${module.communication.name} (portal: Communication Services > Phone numbers > Get, or `az communication phonenumber purchase`), then map it to a scenario with SCENARIO_NUMBERS or a scenario's phone_numbers. See infra/README.md."
+  value       = "Buy a phone number for ${module.communication.name} (portal: Communication Services > Phone numbers > Get; or the Phone Numbers SDK: search available numbers, then purchase with the search id), then map it to a scenario with SCENARIO_NUMBERS or a scenario's phone_numbers. See infra/README.md."
 }

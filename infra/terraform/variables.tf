@@ -96,9 +96,13 @@ variable "scale_calls_per_replica" {
 }
 
 variable "redis_sku" {
-  description = "Azure Managed Redis SKU (Balanced_B0 is the smallest; B1+ for more than a few hundred concurrent calls)."
+  description = "Azure Managed Redis SKU (Balanced_B0 is the smallest; B1+ for more than a few hundred concurrent calls). Only SKUs of 25 GB or less offer the NoCluster policy the service needs (modules/redis)."
   type        = string
   default     = "Balanced_B0"
+  validation {
+    condition     = contains(["Balanced_B0", "Balanced_B1", "Balanced_B3", "Balanced_B5", "Balanced_B10", "Balanced_B20", "ComputeOptimized_X3", "ComputeOptimized_X5", "ComputeOptimized_X10", "ComputeOptimized_X20", "MemoryOptimized_M10", "MemoryOptimized_M20"], var.redis_sku)
+    error_message = "A Balanced (B0-B20), ComputeOptimized (X3-X20) or MemoryOptimized (M10, M20) SKU: larger ones cannot use the NoCluster policy."
+  }
 }
 
 variable "transcript_ttl_days" {
@@ -114,7 +118,7 @@ variable "log_retention_days" {
 }
 
 variable "private_networking" {
-  description = "Put the app in a VNet and reach Key Vault, Redis, Cosmos, Speech, OpenAI and the registry through private endpoints only (public access off). The app's ingress stays public: ACS and Event Grid must reach it."
+  description = "Put the app in a VNet and reach Key Vault, Redis, Cosmos, Azure OpenAI and the registry through private endpoints only (public access off); Speech stays public (modules/speech says why). The app's ingress stays public: ACS and Event Grid must reach it."
   type        = bool
   default     = false
 }
@@ -135,4 +139,14 @@ variable "transfer_target_number" {
   description = "Optional E.164 number of the human queue (TRANSFER_TARGET_NUMBER). Empty: the agent says it cannot transfer."
   type        = string
   default     = ""
+}
+
+variable "scenario_numbers" {
+  description = "Optional, once numbers are bought: dialed number -> scenario as `+E164=scenario` pairs separated by commas (the app gets them as SCENARIO_NUMBERS JSON; no quotes here, so azd can substitute it into main.tfvars.json: `azd env set SCENARIO_NUMBERS +14255550100=banking`, then `azd provision`). Empty: the scenarios' own phone_numbers, else DEFAULT_SCENARIO."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^(\\+[0-9]{6,15}=[a-z0-9_-]+(,\\+[0-9]{6,15}=[a-z0-9_-]+)*)?$", var.scenario_numbers))
+    error_message = "Pairs like +14255550100=banking, separated by commas."
+  }
 }

@@ -107,6 +107,14 @@ def test_the_simulated_caller_shares_the_proxy_network(compose: dict[str, Any]) 
     assert urlsplit(env["PUBLIC_BASE_URL"]).netloc == "localhost:8080"
     assert env["ACS_CONNECTION_STRING"].startswith("endpoint=http://proxy:8090/;")
     assert f"--event-grid-secret {env['EVENT_GRID_SECRET']}" in " ".join(caller["entrypoint"])
+    # The replicas verify the simulator's signatures and JWTs with its well-known key and resource id
+    # (read from the source: the infra venv cannot import the app).
+    simulator = (tools.ROOT / "apps/loopback_acs.py").read_text()
+    key = re.search(r'^SIMULATOR_ACCESS_KEY = "([^"]+)"', simulator, re.M)
+    resource = re.search(r'^SIMULATOR_RESOURCE_ID = "([^"]+)"', simulator, re.M)
+    assert key is not None and resource is not None
+    assert env["ACS_CONNECTION_STRING"].endswith(f";accesskey={key.group(1)}")
+    assert env["ACS_RESOURCE_ID"] == resource.group(1)
 
 
 def test_proxy_balances_both_replicas_and_passes_websockets() -> None:

@@ -35,7 +35,8 @@ DEFAULT_IN_AZURE = {
     "MEDIA_WEBSOCKET": "default (direct)",
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
-    "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent (gRPC, with "
+    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the service then leaves tracing off; infra/README.md, Telemetry)",
     "ACS_AUDIO_FORMAT": "pcm16k suits the cascade and VoiceLive",
     "ACS_OPENID_CONFIG_URL": "the default is real ACS's public OpenID configuration",
     "ACS_JWKS_URL": "from that OpenID configuration",
@@ -79,7 +80,6 @@ DEFAULT_IN_AZURE = {
     "CALL_RECORD_TTL_SECONDS": "default",
     "REDIS_SOCKET_TIMEOUT_SECONDS": "default",
     "DEFAULT_SCENARIO": "banking (the default) until numbers are mapped",
-    "SCENARIO_NUMBERS": "set after buying numbers (infra/README.md, step 4)",
     "AGENTS_DIR": "the shipped registries",
     "TTS_VOICE": "the embedded TTS is only a fallback behind Azure Speech",
     "IDLE_REPROMPT_SECONDS": "default",
@@ -98,7 +98,7 @@ DEFAULT_IN_AZURE = {
 }
 # Set by the container_app module itself (the app's own URL) or only when its variable is given.
 SET_BY_MODULE = {"PUBLIC_BASE_URL"}
-OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER"}
+OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER", "SCENARIO_NUMBERS"}
 # Expressions that hold key material: none may feed a plain env value.
 SECRET_SOURCES = re.compile(
     r"random_password\.|primary_key|access_key|connection_string|module\.redis\.url|local\.secret_values"
@@ -163,6 +163,9 @@ def test_every_production_setting_is_provided() -> None:
     assert sorted(set(fields) - provided - set(DEFAULT_IN_AZURE)) == []
     assert sorted(provided & set(DEFAULT_IN_AZURE)) == []
     assert "PUBLIC_BASE_URL" in (TERRAFORM / "modules/container_app/main.tf").read_text()
+    main = (TERRAFORM / "main.tf").read_text()
+    for name in OPTIONAL_VARIABLES:
+        assert re.search(rf"\? \{{ {name} = ", main), f"{name} is set when its variable is given"
 
 
 def test_no_secret_is_a_plain_value() -> None:
@@ -198,6 +201,7 @@ def test_scales_between_replica_bounds_with_no_session_affinity() -> None:
     (app,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app")
     template = app["template"][0]
     assert template["min_replicas"] == "${var.min_replicas}"
+    assert template["max_replicas"] == "${var.max_replicas}"
     assert template["custom_scale_rule"], "a scale rule"
     ingress = app["ingress"][0]
     assert ingress["allow_insecure_connections"] is False
@@ -233,10 +237,64 @@ def test_cosmos_container_is_partitioned_by_call_id_with_a_ttl() -> None:
     assert container["default_ttl"] == "${var.default_ttl_seconds}"
 
 
-def test_redis_is_tls_only() -> None:
+def test_redis_is_tls_only_and_unsharded() -> None:
     (redis,) = _resources(TERRAFORM / "modules/redis/main.tf", "azurerm_managed_redis")
-    assert _unquote(redis["default_database"][0]["client_protocol"]) == "Encrypted"
+    database = redis["default_database"][0]
+    assert _unquote(database["client_protocol"]) == "Encrypted"
     assert "rediss://" in (TERRAFORM / "modules/redis/main.tf").read_text()
+    # The service's MULTI/EXEC spans a record and its connection index (apps/backend/storage/call_store.py):
+    # keys in different hash slots, which only an unsharded database takes.
+    assert _unquote(database["clustering_policy"]) == "NoCluster"
+    assert _unquote(database["eviction_policy"]) == "NoEviction"
+
+
+# Arguments azurerm 5.x removed or renamed (its 5.0 upgrade guide) on resource types this configuration uses:
+# checkov and python-hcl2 do not know the provider's schema, so `terraform validate` would be the first to say.
+REMOVED_IN_AZURERM_5 = {
+    "azurerm_private_dns_zone_virtual_network_link": {"private_dns_zone_name", "resource_group_name"},
+    "azurerm_key_vault": {"enable_rbac_authorization", "contact"},
+    "azurerm_eventgrid_system_topic": {"source_arm_resource_id", "metric_arm_resource_id"},
+    "azurerm_cosmosdb_account": {"local_authentication_disabled", "managed_hsm_key_id"},
+    "azurerm_cosmosdb_sql_container": {"partition_key_path"},
+    "azurerm_container_registry": {"trust_policy_enabled"},
+    "azurerm_log_analytics_workspace": {
+        "local_authentication_disabled",
+        "internet_ingestion_enabled",
+        "internet_query_enabled",
+    },
+    "azurerm_application_insights": {
+        "daily_data_cap_notifications_disabled",
+        "disable_ip_masking",
+        "local_authentication_disabled",
+    },
+    "azurerm_subnet": {"service_endpoints"},
+}
+
+
+def test_no_argument_that_azurerm_5_removed() -> None:
+    (versions,) = _load(TERRAFORM / "versions.tf")["terraform"]
+    assert _unquote(versions["required_providers"][0]["azurerm"]["version"]).startswith("~> 5.")
+    used = []
+    for path in TF_FILES:
+        for kind, removed in REMOVED_IN_AZURERM_5.items():
+            for resource in _resources(path, kind):
+                used += [f"{path.name}: {kind}.{name}" for name in removed & set(_plain(resource))]
+    assert used == []
+    # azurerm 5 ships logs to the workspace only when the environment says so explicitly.
+    (environment,) = _resources(
+        TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app_environment"
+    )
+    assert _unquote(environment["logs_destination"]) == "log-analytics"
+
+
+def test_speech_keeps_its_public_endpoint_with_private_networking() -> None:
+    """The service reaches Speech by key and region (voice/azure_speech.py); a Speech resource behind a
+    private endpoint answers that with 401, so the module makes none."""
+    path = TERRAFORM / "modules/speech/main.tf"
+    (speech,) = _resources(path, "azurerm_cognitive_account")
+    assert speech["public_network_access_enabled"] is True
+    assert _resources(path, "azurerm_private_endpoint") == []
+    assert "AZURE_SPEECH_REGION" in _plain(_locals()["app_env_base"])
 
 
 def _checkov(*extra: str) -> dict[str, Any]:
@@ -277,3 +335,105 @@ def test_every_checkov_skip_gives_a_reason() -> None:
     assert skips
     for path, line in skips:
         assert re.fullmatch(r"#checkov:skip=CKV2?_[A-Z]+_\d+:.{20,}", line), f"{path}: {line}"
+
+
+def test_incoming_call_subscription_posts_to_the_events_route_with_the_app_secret() -> None:
+    """Event Grid delivers IncomingCall to /api/v1/calls/events carrying the same generated secret the app reads
+    from Key Vault (EVENT_GRID_SECRET, checked as ?code=), plus an Entra token when `event_grid_entra` is set."""
+    modules = {
+        _unquote(name): body
+        for block in _load(TERRAFORM / "main.tf")["module"]
+        for name, body in block.items()
+    }
+    webhook = modules["incoming_call_webhook"]
+    secret = "${random_password.event_grid_secret.result}"
+    assert (
+        _unquote(webhook["webhook_url"]) == "${module.container_app.url}/api/v1/calls/events?code=" + secret
+    )
+    local = _locals()
+    assert _plain(local["secret_values"])["event-grid-secret"] == secret
+    assert _plain(local["app_secret_env"])["EVENT_GRID_SECRET"] == "event-grid-secret"
+    # Fail-closed: the app requires the secret (and the Entra token as well when configured), never neither.
+    assert local["app_env_base"]["EVENT_GRID_AUTH"] == '${local.entra ? "both" : "secret"}'
+    assert _unquote(local["app_env_base"]["ACS_JWT_VALIDATION"]) == "on"
+    (subscription,) = _resources(
+        TERRAFORM / "modules/incoming_call_webhook/main.tf",
+        "azurerm_eventgrid_system_topic_event_subscription",
+    )
+    assert subscription["included_event_types"] == ['"Microsoft.Communication.IncomingCall"']
+    (endpoint,) = subscription["webhook_endpoint"]
+    assert endpoint["url"] == "${var.webhook_url}"
+    assert "var.entra_tenant_id" in endpoint["active_directory_tenant_id"]
+    # The route and the query parameter the app checks (read from source: the infra venv has no FastAPI).
+    calls = (tools.ROOT / "apps/backend/api/v1/calls.py").read_text()
+    assert (
+        'APIRouter(prefix="/calls"' in calls
+        and '@router.post("/events", dependencies=[EventGridDep])' in calls
+    )
+    assert 'EVENT_GRID_SECRET_PARAM = "code"' in (tools.ROOT / "apps/loopback_acs.py").read_text()
+
+
+def test_app_insights_receives_traces_through_the_environment_agent() -> None:
+    (agent,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azapi_update_resource")
+    properties = agent["body"]["properties"]
+    assert (
+        properties["appInsightsConfiguration"]["connectionString"] == "${var.app_insights_connection_string}"
+    )
+    assert properties["openTelemetryConfiguration"]["tracesConfiguration"]["destinations"] == [
+        '"appInsights"'
+    ]
+    # What the app exports and what the agent takes differ (OTLP/HTTP against gRPC): the service reads the
+    # protocol the agent injects and leaves tracing off (apps/backend/observability/tracing.py).
+    tracing = (tools.ROOT / "apps/backend/observability/tracing.py").read_text()
+    assert "def otlp_protocol_mismatch(" in tracing
+    modules = {
+        _unquote(name): body
+        for block in _load(TERRAFORM / "main.tf")["module"]
+        for name, body in block.items()
+    }
+    assert modules["container_app"]["app_insights_connection_string"] == (
+        "${module.monitoring.app_insights_connection_string}"
+    )
+
+
+def test_azd_builds_the_image_provisions_this_terraform_and_deploys_to_the_app() -> None:
+    import yaml
+
+    azure = yaml.safe_load((tools.ROOT / "azure.yaml").read_text())
+    assert azure["infra"] == {"provider": "terraform", "path": "infra/terraform"}
+    api = azure["services"]["api"]
+    assert (api["host"], api["language"], api["docker"]["path"]) == ("containerapp", "docker", "./Dockerfile")
+    # azd finds the app by its azd-service-name tag and the registry by this output.
+    (app,) = _resources(TERRAFORM / "modules/container_app/main.tf", "azurerm_container_app")
+    assert app["tags"] == '${merge(var.tags, {"azd-service-name" = "api"})}'
+    outputs = {name for block in _load(TERRAFORM / "outputs.tf")["output"] for name in block}
+    assert {"AZURE_CONTAINER_REGISTRY_ENDPOINT", "SERVICE_API_URI", "NEXT_STEP_PHONE_NUMBER"} <= {
+        _unquote(name) for name in outputs
+    }
+    # azd passes its environment through main.tfvars.json: the pushed image, and the second provision that
+    # creates the Event Grid subscription once the app runs that image.
+    tfvars = json.loads((TERRAFORM / "main.tfvars.json").read_text())
+    assert tfvars["app_image"] == "${SERVICE_API_IMAGE_NAME}"
+    assert tfvars["event_grid_subscription"] == "${EVENT_GRID_SUBSCRIPTION}"
+    hook = azure["hooks"]["postdeploy"]["posix"]["run"]
+    assert "azd env set EVENT_GRID_SUBSCRIPTION true" in hook and "azd provision" in hook
+
+
+def test_ai_services_deploy_a_chat_and_a_realtime_model_that_the_app_is_pointed_at() -> None:
+    path = TERRAFORM / "modules/openai/main.tf"
+    deployments = {
+        name: body
+        for block in _load(path)["resource"]
+        for kind, named in block.items()
+        if _unquote(kind) == "azurerm_cognitive_deployment"
+        for name, body in named.items()
+    }
+    assert set(deployments) == {'"chat"', '"realtime"'}
+    assert deployments['"chat"']["model"][0]["name"] == "${var.chat_model.name}"
+    assert deployments['"realtime"']["model"][0]["name"] == "${var.realtime_model.name}"
+    env = _locals()["app_env_base"]
+    assert env["AZURE_OPENAI_DEPLOYMENT"] == "${module.openai.chat_deployment}"
+    assert env["AZURE_VOICELIVE_MODEL"] == "${module.openai.realtime_deployment}"
+    assert env["AZURE_VOICELIVE_ENDPOINT"] == "${module.openai.voicelive_endpoint}"
+    (account,) = _resources(path, "azurerm_cognitive_account")
+    assert _unquote(account["kind"]) == "AIServices", "one account serves Azure OpenAI and VoiceLive"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.resources import Resource
@@ -23,6 +24,22 @@ from voice.transcript import TranscriptTurn
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "switchboard"
+OTLP_PROTOCOL = "http/protobuf"
+"""The one OTLP transport exported here (opentelemetry-exporter-otlp-proto-http)."""
+
+
+def otlp_protocol_mismatch(environ: Mapping[str, str]) -> str | None:
+    """The transport the environment says the OTLP endpoint speaks, when it is not ours; else None.
+
+    OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL is OpenTelemetry's standard variable for it, and it travels with the
+    endpoint: Azure Container Apps' managed agent injects `grpc` beside its OTEL_EXPORTER_OTLP_ENDPOINT.
+    Exporting OTLP/HTTP to a gRPC port would fail on every batch, so the caller leaves tracing off instead.
+    """
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        value = environ.get(name, "").strip().lower()
+        if value:
+            return None if value == OTLP_PROTOCOL else value
+    return None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

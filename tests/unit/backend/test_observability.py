@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.backend.observability.metrics import ServiceMetrics
-from apps.backend.observability.tracing import TurnTracer
+from apps.backend.observability.tracing import TurnTracer, otlp_protocol_mismatch
 from voice.transcript import ToolCallRecord, TranscriptTurn, TurnLatency
 from voice.transports.cadence import FrameCadence
 
@@ -153,3 +153,14 @@ def test_a_jump_in_the_senders_stamps_counts_the_frames_that_never_arrived() -> 
     for k in (0, 1, 2, 6, 7):  # frames 3, 4 and 5 were lost
         cadence.lag(100.0 + k * 0.02, stamp(k * 20))
     assert cadence.missing == 3
+
+
+def test_an_endpoint_declared_grpc_is_not_sent_otlp_http() -> None:
+    """Azure Container Apps' managed agent injects OTEL_EXPORTER_OTLP_PROTOCOL=grpc with its endpoint."""
+    assert otlp_protocol_mismatch({}) is None
+    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}) is None
+    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == "grpc"
+    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}) == "http/json"
+    # The traces-only variable wins over the general one (the SDK's precedence).
+    both = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}
+    assert otlp_protocol_mismatch(both) is None

@@ -59,8 +59,10 @@ resource "azurerm_container_app_environment" "main" {
   tags = var.tags
 }
 
-# The environment's managed OpenTelemetry agent forwards the app's OTLP traces to Application Insights
-# (azurerm has no arguments for it). The agent sets OTEL_EXPORTER_OTLP_* in the app's containers.
+# The environment's managed OpenTelemetry agent forwards OTLP traces to Application Insights (azurerm has no
+# arguments for it). It injects OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL=grpc into the app's
+# containers and takes gRPC only; the service exports OTLP/HTTP, so it leaves tracing off with a warning until
+# it has a gRPC exporter (infra/README.md, Telemetry).
 resource "azapi_update_resource" "open_telemetry" {
   type        = "Microsoft.App/managedEnvironments@2024-03-01"
   resource_id = azurerm_container_app_environment.main.id

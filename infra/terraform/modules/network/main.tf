@@ -59,12 +59,11 @@ resource "azurerm_private_dns_zone" "zone" {
 }
 
 resource "azurerm_private_dns_zone_virtual_network_link" "link" {
-  for_each              = local.zones
-  name                  = "link-${each.key}"
-  resource_group_name   = var.resource_group_name
-  private_dns_zone_name = azurerm_private_dns_zone.zone[each.key].name
-  virtual_network_id    = azurerm_virtual_network.main.id
-  tags                  = var.tags
+  for_each            = local.zones
+  name                = "link-${each.key}"
+  private_dns_zone_id = azurerm_private_dns_zone.zone[each.key].id
+  virtual_network_id  = azurerm_virtual_network.main.id
+  tags                = var.tags
 }
 
 output "apps_subnet_id" { value = azurerm_subnet.apps.id }

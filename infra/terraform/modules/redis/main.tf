@@ -1,5 +1,8 @@
 # Azure Managed Redis: call records, conversation state, the cross-replica media claims and command channels.
-# TLS only; EnterpriseCluster policy so the service's plain (non-cluster) Redis client sees one endpoint.
+# TLS only. NoCluster policy: the service's plain (non-cluster) client sees one unsharded Redis, so its
+# multi-key work (a record and its connection index in one MULTI/EXEC, MGET of many records, the demo tools'
+# Lua scripts) never meets CROSSSLOT, which EnterpriseCluster gives such commands when keys sit in different
+# slots. NoCluster is offered up to 25 GB; variables.tf keeps redis_sku within that.
 
 variable "name" { type = string }
 variable "location" { type = string }
@@ -29,7 +32,7 @@ resource "azurerm_managed_redis" "main" {
     # The service authenticates with the access key (inside REDIS_URL, held in Key Vault).
     access_keys_authentication_enabled = true
     client_protocol                    = "Encrypted"
-    clustering_policy                  = "EnterpriseCluster"
+    clustering_policy                  = "NoCluster"
     # Call state must never be evicted to make room: a full Redis fails writes loudly instead.
     eviction_policy = "NoEviction"
   }

@@ -1,26 +1,19 @@
 # Azure AI Speech: streaming STT and neural TTS for the cascade orchestrator (AZURE_SPEECH_KEY/REGION).
+#
+# No private endpoint, even with private_networking: the service builds its Speech SDK config from a key and a
+# region (voice/azure_speech.py), and a Speech resource behind a private endpoint refuses that (401); it needs a
+# full per-offering URL instead (https://<custom>.cognitiveservices.azure.com/stt/... and /tts/...), which the
+# service has no setting for yet. So Speech stays reachable over TLS with its key, which lives in Key Vault.
 
 variable "name" { type = string }
 variable "location" { type = string }
 variable "resource_group_name" { type = string }
-variable "private_endpoint_subnet_id" {
-  type    = string
-  default = null
-}
-variable "private_dns_zone_id" {
-  type    = string
-  default = null
-}
 variable "tags" { type = map(string) }
-
-locals {
-  private = var.private_endpoint_subnet_id != null
-}
 
 resource "azurerm_cognitive_account" "speech" {
   #checkov:skip=CKV_AZURE_236:the service authenticates to Speech with a key (AZURE_SPEECH_KEY), held in Key Vault and read by managed identity
   #checkov:skip=CKV2_AZURE_22:Microsoft-managed encryption keys; customer-managed keys need a key lifecycle this deployment does not own
-  #checkov:skip=CKV_AZURE_134:public network access is on unless private_networking=true (then a private endpoint serves the app)
+  #checkov:skip=CKV_AZURE_134:public network access stays on even with private_networking: the service reaches Speech by region and key, which a private endpoint refuses (see the comment at the top)
   name                          = var.name
   location                      = var.location
   resource_group_name           = var.resource_group_name
@@ -28,28 +21,9 @@ resource "azurerm_cognitive_account" "speech" {
   sku_name                      = "S0"
   custom_subdomain_name         = var.name
   local_auth_enabled            = true
-  public_network_access_enabled = !local.private
+  public_network_access_enabled = true
   identity {
     type = "SystemAssigned"
-  }
-  tags = var.tags
-}
-
-resource "azurerm_private_endpoint" "speech" {
-  count               = local.private ? 1 : 0
-  name                = "pe-${var.name}"
-  location            = var.location
-  resource_group_name = var.resource_group_name
-  subnet_id           = var.private_endpoint_subnet_id
-  private_service_connection {
-    name                           = "speech"
-    private_connection_resource_id = azurerm_cognitive_account.speech.id
-    subresource_names              = ["account"]
-    is_manual_connection           = false
-  }
-  private_dns_zone_group {
-    name                 = "speech"
-    private_dns_zone_ids = [var.private_dns_zone_id]
   }
   tags = var.tags
 }
