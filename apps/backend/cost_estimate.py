@@ -35,10 +35,10 @@ class MinuteUsage:
 # ~360 characters); about four agent replies a minute.
 CASCADE_MINUTE = (
     MinuteUsage(
-        "ACS inbound PSTN + media streaming (US local number)",
+        "ACS inbound PSTN, US local number (audio streaming: no rate shipped, not counted)",
         "acs",
         "pstn",
-        UsageAmounts(acs_call_minutes=1, acs_media_minutes=1),
+        UsageAmounts(acs_call_minutes=1),
     ),
     # The recogniser hears the whole call, silences included.
     MinuteUsage(
