@@ -33,6 +33,7 @@ from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import TurnTracer, otlp_protocol_mismatch
 from apps.backend.providers import ProviderFactory, build_providers
+from apps.backend.readiness import DependencyCheck
 from apps.backend.realtime import BackendRealtime, build_realtime
 from apps.backend.recordings.service import RecordingService
 from apps.backend.registry.holder import RegistryHolder
@@ -309,13 +310,27 @@ class Runtime:
             return [f"redis unreachable: {exc.__class__.__name__}"]
         return []
 
-    async def readiness_problems(self) -> list[str]:
-        problems = await self.dependency_problems()
-        if not self.registry.current.scenarios:
-            problems.append("registry has no scenarios")
-        if self.tts is not None and not self.tts.ready:
-            problems.append("tts not ready")
-        return problems
+    async def readiness_checks(self) -> list[DependencyCheck]:
+        """Each thing readiness depends on, ready or not, with what it is or why not (the console lists them)."""
+        redis_down = await self.dependency_problems()
+        redis_kind = "embedded" if self.embedded_redis is not None else "external"
+        scenarios = len(self.registry.current.scenarios)
+        checks = [
+            DependencyCheck(name="redis", ok=not redis_down, detail="; ".join(redis_down) or redis_kind),
+            DependencyCheck(
+                name="registry",
+                ok=scenarios > 0,
+                detail=f"{scenarios} scenarios, version {self.registry.current.version}"
+                if scenarios
+                else "registry has no scenarios",
+            ),
+        ]
+        if self.tts is not None:
+            ready = self.tts.ready
+            checks.append(
+                DependencyCheck(name="tts", ok=ready, detail=self.tts.name if ready else "tts not ready")
+            )
+        return checks
 
 
 async def _after_ready(*warm_ups: Callable[[], Awaitable[None]]) -> None:

@@ -196,6 +196,8 @@ async def test_admin_endpoints_need_the_key(simulator: AcsSimulator, backend: Ba
             await client.delete("/api/v1/calls/anything", headers={"x-api-key": "wrong"})
         ).status_code == 401
         assert (await client.post("/api/v1/calls", json={"to": "+15550100"})).status_code == 401
+        # The console's hang-up and keys are admin only too.
+        assert (await client.post("/api/v1/calls/anything/dtmf", json={"digits": "1"})).status_code == 401
         missing = await client.get("/api/v1/calls/anything", headers={"x-api-key": ADMIN_KEY})
         assert missing.status_code == 404
     async with running_backend(simulator, admin_api_key=None) as keyless:
@@ -236,4 +238,8 @@ async def test_readiness_reports_redis_down(simulator: AcsSimulator, backend: Ba
         live = await client.get("/api/v1/health")
     assert response.status_code == 503
     assert any("redis" in p for p in response.json()["problems"])
+    # Each dependency is listed: Redis down with its reason, the rest still ready.
+    dependencies = {d["name"]: d for d in response.json()["dependencies"]}
+    assert not dependencies["redis"]["ok"] and dependencies["redis"]["detail"] in response.json()["problems"]
+    assert dependencies["registry"]["ok"] and dependencies["tts"]["ok"], dependencies
     assert live.status_code == 200

@@ -70,3 +70,48 @@ async def test_docs_work_offline_and_authorize_takes_the_admin_key(
     await page.screenshot(path=screenshot_path("docs-try-it-out"))
     assert traffic.off_host(backend) == []
     assert [r for r in traffic.requests if r.startswith("pageerror:")] == []
+
+
+# Every form control and chart on a page, with no name a screen reader could read out.
+UNNAMED = """() => {
+  const named = (el) =>
+    (el.labels && el.labels.length > 0) ||
+    el.getAttribute("aria-label") ||
+    (el.getAttribute("aria-labelledby") || "").split(" ").some((id) => id && document.getElementById(id)) ||
+    (el.tagName === "BUTTON" && el.textContent.trim());
+  const controls = [...document.querySelectorAll("main input, main select, main textarea, main button, main svg")];
+  return controls
+    .filter((el) => el.tagName !== "svg" || el.getAttribute("role") === "img")
+    .filter((el) => !named(el))
+    .map((el) => el.outerHTML.slice(0, 80));
+}"""
+
+
+async def test_the_console_works_from_the_keyboard_and_names_every_control(
+    chromium: Browser, backend: Backend
+) -> None:
+    page, traffic = await open_console(chromium, backend, "#/live")
+    # The sign-in field has the focus: type the key and press Enter.
+    await expect(page.get_by_label("Admin key")).to_be_focused()
+    await page.keyboard.type(ADMIN_KEY)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Live calls")).to_be_visible()
+
+    # The first Tab reaches the skip link; the next ones walk the page list, and Enter opens a page.
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Live calls")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Call history")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Call history")).to_be_visible()
+    await expect(page.get_by_role("link", name="Call history")).to_have_attribute("aria-current", "page")
+
+    for route in PAGES:
+        await page.goto(f"{backend.url}/console/{route}")
+        await expect(page.locator("main h1").first).to_be_visible()
+        await page.wait_for_load_state("networkidle")  # the page's first data (and its charts) are in
+        await expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
+        assert await page.evaluate(UNNAMED) == [], route
+    assert [r for r in traffic.requests if r.startswith("pageerror:")] == []

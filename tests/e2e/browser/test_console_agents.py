@@ -41,11 +41,19 @@ async def test_refresh_shows_the_diff_then_a_broken_file_with_its_line_and_keeps
         await page.screenshot(path=screenshot_path("console-agents"))
         await page.locator("#agent-concierge summary").click()
         await expect(page.locator("#agent-concierge pre.prompt")).to_contain_text("Contoso")
+        # A tool opens on its JSON schema, as the registry serves it.
+        tool = page.locator("details.tool", has=page.locator("summary code", has_text="get_balance"))
+        await tool.locator("summary").click()
+        await expect(tool.locator("pre")).to_contain_text('"type": "object"')
+        await expect(tool.locator("pre")).to_contain_text('"properties"')
+        await tool.screenshot(path=screenshot_path("console-agents-tool-schema"))
 
         (tmp_path / "agents" / "front_desk.yaml").write_text(HELPDESK)
         (tmp_path / "scenarios" / "helpdesk.yaml").write_text(SCENARIO)
         await page.get_by_role("button", name="Refresh from disk").click()
-        await expect(page.locator("#refresh-diff")).to_contain_text("agent front_desk added")
+        # A refresh builds the new version's recognition and embedding models before it swaps: slow on a
+        # loaded machine (seen over 5 s with two test workers on two cores).
+        await expect(page.locator("#refresh-diff")).to_contain_text("agent front_desk added", timeout=60_000)
         await expect(page.locator("#refresh-diff")).to_contain_text("scenario helpdesk added")
         replica = backend.runtime.registry_sync.replica_id
         good = backend.runtime.registry.current.version
@@ -53,7 +61,7 @@ async def test_refresh_shows_the_diff_then_a_broken_file_with_its_line_and_keeps
         await expect(page.locator("#refresh-replicas")).to_contain_text(f"{replica} acknowledged {good}")
         await expect(page.locator("#registry-version")).to_have_text(good)
         await expect(page.locator('svg[aria-label="Handoff graph of helpdesk"] circle')).to_have_count(1)
-        await page.screenshot(path=screenshot_path("console-agents-refreshed"))
+        await page.screenshot(path=screenshot_path("console-agents-refreshed"), full_page=True)
 
         (tmp_path / "agents" / "front_desk.yaml").write_text(TYPO_ON_LINE_3)
         await page.get_by_role("button", name="Refresh from disk").click()

@@ -5,6 +5,7 @@ readiness and the latency figures from /metrics."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from playwright.async_api import Browser, expect
 
@@ -37,6 +38,7 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
         await expect(row).to_contain_text("phone")
         await expect(row).to_contain_text("+1••••••0123")
         await expect(row).to_contain_text("concierge")
+        await expect(page.locator("#live-count")).to_have_text("1")
         await row.get_by_role("link").click()
 
         feed = page.get_by_label("Live transcript")
@@ -46,6 +48,10 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
         # Partial chunks show the reply in progress; the final one replaces them.
         await expect(feed.locator(".turn.agent:not(.partial)")).to_have_count(2, timeout=30_000)
         await expect(feed.locator(".turn.partial")).to_have_count(0)
+        # The question's tool ran (and failed: the caller is not verified yet), with its time.
+        await expect(feed.locator(".note.tool")).to_have_text(
+            re.compile(r"^Tool get_balance failed in \d+ ms$")
+        )
         await page.screenshot(path=screenshot_path("console-live-call"))
 
         await page.get_by_label("Keys").fill("1")
@@ -108,6 +114,14 @@ async def test_a_phone_call_streams_into_live_calls_then_charts_in_history(
 
     await page.get_by_role("link", name="Health").click()
     await expect(page.locator("#readiness")).to_contain_text("Ready")
+    # Each dependency readiness checks, on a row of its own.
+    dependencies = page.locator("#dependencies tbody tr")
+    await expect(dependencies).to_have_count(3)
+    await expect(dependencies.filter(has_text="Redis")).to_contain_text("ready")
+    await expect(dependencies.filter(has_text="Redis")).to_contain_text("embedded")
+    version = backend.runtime.registry.current.version
+    await expect(dependencies.filter(has_text="Agent registry")).to_contain_text(f"version {version}")
+    await expect(dependencies.filter(has_text="Text to speech")).to_contain_text("espeak-ng")
     await expect(page.locator("#turn-latency")).to_contain_text(f"{len(replies)} agent replies measured")
     await expect(page.locator("#turn-latency svg rect.p50")).not_to_have_count(0)
     await page.screenshot(path=screenshot_path("console-health"), full_page=True)

@@ -25,11 +25,14 @@ async def health(runtime: RuntimeDep) -> dict[str, str | list[str]]:
 
 @router.get("/readiness", response_model=None)
 async def readiness(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: Redis reachable, registry loaded, providers ready. 503 with the reasons otherwise."""
-    problems = await runtime.readiness_problems()
+    """Readiness: Redis reachable, registry loaded, providers ready (each in `dependencies`). 503 with the
+    reasons otherwise."""
+    checks = await runtime.readiness_checks()
+    problems = [check.detail for check in checks if not check.ok]
     body = {
         "status": "ready" if not problems else "not_ready",
         "problems": problems,
+        "dependencies": [check.model_dump() for check in checks],
         "live_calls": runtime.calls.live_calls,
         "acs": "simulator" if runtime.settings.uses_acs_simulator else "azure",
         "redis": "embedded" if runtime.embedded_redis else "external",

@@ -43,7 +43,7 @@ export function latencyChart(rows, { title = "Per-turn latency" } = {}) {
   for (const part of LATENCY_PARTS) {
     svg.append(s("rect", { x, y: 6, width: 10, height: 10, class: part.cls }));
     svg.append(s("text", { x: x + 14, y: 15, class: "legend" }, part.label));
-    x += 14 + part.label.length * 6.4 + 12;
+    x += 14 + part.label.length * 6.9 + 12;
   }
   rows.forEach((row, i) => {
     const y = top + i * (barH + gap);
@@ -124,7 +124,11 @@ export function handoffGraph(scenario) {
       return [name, { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle), angle }];
     }),
   );
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart graph", role: "img", "aria-label": `Handoff graph of ${scenario.name}` });
+  // Fit the drawing's height to the nodes and their labels (three agents on a circle leave its bottom empty).
+  const ys = pos.size ? [...pos.values()].map((p) => p.y) : [cy];
+  const top = Math.max(0, Math.min(...ys) - 40);
+  const bottom = Math.min(height, Math.max(...ys) + 40);
+  const svg = s("svg", { viewBox: `0 ${top} ${width} ${bottom - top}`, class: "chart graph", role: "img", "aria-label": `Handoff graph of ${scenario.name}` });
   svg.append(
     s("defs", {}, s("marker", { id: `arrow-${scenario.name}`, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrow-head" }))),
   );

@@ -1,5 +1,7 @@
 // A call's live feed as a list: transcript turns of both sides (by seq, so a turn seen twice is shown once),
 // tool calls with their latency, handoffs, barge-ins and status changes, in the order they arrive.
+// A handoff also shows where no agent_changed event says so (a snapshot, a stored transcript): a final agent
+// turn by another agent than the previous one is one.
 
 import { clear, h } from "./dom.js";
 
@@ -18,6 +20,7 @@ export class TranscriptView {
     this.list = h("ol", { class: "feed", "aria-label": label, "aria-live": "polite" });
     this.turns = new Map();
     this.partials = new Map(); // speaker -> the item of the turn still in progress
+    this.agent = null; // the agent of the last final agent turn (or the last handoff's target)
     clear(container).append(this.list);
   }
 
@@ -29,7 +32,7 @@ export class TranscriptView {
       { class: `turn ${turn.speaker}${turn.interrupted ? " interrupted" : ""}`, dataset: turn.seq == null ? null : { seq: turn.seq } },
       h("span", { class: "who" }, who, kind ? h("span", { class: "kind" }, ` · ${kind}`) : null),
       h("span", { class: "text" }, turn.text || "…"),
-      turn.interrupted ? h("span", { class: "tag" }, "cut short") : null,
+      turn.interrupted ? h("span", { class: "tag", title: "The caller talked over this reply (or the call ended)" }, "cut short") : null,
     );
   }
 
@@ -43,10 +46,14 @@ export class TranscriptView {
       inProgress.remove();
       this.partials.delete(turn.speaker);
     }
+    if (turn.speaker === "agent" && turn.agent) {
+      if (this.agent && turn.agent !== this.agent && !this.turns.has(turn.seq)) this.handoff(this.agent, turn.agent);
+      this.agent = turn.agent;
+    }
     const item = this.turnItem(turn);
     const existing = this.turns.get(turn.seq);
     if (existing) existing.replaceWith(item);
-    else this.list.append(item);
+    else this.place(item);
     this.turns.set(turn.seq, item);
     this.scroll();
   }
@@ -63,8 +70,21 @@ export class TranscriptView {
     this.scroll();
   }
 
+  // What is over (a final turn, a tool call, a handoff) goes above what is still being said: the agent may
+  // start its reply before the caller's words are final, and a tool runs while the reply is in progress.
+  place(item) {
+    const inProgress = this.list.querySelector(":scope > .partial");
+    if (inProgress) this.list.insertBefore(item, inProgress);
+    else this.list.append(item);
+  }
+
+  handoff(from, to) {
+    this.agent = to;
+    this.note(`Handoff: ${from} → ${to}`, "handoff");
+  }
+
   note(text, kind = "note") {
-    this.list.append(h("li", { class: `note ${kind}` }, text));
+    this.place(h("li", { class: `note ${kind}` }, text));
     this.scroll();
   }
 
@@ -85,7 +105,7 @@ export class TranscriptView {
         this.note(`Tool ${event.name} ${event.ok ? "ok" : "failed"} in ${Math.round(event.duration_ms)} ms`, "tool");
         break;
       case "agent_changed":
-        this.note(`Handoff: ${event.from} → ${event.to}`, "handoff");
+        if (this.agent !== event.to) this.handoff(event.from, event.to); // not already seen in a turn
         break;
       case "status_update":
         this.note(`${CHANGE_LABELS[event.change] || `Status: ${event.status}`}${event.end_reason ? ` (${event.end_reason})` : ""}`, "status");

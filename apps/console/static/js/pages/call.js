@@ -65,7 +65,7 @@ export async function render(main, [callId]) {
           "table",
           { class: "calls" },
           h("thead", {}, h("tr", {}, ["Turn", "Agent", "Tool", "Result", "Duration"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, tools.map((c) => h("tr", {}, h("td", {}, c.seq), h("td", {}, c.agent || ""), h("td", { class: "mono" }, c.name), h("td", {}, c.ok ? "ok" : c.error || "failed"), h("td", { class: "num" }, `${Math.round(c.duration_ms)} ms`)))),
+          h("tbody", {}, tools.map((c) => h("tr", {}, h("td", {}, c.seq), h("td", {}, c.agent || ""), h("td", { class: "mono" }, c.name), h("td", { class: c.ok ? null : "problem" }, c.ok ? "ok" : `failed: ${c.error || "no reason given"}`), h("td", { class: "num" }, `${Math.round(c.duration_ms)} ms`)))),
         ),
       ),
     );
@@ -81,10 +81,10 @@ export async function render(main, [callId]) {
   const view = new TranscriptView(feed);
   if (!turns.length) view.note("No transcript for this call.");
   for (const turn of turns) {
-    view.turn(turn);
+    // A reply's tools ran before it was spoken: list them first, as the live feed does.
     for (const call of turn.tool_calls || []) view.note(`Tool ${call.name} ${call.ok ? "ok" : "failed"} in ${Math.round(call.duration_ms)} ms`, "tool");
+    view.turn(turn);
   }
-  if (!main.querySelector(".error") && !record) main.append(errorBox("No such call"));
 }
 
 function summaryPanel(summary) {

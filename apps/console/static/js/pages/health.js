@@ -77,16 +77,34 @@ function push(list, v) {
   if (list.length > HISTORY) list.shift();
 }
 
+// One row per dependency readiness checks (Redis, the registry, the embedded TTS), each ready or with why not.
 function showReadiness(panel, ready) {
   const ok = ready.status === "ready";
+  const dependencies = ready.dependencies || [];
   clear(panel).append(
     h("h2", { id: "readiness-title" }, "Readiness"),
     h("p", { class: ok ? "ok-text" : "error" }, ok ? "Ready" : "Not ready"),
     h(
+      "table",
+      { class: "calls compact", id: "dependencies", "aria-label": "Dependencies" },
+      h("thead", {}, h("tr", {}, ["Dependency", "State", "Detail"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        dependencies.map((d) =>
+          h(
+            "tr",
+            { dataset: { dependency: d.name } },
+            h("td", {}, DEPENDENCY_LABELS[d.name] || d.name),
+            h("td", { class: d.ok ? "ok-text" : "error" }, d.ok ? "ready" : "not ready"),
+            h("td", {}, d.detail),
+          ),
+        ),
+      ),
+    ),
+    h(
       "dl",
       { class: "kv" },
-      h("dt", {}, "Redis"),
-      h("dd", {}, ready.redis ?? "—", ok || !ready.problems.some((p) => /redis/i.test(p)) ? " · reachable" : " · unreachable"),
       h("dt", {}, "ACS"),
       h("dd", {}, ready.acs ?? "—"),
       h("dt", {}, "Live calls on this replica"),
@@ -95,6 +113,8 @@ function showReadiness(panel, ready) {
     ready.problems?.length ? h("ul", { class: "errors" }, ready.problems.map((p) => h("li", {}, p))) : h("p", { class: "muted" }, "No problems reported."),
   );
 }
+
+const DEPENDENCY_LABELS = { redis: "Redis", registry: "Agent registry", tts: "Text to speech" };
 
 function showCapacity(panel, samples, series) {
   const figure = (label, values, unit) => h("div", { class: "figure" }, h("span", { class: "label" }, label), sparkline(values, { label, unit }));
