@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -204,63 +203,6 @@ class Settings(SettingsSections, BaseSettings):
         "server VAD with the agent's silence, inherit follows TURN_END_MODE. Fixed by default: a caller who "
         "goes on after a complete-sounding sentence is not yet merged into one turn on VoiceLive (the "
         "cascade drops its unheard reply), so two-sentence turns can split.",
-    )
-    price_table_file: Path | None = Field(
-        None,
-        description="A YAML price table used instead of the shipped one (voice/usage/prices.yaml) to price "
-        "every call's usage; a bad file stops startup with its file and line.",
-    )
-    relay_upstream: Literal["embedded", "openai", "azure-openai", "voicelive"] = Field(
-        "embedded",
-        description="Where WS /api/v1/realtime/relay sessions go: embedded (this process's realtime server), "
-        "openai (OpenAI Realtime, GA), azure-openai (Azure OpenAI realtime) or voicelive (Azure VoiceLive).",
-    )
-    relay_upstream_url: str | None = Field(
-        None,
-        description="The upstream's base URL: openai default wss://api.openai.com/v1/realtime; azure-openai "
-        "default AZURE_OPENAI_ENDPOINT; voicelive default AZURE_VOICELIVE_ENDPOINT.",
-    )
-    relay_api_key: SecretStr | None = Field(
-        None,
-        description="The relay upstream's key (never sent to clients). Unset: AZURE_OPENAI_API_KEY for "
-        "azure-openai, AZURE_VOICELIVE_API_KEY for voicelive.",
-    )
-    relay_model: str = Field(
-        "gpt-realtime",
-        description="Realtime model (OpenAI, VoiceLive) or deployment (Azure OpenAI) of the relay.",
-    )
-    relay_api_version: str = Field(
-        "2025-04-01-preview", description="api-version of the azure-openai relay upstream."
-    )
-    relay_queue_limit: int = Field(
-        256, ge=1, le=10_000, description="Client events held while the relay upstream (re)connects."
-    )
-    relay_heartbeat_seconds: float = Field(
-        15.0, gt=0, description="Ping interval (and pong timeout) that detects a dead relay upstream."
-    )
-    relay_connect_timeout_seconds: float = Field(
-        10.0, gt=0, description="Bound on opening the relay upstream (TCP, TLS and upgrade)."
-    )
-    relay_reconnect_attempts: int = Field(
-        3,
-        ge=0,
-        le=20,
-        description="Reconnects (with backoff) after the relay upstream drops or fails to open.",
-    )
-    relay_client_events_per_second: float = Field(
-        200.0,
-        gt=0,
-        description="Per relay client; a burst of twice that is allowed, beyond it events are refused.",
-    )
-    realtime_api_key: SecretStr | None = Field(
-        None,
-        description="Key clients present to the embedded realtime server (/v1/realtime, /voice-live/realtime). "
-        "Unset: only this process's own VoiceLive calls and minted client secrets get in.",
-    )
-    realtime_secret_key: SecretStr | None = Field(
-        None,
-        description="Key that signs the short-lived client secrets of POST /api/v1/realtime/sessions. Unset: random "
-        "per process (replicas must share one).",
     )
 
     @field_validator("acs_connection_string")
