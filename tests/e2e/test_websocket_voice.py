@@ -114,3 +114,17 @@ async def test_a_completion_event_reaches_the_sessions_events_socket_and_voice_s
     assert on_voice == on_events
     assert on_voice["call_id"] == session_id
     assert IntakeResult.model_validate(on_voice["intake"]) == intake
+
+
+async def test_a_handoff_reaches_the_sessions_sockets_as_agent_changed(backend: Backend) -> None:
+    session = await create_session(backend)
+    lost_card = await synthesize("I lost my debit card.", RATE)
+    async with listening(session) as events, talking(voice_url(session)) as voice:
+        await voice.wait_agent_done(since_frames=0)
+        voice.say(lost_card)
+        await eventually(lambda: voice.of_type("agent_changed"), timeout=40)
+        await eventually(lambda: [e for e in events.events if e["type"] == "agent_changed"], timeout=10)
+    [on_voice] = voice.of_type("agent_changed")
+    [on_events] = [e for e in events.events if e["type"] == "agent_changed"]
+    assert (on_voice["from"], on_voice["to"]) == ("concierge", "card_services")
+    assert on_events == on_voice

@@ -13,8 +13,9 @@ Server -> client:
   text     {"type":"clear"}                       the agent was interrupted: drop whatever audio is queued
            {"type":"error","source":"protocol","message":"..."}   a message of ours was dropped (the session
                                                   carries on)
-           and the session's live events, as on the events socket: `snapshot`, `transcript_chunk`,
-           `status_update`, `agent_changed`, `tool_called`, `error` (see apps.backend.calls.live_events).
+           and the session's live events, as on the events socket but with no `snapshot`:
+           `transcript_chunk`, `status_update`, `agent_changed`, `tool_called`, `error`, `intake_complete`
+           (see apps.backend.calls.live_events).
 
 A malformed message (odd-length or oversized audio, an encoded container such as WebM, Ogg, WAV or FLAC instead
 of raw samples, a text message over 8 kB, bad JSON, an unknown type) is
