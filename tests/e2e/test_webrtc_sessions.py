@@ -6,6 +6,7 @@ ends cleanly when DELETEd. Then every kind of bad signaling input gets its clear
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -158,7 +159,10 @@ async def test_a_browser_that_vanishes_without_closing_is_found_by_ice_consent(
         assert backend.runtime.calls.live_calls == 0
 
 
-async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(backend: Backend) -> None:
+async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="apps.backend.api.v1.webrtc")
     session = await create_session(backend, channel="webrtc")
     other = await create_session(backend, channel="webrtc")
     ws_session = await create_session(backend, channel="websocket")
@@ -260,6 +264,16 @@ async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(
     finally:
         await peer.close()
     assert backend.runtime.calls.live_calls == 0
+    # The token refusals are in the log with their reasons.
+    reasons = [
+        getattr(r, "reason", None) for r in caplog.records if r.getMessage() == "webrtc signaling refused"
+    ]
+    assert reasons == [
+        "missing session token",
+        "session token signature mismatch",
+        "session token is for another session",
+        "session token is for events, not media",
+    ]
 
 
 async def test_an_offer_whose_browser_never_connects_ends_at_the_connect_timeout(
