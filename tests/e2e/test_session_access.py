@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.sessions.tokens import TokenPurpose
@@ -17,6 +18,7 @@ from tests.e2e.voice_session_client import create_session, listening, refused, t
 from tests.support import Backend, eventually, running_backend
 
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 async def test_token_misuse_is_refused_with_the_reason(
@@ -159,3 +161,19 @@ async def test_sessions_carry_on_while_another_is_refused(backend: Backend) -> N
         frames = voice.audio_frames
         await eventually(lambda: voice.audio_frames > frames, timeout=10)
         assert voice.ws.close_code is None
+
+
+async def test_a_token_whose_use_cannot_be_recorded_opens_nothing(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis unreachable when the token's use is recorded: fail closed (1013), and the token is still unused."""
+    session = await create_session(backend)
+
+    async def unreachable(claims: object) -> bool:
+        raise RedisConnectionError("redis is away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(backend.runtime.voice_sessions, "spend_token", unreachable)
+        assert await refused(voice_url(session)) == (TRY_AGAIN_LATER, "session state unavailable")
+    async with talking(voice_url(session)) as voice:  # Redis is back: the same token opens its socket
+        await eventually(lambda: voice.audio_frames > 0, timeout=20)
