@@ -9,13 +9,16 @@ import time
 
 import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.acs_simulator.server import AcsSimulator
 from apps.backend.sessions.tokens import TokenPurpose
-from tests.e2e.voice_session_client import create_session, refused, talking, voice_url
+from apps.backend.setting_values import IceServer
+from tests.e2e.voice_session_client import create_session, listening, refused, talking, voice_url
 from tests.support import Backend, eventually, running_backend
 
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 async def test_token_misuse_is_refused_with_the_reason(
@@ -49,8 +52,11 @@ async def test_token_misuse_is_refused_with_the_reason(
 
     async with talking(voice_url(first)) as voice:
         await eventually(lambda: voice.audio_frames > 0, timeout=20)
-        # The token again while its first socket is live: one voice socket per session.
-        assert await refused(voice_url(first)) == (
+        # The token again while its first socket is live: one socket per token.
+        assert await refused(voice_url(first)) == (POLICY_VIOLATION, "session token already used")
+        # Even a second valid media token opens no second voice socket: one per session.
+        another, _ = backend.runtime.voice_sessions.tokens.issue(sid, TokenPurpose.MEDIA)
+        assert await refused(voice_url(first, token=another)) == (
             POLICY_VIOLATION,
             "session already has a live voice socket",
         )
@@ -73,8 +79,27 @@ async def test_token_misuse_is_refused_with_the_reason(
         getattr(r, "reason", None) for r in caplog.records if r.getMessage() == "session socket rejected"
     ]
     assert reasons.count("session token expired") == 1 and reasons.count("session has ended") == 2
+    assert reasons.count("session token already used") == 1
     # The socket closed; the call's teardown (transcript, post-call work) finishes behind it.
     await eventually(lambda: backend.runtime.calls.live_calls == 0, timeout=20)
+
+
+async def test_a_token_opens_one_socket_only(backend: Backend) -> None:
+    session = await create_session(backend)
+    events_url = f"{session['urls']['events']}?token={session['events_token']}"
+    async with listening(session) as events:
+        await eventually(lambda: events.events, timeout=10)  # served (its snapshot): the token is spent
+        assert events.events[0]["type"] == "snapshot"
+        assert await refused(events_url) == (POLICY_VIOLATION, "session token already used")
+    # Closed, with the session still live: the token stays spent.
+    assert await refused(events_url) == (POLICY_VIOLATION, "session token already used")
+    record = await backend.runtime.voice_sessions.get(session["session_id"])
+    assert not record.status.is_final
+    # A socket refused for anything else does not spend it: the media token at the wrong endpoint, then its own.
+    relay_url = voice_url(session).replace("/realtime/conversation", "/realtime/relay")
+    assert await refused(relay_url) == (POLICY_VIOLATION, "session is for websocket, not relay")
+    async with talking(voice_url(session)) as voice:
+        await eventually(lambda: voice.audio_frames > 0, timeout=20)
 
 
 async def test_creating_sessions_needs_the_admin_key_and_a_known_scenario(backend: Backend) -> None:
@@ -100,6 +125,15 @@ async def test_creating_sessions_needs_the_admin_key_and_a_known_scenario(backen
     assert language.status_code == 422 and "not xx-YY" in language.json()["detail"]
     assert (phone.status_code, phone.json()["detail"]) == (422, "channel must be websocket, webrtc or relay")
     assert missing.status_code == 404
+    created = await create_session(backend, channel="webrtc")
+    assert created["ice_servers"] == []  # none by default: nothing outside is contacted
+
+
+async def test_configured_ice_servers_are_handed_to_the_browser(simulator: AcsSimulator) -> None:
+    turn = IceServer(urls=["turn:turn.example.com:3478"], username="switchboard", credential="s3cret")
+    async with running_backend(simulator, session_ice_servers=[turn]) as backend:
+        created = await create_session(backend, channel="webrtc")
+    assert created["ice_servers"] == [turn.model_dump()]
 
 
 async def test_demo_mode_lets_anyone_create_sessions_within_a_per_client_rate(
@@ -128,3 +162,19 @@ async def test_sessions_carry_on_while_another_is_refused(backend: Backend) -> N
         frames = voice.audio_frames
         await eventually(lambda: voice.audio_frames > frames, timeout=10)
         assert voice.ws.close_code is None
+
+
+async def test_a_token_whose_use_cannot_be_recorded_opens_nothing(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis unreachable when the token's use is recorded: fail closed (1013), and the token is still unused."""
+    session = await create_session(backend)
+
+    async def unreachable(claims: object) -> bool:
+        raise RedisConnectionError("redis is away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(backend.runtime.voice_sessions, "spend_token", unreachable)
+        assert await refused(voice_url(session)) == (TRY_AGAIN_LATER, "session state unavailable")
+    async with talking(voice_url(session)) as voice:  # Redis is back: the same token opens its socket
+        await eventually(lambda: voice.audio_frames > 0, timeout=20)

@@ -5,11 +5,12 @@ ends cleanly when DELETEd. Then every kind of bad signaling input gets its clear
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aioice.ice
 import pytest
 
 from apps.acs_simulator.caller_audio import synthesize
@@ -120,7 +121,48 @@ async def test_a_browser_that_vanishes_ends_its_session_and_frees_the_peer(backe
     assert backend.runtime.calls.live_calls == 0
 
 
-async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(backend: Backend) -> None:
+def vanish(peer: BrowserPeer) -> None:
+    """The browser is gone without a word (a crashed tab, a dropped network): from now on nothing leaves it (no
+    DTLS close, no RTCP BYE, no media, no answer to the server's consent checks) and nothing reaches it."""
+    for transceiver in peer.pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        for protocol in ice._connection._protocols:  # aioice's UDP endpoints: no public way to cut them
+            protocol.transport.sendto = lambda *args, **kwargs: None
+            protocol.datagram_received = lambda *args, **kwargs: None
+
+
+async def test_a_browser_that_vanishes_without_closing_is_found_by_ice_consent(
+    simulator: AcsSimulator, loopback_candidates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RFC 7675 consent checks: every 5 s (+-20%) in aioice, six missed in a row end the connection (~30 s);
+    # the same checks on a faster clock keep the test short.
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.3)
+    async with running_backend(simulator, webrtc_loopback_candidates=True) as backend:
+        vanishing = await create_session(backend, channel="webrtc")
+        staying = await create_session(backend, channel="webrtc")
+        async with connected_peer(backend, staying) as other, connected_peer(backend, vanishing) as peer:
+            await eventually(lambda: peer.loud_frames() > 10 and other.loud_frames() > 10, timeout=30)
+            assert backend.runtime.webrtc.live_peers == 2
+            vanish(peer)
+            async with backend.admin() as client:
+                record = await eventually(lambda: _ended(client, vanishing["session_id"]), timeout=30)
+            # aioice closes the lost connection's sockets, which ends the DTLS transport and the browser's track
+            # before the ICE state turns to failed: to the session, the browser left.
+            assert record["end_reason"] == "browser left"
+            await eventually(lambda: backend.runtime.webrtc.live_peers == 1, timeout=10)
+            # The other session carries on: still connected, still hearing its agent's track.
+            heard = len(other.heard)
+            await eventually(lambda: len(other.heard) > heard + 25, timeout=10)
+            assert other.pc.connectionState == "connected"
+            assert list(backend.runtime.calls._live) == [staying["session_id"]]
+        await eventually(lambda: backend.runtime.webrtc.live_peers == 0, timeout=20)
+        assert backend.runtime.calls.live_calls == 0
+
+
+async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="apps.backend.api.v1.webrtc")
     session = await create_session(backend, channel="webrtc")
     other = await create_session(backend, channel="webrtc")
     ws_session = await create_session(backend, channel="websocket")
@@ -164,6 +206,18 @@ async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(
             400,
             "the SDP offer has no audio section",
         )
+        broken = await post_offer(backend, session, "v=0\r\nm=audio x\r\n")
+        assert (broken.status_code, broken.json()["detail"]) == (400, "malformed SDP offer (AssertionError)")
+        # Parses, but aiortc cannot use it: refused after a peer connection was made for it (and closed).
+        no_ice = "\r\n".join(
+            line for line in sdp.split("\r\n") if not line.startswith(("a=ice-ufrag", "a=ice-pwd"))
+        )
+        unusable = await post_offer(backend, session, no_ice)
+        assert (unusable.status_code, unusable.json()["detail"]) == (
+            400,
+            "the SDP offer was refused (ValueError: ICE username fragment or password is missing)",
+        )
+        assert backend.runtime.webrtc.live_peers == 0
         wrong_channel = await post_offer(backend, ws_session, sdp)
         assert (wrong_channel.status_code, wrong_channel.json()["detail"]) == (
             409,
@@ -210,6 +264,16 @@ async def test_bad_signaling_is_refused_with_a_reason_and_leaves_nothing_behind(
     finally:
         await peer.close()
     assert backend.runtime.calls.live_calls == 0
+    # The token refusals are in the log with their reasons.
+    reasons = [
+        getattr(r, "reason", None) for r in caplog.records if r.getMessage() == "webrtc signaling refused"
+    ]
+    assert reasons == [
+        "missing session token",
+        "session token signature mismatch",
+        "session token is for another session",
+        "session token is for events, not media",
+    ]
 
 
 async def test_an_offer_whose_browser_never_connects_ends_at_the_connect_timeout(
@@ -234,7 +298,6 @@ async def test_an_offer_whose_browser_never_connects_ends_at_the_connect_timeout
             "webrtc connection not established in time",
         )
         assert idle["end_reason"] == "never connected"
-        await asyncio.sleep(0)
 
 
 async def _ended(client: Any, session_id: str) -> dict[str, Any] | None:

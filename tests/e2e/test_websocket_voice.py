@@ -5,8 +5,11 @@ the same transcript on the events socket, and the session in the calls list with
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from apps.acs_simulator.caller_audio import synthesize
+from apps.backend.calls.live_events import CallEventPublisher
+from apps.backend.storage.intake_result import IntakeResult
 from tests.e2e.voice_session_client import RATE, create_session, listening, talking, voice_url
 from tests.support import Backend, eventually
 
@@ -83,3 +86,45 @@ async def test_a_websocket_session_greets_answers_with_a_tool_is_interrupted_and
     assert [(c["call_id"], c["channel"]) for c in listed] == [(session_id, "websocket")]
     assert [c["call_id"] for c in sessions] == [session_id]
     assert backend.runtime.calls.live_calls == 0
+
+
+async def test_a_completion_event_reaches_the_sessions_events_socket_and_voice_socket(
+    backend: Backend,
+) -> None:
+    """The scenario's completion event (an intake recorded: `intake_complete`, published by the call core's
+    listener for every channel; tests/e2e/test_triage_intake.py has a whole intake produce it) rides the
+    session's feed to both of its browser sockets."""
+    session = await create_session(backend, scenario="triage")
+    session_id = session["session_id"]
+    intake = IntakeResult(
+        form="triage",
+        tool="submit_triage_intake",
+        agent="triage_nurse",
+        turn_seq=7,
+        completed_at=datetime.now(UTC),
+        fields={"chief_complaint": "a bad headache", "severity": 7},
+    )
+    async with listening(session) as events, talking(voice_url(session)) as voice:
+        await eventually(lambda: voice.audio_frames > 0 and events.events, timeout=20)  # both are following
+        CallEventPublisher.shared(backend.runtime.redis).intake_complete(session_id, intake)
+        await eventually(lambda: voice.of_type("intake_complete"), timeout=10)
+        await eventually(lambda: [e for e in events.events if e["type"] == "intake_complete"], timeout=10)
+    [on_voice] = voice.of_type("intake_complete")
+    [on_events] = [e for e in events.events if e["type"] == "intake_complete"]
+    assert on_voice == on_events
+    assert on_voice["call_id"] == session_id
+    assert IntakeResult.model_validate(on_voice["intake"]) == intake
+
+
+async def test_a_handoff_reaches_the_sessions_sockets_as_agent_changed(backend: Backend) -> None:
+    session = await create_session(backend)
+    lost_card = await synthesize("I lost my debit card.", RATE)
+    async with listening(session) as events, talking(voice_url(session)) as voice:
+        await voice.wait_agent_done(since_frames=0)
+        voice.say(lost_card)
+        await eventually(lambda: voice.of_type("agent_changed"), timeout=40)
+        await eventually(lambda: [e for e in events.events if e["type"] == "agent_changed"], timeout=10)
+    [on_voice] = voice.of_type("agent_changed")
+    [on_events] = [e for e in events.events if e["type"] == "agent_changed"]
+    assert (on_voice["from"], on_voice["to"]) == ("concierge", "card_services")
+    assert on_events == on_voice

@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import redis.asyncio as aioredis
@@ -18,6 +19,7 @@ from apps.backend.runtime_connections import connect_redis
 from apps.backend.storage.call_store import CallDirection, CallRecord, RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
 from tests.support import eventually
+from voice.transcript import TranscriptTurn
 
 
 @pytest.fixture
@@ -139,4 +141,33 @@ async def test_live_events_beyond_the_bound_drop_the_oldest_and_are_counted(clie
             assert item is not None, "the kept events never arrived"
             received.append(item[0])
     assert [e.message for e in received if isinstance(e, ErrorEvent)] == ["m2", "m3"]
+    await publisher.aclose()
+
+
+async def test_an_apology_turn_is_published_with_an_error_event(client: aioredis.Redis) -> None:
+    """Every provider failed for a turn (the cascade apologised): dashboards and browser sessions get the turn
+    and an `error` event saying so."""
+    publisher = CallEventPublisher(client)
+    now = datetime.now(UTC)
+    apology = TranscriptTurn(
+        call_id="c1",
+        seq=3,
+        speaker="agent",
+        kind="apology",
+        agent="concierge",
+        text="Sorry.",
+        started_at=now,
+        ended_at=now,
+    )
+    async with CallEventSubscription(client, "c1", max_queued=10) as subscription:
+        publisher.turn(apology)
+        received = []
+        while len(received) < 2:
+            item = await subscription.next(timeout=10)
+            assert item is not None, "the events never arrived"
+            received.append(item[0])
+    assert [e.type for e in received] == ["transcript_chunk", "error"]
+    error = received[1]
+    assert isinstance(error, ErrorEvent) and error.source == "providers"
+    assert error.message == "every provider failed for this turn; the agent apologised"
     await publisher.aclose()

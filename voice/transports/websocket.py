@@ -13,10 +13,12 @@ Server -> client:
   text     {"type":"clear"}                       the agent was interrupted: drop whatever audio is queued
            {"type":"error","source":"protocol","message":"..."}   a message of ours was dropped (the session
                                                   carries on)
-           and the session's live events, as on the events socket: `snapshot`, `transcript_chunk`,
-           `status_update`, `agent_changed`, `tool_called`, `error` (see apps.backend.calls.live_events).
+           and the session's live events, as on the events socket but with no `snapshot`:
+           `transcript_chunk`, `status_update`, `agent_changed`, `tool_called`, `error`, `intake_complete`
+           (see apps.backend.calls.live_events).
 
-A malformed message (odd-length or oversized audio, a text message over 8 kB, bad JSON, an unknown type) is
+A malformed message (odd-length or oversized audio, an encoded container such as WebM, Ogg, WAV or FLAC instead
+of raw samples, a text message over 8 kB, bad JSON, an unknown type) is
 counted in `stats.malformed_in`, answered with an `error` message and dropped; after `max_malformed` of them
 the socket is closed: 1009 when the last one was too big, else 1008.
 """
@@ -124,12 +126,21 @@ def decode_control(text: str) -> StartMessage | DtmfMessage | StopMessage:
     return message
 
 
+# What a browser's MediaRecorder or a file upload sends instead of raw samples. Raw PCM cannot be told from
+# noise in general, but these four-byte signatures can: as PCM they would be two loud samples at exactly these
+# values, at a frame's very start (about one frame in four billion).
+_CONTAINER_MAGIC = {b"RIFF": "WAV", b"OggS": "Ogg", b"\x1aE\xdf\xa3": "WebM", b"fLaC": "FLAC"}
+
+
 def check_audio(pcm: bytes, sample_rate: int) -> bytes:
-    """One binary message as PCM16 audio. Raises MalformedMessage (empty, odd length, over 1 s)."""
+    """One binary message as PCM16 audio. Raises MalformedMessage (empty, odd length, over 1 s, an encoded
+    audio container instead of samples)."""
     if len(pcm) > sample_rate * 2:
         raise MalformedMessage("audio message longer than 1 s", too_big=True)
     if not pcm or len(pcm) % 2:
         raise MalformedMessage("audio is not whole PCM16 samples")
+    if (container := _CONTAINER_MAGIC.get(pcm[:4])) is not None:
+        raise MalformedMessage(f"audio must be raw PCM16 samples, not {container}")
     return pcm
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription
 from apps.backend.calls.service import CallService
 from apps.backend.logging_setup import bound_call_id
-from apps.backend.sessions.tokens import SessionTokenSigner, TokenPurpose
+from apps.backend.sessions.tokens import SessionTokenClaims, SessionTokenSigner, TokenPurpose
 from apps.backend.setting_values import IceServer
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import (
@@ -164,6 +164,12 @@ class SessionService:
         if int(count) > self._settings.sessions_demo_per_minute:
             raise RateLimited(client)
 
+    async def spend_token(self, claims: SessionTokenClaims) -> bool:
+        """Mark a token as used by a socket: True the first time, False ever after (on every replica). Kept
+        until the token expires, when the signature check refuses it anyway."""
+        ttl = max(1, claims.exp - int(time.time()) + 1)
+        return bool(await self._redis.set(token_use_key(claims), "1", nx=True, ex=ttl))
+
     async def get(self, session_id: str) -> CallRecord:
         try:
             record = await self._calls.store.get(session_id)
@@ -297,6 +303,10 @@ class SessionService:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def token_use_key(claims: SessionTokenClaims) -> str:
+    return f"sb:session-token-used:{claims.sid}:{claims.nonce}"
 
 
 class BrowserTransport(MediaTransport, Protocol):

@@ -2,9 +2,11 @@
 
 Format (as the media token's): base64url(json payload) "." base64url(HMAC-SHA256(key, payload)). The payload
 names one session, one purpose (`media`: the voice socket; `events`: the events socket), an expiry and a
-nonce. Stateless, so any replica holding the key checks it; "one live media socket" comes from the call's
-media slot (`CallService.claim_media`), "refused after the session ended" from its record, which the
-endpoints check after the signature.
+nonce. The signature is stateless, so any replica holding the key checks it; the rest is checked by the
+socket endpoints after it: "refused after the session ended" from the session's record, "one socket per token"
+from the nonce's use recorded in Redis (`SessionService.spend_token`), and "one live voice socket per session"
+from the call's media slot (`CallService.claim_media`). The WebRTC signaling requests (offer, candidates) are no
+socket: they may reuse the media token until it expires; the session takes one offer.
 
 Every refusal is a `SessionTokenError` with a reason safe to return and log, and the HTTP status it maps to:
 401 when the token is missing, malformed, forged or expired; 403 when it is valid but not for this session

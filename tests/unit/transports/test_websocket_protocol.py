@@ -75,6 +75,18 @@ def test_audio_must_be_whole_samples_and_at_most_a_second() -> None:
         assert raised.value.too_big is too_big
 
 
+@pytest.mark.parametrize(
+    ("magic", "container"),
+    [(b"\x1aE\xdf\xa3", "WebM"), (b"OggS", "Ogg"), (b"RIFF", "WAV"), (b"fLaC", "FLAC")],
+)
+def test_an_encoded_container_is_not_pcm(magic: bytes, container: str) -> None:
+    with pytest.raises(MalformedMessage) as raised:
+        check_audio(magic + bytes(636), 16000)
+    assert str(raised.value) == f"audio must be raw PCM16 samples, not {container}"
+    assert not raised.value.too_big
+    assert check_audio(bytes(4) + magic + bytes(632), 16000)  # the same bytes inside a frame are samples
+
+
 async def test_start_audio_and_keys_become_media_events() -> None:
     socket = ScriptedSocket(
         [

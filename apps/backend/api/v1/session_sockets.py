@@ -1,7 +1,8 @@
 """The checks every browser-session socket passes before it is served: its token (media or events, for that
-session), a live session, the session's channel, and for a voice socket the session's media slot (one socket per
-session, on every replica). A refused socket is accepted and closed with the code and the reason (a 403 would
-carry neither): 1008 for what the client did, 1013 when the state needed to decide is unreachable (fail closed).
+session), a live session, the session's channel, the token not yet used by another socket (one socket per
+token, on every replica), and for a voice socket the session's media slot (one socket per session, on every
+replica). A refused socket is accepted and closed with the code and the reason (a 403 would carry neither): 1008
+for what the client did, 1013 when the state needed to decide is unreachable (fail closed).
 """
 
 from __future__ import annotations
@@ -31,11 +32,16 @@ async def reject(websocket: WebSocket, reason: str, code: int = POLICY_VIOLATION
 
 
 async def session_for_socket(
-    websocket: WebSocket, runtime: Runtime, session_id: str, purpose: TokenPurpose
+    websocket: WebSocket,
+    runtime: Runtime,
+    session_id: str,
+    purpose: TokenPurpose,
+    channel: CallChannel | None = None,
 ) -> CallRecord | None:
-    """The live session a socket's token opens, or None once the socket was refused (1008 with the reason)."""
+    """The live session (of `channel`, when given) a socket's token opens, or None once the socket was refused
+    (1008 with the reason). The token is spent last, so a socket refused for anything else leaves it usable."""
     try:
-        runtime.voice_sessions.tokens.verify(
+        claims = runtime.voice_sessions.tokens.verify(
             websocket.query_params.get("token"), session_id=session_id, purpose=purpose
         )
     except SessionTokenError as exc:
@@ -53,6 +59,18 @@ async def session_for_socket(
     if record.status.is_final:
         await reject(websocket, "session has ended")
         return None
+    if channel is not None and record.channel is not channel:
+        await reject(websocket, f"session is for {record.channel.value}, not {channel.value}")
+        return None
+    try:
+        first_use = await runtime.voice_sessions.spend_token(claims)
+    except (RedisError, OSError) as exc:  # cannot tell whether another socket used it: fail closed
+        log.warning("session token state unavailable", extra={"error_type": type(exc).__name__})
+        await reject(websocket, "session state unavailable", TRY_AGAIN_LATER)
+        return None
+    if not first_use:
+        await reject(websocket, "session token already used")
+        return None
     return record
 
 
@@ -65,13 +83,7 @@ async def voice_session_for_socket(
     if not session_id:
         await reject(websocket, "missing session")
         return None
-    record = await session_for_socket(websocket, runtime, session_id, TokenPurpose.MEDIA)
-    if record is None:
-        return None
-    if record.channel is not channel:
-        await reject(websocket, f"session is for {record.channel.value}, not {channel.value}")
-        return None
-    return record
+    return await session_for_socket(websocket, runtime, session_id, TokenPurpose.MEDIA, channel)
 
 
 async def claim_session_media(websocket: WebSocket, runtime: Runtime, session_id: str, what: str) -> bool:
