@@ -63,10 +63,6 @@ def backend_settings(simulator: AcsSimulator, port: int, **overrides: Any) -> Se
         # eighty two" often enough to make these behaviour tests a lottery. Its own tests:
         # tests/integration/test_whisper_stt.py, tests/unit/stt/test_final_pass.py and the eval.
         "local_stt_final": "pocketsphinx",
-        # With pocketsphinx's final text, a stretch the caller goes on with after an early start (96 ms of pause)
-        # is decoded apart from the rest ("i'm allergic" + "and the loot"); Whisper, the default, re-reads the
-        # whole turn. Early starts have their own tests (tests/unit/cascade/test_early_reply.py).
-        "turn_end_speculate_ms": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -10,8 +10,8 @@ With a final pass (Whisper), the turn's audio goes to it once pocketsphinx has f
 its own: the worker goes on with the next turn's audio (its partials keep flowing) while Whisper runs.
 
 A turn the caller went on with (`continue_turn`: the cascade finished it early at a pause, then the caller
-spoke again) is read by Whisper as a whole: the audio of its earlier stretches, then the new one, in one pass
-whose text replaces theirs (`Recognition.whole_turn`). Read alone, a stretch of a word or two loses its
+spoke again) is read as a whole: the audio of its earlier stretches, then the new one, in one pass (Whisper's,
+or without a final pass pocketsphinx's own again) whose text replaces theirs (`Recognition.whole_turn`). Read alone, a stretch of a word or two loses its
 context: "four eight two one" split at a breath came back as "for eight." + "one", a lone "sure," as
 "Sure. Sure. Sure.".
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class _Finished:
     phrase: DecodeResult
     audio: bytes | None = None  # the turn's audio, when a later pass may need it
     fallback: bool = False  # the general model should try the audio too
+    final_pass: bool = False  # Whisper writes the final text
 
     @property
     def fallback_audio(self) -> bytes | None:
@@ -208,12 +210,20 @@ class LocalSttSession:
                 elif isinstance(item, _EndTurn):
                     self._current = item
                     finished = await self._engine.run(self._finish_job)
-                    if finished.audio is not None and self._final_pass is not None:
+                    if finished.final_pass and self._final_pass is not None and finished.audio is not None:
                         self._current = None
                         self._start_final(item, finished, self._whole_turn(finished.audio), self._final_pass)
                         continue
-                    self._spoken, self._continuing = b"", False
+                    whole = None
+                    if finished.audio is None:  # too long to keep: nothing continues it
+                        self._spoken, self._continuing = b"", False
+                    else:
+                        whole = self._whole_turn(finished.audio)
+                    if whole is not None:
+                        finished = await self._engine.run(self._redecode_job, whole)
                     result = await self._end_turn(finished)
+                    if whole is not None:
+                        result = dataclasses.replace(result, whole_turn=True)
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
@@ -238,7 +248,7 @@ class LocalSttSession:
         whole would be too long for the final pass); remembered for a stretch that continues this one."""
         continuing, self._continuing = self._continuing, False
         if not continuing:
-            self._spoken = audio
+            self._spoken = audio if len(audio) <= _MAX_FINAL_PASS_BYTES else b""
             return None
         whole = self._spoken + audio
         if len(whole) > _MAX_FINAL_PASS_BYTES:  # this stretch alone; nothing continues a turn read in parts
@@ -366,9 +376,29 @@ class LocalSttSession:
         self._slot.release(decoder)
         poor = best.confidence < self._fallback_below
         fallback = poor and not turn.truncated and (bool(best.text) or len(turn.audio) >= _MIN_FALLBACK_BYTES)
-        if fallback or final_pass:
-            return _Finished(best, bytes(turn.audio), fallback=fallback)
-        return _Finished(best)
+        if turn.truncated:
+            return _Finished(best)
+        # The audio goes back with the result: for the final pass or the fallback, and to re-read the turn
+        # whole should the caller go on with it.
+        return _Finished(best, bytes(turn.audio), fallback=fallback, final_pass=final_pass)
+
+    def _redecode_job(self, whole: bytes) -> _Finished:
+        """Pocketsphinx over the whole continued turn (its earlier stretches, then this one) in one utterance:
+        a stretch of a word or two read alone loses the context the phrase model needs ("i'm allergic" +
+        "and the loot" for "I'm allergic to penicillin")."""
+        decoder = self._slot.acquire()
+        try:
+            reset(decoder, self._cmn or self._slot.initial_cmn)
+            decoder.start_utt()
+            feed(decoder, whole)
+            decoder.end_utt()
+            best = read_result(decoder)
+        finally:
+            self._slot.release(decoder)
+        poor = best.confidence < self._fallback_below
+        return _Finished(
+            best, whole, fallback=poor and (bool(best.text) or len(whole) >= _MIN_FALLBACK_BYTES)
+        )
 
     def _discard_job(self) -> None:
         self._resampler.reset()

@@ -208,6 +208,28 @@ async def test_discarded_turn_is_forgotten_and_the_next_turn_starts_fresh(
     assert not {"lost", "debit"} & set(text.split())
 
 
+async def test_a_continued_turn_is_decoded_whole(open_session: OpenSession, speech: Speech) -> None:
+    """The cascade took the text at a pause ("my name is Jordan Rivera"), then the caller went on ("four eight
+    two one"): without a final pass, pocketsphinx reads the whole turn again in one utterance and says so."""
+    session = await open_session("banking")
+    for chunk in chunks(speech["my name is Jordan Rivera", 16000], 16000):
+        session.push(chunk)
+    earlier = await session.end_of_turn()
+    assert not earlier.whole_turn and {"jordan", "rivera"} <= set(earlier.text.split())
+    session.continue_turn()
+    for chunk in chunks(speech["four eight two one", 16000], 16000):
+        session.push(chunk)
+    whole = await session.end_of_turn()
+    assert whole.whole_turn
+    heard = whole.text.split()
+    assert {"jordan", "rivera"} <= set(heard) and heard[-4:] == ["four", "eight", "two", "one"]
+    # A turn that does not continue is read alone, as before.
+    for chunk in chunks(speech["what's my balance", 16000], 16000):
+        session.push(chunk)
+    alone = await session.end_of_turn()
+    assert not alone.whole_turn and "jordan" not in alone.text.split()
+
+
 async def test_end_of_turn_with_no_audio_is_empty(open_session: OpenSession) -> None:
     session = await open_session()
     assert (await session.end_of_turn()).text == ""
