@@ -8,6 +8,8 @@ Nothing here starts the service or loads a model; nothing prints a secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -168,6 +170,39 @@ async def _http(report: Report, http: httpx.AsyncClient, subject: str, setting: 
     report.add("ok", subject, f"reachable at {_public(url)} (HTTP {response.status_code})")
 
 
+async def _tracing(report: Report, http: httpx.AsyncClient, url: str, protocol: str) -> None:
+    """The OTLP endpoint in the transport the service will use: an HTTP answer for OTLP/HTTP; for gRPC (an
+    HTTP/2-only port that an HTTP/1.1 request cannot reach) a TCP connection to its host and port."""
+    from apps.backend.observability.tracing import OTLP_GRPC, OTLP_PROTOCOLS
+
+    setting = "OTEL_EXPORTER_OTLP_ENDPOINT"
+    if protocol not in OTLP_PROTOCOLS:
+        report.add(
+            "warning",
+            "tracing",
+            f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not exported here ({', '.join(OTLP_PROTOCOLS)}): "
+            "serve leaves tracing off",
+        )
+        return
+    if protocol != OTLP_GRPC:
+        await _http(report, http, "tracing", setting, url)
+        return
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    try:
+        host, port = parts.hostname, parts.port or 4317
+        if not host:
+            raise ValueError("no host")
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), PROBE_TIMEOUT_S)
+    except (TimeoutError, OSError, ValueError) as exc:
+        detail = f"{exc or type(exc).__name__}"
+        report.add("error", "tracing", f"{setting}: cannot reach {_public(url)} (OTLP/gRPC): {detail}")
+        return
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    report.add("ok", "tracing", f"reachable at {_public(url)} (TCP; exported over OTLP/gRPC)")
+
+
 async def _acs_keys(report: Report, http: httpx.AsyncClient, settings: Settings) -> None:
     source = settings.acs_jwt_source
     if source is None:
@@ -225,11 +260,15 @@ async def check_remotes(report: Report, settings: Settings) -> None:
             ("llm", "AZURE_OPENAI_ENDPOINT", settings.azure_openai_endpoint),
             ("llm", "OPENAI_BASE_URL", settings.openai_base_url),
             ("voicelive", "AZURE_VOICELIVE_ENDPOINT", settings.azure_voicelive_endpoint),
-            ("tracing", "OTEL_EXPORTER_OTLP_ENDPOINT", settings.otel_exporter_otlp_endpoint),
         )
         for subject, setting, url in remotes:
             if url:
                 probes.append(_http(report, http, subject, setting, _ws_to_http(url)))
+        if settings.otel_exporter_otlp_endpoint:
+            from apps.backend.observability.tracing import otlp_protocol
+
+            protocol = otlp_protocol(os.environ)
+            probes.append(_tracing(report, http, settings.otel_exporter_otlp_endpoint, protocol))
         if not settings.azure_openai_endpoint and not settings.openai_base_url:
             report.add("embedded", "llm", "local agent brain")
         if not settings.azure_voicelive_endpoint:

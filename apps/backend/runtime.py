@@ -31,7 +31,7 @@ from apps.backend.calls.service import CallService
 from apps.backend.guidance.service import guidance_engine
 from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
-from apps.backend.observability.tracing import TurnTracer, otlp_protocol_mismatch
+from apps.backend.observability.tracing import otlp_tracer
 from apps.backend.providers import ProviderFactory, build_providers
 from apps.backend.readiness import DependencyCheck
 from apps.backend.realtime import BackendRealtime, build_realtime
@@ -166,21 +166,14 @@ class Runtime:
         transcripts = await open_transcript_store(settings)
         stack.push_async_callback(transcripts.close)
 
-        mismatch = otlp_protocol_mismatch(os.environ)
-        if settings.otel_exporter_otlp_endpoint and mismatch is not None:
-            log.warning(
-                "tracing off: the OTLP endpoint speaks %s (OTEL_EXPORTER_OTLP_PROTOCOL) and this service exports "
-                "OTLP/HTTP only; point OTEL_EXPORTER_OTLP_ENDPOINT at an OTLP/HTTP collector and set "
-                "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-                mismatch,
-                extra={"endpoint": settings.otel_exporter_otlp_endpoint},
+        if settings.otel_exporter_otlp_endpoint:
+            # Off the loop: the exporter's import (gRPC's C core for grpc) runs beside the warm-up tasks.
+            tracer = await asyncio.to_thread(
+                otlp_tracer, settings.otel_exporter_otlp_endpoint, settings.otel_service_name, os.environ
             )
-        elif settings.otel_exporter_otlp_endpoint:
-            observability.tracer = TurnTracer.otlp(
-                settings.otel_exporter_otlp_endpoint, settings.otel_service_name
-            )
-            stack.push_async_callback(observability.tracer.aclose)
-            log.info("tracing: OTLP export on", extra={"endpoint": settings.otel_exporter_otlp_endpoint})
+            if tracer is not None:
+                observability.tracer = tracer
+                stack.push_async_callback(tracer.aclose)
         loop_lag = LoopLagMonitor(observability.metrics.loop_lag)
         loop_lag.start()
         stack.push_async_callback(loop_lag.stop)

@@ -43,8 +43,9 @@ class Settings(SettingsSections, BaseSettings):
     )
     otel_exporter_otlp_endpoint: str | None = Field(
         None,
-        description="OTLP/HTTP collector base URL (e.g. http://collector:4318); set: one span per agent reply "
-        "with its latency parts is exported to <url>/v1/traces. Unset: no tracing.",
+        description="OTLP collector base URL; set: one span per agent reply with its latency parts is exported. "
+        "OTLP/HTTP (e.g. http://collector:4318, posted to <url>/v1/traces) unless OTEL_EXPORTER_OTLP_PROTOCOL "
+        "(read from the process environment) is grpc (e.g. http://collector:4317). Unset: no tracing.",
     )
     otel_service_name: str = Field("switchboard", description="service.name on exported spans.")
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ DEFAULT_IN_AZURE = {
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent (gRPC, with "
-    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the service then leaves tracing off; infra/README.md, Telemetry)",
+    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the service then exports over OTLP/gRPC; infra/README.md, Telemetry)",
     "ACS_AUDIO_FORMAT": "pcm16k suits the cascade and VoiceLive",
     "ACS_OPENID_CONFIG_URL": "the default is real ACS's public OpenID configuration",
     "ACS_JWKS_URL": "from that OpenID configuration",
@@ -382,10 +383,20 @@ def test_app_insights_receives_traces_through_the_environment_agent() -> None:
     assert properties["openTelemetryConfiguration"]["tracesConfiguration"]["destinations"] == [
         '"appInsights"'
     ]
-    # What the app exports and what the agent takes differ (OTLP/HTTP against gRPC): the service reads the
-    # protocol the agent injects and leaves tracing off (apps/backend/observability/tracing.py).
+    # The agent takes OTLP over gRPC only and injects OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the service reads that
+    # protocol and exports with the gRPC exporter, which the image installs (read from source: the infra venv
+    # has no OpenTelemetry; tests/e2e/test_metrics_and_traces.py sends a real call's spans to a gRPC receiver).
     tracing = (tools.ROOT / "apps/backend/observability/tracing.py").read_text()
-    assert "def otlp_protocol_mismatch(" in tracing
+    assert "def otlp_protocol(" in tracing and 'OTLP_GRPC = "grpc"' in tracing
+    assert "from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import" in tracing
+    assert "protocol = otlp_protocol(environ)" in tracing
+    runtime = (tools.ROOT / "apps/backend/runtime.py").read_text()
+    assert re.search(r"otlp_tracer,\s*settings\.otel_exporter_otlp_endpoint,[^)]*\bos\.environ\b", runtime)
+    pyproject = tomllib.loads((tools.ROOT / "pyproject.toml").read_text())
+    assert any(
+        dep.startswith("opentelemetry-exporter-otlp-proto-grpc")
+        for dep in pyproject["project"]["dependencies"]
+    ), "the image installs pyproject's runtime dependencies: the gRPC exporter must be one"
     modules = {
         _unquote(name): body
         for block in _load(TERRAFORM / "main.tf")["module"]

@@ -4,6 +4,7 @@ problem, a non-zero exit, never a traceback. Run in a temp directory so no `.env
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,27 @@ def test_check_probes_configured_services(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [line for line in result.stdout.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and "COSMOS_ENDPOINT: cannot reach http://127.0.0.1" in errors[0], result.stdout
+
+
+def test_check_reaches_a_grpc_tracing_endpoint_over_tcp(tmp_path: Path) -> None:
+    """Container Apps' managed agent takes OTLP over gRPC only: an HTTP/1.1 probe of its port fails although
+    the port is there, so with OTEL_EXPORTER_OTLP_PROTOCOL=grpc `check` opens a TCP connection instead."""
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+        result = _run("check", tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tracing,) = [line for line in result.stdout.splitlines() if "tracing:" in line]
+    assert tracing.startswith("ok") and f"127.0.0.1:{port}" in tracing and "gRPC" in tracing, result.stdout
+
+
+def test_check_warns_of_an_otlp_protocol_the_service_does_not_export(tmp_path: Path) -> None:
+    env = _env(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}", OTEL_EXPORTER_OTLP_PROTOCOL="http/json"
+    )
+    result = _run("check", tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tracing,) = [line for line in result.stdout.splitlines() if "tracing:" in line]
+    assert tracing.startswith("warning") and "'http/json'" in tracing and "tracing off" in tracing, (
+        result.stdout
+    )

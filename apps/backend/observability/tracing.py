@@ -1,10 +1,14 @@
-"""OpenTelemetry spans for every agent reply, exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+"""OpenTelemetry spans for every agent reply, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
 Each reply becomes a `switchboard.turn` span from the caller's last voiced audio to the first agent audio,
 with one child span per part (end of turn, STT, brain, tools, TTS) laid end to end, and every part also as
 an attribute. The parts are measured where they happen; the layout is reconstructed when the turn is
 recorded, so a child's exact start is approximate while its duration is exact. Export runs in the SDK's
 batch thread: nothing here blocks the event loop.
+
+The transport follows OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: http/protobuf (the default) or grpc, which is what
+Azure Container Apps' managed OpenTelemetry agent takes and injects beside its endpoint. Each exporter is
+imported only when chosen (gRPC's C core costs tens of milliseconds at start-up).
 """
 
 from __future__ import annotations
@@ -24,22 +28,42 @@ from voice.transcript import TranscriptTurn
 log = logging.getLogger(__name__)
 
 TRACER_NAME = "switchboard"
-OTLP_PROTOCOL = "http/protobuf"
-"""The one OTLP transport exported here (opentelemetry-exporter-otlp-proto-http)."""
+OTLP_HTTP = "http/protobuf"
+OTLP_GRPC = "grpc"
+OTLP_PROTOCOLS = (OTLP_HTTP, OTLP_GRPC)
+"""The OTLP transports exported here (opentelemetry-exporter-otlp-proto-http and -grpc); http/json is not."""
 
 
-def otlp_protocol_mismatch(environ: Mapping[str, str]) -> str | None:
-    """The transport the environment says the OTLP endpoint speaks, when it is not ours; else None.
+def otlp_protocol(environ: Mapping[str, str]) -> str:
+    """The OTLP transport the environment asks for, lower-cased; http/protobuf when it names none.
 
     OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL is OpenTelemetry's standard variable for it, and it travels with the
-    endpoint: Azure Container Apps' managed agent injects `grpc` beside its OTEL_EXPORTER_OTLP_ENDPOINT.
-    Exporting OTLP/HTTP to a gRPC port would fail on every batch, so the caller leaves tracing off instead.
+    endpoint: Azure Container Apps' managed agent injects `grpc` beside its OTEL_EXPORTER_OTLP_ENDPOINT. The
+    traces-only variable wins over the general one, as in the SDK. The value may be one not exported here
+    (see OTLP_PROTOCOLS): the caller then leaves tracing off rather than fail on every batch.
     """
     for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
         value = environ.get(name, "").strip().lower()
         if value:
-            return None if value == OTLP_PROTOCOL else value
-    return None
+            return value
+    return OTLP_HTTP
+
+
+def otlp_exporter(endpoint: str, protocol: str) -> SpanExporter:
+    """The SDK's OTLP span exporter for `protocol` (one of OTLP_PROTOCOLS), imported only now.
+
+    OTLP/HTTP posts to <endpoint>/v1/traces; gRPC takes the endpoint as given (http:// means plaintext,
+    https:// TLS, as the SDK reads it) and calls the TraceService on it.
+    """
+    if protocol == OTLP_GRPC:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(endpoint=endpoint)
+    if protocol == OTLP_HTTP:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        return HttpExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    raise ValueError(f"OTLP protocol {protocol!r} is not exported here (one of {', '.join(OTLP_PROTOCOLS)})")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,10 +80,8 @@ class TurnTracer:
         self._tracer: Tracer = provider.get_tracer(TRACER_NAME)
 
     @classmethod
-    def otlp(cls, endpoint: str, service_name: str) -> TurnTracer:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return cls.with_exporter(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"), service_name)
+    def otlp(cls, endpoint: str, service_name: str, protocol: str = OTLP_HTTP) -> TurnTracer:
+        return cls.with_exporter(otlp_exporter(endpoint, protocol), service_name)
 
     @classmethod
     def with_exporter(cls, exporter: SpanExporter, service_name: str) -> TurnTracer:
@@ -109,3 +131,21 @@ class TurnTracer:
     async def aclose(self) -> None:
         """Flush what is queued and stop the export thread (blocking SDK calls, so off the loop)."""
         await asyncio.to_thread(self._provider.shutdown)
+
+
+def otlp_tracer(endpoint: str, service_name: str, environ: Mapping[str, str]) -> TurnTracer | None:
+    """The turn tracer exporting to `endpoint` in the protocol `environ` names; None, with a warning, for a
+    protocol not exported here. Imports the exporter: call it off the event loop."""
+    protocol = otlp_protocol(environ)
+    if protocol not in OTLP_PROTOCOLS:
+        log.warning(
+            "tracing off: OTLP protocol %r (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL) "
+            "is not one this service exports (%s); set one of those, or unset it for http/protobuf",
+            protocol,
+            ", ".join(OTLP_PROTOCOLS),
+            extra={"endpoint": endpoint},
+        )
+        return None
+    tracer = TurnTracer.otlp(endpoint, service_name, protocol)
+    log.info("tracing: OTLP export on", extra={"endpoint": endpoint, "protocol": protocol})
+    return tracer

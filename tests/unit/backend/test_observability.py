@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.backend.observability.metrics import ServiceMetrics
-from apps.backend.observability.tracing import TurnTracer, otlp_protocol_mismatch
+from apps.backend.observability.tracing import TurnTracer, otlp_exporter, otlp_protocol, otlp_tracer
 from voice.transcript import ToolCallRecord, TranscriptTurn, TurnLatency
 from voice.transports.cadence import FrameCadence
 
+ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
 
 
@@ -155,12 +161,53 @@ def test_a_jump_in_the_senders_stamps_counts_the_frames_that_never_arrived() -> 
     assert cadence.missing == 3
 
 
-def test_an_endpoint_declared_grpc_is_not_sent_otlp_http() -> None:
+def test_the_otlp_protocol_comes_from_the_standard_variables() -> None:
     """Azure Container Apps' managed agent injects OTEL_EXPORTER_OTLP_PROTOCOL=grpc with its endpoint."""
-    assert otlp_protocol_mismatch({}) is None
-    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}) is None
-    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == "grpc"
-    assert otlp_protocol_mismatch({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}) == "http/json"
+    assert otlp_protocol({}) == "http/protobuf"
+    assert otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == "grpc"
+    assert otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": " GRPC "}) == "grpc"
+    assert otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}) == "http/json"
     # The traces-only variable wins over the general one (the SDK's precedence).
     both = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}
-    assert otlp_protocol_mismatch(both) is None
+    assert otlp_protocol(both) == "http/protobuf"
+
+
+def test_each_protocol_gets_its_own_exporter_and_an_unknown_one_none() -> None:
+    grpc = otlp_exporter("http://127.0.0.1:4317", "grpc")
+    http = otlp_exporter("http://127.0.0.1:4318", "http/protobuf")
+    try:
+        assert type(grpc).__module__ == "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
+        assert type(http).__module__ == "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+    finally:
+        grpc.shutdown()
+        http.shutdown()
+    with pytest.raises(ValueError, match="http/json"):
+        otlp_exporter("http://127.0.0.1:4318", "http/json")
+
+
+async def test_an_otlp_protocol_not_exported_here_leaves_tracing_off_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint = "http://127.0.0.1:4317"
+    with caplog.at_level(logging.INFO, logger="apps.backend.observability.tracing"):
+        assert otlp_tracer(endpoint, "switchboard", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}) is None
+        tracer = otlp_tracer(endpoint, "switchboard", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert tracer is not None
+    await tracer.aclose()
+    off, on = caplog.records
+    assert off.levelno == logging.WARNING and off.getMessage().startswith(
+        "tracing off: OTLP protocol 'http/json'"
+    )
+    assert on.levelno == logging.INFO and on.__dict__["protocol"] == "grpc"
+
+
+def test_the_service_imports_no_otlp_exporter_until_tracing_is_configured() -> None:
+    """Cold start: gRPC's C core (and either exporter) loads only when an endpoint asks for it."""
+    probe = (
+        "import sys, apps.backend.app, apps.backend.runtime; "
+        "print(sorted(m for m in sys.modules if m == 'grpc' or m.startswith('opentelemetry.exporter')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert loaded.strip() == "[]"

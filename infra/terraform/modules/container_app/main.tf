@@ -61,8 +61,8 @@ resource "azurerm_container_app_environment" "main" {
 
 # The environment's managed OpenTelemetry agent forwards OTLP traces to Application Insights (azurerm has no
 # arguments for it). It injects OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_PROTOCOL=grpc into the app's
-# containers and takes gRPC only; the service exports OTLP/HTTP, so it leaves tracing off with a warning until
-# it has a gRPC exporter (infra/README.md, Telemetry).
+# containers and takes gRPC only; the service reads that protocol and exports over OTLP/gRPC to it
+# (infra/README.md, Telemetry).
 resource "azapi_update_resource" "open_telemetry" {
   type        = "Microsoft.App/managedEnvironments@2024-03-01"
   resource_id = azurerm_container_app_environment.main.id
