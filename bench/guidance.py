@@ -21,8 +21,15 @@ from typing import Any
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from bench.latency import CALLER_TURNS, QUICK_TURNS, run_call
-from bench.phrases import Phrase, make_phrases
+from bench.latency import (
+    PARTIAL_LAG_MS,
+    QUICK_LINES,
+    caller_lines,
+    make_caller_phrases,
+    run_call,
+    stt_script,
+)
+from bench.phrases import Phrase
 from bench.stats import rounded, summarize, target
 from bench.worker import ADMIN_KEY, Worker, running_worker
 from tests.fakes.openai_server import FakeOpenAIServer, TextTurn
@@ -161,16 +168,24 @@ def build_result(sets: dict[str, dict[str, Any]], quick: bool) -> dict[str, Any]
 
 
 async def run(out_dir: Path, *, quick: bool) -> dict[str, Any]:
-    texts = CALLER_TURNS[QUICK_TURNS] if quick else CALLER_TURNS
+    lines = QUICK_LINES if quick else caller_lines()
     calls = QUICK_CALLS if quick else FULL_CALLS
-    common = {"GUIDANCE_INTERVAL_SECONDS": "0.5"}
     sets: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="sb-bench-guidance-") as scratch:
-        phrases = await make_phrases(texts, Path(scratch))
+        phrases = await make_caller_phrases(lines, Path(scratch))
+        # The fakes' recogniser gives partials as the words are heard, as in the latency bench: the same
+        # turns, so a guidance cost would show against that bench's numbers too.
+        script = Path(scratch) / "stt-script.json"
+        await asyncio.to_thread(script.write_text, json.dumps(stt_script(phrases)))
+        common = {
+            "GUIDANCE_INTERVAL_SECONDS": "0.5",
+            "BENCH_STT_SCRIPT": str(script),
+            "BENCH_PARTIAL_LAG_MS": str(PARTIAL_LAG_MS),
+        }
         sets["off"] = await run_set("off", {**common, "GUIDANCE_ENABLED": "false"}, phrases, calls)
         sets["embedded"] = await run_set("embedded", {**common, "GUIDANCE_ENABLED": "true"}, phrases, calls)
         async with FakeOpenAIServer(api_key=OPENAI_KEY) as model:
-            answers = len(texts) * calls * 2 + 10
+            answers = len(phrases) * calls * 2 + 10
             model.script_completions(*[TextTurn(BANKING_ANSWER, first_delay_s=MODEL_DELAY_S)] * answers)
             env = {
                 **common,

@@ -123,6 +123,12 @@ class IntakeForm(_Spec):
         min_length=1,
         description="Jinja template said once the result is recorded (variables: the fields).",
     )
+    advice_reply: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Said when the caller asks for advice or a diagnosis while the form is open (the "
+        "question is asked again after it); unset: the question is just asked again.",
+    )
     red_flags: tuple[RedFlag, ...] = ()
     red_flag_tool: str = Field(
         default="transfer_to_human",

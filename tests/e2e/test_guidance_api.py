@@ -45,12 +45,21 @@ async def test_bad_guidance_requests_get_clear_errors(simulator: AcsSimulator, b
         no_text = await admin.post(
             "/api/v1/guidance", json={"scenario": "banking", "turns": [{"speaker": "caller"}]}
         )
+        no_speaker = await admin.post(
+            "/api/v1/guidance", json={"scenario": "banking", "turns": [{"text": "hello"}]}
+        )
+        long_turn = await admin.post(
+            "/api/v1/guidance",
+            json={"scenario": "banking", "turns": [{"speaker": "caller", "text": "word " * 401}]},
+        )
         bad_speaker = await admin.post(
             "/api/v1/guidance", json={"scenario": "banking", "turns": [{"speaker": "robot", "text": "hi"}]}
         )
     assert unknown.status_code == 404 and "unknown scenario 'bakery'" in unknown.json()["detail"]
     assert too_long.status_code == 422 and "at most 200" in too_long.json()["detail"]
     assert no_text.status_code == 422 and no_text.json()["detail"][0]["loc"][-1] == "text"
+    assert no_speaker.status_code == 422 and no_speaker.json()["detail"][0]["loc"][-1] == "speaker"
+    assert long_turn.status_code == 422 and "at most 2000 characters" in long_turn.text
     assert bad_speaker.status_code == 422
     async with httpx.AsyncClient(base_url=backend.url) as anonymous:
         refused = await anonymous.post("/api/v1/guidance", json={"scenario": "banking", "turns": turns(1)})

@@ -216,3 +216,25 @@ async def test_a_live_call_keeps_its_snapshot_while_new_calls_get_the_new_one(
             for call in (live, fresh):
                 assert (await admin.delete(f"/api/v1/calls/{call.call_connection_id}")).status_code == 200
         await eventually(lambda: backend.runtime.calls.live_calls == 0)
+
+
+async def test_refresh_rejects_an_invalid_intake_form_at_its_line(
+    simulator: AcsSimulator, tmp_path: Path
+) -> None:
+    (tmp_path / "agents").mkdir()
+    async with running_backend(simulator, agents_dir=tmp_path) as backend:
+        before = backend.runtime.registry.current.version
+        _write_helpdesk(tmp_path, "Acme helpdesk, how can I help?")
+        scenario = tmp_path / "scenarios" / "helpdesk.yaml"
+        form = "intake:\n  fields:\n    - name: urgency\n      type: enum\n      values: [high]\n      description: How urgent.\n"
+        scenario.write_text(scenario.read_text() + form)
+        line = scenario.read_text().splitlines().index("    - name: urgency") + 1
+        response = await _refresh(backend)
+        assert response.status_code == 422, response.text
+        assert {
+            "file": str(scenario),
+            "line": line,
+            "field": "intake.fields[0]",
+            "message": "an enum field needs at least two values",
+        } in response.json()["errors"], response.text
+        assert backend.runtime.registry.current.version == before  # the old registry stays live

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
@@ -29,6 +29,7 @@ from tests.e2e.calls import (
     triage_intake_script,
 )
 from tests.support import Backend, running_backend
+from voice.transcript import ToolCallRecord, TranscriptTurn
 
 
 @pytest_asyncio.fixture
@@ -128,3 +129,41 @@ async def test_a_red_flag_transfers_to_a_person_at_once(
     async with backend.admin() as admin:
         response = await admin.get(f"/api/v1/calls/{transcript.call_id}/intake")
     assert response.status_code == 404 and "no intake" in response.json()["detail"]
+
+
+async def test_the_intake_reads_from_the_transcript_once_the_call_record_is_gone(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    """The call record expires (TTL); the transcript keeps the intake tool's output, and the API reads it there."""
+    fields = {"chief_complaint": "a rash", "severity": 3, "allergies": []}
+    now = datetime.now(UTC)
+    store = backend.runtime.transcripts
+    for call_id, recorded in (("call-gone", True), ("call-no-intake", False)):
+        await store.start_call(call_id, caller="+15550100", scenario="triage", started_at=now)
+        output = {"intake_complete": True, "form": "triage", "result": fields}
+        calls = (
+            ToolCallRecord(id="t1", name="submit_triage_intake", arguments=fields, ok=True, output=output),
+        )
+        await store.append_turn(
+            TranscriptTurn(
+                call_id=call_id, seq=3, speaker="agent", kind="reply", agent="triage_nurse",
+                text="Thank you. I've recorded your answers.", started_at=now, ended_at=now,
+                tool_calls=calls if recorded else (),
+            )
+        )  # fmt: skip
+    async with backend.admin() as admin:
+        found = await admin.get("/api/v1/calls/call-gone/intake")
+        none = await admin.get("/api/v1/calls/call-no-intake/intake")
+        unknown = await admin.get("/api/v1/calls/call-never/intake")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert datetime.fromisoformat(body.pop("completed_at")) == now  # the recording turn's end
+    assert body == {
+        "form": "triage",
+        "tool": "submit_triage_intake",
+        "agent": "triage_nurse",
+        "turn_seq": 3,
+        "fields": fields,
+    }
+    assert none.status_code == 404 and none.json()["detail"] == "this call has completed no intake"
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "no such call"

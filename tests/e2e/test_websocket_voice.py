@@ -1,6 +1,6 @@
 """A browser voice session over the plain WebSocket, end to end: created with the admin key, greeted, a spoken
 identity check answered through the verify_identity tool, a barge-in that clears the client's queued audio,
-the same transcript on the events socket, and the session in the calls list with its channel."""
+the same transcript and live guidance on the events socket, and the session in the calls list with its channel."""
 
 from __future__ import annotations
 
@@ -69,6 +69,20 @@ async def test_a_websocket_session_greets_answers_with_a_tool_is_interrupted_and
         assert any(e["type"] == "tool_called" and e["name"] == "verify_identity" for e in events.events)
         caller_texts = " ".join(c["text"].lower() for c in events.chunks("caller"))
         assert "rivera" in caller_texts
+
+        # Live guidance (the banking scenario declares a checklist) reaches the session's events socket too,
+        # and saw the identity check the agent made.
+        def verified() -> bool:
+            return any(
+                item["id"] == "identity_verified" and item["status"] == "done"
+                for e in events.events
+                if e["type"] == "guidance"
+                for item in e["guidance"]["checklist"]
+            )
+
+        await eventually(verified, timeout=15)
+        guidance = [e["guidance"] for e in events.events if e["type"] == "guidance"]
+        assert all(g["scenario"] == "banking" and g["engine"] == "embedded" for g in guidance)
 
         await voice.ws.send(json.dumps({"type": "stop"}))
         await eventually(lambda: events.close is not None, timeout=10)

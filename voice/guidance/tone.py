@@ -6,7 +6,8 @@
   is angry when aimed at the agent or the company ("you", "this is") and distressed otherwise; it also makes
   each reading more or less sure. Mildly negative turns stay calm: callers describe pain and problems calmly.
 
-Measured on tests/unit/guidance/labelled.py and the held-out set heldout.py (see their test for the floors)."""
+Measured on tests/unit/guidance/labelled.py and the held-out sets heldout.py and heldout_calls.py (see their
+test for the numbers and floors)."""
 
 from __future__ import annotations
 

@@ -5,11 +5,15 @@ the call)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from registries.loader import load_registry
+from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from tests.support import eventually
 from voice.guidance.engine import EmbeddedGuidance, embedded_report
@@ -19,12 +23,18 @@ from voice.guidance.tone import classify_tone
 from voice.transcript import ToolCallRecord, TranscriptTurn
 
 from .heldout import HELDOUT_CHECKLIST, HELDOUT_TONE
+from .heldout_calls import HELDOUT_CALLS
 from .labelled import CHECKLIST_CASES, TONE_SNIPPETS
 
 MIN_TONE_ACCURACY = 0.9  # measured 50/50 on the set as written with the lexicon (the same author: optimistic)
 # The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20.
 MIN_HELDOUT_TONE_ACCURACY = 0.35
 MIN_HELDOUT_CHECKLIST_ACCURACY = 0.9  # 19/21 items: agents that word things their own way are missed
+# The second held-out set (46 call snippets labelled for tone and checklist before the engine first read them):
+# tone 22/46 (always-calm would score 12/46; only 10 of the 34 upset callers were read right), checklist items
+# 186/200 (done 66/79: agents' own wordings are missed; missing 93/94; not applicable 27/27).
+MIN_HELDOUT_CALLS_TONE_ACCURACY = 0.45
+MIN_HELDOUT_CALLS_CHECKLIST_ACCURACY = 0.9
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +65,21 @@ def test_checklist_accuracy_on_the_held_out_cases(snapshot: RegistrySnapshot) ->
         right += sum(got[item] == status for item, status in expected.items())
         total += len(expected)
     assert right / total >= MIN_HELDOUT_CHECKLIST_ACCURACY, (right, total)
+
+
+def test_accuracy_on_the_held_out_call_snippets(snapshot: RegistrySnapshot) -> None:
+    assert len(HELDOUT_CALLS) >= 40
+    tone_right = items_right = items = 0
+    for scenario, tone, turns, expected in HELDOUT_CALLS:
+        guidance_turns = [GuidanceTurn(speaker=s, text=t, tools=tools) for s, t, tools in turns]  # type: ignore[arg-type]
+        report = embedded_report(snapshot.scenarios[scenario], guidance_turns)
+        tone_right += report.tone.tone == tone
+        got = {item.id: item.status for item in report.checklist}
+        assert set(got) == set(expected), scenario  # every item of the scenario's checklist is labelled
+        items_right += sum(got[item] == status for item, status in expected.items())
+        items += len(expected)
+    assert tone_right / len(HELDOUT_CALLS) >= MIN_HELDOUT_CALLS_TONE_ACCURACY, tone_right
+    assert items_right / items >= MIN_HELDOUT_CALLS_CHECKLIST_ACCURACY, (items_right, items)
 
 
 def test_vader_valence_reads_turns_without_cues() -> None:
@@ -135,6 +160,32 @@ async def test_live_guidance_reports_after_caller_turns_at_most_once_per_interva
     assert len(published) == 2
     assert published[-1].turns_read == 5 and published[-1].tone.tone == "angry"
     assert {i.id: i.status for i in published[-1].checklist}["identity_verified"] == "done"
+
+
+async def test_reports_start_at_least_an_interval_apart_and_read_every_turn(
+    snapshot: RegistrySnapshot,
+) -> None:
+    starts: list[float] = []
+
+    class Timed:
+        name = "timed"
+
+        async def guide(self, scenario: ScenarioSpec, turns: Sequence[GuidanceTurn]) -> GuidanceReport:
+            starts.append(time.monotonic())
+            return embedded_report(scenario, turns)
+
+    published: list[GuidanceReport] = []
+    interval = 0.4
+    live = LiveGuidance(snapshot.scenarios["banking"], Timed(), published.append, min_interval_s=interval)
+    for seq in range(6):  # a caller turn every 0.1 s: more often than the interval allows
+        live.feed(turn(seq, "caller", f"hello {seq}"))
+        await asyncio.sleep(0.1)
+    await eventually(lambda: published and published[-1].turns_read == 6, timeout=10, interval=0.01)
+    await live.aclose()
+    # Never two reports within the interval (the loop's timers may fire a clock tick early); turns that came
+    # meanwhile were read by the next report.
+    assert all(later - earlier >= interval - 0.01 for earlier, later in itertools.pairwise(starts)), starts
+    assert len(published) == len(starts)
 
 
 async def test_an_agent_turn_that_ran_a_tool_asks_for_a_report(snapshot: RegistrySnapshot) -> None:

@@ -137,3 +137,22 @@ async def test_an_allergy_heard_without_its_to_is_still_the_item(
 
     assert _LIST_LEAD_INS.sub("", "i'm allergic penicillin").strip() == "penicillin"
     assert _LIST_LEAD_INS.sub("", "i'm allergic to penicillin").strip() == "penicillin"
+
+
+async def test_a_request_for_a_diagnosis_or_advice_is_declined_and_the_question_asked_again(
+    brain: LocalBrain, snapshot: RegistrySnapshot
+) -> None:
+    sim = triage(brain, snapshot)
+    assert (await sim.say("I have a bad headache")).text == "When did it start?"
+    declined = [
+        (await sim.say("do you think it's a migraine")).text,
+        (await sim.say("what medicine should I take for it")).text,
+    ]
+    no_advice = (
+        "I can't give medical advice or say what it might be; the nurse will go over that when they call you "
+        "back. When did it start?"
+    )
+    assert declined == [no_advice, no_advice]
+    # Not an answer, not a failed attempt: the intake goes on from the same question.
+    assert (await sim.say("yesterday")).text == "How long has it been going on?"
+    assert sim.session.get("intake") is None

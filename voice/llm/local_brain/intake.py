@@ -4,6 +4,7 @@ While the form is open, each caller turn is read here before the brain's routing
 - a red flag ("chest pain", not "no chest pain") ends the intake at once: the form's red-flag line, then its
   red-flag tool (a transfer to a person);
 - asking for a person or to stop goes to the normal routing (transfer_to_human, end_call);
+- a request for advice or a diagnosis ("is it serious?") gets the form's `advice_reply` and the question again;
 - otherwise the answer fills the field that was asked (the greeting asks the first one), plus typed values said
   in passing ("a six out of ten since yesterday"); the next missing field is asked; when none is missing the
   answers are read back, and a yes calls the intake tool with the structured result. A no lets the caller
@@ -24,6 +25,7 @@ from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.intake_values import (
+    asks_for_advice,
     mentioned_field,
     question_for,
     raised_red_flag,
@@ -141,6 +143,10 @@ class _FormFilling:
     def on_answer(self, text: str) -> Decision:
         missing = self.missing()
         asked = self.form.field(self.state.asked or "") or (missing[0] if missing else None)
+        if asked is not None and self.form.advice_reply and asks_for_advice(text):
+            # "Do you think it's a migraine?" is no answer, and the form never gives advice: say so, ask again.
+            self.state.asked = asked.name
+            return Decision(f"{self.form.advice_reply} {question_for(asked)}")
         if asked is not None:
             value = read_value(asked, text, today=self.today, asked=True)
             passing = values_in_passing(

@@ -47,6 +47,13 @@ _NONE_ITEM = re.compile(
     r"i don't(?: have any(?: \w+)?| take any(?: \w+)?)?|don't have any(?: \w+)?|none that i know of|not that i know of|"
     r"nothing else|that's it|that's all)$"
 )
+_ASKS_ADVICE = re.compile(
+    r"\b(?:do you think|what do you think|could it be|might it be|can you tell me (?:what|if)|"
+    r"what (?:do i have|is (?:it|this|wrong)|should i (?:take|do))|what (?:medicine|medication|pills?) should|"
+    r"should i (?:take|go to|see|be worried|worry)|is (?:it|this|that) (?:serious|bad|dangerous|normal)|"
+    r"am i (?:ok|okay|going to be)|diagnos\w*)\b"
+)
+"""A caller asking what they have or what to do: advice the intake must not give (`IntakeForm.advice_reply`)."""
 _DROP_WORDS = {"a", "an", "the", "my", "of", "um", "uh", "too", "as", "well"}
 
 
@@ -176,6 +183,10 @@ def raised_red_flag(form: IntakeForm, text: str) -> RedFlag | None:
                 if not _NEGATION.search(norm[: match.start()]):
                     return flag
     return None
+
+
+def asks_for_advice(text: str) -> bool:
+    return bool(_ASKS_ADVICE.search(normalize(text)))
 
 
 def mentioned_field(form: IntakeForm, text: str) -> IntakeField | None:
