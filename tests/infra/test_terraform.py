@@ -68,7 +68,7 @@ DEFAULT_IN_AZURE = {
     "RELAY_CLIENT_EVENTS_PER_SECOND": "default",
     "ANSWERING_MACHINE_DETECTION": "default (on)",
     "WARM_TRANSFER_ANSWER_TIMEOUT_SECONDS": "default",
-    "HOLD_MUSIC_URL": "unset: no hold audio until an operator hosts one",
+    "HOLD_MUSIC_URL": "unset: the service's own hold chime (PUBLIC_BASE_URL/api/v1/audio/hold.wav)",
     "RECORDINGS_DIR": "default (the replica's var volume)",
     "RECORDINGS_BLOB_CONNECTION_STRING": "NOT YET PROVISIONED: no storage account here, so recordings of scenarios that record stay on the replica's EmptyDir and are lost with it (infra/README.md says so)",
     "RECORDINGS_BLOB_CONTAINER": "default",

@@ -18,6 +18,7 @@ from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.start_agent import start_agent
 from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.guidance.service import live_guidance
+from apps.backend.hold_audio import hold_audio_url
 from apps.backend.observability.usage_metrics import UsageMetrics
 from apps.backend.settings import Settings
 from apps.backend.storage.call_store import CallChannel, CallDirection, CallRecord, RedisCallStore
@@ -137,7 +138,8 @@ class CallDepsBuilder:
             target_number=target,
             answer_timeout_s=scenario.transfer_answer_timeout_s
             or self.settings.warm_transfer_answer_timeout_seconds,
-            hold_music_url=self.settings.hold_music_url,
+            hold_music_url=self.settings.hold_music_url
+            or hold_audio_url(self.settings.effective_public_base_url),
             record=observer.writer.submit,
         )
 
