@@ -55,6 +55,8 @@ DEFAULT_IN_AZURE = {
     "GUIDANCE_AZURE_OPENAI_DEPLOYMENT": "unset: the chat deployment this stack creates",
     "GUIDANCE_TIMEOUT_SECONDS": "default",
     "TWILIO_AUTH_TOKEN": "Twilio is not provisioned here: an operator adds the token as a Key Vault secret",
+    "TWILIO_ACCOUNT_SID": "Twilio is not provisioned here: an operator sets it with the token (for transfers)",
+    "TWILIO_API_BASE": "default (Twilio's own REST API)",
     "PRICE_TABLE_FILE": "the shipped price table (an operator's own is a mounted file)",
     "RELAY_UPSTREAM": "embedded (the default); pointing it at the deployed realtime model is an operator's choice",
     "RELAY_UPSTREAM_URL": "only with a non-embedded relay upstream",
