@@ -12,8 +12,9 @@ line (8 kHz G.711 mu-law and back, as Twilio and the PSTN deliver it) and under 
   0.25-0.8 s, after a 0.3-1.0 s pause) or no beep. Should be `machine`, and the message (LEAVE_MESSAGE)
   must start after the beep has ended, never over the greeting or the beep.
 
-Per clip: the verdict, when it came (ms of callee audio), and for a voicemail when the message would start
-relative to the end of the beep (or of the greeting, without one).
+Per clip: the final verdict and when it came (ms of callee audio), the first verdict (a human one a late beep
+overturned), and for a voicemail when the message would start relative to the end of the beep (or of the
+greeting, without one).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def detect(clip: Clip) -> dict[str, Any]:
     """Feed the clip in 20 ms pieces, as a call does; what the detector said and when (audio ms)."""
     detector = AnsweringMachineDetector(RATE)
     step = RATE // 50 * 2
+    first: str | None = None
+    first_ms: int | None = None
     verdict: str | None = None
     verdict_ms: int | None = None
     message_ms: int | None = None
@@ -167,8 +170,10 @@ def detect(clip: Clip) -> dict[str, Any]:
             now = (start + step) * 1000 // (2 * RATE)
             if event is AmdEvent.LEAVE_MESSAGE:
                 message_ms = now
-            elif verdict is None:
-                verdict, verdict_ms = event.value, now
+                continue
+            if first is None:
+                first, first_ms = event.value, now
+            verdict, verdict_ms = event.value, now  # a late beep turns a human verdict into a machine
     expected = "machine" if clip.kind == "voicemail" else "human"
     after = clip.beep_end_ms if clip.beep_end_ms is not None else clip.speech_end_ms
     return {
@@ -181,6 +186,9 @@ def detect(clip: Clip) -> dict[str, Any]:
         "verdict": verdict,
         "correct": verdict == expected,
         "verdict_ms": verdict_ms,
+        "first_verdict": first,
+        "first_verdict_ms": first_ms,
+        "overturned": detector.overturned,
         "speech_end_ms": clip.speech_end_ms,
         "beep_hz": rounded(detector.beep_hz, 0),
         "message_ms": message_ms,
@@ -228,6 +236,8 @@ async def run(out_dir: Path, *, quick: bool) -> dict[str, Any]:
         for condition in sorted({s["condition"] for s in samples})
     ]
     gap = summarize(s["message_after_ms"] for s in beeped)
+    overturned = [s for s in samples if s["overturned"]]
+    agent_cut = summarize(s["verdict_ms"] - s["first_verdict_ms"] for s in overturned)
     quiet = summarize(s["message_after_ms"] for s in mail if s["beep"] is None)
     return {
         "name": NAME,
@@ -251,6 +261,11 @@ async def run(out_dir: Path, *, quick: bool) -> dict[str, Any]:
             f"message start after the beep's end: p50 {rounded(gap['p50'], 0)} ms, max {rounded(gap['max'], 0)} ms; "
             f"without a beep, after the greeting's end: p50 {rounded(quiet['p50'], 0)} ms",
             "long live answers are taken for a machine by design (greeting length cue): reported, not a target",
+            f"late beeps: {len(overturned)} clips first taken for a person turned into a machine by a beep within "
+            f"late_beep_ms of the verdict ({sum(s['kind'] != 'voicemail' for s in overturned)} of them not "
+            f"voicemails); the agent, started at the human verdict, was stopped p50 {rounded(agent_cut['p50'], 0)} ms, "
+            f"max {rounded(agent_cut['max'], 0)} ms after it. A person's verdict time (when the agent starts) "
+            "is unchanged by the late-beep check",
             "not a timing benchmark: audio times and counts, the same on any machine",
         ],
         "samples": samples,

@@ -48,9 +48,12 @@ class Callee:
         return cls("human", script, options)
 
     @classmethod
-    def voicemail(cls, greeting: str = VOICEMAIL_GREETING, *, beep_hz: float = 1000.0) -> Callee:
-        """A greeting, a beep, then it records whatever it hears until the backend hangs up."""
-        script: list[CallerStep] = [Pause(0.2), Say(greeting), Pause(0.3), Tone(beep_hz, 0.5)]
+    def voicemail(
+        cls, greeting: str = VOICEMAIL_GREETING, *, beep_hz: float = 1000.0, beep_after_s: float = 0.3
+    ) -> Callee:
+        """A greeting, a beep `beep_after_s` after it, then it records whatever it hears until the backend hangs
+        up."""
+        script: list[CallerStep] = [Pause(0.2), Say(greeting), Pause(beep_after_s), Tone(beep_hz, 0.5)]
         return cls("voicemail", script, CallOptions(max_duration_s=60.0, hang_up_after_silence_s=None))
 
     @classmethod

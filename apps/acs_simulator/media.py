@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_stream import CallerStream
+from apps.acs_simulator.hold_audio import HoldLoop
 from apps.acs_simulator.media_messages import (
     FRAME_MS,
     AgentStopAudio,
@@ -24,7 +25,7 @@ from apps.acs_simulator.media_messages import (
     dtmf_json,
     parse_outbound,
 )
-from apps.acs_simulator.playout import AgentPlayout
+from apps.acs_simulator.playout import AgentPlayout, frame_is_voiced
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ class MediaSession(CallerStream):
         self._wall0 = datetime.now(UTC)
         self.caller_on_hold = False
         """A held caller is neither heard (their frames go out as silence) nor hears the agent."""
+        self.hold_loop: HoldLoop | None = None
+        """The hold audio a held caller hears (ACS plays the hold request's file in a loop)."""
+        self.hold_audio_voiced_ms = 0.0
+        """How much audible hold audio the caller heard."""
         self.on_agent_frame: Callable[[float, bytes, bool], None] | None = None
         """(t_ms, frame, voiced) of every agent frame played: other participants hear it too."""
 
@@ -105,7 +110,10 @@ class MediaSession(CallerStream):
             audio_data_json(stamp.replace("+00:00", "Z"), self.target.participant_raw_id, frame, silent)
         )
         self.frames_sent += 1
-        voiced = self.playout.tick(to_caller=not held)
+        hold_frame = self.hold_loop.next_frame() if held and self.hold_loop is not None else None
+        if hold_frame is not None and frame_is_voiced(hold_frame):
+            self.hold_audio_voiced_ms += FRAME_MS
+        voiced = self.playout.tick(to_caller=not held, held_audio=hold_frame)
         if self.on_agent_frame is not None:
             self.on_agent_frame(t_ms, self.playout.last_frame, voiced)
         return voiced and not held

@@ -4,7 +4,8 @@ leaving a call that goes on between the caller and a person (a warm transfer's l
 `AcsSimulator(humans={"+18005550199": HumanAgent(answer_after_s=1.0)})`: who picks up when the backend adds a
 number; a number not listed never picks up (AddParticipantFailed once the invitation times out). What each
 added person heard of the agent is kept on their `AddedParticipant` (`heard`, `heard_voiced_ms`), so a test can
-check what the human was told while the caller was on hold.
+check what the human was told while the caller was on hold. A hold with a file play source plays that file to
+the held caller in a loop, as ACS does (`hold_audio.py`: fetched from loopback URLs only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from apps.acs_simulator import events as ev
+from apps.acs_simulator.hold_audio import HoldAudioError, HoldLoop, fetch_hold_audio
 from apps.acs_simulator.media_messages import FRAME_MS
 from apps.acs_simulator.rest_models import (
     AddParticipantRequest,
@@ -38,6 +40,8 @@ PARTICIPANT_INVITED = "participant_invited"
 PARTICIPANT_JOINED = "participant_joined"
 PARTICIPANT_NOT_ANSWERED = "participant_not_answered"
 BOT_LEFT = "bot_left"
+HOLD_AUDIO_PLAYING = "hold_audio_playing"
+HOLD_AUDIO_NOT_FETCHED = "hold_audio_not_fetched"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class CallParticipants:
         self.added: list[AddedParticipant] = []
         self.on_hold: set[str] = set()  # raw ids
         self.hold_requests: list[HoldRequest] = []
+        self._hold_pcm: bytes | None = None  # the current hold's audio, once fetched
         self.bridged_to: str | None = None
         """The number the caller was left talking to when the bot left the call."""
 
@@ -145,8 +150,29 @@ class CallParticipants:
         self.on_hold.add(raw_id)
         source = (request.play_source_info or {}).get("kind", "none")
         self._call.timeline.mark(HOLD, target=raw_id, play_source=source)
+        self._hold_pcm = None
         self._sync_media()
         self._participants_updated()
+        uri = ((request.play_source_info or {}).get("file") or {}).get("uri")
+        if source == "file" and isinstance(uri, str) and raw_id == self.person_raw_id:
+            self._call.spawn_side(self._fetch_hold_audio(uri), "acs-sim-hold-audio")
+
+    async def _fetch_hold_audio(self, uri: str) -> None:
+        """ACS fetches the hold file and plays it to the held caller in a loop."""
+        call = self._call
+        try:
+            pcm = await fetch_hold_audio(uri, call.sample_rate)
+        except HoldAudioError as exc:
+            call.warnings.append(str(exc))
+            return
+        if pcm is None:
+            call.timeline.mark(HOLD_AUDIO_NOT_FETCHED, uri=uri)
+            return
+        if self.person_raw_id not in self.on_hold:
+            return  # taken off hold while the file was fetched
+        self._hold_pcm = pcm
+        call.timeline.mark(HOLD_AUDIO_PLAYING, ms=round(len(pcm) / 2 / call.sample_rate * 1000))
+        self._sync_media()
 
     def request_unhold(self, request: UnholdRequest) -> None:
         raw_id = self._require_participant(request.target_participant)
@@ -190,6 +216,10 @@ class CallParticipants:
         media = self._call.media
         if media is not None:
             media.caller_on_hold = self.person_raw_id in self.on_hold
+            if not media.caller_on_hold or self._hold_pcm is None:
+                media.hold_loop = None
+            elif media.hold_loop is None:
+                media.hold_loop = HoldLoop(self._hold_pcm, media.playout.frame_len)
             media.on_agent_frame = self.hear_agent
 
     # ---- helpers -----------------------------------------------------------------------------------------

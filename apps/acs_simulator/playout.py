@@ -54,18 +54,20 @@ class AgentPlayout:
     def queued_ms(self) -> float:
         return len(self._queue) / 2 / self.sample_rate * 1000.0
 
-    def tick(self, *, to_caller: bool = True) -> bool:
+    def tick(self, *, to_caller: bool = True, held_audio: bytes | None = None) -> bool:
         """Play one frame (`last_frame`) into the recording; True when it carried agent speech. A caller on
-        hold (`to_caller` False) does not hear it: their recording gets silence."""
+        hold (`to_caller` False) does not hear it: their recording gets `held_audio` (the hold audio's frame)
+        or silence."""
+        heard_on_hold = held_audio if held_audio is not None else self._silence
         if not self._queue:
-            self.recording += self._silence
+            self.recording += self._silence if to_caller else heard_on_hold
             self.last_frame = self._silence
             return False
         frame = bytes(self._queue[: self.frame_len])
         del self._queue[: self.frame_len]
         if len(frame) < self.frame_len:
             frame += bytes(self.frame_len - len(frame))
-        self.recording += frame if to_caller else self._silence
+        self.recording += frame if to_caller else heard_on_hold
         self.last_frame = frame
         return frame_is_voiced(frame, self.voiced_rms)
 

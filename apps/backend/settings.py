@@ -131,6 +131,17 @@ class Settings(SettingsSections, BaseSettings):
         description="Auth token of the Twilio account: checks X-Twilio-Signature on POST /api/v1/twilio/voice. "
         "Unset: the Twilio webhook answers 503 (fail closed).",
     )
+    twilio_account_sid: str | None = Field(
+        None,
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+        description="Account SID of the Twilio account (AC...): with TWILIO_AUTH_TOKEN, the agent's cold "
+        "transfer redirects a Twilio call to the queue through Twilio's REST API. Unset: Twilio calls "
+        "cannot transfer (the agent says so).",
+    )
+    twilio_api_base: str = Field(
+        "https://api.twilio.com",
+        description="Base URL of Twilio's REST API (the Twilio simulator's URL in tests).",
+    )
 
     # --- admin ---------------------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
@@ -287,6 +298,13 @@ class Settings(SettingsSections, BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("twilio_api_base")
+    @classmethod
+    def _twilio_api_base(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+            raise ValueError("TWILIO_API_BASE must be an http:// or https:// URL")
         return value.rstrip("/")
 
     # --- derived -------------------------------------------------------------------------------

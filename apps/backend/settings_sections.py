@@ -81,7 +81,7 @@ class ConversationSettings(BaseModel):
     hold_music_url: str | None = Field(
         None,
         description="Audio file URL (WAV/MP3, reachable by ACS) the caller hears on hold during a warm transfer. "
-        "Unset: the hold request carries no play source.",
+        "Unset: the service's own soft hold chime, served at PUBLIC_BASE_URL/api/v1/audio/hold.wav.",
     )
     transfer_target_number: str | None = Field(
         None,

@@ -20,6 +20,7 @@ import httpx
 
 from apps.acs_simulator import timeline as tl
 from apps.acs_simulator.caller_audio import CallerStep, validate_script
+from apps.twilio_simulator.rest_api import TwilioRestApi
 from apps.twilio_simulator.stream import TwilioStream
 
 VOICE_PATH = "/api/v1/twilio/voice"
@@ -61,6 +62,8 @@ class TwilioCallResult:
     close_reason: str = ""
     hung_up_by: str = ""
     script_error: str | None = None
+    redirect_twiml: str | None = None
+    """The TwiML the call was redirected to through the REST API (hung_up_by "redirect")."""
     timeline: tl.Timeline = field(default_factory=tl.Timeline)
 
     @property
@@ -81,11 +84,13 @@ async def place_twilio_call(
     signature: str | None = None,
     hang_up_after_silence_s: float = 2.0,
     max_duration_s: float = 60.0,
+    rest_api: TwilioRestApi | None = None,
 ) -> TwilioCallResult:
-    """One call. `signed_url`: the URL to sign (default: the one posted to); `signature`: send this instead."""
+    """One call. `signed_url`: the URL to sign (default: the one posted to); `signature`: send this instead;
+    `rest_api`: Twilio's REST API the backend may update the call through (its account owns the call)."""
     validate_script(script)
     call_sid = "CA" + uuid.uuid4().hex
-    account_sid = "AC" + uuid.uuid4().hex
+    account_sid = rest_api.account_sid if rest_api is not None else "AC" + uuid.uuid4().hex
     params = {
         "AccountSid": account_sid,
         "ApiVersion": "2010-04-01",
@@ -118,12 +123,17 @@ async def place_twilio_call(
     )
     await stream.connect()
     result.connected = True
+    if rest_api is not None:
+        rest_api.attach(call_sid, stream)
     try:
         result.hung_up_by, result.script_error = await _converse(
             stream, script, hang_up_after_silence_s, max_duration_s
         )
     finally:
+        if rest_api is not None:
+            rest_api.detach(call_sid)
         await stream.hang_up()
+    result.redirect_twiml = stream.redirect_twiml
     result.agent_pcm = bytes(stream.playout.recording)
     result.clears = stream.playout.clears
     result.marks_echoed = stream.marks_echoed
@@ -138,15 +148,18 @@ async def _converse(
 
     talk = asyncio.create_task(stream.play_script(script, silence_s, max_duration_s))
     closed = asyncio.create_task(stream.closed_by_backend.wait())
+    redirected = asyncio.create_task(stream.redirected.wait())
     try:
         done, _ = await asyncio.wait(
-            {talk, closed}, timeout=max_duration_s, return_when=asyncio.FIRST_COMPLETED
+            {talk, closed, redirected}, timeout=max_duration_s, return_when=asyncio.FIRST_COMPLETED
         )
     finally:
-        for task in (talk, closed):
+        for task in (talk, closed, redirected):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.gather(talk, closed, return_exceptions=True)
+            await asyncio.gather(talk, closed, redirected, return_exceptions=True)
+    if redirected in done:
+        return "redirect", None
     if closed in done:
         return "backend", None
     if talk in done and not talk.cancelled() and talk.exception() is not None:

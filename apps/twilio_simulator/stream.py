@@ -6,6 +6,7 @@ has played, and on `clear` drop the queued audio and echo every outstanding mark
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import uuid
@@ -23,6 +24,7 @@ from voice.audio.codecs import mulaw_decode, mulaw_encode
 log = logging.getLogger(__name__)
 
 RATE = 8000
+REDIRECTED = "redirected"
 FRAME_BYTES = RATE * FRAME_MS // 1000 * 2  # PCM16 at 8 kHz: 320 bytes (160 mu-law bytes on the wire)
 
 
@@ -91,6 +93,9 @@ class TwilioStream(CallerStream):
         self.marks_echoed: list[str] = []
         self.unknown_messages = 0
         self._sequence = 0
+        self.redirected = asyncio.Event()
+        """The call left `<Connect><Stream>` for new TwiML (Twilio's REST API updated it)."""
+        self.redirect_twiml: str | None = None
 
     def _message(self, event: str, **body: object) -> str:
         self._sequence += 1
@@ -158,4 +163,14 @@ class TwilioStream(CallerStream):
 
     async def hang_up(self) -> None:
         """The caller hangs up: `stop`, then close the socket."""
+        if not self.redirected.is_set():
+            await self._hang_up()
+
+    async def leave_stream(self, twiml: str) -> None:
+        """The call was redirected to new TwiML: Twilio ends the stream as on a hang-up (`stop`, then close)."""
+        if self.redirected.is_set():
+            return
+        self.redirect_twiml = twiml
+        self.redirected.set()
+        self.timeline.mark(REDIRECTED)
         await self._hang_up()

@@ -14,6 +14,7 @@ from apps.acs_simulator.server import AcsSimulator
 from tests.support import Backend, eventually, running_backend
 
 HUMAN, VOICEMAIL, NO_ANSWER, BUSY = "+15550100201", "+15550100202", "+15550100203", "+15550100204"
+LATE_BEEP = "+15550100205"
 
 
 @pytest.fixture
@@ -23,6 +24,8 @@ async def simulator() -> AsyncIterator[AcsSimulator]:
         VOICEMAIL: Callee.voicemail(),
         NO_ANSWER: Callee.no_answer(),
         BUSY: Callee.busy(),
+        # A one-second greeting, then a full second before the beep: taken for a person at first.
+        LATE_BEEP: Callee.voicemail("Leave a message.", beep_after_s=1.0),
     }
     async with AcsSimulator(port=0, callees=callees) as sim:
         yield sim
@@ -82,6 +85,35 @@ async def test_a_voicemail_gets_the_scenarios_message_after_the_beep_then_a_hang
     message_ms = len(call.media.playout.recording) * 1000 / (2 * call.sample_rate) - beep_end.t_ms
     assert message_ms > 3000, "the voicemail recorded the whole message"
     left = [e for e in map(_event, record["events"]) if e.type == "voicemail_left"]
+    assert left and "Contoso Bank" in (left[0].detail or "")
+
+
+async def test_a_beep_soon_after_a_person_verdict_stops_the_agent_and_leaves_the_message_after_it(
+    simulator: AcsSimulator, backend: Backend
+) -> None:
+    placed = await place(backend, LATE_BEEP)
+    call = simulator.calls[placed["call_connection_id"]]
+    await eventually(call.ended.is_set, timeout=40)
+    record = await final_record(backend, placed["call_id"])
+    events = list(map(_event, record["events"]))
+    assert [e.detail for e in events if e.type == "answered_by"] == ["human", "voicemail"]
+    assert record["answered_by"] == "voicemail"
+    screening = [e.detail or "" for e in events if e.type == "answer_screening"]
+    assert "beep after the human verdict" in screening[-1], screening
+
+    beep_end = next(e for e in call.timeline.of(tl.CALLER_SPEECH_END) if e.detail["what"].startswith("tone"))
+    starts = call.timeline.of(tl.AGENT_AUDIO_START)
+    early = [e for e in starts if e.t_ms < beep_end.t_ms]  # the agent's greeting, begun for a person
+    if early:  # it was cut: StopAudio, and nothing of it plays on after the beep
+        assert call.timeline.of(tl.STOP_AUDIO_RECEIVED), call.timeline.format_table()
+        stops = [e for e in call.timeline.of(tl.AGENT_AUDIO_STOP) if e.t_ms > early[-1].t_ms]
+        assert stops and stops[0].t_ms <= beep_end.t_ms, call.timeline.format_table()
+    assert [e for e in starts if e.t_ms >= beep_end.t_ms], "the message follows the beep"
+    assert call.hung_up_by == "backend", "the agent hangs up after its message"
+    assert call.media is not None
+    message_ms = len(call.media.playout.recording) * 1000 / (2 * call.sample_rate) - beep_end.t_ms
+    assert message_ms > 3000, "the voicemail recorded the whole message"
+    left = [e for e in events if e.type == "voicemail_left"]
     assert left and "Contoso Bank" in (left[0].detail or "")
 
 

@@ -188,3 +188,26 @@ async def test_a_cold_transfer_scenario_hands_the_caller_straight_to_its_own_que
     assert result.hung_up_by == "transfer"
     transcript = await transcript_of(backend, result.call_connection_id)
     assert transcript.outcome is not None and transcript.outcome.reason == "transferred to a human"
+
+
+async def test_without_hold_music_the_caller_hears_the_services_own_hold_audio(
+    simulator: AcsSimulator, tmp_path: Path
+) -> None:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "banking_warm.yaml").write_text(SCENARIO)
+    async with running_backend(simulator, agents_dir=tmp_path) as backend:
+        assert backend.settings.hold_music_url is None
+        result = await simulator.place_call(
+            backend.url, ASK_FOR_A_PERSON, to_number=WARM_LINE, max_duration_s=60, hang_up_after_silence_s=20
+        )
+    call = simulator.calls[result.call_connection_id]
+    hold = next(r for r in simulator.requests if r.path.endswith(":hold"))
+    own = f"{backend.url}/api/v1/audio/hold.wav"
+    assert hold.body["playSourceInfo"] == {"kind": "file", "file": {"uri": own}}
+    assert call.timeline.first(legs.HOLD_AUDIO_PLAYING) is not None, call.timeline.format_table()
+    assert not call.warnings, call.warnings
+    assert call.legs.bridged_to == HUMAN_QUEUE
+
+    # While held the caller heard the chime, not dead air (and never the briefing, checked above).
+    media = call.media
+    assert media is not None and media.hold_audio_voiced_ms >= 500, call.timeline.format_table()

@@ -10,6 +10,11 @@ Two cues, measured per 20 ms frame:
   frame. A beep is a machine whatever the greeting was, and the end of the beep is when to leave the message.
 A machine without a beep gets the message after `no_beep_silence_ms` of quiet (or `beep_wait_ms` at most).
 
+A short greeting ("Leave a message.") whose beep comes after a long pause is first taken for a person. So after
+a human verdict the detector keeps listening for a beep for `late_beep_ms`: the agent has started already (no
+added wait for a real person), and a beep in that window turns the verdict into MACHINE (`overturned`), then
+LEAVE_MESSAGE when the beep ends, as for any machine.
+
 The detector is a pure function of the audio it is fed (time is counted in frames), so it is tested on
 synthesized speech and tones.
 """
@@ -37,6 +42,8 @@ class AmdConfig(BaseModel):
     """Share of a frame's energy within +-2 FFT bins of its peak for it to be tone (speech peaks near 0.9)."""
     no_beep_silence_ms: int = Field(default=2500, gt=0)
     beep_wait_ms: int = Field(default=15000, gt=0)
+    late_beep_ms: int = Field(default=1500, ge=0)
+    """After a human verdict, how long a beep still turns it into a machine (0: the human verdict is final)."""
 
 
 class AmdEvent(StrEnum):
@@ -48,6 +55,8 @@ class AmdEvent(StrEnum):
 
 class _Phase(StrEnum):
     LISTENING = "listening"
+    LATE_BEEP = "late_beep"
+    """Human verdict given; still listening for a beep for late_beep_ms."""
     AWAIT_BEEP = "await_beep"
     IN_BEEP = "in_beep"
     DONE = "done"
@@ -83,6 +92,8 @@ class AnsweringMachineDetector:
         self._tone_ms = 0
         self._tone_hz: float | None = None
         self.verdict: AmdEvent | None = None
+        self.overturned = False
+        """A beep after the human verdict made it a machine."""
         self.beep_hz: float | None = None
         self.greeting_ms = 0
 
@@ -114,9 +125,15 @@ class AnsweringMachineDetector:
             self._phase = _Phase.DONE
             return [AmdEvent.LEAVE_MESSAGE]
         if tone and self._tone_ms >= self.config.min_beep_ms:
+            late = self._phase is _Phase.LATE_BEEP
             self._phase = _Phase.IN_BEEP
             self.beep_hz = self._tone_hz
-            return self._decide(AmdEvent.MACHINE, now) if self.verdict is None else []
+            self.overturned = late
+            return self._decide(AmdEvent.MACHINE, now) if self.verdict is None or late else []
+        if self._phase is _Phase.LATE_BEEP:
+            if now - self._verdict_ms >= self.config.late_beep_ms:
+                self._phase = _Phase.DONE
+            return []
         if self._phase is _Phase.AWAIT_BEEP:
             quiet_ms = now - self._last_sound_ms
             if (
@@ -157,7 +174,7 @@ class AnsweringMachineDetector:
         self.verdict = verdict
         self._verdict_ms = now
         if verdict is AmdEvent.HUMAN:
-            self._phase = _Phase.DONE
+            self._phase = _Phase.LATE_BEEP if self.config.late_beep_ms > 0 else _Phase.DONE
         elif self._phase is _Phase.LISTENING:
             self._phase = _Phase.AWAIT_BEEP
         return [verdict]

@@ -4,6 +4,10 @@
 has decided, the callee's audio goes only to the detector and the agent stays silent (a person hears nothing
 odd: they said "Hello?" and the agent answers it). A human verdict starts the agent; a machine verdict waits
 for the beep, speaks the voicemail message once, and hangs up.
+
+A beep soon after a human verdict (the detector's `late_beep_ms`: a short greeting, then a late beep) means it
+was a machine after all: the agent is stopped (its queued audio dropped, StopAudio sent, the orchestrator
+closed) and the voicemail message is left when the beep ends. A real person never waits for this check.
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ class AnsweringMachineGate:
         self._playout: PacedPlayout | None = None
         self._sample_rate = 16000
         self._started_inner = False
+        self._inner_closed = False
         self._message_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[None] | None = None
         self.answered_by: AnsweredBy | None = None
 
     @property
@@ -63,24 +69,28 @@ class AnsweringMachineGate:
         self._detector = AnsweringMachineDetector(sample_rate, self._config)
 
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
+        detector = self._detector
+        if detector is not None and not detector.finished:
+            for event in detector.feed(pcm):
+                if event is AmdEvent.HUMAN:
+                    self._decided("human")
+                    await self._start_agent()
+                elif event is AmdEvent.MACHINE:
+                    self._decided("voicemail")
+                    if self._started_inner:  # a late beep: it was a machine after all
+                        self._started_inner = False
+                        self._stop_task = asyncio.create_task(self._stop_agent(), name="voicemail-stop-agent")
+                elif event is AmdEvent.LEAVE_MESSAGE and self._message_task is None:
+                    self._message_task = asyncio.create_task(self._leave_message(), name="voicemail-message")
         if self._started_inner:
             await self.inner.on_audio(pcm, probabilities)
-            return
-        if self._detector is None or self._detector.finished:
-            return
-        for event in self._detector.feed(pcm):
-            if event is AmdEvent.HUMAN:
-                self._decided("human")
-                await self._start_agent()
-            elif event is AmdEvent.MACHINE:
-                self._decided("voicemail")
-            elif event is AmdEvent.LEAVE_MESSAGE and self._message_task is None:
-                self._message_task = asyncio.create_task(self._leave_message(), name="voicemail-message")
 
     def _decided(self, who: AnsweredBy) -> None:
         self.answered_by = who
         detector = self._detector
         detail = f"{who} (greeting {detector.greeting_ms} ms)" if detector is not None else who
+        if detector is not None and detector.overturned:
+            detail = f"{who} (a beep after the human verdict; greeting {detector.greeting_ms} ms)"
         log.info("answered by", extra={"answered_by": who})
         self._on_outcome("answered_by", who)
         self._on_outcome("answer_screening", detail)
@@ -90,9 +100,22 @@ class AnsweringMachineGate:
         self._started_inner = True
         await self.inner.start(sample_rate=self._sample_rate, playout=self._playout)
 
+    async def _stop_agent(self) -> None:
+        """Silence the agent now (drop its queued audio, StopAudio), then close it; silence again in case it
+        queued more while closing."""
+        playout = self._playout
+        assert playout is not None
+        log.info("beep after the human verdict: stopping the agent for the voicemail message")
+        await playout.interrupt()
+        self._inner_closed = True
+        await self.inner.aclose("voicemail")
+        await playout.interrupt()
+
     async def _leave_message(self) -> None:
         playout = self._playout
         assert playout is not None
+        if self._stop_task is not None:
+            await self._stop_task
         if self._message:
             try:
                 pcm = await self._tts.synthesize(
@@ -118,6 +141,11 @@ class AnsweringMachineGate:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._stop_task is not None:  # short, and must finish closing the agent: awaited, not cancelled
+            with contextlib.suppress(Exception):
+                await self._stop_task
+        if self._inner_closed:  # stopped for a late beep: closed already
+            return
         if self.answered_by == "voicemail" and reason is None:
             reason = "voicemail"
         await self.inner.aclose(reason)

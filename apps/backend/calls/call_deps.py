@@ -16,12 +16,21 @@ from apps.backend.calls.cost import CallUsageMeter
 from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.media_listener import CallRecordMediaListener
 from apps.backend.calls.start_agent import start_agent
+from apps.backend.calls.twilio_control import TwilioCallControl
 from apps.backend.calls.warm_transfer import AcsTransferLine
 from apps.backend.guidance.service import live_guidance
+from apps.backend.hold_audio import hold_audio_url
 from apps.backend.observability.usage_metrics import UsageMetrics
 from apps.backend.settings import Settings
-from apps.backend.storage.call_store import CallChannel, CallDirection, CallRecord, RedisCallStore
+from apps.backend.storage.call_store import (
+    CallCarrier,
+    CallChannel,
+    CallDirection,
+    CallRecord,
+    RedisCallStore,
+)
 from apps.backend.storage.session_store import RedisSessionStore
+from apps.backend.twilio.rest import TwilioRest
 from registries.scenariostore.schema import E164_PATTERN, ScenarioSpec, normalize_number
 from registries.snapshot import RegistrySnapshot
 from voice.audio.turn_batcher import TurnScorer, shared_turn_batcher
@@ -53,8 +62,11 @@ class CallDepsBuilder:
     turn_model: TurnScorer | None = field(init=False)
     """The process's end-of-turn model (batched across calls), None when not installed or turned off."""
     prices: PriceTable = field(init=False)
+    twilio_rest: TwilioRest | None = field(init=False)
+    """Twilio's REST API for transfers, when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are both set."""
 
     def __post_init__(self) -> None:
+        self.twilio_rest = twilio_rest(self.settings)
         self.prices = load_price_table(self.settings.price_table_file)  # a bad file stops startup, named
         self.config = CallConfig(
             idle_reprompt_s=self.settings.idle_reprompt_seconds,
@@ -123,6 +135,8 @@ class CallDepsBuilder:
         target = scenario.transfer_target or self.settings.transfer_target_number
         if scenario.transfer != "warm" or not target or record.channel is not CallChannel.PHONE:
             return None
+        if record.carrier is CallCarrier.TWILIO:
+            return None  # no hold/add-participant over Twilio here: the transfer goes cold
         inbound = record.direction is CallDirection.INBOUND
         person, ours = (record.caller, record.callee) if inbound else (record.callee, record.caller)
         person, ours = normalize_number(person), normalize_number(ours)
@@ -137,7 +151,8 @@ class CallDepsBuilder:
             target_number=target,
             answer_timeout_s=scenario.transfer_answer_timeout_s
             or self.settings.warm_transfer_answer_timeout_seconds,
-            hold_music_url=self.settings.hold_music_url,
+            hold_music_url=self.settings.hold_music_url
+            or hold_audio_url(self.settings.effective_public_base_url),
             record=observer.writer.submit,
         )
 
@@ -161,16 +176,30 @@ class CallDepsBuilder:
         )
         if saved is not None:
             conversation.restore(saved)
-        control = AcsCallControl(
-            call_id=record.call_id,
-            store=self.store,
-            acs=self.acs,
-            hang_up=hang_up,
-            # The scenario's own queue wins for cold transfers too (and for a warm one that falls back to cold).
-            transfer_target=conversation.scenario.transfer_target or self.settings.transfer_target_number,
-            call_connection_id=record.call_connection_id,
-            record=observer.writer.submit,
-        )
+        # The scenario's own queue wins for cold transfers too (and for a warm one that falls back to cold).
+        transfer_target = conversation.scenario.transfer_target or self.settings.transfer_target_number
+        control: AcsCallControl
+        if record.carrier is CallCarrier.TWILIO:
+            control = TwilioCallControl(
+                call_id=record.call_id,
+                call_sid=record.carrier_call_id,
+                rest=self.twilio_rest,
+                store=self.store,
+                acs=self.acs,
+                hang_up=hang_up,
+                transfer_target=transfer_target,
+                record=observer.writer.submit,
+            )
+        else:
+            control = AcsCallControl(
+                call_id=record.call_id,
+                store=self.store,
+                acs=self.acs,
+                hang_up=hang_up,
+                transfer_target=transfer_target,
+                call_connection_id=record.call_connection_id,
+                record=observer.writer.submit,
+            )
         return CallDeps(
             conversation=conversation,
             call_control=control,
@@ -184,3 +213,13 @@ class CallDepsBuilder:
             redaction=RedactionPolicy(enabled=self.settings.redact_transcripts),
             turn_model=self.turn_model,
         )
+
+
+def twilio_rest(settings: Settings) -> TwilioRest | None:
+    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+        return None
+    return TwilioRest(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        api_base=settings.twilio_api_base,
+    )

@@ -16,3 +16,10 @@ def connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
     for name, value in parameters.items():
         SubElement(stream, "Parameter", {"name": name, "value": value})
     return '<?xml version="1.0" encoding="UTF-8"?>' + tostring(response, encoding="unicode")
+
+
+def dial(number: str) -> str:
+    """Hand the call to `number` (E.164): what a cold transfer redirects a live Twilio call to."""
+    response = Element("Response")
+    SubElement(response, "Dial").text = number
+    return tostring(response, encoding="unicode")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.unit.audio.signals import silence_pcm16, sine, synthesize_speech, to_pcm16, white_noise
-from voice.audio.answering_machine import AmdEvent, AnsweringMachineDetector, tone_peak_hz
+from voice.audio.answering_machine import AmdConfig, AmdEvent, AnsweringMachineDetector, tone_peak_hz
 
 RATE = 16000
 
@@ -23,9 +23,11 @@ def beep(hz: float = 1000.0, seconds: float = 0.5) -> bytes:
     return to_pcm16(sine(hz, RATE, seconds, dbfs=-10.0))
 
 
-def run(pcm: bytes, chunk_ms: int = 20) -> tuple[AnsweringMachineDetector, list[tuple[int, AmdEvent]]]:
+def run(
+    pcm: bytes, chunk_ms: int = 20, config: AmdConfig | None = None
+) -> tuple[AnsweringMachineDetector, list[tuple[int, AmdEvent]]]:
     """Feed `pcm` in `chunk_ms` chunks; each event with the audio time (ms) at which it was returned."""
-    detector = AnsweringMachineDetector(RATE)
+    detector = AnsweringMachineDetector(RATE, config)
     step = RATE * chunk_ms // 1000 * 2
     events = []
     for start in range(0, len(pcm), step):
@@ -98,3 +100,31 @@ def test_noise_is_not_a_tone_but_a_sine_is() -> None:
     assert tone_peak_hz(white_noise(RATE, 0.02).astype(np.float64), RATE, 0.95) is None
     tone = sine(1000.0, RATE, 0.02).astype(np.float64)
     assert tone_peak_hz(tone, RATE, 0.95) == pytest.approx(1000.0, abs=50)
+
+
+def test_a_beep_soon_after_a_human_verdict_makes_it_a_machine_and_the_message_follows_the_beep() -> None:
+    greeting = (
+        silence_pcm16(RATE, 0.2) + synthesize_speech("Leave a message.", RATE) + silence_pcm16(RATE, 1.0)
+    )
+    detector, events = run(greeting + beep(1400.0, 0.8) + silence_pcm16(RATE, 2.0))
+    assert [e for _, e in events] == [AmdEvent.HUMAN, AmdEvent.MACHINE, AmdEvent.LEAVE_MESSAGE]
+    human_ms, machine_ms, message_ms = (t for t, _ in events)
+    greeting_ms = len(greeting) * 1000 // (2 * RATE)
+    assert human_ms < greeting_ms < machine_ms <= human_ms + 1500  # the person verdict came first, in time
+    assert greeting_ms + 800 <= message_ms <= greeting_ms + 900, "the message starts as the beep ends"
+    assert detector.verdict is AmdEvent.MACHINE and detector.overturned
+    assert detector.finished
+
+
+def test_a_beep_long_after_the_human_verdict_changes_nothing() -> None:
+    hello = silence_pcm16(RATE, 0.3) + synthesize_speech("Hello?", RATE)
+    detector, events = run(hello + silence_pcm16(RATE, 2.5) + beep() + silence_pcm16(RATE, 1.0))
+    assert [e for _, e in events] == [AmdEvent.HUMAN]
+    assert detector.verdict is AmdEvent.HUMAN and not detector.overturned and detector.beep_hz is None
+
+
+def test_without_the_late_window_a_human_verdict_is_final() -> None:
+    greeting = synthesize_speech("Leave a message.", RATE) + silence_pcm16(RATE, 1.0)
+    detector, events = run(greeting + beep() + silence_pcm16(RATE, 1.0), config=AmdConfig(late_beep_ms=0))
+    assert [e for _, e in events] == [AmdEvent.HUMAN]
+    assert detector.finished

@@ -156,7 +156,12 @@ async def _mark_connected(runtime: Runtime, call_id: str) -> None:
 
 async def _mark_ended(runtime: Runtime, call_id: str, reason: str) -> None:
     """The stream is over, so is the call (Twilio hangs up after `<Connect>` ends): never left connected."""
+
+    def end(record: CallRecord) -> None:
+        # A cold transfer redirected the call: Twilio stopped the stream to run the <Dial>.
+        record.end("transferred to a human" if record.status is CallStatus.TRANSFERRING else reason)
+
     try:
-        await runtime.calls.store.update(call_id, lambda r: r.end(reason))
+        await runtime.calls.store.update(call_id, end)
     except (CallNotFound, RedisError, OSError) as exc:
         log.warning("twilio call end not recorded", extra={"error_type": type(exc).__name__})
