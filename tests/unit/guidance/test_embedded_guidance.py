@@ -33,13 +33,15 @@ MIN_TONE_ACCURACY = 0.9
 # tone_examples.py (263 snippets, another author), 5-fold cross-validated with the full reader: 183/263 for
 # seed 0 (181 and 182 for seeds 1 and 2); the lexicon-and-VADER reader before it read 99/263 of them right.
 MIN_CROSS_VALIDATED_ACCURACY = 0.66
-# The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20.
-MIN_HELDOUT_TONE_ACCURACY = 0.35
+# The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20; the
+# embedding reader (developed on tone_examples.py only, measured here once when done) 17/20.
+MIN_HELDOUT_TONE_ACCURACY = 0.8
 MIN_HELDOUT_CHECKLIST_ACCURACY = 0.9  # 19/21 items: agents that word things their own way are missed
 # The second held-out set (46 call snippets labelled for tone and checklist before the engine first read them):
-# tone 22/46 (always-calm would score 12/46; only 10 of the 34 upset callers were read right), checklist items
-# 186/200 (done 66/79: agents' own wordings are missed; missing 93/94; not applicable 27/27).
-MIN_HELDOUT_CALLS_TONE_ACCURACY = 0.45
+# tone 22/46 with the lexicon reader (always-calm would score 12/46; only 10 of the 34 upset callers were read
+# right), 39/46 with the embedding reader (measured once, as above; 27 of the 34 upset callers, all 12 calm
+# ones), checklist items 186/200 (done 66/79: agents' own wordings are missed; missing 93/94; n.a. 27/27).
+MIN_HELDOUT_CALLS_TONE_ACCURACY = 0.82
 MIN_HELDOUT_CALLS_CHECKLIST_ACCURACY = 0.9
 
 
