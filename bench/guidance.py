@@ -2,7 +2,7 @@
 
 The same scripted banking calls as the latency benchmark (espeak phrases through the ACS simulator into a
 backend worker with the instant providers, so a slowdown of ours would not hide behind model time), run with
-guidance off, with the embedded engine (computed on the worker's event loop after every caller turn), and with
+guidance off, with the embedded engine (computed in a worker thread after every caller turn), and with
 a chat model behind it (the loopback OpenAI fake answering each guidance request after `MODEL_DELAY_S`: the
 requests are in flight while the caller's next turns are answered). The guidance interval is the least
 allowed, so guidance runs after every turn. Per set: the response time at the caller's ear and the server's

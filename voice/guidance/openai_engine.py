@@ -17,7 +17,7 @@ from typing import Any, Self, cast
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from registries.scenariostore.schema import ScenarioSpec
-from voice.guidance.engine import embedded_report
+from voice.guidance.engine import aembedded_report
 from voice.guidance.models import MAX_TURNS, GuidanceReport, GuidanceTurn
 from voice.guidance.structured import UnusableAnswer, messages, report_from_answer, response_format
 from voice.usage.amounts import UsageAmounts
@@ -66,7 +66,7 @@ class OpenAIGuidance:
                 "guidance model failed; embedded guidance instead",
                 extra={"provider": self.name, "error_type": type(exc).__name__},
             )
-            return embedded_report(scenario, recent)
+            return await aembedded_report(scenario, recent)
 
     async def _ask(self, scenario: ScenarioSpec, turns: list[GuidanceTurn]) -> GuidanceReport:
         items = scenario.guidance.checklist if scenario.guidance is not None else ()

@@ -1,12 +1,15 @@
-"""The caller's tone from what they said, from two lexicons:
-- cue phrases per tone (ours, weighted), read over the caller's last few turns with the latest counting most:
-  they tell confused, frustrated, angry and distressed apart;
-- VADER's valence lexicon (shipped inside the vaderSentiment wheel, with its rules for negation, boosters,
-  capitals and "!"): how negative or positive the latest turn is. When no cue fires, a strongly negative turn
-  is angry when aimed at the agent or the company ("you", "this is") and distressed otherwise; it also makes
-  each reading more or less sure. Mildly negative turns stay calm: callers describe pain and problems calmly.
+"""The caller's tone from what they said, read per turn from three sources added up as logits:
+- a softmax regression over the turn's sentence embedding (`tone_model.py`, fitted on our labelled examples):
+  the tone of turns in words no list foresaw;
+- cue phrases per tone (ours, weighted): strong explicit signals ("i'm confused", "how many times");
+- VADER's valence (its lexicon, with its rules for negation, boosters, capitals and "!"): a negative turn
+  leans away from calm, a positive one towards it.
+The caller's last few turns are read, the latest counting most (their probabilities averaged with `RECENCY`
+weights); the confidence is the averaged probability of the tone read (0.2 is a guess among five; at
+most `MAX_CONFIDENCE`), and about as often right as it says on the examples, cross-validated.
 
-Measured on tests/unit/guidance/labelled.py and the held-out sets heldout.py and heldout_calls.py (see their
+Blocking (the embedding, ~7 ms per new turn; the model's fit, ~2 s once per process): run it off the event loop.
+Measured on tone_examples.py (cross-validated) and the held-out sets heldout.py and heldout_calls.py (see their
 test for the numbers and floors)."""
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from voice.guidance.checklist import phrase_pattern
-from voice.guidance.models import Tone, ToneReading
+from voice.guidance.models import TONES, Tone, ToneReading
+from voice.guidance.tone_model import shared_model, softmax, turn_vectors
 from voice.llm.local_brain.spoken import normalize
 
 RECENCY = (1.0, 0.5, 0.25)
@@ -52,13 +57,12 @@ CUES: dict[Tone, dict[str, float]] = {
     },
 }  # fmt: skip
 _VADER = SentimentIntensityAnalyzer()  # reads its lexicon file once, at import (before any call is served)
-STRONGLY_NEGATIVE = -0.5
-"""VADER compound at or below which a turn without cues is not calm."""
-AGREEING = 0.3
-"""|compound| from which VADER's valence agrees with a reading and makes it surer."""
-_AIMED_AT_US = re.compile(r"\b(?:you|your|you're|yours|this is|that's|this bank|this company)\b")
-PLEASED = ("thank you", "thanks", "great", "perfect", "wonderful", "appreciate", "that helps", "sounds good")
-PRIORITY: tuple[Tone, ...] = ("distressed", "angry", "frustrated", "confused")
+CUE_WEIGHT = 1.0
+"""Logit per unit of cue score (cue weights run 0.5-2.5 a phrase)."""
+VALENCE_WEIGHT = 1.0
+"""Logit per unit of VADER compound: negative adds to every upset tone, positive to calm."""
+MAX_CONFIDENCE = 0.95
+"""Never certain: even many strong cues can be irony or a quote."""
 _NEGATED = re.compile(r"\b(?:not|no|never|isn't|i'm not)\s+(?:\w+\s+)?$")
 
 
@@ -86,27 +90,27 @@ def valence(text: str) -> float:
     return float(_VADER.polarity_scores(text)["compound"])
 
 
+def _lexicon_logits(text: str) -> np.ndarray:
+    scores = _score(text)
+    logits = CUE_WEIGHT * np.array([scores.get(tone, 0.0) for tone in TONES])
+    compound = valence(text)
+    if compound >= 0:
+        logits[0] += VALENCE_WEIGHT * compound
+    else:
+        logits[1:] -= VALENCE_WEIGHT * compound
+    return logits
+
+
 def classify_tone(caller_texts: Sequence[str]) -> ToneReading:
-    """The tone of the caller's latest turns (oldest first in `caller_texts`)."""
+    """The tone of the caller's latest turns (oldest first in `caller_texts`). Blocking: see the module."""
     recent = list(caller_texts[-len(RECENCY) :])[::-1]
-    totals: dict[Tone, float] = {}
-    for weight, text in zip(RECENCY, recent, strict=False):
-        for tone, score in _score(text).items():
-            totals[tone] = totals.get(tone, 0.0) + weight * score
-    compound = valence(recent[0]) if recent else 0.0
-    if not totals:
-        if compound <= STRONGLY_NEGATIVE:
-            aimed = bool(_AIMED_AT_US.search(normalize(recent[0])))
-            sure = min(0.8, 0.5 + (STRONGLY_NEGATIVE - compound))
-            return ToneReading(tone="angry" if aimed else "distressed", confidence=round(sure, 2))
-        pleased = bool(recent) and any(phrase_pattern(p).search(normalize(recent[0])) for p in PLEASED)
-        if pleased or compound >= AGREEING:
-            return ToneReading(tone="calm", confidence=0.8)
-        return ToneReading(tone="calm", confidence=0.6 if compound > -AGREEING else 0.5)
-    best = max(PRIORITY, key=lambda t: (totals.get(t, 0.0), -PRIORITY.index(t)))
-    top = totals[best]
-    share = top / sum(totals.values())
-    confidence = 0.5 + 0.45 * share * min(top, 3.0) / 3.0  # clearer and stronger cues: surer
-    if best != "confused":  # confusion is not negative valence; the other tones are
-        confidence += 0.1 if compound <= -AGREEING else -0.1 if compound >= AGREEING else 0.0
-    return ToneReading(tone=best, confidence=round(min(0.95, max(0.5, confidence)), 2))
+    if not recent:
+        return ToneReading(tone="calm", confidence=0.5)
+    logits = shared_model().logits(turn_vectors(recent))
+    weights = np.array(RECENCY[: len(recent)])
+    per_turn = np.stack(
+        [softmax(row + _lexicon_logits(text)) for row, text in zip(logits, recent, strict=True)]
+    )
+    probs = weights @ per_turn / weights.sum()
+    best = int(probs.argmax())
+    return ToneReading(tone=TONES[best], confidence=round(min(MAX_CONFIDENCE, float(probs[best])), 2))

@@ -18,22 +18,30 @@ from registries.snapshot import RegistrySnapshot
 from tests.support import eventually
 from voice.guidance.engine import EmbeddedGuidance, embedded_report
 from voice.guidance.live import LiveGuidance
-from voice.guidance.models import GuidanceReport, GuidanceTurn, ToneReading
-from voice.guidance.tone import classify_tone
+from voice.guidance.models import TONES, GuidanceReport, GuidanceTurn, ToneReading
+from voice.guidance.tone import MAX_CONFIDENCE, _score, classify_tone
+from voice.guidance.tone_examples import TONE_EXAMPLES
 from voice.transcript import ToolCallRecord, TranscriptTurn
 
 from .heldout import HELDOUT_CHECKLIST, HELDOUT_TONE
 from .heldout_calls import HELDOUT_CALLS
 from .labelled import CHECKLIST_CASES, TONE_SNIPPETS
+from .tone_cv import cross_validate
 
-MIN_TONE_ACCURACY = 0.9  # measured 50/50 on the set as written with the lexicon (the same author: optimistic)
-# The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20.
-MIN_HELDOUT_TONE_ACCURACY = 0.35
+# The first set (the cue lists' author's) now also trains the embedding model: accuracy on it is a fit.
+MIN_TONE_ACCURACY = 0.9
+# tone_examples.py (263 snippets, another author), 5-fold cross-validated with the full reader: 183/263 for
+# seed 0 (181 and 182 for seeds 1 and 2); the lexicon-and-VADER reader before it read 99/263 of them right.
+MIN_CROSS_VALIDATED_ACCURACY = 0.66
+# The held-out set (written after the engine, never tuned on): cue lexicon alone 5/20, with VADER 7/20; the
+# embedding reader (developed on tone_examples.py only, measured here once when done) 17/20.
+MIN_HELDOUT_TONE_ACCURACY = 0.8
 MIN_HELDOUT_CHECKLIST_ACCURACY = 0.9  # 19/21 items: agents that word things their own way are missed
 # The second held-out set (46 call snippets labelled for tone and checklist before the engine first read them):
-# tone 22/46 (always-calm would score 12/46; only 10 of the 34 upset callers were read right), checklist items
-# 186/200 (done 66/79: agents' own wordings are missed; missing 93/94; not applicable 27/27).
-MIN_HELDOUT_CALLS_TONE_ACCURACY = 0.45
+# tone 22/46 with the lexicon reader (always-calm would score 12/46; only 10 of the 34 upset callers were read
+# right), 39/46 with the embedding reader (measured once, as above; 27 of the 34 upset callers, all 12 calm
+# ones), checklist items 186/200 (done 66/79: agents' own wordings are missed; missing 93/94; n.a. 27/27).
+MIN_HELDOUT_CALLS_TONE_ACCURACY = 0.82
 MIN_HELDOUT_CALLS_CHECKLIST_ACCURACY = 0.9
 
 
@@ -82,23 +90,40 @@ def test_accuracy_on_the_held_out_call_snippets(snapshot: RegistrySnapshot) -> N
     assert items_right / items >= MIN_HELDOUT_CALLS_CHECKLIST_ACCURACY, (items_right, items)
 
 
-def test_vader_valence_reads_turns_without_cues() -> None:
-    # No cue phrase in these: VADER's lexicon finds them strongly negative.
+def test_turns_without_cue_phrases_are_read_by_their_embedding_and_valence() -> None:
+    # No cue phrase in these: the embedding model and VADER's valence read them.
     aimed = classify_tone(["this is a complete scam and you know it"])
-    assert aimed.tone == "angry" and 0.5 <= aimed.confidence <= 0.8
+    assert aimed.tone == "angry" and 0.5 <= aimed.confidence <= MAX_CONFIDENCE
     assert classify_tone(["there's smoke everywhere after the crash and i'm alone"]).tone == "distressed"
-    # Mildly negative (a symptom) stays calm, less sure; positive is surely calm.
-    assert classify_tone(["i have a sore throat since monday"]) == ToneReading(tone="calm", confidence=0.5)
-    assert classify_tone(["okay no problem"]) == ToneReading(tone="calm", confidence=0.8)
+    # A symptom told plainly and a pleased turn are calm.
+    assert classify_tone(["i have a sore throat since monday"]).tone == "calm"
+    assert classify_tone(["okay no problem"]).tone == "calm"
 
 
-def test_tone_reads_the_latest_turns_most_and_no_cue_is_calm() -> None:
-    assert classify_tone([]).tone == "calm"
+def test_tone_reads_the_latest_turns_most() -> None:
+    assert classify_tone([]) == ToneReading(tone="calm", confidence=0.5)
     calmed = classify_tone(["this is ridiculous", "okay", "fine thanks that works", "great thank you"])
-    assert (calmed.tone, calmed.confidence) == ("calm", 0.8)  # the outburst is three turns back
+    assert calmed.tone == "calm" and calmed.confidence > 0.5  # the outburst is three turns back
     heated = classify_tone(["my name is jordan", "i already told you my name twice"])
-    assert heated.tone == "frustrated" and 0.5 < heated.confidence <= 0.95
-    assert classify_tone(["i'm not angry just tell me the balance"]).tone == "calm"
+    assert heated.tone == "frustrated" and 0.5 < heated.confidence <= MAX_CONFIDENCE
+    assert classify_tone(["what's my balance", "this is ridiculous"]).tone == "angry"
+
+
+def test_strong_cues_are_sure_but_never_certain_and_a_negated_cue_does_not_count() -> None:
+    sure = classify_tone(["i already told you that twice this is frustrating"])
+    assert sure == ToneReading(tone="frustrated", confidence=MAX_CONFIDENCE)
+    assert _score("i'm not angry just tell me the balance") == {}
+    assert _score("i'm angry") == {"angry": 2.0}
+
+
+def test_cross_validated_accuracy_on_the_examples_and_a_meaningful_confidence() -> None:
+    assert len(TONE_EXAMPLES) >= 100 and {t for _, t, _ in TONE_EXAMPLES} == set(TONES)
+    assert {s for s, _, _ in TONE_EXAMPLES} == {"banking", "insurance", "triage"}
+    right, confusion, confidences = cross_validate(k=5, seed=0)
+    assert right / len(TONE_EXAMPLES) >= MIN_CROSS_VALIDATED_ACCURACY, sorted(confusion.items())
+    # Readings it is surer of are right more often.
+    when_right, when_wrong = confidences[:right], confidences[right:]
+    assert sum(when_right) / len(when_right) > sum(when_wrong) / len(when_wrong) + 0.1
 
 
 @pytest.mark.parametrize(("scenario", "turns", "expected"), CHECKLIST_CASES)
