@@ -263,6 +263,11 @@ class Runtime:
                 webrtc.preload,
                 _when_quiet(orchestrators.prepare, busy=lambda: calls.live_calls > 0),
                 _when_quiet(_import_relay, busy=lambda: calls.live_calls > 0),
+                *(
+                    [_when_quiet(_fit_tone_model, busy=lambda: calls.live_calls > 0)]
+                    if settings.guidance_enabled
+                    else []
+                ),
             ),
             name="warm-up-rest",
         )
@@ -352,6 +357,14 @@ async def _import_relay() -> None:
     from apps.backend.api.v1.relay import relay_runner
 
     await relay_runner()
+
+
+async def _fit_tone_model() -> None:
+    """The guidance tone reader's model (~2 s of CPU, numpy holding the GIL between steps), fitted while no call
+    is live rather than at a call's first guidance report."""
+    from voice.guidance.tone_model import shared_model
+
+    await asyncio.to_thread(shared_model)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
