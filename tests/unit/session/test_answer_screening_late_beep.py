@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from tests.call_doubles import Control, CountingSink
 from tests.unit.audio.signals import silence_pcm16, sine, to_pcm16
 from voice.session.answer_screening import AnsweringMachineGate
 from voice.transports.playout import PacedPlayout
@@ -14,18 +15,6 @@ from voice.tts.local import EspeakTts
 
 RATE = 16000
 FRAME = RATE // 50 * 2
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.stops = 0
-
-    async def send_audio(self, frame: bytes) -> None:
-        self.frames += 1
-
-    async def send_stop_audio(self) -> None:
-        self.stops += 1
 
 
 class Agent:
@@ -57,21 +46,10 @@ class Tts:
         return bytes(FRAME * 5)
 
 
-class Control:
-    def __init__(self) -> None:
-        self.hung_up: list[str] = []
-
-    async def hang_up(self, reason: str) -> None:
-        self.hung_up.append(reason)
-
-    async def transfer_to_human(self, reason: str) -> bool:
-        return False
-
-
 async def screen(
     pcm: bytes,
-) -> tuple[AnsweringMachineGate, Agent, Sink, Control, list[tuple[str, str | None]]]:
-    agent, sink, control = Agent(), Sink(), Control()
+) -> tuple[AnsweringMachineGate, Agent, CountingSink, Control, list[tuple[str, str | None]]]:
+    agent, sink, control = Agent(), CountingSink(), Control(transfer_ok=False)
     outcomes: list[tuple[str, str | None]] = []
     gate = AnsweringMachineGate(
         agent,  # type: ignore[arg-type]
