@@ -63,7 +63,7 @@ _CAPABILITIES = re.compile(
 )
 _GOODBYE = re.compile(
     r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?! (?:correct|right|true|good|fine|accurate|ok|okay|wrong|there|of it|my|the)\b)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
-    r"nothing else|no(?:thing)? more|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
+    r"nothing else(?! (?:came|come|went|go|gone|happened|hit|posted|showed|cleared|went through|is|was|on|in|out)\b)|no(?:thing)? more|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
     r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
     r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call)\b"
 )
@@ -126,6 +126,11 @@ def classify(text: str) -> Meta | None:
 def says_goodbye(text: str) -> bool:
     """Whether the caller said in words that they are done (what `end_call` needs)."""
     return _GOODBYE.search(normalize(text)) is not None
+
+
+def calls_it_off(text: str) -> bool:
+    """Whether the caller called off what was proposed in words ("no, wait, don't do that")."""
+    return _CALL_IT_OFF.search(normalize(text)) is not None
 
 
 def asks_for_person(text: str) -> bool:

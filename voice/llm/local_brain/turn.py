@@ -17,11 +17,11 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
-from voice.llm.local_brain.confirmations import Confirmations
+from voice.llm.local_brain.confirmations import Confirmations, after_call_off
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
-from voice.llm.local_brain.follow_ups import FollowUps
+from voice.llm.local_brain.follow_ups import ALREADY_DONE, FollowUps
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.keyed_entries import KeyedEntries
 from voice.llm.local_brain.keypad import dtmf_keys
@@ -61,8 +61,10 @@ CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,.!]*$")
 _THANKS = re.compile(
-    r"^(?:(?:ok(?:ay)?|great|perfect|awesome|alright|all right|cool|got it|good),? )?"
-    r"(?:thanks|thank you)(?: so much| very much| a lot)?[\s,.!]*$"
+    r"^(?:(?:ok(?:ay)?|great|perfect|awesome|alright|all right|cool|got it|good|i see|makes sense|"
+    r"(?:that|it) makes sense|(?:that|it)'s (?:good|great|fine|helpful)|good to know)[,.!]? )*"
+    r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
+    r"[\s,.!]*$"
 )
 _PLAIN_NO = re.compile(r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b")
 """A "no" that answers the question ("this isn't working" has a negation but answers nothing)."""
@@ -143,6 +145,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             decided = self.on_confirm(text, keys)
             if decided is not None:
                 return decided
+            text = after_call_off(text)  # "no, don't do that. just tell me ...": the new request alone
         if keys is not None and (announced := self.on_announced_keys(keys)) is not None:
             return announced
         if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
@@ -172,6 +175,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return await self.on_short_answer(text, answer)
         if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
             return offered
+        if (retried := self.on_retry(text)) is not None:
+            return retried
         if (corrected := self.on_correction(text)) is not None:
             return corrected
         route = await self.route_request(text)
@@ -194,7 +199,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             )  # its clause, then the rest for what it lacks
         return self.start(self.tools[route.tool], text)
 
-    async def on_short_answer(self, text: str, yes: bool) -> Decision:
+    async def on_short_answer(self, text: str, yes: bool, offered: str | None = None) -> Decision:
         """ "yes" / "no thanks": what it means depends on the question the agent just asked."""
         question = self.convo.last_question
         if question is None or _OPEN_QUESTION.search(question):
@@ -204,7 +209,10 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 return self.call(self.tools["end_call"], {})
             return Decision("All right. Thank you for calling.")
         route = await self.route(f"{question} {text}")
-        spec = self.tools.get(route.tool or "")
+        spec = self.tools.get(route.tool or offered or "")  # the answer's reasons may blur what was asked
+        named = (await self.route(text)).tool if yes and spec is not None else None
+        if named and spec is not None and named != spec.name and self.convo.succeeded(named):
+            return Decision(f"{ALREADY_DONE} {question}")  # "yes, lock it" to "a replacement?"
         if spec is not None and spec.handoff is None:
             takes_answer = any(
                 unwrap(properties(spec).get(n, {})).get("type") == "boolean" for n in required(spec)
