@@ -29,7 +29,7 @@ from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
-from voice.llm.local_brain.recall import points_back, referred_value, said_earlier
+from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import IntentRouter, Route
@@ -245,6 +245,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 earlier = said_earlier(self.convo, name, properties(spec)[name], today=self.today)
                 if earlier is not None:
                     args[name] = earlier
+        args.update(story_told_before(self.convo, text, properties(spec)))  # "file a claim for it": as told
         if points_back(text):
             for name, prop in properties(spec).items():
                 if name not in args and param_kind(name, prop) == "enum":
