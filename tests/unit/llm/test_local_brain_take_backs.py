@@ -54,7 +54,12 @@ def test_a_name_said_as_its_own_sentence_after_a_request(text: str, name: str | 
 
 @pytest.mark.parametrize(
     "text",
-    ["Is that all? Nothing else went through?", "so nothing else posted this week?", "nothing else came out"],
+    [
+        "Is that all? Nothing else went through?",
+        "so nothing else posted this week?",
+        "nothing else came out",
+        "that's everything? really?",
+    ],
 )
 def test_asking_whether_that_was_everything_is_not_a_goodbye(text: str) -> None:
     assert classify(text) is not Meta.GOODBYE
@@ -156,3 +161,15 @@ async def test_a_no_with_its_reasons_answers_the_review_question(
     assert second.tools == ["confirm_transaction"]
     third = await sim.say("No, not me either. I was sound asleep at that hour and I live in Portland.")
     assert [name for name, args in third.calls if args.get("recognized") is False] == ["confirm_transaction"]
+
+
+async def test_asking_whether_an_answer_was_complete_is_answered_and_the_call_goes_on(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Marcus Chen, six six four zero. What went through my checking recently?")
+    asked = await sim.say("That's everything? Nothing more went out?")
+    assert asked.calls == []
+    assert asked.text.startswith("Yes, that's everything")
+    thanked = await sim.say("Alright, that makes sense. Thanks.")
+    assert thanked.calls == [] and thanked.text.startswith("You're welcome.")

@@ -1,7 +1,7 @@
 """Insurance callers whose story comes before the request: a loss told first and a coverage question after it
 ("... is that covered?") is a question, a claim asked for later ("then file it") is the loss told before, harm
-done to a guest stays a liability matter whatever room it happened in, and the everyday words for what
-comprehensive car coverage pays for."""
+done to a guest stays a liability matter whatever room it happened in, a car that hit the house is filed on
+the home policy as home damage, and the everyday words for what comprehensive car coverage pays for."""
 
 from __future__ import annotations
 
@@ -71,6 +71,17 @@ async def test_a_guest_hurt_at_home_is_filed_as_harm_to_others(
     await sim.say("It was yesterday, in my apartment, apartment five B, two twenty Lake Street in Chicago.")
     filed = [args for name, args in sim_calls(sim) if name == "file_claim"]
     assert filed and filed[-1]["incident_type"] == "other"
+
+
+async def test_a_car_that_hit_the_house_is_filed_as_home_damage_on_the_home_policy(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("A delivery van backed into our house yesterday and smashed the porch railing and a wall.")
+    await sim.say("My homeowners policy, H O seven three zero one five five.")
+    await sim.say("At home, fourteen Birch Lane in Redmond.")
+    filed = [(args, i) for i, (name, args) in enumerate(sim_calls(sim)) if name == "file_claim"]
+    assert filed and filed[-1][0]["incident_type"] == "home"
 
 
 def sim_calls(sim: SimulatedCall) -> list[tuple[str, dict[str, object]]]:

@@ -30,6 +30,12 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
+_IS_THAT_ALL = re.compile(
+    r"^(?:(?:so|and|oh|really|wait|hmm|okay|ok),? )*(?:that's (?:all|it|everything)|is that (?:all|it|everything)|"
+    r"(?:there's |there is )?nothing else)\b(?:[\s,.?!]+(?:there's |there is |so )?(?:nothing|no) (?:else|other|more)"
+    r"\b.*)?[\s?]*$"
+)
+"""After an answer: "that's it? nothing else came in?" asks whether the answer was complete."""
 ALREADY_DONE = "That's already done."
 """Said when a yes to an offer names an action this call already carried out."""
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
@@ -132,3 +138,11 @@ class FollowUps:
         if not changes:
             return None
         return self.advance(spec, {**last.args, **changes})
+
+    def on_is_that_all(self, text: str) -> Decision | None:
+        """ "That's it? Nothing else came in?" right after an answer: it was the whole answer, and the caller
+        may ask for more (not a goodbye, not a new request)."""
+        last = self.convo.outcomes[-1] if self.convo.outcomes else None
+        if last is None or not last.ok or "?" not in text or not _IS_THAT_ALL.match(normalize(text)):
+            return None
+        return Decision("Yes, that's everything I found. Is there anything else I can help you with?")

@@ -166,6 +166,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return Decision("Hello! How can I help you today?")
         if _THANKS.match(norm):
             return Decision(f"You're welcome. {ANYTHING_ELSE}")
+        if (complete := self.on_is_that_all(text)) is not None:
+            return complete
         answer = parse_yes_no(norm)
         if (
             answer is not None
