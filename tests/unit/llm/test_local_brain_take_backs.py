@@ -1,8 +1,9 @@
 """Callers taking something back or leaning on what just happened: a number said and then corrected in the same
 breath, a proposed action called off together with a new question, a failed request retried with a smaller
 amount, a yes that names an action already done, a name said as its own sentence after the request, a "was
-that all?" that is a question rather than a goodbye, thanks said with a few more words, a no given with its
-reasons, and a birthday whose month is said by its number."""
+that all?" that is a question rather than a goodbye, thanks said with a few more words (or after a remark), a
+short question about the answer just given, a no given with its reasons, and a birthday whose month is said by
+its number."""
 
 from __future__ import annotations
 
@@ -173,3 +174,18 @@ async def test_asking_whether_an_answer_was_complete_is_answered_and_the_call_go
     assert asked.text.startswith("Yes, that's everything")
     thanked = await sim.say("Alright, that makes sense. Thanks.")
     assert thanked.calls == [] and thanked.text.startswith("You're welcome.")
+
+
+async def test_a_remark_closed_with_thanks_is_thanked_back_and_a_question_about_the_answer_repeats_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    told = await sim.say("Priya Shah, one one seven seven. What's my checking balance?")
+    assert "318 dollars" in told.text
+    remark = await sim.say("Oof, rent is coming up soon. Well, thanks anyway.")
+    assert remark.calls == [] and remark.text.startswith("You're welcome.")
+    sim2 = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim2.say("Jordan Rivera, four eight two one. Did my salary come in?")
+    again = await sim2.say("sorry, when was that?")
+    assert again.calls == []
+    assert "November 15th" in again.text and "verified" not in again.text

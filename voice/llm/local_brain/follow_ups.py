@@ -17,7 +17,7 @@ from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
-from voice.llm.local_brain.slots import NOT_OFFERED, properties
+from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.yes_no import BOOL_CUES, parse_flag
 
@@ -36,8 +36,17 @@ _IS_THAT_ALL = re.compile(
     r"\b.*)?[\s?]*$"
 )
 """After an answer: "that's it? nothing else came in?" asks whether the answer was complete."""
+_THANKING = re.compile(r"\b(?:thanks|thank you)\b(?! god| goodness| heavens)")
+_ABOUT_THE_ANSWER = re.compile(
+    r"^(?:(?:and|so|sorry|wait|okay|ok),? )*(?:(?:how much|when|what day|what date|where|who|which one|what)"
+    r"(?: was| is| did)? (?:it|that|this|the amount|they)\b[\w\s']{0,20}|"
+    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now)"
+    r"[\s,]*(?:please)?[\s?]*$"
+)
+"""A short question about what the agent just said ("how much was it?"): answered by saying it again."""
 ALREADY_DONE = "That's already done."
 """Said when a yes to an offer names an action this call already carried out."""
+_SENTENCE = re.compile(r"(?<=[.?!])\s+")
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
 _RETRY = re.compile(
     r"\b(?:instead|then (?:just )?(?:do|make it|try)|make it|how about|let's (?:do|try)|try)\b"
@@ -146,3 +155,16 @@ class FollowUps:
         if last is None or not last.ok or "?" not in text or not _IS_THAT_ALL.match(normalize(text)):
             return None
         return Decision("Yes, that's everything I found. Is there anything else I can help you with?")
+
+    def on_unrouted(self, text: str) -> Decision | None:
+        """Words that name no request: a remark closed with thanks ("okay, payday is Friday. thanks") is
+        thanked back; a short question about the agent's last answer ("how much was it?") hears it again."""
+        norm = normalize(text).strip()
+        if _THANKING.search(norm):
+            return Decision(f"You're welcome. {ANYTHING_ELSE}")
+        answered = self.convo.outcomes[-1].ok if self.convo.outcomes else False
+        if answered and self.convo.last_spoken and _ABOUT_THE_ANSWER.match(norm):
+            said = [s for s in _SENTENCE.split(self.convo.last_spoken) if s and not s.rstrip().endswith("?")]
+            if said:
+                return Decision(said[-1])  # the answer's last statement: the detail, not the greeting
+        return None

@@ -191,7 +191,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         ):
             return self.start(verifier, text)  # who they are is understood even when the rest is not
         if route.tool is None:
-            return self.not_understood()
+            return self.on_unrouted(text) or self.not_understood()
         self.state.misses = 0
         if self.tools[route.tool].handoff is None and (
             first := await self.keep_second_request(text, route.tool)
@@ -231,7 +231,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         clause came from, adds), what the caller said before, and ids from earlier results. Ending or
         transferring the call needs the caller's own words for it."""
         if spec.name == "end_call" and not says_goodbye(text):
-            return self.not_understood()  # merely nearest to a goodbye example is not a goodbye
+            return self.on_unrouted(text) or self.not_understood()  # nearest to a goodbye is not a goodbye
         if spec.name == "transfer_to_human" and not asks_for_person(text):
             self.state.confirm = {"tool": spec.name, "args": {"reason": sentence(text) or "caller request"}}
             return Decision(CONFIRM_PERSON)
