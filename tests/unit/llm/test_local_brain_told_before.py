@@ -1,7 +1,7 @@
 """Insurance callers whose story comes before the request: a loss told first and a coverage question after it
 ("... is that covered?") is a question, a claim asked for later ("then file it") is the loss told before, harm
 done to a guest stays a liability matter whatever room it happened in, a car that hit the house is filed on
-the home policy as home damage, and the everyday words for what comprehensive car coverage pays for."""
+the home policy as home damage, "nobody was hurt" said instead of an answer is no miss, and the everyday words for what comprehensive car coverage pays for."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import IntentRouter, LocalBrain
 from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.safety import in_danger
 
 from .harness import SimulatedCall
 
@@ -84,6 +85,18 @@ async def test_a_car_that_hit_the_house_is_filed_as_home_damage_on_the_home_poli
     assert filed and filed[-1][0]["incident_type"] == "home"
 
 
+async def test_saying_everyone_is_safe_instead_of_the_answer_is_no_miss(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    asked = await sim.say("A tree limb smashed through our back window during the storm last night.")
+    assert asked.text.endswith("What's your policy number?")
+    for reassurance in ("We're all fine, no one got hurt.", "Luckily I wasn't in the car at the time."):
+        reply = await sim.say(reassurance)
+        assert reply.calls == []
+        assert reply.text == "I'm glad to hear that. What's your policy number?"
+
+
 def sim_calls(sim: SimulatedCall) -> list[tuple[str, dict[str, object]]]:
     """Every tool call the agents made so far, from the call's history."""
     return [
@@ -92,3 +105,10 @@ def sim_calls(sim: SimulatedCall) -> list[tuple[str, dict[str, object]]]:
         if m.get("role") == "assistant"
         for c in (m.get("tool_calls") or [])
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["no one got hurt, the car is wrecked though", "we're all fine, nobody was injured"]
+)
+def test_saying_no_one_was_hurt_is_not_danger(text: str) -> None:
+    assert not in_danger(text)
