@@ -12,6 +12,7 @@ from typing import Any
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.meta import calls_it_off
 from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.quantities import amount_readings, as_json_number
 from voice.llm.local_brain.slots import ANYTHING_ELSE, FREE_KINDS, properties
@@ -23,6 +24,18 @@ _CHANGE = re.compile(
     r"\b(?:make it|make that|change (?:it|that)|instead|rather|i meant|i mean|let's do|how about)\b"
 )
 """A changed detail at a confirmation ("make it seven fifty instead"), not a new question."""
+_CALLED_OFF_LEAD = re.compile(
+    r"(?i)^.*\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))"
+    r"\b(?:[\s,.!]*(?:after all|then|please|actually))*[\s,.!]*"
+)
+_NEW_REQUEST_WORDS = 4
+"""Words after "don't do that" that make a request of their own ("just tell me what's in checking")."""
+
+
+def after_call_off(text: str) -> str:
+    """What follows "no, don't do that" in the caller's words (all of them when nothing was called off)."""
+    rest = _CALLED_OFF_LEAD.sub("", text, count=1)
+    return text if rest == text else rest.strip(" .,!?")
 
 
 class Confirmations:
@@ -49,6 +62,11 @@ class Confirmations:
             if param_kind(k, properties(spec).get(k, {})) not in FREE_KINDS
         }
         changes = {k: v for k, v in said.items() if args.get(k) != v}
+        if keys is None and calls_it_off(text):
+            # "no, wait, don't do that. just tell me my balance": a refusal, and what follows is a new request
+            if len(after_call_off(text).split()) >= _NEW_REQUEST_WORDS:
+                return None
+            answer, changes = False, {}
         # "yes, a thousand, from checking to savings, that's correct": a yes that reads the request back.
         restated = bool(said) and not changes
         if answer is True and keys is None and not clear_yes(text) and not restated:

@@ -167,11 +167,29 @@ def parse_corrected_date(
     return said
 
 
+_ORDINAL = "|".join(ORDINALS)
+_MONTH_FIRST = re.compile(
+    rf"\b(?:the )?(?P<month>{_ORDINAL}) month(?: of the year)?,? (?:and )?(?:the )?(?P<day>[a-z-]+(?: [a-z]+)?) day\b"
+)
+_DAY_FIRST = re.compile(rf"\b(?:the )?(?P<day>[a-z-]+(?: [a-z]+)?) day of the (?P<month>{_ORDINAL}) month\b")
+_MONTH_NAMES = [max((n for n, m in MONTHS.items() if m == number), key=len) for number in range(1, 13)]
+
+
+def _months_by_number(norm: str) -> str:
+    """ "the seventh month, the second day" / "second day of the seventh month" -> "july second"."""
+
+    def named(match: re.Match[str]) -> str:
+        month = ORDINALS[match.group("month")]
+        return f"{_MONTH_NAMES[month - 1]} {match.group('day')}" if month <= 12 else match.group(0)
+
+    return _DAY_FIRST.sub(named, _MONTH_FIRST.sub(named, norm))
+
+
 def parse_date(text: str, *, today: date, past: bool = True, require_year: bool = False) -> date | None:
     """A calendar date: "march fourteenth nineteen eighty five", "the 3rd of november", "1985-03-14", "3/14/85",
     "yesterday", "last tuesday", "two days ago". A date without a year is the most recent such day (`past`)
     or the next one; with `require_year` (a date of birth) it is not accepted."""
-    norm = normalize(text)
+    norm = _months_by_number(normalize(text))
     if match := re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", norm):
         return make_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     if match := re.search(r"\b(\d{1,2})-(\d{1,2})-(\d{4})\b", norm):  # 03-14-1985 (US order)

@@ -78,9 +78,9 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "breakdown", "broke down"),
     "rental": ("rental", "rental car", "loaner", "rent a car"),
     "collision": ("collision", "crash", "accident", "fender bender"),
-    "comprehensive": ("comprehensive", "glass", "windshield", "animal", "deer", "vandalism"),
+    "dwelling": ("dwelling", "structure", "house itself", "roof"),  # before hail: "hail on the roof" is the house
+    "comprehensive": ("comprehensive", "glass", "windshield", "animal", "deer", "vandalism", "hail", "hailstorm"),
     "liability": ("liability", "sues me", *_HARM_TO_OTHERS),
-    "dwelling": ("dwelling", "structure", "house itself"),
     "earthquake": ("earthquake", "quake"),
 }  # fmt: skip
 

@@ -1,20 +1,23 @@
 """Answers that lean on what came just before: "No, hold off on a new card for now" (a longer "no" to the offer
 the agent made), "Yes, a replacement would be great, and fast please" (a longer yes), and "I meant savings, not
-checking" (the last request again with one value changed). A base of `Turn` (`turn.py`), which provides the
+checking" (the last request again with one value changed), "okay, then just do three hundred instead" after a
+request failed (the failed request again with the new value). A base of `Turn` (`turn.py`), which provides the
 routing, the short-answer handling and `call`."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
-from voice.llm.local_brain.slots import NOT_OFFERED, properties
+from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.yes_no import BOOL_CUES, parse_flag
 
@@ -27,7 +30,28 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
+_IS_THAT_ALL = re.compile(
+    r"^(?:(?:so|and|oh|really|wait|hmm|okay|ok),? )*(?:that's (?:all|it|everything)|is that (?:all|it|everything)|"
+    r"(?:there's |there is )?nothing else)\b(?:[\s,.?!]+(?:there's |there is |so )?(?:nothing|no) (?:else|other|more)"
+    r"\b.*)?[\s?]*$"
+)
+"""After an answer: "that's it? nothing else came in?" asks whether the answer was complete."""
+_THANKING = re.compile(r"\b(?:thanks|thank you)\b(?! god| goodness| heavens)")
+_ABOUT_THE_ANSWER = re.compile(
+    r"^(?:(?:and|so|sorry|wait|okay|ok),? )*(?:(?:how much|when|what day|what date|where|who|which one|what)"
+    r"(?: was| is| did)? (?:it|that|this|the amount|they)\b[\w\s']{0,20}|"
+    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now)"
+    r"[\s,]*(?:please)?[\s?]*$"
+)
+"""A short question about what the agent just said ("how much was it?"): answered by saying it again."""
+ALREADY_DONE = "That's already done."
+"""Said when a yes to an offer names an action this call already carried out."""
+_SENTENCE = re.compile(r"(?<=[.?!])\s+")
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
+_RETRY = re.compile(
+    r"\b(?:instead|then (?:just )?(?:do|make it|try)|make it|how about|let's (?:do|try)|try)\b"
+)
+"""After a request failed: the caller asks for it again with a changed value ("then just do two hundred")."""
 
 
 def _says_how(spec: ToolSpec, norm: str) -> bool:
@@ -42,11 +66,15 @@ def _says_how(spec: ToolSpec, norm: str) -> bool:
 class FollowUps:
     tools: dict[str, ToolSpec]
     convo: DialogReading
+    today: date
+
+    def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
+        raise NotImplementedError
 
     async def route(self, text: str) -> Route:
         raise NotImplementedError
 
-    async def on_short_answer(self, text: str, yes: bool) -> Decision:
+    async def on_short_answer(self, text: str, yes: bool, offered: str | None = None) -> Decision:
         raise NotImplementedError
 
     def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
@@ -64,11 +92,13 @@ class FollowUps:
             return None
         rest = await self.route(_LEADING_ANSWER.sub("", norm, count=1).strip(" ,."))
         if rest.tool not in (None, offered.tool) and rest.score >= SWITCH_THRESHOLD:
+            if yes and self.convo.succeeded(rest.tool):
+                return Decision(f"{ALREADY_DONE} {question}")  # "yes, lock it" when it is locked already
             return None  # "no, but what's my balance?": a new request
         spec = self.tools.get(offered.tool)
         if not yes and spec is not None and _says_how(spec, norm):
             yes = True  # "no, no rush at all, regular mail is fine": how they want it is a yes to it
-        return await self.on_short_answer(text, yes)
+        return await self.on_short_answer(text, yes, offered.tool)  # "no, not me either, I was asleep"
 
     def on_correction(self, text: str) -> Decision | None:
         """ "I meant savings, not checking": the last request again, with the value the caller meant."""
@@ -102,3 +132,39 @@ class FollowUps:
         if not changes:
             return None
         return self.call(spec, {**last.args, **changes})
+
+    def on_retry(self, text: str) -> Decision | None:
+        """ "Okay, then just do three hundred instead" right after a request failed ("there isn't enough money"):
+        the failed request again with what the caller changed, asked or confirmed as any request is."""
+        last = self.convo.outcomes[-1] if self.convo.outcomes else None
+        if last is None or last.ok or last.name not in self.tools or not _RETRY.search(normalize(text)):
+            return None
+        spec = self.tools[last.name]
+        if spec.handoff is not None:
+            return None
+        said = extract_arguments(spec.parameters, text, today=self.today)
+        changes = {k: v for k, v in said.items() if k in last.args and last.args[k] != v}
+        if not changes:
+            return None
+        return self.advance(spec, {**last.args, **changes})
+
+    def on_is_that_all(self, text: str) -> Decision | None:
+        """ "That's it? Nothing else came in?" right after an answer: it was the whole answer, and the caller
+        may ask for more (not a goodbye, not a new request)."""
+        last = self.convo.outcomes[-1] if self.convo.outcomes else None
+        if last is None or not last.ok or "?" not in text or not _IS_THAT_ALL.match(normalize(text)):
+            return None
+        return Decision("Yes, that's everything I found. Is there anything else I can help you with?")
+
+    def on_unrouted(self, text: str) -> Decision | None:
+        """Words that name no request: a remark closed with thanks ("okay, payday is Friday. thanks") is
+        thanked back; a short question about the agent's last answer ("how much was it?") hears it again."""
+        norm = normalize(text).strip()
+        if _THANKING.search(norm):
+            return Decision(f"You're welcome. {ANYTHING_ELSE}")
+        answered = self.convo.outcomes[-1].ok if self.convo.outcomes else False
+        if answered and self.convo.last_spoken and _ABOUT_THE_ANSWER.match(norm):
+            said = [s for s in _SENTENCE.split(self.convo.last_spoken) if s and not s.rstrip().endswith("?")]
+            if said:
+                return Decision(said[-1])  # the answer's last statement: the detail, not the greeting
+        return None

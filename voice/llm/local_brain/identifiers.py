@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from registries.toolstore.shapes import example_shape
@@ -218,6 +219,12 @@ _CHARGING_WORDS = frozenset(
 )
 
 
+_SELF_CORRECTION = re.compile(
+    r"\b(?:no wait|wait no|sorry|i mean|i meant|actually|not that|scratch that|oops)\b"
+)
+"""Between two numbers for the same thing: the caller took the first back."""
+
+
 def _money_around(toks: Sequence[str], run: DigitRun) -> bool:
     """ "they billed me fifteen ninety-nine": four digits that are an amount, not an account's last four."""
     near = [*toks[max(0, run.start - 2) : run.start], *toks[run.end : run.end + 1]]
@@ -235,6 +242,7 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
     )  # "bella pizza took my money. forty-two fifty": an amount
     if bare and len(fours) == 1 and not _money_around(toks, fours[0]) and not charging:
         asked = True  # the one four-digit group said ("priya shah, one one seven seven. move four hundred")
+    found: list[DigitRun] = []
     for run in runs:
         if len(run.digits) != 4:
             continue
@@ -252,6 +260,13 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         )  # "account 1177"
         # "the mastercard was in there too, thirty-three eighty-eight": the card named by its brand
         cued = cued or (noun == "card" and any(t in _CARD_BRANDS for t in before))
+        # "... two two three three, sorry, I mean four eight two one": said again in place of a number given
+        cued = cued or bool(found and _SELF_CORRECTION.search(" ".join(toks[found[-1].end : run.start])))
         if asked or cued:
-            return run.digits
-    return None
+            found.append(run)
+    if not found:
+        return None
+    for earlier, later in pairwise(found):
+        if _SELF_CORRECTION.search(" ".join(toks[earlier.end : later.start])) is None:
+            return found[0].digits
+    return found[-1].digits  # "seven seven zero two, no wait, that's my card: one one seven seven"

@@ -63,7 +63,7 @@ _CAPABILITIES = re.compile(
 )
 _GOODBYE = re.compile(
     r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?! (?:correct|right|true|good|fine|accurate|ok|okay|wrong|there|of it|my|the)\b)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
-    r"nothing else|no(?:thing)? more|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
+    r"(?:nothing else|no(?:thing)? more)(?! (?:came|come|went|go|gone|happened|hit|posted|showed|cleared|went through|is|was|on|in|out)\b)|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
     r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
     r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call)\b"
 )
@@ -98,7 +98,7 @@ def classify(text: str) -> Meta | None:
     request = bool(_REQUEST_WORDS.search(norm)) or has_numbers
     if _CAPABILITIES.search(norm) and not has_numbers:
         return Meta.CAPABILITIES
-    if _GOODBYE.search(norm) and not request:
+    if _says_goodbye(normalize(text)) and not request:
         return Meta.GOODBYE
     fetching = _FETCHING.sub("", norm)  # "hang on, let me find my card": the card is not a request
     asks = (  # "wait, how much did you pay" asks; "hold on, can you give me a second" holds
@@ -123,9 +123,19 @@ def classify(text: str) -> Meta | None:
     return None
 
 
+def _says_goodbye(norm: str) -> bool:
+    """A closing in so many words, not one asked back ("that's all? nothing else went out?")."""
+    return any(not norm[m.end() :].lstrip().startswith("?") for m in _GOODBYE.finditer(norm))
+
+
 def says_goodbye(text: str) -> bool:
     """Whether the caller said in words that they are done (what `end_call` needs)."""
-    return _GOODBYE.search(normalize(text)) is not None
+    return _says_goodbye(normalize(text))
+
+
+def calls_it_off(text: str) -> bool:
+    """Whether the caller called off what was proposed in words ("no, wait, don't do that")."""
+    return _CALL_IT_OFF.search(normalize(text)) is not None
 
 
 def asks_for_person(text: str) -> bool:

@@ -15,6 +15,14 @@ _SENTENCE_END = re.compile(r"[.?!]\s+")
 _IDENTITY_AFTER = re.compile(
     r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d"
 )
+_ASKED_BEFORE = re.compile(
+    r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b"
+)
+"""A request of the caller's own before a sentence that is only a name: that sentence says who is asking."""
+_PLACE_WORD = re.compile(r"\b(?:downtown|uptown|street|avenue|road|lane|drive|boulevard|city|county|park)\b")
+_CHARGE_TALK = re.compile(
+    r"\b(?:charge[ds]?|dispute|bought|paid|purchase|billed|transaction|merchant|store)\b"
+)
 _NAME_CUES = re.compile(
     r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|it is|call me|speaking is|you're speaking with),?\s+"
 )
@@ -173,7 +181,16 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
             ):
                 continue
         later = opening and start > 0 and not asked  # a later sentence's start names the caller only with...
-        if later and not _IDENTITY_AFTER.search(" ".join(toks[len(words) :])):
+        alone = (  # "can I get my checking balance? Priya Shah.": the request, then who asks, on its own
+            len(words) >= 2
+            and all(t in _BOUNDARY for t in toks[len(words) :])
+            and _ASKED_BEFORE.search(norm[:start]) is not None
+            and not _PLACE_WORD.search(" ".join(words))
+            and not _CHARGE_TALK.search(
+                norm[:start]
+            )  # "I want to dispute a charge. Bella Pizza.": a merchant
+        )
+        if later and not _IDENTITY_AFTER.search(" ".join(toks[len(words) :])) and not alone:
             continue  # ...who they are after it ("priya shah, born ..."), not "it was stolen. downtown seattle."
         if len(words) >= min_words:
             return _title(words)

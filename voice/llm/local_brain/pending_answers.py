@@ -24,6 +24,12 @@ MAX_SLOT_ATTEMPTS = 2
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 _RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
 _MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
+_ALL_SAFE = re.compile(
+    r"\b(?:nobody|no one|no-one|nobody's) (?:was |got |is |were )?(?:hurt|injured)\b|\bno (?:one|body) hurt\b|"
+    r"\b(?:we're|we are|i'm|i am|everyone's|everyone is|everybody's|everybody is) (?:all )?(?:safe|fine|okay|ok|unhurt)\b|"
+    r"\bi wasn't in (?:it|the car)\b|\bno injuries\b"
+)
+"""The caller says everyone is safe, as callers do after a loss: said instead of the answer, it is no miss."""
 CANCEL = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|cancel that|scratch that)\b")
 
 
@@ -112,6 +118,8 @@ class PendingAnswers:
         if filled:
             self.state.pending = None
             return self.advance(spec, {**pending.args, **new})
+        if keys is None and _ALL_SAFE.search(normalize(text)):
+            return Decision(f"I'm glad to hear that. {pending.question}")  # "nobody was hurt": no miss
         pending.attempts += 1
         if pending.attempts >= MAX_SLOT_ATTEMPTS:
             self.state.pending = None

@@ -5,6 +5,7 @@ Pure functions of the dialog reading."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -45,3 +46,31 @@ def referred_value(convo: DialogReading, prop: dict[str, Any]) -> str | None:
         if len(named) == 1:
             return named[0]
     return None
+
+
+_POINTS_AT_STORY = re.compile(
+    r"\b(?:file|report|open|start|submit|put in)\b.{0,20}\b(?:it|that|this|one)\b|\bclaim (?:for|on|about) (?:it|that|this)\b"
+)
+"""A request to report what was told before ("okay, then I want to file a claim for it")."""
+
+
+def story_told_before(convo: DialogReading, text: str, props: Mapping[str, Any]) -> dict[str, str]:
+    """For a report of a loss (an enum with "other" and a description): what the caller's story, told earlier in
+    the call, says the loss was. Harm done to someone else ("other") stands whatever later lines name (a
+    guest hurt in the caller's apartment is no home damage); a request that only points at the story ("file
+    it") takes its kind and its description from the earliest line naming one."""
+    kinds = [
+        n for n, p in props.items() if param_kind(n, p) == "enum" and "other" in unwrap(p).get("enum", ())
+    ]
+    if len(kinds) != 1 or "description" not in props:
+        return {}
+    values = [str(v) for v in unwrap(props[kinds[0]])["enum"]]
+    for line in convo.caller_lines[:-1]:
+        told = match_enum(line, values, bare_other=False)
+        if told is None:
+            continue
+        now = match_enum(text, values, bare_other=False)
+        if now is None and _POINTS_AT_STORY.search(normalize(text)):
+            return {kinds[0]: told, "description": without_fillers(line)}
+        return {kinds[0]: told} if told == "other" and now not in (None, "other") else {}
+    return {}

@@ -5,15 +5,19 @@ base of `Turn` (`turn.py`), which provides `start`."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
-from voice.llm.local_brain.params import param_kind
+from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.slots import LOOKUP_FIRST, mentioned, properties
 from voice.llm.local_brain.state import DialogState, Pending
 
 _VERIFY_NEEDED = re.compile(r"\bverif(?:y|ied|ication)\b", re.IGNORECASE)
+_WRONG_KIND = re.compile(r"\bis an? ([a-z]+) policy, so it can't cover\b", re.IGNORECASE)
+"""A claim refused because its kind does not fit the policy's kind."""
 _ASKS = re.compile(r"\?\s*$|\?\s+(?:tell|give|say|read)\b|^\s*(?:tell|give|say) me\b", re.IGNORECASE)
 """An error that asks something: a question at the end, or one followed by what to say ("Which charge is it?
 Tell me the merchant and the amount.")."""
@@ -27,9 +31,28 @@ class Recovery:
     def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         raise NotImplementedError
 
+    def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
+        raise NotImplementedError
+
+    def refit_kind(self, spec: ToolSpec, outcome: ToolOutcome, message: str) -> Decision | None:
+        """ "Policy H O ... is a home policy, so it can't cover that incident" when the caller's story names the
+        home as well (a car that drove into the garage): the same call with the kind of the policy."""
+        refused = _WRONG_KIND.search(message)
+        if refused is None:
+            return None
+        kind, story = refused.group(1).lower(), " ".join(self.convo.caller_lines)
+        for name, prop in properties(spec).items():
+            values = [str(v) for v in unwrap(prop).get("enum", ())]
+            if kind in values and outcome.args.get(name) not in (None, kind) and match_enum(story, [kind]):
+                return self.call(spec, {**outcome.args, name: kind})
+        return None
+
     def recover(self, spec: ToolSpec | None, outcome: ToolOutcome, message: str) -> bool | Decision:
         """After an error: set up the answer to the question the message asks. True if it asks one; a Decision
-        with calls when the fix can be made at once (verifying with details the caller already gave)."""
+        with calls when the fix can be made at once (verifying with details the caller already gave, or the
+        kind of loss the policy covers when the story names it too)."""
+        if spec is not None and (refit := self.refit_kind(spec, outcome, message)) is not None:
+            return refit
         pending = self.state.pending
         if pending is not None and any(LOOKUP_FIRST.get(p) == outcome.name for p in outcome.args):
             # The number the caller gave was not found: ask for it again, keep the rest.

@@ -123,6 +123,7 @@ _ABOUT_A_FILED_CLAIM = re.compile(
 """A statement (no question) that something happened at a time is a report of a loss, however much it shares
 with a coverage question's words ("the basement drain backed up this morning") — unless it is about a claim
 already filed."""
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
 _DIGIT_RUN = re.compile(
     r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|\d+)\b[\s,-]*){4,}"
 )
@@ -196,8 +197,12 @@ class ToolIndex:
         answered: list[str] = [answers for asks, answers in REQUESTS if asks.search(norm)]
         if _ABOUT_A_FILED_CLAIM.search(norm):
             answered = [a for a in answered if a != _FILING]  # "i put in a claim last month": not a new one
-        if question:
-            answered += [answers for asks, answers in TOPICS if asks.search(norm)]
+        # "the drain backed up last night. is that even covered?": what happened, then a question about it
+        later = not question and any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:])
+        asked = [answers for asks, answers in TOPICS if asks.search(norm)] if question or later else []
+        answered += asked
+        if question or asked:
+            pass
         elif _INCIDENT_TIME.search(norm) and not _ABOUT_A_FILED_CLAIM.search(norm):
             answered.append(_FILING)
         for answers in answered:

@@ -17,7 +17,8 @@ _DANGER = re.compile(
     r"need an ambulance|call(?:ed)? an ambulance|on fire|still burning|trapped|smell(?:s)? gas)\b"
 )
 _SAFE = re.compile(
-    r"\b(?:no(?:body|one) (?:is |was |got )?(?:hurt|injured)|(?:everyone|everybody)(?:'s| is) (?:ok|okay|fine|safe))\b"
+    r"\b(?:no(?:body|one| one|-one) (?:is |was |got |were )?(?:hurt|injured)|"
+    r"(?:everyone|everybody)(?:'s| is) (?:ok|okay|fine|safe)|(?:we're|we are) all (?:ok|okay|fine|safe))\b"
 )
 
 

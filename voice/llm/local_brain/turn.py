@@ -17,11 +17,11 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
-from voice.llm.local_brain.confirmations import Confirmations
+from voice.llm.local_brain.confirmations import Confirmations, after_call_off
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
-from voice.llm.local_brain.follow_ups import FollowUps
+from voice.llm.local_brain.follow_ups import ALREADY_DONE, FollowUps
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.keyed_entries import KeyedEntries
 from voice.llm.local_brain.keypad import dtmf_keys
@@ -29,7 +29,7 @@ from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
-from voice.llm.local_brain.recall import points_back, referred_value, said_earlier
+from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import render_reply
 from voice.llm.local_brain.router import IntentRouter, Route
@@ -61,8 +61,10 @@ CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,.!]*$")
 _THANKS = re.compile(
-    r"^(?:(?:ok(?:ay)?|great|perfect|awesome|alright|all right|cool|got it|good),? )?"
-    r"(?:thanks|thank you)(?: so much| very much| a lot)?[\s,.!]*$"
+    r"^(?:(?:ok(?:ay)?|great|perfect|awesome|alright|all right|cool|got it|good|i see|makes sense|"
+    r"(?:that|it) makes sense|(?:that|it)'s (?:good|great|fine|helpful)|good to know)[,.!]? )*"
+    r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
+    r"[\s,.!]*$"
 )
 _PLAIN_NO = re.compile(r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b")
 """A "no" that answers the question ("this isn't working" has a negation but answers nothing)."""
@@ -143,6 +145,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             decided = self.on_confirm(text, keys)
             if decided is not None:
                 return decided
+            text = after_call_off(text)  # "no, don't do that. just tell me ...": the new request alone
         if keys is not None and (announced := self.on_announced_keys(keys)) is not None:
             return announced
         if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
@@ -163,6 +166,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return Decision("Hello! How can I help you today?")
         if _THANKS.match(norm):
             return Decision(f"You're welcome. {ANYTHING_ELSE}")
+        if (complete := self.on_is_that_all(text)) is not None:
+            return complete
         answer = parse_yes_no(norm)
         if (
             answer is not None
@@ -172,6 +177,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return await self.on_short_answer(text, answer)
         if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
             return offered
+        if (retried := self.on_retry(text)) is not None:
+            return retried
         if (corrected := self.on_correction(text)) is not None:
             return corrected
         route = await self.route_request(text)
@@ -184,7 +191,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         ):
             return self.start(verifier, text)  # who they are is understood even when the rest is not
         if route.tool is None:
-            return self.not_understood()
+            return self.on_unrouted(text) or self.not_understood()
         self.state.misses = 0
         if self.tools[route.tool].handoff is None and (
             first := await self.keep_second_request(text, route.tool)
@@ -194,7 +201,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             )  # its clause, then the rest for what it lacks
         return self.start(self.tools[route.tool], text)
 
-    async def on_short_answer(self, text: str, yes: bool) -> Decision:
+    async def on_short_answer(self, text: str, yes: bool, offered: str | None = None) -> Decision:
         """ "yes" / "no thanks": what it means depends on the question the agent just asked."""
         question = self.convo.last_question
         if question is None or _OPEN_QUESTION.search(question):
@@ -204,7 +211,10 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 return self.call(self.tools["end_call"], {})
             return Decision("All right. Thank you for calling.")
         route = await self.route(f"{question} {text}")
-        spec = self.tools.get(route.tool or "")
+        spec = self.tools.get(route.tool or offered or "")  # the answer's reasons may blur what was asked
+        named = (await self.route(text)).tool if yes and spec is not None else None
+        if named and spec is not None and named != spec.name and self.convo.succeeded(named):
+            return Decision(f"{ALREADY_DONE} {question}")  # "yes, lock it" to "a replacement?"
         if spec is not None and spec.handoff is None:
             takes_answer = any(
                 unwrap(properties(spec).get(n, {})).get("type") == "boolean" for n in required(spec)
@@ -221,7 +231,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         clause came from, adds), what the caller said before, and ids from earlier results. Ending or
         transferring the call needs the caller's own words for it."""
         if spec.name == "end_call" and not says_goodbye(text):
-            return self.not_understood()  # merely nearest to a goodbye example is not a goodbye
+            return self.on_unrouted(text) or self.not_understood()  # nearest to a goodbye is not a goodbye
         if spec.name == "transfer_to_human" and not asks_for_person(text):
             self.state.confirm = {"tool": spec.name, "args": {"reason": sentence(text) or "caller request"}}
             return Decision(CONFIRM_PERSON)
@@ -237,6 +247,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 earlier = said_earlier(self.convo, name, properties(spec)[name], today=self.today)
                 if earlier is not None:
                     args[name] = earlier
+        args.update(story_told_before(self.convo, text, properties(spec)))  # "file a claim for it": as told
         if points_back(text):
             for name, prop in properties(spec).items():
                 if name not in args and param_kind(name, prop) == "enum":
