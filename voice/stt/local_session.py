@@ -23,11 +23,9 @@ import contextlib
 import dataclasses
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
-import pocketsphinx
 
 from voice.audio.resample import StreamResampler
 from voice.errors import ProviderError
@@ -43,6 +41,7 @@ from voice.stt.local_decoding import (
     turn_mean,
 )
 from voice.stt.local_engine import Engine, PhraseSlot
+from voice.stt.local_turns import CONTINUE, DISCARD, Continue, Discard, EndTurn, Finished, TurnAudio
 from voice.usage.amounts import UsageAmounts
 from voice.usage.ledger import current_ledger, report
 
@@ -63,45 +62,6 @@ _NOISE_FLOOR_STD = 20.0
 GENERAL_MODEL_MARGIN = 0.1  # confidence the general model's result needs above the phrase model's to win
 
 
-@dataclass(frozen=True, slots=True)
-class _Finished:
-    phrase: DecodeResult
-    audio: bytes | None = None  # the turn's audio, when a later pass may need it
-    fallback: bool = False  # the general model should try the audio too
-    final_pass: bool = False  # Whisper writes the final text
-
-    @property
-    def fallback_audio(self) -> bytes | None:
-        return self.audio if self.fallback else None
-
-
-@dataclass
-class _Turn:
-    decoder: pocketsphinx.Decoder
-    audio: bytearray = field(default_factory=bytearray)  # 16 kHz with noise floor, for the fallback decode
-    truncated: bool = False  # longer than _MAX_TURN_BYTES: no fallback decode
-    partial: str = ""
-
-
-class _EndTurn:
-    __slots__ = ("future",)
-
-    def __init__(self, future: asyncio.Future[Recognition]) -> None:
-        self.future = future
-
-
-class _Discard:
-    pass
-
-
-class _Continue:
-    pass
-
-
-_DISCARD: Final = _Discard()
-_CONTINUE: Final = _Continue()
-
-
 class LocalSttSession:
     """One call's recognition. Audio, end-of-turn and discard requests are handled in order by one worker
     task; pushing after `aclose` is ignored (the call is ending anyway), `end_of_turn` raises."""
@@ -118,23 +78,23 @@ class LocalSttSession:
         self._config = config
         self._final_pass = final_pass
         self._phrases = tuple(config.phrases)
-        self._finals: dict[asyncio.Task[None], _EndTurn] = {}  # final passes in flight, with their requests
+        self._finals: dict[asyncio.Task[None], EndTurn] = {}  # final passes in flight, with their requests
         self._slot = slot
         self._engine = engine
         self._fallback_below = fallback_below
         self._loop = asyncio.get_running_loop()
-        self._pending: deque[bytes | _EndTurn | _Discard | _Continue] = deque()
+        self._pending: deque[bytes | EndTurn | Discard | Continue] = deque()
         self._wakeup = asyncio.Event()
         self._closed = False
         self._failure: ProviderError | None = None
-        self._current: _EndTurn | None = None  # the end-of-turn request being worked on
+        self._current: EndTurn | None = None  # the end-of-turn request being worked on
         self._bytes_pushed = 0
         self._ledger = current_ledger()  # the call's, captured here: nothing is looked up per frame
         # Touched only by jobs on decode threads, which run one at a time for this session.
         self._resampler = StreamResampler(config.sample_rate, DECODER_RATE)
         self._noise = np.random.default_rng(0)
         self._cmn: str | None = None  # the caller's cepstral mean, once a turn has been heard
-        self._turn: _Turn | None = None
+        self._turn: TurnAudio | None = None
         # Worker side: the audio of the turn that ended last (and of the stretches it continued), and whether
         # the turn being pushed continues it.
         self._spoken = b""
@@ -153,16 +113,16 @@ class LocalSttSession:
         if self._closed:
             raise ProviderError(PROVIDER, "session is closed")
         future: asyncio.Future[Recognition] = self._loop.create_future()
-        self._enqueue(_EndTurn(future))
+        self._enqueue(EndTurn(future))
         return await future
 
     def discard_turn(self) -> None:
         if not self._closed and self._failure is None:
-            self._enqueue(_DISCARD)
+            self._enqueue(DISCARD)
 
     def continue_turn(self) -> None:
         if not self._closed and self._failure is None:
-            self._enqueue(_CONTINUE)
+            self._enqueue(CONTINUE)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -188,7 +148,7 @@ class LocalSttSession:
 
     # -- worker (event loop side) ---------------------------------------------------------------------
 
-    def _enqueue(self, item: bytes | _EndTurn | _Discard | _Continue) -> None:
+    def _enqueue(self, item: bytes | EndTurn | Discard | Continue) -> None:
         self._pending.append(item)
         self._wakeup.set()
 
@@ -207,7 +167,7 @@ class LocalSttSession:
                     partial = await self._engine.run(self._feed_job, b"".join(chunks))
                     if partial is not None and self._config.on_partial is not None:
                         self._loop.call_soon(self._config.on_partial, partial)  # its errors stay its own
-                elif isinstance(item, _EndTurn):
+                elif isinstance(item, EndTurn):
                     self._current = item
                     finished = await self._engine.run(self._finish_job)
                     if finished.final_pass and self._final_pass is not None and finished.audio is not None:
@@ -227,7 +187,7 @@ class LocalSttSession:
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
-                elif isinstance(item, _Continue):
+                elif isinstance(item, Continue):
                     # Only a turn that has ended continues; audio pushed since is in the open turn already.
                     self._continuing = self._turn is None and bool(self._spoken)
                 else:
@@ -258,7 +218,7 @@ class LocalSttSession:
         return whole
 
     def _start_final(
-        self, request: _EndTurn, finished: _Finished, whole: bytes | None, final_pass: WhisperFinalPass
+        self, request: EndTurn, finished: Finished, whole: bytes | None, final_pass: WhisperFinalPass
     ) -> None:
         if request.future.done():  # its waiter is gone: the turn is not worth a Whisper run
             return
@@ -271,7 +231,7 @@ class LocalSttSession:
         request.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
 
     async def _final_turn(
-        self, request: _EndTurn, finished: _Finished, whole: bytes | None, final_pass: WhisperFinalPass
+        self, request: EndTurn, finished: Finished, whole: bytes | None, final_pass: WhisperFinalPass
     ) -> None:
         assert finished.audio is not None
         try:
@@ -293,7 +253,7 @@ class LocalSttSession:
         if not request.future.done():
             request.future.set_result(result)
 
-    async def _end_turn(self, finished: _Finished) -> Recognition:
+    async def _end_turn(self, finished: Finished) -> Recognition:
         best = finished.phrase
         if finished.fallback_audio is not None and self._cmn is not None:
             try:
@@ -314,7 +274,7 @@ class LocalSttSession:
         self._current = None
         self._pending.clear()
         for item in waiting:
-            if isinstance(item, _EndTurn) and not item.future.done():
+            if isinstance(item, EndTurn) and not item.future.done():
                 item.future.set_exception(error)
 
     # -- jobs (decode thread side) --------------------------------------------------------------------
@@ -336,7 +296,7 @@ class LocalSttSession:
             decoder = self._slot.acquire()
             reset(decoder, self._cmn or self._slot.initial_cmn)
             decoder.start_utt()
-            turn = self._turn = _Turn(decoder)
+            turn = self._turn = TurnAudio(decoder)
         self._keep(turn, audio)
         feed(turn.decoder, audio)
         hyp = turn.decoder.hyp()
@@ -346,11 +306,11 @@ class LocalSttSession:
         turn.partial = text
         return text
 
-    def _finish_job(self) -> _Finished:
+    def _finish_job(self) -> Finished:
         tail = self._to_decoder_audio(b"", last=True)
         turn, self._turn = self._turn, None
         if turn is None:  # nothing pushed since the last turn (so the resampler held nothing either)
-            return _Finished(DecodeResult("", 0.0))
+            return Finished(DecodeResult("", 0.0))
         self._keep(turn, tail)
         decoder = turn.decoder
         feed(decoder, tail)
@@ -377,12 +337,12 @@ class LocalSttSession:
         poor = best.confidence < self._fallback_below
         fallback = poor and not turn.truncated and (bool(best.text) or len(turn.audio) >= _MIN_FALLBACK_BYTES)
         if turn.truncated:
-            return _Finished(best)
+            return Finished(best)
         # The audio goes back with the result: for the final pass or the fallback, and to re-read the turn
         # whole should the caller go on with it.
-        return _Finished(best, bytes(turn.audio), fallback=fallback, final_pass=final_pass)
+        return Finished(best, bytes(turn.audio), fallback=fallback, final_pass=final_pass)
 
-    def _redecode_job(self, whole: bytes) -> _Finished:
+    def _redecode_job(self, whole: bytes) -> Finished:
         """Pocketsphinx over the whole continued turn (its earlier stretches, then this one) in one utterance:
         a stretch of a word or two read alone loses the context the phrase model needs ("i'm allergic" +
         "and the loot" for "I'm allergic to penicillin")."""
@@ -396,9 +356,7 @@ class LocalSttSession:
         finally:
             self._slot.release(decoder)
         poor = best.confidence < self._fallback_below
-        return _Finished(
-            best, whole, fallback=poor and (bool(best.text) or len(whole) >= _MIN_FALLBACK_BYTES)
-        )
+        return Finished(best, whole, fallback=poor and (bool(best.text) or len(whole) >= _MIN_FALLBACK_BYTES))
 
     def _discard_job(self) -> None:
         self._resampler.reset()
@@ -408,7 +366,7 @@ class LocalSttSession:
             self._slot.release(turn.decoder)
 
     @staticmethod
-    def _keep(turn: _Turn, audio: bytes) -> None:
+    def _keep(turn: TurnAudio, audio: bytes) -> None:
         if turn.truncated or len(turn.audio) + len(audio) > _MAX_TURN_BYTES:
             turn.truncated = True
         else:
