@@ -33,3 +33,9 @@ def snapshot() -> RegistrySnapshot:
 @pytest.fixture
 def brain(router: IntentRouter) -> LocalBrain:
     return LocalBrain(router, today=lambda: TODAY)
+
+
+@pytest.fixture
+def live_brain(router: IntentRouter) -> LocalBrain:
+    """A brain on today's date: the demo tools check dates against date.today()."""
+    return LocalBrain(router)

@@ -14,18 +14,13 @@ from redis.asyncio import Redis
 
 from apps.evals.text_run import TextCall
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.identifiers import parse_identifier, parse_last4
 from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.names import parse_merchant, parse_name
 from voice.llm.local_brain.quantities import parse_amount
 
 from .harness import SimulatedCall
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)
 
 
 def tool_calls(call: TextCall) -> list[tuple[str, dict[str, Any]]]:

@@ -9,14 +9,9 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 
 from .harness import SimulatedCall
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)  # today's date: the tools check dates against date.today()
 
 
 def call(

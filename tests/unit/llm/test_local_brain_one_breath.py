@@ -13,18 +13,13 @@ from redis.asyncio import Redis
 
 from apps.evals.text_run import TextCall
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.spoken import without_fillers
 from voice.speech_cascade.records import split_closing_question
 
 from .harness import SimulatedCall
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)
 
 
 def tool_calls(call: TextCall) -> list[tuple[str, dict[str, Any]]]:

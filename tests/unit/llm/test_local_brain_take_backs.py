@@ -13,18 +13,13 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.dates import parse_date
 from voice.llm.local_brain.identifiers import parse_last4
 from voice.llm.local_brain.meta import Meta, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
 
 from .harness import SimulatedCall
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)  # today's date: the tools check dates against date.today()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.safety import in_danger
 
@@ -21,11 +21,6 @@ COVERAGES = [
     "liability", "collision", "comprehensive", "uninsured_motorist", "rental", "roadside",
     "dwelling", "personal_property", "loss_of_use", "water_backup", "flood", "earthquake",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)  # today's date: the tools check dates against date.today()
 
 
 @pytest.mark.parametrize(

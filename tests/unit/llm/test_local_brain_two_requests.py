@@ -11,16 +11,11 @@ from redis.asyncio import Redis
 
 from apps.evals.text_run import TextCall
 from registries.snapshot import RegistrySnapshot
-from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.router import asks_in_so_many_words
 from voice.llm.local_brain.second_requests import clauses
 
 from .harness import SimulatedCall
-
-
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)
 
 
 def tool_calls(call: TextCall) -> list[tuple[str, dict[str, Any]]]:

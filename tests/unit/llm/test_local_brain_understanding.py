@@ -16,11 +16,6 @@ from voice.llm.local_brain import IntentRouter, LocalBrain
 from .harness import SimulatedCall
 
 
-@pytest.fixture
-def live_brain(router: IntentRouter) -> LocalBrain:
-    return LocalBrain(router)
-
-
 def concierge(brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis) -> SimulatedCall:
     return SimulatedCall(brain, snapshot, redis, "banking", "concierge")
 
