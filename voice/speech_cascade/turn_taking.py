@@ -130,6 +130,9 @@ class TurnTaking:
         for probability in probabilities:
             for event in self.tracker.update(probability, agent_active=self.agent_active):
                 await self._on_event(event)
+        # A pause that is long enough ends the turn on this frame, not on the window that completes it.
+        for event in self.tracker.advance(round(self._audio_s * 1000), agent_active=self.agent_active):
+            await self._on_event(event)
 
     async def _on_event(self, event: TurnEvent) -> None:
         self._host.caller_acted()
