@@ -110,6 +110,34 @@ def match_enum(
     return fallback
 
 
+_JOINED = re.compile(r"^\W*(?:\w+\W+){0,4}?(?:and|as well as|plus)\b")
+"""Between two values named together: "checking and what's in savings", "flood, and also earthquake"."""
+
+
+def values_named_together(text: str, values: Sequence[str]) -> list[str]:
+    """Two or more of `values` named in one breath and joined by "and" ("what's in checking and what's in
+    savings" -> checking, savings), in the caller's order; else an empty list."""
+    norm = normalize(text).replace("-", " ")
+    spans: list[tuple[int, int, str]] = []
+    for value in values:
+        if value == "other":
+            continue
+        phrases = (str(value), str(value).replace("_", " "), *ENUM_SYNONYMS.get(str(value), ()))
+        hits = [m for p in phrases if (m := _phrase_re(p.replace("-", " ")).search(norm))]
+        if hits:
+            first = min(hits, key=lambda m: m.start())
+            spans.append((first.start(), first.end(), str(value)))
+    spans.sort()
+    chains: list[list[tuple[int, int, str]]] = []
+    for span in spans:
+        if chains and _JOINED.match(norm[chains[-1][-1][1] : span[0]]):
+            chains[-1].append(span)
+        else:
+            chains.append([span])
+    longest = max(chains, key=len, default=[])
+    return [value for _, _, value in longest] if len(longest) >= 2 else []
+
+
 def parse_direction(text: str, values: Sequence[str]) -> tuple[str | None, str | None]:
     """(from, to) accounts of a transfer: "from savings to checking", "put 250 into my savings" (to savings,
     so from the other one when there are exactly two)."""

@@ -193,9 +193,11 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if route.tool is None:
             return self.on_unrouted(text) or self.not_understood()
         self.state.misses = 0
-        if self.tools[route.tool].handoff is None and (
-            first := await self.keep_second_request(text, route.tool)
-        ):
+        if self.tools[route.tool].handoff is None:
+            first = await self.keep_second_request(text, route.tool)
+        else:
+            first = await self.own_part_first(text, route.tool)
+        if first:
             return self.start(
                 self.tools[first[0]], first[1], text
             )  # its clause, then the rest for what it lacks
@@ -259,7 +261,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 value = self.convo.reference(name, consumer=spec.name)
                 if value is not None:
                     args[name] = value
-        return self.advance(spec, args)
+        return self.advance(spec, self.each_value(spec, args, text))
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
         """Ask for the next missing slot, confirm, or call."""
