@@ -111,3 +111,70 @@ async def test_a_no_to_an_offer_then_a_question_of_its_own_is_a_new_request(
     reply = await sim.say("no, not yet, it may turn up at the office. What's my checking balance though?")
     assert "order_replacement_card" not in reply.tools
     assert reply.tools[-2:] == ["handoff_concierge", "get_balance"]
+
+
+# --- answers and details in forms the brain missed ----------------------------------------------------------
+async def test_a_short_answer_that_disowns_the_purchase_is_a_no(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "fraud")
+    await sim.say("Marcus Chen, account six six four zero")
+    listed = await sim.say("go over the flagged stuff with me")
+    assert listed.text.endswith("Did you make it?")
+    answer = await sim.say("yeah, no, not me")
+    assert answer.calls[:1] == [("confirm_transaction", {"transaction_id": "t504", "recognized": False})]
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("sorry, Marcus Chen, November twenty third seventy eight", "Marcus Chen"),
+        ("well, Jordan Rivera, born March 14 1985", "Jordan Rivera"),
+        ("okay, maybe try my date of birth, March 14 1985", None),  # a way of answering, not a name
+    ],
+)
+def test_a_name_after_an_apology_and_words_that_are_no_name(said: str, name: str | None) -> None:
+    from voice.llm.local_brain.names import parse_name
+
+    assert parse_name(said, asked=True) == name
+
+
+@pytest.mark.parametrize(
+    ("said", "merchant", "name", "amount"),
+    [
+        ("Lakeside Hardware, one twenty-nine ninety-nine, but it should have been eighty dollars", "Lakeside Hardware", None, None),
+        ("so Northwind Pharmacy, twenty-three fifteen, they charged the wrong price", "Northwind Pharmacy", None, None),
+        ("Jordan Rivera, forty-eight twenty-one", None, "Jordan Rivera", None),  # who is calling
+        ("Priya Shah, one one seven seven, I was charged twice", None, "Priya Shah", None),
+        ("it should have been nine dollars but they charged me fourteen dollars", None, None, 14),
+    ],
+)  # fmt: skip
+def test_a_charge_read_off_a_statement_names_the_merchant_not_the_caller(
+    said: str, merchant: str | None, name: str | None, amount: float | None
+) -> None:
+    from voice.llm.local_brain.names import parse_merchant, parse_name
+    from voice.llm.local_brain.quantities import parse_amount
+
+    assert parse_merchant(said) == merchant
+    assert parse_name(said) == name
+    assert parse_amount(said) == amount
+
+
+def test_a_price_it_should_have_had_is_a_wrong_amount() -> None:
+    from voice.llm.local_brain.enums import match_enum
+
+    reasons = ["duplicate", "wrong_amount", "not_received", "cancelled", "other"]
+    assert match_enum("the lamp was only fifteen bucks on the shelf", reasons) == "wrong_amount"
+
+
+async def test_the_other_either_or_detail_answers_a_retry(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    failed = await sim.say("Jordan Rivera, last four one one one one")
+    assert failed.calls[-1][0] == "verify_identity" and "don't match" in failed.text
+    retried = await sim.say("hmm, then go by my birthday instead, the fourteenth of March, eighty-five")
+    assert retried.calls[:1] == [
+        ("verify_identity", {"full_name": "Jordan Rivera", "date_of_birth": "1985-03-14"})
+    ]
+    assert "you're verified" in retried.text

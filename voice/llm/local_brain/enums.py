@@ -40,7 +40,7 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "wrong_amount": ("wrong amount", "overcharged", "too much", "more than", "incorrect amount", "wrong price",
                      "wrong", "incorrect", "receipt says", "receipt said", "should have been", "supposed to be",
                      "instead of", "rang up", "extra", "on sale", "sale price", "advertised", "price tag",
-                     "tag said", "quoted", "was supposed to"),
+                     "tag said", "quoted", "was supposed to", "was only", "is only", "only cost", "only costs"),
     "not_received": ("never got", "never received", "didn't receive", "did not receive", "didn't get",
                      "never arrived", "never came", "not delivered", "never delivered", "didn't arrive",
                      "never showed", "didn't show up", "hasn't arrived", "haven't received", "wasn't delivered",
