@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,12 +35,12 @@ TUNED_FLOOR = 0.94
 that loses twenty calls fails here."""
 
 
-def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     report = tmp_path / "text.json"
     status = eval_main([*suites, "--text", "--quiet", "--min-pass-rate", "0", "--json", str(report)])
     out = capsys.readouterr().out
     assert status == 0, out
-    result: dict = json.loads(report.read_text())
+    result: dict[str, Any] = json.loads(report.read_text())
     result["out"] = out
     return result
 
