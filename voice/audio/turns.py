@@ -291,6 +291,13 @@ class TurnTracker:
         if now - held.at_ms >= needed:
             self._finish_turn(held, events)
 
+    @property
+    def pause_pending(self) -> bool:
+        """Semantic mode: the caller has paused within a turn that has not ended yet."""
+        if not self.policy.semantic:
+            return False
+        return self._held is not None or (self._detector.in_speech and self._pause_since is not None)
+
     def advance(self, audio_ms: int, *, agent_active: bool) -> list[TurnEvent]:
         """Audio up to `audio_ms` has arrived, the samples after the last whole window not yet scored.
 

@@ -279,7 +279,9 @@ def _frames(tracker: TurnTracker, probabilities: list[float], frame_ms: int = 20
 
 
 def test_a_long_enough_pause_ends_the_turn_on_the_frame_not_the_window_that_completes_it() -> None:
-    policy = TurnPolicy(mode="semantic", end_of_turn_silence_ms=608, min_silence_ms=400, speculate_after_ms=96)
+    policy = TurnPolicy(
+        mode="semantic", end_of_turn_silence_ms=608, min_silence_ms=400, speculate_after_ms=96
+    )
     tracker = TurnTracker(policy)
     tracker.judge = lambda: Verdict.COMPLETE
     seen = _frames(tracker, [0.9] * windows(960) + [0.05] * windows(640))
@@ -308,3 +310,14 @@ def test_advance_waits_the_verdicts_silence_and_leaves_fixed_mode_and_the_agents
     assert talking.advance(960 + 300, agent_active=True) == []
     assert [type(e) for e in talking.advance(960 + 300, agent_active=False)] == [TurnEnded]
     assert talking.advance(960 + 320, agent_active=False) == []  # one turn end per pause
+
+
+def test_a_pause_is_pending_from_its_first_quiet_window_until_the_turn_ends() -> None:
+    tracker = _tracker(Verdict.COMPLETE)
+    run(tracker, [0.9] * windows(960), agent_active=False)
+    assert not tracker.pause_pending
+    run(tracker, [0.05], agent_active=False)
+    assert tracker.pause_pending
+    run(tracker, [0.05] * windows(192), agent_active=False)
+    assert not tracker.pause_pending  # the turn ended
+    assert not TurnTracker(TurnPolicy()).pause_pending  # fixed mode never advances
