@@ -16,9 +16,11 @@ _IDENTITY_AFTER = re.compile(
     r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d"
 )
 _ASKED_BEFORE = re.compile(
-    r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b"
+    r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b|"
+    r"\bplease\W*$|\?\W*$"
 )
-"""A request of the caller's own before a sentence that is only a name: that sentence says who is asking."""
+"""A request of the caller's own before a sentence that is only a name: that sentence says who is asking. A
+request can be a bare "balance on checking, please." or a question ("what's in savings?")."""
 _PLACE_WORD = re.compile(r"\b(?:downtown|uptown|street|avenue|road|lane|drive|boulevard|city|county|park)\b")
 _CHARGE_TALK = re.compile(
     r"\b(?:charge[ds]?|dispute|bought|paid|purchase|billed|transaction|merchant|store)\b"

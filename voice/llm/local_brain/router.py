@@ -74,6 +74,13 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\bbalance",
     ),
+    (
+        re.compile(
+            r"\b(?:(?:been )?(?:happening|going on) (?:in|on) (?:it|my|the|that)|(?:gone|went|come|came|coming|going) "
+            r"(?:in|out|through)(?: of)? (?:it|my|the|that)|moving (?:in|through) (?:it|my|the))\b"
+        ),
+        r"\brecent transactions\b",
+    ),
 )
 """(what a question asks about, what a tool's description says when it answers that)."""
 _FILING = r"\bfile a new claim|\breport a new\b"
@@ -130,10 +137,19 @@ _DIGIT_RUN = re.compile(
 )
 
 
+_KEPT_AWAY = re.compile(
+    r"\b(what|how much)( money)? (i've got|i have got|we've got|i've|i have|i|we've|we have)"
+    r" (?:put away|put aside|set aside|tucked away|saved up|saved)\b"
+)
+"""Money described by where it was kept ("what I've got put away"): a savings question, whatever the verbs."""
+
+
 def routing_text(text: str) -> str:
     """The utterance as routed: a long read-out number ("seven zero zero one ...") says nothing about the intent
-    and pulls towards whichever examples happen to spell digits, so it becomes "a number"."""
-    return _DIGIT_RUN.sub("a number ", text.lower()).strip()
+    and pulls towards whichever examples happen to spell digits, so it becomes "a number"; money described as
+    put away or saved becomes "in savings"."""
+    routed = _KEPT_AWAY.sub(r"\1\2 \3 in savings", text.lower())
+    return _DIGIT_RUN.sub("a number ", routed).strip()
 
 
 SWITCH_THRESHOLD = 0.55
