@@ -4,7 +4,8 @@ a value taken back in the same breath ("savings, no wait, I mean checking"), the
 any insurance", a stressed no ("of course not") and one that points back ("like I told you"), an answer about
 two flagged charges in one breath, a question back about why a detail is needed, a story before the request,
 money "set aside", questions about what has been going on in an account, and an answer that shares words with
-a money movement without asking for one."""
+a money movement without asking for one. Then three classes older sets still failed on: "checking" said as a
+verb, whether money was paid into an account (its transactions), and a clause that weighs a request out loud."""
 
 from __future__ import annotations
 
@@ -197,3 +198,38 @@ async def test_an_answer_that_shares_words_with_a_transfer_moves_no_money(
     verified = await sim.say("Jordan Rivera, nine oh three four")
     assert verified.calls[-1] == ("get_balance", {"account_type": "savings"})
     assert "12,800" in verified.text
+
+
+@pytest.mark.parametrize(
+    ("said", "account"),
+    [
+        ("I'm just checking, has the refund reached my savings?", "savings"),
+        ("checking on my savings, was anything taken out", "savings"),
+        ("I was checking my checking account online", "checking"),
+        ("what's left in checking", "checking"),
+    ],
+)
+def test_checking_said_as_a_verb_names_no_account(said: str, account: str) -> None:
+    assert match_enum(said, ACCOUNTS) == account
+
+
+async def test_whether_money_was_paid_into_an_account_is_its_transactions(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, nine oh three four")
+    reply = await sim.say(
+        "Quick one, I'm just checking: has the monthly interest been credited to my savings?"
+    )
+    assert reply.calls == [("get_recent_transactions", {"account_type": "savings"})]
+    moved = await sim.say("and the movements on checking?")
+    assert moved.tools == ["get_recent_transactions"]
+
+
+async def test_a_clause_that_weighs_a_request_out_loud_asks_nothing(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    await sim.say("my policy is R E two one five five six six")
+    reply = await sim.say("I'm not sure whether to bother filing a claim. What would I pay out of pocket?")
+    assert reply.tools == ["get_deductible"]

@@ -107,6 +107,9 @@ def match_enum(
     """The enum value named in `text` (by value, value with spaces, or ENUM_SYNONYMS), else `fallback`; with
     `bare_other` False, "other" only by its synonyms (routing evidence: harm done to others)."""
     norm = normalize(text).replace("-", " ")
+    for value, used_otherwise in _NOT_THE_VALUE.items():
+        if value in values:
+            norm = used_otherwise.sub(" ", norm)
     if (corrected := _corrected_to(norm, values)) is not None:
         return corrected
     ordered = [v for v in ENUM_SYNONYMS if v in values] + [v for v in values if v not in ENUM_SYNONYMS]
@@ -121,6 +124,13 @@ def match_enum(
     return fallback
 
 
+_NOT_THE_VALUE = {
+    "checking": re.compile(
+        r"\b(?:i'm|i am|just|was|am|been|we're|only|still)(?: just| only| still)? checking\b|"
+        r"\bchecking (?:on|in|if|whether|that|to|up|out|why|what|how|again|back)\b"
+    ),
+}
+"""A value's word used as something else: "I'm just checking, did ..." is a verb, not the checking account."""
 _CORRECTION_CUE = re.compile(
     r"\b(?:no|nope|sorry|i mean|i meant|actually|wait|rather|make that|scratch that|instead)\b"
 )

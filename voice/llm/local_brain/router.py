@@ -77,7 +77,9 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"\b(?:(?:been )?(?:happening|going on) (?:in|on) (?:it|my|the|that)|(?:gone|went|come|came|coming|going) "
-            r"(?:in|out|through)(?: of)? (?:it|my|the|that)|moving (?:in|through) (?:it|my|the))\b"
+            r"(?:in|out|through)(?: of)? (?:it|my|the|that)|moving (?:in|through) (?:it|my|the)|movements|"
+            r"(?:did|has|have|was|were)\b[^.?!]{0,40}\b(?:pay|paid|put|deposit|deposited|credit|credited)\b"
+            r"[^.?!]{0,30}\b(?:into|in|to) (?:my|the) (?:savings|checking|account))\b"
         ),
         r"\brecent transactions\b",
     ),
