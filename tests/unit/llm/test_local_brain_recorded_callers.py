@@ -5,7 +5,9 @@ any insurance", a stressed no ("of course not") and one that points back ("like 
 two flagged charges in one breath, a question back about why a detail is needed, a story before the request,
 money "set aside", questions about what has been going on in an account, and an answer that shares words with
 a money movement without asking for one. Then three classes older sets still failed on: "checking" said as a
-verb, whether money was paid into an account (its transactions), and a clause that weighs a request out loud."""
+verb, whether money was paid into an account (its transactions), a clause that weighs a request out loud, a
+charge read off a statement in a later sentence, "that was not me", the account's digits taken for the card's,
+and "two-day" shipping."""
 
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ from voice.llm.local_brain.dates import parse_date
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.item_answers import answer_for_item, held_answer
 from voice.llm.local_brain.meta_turn import story_tail
-from voice.llm.local_brain.names import parse_name
+from voice.llm.local_brain.names import parse_merchant, parse_name
 from voice.llm.local_brain.slots import WHY_WE_ASK, asks_why_needed
-from voice.llm.local_brain.yes_no import parse_yes_no, plain_no, without_restating
+from voice.llm.local_brain.yes_no import parse_flag, parse_yes_no, plain_no, without_restating
 
 from .harness import SimulatedCall
 
@@ -233,3 +235,35 @@ async def test_a_clause_that_weighs_a_request_out_loud_asks_nothing(
     await sim.say("my policy is R E two one five five six six")
     reply = await sim.say("I'm not sure whether to bother filing a claim. What would I pay out of pocket?")
     assert reply.tools == ["get_deductible"]
+
+
+def test_a_charge_read_off_a_statement_in_a_later_sentence() -> None:
+    said = "They billed me for a refund I never got. Northwind Pharmacy, twenty-three fifteen, last month."
+    assert parse_merchant(said) == "Northwind Pharmacy"
+    assert parse_merchant("My bank is great. Thanks a lot for that.") is None
+
+
+def test_hyphenated_shipping_words_are_its_cue_words() -> None:
+    assert parse_flag("expedited", "overnight or two-day, whatever is fastest", asked=False) is True
+    assert parse_flag("expedited", "no-rush, regular is fine", asked=False) is False
+
+
+async def test_that_was_not_me_goes_to_the_fraud_team(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    reply = await sim.say(
+        "Some electronics store in Miami took nine hundred dollars from me. That was not me."
+    )
+    assert reply.tools[:1] == ["handoff_fraud"] and sim.agent == "fraud"
+
+
+async def test_the_accounts_last_four_is_not_the_cards(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "fraud")
+    await sim.say("Marcus Chen, my account ends in six six four zero")
+    await sim.say("read me the flagged ones")
+    await sim.say("no, I was at home in Chicago that night")
+    reply = await sim.say("please send a new card, two-day if possible")
+    assert reply.calls == [("order_replacement_card", {"expedited": True})]

@@ -103,7 +103,7 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"\b(?:didn't|did not|never) (?:make|made|buy|bought|authori[sz]e|authori[sz]ed|shop|shopped)\b|"
-            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\bwasn't me\b|"
+            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\b(?:wasn't|was not|isn't|is not) (?:me|us|mine|ours)\b|"
             r"\b(?:haven't|have not|never) (?:even )?(?:been (?:to|in)|set foot)\b|"
             r"\b(?:somebody|someone)(?:'s| has| is)? (?:got|using|used) my card\b"
         ),

@@ -71,8 +71,9 @@ BOOL_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
-    """A boolean parameter: its own cue words (BOOL_CUES) first; plain yes/no only when it was asked for."""
-    norm = normalize(text)
+    """A boolean parameter: its own cue words (BOOL_CUES) first ("two-day" as "two day"); plain yes/no only when
+    it was asked for."""
+    norm = normalize(text).replace("-", " ")
     cues = BOOL_CUES.get(name)
     if cues is not None:
         false_hit = _first_phrase(norm, cues[1])
