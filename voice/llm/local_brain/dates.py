@@ -56,8 +56,10 @@ def _year_at(toks: Sequence[str], i: int, today: date, *, short_ok: bool) -> tup
     """(year, end) for "1985", "nineteen eighty five", "two thousand and five", "twenty twenty five",
     "twenty oh five", and (when `short_ok`) "eighty five" / "'85"."""
     n = len(toks)
-    while i < n and toks[i] in {",", "of", "in"}:
-        i += 1
+    while i < n and (
+        toks[i] in {",", "of", "in", "year"} or (toks[i] == "the" and i + 1 < n and toks[i + 1] == "year")
+    ):
+        i += 1  # "july second, year nineteen ninety", "of the year 1990"
     if i >= n:
         return None
     tok = toks[i]

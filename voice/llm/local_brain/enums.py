@@ -17,6 +17,13 @@ _HARM_TO_OTHERS = (
     "someone got hurt",
 )  # fmt: skip
 """Harm the caller did to someone else or their things (a liability matter)."""
+_NOT_INSURED = tuple(
+    f"{negation} {verb} {any_}insurance"
+    for negation in ("doesn't", "didn't", "does not", "did not", "don't", "never")
+    for verb in ("have", "had", "carry", "carried")
+    for any_ in ("", "any ")
+)
+"""The other driver "doesn't have any insurance", "didn't carry insurance": uninsured, in so many words."""
 
 ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     # Order matters inside one enum: the first value with a match wins ("my car was stolen" is a theft,
@@ -25,7 +32,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "got paid", "came in", "went in", "money in"),
     "charges": ("charges", "purchases", "payments", "spent", "spending", "bought"),
     "checking": ("checking", "chequing", "check account", "current account", "everyday account"),
-    "savings": ("savings", "saving", "savings account"),
+    "savings": ("savings", "saving", "savings account", "put away", "set aside", "tucked away", "nest egg",
+                "saved up"),
     "credit": ("credit card", "credit"),
     "stolen": ("stolen", "stole", "steal", "robbed", "pickpocketed", "pickpocket", "thief", "taken", "took",
                "grabbed", "snatched", "swiped my", "mugged", "broke into my car", "someone has my card", "lifted",
@@ -69,7 +77,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
              "ceiling", "wall", "kitchen", "basement", "garage"),
     "water_backup": ("water backup", "backing up", "backed up", "backs up", "back up", "sump pump", "drain"),
     "flood": ("flood", "flooding", "flooded"),
-    "uninsured_motorist": ("uninsured", "no insurance", "without insurance", "hit and run", "underinsured"),
+    "uninsured_motorist": ("uninsured", "no insurance", "without insurance", "hit and run", "underinsured",
+                           "not insured", "wasn't insured", "isn't insured", *_NOT_INSURED),
     "personal_property": ("personal property", "belongings", "my stuff", "possessions", "contents", "laptop",
                           "jewelry", "furniture", "stuff", "things", "items", "electronics", "bike", "bicycle",
                           "phone", "clothes", "tv", "television"),
@@ -98,6 +107,11 @@ def match_enum(
     """The enum value named in `text` (by value, value with spaces, or ENUM_SYNONYMS), else `fallback`; with
     `bare_other` False, "other" only by its synonyms (routing evidence: harm done to others)."""
     norm = normalize(text).replace("-", " ")
+    for value, used_otherwise in _NOT_THE_VALUE.items():
+        if value in values:
+            norm = used_otherwise.sub(" ", norm)
+    if (corrected := _corrected_to(norm, values)) is not None:
+        return corrected
     ordered = [v for v in ENUM_SYNONYMS if v in values] + [v for v in values if v not in ENUM_SYNONYMS]
     for value in ordered:
         # The bare word "other" ("the other car") names nothing before every other value had its chance.
@@ -110,14 +124,21 @@ def match_enum(
     return fallback
 
 
-_JOINED = re.compile(r"^\W*(?:\w+\W+){0,4}?(?:and|as well as|plus)\b")
-"""Between two values named together: "checking and what's in savings", "flood, and also earthquake"."""
+_NOT_THE_VALUE = {
+    "checking": re.compile(
+        r"\b(?:i'm|i am|just|was|am|been|we're|only|still)(?: just| only| still)? checking\b|"
+        r"\bchecking (?:on|in|if|whether|that|to|up|out|why|what|how|again|back)\b"
+    ),
+}
+"""A value's word used as something else: "I'm just checking, did ..." is a verb, not the checking account."""
+_CORRECTION_CUE = re.compile(
+    r"\b(?:no|nope|sorry|i mean|i meant|actually|wait|rather|make that|scratch that|instead)\b"
+)
+"""Between two values of one parameter: the caller took the first back ("checking, no sorry, I mean savings")."""
 
 
-def values_named_together(text: str, values: Sequence[str]) -> list[str]:
-    """Two or more of `values` named in one breath and joined by "and" ("what's in checking and what's in
-    savings" -> checking, savings), in the caller's order; else an empty list."""
-    norm = normalize(text).replace("-", " ")
+def _first_spans(norm: str, values: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Where each of `values` is first named (by itself or its everyday words), in the caller's order."""
     spans: list[tuple[int, int, str]] = []
     for value in values:
         if value == "other":
@@ -127,7 +148,40 @@ def values_named_together(text: str, values: Sequence[str]) -> list[str]:
         if hits:
             first = min(hits, key=lambda m: m.start())
             spans.append((first.start(), first.end(), str(value)))
-    spans.sort()
+    return sorted(spans)
+
+
+def _corrected_to(norm: str, values: Sequence[str]) -> str | None:
+    """The value a self-correction settles on: the later of two values with a take-back between them."""
+    spans = _first_spans(norm, values)
+    if len(spans) < 2:
+        return None
+    (_, end, before), (start, _, last) = spans[-2], spans[-1]
+    gap = norm[end:start]
+    if len(gap.split()) > _MAX_GAP_WORDS or not _CORRECTION_CUE.search(gap):
+        return None
+    if _NEGATED.search(gap):
+        return before  # "stolen, no, not lost": the one not taken back
+    # Named again after the correction ("my dishwasher, no sorry, the washing machine, it flooded"): the
+    # take-back was about something else; the usual order decides.
+    return None if _first_spans(norm[start:], [before]) else last
+
+
+_MAX_GAP_WORDS = 6
+
+
+_NEGATED = re.compile(r"\b(?:not|never)\s+(?:(?:my|the|a|an)\s+)?$")
+
+
+_JOINED = re.compile(r"^\W*(?:\w+\W+){0,4}?(?:and|as well as|plus)\b")
+"""Between two values named together: "checking and what's in savings", "flood, and also earthquake"."""
+
+
+def values_named_together(text: str, values: Sequence[str]) -> list[str]:
+    """Two or more of `values` named in one breath and joined by "and" ("what's in checking and what's in
+    savings" -> checking, savings), in the caller's order; else an empty list."""
+    norm = normalize(text).replace("-", " ")
+    spans = _first_spans(norm, values)
     chains: list[list[tuple[int, int, str]]] = []
     for span in spans:
         if chains and _JOINED.match(norm[chains[-1][-1][1] : span[0]]):

@@ -43,6 +43,27 @@ def taken_back(text: str) -> str | None:
     )  # "no wait, sorry, nine one three" corrects a detail, not the ask
 
 
+MIN_STORY_WORDS = 8
+_STORY_BREAK = re.compile(r"(?<=[.?!])\s+|,\s*(?=(?:and )?so\b|which is why\b|that's why\b)")
+_ASKS = re.compile(
+    r"\?|\b(?:want|wanted|need|needed|like|hoping|trying) to\b|\b(?:can|could|would) you\b|\bcan i\b|"
+    r"\bi'd like\b|\bplease\b|^\s*(?:how|what|where|when|is|are|do|does|did)\b"
+)
+
+
+def story_tail(text: str) -> str | None:
+    """The part of a long line that asks, after the story that leads up to it ("my grandson starts college
+    and I promised to help, so I wanted to see what I've got put away" -> "so I wanted to see ..."): the
+    last sentence or "so ..." clause that asks for something, when there is a story before it."""
+    parts = [p.strip() for p in _STORY_BREAK.split(normalize(text)) if p.strip()]
+    asking = [i for i, p in enumerate(parts) if i and _ASKS.search(p) and len(_CONTENT_WORD.findall(p)) >= 3]
+    if not asking:
+        return None
+    story = " ".join(parts[: asking[-1]])
+    # A story has things in it; "good morning." or "hi, it's me." before a request is no story.
+    return parts[asking[-1]] if len(_CONTENT_WORD.findall(story)) >= MIN_STORY_WORDS else None
+
+
 _LONG_NUMBER = re.compile(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d+)\b\W*){3,}")
 MAX_ADOPTED = 16
 
@@ -121,6 +142,10 @@ class MetaTurn:
                 return instead
         route = await self.route(text)
         rest = request_without_identity(text)
+        if rest is None and (asked := story_tail(text)) is not None:
+            told = await self.route(asked)  # a story first, then the request: the request alone, when clearer
+            if told.tool is not None and (route.tool is None or told.score > route.score):
+                return told
         if rest is None:
             return route
         request = await self.route(rest)

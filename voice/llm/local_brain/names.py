@@ -16,9 +16,11 @@ _IDENTITY_AFTER = re.compile(
     r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d"
 )
 _ASKED_BEFORE = re.compile(
-    r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b"
+    r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b|"
+    r"\bplease\W*$|\?\W*$"
 )
-"""A request of the caller's own before a sentence that is only a name: that sentence says who is asking."""
+"""A request of the caller's own before a sentence that is only a name: that sentence says who is asking. A
+request can be a bare "balance on checking, please." or a question ("what's in savings?")."""
 _PLACE_WORD = re.compile(r"\b(?:downtown|uptown|street|avenue|road|lane|drive|boulevard|city|county|park)\b")
 _CHARGE_TALK = re.compile(
     r"\b(?:charge[ds]?|dispute|bought|paid|purchase|billed|transaction|merchant|store)\b"
@@ -109,22 +111,26 @@ def listed_charge(text: str) -> str | None:
     twenty bucks"): name-like words, then at once an amount, in an utterance that talks money and says nothing
     of who is calling. A merchant, not the caller's name."""
     norm = normalize(text)
-    toks = tokens(norm)
     if _SAYS_WHO.search(norm) or not (
-        _CHARGE_TALK.search(norm) or any(t in MONEY_WORDS or t in {"cents", "charge"} for t in toks)
+        _CHARGE_TALK.search(norm) or any(t in MONEY_WORDS or t in {"cents", "charge"} for t in tokens(norm))
     ):
         return None
-    while toks and toks[0] in {"okay", "ok", "so", "um", "uh", "well", "yeah", "and", "it's", ","}:
-        toks = toks[1:]
-    words = list(takewhile(_name_word, toks))[:4]
-    rest = toks[len(words) :]
-    if rest[:1] == [","]:
-        rest = rest[1:]
-    if not words or not rest or not (rest[0] in NUMBER_WORDS or rest[0].lstrip("$")[:1].isdigit()):
-        return None
-    if all(t in UNITS or t == "oh" for t in rest[:4]) or _MERCHANT_RE.search(norm):
-        return None  # "one one seven seven" is read digit by digit (an account); "at bella pizza" names it
-    return " ".join(w[:1].upper() + w[1:] for w in words)
+    if _MERCHANT_RE.search(norm):
+        return None  # "at bella pizza" names it
+    for sentence in _SENTENCE_END.split(norm):  # "I got charged twice. Bella Pizza, forty-two fifty."
+        toks = tokens(sentence)
+        while toks and toks[0] in {"okay", "ok", "so", "um", "uh", "well", "yeah", "and", "it's", ","}:
+            toks = toks[1:]
+        words = list(takewhile(_name_word, toks))[:4]
+        rest = toks[len(words) :]
+        if rest[:1] == [","]:
+            rest = rest[1:]
+        if not words or not rest or not (rest[0] in NUMBER_WORDS or rest[0].lstrip("$")[:1].isdigit()):
+            continue
+        if all(t in UNITS or t == "oh" for t in rest[:4]):
+            continue  # "one one seven seven" is read digit by digit (an account)
+        return " ".join(w[:1].upper() + w[1:] for w in words)
+    return None
 
 
 def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:

@@ -18,8 +18,11 @@ from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route, asks_in_so_many_words
 from voice.llm.local_brain.slots import (
     FREE_KINDS,
+    WHY_WE_ASK,
+    asks_why_needed,
     either_group,
     missing_slots,
+    needs_confirmation,
     properties,
     slot_hint,
     slot_label,
@@ -70,6 +73,16 @@ class PendingAnswers:
     def _is_free(self, spec: ToolSpec, name: str) -> bool:
         return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
 
+    def _says_the_action(self, tool: str, text: str) -> bool:
+        """Whether an answer that leaves the question for a money movement asks for one: its verb ("move",
+        "transfer") or an amount; "in the savings, not the everyday one" shares its words but moves nothing."""
+        spec, norm = self.tools[tool], normalize(text)
+        verbs = {spec.name.split("_")[0], *spec.description.lower().split()[:1]}
+        if any(re.search(rf"\b{re.escape(v)}", norm) for v in verbs):
+            return True
+        said = extract_arguments(spec.parameters, text, today=self.today)
+        return any(param_kind(n, properties(spec)[n]) not in ("enum", "bool") for n in said)
+
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
         spec = self.tools.get(pending.tool)
         if spec is None:
@@ -105,6 +118,8 @@ class PendingAnswers:
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        if keys is None and not filled and asks_why_needed(text):
+            return Decision(f"{WHY_WE_ASK} {pending.question}")  # a question back about the question
         if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
             filled = True  # another missing detail came first: take it and ask for the rest
         alternatives = set(either_group(spec, {}))
@@ -123,6 +138,7 @@ class PendingAnswers:
             and route.tool != spec.name
             and (route.score >= SWITCH_THRESHOLD or asks_in_so_many_words(text))  # said in so many words
             and (not filled or free_answer or asks_in_so_many_words(text))
+            and (not needs_confirmation(self.tools[route.tool]) or self._says_the_action(route.tool, text))
         ):
             self.state.pending = None  # the caller moved on to something else
             if self.unqueue(route.tool):  # ...to the other thing they asked for: this one waits its turn

@@ -26,13 +26,18 @@ def points_back(text: str) -> bool:
 
 def said_earlier(convo: DialogReading, name: str, prop: dict[str, Any], *, today: date) -> Any:
     """A detail the caller gave in an earlier utterance (newest first), read as if unprompted, or None. A name
-    only when it was given as one ("Marcus Chen here", "this is ..."), not guessed from words before digits."""
+    only when it was given as one ("Marcus Chen here", "this is ..."), not guessed from words before digits.
+    A value that already served as another detail (the account's last four, verified) is not this one (the
+    card's)."""
+    used_as_other = {
+        str(v) for o in convo.outcomes if o.ok for k, v in o.args.items() if k != name and v is not None
+    }
     for line in reversed(convo.caller_lines[:-1]):
         if param_kind(name, prop) == "name":
             value: Any = parse_name(without_fillers(line), in_passing=False)
         else:
             value = extract_value(name, prop, without_fillers(line), today=today)
-        if value is not None:
+        if value is not None and str(value) not in used_as_other:
             return value
     return None
 

@@ -74,6 +74,15 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\bbalance",
     ),
+    (
+        re.compile(
+            r"\b(?:(?:been )?(?:happening|going on) (?:in|on) (?:it|my|the|that)|(?:gone|went|come|came|coming|going) "
+            r"(?:in|out|through)(?: of)? (?:it|my|the|that)|moving (?:in|through) (?:it|my|the)|movements|"
+            r"(?:did|has|have|was|were)\b[^.?!]{0,40}\b(?:pay|paid|put|deposit|deposited|credit|credited)\b"
+            r"[^.?!]{0,30}\b(?:into|in|to) (?:my|the) (?:savings|checking|account))\b"
+        ),
+        r"\brecent transactions\b",
+    ),
 )
 """(what a question asks about, what a tool's description says when it answers that)."""
 _FILING = r"\bfile a new claim|\breport a new\b"
@@ -94,7 +103,7 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"\b(?:didn't|did not|never) (?:make|made|buy|bought|authori[sz]e|authori[sz]ed|shop|shopped)\b|"
-            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\bwasn't me\b|"
+            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\b(?:wasn't|was not|isn't|is not) (?:me|us|mine|ours)\b|"
             r"\b(?:haven't|have not|never) (?:even )?(?:been (?:to|in)|set foot)\b|"
             r"\b(?:somebody|someone)(?:'s| has| is)? (?:got|using|used) my card\b"
         ),
@@ -130,10 +139,19 @@ _DIGIT_RUN = re.compile(
 )
 
 
+_KEPT_AWAY = re.compile(
+    r"\b(what|how much)( money)? (i've got|i have got|we've got|i've|i have|i|we've|we have)"
+    r" (?:put away|put aside|set aside|tucked away|saved up|saved)\b"
+)
+"""Money described by where it was kept ("what I've got put away"): a savings question, whatever the verbs."""
+
+
 def routing_text(text: str) -> str:
     """The utterance as routed: a long read-out number ("seven zero zero one ...") says nothing about the intent
-    and pulls towards whichever examples happen to spell digits, so it becomes "a number"."""
-    return _DIGIT_RUN.sub("a number ", text.lower()).strip()
+    and pulls towards whichever examples happen to spell digits, so it becomes "a number"; money described as
+    put away or saved becomes "in savings"."""
+    routed = _KEPT_AWAY.sub(r"\1\2 \3 in savings", text.lower())
+    return _DIGIT_RUN.sub("a number ", routed).strip()
 
 
 SWITCH_THRESHOLD = 0.55

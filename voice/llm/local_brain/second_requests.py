@@ -36,6 +36,13 @@ _ASKS = re.compile(
     re.IGNORECASE,
 )
 """A clause that asks or requests (not a statement: "my backpack got stolen" tells what a question is about)."""
+_MUSING = re.compile(
+    r"^(?:\W*(?:so|and|well|um|uh|okay|ok|hello|hi)\W+)*i(?:'m| am| was) (?:just )?(?:trying to (?:figure out|decide|"
+    r"work out|understand)|wondering whether|not sure (?:if|whether)|thinking about whether)\b",
+    re.IGNORECASE,
+)
+"""A clause that weighs a request out loud ("I'm trying to figure out if it's worth making a claim"): no request
+of its own, the question that follows is."""
 MIN_CLAUSE_WORDS = 2
 _NOT_QUEUED = frozenset({*CALL_CONTROL, "verify_identity", *LOOKUP_FIRST.values()})
 """Never a second request: call control, and the lookups a request makes on its own way ("policy H O ...")."""
@@ -87,6 +94,7 @@ class SecondRequests:
                 )  # said instead of a no: a plain match does
                 or route.scores.get(chosen, -1.0) > route.score - CLAUSE_MARGIN  # the same request, reworded
                 or any(q.get("tool") == name for q in self.state.queued)
+                or (not declined and _MUSING.search(part) is not None)  # weighed out loud, not asked
             ):
                 continue
             if self.tools[name].handoff is not None and not (declined and first is None):

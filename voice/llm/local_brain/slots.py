@@ -256,3 +256,17 @@ def slot_hint(spec: ToolSpec, slots: Sequence[str], text: str) -> str | None:
         return "Take your time."
     spoken = " ".join(c for c in example.group(1) if c != "-")
     return f"Take your time. It's on your documents, and it looks like {spoken}."
+
+
+_WHY_NEEDED = re.compile(
+    r"\bwhy (?:do|would|does|should) (?:you|i|it|they) (?:even |really )?(?:need|want|ask|have to|got to)\b|"
+    r"\bwhat do you (?:even )?need (?:it|that|this|my [a-z]+(?: [a-z]+)?|the [a-z]+(?: [a-z]+)?) for\b|"
+    r"\b(?:can't|cannot|couldn't) you (?:just )?(?:look|find|see|pull|use)\b"
+)
+WHY_WE_ASK = "I need it to find the right records for you, and it keeps your details safe."
+
+
+def asks_why_needed(text: str) -> bool:
+    """Whether the caller asks why the detail just asked for is needed ("why do you need my name?", "can't you
+    look me up by name?"): the question stands, after the reason."""
+    return _WHY_NEEDED.search(normalize(text)) is not None

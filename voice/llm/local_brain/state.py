@@ -42,6 +42,9 @@ class DialogState:
     queued: list[dict[str, Any]] = field(
         default_factory=list
     )  # {"tool", "text", "args"}: asked in the same breath
+    held: dict[str, Any] | None = (
+        None  # {"tool", "text", "used"}: an answer about the next item, said already
+    )
 
     @classmethod
     def load(cls, scratch: Mapping[str, Any]) -> DialogState:
@@ -59,6 +62,7 @@ class DialogState:
                 answered=list(raw.get("answered") or []),
                 adopted=list(raw.get("adopted") or []),
                 queued=[dict(q) for q in raw.get("queued") or [] if isinstance(q, Mapping)],
+                held=raw.get("held"),
             )
         except (TypeError, KeyError, ValueError):
             return cls()  # state from an incompatible version: start over rather than fail the turn

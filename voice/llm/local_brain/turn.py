@@ -23,6 +23,7 @@ from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import extract_arguments, sentence
 from voice.llm.local_brain.follow_ups import ALREADY_DONE, FollowUps
 from voice.llm.local_brain.identity_words import request_without_identity
+from voice.llm.local_brain.item_answers import ItemAnswers
 from voice.llm.local_brain.keyed_entries import KeyedEntries
 from voice.llm.local_brain.keypad import dtmf_keys
 from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
@@ -51,7 +52,7 @@ from voice.llm.local_brain.slots import (
 )
 from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState, Pending
-from voice.llm.local_brain.yes_no import parse_yes_no
+from voice.llm.local_brain.yes_no import parse_yes_no, plain_no, without_restating
 
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
 SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
@@ -66,18 +67,15 @@ _THANKS = re.compile(
     r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
     r"[\s,.!]*$"
 )
-_PLAIN_NO = re.compile(
-    r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b|\b(?:not|wasn't|was not) (?:mine|me)\b"
-)
-"""A "no" that answers the question, also when it disowns ("right, not mine"); "this isn't working" has a
-negation but answers nothing."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
 )
 
 
-class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEntries, PendingAnswers):
+class Turn(
+    SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEntries, PendingAnswers, ItemAnswers
+):
     """One decision; holds the request's view so the steps read simply."""
 
     def __init__(
@@ -129,6 +127,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
 
     # --- the caller spoke ----------------------------------------------------------------------------------
     async def on_user(self, text: str) -> Decision:
+        self.state.held = None  # an answer held from the caller's previous line is stale now
         decision = await self.on_words(text)
         if in_danger(text) and CALL_911 not in (self.convo.last_spoken or ""):
             return Decision(f"{CALL_911} {decision.text}".strip(), decision.calls)
@@ -171,12 +170,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             return Decision(f"You're welcome. {ANYTHING_ELSE}")
         if (complete := self.on_is_that_all(text)) is not None:
             return complete
-        answer = parse_yes_no(norm)
-        if (
-            answer is not None
-            and len(norm.split()) <= SHORT_ANSWER_WORDS
-            and (answer or _PLAIN_NO.search(norm))
-        ):
+        answer, short = parse_yes_no(norm), without_restating(norm)  # "obviously not. I just said that."
+        if answer is not None and len(short.split()) <= SHORT_ANSWER_WORDS and (answer or plain_no(short)):
             return await self.on_short_answer(text, answer)
         if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
             return offered
@@ -241,6 +236,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
             self.state.confirm = {"tool": spec.name, "args": {"reason": sentence(text) or "caller request"}}
             return Decision(CONFIRM_PERSON)
         self.state.pending = None
+        text = self.focus_on_item(spec, text)  # "X isn't mine. Y is": the clause about the item asked about
         args = extract_arguments(spec.parameters, text, today=self.today)
         if context:
             around = extract_arguments(spec.parameters, context, today=self.today)
@@ -334,6 +330,8 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 continue  # the cascade moves the call; the new agent greets
             if outcome.ok:
                 texts.append(render_reply(spec, outcome.output, outcome.args))
+                if self.state.held is not None and (held := self.answer_held(outcome, texts[-1])):
+                    calls.extend(held.calls)  # the next item was answered in the same breath
                 for source in (outcome.args, outcome.output):  # the tool's canonical form wins
                     self.state.known.update({k: v for k, v in source.items() if k in CARRY_PARAMS and v})
                 deferred = self.state.deferred

@@ -10,15 +10,38 @@ from voice.llm.local_brain.spoken import normalize
 
 _UNSURE = re.compile(r"\b(not sure|don't know|do not know|no idea|maybe|i guess|not certain)\b")
 _STRONG_NO = re.compile(
-    r"\b(didn't|did not|not me|wasn't me|was not me|wasn't mine|not mine|don't recognize|do not recognize|"
-    r"never|nope|nah|no way|negative|don't|do not|cancel)\b|^\s*no\b"
+    r"\b(didn't|did not|not me|wasn't me|was not me|wasn't mine|not mine|isn't mine|aren't mine|weren't mine|"
+    r"don't recognize|do not recognize|never|nope|nah|no way|negative|don't|do not|cancel|not at all)\b|^\s*no\b|"
+    r"\b(?:of course|definitely|absolutely|certainly|obviously|surely|hell|god|heck) not\b"
 )
+"""A no, also when an intensifier that alone would be a yes leads it ("of course not", "obviously not")."""
 _YES = re.compile(
-    r"\b(yes|yeah|yep|yup|yea|sure|correct|right|affirmative|absolutely|definitely|of course|ok|okay|alright|"
+    r"\b(yes|yeah|yep|yup|yea|sure|correct|right|affirmative|absolutely|definitely|certainly|of course|ok|okay|alright|"
     r"please do|go ahead|do it|that's me|that was me|it was me|i did|i made|that's mine|is mine|was mine|mine|"
     r"i recognize|sounds good|that works|please)\b"
 )
 _WEAK_NO = re.compile(r"\b(no|not|wasn't|isn't)\b")
+_PLAIN_NO = re.compile(
+    r"^(?:no|nope|nah|not really|not now|no thanks|no thank you|not at all)\b|\b(?:not|wasn't|was not) (?:mine|me)\b|"
+    r"^(?:of course|definitely|absolutely|certainly|obviously|hell|god|heck) not\b"
+)
+_RESTATING = re.compile(
+    r"(?:^|(?<=[.,!?]))\s*(?:(?:like|as) i (?:just |already )?(?:said|told you|mentioned)|i (?:just |already )?(?:said|told you)"
+    r"(?: that| so| this| already)?)\b[\s.,!?]*"
+)
+"""A clause that only points back at what the caller said before ("I just said that", "like I told you")."""
+
+
+def plain_no(norm: str) -> bool:
+    """A "no" that answers the question, also when it disowns ("right, not mine") or is stressed ("obviously
+    not"); "this isn't working" has a negation but answers nothing."""
+    return _PLAIN_NO.search(norm.strip()) is not None
+
+
+def without_restating(norm: str) -> str:
+    """The answer without clauses that only say it was said before: "obviously not. i just said that." ->
+    "obviously not."."""
+    return _RESTATING.sub(" ", norm).strip() or norm
 
 
 def parse_yes_no(text: str) -> bool | None:
@@ -48,8 +71,9 @@ BOOL_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
-    """A boolean parameter: its own cue words (BOOL_CUES) first; plain yes/no only when it was asked for."""
-    norm = normalize(text)
+    """A boolean parameter: its own cue words (BOOL_CUES) first ("two-day" as "two day"); plain yes/no only when
+    it was asked for."""
+    norm = normalize(text).replace("-", " ")
     cues = BOOL_CUES.get(name)
     if cues is not None:
         false_hit = _first_phrase(norm, cues[1])
