@@ -19,6 +19,10 @@ from voice.session.recorder import TurnRecorder
 from voice.transcript import utcnow
 from voice.voicelive.responses import CallerSpeech, record_caller
 
+TRANSCRIPT_WAIT_S = 10.0
+"""How long a final turn waits for a transcript the server still owes before it is written without it (and
+the turns behind it with it), so one lost transcription never holds the rest of the call's caller turns."""
+
 
 class CallerTurns:
     def __init__(
@@ -98,16 +102,18 @@ class CallerTurns:
     def commit(self, speech: CallerSpeech | None) -> None:
         """`speech`'s words are final: write them down (once transcribed, after any turn before them)."""
         if speech is not None and not speech.committed:
-            speech.committed = True
+            speech.committed, speech.committed_at = True, time.monotonic()
             self._flush()
 
     def commit_all(self) -> None:
         for speech in self._held:
-            speech.committed = True
+            if not speech.committed:
+                speech.committed, speech.committed_at = True, time.monotonic()
         self._flush()
 
     def close(self) -> None:
-        """The call is over: write down what was heard, transcribed or not."""
+        """The call is over, or its socket dropped (transcripts still owed never come): write down what was
+        heard, transcribed or not."""
         self._going_on = None
         for speech in self._held:
             speech.committed = True
@@ -115,7 +121,13 @@ class CallerTurns:
         self._flush()
 
     def _flush(self) -> None:
-        while self._held and self._held[0].committed and self._held[0].transcribed:
+        now = time.monotonic()
+        while self._held and self._held[0].committed:
+            head = self._held[0]
+            if not head.transcribed:
+                if now - head.committed_at < TRANSCRIPT_WAIT_S:
+                    return
+                head.parts = {k: v or "" for k, v in head.parts.items()}
             speech = self._held.pop(0)
             speech.recorded = True
             text = speech.text

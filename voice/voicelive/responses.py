@@ -29,6 +29,7 @@ class CallerSpeech:
     committed: bool = False
     """The words are final (the reply was heard, a tool acted on them, or the caller moved on): written down
     once every part's transcript is in."""
+    committed_at: float = 0.0  # monotonic
     recorded: bool = False
 
     @property

@@ -317,6 +317,7 @@ class TurnBook:
         while self._requests:
             self._requests.popleft().resolve(False)
         self.callers.speaking = False
+        self.callers.close()
 
     def close(self, *, heard_ms: int, item_id: str | None, audible: bool) -> None:
         """The call is over (tasks already cancelled): write down everything still open."""
