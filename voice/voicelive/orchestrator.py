@@ -9,8 +9,8 @@ turn-taking is the server's VAD; barge-in is ours (StopAudio at once, then `resp
 audio we forward (`LocalOnset`: pause on onset, resume if it was not a barge-in). A caller who goes on after
 the turn end before hearing the reply (`continuation`) is not barging in: the reply is dropped unheard
 (`response.cancel`, `conversation.item.delete`) and the next response answers the whole turn. The `TurnBook`
-keeps the per-response state and the transcript; `ToolFollowUps` continue after function calls. A realtime socket that cannot be kept, or a caller gone silent, ends the call
-with a reason, never in dead air.
+keeps the per-response state and the transcript; `ToolFollowUps` continue after function calls. A realtime
+socket that cannot be kept, or a caller gone silent, ends the call with a reason, never in dead air.
 """
 
 from __future__ import annotations
@@ -257,8 +257,8 @@ class VoiceLiveOrchestrator:
 
     async def _went_on(self, onset_at: float) -> bool:
         """If the caller's speech (onset at monotonic `onset_at`) goes on with their last turn before they
-        heard the reply to it, drop that reply unheard: silence anything of it already queued (at most a
-        syllable was heard), cancel it, and have the server forget its items, so the next response answers
+        heard the reply to it, drop that reply unheard: silence anything of it already queued (the caller had
+        heard at most its first `MAX_HEARD_MS` when they went on), cancel it, and have the server forget its items, so the next response answers
         the caller's whole turn. Not once a tool acted on the turn: that is a barge-in."""
         assert self._playout is not None and self._outbound is not None
         reply = self.book.unheard_reply(onset_at)
