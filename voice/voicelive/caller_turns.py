@@ -116,8 +116,7 @@ class CallerTurns:
         heard, transcribed or not."""
         self._going_on = None
         for speech in self._held:
-            speech.committed = True
-            speech.parts = {k: v or "" for k, v in speech.parts.items()}
+            speech.committed, speech.committed_at = True, -TRANSCRIPT_WAIT_S  # waited long enough
         self._flush()
 
     def _flush(self) -> None:

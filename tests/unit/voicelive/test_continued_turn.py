@@ -174,3 +174,15 @@ async def test_after_a_tool_acted_on_the_turn_the_caller_barges_in(h: Harness) -
     await asyncio.sleep(0.1)
     assert not h.ws.of_type("conversation.item.delete") and h.telemetry.turns_continued == 0
     assert callers(h) == ["I'm Jordan Rivera, last four [account]."]
+
+
+async def test_a_transcription_the_server_never_sends_does_not_hold_the_next_turns(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("voice.voicelive.caller_turns.TRANSCRIPT_WAIT_S", 0.0)
+    await h.greeted()
+    h.ws.push({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": "in_1"})
+    h.ws.push({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 900, "item_id": "in_1"})
+    caller_said(h, "in_2", SECOND)  # a new turn: the first is final, and its transcript never comes
+    h.respond("Your savings balance is 1,250 dollars.", tagged=False)
+    await eventually(lambda: callers(h) == [SECOND])
