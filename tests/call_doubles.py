@@ -73,6 +73,7 @@ class Telemetry:
 
     def __init__(self) -> None:
         self.barge_ins: list[float] = []
+        self.turns_continued = 0
 
     def frame_handled(self, lag_s: float) -> None:
         pass
@@ -88,6 +89,9 @@ class Telemetry:
 
     def barge_in(self, latency_s: float) -> None:
         self.barge_ins.append(latency_s)
+
+    def turn_continued(self) -> None:
+        self.turns_continued += 1
 
 
 class Observer:

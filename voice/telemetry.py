@@ -30,6 +30,11 @@ class CallTelemetry(Protocol):
         """The caller's speech onset during agent audio -> StopAudio sent, in seconds."""
         ...
 
+    def turn_continued(self) -> None:
+        """The caller went on after the end of their turn before hearing the reply: the reply was dropped
+        unheard and the two utterances became one turn."""
+        ...
+
 
 class _NoTelemetry:
     def frame_handled(self, lag_s: float) -> None:
@@ -45,6 +50,9 @@ class _NoTelemetry:
         pass
 
     def barge_in(self, latency_s: float) -> None:
+        pass
+
+    def turn_continued(self) -> None:
         pass
 
 

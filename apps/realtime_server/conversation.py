@@ -166,7 +166,8 @@ class RealtimeConversation:
 
     # --- the brain's view -------------------------------------------------------------------------------
     def messages(self, instructions: str, is_handoff: Callable[[str, str], bool]) -> list[Message]:
-        """OpenAI chat messages: the system prompt, then the items (function calls as `tool_calls`).
+        """OpenAI chat messages: the system prompt, then the items (function calls as `tool_calls`; user items
+        in a row as one message).
 
         A handoff result at the very end (the client handed over and now asks the new agent) is dropped with
         its call, so the brain answers the caller's last words as the new agent: the local brain would read
@@ -180,7 +181,7 @@ class RealtimeConversation:
                     messages.append({"role": "system", "content": text})
                 elif item.role == "user":
                     if text:
-                        messages.append({"role": "user", "content": text})
+                        _add_user_text(messages, text)
                 elif text:
                     messages.append({"role": "assistant", "content": text})
             elif item.type == "function_call":
@@ -201,6 +202,17 @@ class RealtimeConversation:
             else:
                 messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
         return messages
+
+
+def _add_user_text(messages: list[Message], text: str) -> None:
+    """A user item right after another (the client deleted the reply between them: the caller went on) is
+    the same request: a realtime model reads both together; the brain, which answers the last user message,
+    gets them as one."""
+    last = messages[-1] if messages else None
+    if last is not None and last.get("role") == "user" and isinstance(last.get("content"), str):
+        last["content"] = f"{last['content']} {text}"
+    else:
+        messages.append({"role": "user", "content": text})
 
 
 def _without_trailing_handoff(items: Sequence[Item], is_handoff: Callable[[str, str], bool]) -> list[Item]:

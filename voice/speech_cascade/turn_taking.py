@@ -227,6 +227,7 @@ class TurnTaking:
             self._early[1].cancel()
             self._early = None
         await self._host.drop_reply()
+        self._telemetry.turn_continued()
         self._listener.carry_text(turn.text)  # recognised already; a recognition still running carries itself
         return True
 

@@ -67,6 +67,8 @@ class OutboundAudio:
         self._call_rate = call_rate
         self._resampler = StreamResampler(call_rate, call_rate)
         self.item_id: str | None = None
+        self.item_audible_at: float | None = None
+        """Monotonic time the current item's first audio starts playing at the caller (as queued)."""
         self._has_item = False
         self._item_start_frame = 0
         self._item_bytes = 0
@@ -84,6 +86,8 @@ class OutboundAudio:
             frame_bytes = self._playout.frame_bytes
             queued_frames = -(-self._playout.pending_bytes // frame_bytes)
             self._item_start_frame = self._playout.frames_sent + queued_frames
+            now = time.monotonic()
+            self.item_audible_at = max(now, self._playout.audible_until) + queued_frames * FRAME_SECONDS
             self._item_bytes = 0
             started = True
         converted = self._resampler.process(pcm)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from azure.ai.voicelive.aio import VoiceLiveConnection
@@ -134,5 +135,14 @@ class RealtimeChannel:
             ),
         )
 
+    async def delete_items(self, item_ids: Sequence[str]) -> None:
+        """`conversation.item.delete` for each item (one the server no longer has comes back as an error)."""
+        for item_id in item_ids:
+            await self.send("conversation.item.delete", partial(_delete_item, item_id=item_id))
+
     async def update_session(self, session: RequestSession) -> bool:
         return await self.send("session.update", lambda c: c.session.update(session=session))
+
+
+async def _delete_item(connection: VoiceLiveConnection, *, item_id: str) -> None:
+    await connection.conversation.item.delete(item_id=item_id)

@@ -6,9 +6,11 @@ One instance per call, driven by `MediaSession` like the SpeechCascade and reusi
 idle watchdog, tool runs, the wait for each response to finish playing, and the transcript writer. Caller
 turn-taking is the server's VAD; barge-in is ours (StopAudio at once, then `response.cancel` and
 `conversation.item.truncate`), on the server's `speech_started` or, sooner, on our own VAD over the caller
-audio we forward (`LocalOnset`: pause on onset, resume if it was not a barge-in). The `TurnBook` keeps the per-response state and the transcript; `ToolFollowUps`
-continue after function calls. A realtime socket that cannot be kept, or a caller gone silent, ends the call
-with a reason, never in dead air.
+audio we forward (`LocalOnset`: pause on onset, resume if it was not a barge-in). A caller who goes on after
+the turn end before hearing the reply (`continuation`) is not barging in: the reply is dropped unheard
+(`response.cancel`, `conversation.item.delete`) and the next response answers the whole turn. The `TurnBook`
+keeps the per-response state and the transcript; `ToolFollowUps` continue after function calls. A realtime
+socket that cannot be kept, or a caller gone silent, ends the call with a reason, never in dead air.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from voice.audio.turns import BargeIn, PauseAgent, ResumeAgent
@@ -27,11 +29,10 @@ from voice.session.keypad import KeyPad
 from voice.session.orchestrator import CallDeps
 from voice.session.recorder import TurnRecorder
 from voice.transports.playout import PacedPlayout
-from voice.usage.amounts import UsageAmounts, realtime_amounts, spoken_characters, transcription_amounts
-from voice.usage.ledger import report
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
 from voice.voicelive.channel import SESSION_LOST, RealtimeChannel
 from voice.voicelive.config import VoiceLiveSettings
+from voice.voicelive.continuation import heard_at
 from voice.voicelive.followups import ToolFollowUps
 from voice.voicelive.link import DEFAULT_CONNECT, ConnectFactory, RealtimeLink, log_server_error
 from voice.voicelive.onset import LocalOnset
@@ -39,6 +40,7 @@ from voice.voicelive.session_config import build_session, output_rate
 from voice.voicelive.speaker import Speaker
 from voice.voicelive.tool_runner import replay_items, user_text_item
 from voice.voicelive.turn_book import TurnBook
+from voice.voicelive.usage import count_response, count_transcription
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,13 @@ class VoiceLiveOrchestrator:
         self._recorder = TurnRecorder(
             conversation, deps.transcripts, deps.observer, own=self.own, redaction=deps.redaction
         )
-        self.book = TurnBook(conversation, recorder=self._recorder, own=self.own, save_state=deps.save_state)
+        self.book = TurnBook(
+            conversation,
+            recorder=self._recorder,
+            own=self.own,
+            save_state=deps.save_state,
+            forget=self._channel.delete_items,
+        )
         self.epoch = 0
         """Bumped whenever the caller takes the floor: follow-ups of an interrupted turn are void."""
         self.speaker = Speaker(
@@ -207,7 +215,9 @@ class VoiceLiveOrchestrator:
         elif kind == "conversation.item.input_audio_transcription.completed":
             self._idle.caller_active()
             book.on_caller_transcript(event)
-            self._count_transcription(event)
+            count_transcription(self.settings, event, agent=self.conversation.agent.name)
+        elif kind == "conversation.item.input_audio_transcription.failed":
+            book.on_caller_transcript(event, failed=True)
         elif kind == "response.created":
             book.on_response_created(event.get("response") or {})
         elif kind == "response.audio_transcript.delta":
@@ -218,40 +228,16 @@ class VoiceLiveOrchestrator:
             book.on_audio_done()
         elif kind == "response.function_call_arguments.done":
             book.on_function_call(event)
+        elif kind == "response.output_item.added":
+            book.on_output_item_added(event)
         elif kind == "response.output_item.done":
             book.on_output_item_done(event)
         elif kind == "response.done":
-            self._count_usage(event.get("response"))
+            count_response(self.settings, event.get("response"), agent=self.conversation.agent.name)
             if (state := book.on_response_done(event.get("response") or {})) is not None:
                 self.own(self._followups.run(state, self.epoch))
         elif kind == "error":
             log_server_error("realtime server error", event)
-
-    def _count_usage(self, response: Any) -> None:
-        """Once per response id (a `response.done` seen again after a reconnect is not counted twice). The
-        embedded server reports no tokens (it has none): its responses count as requests and the characters
-        they spoke."""
-        response = response if isinstance(response, Mapping) else {}  # SDK models are Mappings
-        raw = response.get("usage")
-        provider = self.settings.usage_provider
-        amounts = (
-            UsageAmounts(requests=1, tts_characters=spoken_characters(response))
-            if raw is None and provider == "embedded-realtime"
-            else realtime_amounts(raw)
-        )
-        key = response.get("id") if isinstance(response.get("id"), str) else None
-        report(provider, self.settings.model, amounts, agent=self.conversation.agent.name, key=key)
-
-    def _count_transcription(self, event: Any) -> None:
-        """The caller-side transcription's usage when the server reports one (the embedded server: audio
-        seconds), once per item, under the transcription model."""
-        heard = transcription_amounts(event.get("usage"))
-        if heard is None:
-            return
-        item = event.get("item_id")
-        key = f"transcription:{item}" if isinstance(item, str) else None
-        provider, model = self.settings.usage_provider, self.settings.transcription_model
-        report(provider, model, heard, agent=self.conversation.agent.name, key=key)
 
     # --- interruption ------------------------------------------------------------------------------
     @property
@@ -261,13 +247,37 @@ class VoiceLiveOrchestrator:
 
     async def _on_speech_started(self, event: Any) -> None:
         self._idle.caller_active()
-        arrived = self.book.on_speech_started(event)
-        if not self.conversation.agent.speech.barge_in:
-            return  # this agent may not be interrupted (the server was told so too)
-        self.epoch += 1
-        if self.agent_active:
-            log.info("barge-in", extra={"onset_ms": event.get("audio_start_ms")})
-            await self.interrupt("barge-in", onset_at=arrived)
+        arrived = self.book.speech_onset(event)
+        if self.conversation.agent.speech.barge_in:  # else: may not be interrupted (the server was told so)
+            self.epoch += 1
+            if not await self._went_on(arrived) and self.agent_active:
+                log.info("barge-in", extra={"onset_ms": event.get("audio_start_ms")})
+                await self.interrupt("barge-in", onset_at=arrived)
+        self.book.on_speech_started(event, arrived)  # joins the turn the caller went on with, if any
+
+    async def _went_on(self, onset_at: float) -> bool:
+        """If the caller's speech (onset at monotonic `onset_at`) goes on with their last turn before they
+        heard the reply to it, drop that reply unheard: silence anything of it already queued (the caller had
+        heard at most its first `MAX_HEARD_MS` when they went on), cancel it, and have the server forget its items, so the next response answers
+        the caller's whole turn. Not once a tool acted on the turn: that is a barge-in."""
+        assert self._playout is not None and self._outbound is not None
+        reply = self.book.unheard_reply(onset_at)
+        if reply is None:
+            return False
+        stopped = await self._playout.interrupt()
+        if stopped:
+            self._telemetry.barge_in(max(0.0, time.monotonic() - onset_at))
+        if self.book.generating:
+            await self._channel.cancel_response()
+        if reply.has_audio:
+            self._outbound.forget_item()
+        self.book.drop(reply)
+        self._telemetry.turn_continued()
+        log.info(
+            "unheard reply dropped: the caller went on after the turn end",
+            extra={"heard_ms": round(heard_at(reply, onset_at)), "stop_audio": stopped},
+        )
+        return True
 
     async def _local_onset(
         self, onset: LocalOnset, pcm: bytes, probabilities: Sequence[float], now: float
@@ -288,7 +298,8 @@ class VoiceLiveOrchestrator:
                     log.info("agent resumed: the caller's sound was not a barge-in")
             elif isinstance(event, BargeIn) and self.agent_active:
                 self.epoch += 1
-                await self.interrupt("barge-in")
+                if not await self._went_on(onset.arrival(event.at_ms, now)):
+                    await self.interrupt("barge-in")
 
     async def interrupt(self, why: str, *, onset_at: float | None = None) -> None:
         """Stop the agent now (StopAudio first, unless a pause already sent it), then cancel and truncate on

@@ -16,12 +16,29 @@ TAG_KEY = "switchboard_request"  # response metadata that tells our own response
 
 @dataclass
 class CallerSpeech:
-    """What the server's VAD said about the caller's latest turn (times on our clocks)."""
+    """One caller turn as the server's VAD and transcription saw it (times on our clocks): one input item, or
+    several when the caller went on after the turn end before hearing the reply (`CallerTurns`)."""
 
     started_at: datetime
     ended_at: datetime | None = None
     last_voiced_at: float | None = None  # monotonic arrival of the caller's last voiced audio
     end_of_turn_ms: float | None = None
+    kind: TurnKind = "speech"
+    parts: dict[str, str | None] = field(default_factory=dict)
+    """The turn's input items in order, each with its transcript (None until it arrives)."""
+    committed: bool = False
+    """The words are final (the reply was heard, a tool acted on them, or the caller moved on): written down
+    once every part's transcript is in."""
+    committed_at: float = 0.0  # monotonic
+    recorded: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.strip() for t in self.parts.values() if t and t.strip())
+
+    @property
+    def transcribed(self) -> bool:
+        return all(t is not None for t in self.parts.values())
 
 
 @dataclass
@@ -60,6 +77,13 @@ class ResponseTurn:
     heard_ms: int | None = None
     audio_ms: int | None = None
     recorded: bool = False
+    audible_at: float | None = None
+    """Monotonic time its first audio started playing at the caller (estimated when it was queued)."""
+    output_items: list[str] = field(default_factory=list)
+    """The conversation items the response added (assistant messages, function calls)."""
+    tools_started: bool = False
+    dropped: bool = False
+    """The caller went on before hearing it: cancelled, its items deleted, never written down."""
 
     @property
     def text(self) -> str:
@@ -81,6 +105,10 @@ class ResponseTurn:
         words = text.split()
         share = min(1.0, self.heard_ms / self.audio_ms)
         return " ".join(words[: int(len(words) * share)])
+
+    def add_output_item(self, item_id: object) -> None:
+        if isinstance(item_id, str) and item_id and item_id not in self.output_items:
+            self.output_items.append(item_id)
 
     def add_call(self, call_id: str | None, name: str | None, arguments: str | None) -> None:
         if not call_id or not name or call_id in self.calls:
@@ -109,14 +137,11 @@ def record_response(recorder: TurnRecorder, state: ResponseTurn) -> None:
     )
 
 
-def record_caller(
-    recorder: TurnRecorder, text: str, speech: CallerSpeech | None, *, agent: str, kind: TurnKind = "speech"
-) -> None:
-    now = utcnow()
+def record_caller(recorder: TurnRecorder, text: str, speech: CallerSpeech, *, agent: str) -> None:
     recorder.caller(
         text,
-        kind=kind,
+        kind=speech.kind,
         agent=agent,
-        started_at=speech.started_at if speech is not None else now,
-        ended_at=(speech.ended_at or now) if speech is not None else now,
+        started_at=speech.started_at,
+        ended_at=speech.ended_at or utcnow(),
     )

@@ -1,9 +1,10 @@
 """TurnBook: the call's record of realtime responses and of the caller speech they answer.
 
 It turns the server's response and transcript events into transcript turns: which of our `response.create`s a
-response answers (by a metadata tag), its audio into the playout, its words, the caller turn it replies to,
-whether it was heard to the end or cut, and writing each turn down exactly once. Deciding to interrupt is the
-orchestrator's; the book only marks what the caller stopped hearing.
+response answers (by a metadata tag), its audio into the playout, its words, the caller turn it replies to
+(`CallerTurns`), whether it was heard to the end, cut, or dropped unheard because the caller went on, and
+writing each turn down exactly once. Deciding to interrupt is the orchestrator's; the book only marks what the
+caller stopped hearing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,12 +24,12 @@ from voice.session.recorder import ReplyDraft, TurnRecorder
 from voice.transcript import ToolCallRecord, TurnKind, utcnow
 from voice.transports.playout import PacedPlayout
 from voice.voicelive.bridge import InboundAudio, OutboundAudio
+from voice.voicelive.caller_turns import CallerTurns
+from voice.voicelive.continuation import COMMIT_AFTER_MS, goes_on_with
 from voice.voicelive.responses import (
     TAG_KEY,
-    CallerSpeech,
     ResponseRequest,
     ResponseTurn,
-    record_caller,
     record_response,
 )
 
@@ -43,11 +44,14 @@ class TurnBook:
         recorder: TurnRecorder,
         own: Callable[[Awaitable[Any]], asyncio.Task[Any]],
         save_state: Callable[[ConversationState], None] | None = None,
+        forget: Callable[[Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
+        """`forget` deletes conversation items on the server (those of a reply dropped unheard)."""
         self._conv = conversation
         self._recorder = recorder
         self._own = own
         self._save_state = save_state
+        self._forget = forget
         self._inbound: InboundAudio | None = None
         self._outbound: OutboundAudio | None = None
         self._playout: PacedPlayout | None = None
@@ -55,13 +59,10 @@ class TurnBook:
         self._requests: deque[ResponseRequest] = deque()
         self._response: ResponseTurn | None = None  # being generated (response.created .. response.done)
         self._open_turns: list[ResponseTurn] = []  # not yet written to the transcript
-        self._pending_caller: CallerSpeech | None = None  # the caller turn the next response answers
-        self._speech: dict[str, CallerSpeech] = {}  # by input item id, until its transcription arrives
+        self.callers = CallerTurns(conversation, recorder, agent=lambda: self._agent)
         self._carried: ResponseTurn | None = None
         """A silent function-call response: its tool records and caller turn go to the response that
         speaks the result, so the transcript has one agent turn per caller turn, like the cascade's."""
-        self.caller_speaking = False
-        """Between the server's speech_started and speech_stopped."""
 
     def attach(self, inbound: InboundAudio, outbound: OutboundAudio, playout: PacedPlayout) -> None:
         """The call's audio (media started)."""
@@ -69,8 +70,13 @@ class TurnBook:
 
     @property
     def generating(self) -> bool:
-        """A response is being generated (created and not yet done)."""
-        return self._response is not None and not self._response.done
+        """A response is being generated (created and not yet done, nor dropped)."""
+        return self._response is not None and not self._response.done and not self._response.dropped
+
+    @property
+    def caller_speaking(self) -> bool:
+        """Between the server's speech_started and speech_stopped."""
+        return self.callers.speaking
 
     @property
     def _agent(self) -> str:
@@ -110,13 +116,14 @@ class TurnBook:
     def on_response_created(self, response: Any, *, made_up: bool = False) -> None:
         if self._response is not None and not self._response.done:  # superseded without a done
             self._response.done = True
+            self._forget_dropped(self._response)
             self.settle(self._response)
         request = None if made_up else self._match_request(response)
         state = ResponseTurn(response_id=response.get("id"), agent=self._agent, request=request)
         if request is not None:
             state.kind = request.kind
         if state.kind == "reply":
-            state.caller, self._pending_caller = self._pending_caller, None
+            state.caller, self.callers.pending = self.callers.pending, None
         carried, self._carried = self._carried, None
         if carried is not None:
             state.tool_records[:0] = carried.tool_records
@@ -140,7 +147,19 @@ class TurnBook:
         state.audio_items.add(item_id)
         if state.first_audio_at is None:
             state.first_audio_at = time.monotonic()
+        if state.audible_at is None:
+            state.audible_at = self._outbound.item_audible_at or time.monotonic()
+            if state.caller is not None and not state.caller.committed:
+                self._own(self._commit_when_heard(state))
         state.has_audio = True
+
+    async def _commit_when_heard(self, state: ResponseTurn) -> None:
+        """The caller is hearing the reply: once they can no longer be going on with their turn, its words
+        are final."""
+        assert state.audible_at is not None
+        await asyncio.sleep(max(0.0, state.audible_at + COMMIT_AFTER_MS / 1000 - time.monotonic()))
+        if not state.dropped:
+            self.callers.commit(state.caller)
 
     def on_audio_done(self) -> None:
         if self._outbound is not None:
@@ -159,8 +178,12 @@ class TurnBook:
         call = event if call is None else call
         self._current(event).add_call(call.get("call_id"), call.get("name"), call.get("arguments"))
 
+    def on_output_item_added(self, event: Any) -> None:
+        self._current(event).add_output_item((event.get("item") or {}).get("id"))
+
     def on_output_item_done(self, event: Any) -> None:
         item = event.get("item") or {}
+        self._current(event).add_output_item(item.get("id"))
         if item.get("type") == "function_call":
             self.on_function_call(event, item)
 
@@ -178,11 +201,18 @@ class TurnBook:
                 "realtime response failed", extra={"error_type": (details.get("error") or {}).get("type")}
             )
         for item in response.get("output") or []:
+            state.add_output_item(item.get("id"))
             if item.get("type") == "function_call":
                 state.add_call(item.get("call_id"), item.get("name"), item.get("arguments"))
+        if state.dropped:  # the caller went on: no tools, no turn, and the model forgets it
+            self._forget_dropped(state)
+            self.complete(state)
+            return None
         if self._outbound is not None and state.has_audio and not state.interrupted:
             self._outbound.end()
         if state.calls:
+            state.tools_started = True
+            self.callers.commit(state.caller)  # tools act on the caller's words: they are final
             return state
         self.settle(state)
         return None
@@ -198,47 +228,64 @@ class TurnBook:
         self.settle(state)
 
     # --- the caller ---------------------------------------------------------------------------------
-    def on_speech_started(self, event: Any) -> float:
-        """The server heard the caller start; returns the monotonic time that audio reached us."""
+    def speech_onset(self, event: Any) -> float:
+        """The monotonic time the caller audio of a `speech_started` reached us."""
         assert self._inbound is not None
-        arrived = self._inbound.arrival(event.get("audio_start_ms"))
-        speech = CallerSpeech(started_at=utcnow() - timedelta(seconds=max(0.0, time.monotonic() - arrived)))
-        if item_id := event.get("item_id"):
-            self._speech[str(item_id)] = speech
-        self.caller_speaking = True
-        return arrived
+        return self._inbound.arrival(event.get("audio_start_ms"))
+
+    def on_speech_started(self, event: Any, arrived: float) -> None:
+        """The server heard the caller start (their audio reached us at monotonic `arrived`)."""
+        started_at = utcnow() - timedelta(seconds=max(0.0, time.monotonic() - arrived))
+        item_id = event.get("item_id")
+        self.callers.started(str(item_id) if item_id else None, started_at=started_at)
 
     def on_speech_stopped(self, event: Any) -> None:
         assert self._inbound is not None
-        self.caller_speaking = False
         last_voiced_at = self._inbound.arrival(event.get("audio_end_ms"))
         now = time.monotonic()
-        item_id = str(event.get("item_id") or "")
-        speech = self._speech.get(item_id) or CallerSpeech(started_at=utcnow())
-        speech.ended_at = utcnow() - timedelta(seconds=max(0.0, now - last_voiced_at))
-        speech.last_voiced_at = last_voiced_at
-        speech.end_of_turn_ms = max(0.0, (now - last_voiced_at) * 1000)
-        self._speech[item_id] = speech
-        self._pending_caller = speech
+        item_id = event.get("item_id")
+        self.callers.stopped(
+            str(item_id) if item_id else None,
+            ended_at=utcnow() - timedelta(seconds=max(0.0, now - last_voiced_at)),
+            last_voiced_at=last_voiced_at,
+            end_of_turn_ms=max(0.0, (now - last_voiced_at) * 1000),
+        )
 
-    def on_caller_transcript(self, event: Any) -> None:
-        text = str(event.get("transcript") or "").strip()
-        speech = self._speech.pop(str(event.get("item_id") or ""), None)
-        if not text:
-            return
-        record_caller(self._recorder, text, speech, agent=self._agent)
-        self._conv.add_caller_text(text)
+    def on_caller_transcript(self, event: Any, *, failed: bool = False) -> None:
+        text = "" if failed else str(event.get("transcript") or "").strip()
+        self.callers.transcribed(str(event.get("item_id") or ""), text)
 
     def caller_keyed(self, text: str) -> None:
         """The caller's keyed digits (as the message the model gets); the next reply answers them."""
-        record_caller(self._recorder, text, None, agent=self._agent, kind="dtmf")
-        self._conv.add_caller_text(text)
-        self._pending_caller = CallerSpeech(started_at=utcnow(), last_voiced_at=time.monotonic())
+        self.callers.keyed(text)
+
+    # --- the caller went on ---------------------------------------------------------------------------
+    def unheard_reply(self, onset_at: float) -> ResponseTurn | None:
+        """The latest reply, if caller speech starting at monotonic `onset_at` goes on with the turn it
+        answers (`continuation`): the reply is to be dropped."""
+        latest = self._open_turns[-1] if self._open_turns else None
+        return latest if goes_on_with(latest, onset_at) else None
+
+    def drop(self, state: ResponseTurn) -> None:
+        """The caller went on before hearing `state`: it is never written down nor added to the history, its
+        items go from the server's conversation (now, or at its `response.done`), and the caller's next input
+        item joins the turn it answered."""
+        state.dropped = state.interrupted = True
+        if state.caller is not None:
+            self.callers.going_on(state.caller)
+        if state.done:
+            self._forget_dropped(state)
+            self.complete(state)
+
+    def _forget_dropped(self, state: ResponseTurn) -> None:
+        if state.dropped and state.output_items and self._forget is not None:
+            items, state.output_items = list(state.output_items), []
+            self._own(self._forget(items))
 
     def reply_draft(self) -> ReplyDraft | None:
         """The response the caller is hearing (or whose tools ran) and not yet written down."""
         for state in self._open_turns:
-            if not state.recorded and (state.has_audio or state.tool_records):
+            if not state.recorded and not state.dropped and (state.has_audio or state.tool_records):
                 return ReplyDraft(
                     kind=state.kind,
                     agent=state.agent,
@@ -269,7 +316,8 @@ class TurnBook:
             self.settle(state)
         while self._requests:
             self._requests.popleft().resolve(False)
-        self.caller_speaking = False
+        self.callers.speaking = False
+        self.callers.close()
 
     def close(self, *, heard_ms: int, item_id: str | None, audible: bool) -> None:
         """The call is over (tasks already cancelled): write down everything still open."""
@@ -277,6 +325,7 @@ class TurnBook:
             self.cut(heard_ms, item_id, stopped=True)
         for state in list(self._open_turns):
             self.complete(state)
+        self.callers.close()
         for request in self._requests:
             request.resolve(False)
         carried, self._carried = self._carried, None
@@ -300,6 +349,11 @@ class TurnBook:
         state.recorded = True
         if state in self._open_turns:
             self._open_turns.remove(state)
+        if state.dropped:
+            if state.request is not None:
+                state.request.resolve(False)
+            return
+        self.callers.commit(state.caller)  # the reply is over: the words it answered are final
         if state.audio_ms is None and self._outbound is not None and state.has_audio:
             state.audio_ms = self._outbound.item_ms
         heard = state.heard_text

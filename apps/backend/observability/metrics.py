@@ -72,6 +72,12 @@ class ServiceMetrics:
             registry=r,
         )
         self.turns = Counter("switchboard_turns", "Transcript turns.", ["speaker", "kind"], registry=r)
+        self.continued_turns = Counter(
+            "switchboard_turns_continued",
+            "Caller turns that went on after their end before the reply was heard: the reply was dropped "
+            "unheard and the utterances answered as one turn.",
+            registry=r,
+        )
         self.interrupted_turns = Counter(
             "switchboard_agent_turns_interrupted", "Agent turns cut short by the caller.", registry=r
         )
@@ -131,6 +137,9 @@ class ServiceMetrics:
 
     def barge_in(self, latency_s: float) -> None:
         self.barge_in_latency.observe(latency_s)
+
+    def turn_continued(self) -> None:
+        self.continued_turns.inc()
 
     # --- per call and per turn ---------------------------------------------------------------------
     def call_started(self) -> None:

@@ -72,6 +72,31 @@ def test_items_map_to_chat_messages_and_a_trailing_handoff_is_dropped() -> None:
     assert messages[-1] == {"role": "tool", "tool_call_id": "call_2", "content": '{"ok": true}'}
 
 
+def test_user_items_in_a_row_are_one_request_once_the_reply_between_them_is_deleted() -> None:
+    """A caller who went on after the turn end: the client deleted the unheard reply, and the brain (which
+    answers the last user message) reads both utterances, as a realtime model does."""
+
+    def said(item_id: str, text: str) -> Item:
+        return Item(item_id, "message", role="user", content=[{"type": "input_audio", "transcript": text}])
+
+    conversation = RealtimeConversation()
+    conversation.add(said("u1", "I need to report an accident."))
+    conversation.add(
+        Item("a1", "message", role="assistant", content=[{"type": "audio", "transcript": "Sorry to hear"}])
+    )
+    conversation.add(said("u2", "I was rear ended yesterday."))
+    resolver = RegistryToolResolver(lambda: None)
+    assert [m["role"] for m in conversation.messages("", resolver.is_handoff)] == [
+        "user",
+        "assistant",
+        "user",
+    ]
+    conversation.delete("a1")
+    assert conversation.messages("", resolver.is_handoff) == [
+        {"role": "user", "content": "I need to report an accident. I was rear ended yesterday."}
+    ]
+
+
 def test_registry_tools_resolve_to_their_specs_and_others_to_schema_only() -> None:
     snapshot = load_registry()
     resolver = RegistryToolResolver(lambda: snapshot)
