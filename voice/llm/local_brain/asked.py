@@ -118,6 +118,13 @@ _ABOUT_A_FILED_CLAIM = re.compile(
 """A statement (no question) that something happened at a time is a report of a loss, however much it shares
 with a coverage question's words ("the basement drain backed up this morning") — unless it is about a claim
 already filed."""
+_HARM_DONE = re.compile(
+    r"\b(?:bit|bitten|nipped|scratched|knocked (?:down|over)) (?:the|a|an|our|his|her|their|someone|somebody|"
+    r"my (?:neighbou?r|friend|guest|visitor))\b|\b(?:needed|got|had) (?:\w+ ){0,3}stitches\b|"
+    r"\b(?:tripped|slipped|fell) (?:on|over|down) (?:my|our|the) (?:steps|stairs|porch|driveway|ice|floor|rug)\b"
+)
+"""A statement that someone got hurt by the caller's dog or on their property, with no time said: a loss being
+reported too ("he nipped the mail carrier and she needed stitches")."""
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 
 
@@ -139,6 +146,6 @@ def answered_by(text: str) -> list[str]:
     answered += asked
     if question or asked:
         pass
-    elif _INCIDENT_TIME.search(norm) and not _ABOUT_A_FILED_CLAIM.search(norm):
+    elif (_INCIDENT_TIME.search(norm) or _HARM_DONE.search(norm)) and not _ABOUT_A_FILED_CLAIM.search(norm):
         answered.append(_FILING)
     return answered
