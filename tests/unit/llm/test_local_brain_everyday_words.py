@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import IntentRouter, LocalBrain
+from voice.llm.local_brain.asked import asks_in_so_many_words
 from voice.llm.local_brain.dates import parse_date
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.meta import Meta, classify
@@ -144,3 +145,9 @@ def test_someone_hurt_with_no_time_said_is_a_loss_reported(
     router: IntentRouter, snapshot: RegistrySnapshot, said: str, tool: str
 ) -> None:
     assert router.route(snapshot.tools_for("claims_intake", "insurance"), said).tool == tool
+
+
+def test_only_a_clause_that_does_not_want_it_denies_a_request() -> None:
+    assert not asks_in_so_many_words("I don't want to file a claim, it's only a scratch")
+    assert asks_in_so_many_words("I'm not sure it's worth it, but I'd like to file a claim")
+    assert asks_in_so_many_words("I don't know if I should, can you put fifty from savings into checking")

@@ -85,8 +85,10 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 _DENIAL = re.compile(
-    r"\b(?:don't|do not|doesn't|won't|not|no need to|never)\b(?! (?:recogni[sz]e|mine|me)\b)"
+    r"\b(?:don't|do not|doesn't|does not|won't|will not|not|never) (?:\w+ )?(?:want|need|wish|plan|intend|mean)\b|"
+    r"\bno need to\b"
 )
+"""A clause that says the caller does not want what follows ("I don't want to move anything ...")."""
 _CLAUSE_START = re.compile(r".*(?:[.,;!?]|\bbut\b|\bjust\b)", re.DOTALL)
 
 
@@ -102,7 +104,7 @@ def asks_in_so_many_words(text: str) -> bool:
     """Whether the caller names what they want ("can I file that?", "what's the deductible?"): it outweighs a
     slot the same words fill."""
     norm = text.lower()
-    if any(asks.search(norm) for asks, _ in REQUESTS):
+    if any((said := asks.search(norm)) and not _denied(norm, said.start()) for asks, _ in REQUESTS):
         return True
     return _QUESTION.search(norm) is not None and any(asks.search(norm) for asks, _ in TOPICS)
 
