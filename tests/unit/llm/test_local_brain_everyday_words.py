@@ -3,8 +3,8 @@ callers': regional and slang names of accounts, cards and coverages ("current ac
 car", "windscreen", "nicked"), money arriving described as wages or interest, a transfer asked for only by its
 direction, a request the caller denies in the same clause, a name spelled out after it is said, a date with the
 month by its number ("the fourth of the tenth"), a "hang on" that answers at once, and a yes to a confirmation
-followed by a new question. Then one class an older set still failed on: someone hurt by the caller's dog or on
-their steps, told with no time, is a loss reported."""
+followed by a new question. Then two classes older sets still failed on: someone hurt by the caller's dog or on
+their steps, told with no time, is a loss reported; "and I also need ..." starts a second request."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.router import routing_text
+from voice.llm.local_brain.second_requests import clauses
 from voice.llm.local_brain.spoken import without_spelling
 
 from .harness import SimulatedCall
@@ -151,3 +152,11 @@ def test_only_a_clause_that_does_not_want_it_denies_a_request() -> None:
     assert not asks_in_so_many_words("I don't want to file a claim, it's only a scratch")
     assert asks_in_so_many_words("I'm not sure it's worth it, but I'd like to file a claim")
     assert asks_in_so_many_words("I don't know if I should, can you put fifty from savings into checking")
+
+
+def test_a_second_request_after_and_i_also_need() -> None:
+    said = "Where's my claim at, seven oh oh one oh oh two, and I really need to report a burst pipe too."
+    assert clauses(said) == [
+        "Where's my claim at, seven oh oh one oh oh two",
+        "I really need to report a burst pipe too.",
+    ]
