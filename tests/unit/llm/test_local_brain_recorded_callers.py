@@ -223,7 +223,8 @@ async def test_whether_money_was_paid_into_an_account_is_its_transactions(
     reply = await sim.say(
         "Quick one, I'm just checking: has the monthly interest been credited to my savings?"
     )
-    assert reply.calls == [("get_recent_transactions", {"account_type": "savings"})]
+    # Interest is money coming in: the deposits (holdout10's "wages" and "interest" made them deposits words).
+    assert reply.calls == [("get_recent_transactions", {"account_type": "savings", "kind": "deposits"})]
     moved = await sim.say("and the movements on checking?")
     assert moved.tools == ["get_recent_transactions"]
 

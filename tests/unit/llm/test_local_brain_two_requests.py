@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from apps.evals.text_run import TextCall
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
-from voice.llm.local_brain.router import asks_in_so_many_words
+from voice.llm.local_brain.asked import asks_in_so_many_words
 from voice.llm.local_brain.second_requests import clauses
 
 from .harness import SimulatedCall

@@ -15,7 +15,9 @@ from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.meta import calls_it_off
 from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.quantities import amount_readings, as_json_number
-from voice.llm.local_brain.slots import ANYTHING_ELSE, FREE_KINDS, properties
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
+from voice.llm.local_brain.second_requests import MAX_QUEUED
+from voice.llm.local_brain.slots import ANYTHING_ELSE, CALL_CONTROL, FREE_KINDS, properties
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
@@ -28,6 +30,9 @@ _CALLED_OFF_LEAD = re.compile(
     r"(?i)^.*\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))"
     r"\b(?:[\s,.!]*(?:after all|then|please|actually))*[\s,.!]*"
 )
+_YES_THEN = re.compile(r"^(?P<yes>[^.?!;]+?)(?:[.?!;]+|,\s*(?=and\b))\s*(?P<rest>\S.*)$", re.DOTALL)
+"""A yes in a sentence of its own, then more: "yep, that's correct. and what's left in savings after that?"."""
+_TAKEN_BACK = re.compile(r"\b(?:wait|hold on|hang on|hold off|stop|actually|on second thought)\b")
 _NEW_REQUEST_WORDS = 4
 """Words after "don't do that" that make a request of their own ("just tell me what's in checking")."""
 
@@ -42,6 +47,41 @@ class Confirmations:
     tools: dict[str, ToolSpec]
     state: DialogState
     today: date
+
+    async def route(self, text: str) -> Route:
+        raise NotImplementedError
+
+    async def confirm_then_ask(self, text: str) -> Decision | None:
+        """ "Yes, go ahead. And what will my savings be after that?": the yes runs the confirmed call, and the
+        question that follows waits for its result (queued), instead of the question replacing the yes."""
+        confirm, split = self.state.confirm or {}, _YES_THEN.match(text.strip())
+        if split is None or not clear_yes(split.group("yes")) or len(split.group("rest").split()) < 3:
+            return None
+        rest = normalize(split.group("rest"))
+        if (
+            parse_yes_no(rest) is False
+            or calls_it_off(rest)
+            or _CHANGE.search(rest)
+            or _TAKEN_BACK.search(rest)
+        ):
+            return None  # "yes. no wait, don't do that": the yes is taken back
+        route = await self.route(split.group("rest"))
+        if (
+            route.tool is None
+            or route.tool in (confirm.get("tool"), *CALL_CONTROL)
+            or route.score < SWITCH_THRESHOLD
+        ):
+            return None  # "yes. no wait, make it two hundred" changes the confirmed request itself
+        decided = self.on_confirm(split.group("yes"), None)
+        if decided is not None and decided.calls:
+            asked: dict[str, Any] = {
+                "tool": route.tool,
+                "text": split.group("rest"),
+                "context": "",
+                "args": {},
+            }
+            self.state.queued = [asked, *self.state.queued][:MAX_QUEUED]
+        return decided
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
         raise NotImplementedError

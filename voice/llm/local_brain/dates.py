@@ -174,17 +174,28 @@ _MONTH_FIRST = re.compile(
     rf"\b(?:the )?(?P<month>{_ORDINAL}) month(?: of the year)?,? (?:and )?(?:the )?(?P<day>[a-z-]+(?: [a-z]+)?) day\b"
 )
 _DAY_FIRST = re.compile(rf"\b(?:the )?(?P<day>[a-z-]+(?: [a-z]+)?) day of the (?P<month>{_ORDINAL}) month\b")
+_NUMBERED_MONTH = re.compile(
+    rf"\b(?:the )?(?P<day>(?:(?:twenty|thirty)[ -])?(?:{_ORDINAL})|\d{{1,2}}(?:st|nd|rd|th)) of the "
+    rf"(?P<month>{_ORDINAL}|\d{{1,2}}(?:st|nd|rd|th))\b(?! (?:month|week|day|year)\b)"
+)
+"""A British date with the month by its number: "the twenty third of the eleventh" (November 23rd)."""
 _MONTH_NAMES = [max((n for n, m in MONTHS.items() if m == number), key=len) for number in range(1, 13)]
 
 
 def _months_by_number(norm: str) -> str:
-    """ "the seventh month, the second day" / "second day of the seventh month" -> "july second"."""
+    """ "the seventh month, the second day" / "second day of the seventh month" / "the second of the seventh"
+    -> "july second"."""
 
     def named(match: re.Match[str]) -> str:
         month = ORDINALS[match.group("month")]
         return f"{_MONTH_NAMES[month - 1]} {match.group('day')}" if month <= 12 else match.group(0)
 
-    return _DAY_FIRST.sub(named, _MONTH_FIRST.sub(named, norm))
+    def numbered(match: re.Match[str]) -> str:
+        said = match.group("month")
+        month = int(said[:-2]) if said[:1].isdigit() else ORDINALS[said]
+        return f"{_MONTH_NAMES[month - 1]} {match.group('day')}" if 1 <= month <= 12 else match.group(0)
+
+    return _NUMBERED_MONTH.sub(numbered, _DAY_FIRST.sub(named, _MONTH_FIRST.sub(named, norm)))
 
 
 def parse_date(text: str, *, today: date, past: bool = True, require_year: bool = False) -> date | None:

@@ -9,14 +9,21 @@ from collections.abc import Mapping, Sequence
 
 from voice.llm.local_brain.spoken import normalize
 
-_HARM_TO_OTHERS = (
+_HARM_TO_OTHERS: tuple[str, ...] = (
     "bite", "bitten", "bit someone", "bit the", "nipped", "tripped", "slipped", "stitches", "sued", "suing", "sue me", "lawsuit", "lawyer",
     "knocked over", "knocked her", "knocked his", "knocked their", "broke her", "broke his", "broke their", "her tv",
     "his tv", "their tv", "guest", "visitor", "mail carrier", "delivery driver", "injure someone", "damage to others",
     "trip", "trips", "slip", "slips", "somebody gets hurt", "someone gets hurt", "somebody got hurt",
     "someone got hurt",
 )  # fmt: skip
-"""Harm the caller did to someone else or their things (a liability matter)."""
+_HARM_TO_OTHERS += tuple(
+    f"{verb} {whose}"
+    for verb in ("damage", "damaged", "flood", "flooded", "ruin", "ruined", "wreck", "wrecked")
+    for whose in ("the neighbor's", "my neighbor's", "the neighbour's", "my neighbour's", "someone else's",
+                  "somebody else's")
+)  # fmt: skip
+"""Harm the caller did to someone else or their things (a liability matter): "if I damaged the neighbour's
+flat", "flooded someone else's car"."""
 _NOT_INSURED = tuple(
     f"{negation} {verb} {any_}insurance"
     for negation in ("doesn't", "didn't", "does not", "did not", "don't", "never")
@@ -29,7 +36,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     # Order matters inside one enum: the first value with a match wins ("my car was stolen" is a theft,
     # "I lost my wallet, I think it was stolen" a stolen card).
     "deposits": ("deposit", "deposits", "deposited", "paycheck", "pay check", "payroll", "salary", "direct deposit",
-                 "got paid", "came in", "went in", "money in"),
+                 "got paid", "came in", "went in", "money in", "wages", "gone in", "gone into", "paid in",
+                 "paid into", "interest"),
     "charges": ("charges", "purchases", "payments", "spent", "spending", "bought"),
     "checking": ("checking", "chequing", "check account", "current account", "everyday account"),
     "savings": ("savings", "saving", "savings account", "put away", "set aside", "tucked away", "nest egg",
@@ -63,7 +71,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
 
     "theft": ("stolen", "stole", "theft", "broke into", "broken into", "break in", "break-in", "burglary",
               "burglar", "burglarized", "robbed", "robbery", "took my", "taken", "grabbed", "snatched",
-              "swiped", "pickpocketed", "mugged", "walked off with", "ran off with", "made off with"),
+              "swiped", "pickpocketed", "mugged", "walked off with", "ran off with", "made off with", "nicked",
+              "pinched"),
     "water": ("water", "pipe", "leak", "leaked", "leaking", "flood", "flooded", "flooding", "burst",
               "overflow", "overflowed", "sewer", "dripping", "soaked", "soaking", "puddle", "plumbing",
               "water heater", "dishwasher", "washing machine", "toilet", "backed up", "backs up", "back up",
@@ -72,7 +81,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
              "rear-ended", "rear ended", "fender bender", "hit me", "hit my", "driving", "drove", "slid", "skid",
              "skidded", "spun out", "guardrail", "guard rail", "hit a", "ran into", "backed into", "sideswiped",
              "dent", "dented", "bumper", "fender", "windshield", "highway", "freeway", "intersection",
-             "parking lot", "pulled out", "ran a red", "ran the red", "tailgat", "swerved"),
+             "parking lot", "pulled out", "ran a red", "ran the red", "tailgat", "swerved", "windscreen",
+             "motorway", "car park"),
     "home": ("house", "home", "roof", "tree fell", "fire", "smoke", "storm", "hail", "window", "apartment",
              "ceiling", "wall", "kitchen", "basement", "garage"),
     "water_backup": ("water backup", "backing up", "backed up", "backs up", "back up", "sump pump", "drain"),
@@ -85,10 +95,10 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "loss_of_use": ("loss of use", "hotel", "living expenses", "somewhere else to stay", "temporary housing"),
     "roadside": ("roadside", "tow", "towing", "towed", "jump start", "flat tire", "locked out", "lockout",
                  "breakdown", "broke down"),
-    "rental": ("rental", "rental car", "loaner", "rent a car"),
+    "rental": ("rental", "rental car", "loaner", "rent a car", "hire car", "courtesy car", "car hire"),
     "collision": ("collision", "crash", "accident", "fender bender"),
     "dwelling": ("dwelling", "structure", "house itself", "roof"),  # before hail: "hail on the roof" is the house
-    "comprehensive": ("comprehensive", "glass", "windshield", "animal", "deer", "vandalism", "hail", "hailstorm"),
+    "comprehensive": ("comprehensive", "glass", "windshield", "windscreen", "animal", "deer", "vandalism", "hail", "hailstorm"),
     "liability": ("liability", "sues me", *_HARM_TO_OTHERS),
     "earthquake": ("earthquake", "quake"),
 }  # fmt: skip

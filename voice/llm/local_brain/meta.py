@@ -41,9 +41,11 @@ _QUESTION_AFTER_HOLD = re.compile(
 )
 """After "wait" or "hold on", a question: the caller asks something (recognised speech has no "?")."""
 _ANSWER_AFTER_HOLD = re.compile(
-    r"^(?:\W*(?:oh|uh|um|hmm|well)\W+)*(?:wait|hold on|hang on)\W+(?:(?:oh|uh|um|well)\W+)*"
-    r"(?:yes|yeah|yep|no|nope|that was me|that's mine|it was me|i did|i didn't)\b"
+    r"^(?:\W*(?:oh|uh|um|hmm|well)\W+)*(?:wait|hold on|hang on)\W+"
+    r"(?:(?:oh|uh|um|well|actually|sorry|right|okay|ok|now|come to think of it|thinking about it)\W+)*"
+    r"(?:yes|yeah|yep|yup|no|nope|that was me|that(?: one)?(?:'s| is) mine|it was me|i did|i didn't)\b"
 )
+"""A hold that answers at once: "hang on, actually yeah, I did buy that" is a yes, not a pause."""
 _CALL_IT_OFF = re.compile(
     r"\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))\b"
 )

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from itertools import takewhile
 
 from voice.llm.local_brain.quantities import MONEY_WORDS
-from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, UNITS, digit_runs, normalize, tokens
+from voice.llm.local_brain.spoken import (
+    MONTHS,
+    NUMBER_WORDS,
+    ORDINALS,
+    UNITS,
+    digit_runs,
+    normalize,
+    tokens,
+    without_spelling,
+)
 
 _SENTENCE_END = re.compile(r"[.?!]\s+")
 _IDENTITY_AFTER = re.compile(
@@ -162,10 +171,20 @@ def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
     return None
 
 
+_LEADING_ACKS = frozenset(
+    {
+        *"""is the it oh er sure yes yeah hi hello um uh okay ok so sorry well right alright and""".split(),
+        ",",
+        ".",
+    }
+)
+"""Acknowledgements that open an answer ("sure.", "yes,"): not part of the name."""
+
+
 def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing: bool = True) -> str | None:
     """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
-    norm = normalize(text)
+    norm = without_spelling(normalize(text))  # "priya, p r i y a, shah": the name, not more words
     if not asked and listed_charge(norm) is not None:
         return None  # "bella pizza, forty-two fifty, charged twice": the merchant and the amount
     starts: list[int] = [m.end() for m in _NAME_CUES.finditer(norm)]
@@ -177,30 +196,7 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
         opening = start in openings
         if opening:
             # Leading acknowledgements ("sure.", "yes,") are not part of the name.
-            while toks and toks[0] in {
-                "is",
-                "the",
-                "it",
-                "oh",
-                "er",
-                "sure",
-                "yes",
-                "yeah",
-                "hi",
-                "hello",
-                "um",
-                "uh",
-                "okay",
-                "ok",
-                "so",
-                "sorry",
-                "well",
-                "right",
-                "alright",
-                "and",
-                ",",
-                ".",
-            }:
+            while toks and toks[0] in _LEADING_ACKS:
                 toks = toks[1:]
         words: list[str] = []
         for tok in toks:

@@ -10,12 +10,13 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.asked import asks_in_so_many_words
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.keypad import keypad_value
 from voice.llm.local_brain.params import param_kind
-from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route, asks_in_so_many_words
+from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import (
     FREE_KINDS,
     WHY_WE_ASK,

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.asked import answered_by
 from voice.llm.local_brain.embedding_disk import disk_cache
 from voice.llm.local_brain.embeddings import EmbeddingCache, SentenceEncoder, digest, get_shared_encoder
 from voice.llm.local_brain.enums import match_enum
@@ -42,98 +43,6 @@ roadside coverage, "I can't find it" a lost card): the caller is giving that too
 TOPIC_BONUS = 0.15
 """Added to a tool whose description names the topic of a caller's *question* ("is X covered?", "what's happening
 with my claim?"): a question about coverage is not a report of a new loss, whatever words they share."""
-_QUESTION = re.compile(
-    r"^(?:\W*(?:so|and|um|uh|hi|hey|okay|ok|quick question|yeah|like|well|right|hello)\W+)*"
-    r"(?:how|what|what's|whats|which|when|where|why|who|"
-    r"does|do|did|is|are|am|was|will|would|can|could|has|have|should)\b|\?\s*$|\bif\b|\bwondering\b|"
-    r"\b(?:tell me|let me know|i (?:want|need|would like|'d like) to know)\b"
-)
-TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"\b(?:cover(?:s|ed|age)?|pay(?:s)? for|out of pocket|deductible|reimburse)\b|"
-            r"\bwhat (?:about )?if\b|\bwhat happens if\b|\bwould i be\b|\bam i (?:protected|ok|okay)\b|"
-            r"\bdo i (?:have|get)\b(?! (?:in|left))"
-        ),
-        r"\bcover|\bdeductible",
-    ),
-    (
-        re.compile(
-            r"\b(?:status|check(?:ing)? on|happening with|update on|been (?:paid|approved|processed)|where .* stand|"
-            r"what happened (?:with|to)|who(?:'s| is)(?: \w+,?)? handling|heard (?:anything|back)|any news|"
-            r"get paid|paid yet|end up pay(?:ing)?|how much did you pay|look(?:ed)? at (?:it|the|my)|"
-            r"when (?:is|will|does) (?:somebody|someone|anyone|an adjuster|the adjuster))\b"
-        ),
-        r"\bstatus\b",
-    ),
-    (
-        re.compile(
-            r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
-            r"what(?:'s| is) left (?:in|on)|how much(?: money)? (?:is |do i have )?left|"
-            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b"
-        ),
-        r"\bbalance",
-    ),
-    (
-        re.compile(
-            r"\b(?:(?:been )?(?:happening|going on) (?:in|on) (?:it|my|the|that)|(?:gone|went|come|came|coming|going) "
-            r"(?:in|out|through)(?: of)? (?:it|my|the|that)|moving (?:in|through) (?:it|my|the)|movements|"
-            r"(?:did|has|have|was|were)\b[^.?!]{0,40}\b(?:pay|paid|put|deposit|deposited|credit|credited)\b"
-            r"[^.?!]{0,30}\b(?:into|in|to) (?:my|the) (?:savings|checking|account))\b"
-        ),
-        r"\brecent transactions\b",
-    ),
-)
-"""(what a question asks about, what a tool's description says when it answers that)."""
-_FILING = r"\bfile a new claim|\breport a new\b"
-REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"\b(?:file|start|open|make|submit|lodge|put in)\b (?:a |the |my )?(?:that|it|this|claim|one)\b|"
-            r"\b(?:want|need|like) to report\b"
-        ),
-        _FILING,
-    ),
-    (
-        re.compile(
-            r"(?<!to )\b(?:filed|submitted|opened|put in|reported) (?:a|the|my|that) claim\b|\bmy claim number\b"
-        ),
-        r"\bstatus\b",  # about a claim already filed: where it stands, not a new one
-    ),
-    (
-        re.compile(
-            r"\b(?:didn't|did not|never) (?:make|made|buy|bought|authori[sz]e|authori[sz]ed|shop|shopped)\b|"
-            r"\b(?:don't|do not|didn't) recogni[sz]e\b|\bnot mine\b|\b(?:wasn't|was not|isn't|is not) (?:me|us|mine|ours)\b|"
-            r"\b(?:haven't|have not|never) (?:even )?(?:been (?:to|in)|set foot)\b|"
-            r"\b(?:somebody|someone)(?:'s| has| is)? (?:got|using|used) my card\b"
-        ),
-        r"\brecogni[sz]e\b|\bsuspicious\b",
-    ),
-)
-"""(what a caller asks for in so many words, asked or said, what a tool's description says when it does that)."""
-
-
-def asks_in_so_many_words(text: str) -> bool:
-    """Whether the caller names what they want ("can I file that?", "what's the deductible?"): it outweighs a
-    slot the same words fill."""
-    norm = text.lower()
-    if any(asks.search(norm) for asks, _ in REQUESTS):
-        return True
-    return _QUESTION.search(norm) is not None and any(asks.search(norm) for asks, _ in TOPICS)
-
-
-_INCIDENT_TIME = re.compile(
-    r"\b(?:this (?:morning|afternoon|evening)|last night|yesterday|earlier today|just now|an hour ago|"
-    r"(?:a few|two|three|\d+) (?:hours|days) ago|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
-)
-_ABOUT_A_FILED_CLAIM = re.compile(
-    r"(?<!to )\b(?:filed|submitted|made|opened|put in|reported) (?:a|the|my|that) claim\b|\bclaim number\b|"
-    r"\bstatus\b"
-)
-"""A statement (no question) that something happened at a time is a report of a loss, however much it shares
-with a coverage question's words ("the basement drain backed up this morning") — unless it is about a claim
-already filed."""
-_SENTENCES = re.compile(r"(?<=[.?!])\s+")
 _DIGIT_RUN = re.compile(
     r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|\d+)\b[\s,-]*){4,}"
 )
@@ -146,11 +55,21 @@ _KEPT_AWAY = re.compile(
 """Money described by where it was kept ("what I've got put away"): a savings question, whatever the verbs."""
 
 
+_EVERYDAY_NAMES = (
+    (re.compile(r"\bcurrent (account|acct)\b"), r"checking \1"),
+    (re.compile(r"\b(?:the|my|your|his|her|our) (?:bit of )?plastic\b"), "my card"),
+)
+"""Regional and slang names for a bank's things, as the examples' words: a British "current account" is the
+checking account (its "current" is no "recent"), and "the plastic" is the card."""
+
+
 def routing_text(text: str) -> str:
     """The utterance as routed: a long read-out number ("seven zero zero one ...") says nothing about the intent
     and pulls towards whichever examples happen to spell digits, so it becomes "a number"; money described as
-    put away or saved becomes "in savings"."""
+    put away or saved becomes "in savings"; regional names of accounts and cards become the examples' words."""
     routed = _KEPT_AWAY.sub(r"\1\2 \3 in savings", text.lower())
+    for said, usual in _EVERYDAY_NAMES:
+        routed = said.sub(usual, routed)
     return _DIGIT_RUN.sub("a number ", routed).strip()
 
 
@@ -211,19 +130,7 @@ class ToolIndex:
         """1.0 for each tool whose description answers the topic of a question `text` asks, or does what the
         caller asks for in so many words or reports, else 0.0."""
         found = np.zeros(len(self.names), dtype=np.float32)
-        norm = text.lower()
-        question = _QUESTION.search(norm) is not None
-        answered: list[str] = [answers for asks, answers in REQUESTS if asks.search(norm)]
-        if _ABOUT_A_FILED_CLAIM.search(norm):
-            answered = [a for a in answered if a != _FILING]  # "i put in a claim last month": not a new one
-        # "the drain backed up last night. is that even covered?": what happened, then a question about it
-        later = not question and any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:])
-        asked = [answers for asks, answers in TOPICS if asks.search(norm)] if question or later else []
-        answered += asked
-        if question or asked:
-            pass
-        elif _INCIDENT_TIME.search(norm) and not _ABOUT_A_FILED_CLAIM.search(norm):
-            answered.append(_FILING)
+        answered = answered_by(text)
         for answers in answered:
             found += np.array(
                 [float(bool(re.search(answers, d))) for d in self.descriptions], dtype=np.float32

@@ -23,11 +23,12 @@ CLAUSE_MARGIN = 0.1
 """A clause is a second request only when it is clearly closer to its own tool than to the one chosen."""
 _CLAUSE_BREAK = re.compile(
     r"[?.!;]\s+(?:and\s+|also\s+|plus\s+)?|,?\s+(?:and|plus)\s+(?:then\s+)?(?:also\s+)?"
-    r"(?=(?:can|could|would|will|what|what's|how|when|did|does|do|is|are|am|i'd|i want|i need|please|tell|"
+    r"(?=(?:can|could|would|will|what|what's|how|when|did|does|do|is|are|am|i'd|"
+    r"i (?:also |really |still |just )?(?:want|need)|please|tell|"
     r"read|give|check|also)\b)",
     re.IGNORECASE,
 )
-"""Where a second request starts: a new sentence, or "and" before a new question or ask."""
+"""Where a second request starts: a new sentence, or "and" before a new question or ask ("and I also need ...")."""
 _CONTENT = re.compile(r"[a-z]{3,}")
 _ASKS = re.compile(
     r"\?\s*$|^(?:\W*(?:so|and|also|plus|um|uh|okay|ok|oh|well|hi|hey|first)\W+)*"

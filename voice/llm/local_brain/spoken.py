@@ -49,6 +49,26 @@ def without_fillers(text: str) -> str:
     return " ".join(_FILLERS.sub(" ", text).split())
 
 
+_SPELLED = re.compile(
+    r"(?P<word>[a-z][a-z'-]*)(?P<gap>\W+(?:(?:that's|that is|spelled|spelt|spelling)\W+)?)"
+    r"(?P<letters>(?:\b[a-z]\b[\s,.-]*){2,})"
+)
+
+
+def without_spelling(text: str) -> str:
+    """`text` (normalized) without the letters a caller spells a word out with right after saying it ("priya,
+    that's p r i y a, shah, s h a h" -> "priya shah"): the letters are that word again, not more words."""
+
+    def drop(m: re.Match[str]) -> str:
+        letters = "".join(re.findall(r"\b[a-z]\b", m.group("letters")))
+        if letters != m.group("word").replace("'", "").replace("-", ""):
+            return m.group(0)
+        tail = m.group("letters").rstrip()
+        return m.group("word") + (" " if not tail.endswith(".") else ". ")
+
+    return " ".join(_SPELLED.sub(drop, text).split())
+
+
 _NUMBER_PARTS = NUMBER_WORDS | set(ORDINALS) | {"oh", "double", "triple"}  # "double-oh", "triple-five"
 
 

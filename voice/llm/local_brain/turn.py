@@ -144,7 +144,9 @@ class Turn(
             if adopted is not None:
                 return adopted
         if self.state.confirm is not None:
-            decided = self.on_confirm(text, keys)
+            decided = (await self.confirm_then_ask(text) if keys is None else None) or self.on_confirm(
+                text, keys
+            )
             if decided is not None:
                 return decided
             text = after_call_off(text)  # "no, don't do that. just tell me ...": the new request alone
