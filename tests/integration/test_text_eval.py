@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,20 +25,22 @@ TUNED = [
         "holdout5_",
         "holdout6_",
         "holdout7_",
+        "holdout8_",
     )
     for scenario in ("banking", "insurance")
 ]
 """Every suite whose failure classes were worked on after its first measurement (the README's suites table)."""
 TUNED_FLOOR = 0.94
-"""Measured 2026-12-06 (second session) at 399/409 (0.976); a change that loses fifteen calls fails here."""
+"""Measured 2026-12-06 (second session) at 399/409 (0.976), then with holdout8 tuned at 451/459 (0.983); a change
+that loses twenty calls fails here."""
 
 
-def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     report = tmp_path / "text.json"
     status = eval_main([*suites, "--text", "--quiet", "--min-pass-rate", "0", "--json", str(report)])
     out = capsys.readouterr().out
     assert status == 0, out
-    result: dict = json.loads(report.read_text())
+    result: dict[str, Any] = json.loads(report.read_text())
     result["out"] = out
     return result
 
@@ -47,7 +50,7 @@ def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(
 ) -> None:
     result = run(tmp_path, TUNED, capsys)
     summary = result["summary"]
-    assert summary["calls"] >= 409, result["out"]
+    assert summary["calls"] >= 459, result["out"]
     assert summary["wrongful_actions"] == 0, result["out"]
     assert summary["pass_rate"] >= TUNED_FLOOR, result["out"]
     assert {c["voice"] for c in result["calls"]} == {"text"}

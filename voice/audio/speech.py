@@ -81,6 +81,17 @@ class SpeechDetector:
     def elapsed_ms(self) -> int:
         return self._windows * self.config.window_ms
 
+    def end_now(self) -> SpeechEnded | None:
+        """End the speech in progress at its last voiced window (the caller of this knows the pause that
+        follows is long enough), as if the silence had reached `min_silence_ms`; None when not in speech."""
+        if not self._in_speech:
+            return None
+        self._in_speech = False
+        self._run_length = 0
+        w = self.config.window_ms
+        end_ms = (self._last_voiced + 1) * w
+        return SpeechEnded(at_ms=end_ms, speech_ms=end_ms - self._speech_start * w)
+
     def update(self, prob: float) -> SpeechEvent | None:
         """Feed the probability of the next window; return an event if this window completes one."""
         index = self._windows

@@ -291,11 +291,51 @@ class TurnTracker:
         if now - held.at_ms >= needed:
             self._finish_turn(held, events)
 
-    def _finish_turn(self, held: SpeechEnded, events: list[TurnEvent]) -> None:
+    @property
+    def pause_pending(self) -> bool:
+        """Semantic mode: the caller has paused within a turn that has not ended yet."""
+        if not self.policy.semantic:
+            return False
+        return self._held is not None or (self._detector.in_speech and self._pause_since is not None)
+
+    def advance(self, audio_ms: int, *, agent_active: bool) -> list[TurnEvent]:
+        """Audio up to `audio_ms` has arrived, the samples after the last whole window not yet scored.
+
+        Semantic mode: a pause that is long enough by now ends the turn on this frame. Waiting for the window
+        that completes it would add the rest of the silence rounded up to whole 32 ms windows, plus the phase
+        between those windows and the 20 ms frames that carry them (0-16 ms): up to ~45 ms the caller waits
+        for nothing. The unscored samples (under one window) are taken as silence; a caller who goes on
+        inside them opens a turn as usual, and an unheard reply is dropped for it.
+        """
+        if not self.policy.semantic or agent_active or audio_ms <= self._detector.elapsed_ms:
+            return []
+        if self._held is not None:
+            last_voiced_ms = self._held.at_ms
+        elif self._detector.in_speech and self._pause_since is not None:
+            last_voiced_ms = self._pause_since
+        else:
+            return []
+        needed = silence_needed_ms(
+            self._judged(),
+            min_silence_ms=self.policy.min_silence_ms,
+            end_of_turn_silence_ms=self.policy.end_of_turn_silence_ms,
+            unfinished_hold_ms=self.policy.unfinished_hold_ms,
+        )
+        if audio_ms - last_voiced_ms < needed:
+            return []
+        held = self._held if self._held is not None else self._detector.end_now()
+        if held is None:
+            return []
+        events: list[TurnEvent] = []
+        self._finish_turn(held, events, now_ms=audio_ms)
+        return events
+
+    def _finish_turn(self, held: SpeechEnded, events: list[TurnEvent], now_ms: int | None = None) -> None:
         self._held = None
         self._pause_since = None
         self._pause_told = self._speculated = False
-        events.append(TurnEnded(held.at_ms, self._speech_ms(held), self._detector.elapsed_ms - held.at_ms))
+        now = self._detector.elapsed_ms if now_ms is None else now_ms
+        events.append(TurnEnded(held.at_ms, self._speech_ms(held), now - held.at_ms))
 
     def _speech_ms(self, ended: SpeechEnded) -> int:
         onset = self._turn_onset_ms

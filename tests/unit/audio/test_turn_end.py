@@ -261,3 +261,63 @@ def test_a_comma_pause_does_not_end_a_turn_that_sounds_complete_by_default() -> 
     assert TurnLikelyEnded in [type(e) for e in events] and TurnEnded not in [type(e) for e in events]
     events = run(tracker, [0.9] * windows(640) + [0.05] * windows(640), agent_active=False)
     assert [type(e) for e in events].count(TurnEnded) == 1
+
+
+def _frames(tracker: TurnTracker, probabilities: list[float], frame_ms: int = 20) -> list[tuple[int, object]]:
+    """Feed windows as 20 ms frames deliver them (a window is scored once the frame with its last sample is in);
+    after each frame, `advance` with the audio so far. Returns (audio ms at the frame, event) pairs."""
+    seen: list[tuple[int, object]] = []
+    scored = 0
+    audio_ms = 0
+    while scored < len(probabilities):
+        audio_ms += frame_ms
+        while scored < len(probabilities) and (scored + 1) * 32 <= audio_ms:
+            seen += [(audio_ms, e) for e in tracker.update(probabilities[scored], agent_active=False)]
+            scored += 1
+        seen += [(audio_ms, e) for e in tracker.advance(audio_ms, agent_active=False)]
+    return seen
+
+
+def test_a_long_enough_pause_ends_the_turn_on_the_frame_not_the_window_that_completes_it() -> None:
+    policy = TurnPolicy(
+        mode="semantic", end_of_turn_silence_ms=608, min_silence_ms=400, speculate_after_ms=96
+    )
+    tracker = TurnTracker(policy)
+    tracker.judge = lambda: Verdict.COMPLETE
+    seen = _frames(tracker, [0.9] * windows(960) + [0.05] * windows(640))
+    ended = [(at, e) for at, e in seen if isinstance(e, TurnEnded)]
+    assert len(ended) == 1  # the window that completes the silence later does not end it again
+    at, event = ended[0]
+    assert isinstance(event, TurnEnded)
+    # Last voiced window ends at 960 ms; 400 ms later is 1360 ms, a frame boundary. Windows alone would end
+    # it at 1376 ms (13 whole windows), known only when the frame carrying them arrives at 1380 ms.
+    assert (at, event.at_ms, event.silence_ms) == (1360, 960, 400)
+
+
+def test_advance_waits_the_verdicts_silence_and_leaves_fixed_mode_and_the_agents_turn_alone() -> None:
+    tracker = _tracker(Verdict.UNKNOWN)
+    seen = _frames(tracker, [0.9] * windows(960) + [0.05] * windows(1000))
+    ended = [e for _, e in seen if isinstance(e, TurnEnded)]
+    assert [e.silence_ms for e in ended] == [608]  # UNKNOWN waits the fixed silence (608 is on a frame)
+
+    fixed = TurnTracker(TurnPolicy(end_of_turn_silence_ms=600))
+    fixed.judge = lambda: Verdict.COMPLETE
+    run(fixed, [0.9] * windows(960) + [0.05] * windows(96), agent_active=False)
+    assert fixed.advance(960 + 600, agent_active=False) == []
+
+    talking = _tracker(Verdict.COMPLETE)
+    run(talking, [0.9] * windows(960) + [0.05] * windows(96), agent_active=False)
+    assert talking.advance(960 + 300, agent_active=True) == []
+    assert [type(e) for e in talking.advance(960 + 300, agent_active=False)] == [TurnEnded]
+    assert talking.advance(960 + 320, agent_active=False) == []  # one turn end per pause
+
+
+def test_a_pause_is_pending_from_its_first_quiet_window_until_the_turn_ends() -> None:
+    tracker = _tracker(Verdict.COMPLETE)
+    run(tracker, [0.9] * windows(960), agent_active=False)
+    assert not tracker.pause_pending
+    run(tracker, [0.05], agent_active=False)
+    assert tracker.pause_pending
+    run(tracker, [0.05] * windows(192), agent_active=False)
+    assert not tracker.pause_pending  # the turn ended
+    assert not TurnTracker(TurnPolicy()).pause_pending  # fixed mode never advances

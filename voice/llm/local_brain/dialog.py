@@ -171,6 +171,17 @@ _HANDED_OVER = re.compile(r"^Handed over from (\S+): (.*)$", re.DOTALL)
 _RELAYED = re.compile(r"^\[[\w-]+ said\] ")
 
 
+def _carried(reason: str, caller_lines: Sequence[str]) -> str | None:
+    """The request a handoff carries when its reason quotes the caller's own words from an earlier line (a
+    second request asked in the same breath as another, handed over once the first was answered)."""
+    quoted = " ".join(reason.lower().split())
+    if len(quoted.split()) < 3 or not caller_lines:
+        return None
+    if quoted in " ".join(caller_lines[-1].lower().split()):
+        return None  # said just now: the whole line is the request, as it always was
+    return reason if any(quoted in " ".join(line.lower().split()) for line in caller_lines[:-1]) else None
+
+
 def read_conversation(messages: Sequence[Message]) -> DialogReading:
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
     asked_by: dict[str, str] = {}
@@ -198,7 +209,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
                     name="handover",
                     args={"from": note.group(1)},
                     ok=True,
-                    asked_by=caller_said or note.group(2),
+                    asked_by=_carried(note.group(2), caller_lines) or caller_said or note.group(2),
                 )
             )
         elif role == "assistant":
@@ -210,7 +221,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
                     last_content = spoken
             for call_id, name, args in _tool_calls(message):
                 calls[call_id] = (name, args)
-                asked_by[call_id] = latest_user or ""
+                asked_by[call_id] = _carried(str(args.get("reason", "")), caller_lines) or latest_user or ""
         elif role == "tool":
             last_user = None
             call_id = str(message.get("tool_call_id", ""))

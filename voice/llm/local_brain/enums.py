@@ -40,7 +40,7 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "wrong_amount": ("wrong amount", "overcharged", "too much", "more than", "incorrect amount", "wrong price",
                      "wrong", "incorrect", "receipt says", "receipt said", "should have been", "supposed to be",
                      "instead of", "rang up", "extra", "on sale", "sale price", "advertised", "price tag",
-                     "tag said", "quoted", "was supposed to"),
+                     "tag said", "quoted", "was supposed to", "was only", "is only", "only cost", "only costs"),
     "not_received": ("never got", "never received", "didn't receive", "did not receive", "didn't get",
                      "never arrived", "never came", "not delivered", "never delivered", "didn't arrive",
                      "never showed", "didn't show up", "hasn't arrived", "haven't received", "wasn't delivered",
@@ -108,6 +108,34 @@ def match_enum(
     if bare_other and "other" in values and _phrase_re("other").search(norm):
         return "other"
     return fallback
+
+
+_JOINED = re.compile(r"^\W*(?:\w+\W+){0,4}?(?:and|as well as|plus)\b")
+"""Between two values named together: "checking and what's in savings", "flood, and also earthquake"."""
+
+
+def values_named_together(text: str, values: Sequence[str]) -> list[str]:
+    """Two or more of `values` named in one breath and joined by "and" ("what's in checking and what's in
+    savings" -> checking, savings), in the caller's order; else an empty list."""
+    norm = normalize(text).replace("-", " ")
+    spans: list[tuple[int, int, str]] = []
+    for value in values:
+        if value == "other":
+            continue
+        phrases = (str(value), str(value).replace("_", " "), *ENUM_SYNONYMS.get(str(value), ()))
+        hits = [m for p in phrases if (m := _phrase_re(p.replace("-", " ")).search(norm))]
+        if hits:
+            first = min(hits, key=lambda m: m.start())
+            spans.append((first.start(), first.end(), str(value)))
+    spans.sort()
+    chains: list[list[tuple[int, int, str]]] = []
+    for span in spans:
+        if chains and _JOINED.match(norm[chains[-1][-1][1] : span[0]]):
+            chains[-1].append(span)
+        else:
+            chains.append([span])
+    longest = max(chains, key=len, default=[])
+    return [value for _, _, value in longest] if len(longest) >= 2 else []
 
 
 def parse_direction(text: str, values: Sequence[str]) -> tuple[str | None, str | None]:

@@ -19,7 +19,7 @@ from typing import Any
 from voice.llm.local_brain.dates import parse_corrected_date
 from voice.llm.local_brain.enums import match_enum, parse_direction
 from voice.llm.local_brain.identifiers import id_shape, parse_identifier, parse_last4
-from voice.llm.local_brain.names import parse_merchant, parse_name, parse_place
+from voice.llm.local_brain.names import listed_charge, parse_merchant, parse_name, parse_place
 from voice.llm.local_brain.params import param_kind, unwrap, valid
 from voice.llm.local_brain.quantities import as_json_number, parse_amount, parse_count
 from voice.llm.local_brain.repairs import resolve_repairs
@@ -132,7 +132,8 @@ def extract_value(name: str, raw: Mapping[str, Any], text: str, *, today: date, 
     elif kind == "last4":
         # An account's last four may come bare with a name; a card's needs its cue ("card ending in").
         noun = name.split("_")[0] if name.split("_")[0] in ("card", "account") else None
-        value = parse_last4(text, asked=asked, bare=name.startswith("account"), noun=noun)
+        listed = listed_charge(text) is not None  # "harbor books, thirty-eight sixty": an amount
+        value = parse_last4(text, asked=asked, bare=name.startswith("account") and not listed, noun=noun)
     elif kind == "identifier":
         value = parse_identifier(text, id_shape(name, prop), prop.get("pattern"))
     elif kind == "name":

@@ -90,11 +90,16 @@ class FollowUps:
         offered = await self.route(question)
         if offered.tool is None:
             return None
-        rest = await self.route(_LEADING_ANSWER.sub("", norm, count=1).strip(" ,."))
+        remainder = _LEADING_ANSWER.sub("", norm, count=1).strip(" ,.")
+        rest = await self.route(remainder)
         if rest.tool not in (None, offered.tool) and rest.score >= SWITCH_THRESHOLD:
             if yes and self.convo.succeeded(rest.tool):
                 return Decision(f"{ALREADY_DONE} {question}")  # "yes, lock it" when it is locked already
             return None  # "no, but what's my balance?": a new request
+        for later in _SENTENCE.split(remainder)[1:]:  # "no card yet, it's around here. what about savings?"
+            asked = await self.route(later)
+            if asked.tool not in (None, offered.tool) and asked.score >= SWITCH_THRESHOLD:
+                return None  # a sentence of its own that asks for something else: a new request
         spec = self.tools.get(offered.tool)
         if not yes and spec is not None and _says_how(spec, norm):
             yes = True  # "no, no rush at all, regular mail is fine": how they want it is a yes to it

@@ -40,6 +40,8 @@ def id_shape(name: str, prop: Mapping[str, Any]) -> str | None:
 
 
 MAX_READINGS = 16
+_SPELLED_BY_WORD = re.compile(r"\b([a-z]),? (?:as in|like|for) \1[a-z]+\b")
+"""A letter made plain by a word that starts with it ("h as in hotel", "r for robert")."""
 _CORRECTED = re.compile(r"\b(?:no|sorry|wait|actually|i mean|i meant|correction)\b")
 
 
@@ -66,8 +68,8 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
         options: list[str] | None = None
         width = 1
         compact = tok.replace("-", "")
-        if tok == "," and bufs[0] and _starts_digits(toks, i + 1):
-            i += 1  # "seven thirty, one fifty-five": a pause between digit groups
+        if tok == "," and bufs[0] and (_starts_digits(toks, i + 1) or _letter_follows(bufs[0], toks, i + 1)):
+            i += 1  # "seven thirty, one fifty-five" / "r, e, two one five": a pause between groups
             continue
         if tok in ZERO_WORDS:
             options = ["?"]
@@ -93,8 +95,13 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
             options = [compact.upper()]
         elif len(tok) == 1 and tok.isalpha():
             options = [tok.upper()]
-        elif len(tok) == 2 and tok.isalpha() and tok not in _NOT_LETTERS and _starts_digits(toks, i + 1):
-            options = [tok.upper()]
+        elif (
+            len(tok) == 2
+            and tok.isalpha()
+            and tok not in _NOT_LETTERS
+            and (_starts_digits(toks, i + 1) or (nxt == "," and _starts_digits(toks, i + 2)))
+        ):
+            options = [tok.upper()]  # "au four eight ..." / "au, four eight ..."
         if options is None:
             flush(i)
             i += 1
@@ -105,6 +112,11 @@ def _id_chars(toks: Sequence[str]) -> list[tuple[int, int, list[str]]]:
         i += width
     flush(n)
     return runs
+
+
+def _letter_follows(chars: str, toks: Sequence[str], i: int) -> bool:
+    """Letters so far, then a single letter after a pause: "r, e, two one five" spells on."""
+    return chars.isalpha() and i < len(toks) and len(toks[i]) == 1 and toks[i].isalpha()
 
 
 def _starts_digits(toks: Sequence[str], i: int) -> bool:
@@ -135,6 +147,7 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     or typing it on the keypad) comes back as those digits. Without a shape, the longest run with 3+ digits.
     """
     spelled = re.sub(r"\b([a-z])\.", r"\1", text.lower())  # "h. o. 730155" is read out letter by letter
+    spelled = _SPELLED_BY_WORD.sub(r"\1", spelled)  # "r as in robert, e as in edward": the letters
     spelled = re.sub(r"\s+(?:dash|hyphen)\s+", " ", spelled)  # "a u dash four eight ...": the id's own dash
     spelled = re.sub(r"\.{2,}|…", " ", spelled)  # "a u four eight two... nine one three": a pause, not an end
     runs = _id_chars(tokens(spelled))

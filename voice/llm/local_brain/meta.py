@@ -73,7 +73,8 @@ _HUMAN_WHO = (
 )
 _HUMAN = re.compile(
     rf"\b(?:(?:talk|speak|chat)(?: to| with)|connect(?: me)?(?: to| with)|transfer(?: me)?(?: to)?|get me|"
-    rf"put me (?:through )?(?:to|with)|give me|i (?:want|need|would like|'d like)|is there)(?: just)? {_HUMAN_WHO}\b|"
+    rf"put me (?:through )?(?:to|with)|give me|i(?: just| really| only)* (?:want|need|would like)|i'd(?: just| really| only)* like|"
+    rf"is there)(?: just)? {_HUMAN_WHO}\b|"
     r"^(?:operator|representative|agent|human)[\s.!?]*$"
 )
 _FETCHING = re.compile(
@@ -86,8 +87,40 @@ _REQUEST_WORDS = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_ACKNOWLEDGES = re.compile(
+    r"^(?:(?:yes|yeah|yep|no|nope|okay|ok|sure|sorry|thanks|thank you|alright|all right|right|um|uh)\W*)*"
+    r"(?:(?:i'm|i am|we're|we are|everyone's|everyone is|everybody's|everybody is|they're|they are)"
+    r"(?: all)? (?:okay|ok|fine|good|safe|alright|all right|sure|not hurt)"
+    r"|(?:nobody|no one)(?:'s| is| was| got) hurt)?$"
+)
+"""A sentence that answers only how the caller is, or acknowledges: no value for any question."""
+
+
 def classify(text: str) -> Meta | None:
     """What a caller's utterance says about the conversation, or None when it is (also) a request."""
+    norm = normalize(text).strip(" .,!?")
+    if not norm:
+        return None
+    found = _classify(text)
+    if found is None and (held := _held_after(norm)) is not None:
+        return held
+    return found
+
+
+def _held_after(norm: str) -> Meta | None:
+    """ "I'm okay. Hold on, I need to find my policy number": a hold after sentences that ask for nothing
+    (an answer to how they are, an "all right") still holds."""
+    sentences = _SENTENCE_END.split(norm)
+    for k in range(1, len(sentences)):
+        if not _ACKNOWLEDGES.match(sentences[k - 1].strip(" .,!?")):
+            return None  # "it was yesterday. hang on": the first sentence answers something
+        if _classify(" ".join(sentences[k:])) is Meta.HOLD:
+            return Meta.HOLD
+    return None
+
+
+def _classify(text: str) -> Meta | None:
     norm = normalize(text).strip(" .,!?")
     if not norm:
         return None

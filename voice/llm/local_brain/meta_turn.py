@@ -73,7 +73,9 @@ class MetaTurn:
     def start(self, spec: ToolSpec, text: str, context: str = "") -> Decision:
         raise NotImplementedError
 
-    async def keep_second_request(self, text: str, chosen: str) -> tuple[str, str] | None:
+    async def keep_second_request(
+        self, text: str, chosen: str, *, handoffs: bool = True
+    ) -> tuple[str, str] | None:
         raise NotImplementedError  # SecondRequests', which comes first in Turn's bases
 
     def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
@@ -150,7 +152,7 @@ class MetaTurn:
         if spec is None or spec.name in CALL_CONTROL:
             return Decision()
         self.state.misses = 0
-        if (first := await self.keep_second_request(request, spec.name)) is not None:
+        if (first := await self.keep_second_request(request, spec.name, handoffs=False)) is not None:
             return self.start(
                 self.tools[first[0]], first[1], request
             )  # its clause, then the rest for what it lacks

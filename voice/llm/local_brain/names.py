@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from itertools import takewhile
 
 from voice.llm.local_brain.quantities import MONEY_WORDS
-from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, digit_runs, normalize, tokens
+from voice.llm.local_brain.spoken import MONTHS, NUMBER_WORDS, ORDINALS, UNITS, digit_runs, normalize, tokens
 
 _SENTENCE_END = re.compile(r"[.?!]\s+")
 _IDENTITY_AFTER = re.compile(
@@ -35,7 +35,8 @@ _NOT_NAMES = set(
     were what when where who why will with would yeah yes you your here someone somebody anyone nobody everyone
     something oh er ah hmm hold hang wait bye goodbye minute second moment what's where's how's that's there's
     here's let's balance claim policy money transfer charge charges status deductible coverage covered
-    repeat again help much many tell know said say talk speak person human agent""".split()
+    repeat again help much many tell know said say talk speak person human agent maybe perhaps probably
+    instead actually use try""".split()
 )
 
 
@@ -98,6 +99,34 @@ _DETERMINERS = frozenset(
 )
 
 
+_SAYS_WHO = re.compile(
+    r"\b(?:born|birthday|birth|dob|last four|last 4|ending|ends|account|my name|name is|this is|i'm|i am|here)\b"
+)
+
+
+def listed_charge(text: str) -> str | None:
+    """The words heading a charge read off a statement ("harbor books, thirty-eight sixty, but it was only
+    twenty bucks"): name-like words, then at once an amount, in an utterance that talks money and says nothing
+    of who is calling. A merchant, not the caller's name."""
+    norm = normalize(text)
+    toks = tokens(norm)
+    if _SAYS_WHO.search(norm) or not (
+        _CHARGE_TALK.search(norm) or any(t in MONEY_WORDS or t in {"cents", "charge"} for t in toks)
+    ):
+        return None
+    while toks and toks[0] in {"okay", "ok", "so", "um", "uh", "well", "yeah", "and", "it's", ","}:
+        toks = toks[1:]
+    words = list(takewhile(_name_word, toks))[:4]
+    rest = toks[len(words) :]
+    if rest[:1] == [","]:
+        rest = rest[1:]
+    if not words or not rest or not (rest[0] in NUMBER_WORDS or rest[0].lstrip("$")[:1].isdigit()):
+        return None
+    if all(t in UNITS or t == "oh" for t in rest[:4]) or _MERCHANT_RE.search(norm):
+        return None  # "one one seven seven" is read digit by digit (an account); "at bella pizza" names it
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
 def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
     """A name said in passing, right before what identifies the caller: "... my checking balance. Jordan
     Rivera, four eight two one" or, as recognised speech has it, "... balance jordan rivera born march ...".
@@ -131,6 +160,8 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
     """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
     norm = normalize(text)
+    if not asked and listed_charge(norm) is not None:
+        return None  # "bella pizza, forty-two fifty, charged twice": the merchant and the amount
     starts: list[int] = [m.end() for m in _NAME_CUES.finditer(norm)]
     # The utterance's start, and each later sentence's ("okay, sorry about that. priya shah, born ...").
     openings = [0, *(m.end() for m in _SENTENCE_END.finditer(norm))]
@@ -156,6 +187,11 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
                 "okay",
                 "ok",
                 "so",
+                "sorry",
+                "well",
+                "right",
+                "alright",
+                "and",
                 ",",
                 ".",
             }:
@@ -314,6 +350,8 @@ def parse_merchant(text: str, *, asked: bool = False) -> str | None:
         if words[0] in _NOT_MERCHANTS or any(w in NUMBER_WORDS for w in words):
             continue
         return " ".join(w[:1].upper() + w[1:] for w in words)
+    if (listed := listed_charge(text)) is not None:
+        return listed
     # The merchant as the subject of the charge: "bella pizza charged me twice", "harbor books billed me".
     toks = tokens(text)
     for i, tok in enumerate(toks):

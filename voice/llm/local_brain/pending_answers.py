@@ -16,7 +16,14 @@ from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.keypad import keypad_value
 from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route, asks_in_so_many_words
-from voice.llm.local_brain.slots import FREE_KINDS, missing_slots, properties, slot_hint, slot_label
+from voice.llm.local_brain.slots import (
+    FREE_KINDS,
+    either_group,
+    missing_slots,
+    properties,
+    slot_hint,
+    slot_label,
+)
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState, Pending
 
@@ -100,6 +107,15 @@ class PendingAnswers:
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
         if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
             filled = True  # another missing detail came first: take it and ask for the rest
+        alternatives = set(either_group(spec, {}))
+        if (
+            not filled
+            and any(s in alternatives for s in pending.slots)
+            and (said := alternatives & new.keys())
+        ):
+            # "use my birthday then" for the last four asked again: either one will do; the other is dropped.
+            filled = True
+            pending.args = {k: v for k, v in pending.args.items() if k not in alternatives or k in said}
         free_answer = any(self._is_free(spec, s) for s in pending.slots)
         if (
             route is not None

@@ -40,6 +40,19 @@ def _word_before(toks: Sequence[str], index: int) -> str | None:
     return toks[j] if j >= 0 else None
 
 
+_EXPECTED = re.compile(
+    r"\b(?:should(?:'ve| have)? been|should be|supposed to (?:be|cost)|instead of|(?:was|is|were) only|"
+    r"only (?:cost|costs|was)|(?:the )?price (?:was|is)|tag said|advertised at)$"
+)
+
+
+def _expected_price(toks: Sequence[str], index: int) -> bool:
+    """An amount said as what something should have cost ("the book was only like twenty bucks", "it should
+    have been twelve dollars"): not the amount charged."""
+    before = [t for t in toks[max(0, index - 6) : index] if t not in _SKIPPED]
+    return _EXPECTED.search(" ".join(before)) is not None
+
+
 def parse_amount(text: str, *, asked: bool = False) -> float | None:
     """A money amount in dollars: "$250.50", "five hundred dollars", "two hundred and fifty", "a hundred bucks",
     "ninety nine dollars and ninety five cents", "forty two fifty" (only when the amount was asked for).
@@ -58,7 +71,7 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
         written_dollar = toks[num.start].startswith("$") or (num.start > 0 and toks[num.start - 1] == "$")
         if after in CENT_WORDS:
             return round(num.value / 100, 2)
-        if after in MONEY_WORDS or written_dollar:
+        if (after in MONEY_WORDS or written_dollar) and not _expected_price(toks, num.start):
             value = num.value
             j = num.end + (1 if after in MONEY_WORDS else 0)
             if j < len(toks) and toks[j] == "and":
@@ -69,7 +82,9 @@ def parse_amount(text: str, *, asked: bool = False) -> float | None:
                 if tail in CENT_WORDS or (after in MONEY_WORDS and toks[j - 1] != "and"):
                     value += cents.value / 100
             return _money(value)
-    candidates = [num for num in nums if _free_standing(toks, num, nums)]
+    candidates = [
+        num for num in nums if _free_standing(toks, num, nums) and not _expected_price(toks, num.start)
+    ]
     for first, second in pairwise(nums):
         # "forty two fifty" -> 42.50: when asked, or right after what charging says ("charged me ...").
         charged = _word_before(toks, first.start) in _CHARGE_CUES or (

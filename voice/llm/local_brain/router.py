@@ -69,6 +69,7 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
+            r"what(?:'s| is) left (?:in|on)|how much(?: money)? (?:is |do i have )?left|"
             r"check (?:on )?(?:my|the) (?:savings|checking|account))\b"
         ),
         r"\bbalance",

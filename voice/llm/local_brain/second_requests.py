@@ -11,8 +11,10 @@ from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.decision import Decision
+from voice.llm.local_brain.enums import values_named_together
+from voice.llm.local_brain.params import unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
-from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST
+from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST, properties, reads_only
 from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import parse_yes_no
 
@@ -27,6 +29,13 @@ _CLAUSE_BREAK = re.compile(
 )
 """Where a second request starts: a new sentence, or "and" before a new question or ask."""
 _CONTENT = re.compile(r"[a-z]{3,}")
+_ASKS = re.compile(
+    r"\?\s*$|^(?:\W*(?:so|and|also|plus|um|uh|okay|ok|oh|well|hi|hey|first)\W+)*"
+    r"(?:how|what|what's|which|when|where|who|does|do|did|is|are|can|could|would|will|please|tell|read|give|"
+    r"check|i(?:'d| would) like|i want|i need)\b|\bplease\b",
+    re.IGNORECASE,
+)
+"""A clause that asks or requests (not a statement: "my backpack got stolen" tells what a question is about)."""
 MIN_CLAUSE_WORDS = 2
 _NOT_QUEUED = frozenset({*CALL_CONTROL, "verify_identity", *LOOKUP_FIRST.values()})
 """Never a second request: call control, and the lookups a request makes on its own way ("policy H O ...")."""
@@ -51,9 +60,13 @@ class SecondRequests:
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
         raise NotImplementedError
 
-    async def keep_second_request(self, text: str, chosen: str) -> tuple[str, str] | None:
-        """Queue what a clause of `text` asks of another of this agent's own tools than `chosen`. When that
-        clause came first, it goes first: returns (its tool, its clause) to start now, `chosen` waiting."""
+    async def keep_second_request(
+        self, text: str, chosen: str, *, handoffs: bool = True
+    ) -> tuple[str, str] | None:
+        """Queue what a clause of `text` asks of another of this agent's own tools than `chosen` (or, with
+        `handoffs`, of another team, handed over last). When that clause came first, it goes first: returns (its
+        tool, its clause) to start now, `chosen` waiting. A request just handed here queues no handoff: its other
+        clauses are what the agent that handed it over did or will do."""
         parts = clauses(text)
         if len(parts) < 2:
             return None
@@ -68,13 +81,18 @@ class SecondRequests:
                 or parse_yes_no(part) is False  # "no new card for now" declines; it asks for nothing
                 or name == chosen
                 or name in _NOT_QUEUED
-                or self.tools[name].handoff is not None
+                or (self.tools[name].handoff is not None and not handoffs)
                 or (
                     route.score < SWITCH_THRESHOLD and not declined
                 )  # said instead of a no: a plain match does
                 or route.scores.get(chosen, -1.0) > route.score - CLAUSE_MARGIN  # the same request, reworded
                 or any(q.get("tool") == name for q in self.state.queued)
             ):
+                continue
+            if self.tools[name].handoff is not None and not (declined and first is None):
+                # Another team's: handed over once this agent's part is done.
+                handoff = {"tool": name, "text": part, "context": "", "args": {}}
+                self.state.queued = [*self.state.queued, handoff]
                 continue
             if declined and first is None:
                 first = (name, part)  # what they do want, instead of what they said no to
@@ -85,8 +103,59 @@ class SecondRequests:
             else:  # its own clause, and the rest for what it leaves out ("the last charges on it")
                 queued = {"tool": name, "text": part, "context": text, "args": {}}
                 self.state.queued = [*self.state.queued, queued]
-        self.state.queued = self.state.queued[:MAX_QUEUED]
+        handoffs_last = sorted(
+            self.state.queued, key=lambda q: self._hands_off(q)
+        )  # stable: the rest in order
+        self.state.queued = handoffs_last[:MAX_QUEUED]
         return first
+
+    async def own_part_first(self, text: str, handoff: str) -> tuple[str, str] | None:
+        """ "What's in checking? Also my wallet was stolen": routed to another team as a whole, but a clause of
+        it asks for one of this agent's own tools. That part is answered here first (the other team cannot), and
+        the handoff waits in the queue with its own clause. Returns (the own tool, its clause)."""
+        parts = clauses(text)
+        if len(parts) < 2:
+            return None
+        routes = [await self.route(part) for part in parts]
+        theirs = max(range(len(parts)), key=lambda i: routes[i].scores.get(handoff, -1.0))
+        for index, (part, route) in enumerate(zip(parts, routes, strict=True)):
+            name = route.tool
+            if (
+                index == theirs
+                or name is None
+                or name in _NOT_QUEUED
+                or self.tools[name].handoff is not None
+                or route.score < SWITCH_THRESHOLD
+                or route.scores.get(handoff, -1.0) > route.score - CLAUSE_MARGIN
+                or parse_yes_no(part) is False
+                or not _ASKS.search(part)
+            ):
+                continue
+            waiting = {"tool": handoff, "text": parts[theirs], "context": "", "args": {}}
+            self.state.queued = [*self.state.queued, waiting][:MAX_QUEUED]
+            return name, part
+        return None
+
+    def _hands_off(self, queued: dict[str, Any]) -> bool:
+        spec = self.tools.get(str(queued.get("tool")))
+        return spec is not None and spec.handoff is not None
+
+    def each_value(self, spec: ToolSpec, args: dict[str, Any], text: str) -> dict[str, Any]:
+        """ "What's in checking and what's in savings?": a tool that only reads, asked about two values of one
+        choice in one breath, answers the first named now and the others next (queued with the same details)."""
+        if not text or not reads_only(spec) or spec.handoff is not None:
+            return args
+        for name, prop in properties(spec).items():
+            values = [str(v) for v in unwrap(prop).get("enum", ())]
+            named = values_named_together(text, values) if len(values) >= 2 else []
+            if not named:
+                continue
+            for other in named[1:]:
+                queued = {"tool": spec.name, "text": "", "args": {**args, name: other}}
+                if queued not in self.state.queued:
+                    self.state.queued = [*self.state.queued, queued][:MAX_QUEUED]
+            return {**args, name: named[0]}
+        return args
 
     def requeue(self, tool: str, args: dict[str, Any], text: str) -> None:
         """The caller answered a queued request first: what they were asked before waits its turn instead."""

@@ -43,6 +43,12 @@ def creates_record(spec: ToolSpec) -> bool:
     return spec.name.split("_", 1)[0] in {"file", "open", "create", "submit", "report", "register"}
 
 
+def reads_only(spec: ToolSpec) -> bool:
+    """A tool that only looks something up and answers (its description starts "Look up", "List", "Read",
+    "Tell whether", "Find"): asking it once more for another value changes nothing."""
+    return re.match(r"(?:look up|list|read|tell|find|show)\b", spec.description.strip(), re.I) is not None
+
+
 FREE_KINDS = frozenset({"reason", "description", "text", "place", "merchant"})
 """Parameter kinds whose value is the caller's own words (never a correction of a number or a choice)."""
 ANYTHING_ELSE = "Is there anything else I can help you with?"

@@ -49,7 +49,7 @@ def without_fillers(text: str) -> str:
     return " ".join(_FILLERS.sub(" ", text).split())
 
 
-_NUMBER_PARTS = NUMBER_WORDS | set(ORDINALS) | {"oh"}
+_NUMBER_PARTS = NUMBER_WORDS | set(ORDINALS) | {"oh", "double", "triple"}  # "double-oh", "triple-five"
 
 
 def tokens(text: str) -> list[str]:

@@ -66,8 +66,11 @@ _THANKS = re.compile(
     r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
     r"[\s,.!]*$"
 )
-_PLAIN_NO = re.compile(r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b")
-"""A "no" that answers the question ("this isn't working" has a negation but answers nothing)."""
+_PLAIN_NO = re.compile(
+    r"^(?:no|nope|nah|not really|not now|no thanks|no thank you)\b|\b(?:not|wasn't|was not) (?:mine|me)\b"
+)
+"""A "no" that answers the question, also when it disowns ("right, not mine"); "this isn't working" has a
+negation but answers nothing."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
@@ -172,7 +175,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if (
             answer is not None
             and len(norm.split()) <= SHORT_ANSWER_WORDS
-            and (answer or _PLAIN_NO.match(norm))
+            and (answer or _PLAIN_NO.search(norm))
         ):
             return await self.on_short_answer(text, answer)
         if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
@@ -193,9 +196,11 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
         if route.tool is None:
             return self.on_unrouted(text) or self.not_understood()
         self.state.misses = 0
-        if self.tools[route.tool].handoff is None and (
-            first := await self.keep_second_request(text, route.tool)
-        ):
+        if self.tools[route.tool].handoff is None:
+            first = await self.keep_second_request(text, route.tool)
+        else:
+            first = await self.own_part_first(text, route.tool)
+        if first:
             return self.start(
                 self.tools[first[0]], first[1], text
             )  # its clause, then the rest for what it lacks
@@ -259,7 +264,7 @@ class Turn(SecondRequests, MetaTurn, FollowUps, Confirmations, Recovery, KeyedEn
                 value = self.convo.reference(name, consumer=spec.name)
                 if value is not None:
                     args[name] = value
-        return self.advance(spec, args)
+        return self.advance(spec, self.each_value(spec, args, text))
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
         """Ask for the next missing slot, confirm, or call."""
