@@ -81,6 +81,12 @@ class SpeechDetector:
     def elapsed_ms(self) -> int:
         return self._windows * self.config.window_ms
 
+    @property
+    def onset_pending(self) -> bool:
+        """Out of speech, with windows at or above `threshold` that are not `min_speech_ms` long yet: speech may
+        be starting again."""
+        return not self._in_speech and self._run_length > 0
+
     def end_now(self) -> SpeechEnded | None:
         """End the speech in progress at its last voiced window (the caller of this knows the pause that
         follows is long enough), as if the silence had reached `min_silence_ms`; None when not in speech."""

@@ -288,7 +288,9 @@ class TurnTracker:
             end_of_turn_silence_ms=policy.end_of_turn_silence_ms,
             unfinished_hold_ms=policy.unfinished_hold_ms,
         )
-        if now - held.at_ms >= needed:
+        # The detector ends speech after the shortest silence any verdict needs: a longer wait must not count a
+        # caller going on (an onset not `min_speech_ms` long yet) as silence, or the turn ends as they resume.
+        if now - held.at_ms >= needed and not self._detector.onset_pending:
             self._finish_turn(held, events)
 
     @property
@@ -323,6 +325,8 @@ class TurnTracker:
         )
         if audio_ms - last_voiced_ms < needed:
             return []
+        if self._detector.onset_pending:
+            return []  # the caller may be going on: the window that confirms or drops the onset decides
         held = self._held if self._held is not None else self._detector.end_now()
         if held is None:
             return []

@@ -321,3 +321,21 @@ def test_a_pause_is_pending_from_its_first_quiet_window_until_the_turn_ends() ->
     run(tracker, [0.05] * windows(192), agent_active=False)
     assert not tracker.pause_pending  # the turn ended
     assert not TurnTracker(TurnPolicy()).pause_pending  # fixed mode never advances
+
+
+@pytest.mark.parametrize("by_frame", [False, True])
+def test_a_caller_going_on_just_before_the_verdicts_silence_is_not_cut(by_frame: bool) -> None:
+    """The detector ends speech after `min_silence_ms` (192 here); an unsure turn waits 608. A caller who goes
+    on after 544 ms is heard from 1504 ms, but the onset is only confirmed 96 ms later: those loud windows are
+    not silence, or the turn would end (at 1568 ms) while the caller is already speaking."""
+    tracker = _tracker(Verdict.UNKNOWN)
+    probabilities = (
+        [0.9] * windows(960) + [0.05] * windows(544) + [0.9] * windows(640) + [0.05] * windows(1000)
+    )
+    if by_frame:
+        events = [e for _, e in _frames(tracker, probabilities)]
+    else:
+        events = run(tracker, probabilities, agent_active=False)
+    ended = [e for e in events if isinstance(e, TurnEnded)]
+    assert [type(e) for e in events].count(TurnStarted) == 1 and TurnResumed in [type(e) for e in events]
+    assert len(ended) == 1 and ended[0].at_ms == 960 + 544 + 640
