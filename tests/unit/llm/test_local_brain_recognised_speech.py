@@ -163,3 +163,13 @@ async def test_the_last_charge_reported_as_fraud_offers_a_card_sent_fast(
     assert reported.text.endswith(REPLACEMENT_OFFER)
     ordered = await sim.say("yeah overnight it if you can")
     assert ordered.calls == [("order_replacement_card", {"expedited": True})]
+
+
+async def test_a_one_word_request_with_please_is_routed_without_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    asked = await sim.say("checking please, thanks")
+    assert "didn't catch" not in asked.text
+    reply = await sim.say("jordan rivera nine oh three four")
+    assert reply.calls[1:] == [("get_balance", {"account_type": "checking"})]
