@@ -173,3 +173,15 @@ async def test_a_one_word_request_with_please_is_routed_without_it(
     assert "didn't catch" not in asked.text
     reply = await sim.say("jordan rivera nine oh three four")
     assert reply.calls[1:] == [("get_balance", {"account_type": "checking"})]
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [
+        ("pri- priya shah", "priya shah"),
+        ("my chec- checking account", "my checking account"),
+        ("it was mon- no tuesday", "it was mon- no tuesday"),  # broken off for another word: kept
+    ],
+)
+def test_a_word_broken_off_and_started_again_is_read_once(said: str, meant: str) -> None:
+    assert as_heard(said) == meant

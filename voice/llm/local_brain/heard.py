@@ -1,10 +1,11 @@
 """What a speech recogniser hands over from real phone speech, read as the caller meant it (pure functions).
 
 Recognised speech comes lower-case with little punctuation, and with the traces of talking: a word or two said
-twice while the caller finds their place ("my my card", "did my did my paycheck"), contractions written
-without their apostrophe ("dont", "thats", "my names"), and digits heard as their homophones inside a run of
-digits ("four eight to one", "six six for zero", "a u for eight two ..."). `as_heard` undoes those three, so
-every later step (routing, names, identifiers, yes/no) reads the words the caller said.
+twice while the caller finds their place ("my my card", "did my did my paycheck") or broken off and started
+again ("jor- jordan"), contractions written without their apostrophe ("dont", "thats", "my names"), and digits
+heard as their homophones inside a run of digits ("four eight to one", "six six for zero", "a u for eight two
+..."). `as_heard` undoes those, so every later step (routing, names, identifiers, yes/no) reads the words the
+caller said.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def as_heard(text: str) -> str:
         return text
     chunks = _contractions(chunks)
     chunks = _digit_homophones(chunks)
-    chunks = _said_once(chunks)
+    chunks = _said_once(_without_cut_offs(chunks))
     return " ".join(str(c) for c in chunks)
 
 
@@ -128,6 +129,18 @@ def _read_run(chunks: list[_Chunk], out: list[_Chunk], start: int, end: int) -> 
         if digits_before >= MIN_RUN and digits_after >= MIN_RUN:
             continue  # "one one seven seven to five five three zero": two numbers, from one to the other
         out[start + k] = chunks[start + k].replaced(_HOMOPHONES[word])
+
+
+def _without_cut_offs(chunks: list[_Chunk]) -> list[_Chunk]:
+    """A word broken off and started again ("jor- jordan rivera", "sav- savings"): the whole word only."""
+    out: list[_Chunk] = []
+    for i, chunk in enumerate(chunks):
+        after = chunks[i + 1].word if i + 1 < len(chunks) else ""
+        cut = chunk.trail.startswith("-") and chunk.word and not chunk.lead
+        if cut and after.startswith(chunk.word) and after != chunk.word:
+            continue
+        out.append(chunk)
+    return out
 
 
 def _said_once(chunks: list[_Chunk]) -> list[_Chunk]:
