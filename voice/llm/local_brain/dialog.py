@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voice.llm.base import Message
+from voice.llm.local_brain.heard import as_heard
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def read_conversation(messages: Sequence[Message]) -> DialogReading:
     for index, message in enumerate(messages):
         role = message.get("role")
         if role == "user":
-            last_user = latest_user = text_of(message)
+            last_user = latest_user = as_heard(text_of(message))
             unanswered = []
             if not _RELAYED.match(latest_user):
                 caller_said = latest_user

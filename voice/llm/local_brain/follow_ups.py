@@ -19,7 +19,7 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
-from voice.llm.local_brain.yes_no import BOOL_CUES, parse_flag
+from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
 
 _LEADING_ANSWER = re.compile(
     r"(?:^|(?<=[.?!,]) )(?:(?:oh|well|um|uh|okay|ok|actually|hmm),? )*"
@@ -45,6 +45,9 @@ _ABOUT_THE_ANSWER = re.compile(
 )
 """A short question about what the agent just said ("how much was it?"): answered by saying it again."""
 ALREADY_DONE = "That's already done."
+REQUEST_SCORE = 0.5
+"""How sure the route of a polite request's words must be: "savings balance" 0.89, "checking" 0.51; "thing",
+"sir" route nowhere."""
 """Said when a yes to an offer names an action this call already carried out."""
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
@@ -76,6 +79,18 @@ class FollowUps:
 
     async def on_short_answer(self, text: str, yes: bool, offered: str | None = None) -> Decision:
         raise NotImplementedError
+
+    async def request_said_politely(self, short: str, yes: bool) -> bool:
+        """A request with a "please" or an "okay" in it ("savings balance please") after an open question: its
+        words name what the caller wants, so it is routed, not taken for a bare yes."""
+        question = self.convo.last_question
+        if not yes or not (question is None or _OPEN_QUESTION.search(question)):
+            return False
+        rest = beyond_yes(short)
+        if not rest:
+            return False
+        route = await self.route(rest)
+        return route.tool not in (None, "end_call", "transfer_to_human") and route.score >= REQUEST_SCORE
 
     def call(self, spec: ToolSpec, args: dict[str, Any], *, keep_pending: bool = False) -> Decision:
         raise NotImplementedError

@@ -81,6 +81,9 @@ def only_asks_for(request: str, agent: str) -> bool:
     return bool(words) and all(w in _ASKING_FOR or w in own or w.rstrip("s") in own for w in words)
 
 
+_PLEASE = re.compile(r"\b(?:please|thanks|thank you)\b[,.!]?", re.IGNORECASE)
+
+
 class MetaTurn:
     agent: str
     tool_list: list[ToolSpec]
@@ -141,6 +144,10 @@ class MetaTurn:
             if instead.tool is not None:
                 return instead
         route = await self.route(text)
+        plain = _PLEASE.sub(" ", text).strip(" ,.!?")
+        if route.tool in (None, "end_call") and plain and plain != text.strip(" ,.!?"):
+            bare = await self.route(plain)  # "checking please": politeness pulls a fragment off its tool
+            route = bare if bare.tool is not None else route
         rest = request_without_identity(text)
         if rest is None and (asked := story_tail(text)) is not None:
             told = await self.route(asked)  # a story first, then the request: the request alone, when clearer

@@ -23,6 +23,7 @@ from voice.llm.local_brain.params import unwrap
 log = logging.getLogger(__name__)
 
 GENERIC_DONE = "All right, that's done."
+REPLACEMENT_OFFER = "Would you like me to order a replacement card?"
 WORDS_PER_DELTA = 4
 
 
@@ -35,6 +36,14 @@ def with_defaults(spec: ToolSpec | None, args: Mapping[str, Any]) -> dict[str, A
             if name not in full and "default" in prop:
                 full[name] = prop["default"]
     return full
+
+
+def offer_after(output: Mapping[str, Any], *, can_replace: bool) -> str:
+    """The offer a result calls for that its own reply does not make: a card locked on the way (a charge reported
+    as fraud) with nothing left to review is offered its replacement, as a card locked on purpose is."""
+    if can_replace and output.get("card_locked") is True and not output.get("remaining"):
+        return REPLACEMENT_OFFER
+    return ""
 
 
 def render_reply(spec: ToolSpec | None, output: Mapping[str, Any], args: Mapping[str, Any]) -> str:

@@ -32,7 +32,7 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
 from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
 from voice.llm.local_brain.recovery import Recovery
-from voice.llm.local_brain.replies import render_reply
+from voice.llm.local_brain.replies import offer_after, render_reply
 from voice.llm.local_brain.router import IntentRouter, Route
 from voice.llm.local_brain.safety import CALL_911, in_danger
 from voice.llm.local_brain.second_requests import SecondRequests
@@ -57,6 +57,7 @@ from voice.llm.local_brain.yes_no import parse_yes_no, plain_no, without_restati
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
 SHORT_ANSWER_WORDS = 4  # "yes", "no thanks", "yeah go ahead": read against the question that was asked
 
+REPLACE = "order_replacement_card"
 OFFER_PERSON = "Or I can connect you with a person."
 CONFIRM_PERSON = "Would you like me to connect you with a person?"
 
@@ -173,7 +174,12 @@ class Turn(
         if (complete := self.on_is_that_all(text)) is not None:
             return complete
         answer, short = parse_yes_no(norm), without_restating(norm)  # "obviously not. I just said that."
-        if answer is not None and len(short.split()) <= SHORT_ANSWER_WORDS and (answer or plain_no(short)):
+        if (
+            answer is not None
+            and len(short.split()) <= SHORT_ANSWER_WORDS
+            and (answer or plain_no(short))
+            and not await self.request_said_politely(short, answer)
+        ):
             return await self.on_short_answer(text, answer)
         if answer is not None and (offered := await self.on_answer_to_offer(text, answer)) is not None:
             return offered
@@ -331,7 +337,10 @@ class Turn(
             ):
                 continue  # the cascade moves the call; the new agent greets
             if outcome.ok:
-                texts.append(render_reply(spec, outcome.output, outcome.args))
+                reply = render_reply(spec, outcome.output, outcome.args)
+                replaced = self.convo.succeeded(REPLACE)
+                more = offer_after(outcome.output, can_replace=REPLACE in self.tools and not replaced)
+                texts.append(f"{reply} {more}" if more else reply)
                 if self.state.held is not None and (held := self.answer_held(outcome, texts[-1])):
                     calls.extend(held.calls)  # the next item was answered in the same breath
                 for source in (outcome.args, outcome.output):  # the tool's canonical form wins

@@ -100,3 +100,13 @@ def clear_yes(text: str) -> bool:
     not a long answer that merely starts with "okay", nor one carrying numbers meant for something else."""
     norm = " ".join(text.lower().replace(",", " ").replace(".", " ").split())
     return parse_yes_no(norm) is True and len(norm.split()) <= 6 and _CONTENT_DIGITS.search(norm) is None
+
+
+_FILLER_WORDS = re.compile(r"\b(?:uh|um|just|the|my|a|and|so|well|oh|hi|hello|hey|thanks|thank you)\b")
+
+
+def beyond_yes(norm: str) -> str:
+    """What an answer says besides its yes ("savings balance please" -> "savings balance"): empty for a bare
+    "yes please" or "sure, go ahead"."""
+    rest = _FILLER_WORDS.sub(" ", _YES.sub(" ", norm))
+    return " ".join(re.sub(r"[^\w\s']", " ", rest).split())
