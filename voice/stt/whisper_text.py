@@ -24,7 +24,7 @@ How each form is read (the way callers say them, and the forms the brain's parse
   digit, a code read with pauses
 - an "A" between digits is the digit eight ("4A21", "4a2-1": "eight" heard as the letter), an "O" the digit
   zero
-- a number hyphenated to a word ("14-Birch Lane") is two words
+- a number hyphenated to a word ("14-Birch Lane", "twenty-lake street") is two words
 
 How it was said, when the text allows: Whisper writes "913" for both "nine one three" and "nine hundred thirteen",
 and "220" for "two twenty". Given the words pocketsphinx heard in the same turn (`heard`), a number of three or
@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from voice.stt.number_words import ONES, cardinal, ordinal, spell_digits, year
+from voice.stt.number_words import ONES, TEENS, TENS, cardinal, ordinal, spell_digits, year
 
 _AMOUNT = r"\$(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
 _ORDINAL = r"(?P<ordinal>\d{1,2})(?:st|nd|rd|th)\b"
@@ -144,6 +144,9 @@ def _read(match: re.Match[str], heard: Sequence[str] = ()) -> str:
 
 _DIGIT_LETTER = re.compile(r"(?<=\d)(-?)([AaOo])(?=-?\d)")
 _NUMBER_HYPHEN_WORD = re.compile(r"(?<=\d)-(?=[A-Za-z]{3})")
+_NUMBER_WORD = "|".join((*ONES, *TEENS, *(t for t in TENS if t), "hundred", "thousand"))
+# "two twenty-lake street": a number word hyphenated to a word that is not one ("twenty-one" stays)
+_WORD_HYPHEN_WORD = re.compile(rf"\b(?i:({_NUMBER_WORD}))-(?!(?i:{_NUMBER_WORD})\b)(?=[A-Za-z]{{3}})")
 
 
 def spoken_numbers(text: str, heard: Sequence[str] = ()) -> str:
@@ -151,7 +154,8 @@ def spoken_numbers(text: str, heard: Sequence[str] = ()) -> str:
     recogniser's lower-case words for the same speech, picks how a number was said (see the module docstring)."""
     text = _DIGIT_LETTER.sub(lambda m: m.group(1) + ("8" if m.group(2) in "Aa" else "0"), text)
     text = _NUMBER_HYPHEN_WORD.sub(" ", text)
-    return " ".join(_NUMBER.sub(lambda m: _read(m, heard), text).split())
+    text = _NUMBER.sub(lambda m: _read(m, heard), text)
+    return " ".join(_WORD_HYPHEN_WORD.sub(r"\1 ", text).split())
 
 
 # How Whisper writes the first letter of a spoken identifier when it takes it for a word: "the U four eight

@@ -154,3 +154,11 @@ def test_the_final_text_combines_the_readings_and_the_choice() -> None:
         == "Jordan Rivera, four eight two one"
     )
     assert final_text("It's 7000101.", phrases) == "It's seven zero zero zero one zero one."
+
+
+def test_the_prompt_spells_identifiers_as_callers_say_them() -> None:
+    from voice.stt.whisper_prompt import scenario_prompt
+
+    prompt = scenario_prompt(("my policy is AU-482913", "Jordan Rivera", "Contoso Insurance"))
+    assert "A U four eight two nine one three" in prompt and "482913" not in prompt
+    assert spoken_numbers("two twenty-lake street, twenty-one") == "two twenty lake street, twenty-one"
