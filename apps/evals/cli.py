@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -71,10 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         from apps.evals.stt_check import run
 
         try:
-            print(run(suites, args.voices).summary())
+            stt_report = run(suites, args.voices)
         except ValueError as exc:
             print(f"switchboard eval: {exc}", file=sys.stderr)
             return 2
+        print(stt_report.summary())
+        if args.json:
+            args.json.write_text(json.dumps(stt_report.as_json(), indent=1))
         return 0
 
     def selected(call: object) -> bool:

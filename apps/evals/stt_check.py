@@ -2,7 +2,9 @@
 
 Each call's caller lines (rendered in the chosen voices, as in a real eval) are decoded in order by one
 recogniser session with the scenario's phrase model, the way a call is; the report gives the word error rate per
-scenario and voice, the worst lines, and the words most often lost.
+scenario and voice, the digit-string accuracy of the lines that carry an account number, id or code
+(`stt_digits`: the exact digits right or wrong, which is what verification needs), the worst lines, the lines
+whose digits came out wrong, and the words most often lost.
 
 The final text comes from the recogniser the product uses: `LOCAL_STT_FINAL` (whisper by default, when its
 model wheel is installed; pocketsphinx otherwise or when set so), and `EVAL_STT_FALLBACK` sets pocketsphinx's
@@ -15,6 +17,7 @@ over lines of 1-5 s). Each line is pushed at once, so that time includes pockets
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 import wave
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from apps.evals.judge import _norm_text, word_error_rate
 from apps.evals.scripts import Suite
+from apps.evals.stt_digits import digit_score, digit_strings, digits_right, has_digits
 from apps.evals.voices import CallerVoices, check_voice
 
 PAD_S = 0.3
@@ -64,12 +68,16 @@ class SttReport:
         rows = [
             f"final text by: {self.recogniser}; end of line -> final text over {timing['lines']:.0f} lines of "
             f"1-5 s: p50 {timing['p50_ms']:.0f} ms, p95 {timing['p95_ms']:.0f} ms",
-            "STT word error rate (words said vs recognised, per line, summed):",
+            "STT word error rate (words said vs recognised, per line, summed); digit strings exactly right:",
         ]
         for key, lines in sorted(groups.items()):
             said = sum(len(_norm_text(x.said).split()) for x in lines)
             errors = sum(x.wer * len(_norm_text(x.said).split()) for x in lines)
-            rows.append(f"  {key:32} {errors / max(1, said):6.1%} over {len(lines)} lines")
+            digits = digit_score((x.said, x.heard) for x in lines)
+            rows.append(
+                f"  {key:32} WER {errors / max(1, said):6.1%} over {len(lines)} lines; digits {digits}"
+            )
+        rows.append(f"  {'all':32} digits {digit_score((x.said, x.heard) for x in self.lines)}")
         lost: Counter[str] = Counter()
         for line in self.lines:
             heard = set(_norm_text(line.heard).split())
@@ -78,7 +86,21 @@ class SttReport:
         rows.append("worst lines:")
         for line in sorted(self.lines, key=lambda x: -x.wer)[:15]:
             rows.append(f"  {line.wer:4.2f} {line.voice:10} said {line.said!r}\n{'':20}heard {line.heard!r}")
+        wrong = [x for x in self.lines if has_digits(x.said) and not digits_right(x.said, x.heard)]
+        rows.append(f"lines with digits wrong ({len(wrong)}):")
+        for line in wrong[:25]:
+            rows.append(
+                f"  {line.voice:10} said {'/'.join(digit_strings(line.said))} in {line.said!r}\n"
+                f"{'':16}heard {'/'.join(digit_strings(line.heard)) or '-'} in {line.heard!r}"
+            )
         return "\n".join(rows)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "recogniser": self.recogniser,
+            "latency": self.latency(),
+            "lines": [dataclasses.asdict(x) for x in self.lines],
+        }
 
 
 def _pcm(path: Path) -> bytes:

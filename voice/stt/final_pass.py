@@ -24,8 +24,16 @@ from typing import Final, Literal
 
 import numpy as np
 
+from voice.stt.digit_choice import choose_digits, digit_hints, reading_hint
 from voice.stt.whisper_features import CHUNK_SAMPLES, SAMPLE_RATE, pcm16_to_float
-from voice.stt.whisper_model import MODEL_PACKAGE, WhisperLoop, WhisperModel, WhisperResult, find_model_dir
+from voice.stt.whisper_model import (
+    MODEL_PACKAGE,
+    WhisperLoop,
+    WhisperModel,
+    WhisperResult,
+    collapse_copies,
+    find_model_dir,
+)
 from voice.stt.whisper_prompt import scenario_prompt
 from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
 
@@ -125,6 +133,12 @@ class WhisperFinalPass:
         samples = pcm16_to_float(pcm16k)
         return model.transcribe(samples, model.prompt_tokens(prompt))
 
+    def _turn_job(self, pcm16k: bytes, phrases: tuple[str, ...], heard: str) -> tuple[WhisperResult, str]:
+        """Whisper's result and the turn's final text from it, both on the pool thread (the text work is
+        pure Python, a fraction of a millisecond, but no part of a turn's recognition runs on the loop)."""
+        result = self._job(pcm16k, scenario_prompt(phrases))
+        return result, final_text(result.text, phrases, heard)
+
     def _admit(self) -> bool:
         with self._count_lock:
             if self._in_flight >= self.size.workers + self.size.queue:
@@ -137,12 +151,15 @@ class WhisperFinalPass:
         with self._count_lock:
             self._in_flight -= 1
 
-    async def transcribe(self, pcm16k: bytes, phrases: tuple[str, ...]) -> FinalText | None:
-        """The turn's text, or None when the pool is full or the turn is too long (the caller keeps its own)."""
+    async def transcribe(self, pcm16k: bytes, phrases: tuple[str, ...], heard: str = "") -> FinalText | None:
+        """The turn's text, or None when the pool is full or the turn is too long (the caller keeps its own).
+
+        `heard` is pocketsphinx's text of the same audio, when it has one: it picks how Whisper's numbers were
+        said and may replace Whisper's digit string (`final_text`)."""
         if self.broken is not None or len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
             return None
         try:
-            job = self._executor.submit(self._job, pcm16k, scenario_prompt(phrases))
+            job = self._executor.submit(self._turn_job, pcm16k, phrases, heard)
         except RuntimeError:  # closed
             self._leave()
             return None
@@ -150,18 +167,26 @@ class WhisperFinalPass:
         # gave up while Whisper was already running still holds its place until the thread is free again.
         job.add_done_callback(lambda _: self._leave())
         try:
-            result = await asyncio.wrap_future(job)
+            result, text = await asyncio.wrap_future(job)
         except WhisperLoop:
             log.info("stt final pass: whisper looped; pocketsphinx's text is kept")
             return None
         if result.text.strip() and not any(ch.isalnum() for ch in result.text):
             log.info("stt final pass: whisper wrote only punctuation; pocketsphinx's text is kept")
             return None
-        text = repair_prefix_letters(spoken_numbers(result.text), _prefixes(phrases))
         return FinalText(text, round(result.confidence, 3), result.text)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def final_text(written: str, phrases: tuple[str, ...], heard: str = "") -> str:
+    """Whisper's `written` text as the turn's final text: numbers as the words said (read as pocketsphinx's
+    `heard` has them, when it does), a repeated copy of the words dropped, identifier letters repaired, and one
+    digit string taken from `heard` when only its length fits the scenario's identifiers (`digit_choice`)."""
+    text = collapse_copies(spoken_numbers(written, reading_hint(heard)))
+    text = repair_prefix_letters(text, _prefixes(phrases))
+    return choose_digits(text, heard, digit_hints(phrases)) if heard else text
 
 
 @lru_cache(maxsize=32)

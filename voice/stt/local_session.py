@@ -235,7 +235,9 @@ class LocalSttSession:
     ) -> None:
         assert finished.audio is not None
         try:
-            final = await final_pass.transcribe(whole or finished.audio, self._phrases)
+            # pocketsphinx's text covers this stretch only: it describes a turn read whole no better than nothing
+            heard = "" if whole is not None else finished.phrase.text
+            final = await final_pass.transcribe(whole or finished.audio, self._phrases, heard)
         except Exception as exc:  # pocketsphinx's text stands
             log.warning("stt final pass failed", extra={"error": type(exc).__name__})
             final = None

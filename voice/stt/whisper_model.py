@@ -175,7 +175,12 @@ def collapse_repeats(text: str) -> str:
     Shorter units are left alone: "four eight four eight" is a number. A word written three or more times in a
     row ("Sorry. Sorry. Sorry.", "913, 913, 913"), which tiny.en does on a short stretch of speech, becomes one
     (`collapse_stutter`)."""
-    text = collapse_stutter(text)
+    return collapse_copies(collapse_stutter(text))
+
+
+def collapse_copies(text: str) -> str:
+    """One copy of a text that is the same four or more words said two or more times over (see
+    `collapse_repeats`), without touching a word written several times in a row ("seven zero zero zero one")."""
     words = text.split()
     plain = [re.sub(r"[^\w']", "", w.lower()) for w in words]
     for size in range(4, len(words) // 2 + 1):

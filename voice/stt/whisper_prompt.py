@@ -5,6 +5,7 @@ places and merchants of the demo data from `data_phrases`).
 Whisper reads a prompt as the text that came before, so a short list of the scenario's names ("Jordan Rivera,
 Priya Shah, Contoso") and words ("checking, savings, deductible") makes it spell them as the scenario does
 (on espeak voices, "pretty sharp here" became "Priya Shah here"). It costs a few ms of decoder time per turn.
+Its identifiers are written as spoken words, so that Whisper writes the digits it hears as words too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from voice.stt.number_words import ONES, TEENS, TENS
+from voice.stt.whisper_text import spoken_numbers
 
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+\b")  # "Jordan Rivera", "Contoso Bank", "Birch Lane"
 _PLACE = re.compile(r"\b(?:in|at|to|from) ([A-Z][a-z]+)\b")  # "in Bellevue", "at Safeway"
@@ -49,7 +51,11 @@ def _prompt(phrases: tuple[str, ...]) -> str:
     picked_names = [n for n, _ in names.most_common() if n not in multi_word][:_MAX_NAMES]
     in_names = {w.lower() for n in picked_names for w in n.split()}
     picked_terms = [t for t, _ in terms.most_common() if t not in in_names][:_MAX_TERMS]
-    return ", ".join(picked_names + picked_terms) + "." if picked_names or picked_terms else ""
+    # Identifiers as callers say them ("A U four eight two nine one three", not "AU-482913"): Whisper writes in
+    # the prompt's style, and digits written as words keep the caller's digits (no "215-5666" phone-number
+    # grouping with a digit added, no "913" that reads back as "nine hundred thirteen")
+    spoken = [spoken_numbers(n) for n in picked_names]
+    return ", ".join(spoken + picked_terms) + "." if picked_names or picked_terms else ""
 
 
 def scenario_prompt(phrases: Sequence[str]) -> str:

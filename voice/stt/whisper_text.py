@@ -20,13 +20,26 @@ How each form is read (the way callers say them, and the forms the brain's parse
 - groups "66-40" -> "sixty six forty" (pairs); other groups "215 566", "482 1", "555-1234" -> digit by digit
 - letters before digits "AU-482913", "RE 215 566" -> "A U four eight ...", "R E two one five ..."; two
   lower-case letters hyphenated to digits too ("re-215-566": with a lower-case prompt Whisper writes them so)
+- digits in comma-separated groups of one to three, four or more in all ("482, 1", "7, 0, 0, 1"): digit by
+  digit, a code read with pauses
+- an "A" between digits is the digit eight ("4A21", "4a2-1": "eight" heard as the letter), an "O" the digit
+  zero
+- a number hyphenated to a word ("14-Birch Lane", "twenty-lake street") is two words
+
+How it was said, when the text allows: Whisper writes "913" for both "nine one three" and "nine hundred thirteen",
+and "220" for "two twenty". Given the words pocketsphinx heard in the same turn (`heard`), a number of three or
+four digits is read the way they contain it (digit by digit, "two twenty", the cardinal or the year); without
+them, or when they contain none of those readings, by the rules above. (Two digits, "28", are left alone: a
+day, an age or an amount far more often than two digits read out, and "two eight" turns up inside longer
+strings.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from voice.stt.number_words import cardinal, ordinal, spell_digits, year
+from voice.stt.number_words import ONES, TEENS, TENS, cardinal, ordinal, spell_digits, year
 
 _AMOUNT = r"\$(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?(?!\d)"
 _ORDINAL = r"(?P<ordinal>\d{1,2})(?:st|nd|rd|th)\b"
@@ -35,7 +48,7 @@ _TIME = r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2})\b"
 _DECIMAL = r"(?P<whole>\d+)\.(?P<fraction>\d+)"
 _THOUSANDS = r"(?P<thousands>\d{1,3}(?:,\d{3})+)(?!\d)"
 _IDENT = r"\b(?P<letters>[A-Z]{2,3}(?=[ -]?\d)|[A-Z](?=-?\d)|[a-z]{2}(?=-\d))[ -]?(?P<tail>\d+(?:[ -]\d+)*)\b"
-_GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{2,3}(?:, \d{2,3})+(?!\d))"
+_GROUPS = r"(?P<groups>\d+(?:[- ]\d+)+|\d{1,3}(?:, \d{1,3})+(?!\d))"
 _DIGITS = r"(?P<digits>\d+)"
 _PRICE_PAIR = re.compile(r"[1-9]\d{2}, [1-9]\d")
 _NUMBER = re.compile(
@@ -61,7 +74,29 @@ def read_digits(digits: str) -> list[str]:
     return spell_digits(digits)
 
 
-def _read(match: re.Match[str]) -> str:
+def _readings(digits: str) -> list[list[str]]:
+    """The ways a caller may have said a run of 3-4 digits Whisper wrote as one number."""
+    found = [spell_digits(digits), read_digits(digits)]
+    if len(digits) == 3 and digits[0] != "0" and int(digits[1:]) >= 10:  # "220": "two twenty"
+        found.append([ONES[int(digits[0])], *cardinal(int(digits[1:]))])
+    if len(digits) > 1 and digits[0] != "0":
+        found.append(cardinal(int(digits)) if len(digits) <= 3 else year(int(digits)))
+    return found
+
+
+def _contains(words: Sequence[str], part: list[str]) -> bool:
+    n = len(part)
+    return any(list(words[i : i + n]) == part for i in range(len(words) - n + 1))
+
+
+def _as_heard(digits: str, heard: Sequence[str]) -> list[str]:
+    default = read_digits(digits)
+    if not heard or not 3 <= len(digits) <= 4 or _contains(heard, default):
+        return default
+    return next((words for words in _readings(digits) if _contains(heard, words)), default)
+
+
+def _read(match: re.Match[str], heard: Sequence[str] = ()) -> str:
     g = match.groupdict()
     words: list[str]
     if g["dollars"] is not None:
@@ -94,20 +129,33 @@ def _read(match: re.Match[str]) -> str:
         words = [*g["letters"].upper(), *spell_digits(re.sub(r"\D", "", g["tail"]))]
     elif g["groups"] is not None:
         parts = re.split(r"[-, ]+", g["groups"])
-        if all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"
+        if "," in g["groups"] and len("".join(parts)) < 4:  # "5, 10": two numbers, not a code
+            words = [w for part in parts for w in [*read_digits(part), ","]][:-1]
+        elif all(len(part) == 2 for part in parts):  # "66-40": "sixty six forty"
             words = [w for part in parts for w in read_digits(part)]
         elif _PRICE_PAIR.fullmatch(g["groups"]):  # "129, 99": "a hundred and twenty-nine ninety-nine"
             words = [*cardinal(int(parts[0])), *cardinal(int(parts[1]))]
         else:  # "215 566", "555-1234": a code read out in groups of digits
             words = spell_digits("".join(parts))
     else:
-        words = read_digits(g["digits"])
-    return " ".join(words)
+        words = _as_heard(g["digits"], heard)
+    return " ".join(words).replace(" ,", ",")
 
 
-def spoken_numbers(text: str) -> str:
-    """`text` with every written number replaced by the words a caller would have said."""
-    return " ".join(_NUMBER.sub(_read, text).split())
+_DIGIT_LETTER = re.compile(r"(?<=\d)(-?)([AaOo])(?=-?\d)")
+_NUMBER_HYPHEN_WORD = re.compile(r"(?<=\d)-(?=[A-Za-z]{3})")
+_NUMBER_WORD = "|".join((*ONES, *TEENS, *(t for t in TENS if t), "hundred", "thousand"))
+# "two twenty-lake street": a number word hyphenated to a word that is not one ("twenty-one" stays)
+_WORD_HYPHEN_WORD = re.compile(rf"\b(?i:({_NUMBER_WORD}))-(?!(?i:{_NUMBER_WORD})\b)(?=[A-Za-z]{{3}})")
+
+
+def spoken_numbers(text: str, heard: Sequence[str] = ()) -> str:
+    """`text` with every written number replaced by the words a caller would have said; `heard`, another
+    recogniser's lower-case words for the same speech, picks how a number was said (see the module docstring)."""
+    text = _DIGIT_LETTER.sub(lambda m: m.group(1) + ("8" if m.group(2) in "Aa" else "0"), text)
+    text = _NUMBER_HYPHEN_WORD.sub(" ", text)
+    text = _NUMBER.sub(lambda m: _read(m, heard), text)
+    return " ".join(_WORD_HYPHEN_WORD.sub(r"\1 ", text).split())
 
 
 # How Whisper writes the first letter of a spoken identifier when it takes it for a word: "the U four eight

@@ -295,3 +295,15 @@ async def test_punctuation_alone_is_no_final_text() -> None:
         assert silent is not None and silent.text == ""  # no speech stays no speech
     finally:
         final.close()
+
+
+async def test_the_final_text_takes_pocketsphinxs_digits_when_only_their_length_fits() -> None:
+    final = GatedPass(PoolSize(1, 1, 0), text="Marcus Chen, 66400.")
+    final.gate.set()
+    try:
+        heard = await final.transcribe(AUDIO, ("my account ends in 4821",), "marcus chen six six four zero")
+        assert heard is not None and heard.text == "Marcus Chen, six six four zero."
+        alone = await final.transcribe(AUDIO, ("my account ends in 4821",))
+        assert alone is not None and alone.text == "Marcus Chen, six six four zero zero."
+    finally:
+        final.close()

@@ -99,13 +99,13 @@ def test_encoder_windows_are_whole_10_s_blocks_up_to_30_s() -> None:
     ]  # fmt: skip
 
 
-def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words() -> None:
+def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words_among_its_terms() -> None:
     snapshot = load_registry()
     banking = scenario_prompt(scenario_phrases(snapshot, "banking"))
     insurance = scenario_prompt(scenario_phrases(snapshot, "insurance"))
     assert banking.startswith("Jordan Rivera, Priya Shah, Marcus Chen")
     assert "checking" in banking.split(", ")
-    assert "AU-482913" in insurance and "deductible" in insurance
+    assert "A U four eight two nine one three" in insurance and "deductible" in insurance  # as said
     assert not {"four", "eight", "hundred"} & set(banking.rstrip(".").split(", "))
     assert scenario_prompt([]) == ""
 
