@@ -29,6 +29,7 @@ TUNED = [
         "holdout9_",
         "holdout10_",
         "holdout11_",
+        "holdout12_",
     )
     for scenario in ("banking", "insurance")
 ]
@@ -54,7 +55,7 @@ def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(
 ) -> None:
     result = run(tmp_path, TUNED, capsys)
     summary = result["summary"]
-    assert summary["calls"] >= 600, result["out"]
+    assert summary["calls"] >= 632, result["out"]
     assert summary["wrongful_actions"] == 0, result["out"]
     assert summary["pass_rate"] >= TUNED_FLOOR, result["out"]
     assert {c["voice"] for c in result["calls"]} == {"text"}

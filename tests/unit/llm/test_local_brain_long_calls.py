@@ -1,0 +1,66 @@
+"""Long calls where one caller does several things in a row: a person asked for and taken back in the same
+breath, and a "that's it" said with thanks (or after a no) as the close of the call, never the yes to a
+question."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from registries.snapshot import RegistrySnapshot
+from voice.llm.local_brain import LocalBrain
+from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
+
+from .harness import SimulatedCall
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could i get a representative, oh forget it, how much is sitting in checking",
+        "put me through to an agent. on second thought, what did I spend recently",
+        "i want to talk to someone, scratch that",
+    ],
+)
+def test_a_person_asked_for_then_taken_back_is_not_a_transfer(text: str) -> None:
+    assert classify(text) is not Meta.HUMAN
+    assert not asks_for_person(text)
+
+
+def test_a_person_asked_for_without_taking_it_back_still_is() -> None:
+    assert asks_for_person("never mind the card, connect me with a real person")
+    assert classify("never mind the card, connect me with a real person") is Meta.HUMAN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "perfect, thank you so much, that's it",
+        "that's it, thank you kindly",
+        "nope, that's it",
+        "wonderful thanks, that's it for me",
+    ],
+)
+def test_thats_it_with_thanks_or_after_a_no_closes_the_call(text: str) -> None:
+    assert says_goodbye(text)
+    assert classify(text) is Meta.GOODBYE
+
+
+@pytest.mark.parametrize(
+    "text", ["yeah that's it, thanks", "that's it", "right, that's it thank you", "that's it?"]
+)
+def test_thats_it_as_a_yes_or_alone_is_not_a_goodbye(text: str) -> None:
+    assert not says_goodbye(text)
+
+
+async def test_a_transfer_request_taken_back_answers_the_question_instead(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, checking ending one one seven seven")
+    answered = await sim.say(
+        "can you get me an agent, actually never mind, how much is in my savings account"
+    )
+    assert "transfer_to_human" not in answered.tools
+    assert answered.tools == ["get_balance"]
+    assert "4,200" in answered.text
