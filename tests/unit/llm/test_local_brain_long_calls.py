@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
+from voice.llm.local_brain.safety import in_danger
 
 from .harness import SimulatedCall
 
@@ -64,3 +65,43 @@ async def test_a_transfer_request_taken_back_answers_the_question_instead(
     assert "transfer_to_human" not in answered.tools
     assert answered.tools == ["get_balance"]
     assert "4,200" in answered.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son's back hurts from the seatbelt",
+        "the other driver banged his head on the window",
+        "I think my passenger broke her wrist",
+    ],
+)
+def test_a_body_part_that_hurts_is_someone_hurt(text: str) -> None:
+    assert in_danger(text)
+
+
+def test_a_sore_neck_said_with_everyone_fine_is_not_danger() -> None:
+    assert not in_danger("my neck hurts a little but everyone is okay")
+
+
+async def test_and_the_other_account_repeats_the_last_answer_for_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    first = await sim.say("how much money is in my savings account")
+    assert first.tools == ["get_balance"] and "12,800" in first.text
+    other = await sim.say("alright, and what about checking?")
+    assert other.tools == ["get_balance"]
+    assert "2,450" in other.text
+
+
+async def test_and_savings_after_a_transfer_moves_no_money(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    await sim.say("please shift forty dollars from checking into savings")
+    done = await sim.say("yes, do it")
+    assert done.tools == ["transfer_between_accounts"]
+    after = await sim.say("and savings?")
+    assert "transfer_between_accounts" not in after.tools
