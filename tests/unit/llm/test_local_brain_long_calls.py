@@ -105,3 +105,29 @@ async def test_and_savings_after_a_transfer_moves_no_money(
     assert done.tools == ["transfer_between_accounts"]
     after = await sim.say("and savings?")
     assert "transfer_between_accounts" not in after.tools
+
+
+async def test_more_of_the_story_after_filing_does_not_start_a_second_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("a pipe under the bathroom sink burst yesterday and soaked the hallway")
+    await sim.say("H O seven three zero one five five")
+    filed = await sim.say("fourteen Birch Lane in Redmond")
+    assert filed.tools == ["file_claim"]
+    more = await sim.say("the water got into the carpet and warped the baseboards")
+    assert "file_claim" not in more.tools
+    assert "What day" not in more.text and "claim number is" in more.text
+
+
+async def test_a_second_incident_said_outright_is_still_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("a pipe under the bathroom sink burst yesterday and soaked the hallway")
+    await sim.say("H O seven three zero one five five")
+    await sim.say("fourteen Birch Lane in Redmond")
+    again = await sim.say(
+        "I also need to report another thing, my bike was stolen from the porch this morning"
+    )
+    assert "That's already done" not in again.text
