@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
+from voice.llm.local_brain.quantities import parse_amount
 from voice.llm.local_brain.safety import in_danger
 
 from .harness import SimulatedCall
@@ -131,3 +132,16 @@ async def test_a_second_incident_said_outright_is_still_a_new_claim(
         "I also need to report another thing, my bike was stolen from the porch this morning"
     )
     assert "That's already done" not in again.text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("could you shift two hundred of it over to savings", 200.0),
+        ("stick fifty of that in checking", 50.0),
+        ("move eight hundred of my savings into checking", 800.0),
+        ("the last two of the charges look odd", None),
+    ],
+)
+def test_a_sum_said_as_part_of_the_money_is_an_amount(text: str, amount: float | None) -> None:
+    assert parse_amount(text) == amount
