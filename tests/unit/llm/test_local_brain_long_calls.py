@@ -12,6 +12,7 @@ from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.quantities import parse_amount
 from voice.llm.local_brain.safety import in_danger
+from voice.llm.local_brain.yes_no import parse_flag
 
 from .harness import SimulatedCall
 
@@ -145,3 +146,15 @@ async def test_a_second_incident_said_outright_is_still_a_new_claim(
 )
 def test_a_sum_said_as_part_of_the_money_is_an_amount(text: str, amount: float | None) -> None:
     assert parse_amount(text) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "expedited"),
+    [
+        ("regular is okay. on second thought, express it, I leave town soon", True),
+        ("overnight it please, no wait, the normal mail is fine", False),
+        ("we really need them by monday for the trip", True),
+    ],
+)
+def test_the_delivery_said_last_after_a_change_of_mind_or_a_need_by_day(text: str, expedited: bool) -> None:
+    assert parse_flag("expedited", text, asked=True) is expedited
