@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
+from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.quantities import parse_amount
 from voice.llm.local_brain.safety import in_danger
 from voice.llm.local_brain.yes_no import parse_flag
@@ -158,3 +159,15 @@ def test_a_sum_said_as_part_of_the_money_is_an_amount(text: str, amount: float |
 )
 def test_the_delivery_said_last_after_a_change_of_mind_or_a_need_by_day(text: str, expedited: bool) -> None:
     assert parse_flag("expedited", text, asked=True) is expedited
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hey, jordan rivera here, calling about a weird charge", "Jordan Rivera"),
+        ("hi? hello, uh, marcus chen, born november twenty third seventy eight", "Marcus Chen"),
+        ("hey. the card got swallowed. downtown tacoma.", None),
+    ],
+)
+def test_a_name_after_a_greeting_alone_is_the_callers(text: str, name: str | None) -> None:
+    assert parse_name(text) == name
