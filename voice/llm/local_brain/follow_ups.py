@@ -51,6 +51,11 @@ REQUEST_SCORE = 0.5
 """Said when a yes to an offer names an action this call already carried out."""
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|meant|not|actually|instead|rather|sorry)\b")
+_SAME_FOR = re.compile(
+    r"^(?:(?:okay|ok|alright|all right|great|cool|thanks|and|so),? )*(?:and|what about|how about|same for|and for)"
+    r"(?: (?:the|my|on|on my|in|in my))? \w+(?: account| one)?[\s?.!]*$"
+)
+"""Right after an answer, "and savings?", "okay and how about savings": the same request for another value."""
 _RETRY = re.compile(
     r"\b(?:instead|then (?:just )?(?:do|make it|try)|make it|how about|let's (?:do|try)|try)\b"
 )
@@ -123,7 +128,8 @@ class FollowUps:
     def on_correction(self, text: str) -> Decision | None:
         """ "I meant savings, not checking": the last request again, with the value the caller meant."""
         norm = normalize(text)
-        if not _CORRECTION.search(norm):
+        same_for = _SAME_FOR.match(norm.strip()) is not None
+        if not _CORRECTION.search(norm) and not same_for:
             return None
         last = next(
             (
@@ -140,9 +146,13 @@ class FollowUps:
             return None
         spec = self.tools[last.name]
         changes: dict[str, Any] = {}
-        for name, prop in properties(spec).items():
-            if param_kind(name, prop) != "enum":
-                continue
+        enums = {n: p for n, p in properties(spec).items() if param_kind(n, p) == "enum"}
+        if (
+            same_for
+            and sum(1 for p in enums.values() if match_enum(norm, [str(v) for v in unwrap(p)["enum"]])) > 1
+        ):
+            return None  # "and savings?" after a transfer: which side is not said
+        for name, prop in enums.items():
             named = [str(v) for v in unwrap(prop)["enum"] if v != "other" and match_enum(norm, [str(v)])]
             wanted = [
                 v for v in named if not re.search(rf"\bnot (?:the |my |on |on my |in |in my )?{v}\b", norm)

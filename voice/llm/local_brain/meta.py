@@ -79,6 +79,16 @@ _HUMAN = re.compile(
     rf"is there)(?: just)? {_HUMAN_WHO}\b|"
     r"^(?:operator|representative|agent|human)[\s.!?]*$"
 )
+_THATS_IT = re.compile(
+    r"\b(?:(?:no|nope|nah),? that's it|that's it,? (?:thanks|thank you)|(?:thanks|thank you)(?: so much| very much)?,? "
+    r"that's it|that's it for me)\b"
+)
+"""A closing with "that's it": said with thanks or after a no, never as the yes to a question."""
+_AGREES = re.compile(r"^(?:yes|yeah|yep|yup|right|exactly|correct)\b")
+_TAKES_BACK = re.compile(
+    r"\b(?:never ?mind|forget (?:it|that)|scratch that|on second thought|actually,? no|no,? actually)\b[\s,.]*"
+)
+"""After asking for a person, a taking-back ("can I talk to someone... actually never mind"): not an ask."""
 _FETCHING = re.compile(
     r"\b(?:let me|while i|i(?:'ll| will| need to| have to| gotta| got to)) (?:just |go |quickly |run and )*"
     r"(?:find|grab|get|check|look for|look up|pull up|dig out)\b.*$"
@@ -128,8 +138,10 @@ def _classify(text: str) -> Meta | None:
         return None
     words = norm.split()
     has_numbers = any(len(run.digits) >= 2 for run in digit_runs(tokens(norm)))  # not "one second"
-    if _HUMAN.search(norm):
-        return Meta.HUMAN
+    if (human := _HUMAN.search(norm)) is not None:
+        if (back := _TAKES_BACK.search(norm, human.end())) is None:
+            return Meta.HUMAN
+        return _classify(norm[back.end() :])  # "a person... never mind, what's my balance": the rest
     request = bool(_REQUEST_WORDS.search(norm)) or has_numbers
     if _CAPABILITIES.search(norm) and not has_numbers:
         return Meta.CAPABILITIES
@@ -160,7 +172,12 @@ def _classify(text: str) -> Meta | None:
 
 def _says_goodbye(norm: str) -> bool:
     """A closing in so many words, not one asked back ("that's all? nothing else went out?")."""
-    return any(not norm[m.end() :].lstrip().startswith("?") for m in _GOODBYE.finditer(norm))
+    if any(not norm[m.end() :].lstrip().startswith("?") for m in _GOODBYE.finditer(norm)):
+        return True
+    plain = norm.strip(" .,!?")
+    return not _AGREES.match(plain) and any(
+        not norm[m.end() :].lstrip().startswith("?") for m in _THATS_IT.finditer(norm)
+    )
 
 
 def says_goodbye(text: str) -> bool:
@@ -175,4 +192,4 @@ def calls_it_off(text: str) -> bool:
 
 def asks_for_person(text: str) -> bool:
     """Whether the caller asked in words for a person (what `transfer_to_human` needs without a confirmation)."""
-    return _HUMAN.search(normalize(text).strip(" .,!?")) is not None
+    return _classify(text) is Meta.HUMAN if _HUMAN.search(normalize(text)) is not None else False

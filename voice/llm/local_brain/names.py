@@ -173,7 +173,7 @@ def _name_before_identity(toks: Sequence[str], min_words: int) -> str | None:
 
 _LEADING_ACKS = frozenset(
     {
-        *"""is the it oh er sure yes yeah hi hello um uh okay ok so sorry well right alright and""".split(),
+        *"""is the it oh er sure yes yeah hi hello hey um uh okay ok so sorry well right alright and""".split(),
         ",",
         ".",
     }
@@ -218,7 +218,12 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
                 or follower in _NOT_NAMES  # "marcus chen checking account ...": the name ends there
             ):
                 continue
-        later = opening and start > 0 and not asked  # a later sentence's start names the caller only with...
+        greeted = all(
+            t in _LEADING_ACKS or not t.isalpha() for t in tokens(norm[:start])
+        )  # "hello? yes hi, ..."
+        later = (
+            opening and start > 0 and not asked and not greeted
+        )  # a later sentence's start names the caller only with...
         alone = (  # "can I get my checking balance? Priya Shah.": the request, then who asks, on its own
             len(words) >= 2
             and all(t in _BOUNDARY for t in toks[len(words) :])

@@ -150,6 +150,8 @@ def _free_standing(toks: Sequence[str], num: Number, nums: Sequence[Number]) -> 
         return False
     if any(t in MONTHS for t in before[-2:]) or after in MONTHS or after in ORDINALS:
         return False
+    if after == "of" and num.value >= 10 and toks[num.end + 1 : num.end + 2] in (["it"], ["that"], ["my"]):
+        return True  # "put a thousand of it into savings": part of a sum, not "three of the charges"
     if after in {
         "days",
         "day",

@@ -14,6 +14,8 @@ CALL_911 = "If anyone is hurt or in danger, please hang up and call 911 right aw
 _DANGER = re.compile(
     r"\b(?:bleeding|blood everywhere|unconscious|passed out|not breathing|can't breathe|knocked out|"
     r"(?:is|are|got|was|were|badly|really|seriously|very) (?:hurt|injured)|injur(?:y|ies)|broken (?:arm|leg|bone)|"
+    r"(?:neck|back|head|chest|arm|leg|shoulder|knee|wrist|ribs?) (?:hurts|is hurting|is killing)|"
+    r"(?:hurt|injured|banged|broke) (?:his|her|my|their|your) (?:neck|back|head|chest|arm|leg|shoulder|knee|wrist)|"
     r"need an ambulance|call(?:ed)? an ambulance|on fire|still burning|trapped|smell(?:s)? gas)\b"
 )
 _SAFE = re.compile(

@@ -52,6 +52,7 @@ from voice.llm.local_brain.slots import (
 )
 from voice.llm.local_brain.spoken import normalize, without_fillers
 from voice.llm.local_brain.state import DialogState, Pending
+from voice.llm.local_brain.told_again import told_again
 from voice.llm.local_brain.yes_no import parse_yes_no, plain_no, without_restating
 
 MAX_ANSWERED = 64  # answered tool-call ids kept (only the current turn's matter)
@@ -207,6 +208,8 @@ class Turn(
             return self.start(
                 self.tools[first[0]], first[1], text
             )  # its clause, then the rest for what it lacks
+        if again := told_again(self.tools[route.tool], text, self.convo.outcomes, today=self.today):
+            return Decision(again)
         return self.start(self.tools[route.tool], text)
 
     async def on_short_answer(self, text: str, yes: bool, offered: str | None = None) -> Decision:

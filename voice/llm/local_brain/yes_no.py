@@ -64,10 +64,14 @@ BOOL_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "expedited": (
         ("rush", "expedite", "expedited", "express", "fast", "faster", "fastest", "quick", "quickly", "quickest",
          "asap", "overnight",
-         "urgent", "urgently", "right away", "as soon as", "two day", "2 day", "hurry", "soon"),
+         "urgent", "urgently", "right away", "as soon as", "two day", "2 day", "hurry", "soon",
+         "need it by", "need them by", "by tomorrow", "by monday", "by tuesday", "by wednesday"),
         ("standard", "regular", "normal", "no rush", "no hurry", "not urgent", "whenever", "slow", "free shipping"),
     ),
 }  # fmt: skip
+
+
+_CHANGED_MIND = re.compile(r"\b(?:actually,? no|no,? actually|no,? wait|on second thought|scratch that)\b")
 
 
 def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
@@ -75,6 +79,10 @@ def parse_flag(name: str, text: str, *, asked: bool) -> bool | None:
     it was asked for."""
     norm = normalize(text).replace("-", " ")
     cues = BOOL_CUES.get(name)
+    changed = list(_CHANGED_MIND.finditer(norm))
+    if cues is not None and changed and (tail := norm[changed[-1].end() :]).strip():
+        if _first_phrase(tail, cues[0]) is not None or _first_phrase(tail, cues[1]) is not None:
+            norm = tail  # "standard's fine. actually no, rush it": what follows the change of mind
     if cues is not None:
         false_hit = _first_phrase(norm, cues[1])
         true_hit = _first_phrase(norm, cues[0])

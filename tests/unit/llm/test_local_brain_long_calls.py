@@ -1,0 +1,173 @@
+"""Long calls where one caller does several things in a row: a person asked for and taken back in the same
+breath, and a "that's it" said with thanks (or after a no) as the close of the call, never the yes to a
+question."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from registries.snapshot import RegistrySnapshot
+from voice.llm.local_brain import LocalBrain
+from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
+from voice.llm.local_brain.names import parse_name
+from voice.llm.local_brain.quantities import parse_amount
+from voice.llm.local_brain.safety import in_danger
+from voice.llm.local_brain.yes_no import parse_flag
+
+from .harness import SimulatedCall
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could i get a representative, oh forget it, how much is sitting in checking",
+        "put me through to an agent. on second thought, what did I spend recently",
+        "i want to talk to someone, scratch that",
+    ],
+)
+def test_a_person_asked_for_then_taken_back_is_not_a_transfer(text: str) -> None:
+    assert classify(text) is not Meta.HUMAN
+    assert not asks_for_person(text)
+
+
+def test_a_person_asked_for_without_taking_it_back_still_is() -> None:
+    assert asks_for_person("never mind the card, connect me with a real person")
+    assert classify("never mind the card, connect me with a real person") is Meta.HUMAN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "perfect, thank you so much, that's it",
+        "that's it, thank you kindly",
+        "nope, that's it",
+        "wonderful thanks, that's it for me",
+    ],
+)
+def test_thats_it_with_thanks_or_after_a_no_closes_the_call(text: str) -> None:
+    assert says_goodbye(text)
+    assert classify(text) is Meta.GOODBYE
+
+
+@pytest.mark.parametrize(
+    "text", ["yeah that's it, thanks", "that's it", "right, that's it thank you", "that's it?"]
+)
+def test_thats_it_as_a_yes_or_alone_is_not_a_goodbye(text: str) -> None:
+    assert not says_goodbye(text)
+
+
+async def test_a_transfer_request_taken_back_answers_the_question_instead(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, checking ending one one seven seven")
+    answered = await sim.say(
+        "can you get me an agent, actually never mind, how much is in my savings account"
+    )
+    assert "transfer_to_human" not in answered.tools
+    assert answered.tools == ["get_balance"]
+    assert "4,200" in answered.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my son's back hurts from the seatbelt",
+        "the other driver banged his head on the window",
+        "I think my passenger broke her wrist",
+    ],
+)
+def test_a_body_part_that_hurts_is_someone_hurt(text: str) -> None:
+    assert in_danger(text)
+
+
+def test_a_sore_neck_said_with_everyone_fine_is_not_danger() -> None:
+    assert not in_danger("my neck hurts a little but everyone is okay")
+
+
+async def test_and_the_other_account_repeats_the_last_answer_for_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    first = await sim.say("how much money is in my savings account")
+    assert first.tools == ["get_balance"] and "12,800" in first.text
+    other = await sim.say("alright, and what about checking?")
+    assert other.tools == ["get_balance"]
+    assert "2,450" in other.text
+
+
+async def test_and_savings_after_a_transfer_moves_no_money(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    await sim.say("please shift forty dollars from checking into savings")
+    done = await sim.say("yes, do it")
+    assert done.tools == ["transfer_between_accounts"]
+    after = await sim.say("and savings?")
+    assert "transfer_between_accounts" not in after.tools
+
+
+async def test_more_of_the_story_after_filing_does_not_start_a_second_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("a pipe under the bathroom sink burst yesterday and soaked the hallway")
+    await sim.say("H O seven three zero one five five")
+    filed = await sim.say("fourteen Birch Lane in Redmond")
+    assert filed.tools == ["file_claim"]
+    more = await sim.say("the water got into the carpet and warped the baseboards")
+    assert "file_claim" not in more.tools
+    assert "What day" not in more.text and "claim number is" in more.text
+
+
+async def test_a_second_incident_said_outright_is_still_a_new_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("a pipe under the bathroom sink burst yesterday and soaked the hallway")
+    await sim.say("H O seven three zero one five five")
+    await sim.say("fourteen Birch Lane in Redmond")
+    again = await sim.say(
+        "I also need to report another thing, my bike was stolen from the porch this morning"
+    )
+    assert "That's already done" not in again.text
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("could you shift two hundred of it over to savings", 200.0),
+        ("stick fifty of that in checking", 50.0),
+        ("move eight hundred of my savings into checking", 800.0),
+        ("the last two of the charges look odd", None),
+    ],
+)
+def test_a_sum_said_as_part_of_the_money_is_an_amount(text: str, amount: float | None) -> None:
+    assert parse_amount(text) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "expedited"),
+    [
+        ("regular is okay. on second thought, express it, I leave town soon", True),
+        ("overnight it please, no wait, the normal mail is fine", False),
+        ("we really need them by monday for the trip", True),
+    ],
+)
+def test_the_delivery_said_last_after_a_change_of_mind_or_a_need_by_day(text: str, expedited: bool) -> None:
+    assert parse_flag("expedited", text, asked=True) is expedited
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hey, jordan rivera here, calling about a weird charge", "Jordan Rivera"),
+        ("hi? hello, uh, marcus chen, born november twenty third seventy eight", "Marcus Chen"),
+        ("hey. the card got swallowed. downtown tacoma.", None),
+    ],
+)
+def test_a_name_after_a_greeting_alone_is_the_callers(text: str, name: str | None) -> None:
+    assert parse_name(text) == name
