@@ -103,12 +103,6 @@ class Runtime:
         http = httpx.AsyncClient()
         stack.push_async_callback(http.aclose)
         event_grid_auth = build_event_grid_auth(settings, http)
-        # Beside the Redis start and the registry load, which mostly wait: the ACS client's first build
-        # imports its HTTP stack (~0.3 s of CPU, several times that once the warm-up threads hold the GIL),
-        # and the VAD model loads.
-        acs_building = asyncio.ensure_future(asyncio.to_thread(_acs_client, settings))
-        stack.push_async_callback(_close_when_built, acs_building)
-        vad_loading = asyncio.ensure_future(asyncio.to_thread(get_shared_model))
 
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
@@ -154,7 +148,7 @@ class Runtime:
         stack.push_async_callback(registry_sync.stop)
 
         # Models are loaded once per process and shared read-only by every call; load off the loop.
-        vad_model = await vad_loading
+        vad_model = await asyncio.to_thread(get_shared_model)
         providers = build(settings)
         for close in providers.closers:
             stack.push_async_callback(close)
@@ -184,7 +178,8 @@ class Runtime:
         loop_lag.start()
         stack.push_async_callback(loop_lag.stop)
 
-        acs = await acs_building
+        acs = AcsCallAutomation(AcsConnectionString.parse(settings.effective_acs_connection_string))
+        stack.push_async_callback(acs.close)
 
         acs_auth = build_acs_verifier(settings, http)
 
@@ -370,17 +365,6 @@ async def _fit_tone_model() -> None:
     from voice.guidance.tone_model import shared_model
 
     await asyncio.to_thread(shared_model)
-
-
-def _acs_client(settings: Settings) -> AcsCallAutomation:
-    return AcsCallAutomation(AcsConnectionString.parse(settings.effective_acs_connection_string))
-
-
-async def _close_when_built(building: asyncio.Future[AcsCallAutomation]) -> None:
-    """Close the ACS client once built, also when start-up failed before it was used."""
-    with contextlib.suppress(Exception):
-        client = await building
-        await client.close()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
