@@ -82,9 +82,10 @@ class DialogReading:
         return ids
 
     def succeeded(self, name: str, **args: Any) -> bool:
-        """Whether `name` ran successfully with these argument values."""
+        """Whether `name` ran successfully with these argument values, as the caller said them or in the
+        canonical form its result returned ("215566" looked up as "RE-215566")."""
         return any(
-            o.ok and o.name == name and all(o.args.get(k) == v for k, v in args.items())
+            o.ok and o.name == name and all(v in (o.args.get(k), o.output.get(k)) for k, v in args.items())
             for o in self.outcomes
         )
 

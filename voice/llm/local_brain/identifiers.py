@@ -182,7 +182,34 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     for candidate in candidates:
         if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
             return candidate
+    if shape is not None and re.search(r"\w\.\s+\w", spelled):
+        # A pause inside the number, written as a sentence end ("policy h o seven three. zero one five five"):
+        # the two parts together, when they make the whole identifier.
+        joined = re.sub(r"(?<=\w)\.\s+(?=\w)", " ", spelled)
+        for _, _, readings in _id_chars(tokens(joined)):
+            fitted = next((f for r in readings if (f := _fit_end(r, shape)) is not None), None)
+            if fitted and (pattern is None or re.search(pattern, fitted)):
+                return fitted
     return None
+
+
+def begins_identifier(text: str, shape: str | None) -> bool:
+    """Whether `text` ends on the first part of an identifier of `shape` and stops short of the rest: the
+    letters and some of the digits ("the policy number is h o seven three"), as a caller breathes mid-number."""
+    if shape is None or "L" not in shape:
+        return False
+    toks = tokens(text)
+    runs = _id_chars(toks)
+    if not runs or any(t.isalpha() and t not in ("oh", "o") for t in toks[runs[-1][1] :]):
+        return False
+    chars = runs[-1][2][0]
+    slots = [c for c in shape if c in "LD"]
+    if not 0 < len(chars) < len(slots):
+        return False
+    return all(
+        ch == "?" or (slot == "L") == ch.isalpha()
+        for ch, slot in zip(chars, slots[: len(chars)], strict=True)
+    ) and any(ch.isalpha() for ch in chars)
 
 
 def _fit_end(chars: str, shape: str) -> str | None:
@@ -265,7 +292,10 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         before = toks[max(0, run.start - 7) : run.start]
         while any(t in {".", "?", "!"} for t in before):  # the same sentence only: "wrong card. it's 4821"
             before = before[next(i for i, t in enumerate(before) if t in {".", "?", "!"}) + 1 :]
-        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
+        named = [
+            t for j, t in enumerate(before) if not (j and before[j - 1] == "wrong")
+        ]  # "the wrong card, it's"
+        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in named) and noun not in before:
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         cued = cued or (

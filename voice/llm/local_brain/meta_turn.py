@@ -14,7 +14,7 @@ from voice.llm.local_brain.extract import sentence
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
-from voice.llm.local_brain.slots import CALL_CONTROL, offer
+from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST, offer
 from voice.llm.local_brain.spoken import NUMBER_WORDS, normalize, without_fillers
 from voice.llm.local_brain.state import DialogState
 
@@ -84,6 +84,22 @@ def only_asks_for(request: str, agent: str) -> bool:
 _PLEASE = re.compile(r"\b(?:please|thanks|thank you)\b[,.!]?", re.IGNORECASE)
 
 
+_NUMBER_CUE = re.compile(r"\b(?:(?:my|the|our) )?(?:policy|claim)(?: number)?(?: is| it's)?\b")
+
+
+def without_read_out(text: str) -> str:
+    """The words around a number or code read out, without it or its cue ("my policy is"); "" when nothing
+    else is said."""
+    norm = _NUMBER_CUE.sub(" ", normalize(text))
+    words = [
+        w
+        for w in norm.split()
+        if not (w.strip(",.?!") in NUMBER_WORDS or w.strip(",.?!").isdigit() or len(w.strip(",.?!")) <= 1)
+        and w.strip(",.?!") not in ("oh", "uh", "um", "well", "so")
+    ]
+    return " ".join(words).strip(" ,.!?") if len(words) >= 2 else ""
+
+
 class MetaTurn:
     agent: str
     tool_list: list[ToolSpec]
@@ -148,6 +164,12 @@ class MetaTurn:
         if route.tool in (None, "end_call") and plain and plain != text.strip(" ,.!?"):
             bare = await self.route(plain)  # "checking please": politeness pulls a fragment off its tool
             route = bare if bare.tool is not None else route
+        if route.tool in LOOKUP_FIRST.values() and (beside := without_read_out(text)):
+            # The number pulls the words towards the tool that only confirms it ("my deductible? my policy is
+            # A U four eight ..."): what the words beside it ask for, when that is clear, is the request.
+            asked_beside = await self.route(beside)
+            if asked_beside.tool not in (None, route.tool) and asked_beside.score >= SWITCH_THRESHOLD:
+                return asked_beside
         rest = request_without_identity(text)
         if rest is None and (asked := story_tail(text)) is not None:
             told = await self.route(asked)  # a story first, then the request: the request alone, when clearer

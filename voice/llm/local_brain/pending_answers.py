@@ -14,8 +14,9 @@ from voice.llm.local_brain.asked import asks_in_so_many_words
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.identifiers import begins_identifier, id_shape
 from voice.llm.local_brain.keypad import keypad_value
-from voice.llm.local_brain.params import param_kind
+from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import (
     FREE_KINDS,
@@ -74,6 +75,34 @@ class PendingAnswers:
     def _is_free(self, spec: ToolSpec, name: str) -> bool:
         return param_kind(name, properties(spec).get(name, {})) in FREE_KINDS
 
+    def _with_letters_said_before(self, spec: ToolSpec, new: dict[str, Any]) -> dict[str, Any]:
+        """The digits read again after a number was not found ("A U 482193" failed, then "482913"): the
+        letters the caller read the first time still stand, as they would for a person writing it down."""
+        last = self.convo.outcomes[-1] if self.convo.outcomes else None
+        if last is None or last.ok:
+            return new
+        out = dict(new)
+        for name, value in new.items():
+            before = last.args.get(name)
+            shape = id_shape(name, unwrap(properties(spec).get(name, {})))
+            if not (isinstance(value, str) and value.isdigit() and isinstance(before, str) and shape):
+                continue
+            letters = re.match(r"[A-Z]+", before)
+            if letters and shape.count("L") == len(letters.group()) and shape.count("D") == len(value):
+                out[name] = (
+                    shape.split("D", 1)[0].replace("L" * len(letters.group()), letters.group()) + value
+                )
+        return out
+
+    def _begins_asked_identifier(self, spec: ToolSpec, slots: list[str], text: str) -> bool:
+        """The answer reads out the start of the identifier asked for and stops ("h o seven three")."""
+        return any(
+            param_kind(n, properties(spec).get(n, {})) == "identifier"
+            and begins_identifier(text, id_shape(n, unwrap(properties(spec)[n])))
+            for n in slots
+            if n in properties(spec)
+        )
+
     def _says_the_action(self, tool: str, text: str) -> bool:
         """Whether an answer that leaves the question for a money movement asks for one: its verb ("move",
         "transfer") or an amount; "in the savings, not the everyday one" shares its words but moves nothing."""
@@ -104,8 +133,10 @@ class PendingAnswers:
                     break
         else:
             asked = pending.slots or [n for n in properties(spec) if not self._is_free(spec, n)]
+            heard = f"{pending.begun} {text}" if pending.begun else text  # the number's start, then its rest
+            pending.begun = ""
             for name, value in extract_arguments(
-                spec.parameters, text, today=self.today, asked=asked
+                spec.parameters, heard, today=self.today, asked=asked
             ).items():
                 unasked_ok = (
                     not self._is_free(spec, name) or param_kind(name, properties(spec)[name]) == "place"
@@ -118,9 +149,13 @@ class PendingAnswers:
                 if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
+            new = self._with_letters_said_before(spec, new)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
         if keys is None and not filled and asks_why_needed(text):
             return Decision(f"{WHY_WE_ASK} {pending.question}")  # a question back about the question
+        if keys is None and not filled and self._begins_asked_identifier(spec, pending.slots, text):
+            pending.begun = text
+            return Decision("Mm-hm, go on.")  # a breath inside the number: the rest follows, no miss
         if not filled and new and any(n in missing_slots(spec, pending.args) for n in new):
             filled = True  # another missing detail came first: take it and ask for the rest
         alternatives = set(either_group(spec, {}))

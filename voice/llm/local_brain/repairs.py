@@ -22,6 +22,11 @@ def _spells(tok: str) -> bool:
     return tok in _SPELLING or tok.isdigit() or (len(tok) == 1 and tok.isalpha() and tok not in {"a", "i"})
 
 
+def _names_the_digits(toks: Sequence[str], i: int) -> bool:
+    """The "four" of "the last four 4812, no, 4821" names what is read out; it is not one of its digits."""
+    return toks[i] in {"four", "4"} and i > 0 and toks[i - 1] == "last"
+
+
 def _chars(toks: Sequence[str]) -> str:
     """What a read-out run spells: letters upper-case, digits as digits ("h o seven three" -> "HO73")."""
     out, pending = "", list[str]()
@@ -56,7 +61,9 @@ def resolve_repairs(text: str) -> str:
         while end < len(toks) and toks[end] in _CUE_WORDS and not _spells(toks[end]):
             end += 1
         left_start = start
-        while left_start > 0 and _spells(toks[left_start - 1]):
+        while (
+            left_start > 0 and _spells(toks[left_start - 1]) and not _names_the_digits(toks, left_start - 1)
+        ):
             left_start -= 1
         right_end = end
         while right_end < len(toks) and _spells(toks[right_end]):

@@ -15,6 +15,7 @@ from voice.llm.local_brain.enums import values_named_together
 from voice.llm.local_brain.params import unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST, properties, reads_only
+from voice.llm.local_brain.spoken import NUMBER_WORDS, tokens
 from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import parse_yes_no
 
@@ -45,6 +46,17 @@ _MUSING = re.compile(
 """A clause that weighs a request out loud ("I'm trying to figure out if it's worth making a claim"): no request
 of its own, the question that follows is."""
 MIN_CLAUSE_WORDS = 2
+_READ_OUT_FILLER = frozenset({"and", "oh", "uh", "um", "is", "it's", "its", "that's", "the", "rest", "then"})
+
+
+def reads_out_only(part: str) -> bool:
+    """A clause that only reads out digits or letters ("two nine one three", "h o seven"): the rest of a number
+    said before it, never a request of its own."""
+    words = [t for t in tokens(part) if any(c.isalnum() for c in t)]
+    spelled = [t for t in words if t in NUMBER_WORDS or t.isdigit() or (len(t) == 1 and t.isalpha())]
+    return bool(spelled) and all(t in spelled or t in _READ_OUT_FILLER for t in words)
+
+
 _NOT_QUEUED = frozenset({*CALL_CONTROL, "verify_identity", *LOOKUP_FIRST.values()})
 """Never a second request: call control, and the lookups a request makes on its own way ("policy H O ...")."""
 
@@ -87,6 +99,7 @@ class SecondRequests:
             if (
                 name is None
                 or parse_yes_no(part) is False  # "no new card for now" declines; it asks for nothing
+                or reads_out_only(part)
                 or name == chosen
                 or name in _NOT_QUEUED
                 or (self.tools[name].handoff is not None and not handoffs)

@@ -24,6 +24,7 @@ class Pending:
     slots: list[str]
     question: str
     attempts: int = 0
+    begun: str = ""  # the start of a number read out, said before a pause ("policy h o seven three")
 
 
 @dataclass

@@ -36,9 +36,30 @@ def story_on_record(
     if earlier is None or _ANOTHER.search(normalize(text)):
         return None
     said = extract_arguments(spec.parameters, text, today=today)
-    if any(kinds.get(k) not in _FREE_TEXT and earlier.args.get(k) != v for k, v in said.items()):
+    differs = {
+        k
+        for k, v in said.items()
+        if kinds.get(k) not in _FREE_TEXT
+        and earlier.args.get(k) != v
+        and not (kinds.get(k) == "place" and _same_place(earlier.args.get(k), v))
+    }
+    # The same day at the same place is the same incident, whatever kind the new words suggest ("the garage"
+    # of a car park is no home claim); a new day, place or policy is a new request.
+    anchored = any(kinds.get(k) == "date" for k in said) and any(kinds.get(k) == "place" for k in said)
+    if differs and not (anchored and all(kinds.get(k) == "enum" for k in differs)):
         return None
     return earlier
+
+
+_ARTICLES = frozenset({"the", "a", "an", "my", "our", "on", "in", "at", "near", "by"})
+
+
+def _same_place(before: object, now: object) -> bool:
+    """ "Highway 18 near Issaquah" after "the highway": the same place told more precisely (or less)."""
+    if not isinstance(before, str) or not isinstance(now, str):
+        return False
+    a, b = ({w for w in normalize(p).split() if w not in _ARTICLES} for p in (before, now))
+    return bool(a and b) and (a <= b or b <= a)
 
 
 def told_again(spec: ToolSpec, text: str, outcomes: Sequence[ToolOutcome], *, today: date) -> str | None:

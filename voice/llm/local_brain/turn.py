@@ -318,6 +318,17 @@ class Turn(
             return Decision(confirmation_question(spec, args))
         return self.call(spec, args)
 
+    def _take_canonical(self, outcome: ToolOutcome) -> None:
+        """A lookup that found the record the caller read ("two one five five six six") returns its number in
+        full ("RE-215566"): the request waiting on it goes on with that form, as a person would write it."""
+        pending = self.state.pending
+        if pending is None:
+            return
+        for param, lookup in LOOKUP_FIRST.items():
+            said, found = pending.args.get(param), outcome.output.get(param)
+            if outcome.name == lookup and said is not None and said == outcome.args.get(param) and found:
+                pending.args = {**pending.args, param: found}
+
     def _producer(self, spec: ToolSpec, name: str) -> ToolSpec | None:
         """The tool the parameter's description says its value comes from ("from list_flagged_transactions")."""
         description = str(unwrap(properties(spec)[name]).get("description", ""))
@@ -348,6 +359,7 @@ class Turn(
                     calls.extend(held.calls)  # the next item was answered in the same breath
                 for source in (outcome.args, outcome.output):  # the tool's canonical form wins
                     self.state.known.update({k: v for k, v in source.items() if k in CARRY_PARAMS and v})
+                self._take_canonical(outcome)
                 deferred = self.state.deferred
                 if outcome.name == "verify_identity" and deferred and deferred.get("tool") in self.tools:
                     self.state.deferred = None
