@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.extract import extract_arguments
+from voice.llm.local_brain.heard import as_heard
 from voice.llm.local_brain.identifiers import parse_last4
 from voice.llm.local_brain.meta_turn import without_read_out
 from voice.llm.local_brain.repairs import resolve_repairs
@@ -122,3 +123,9 @@ async def test_the_start_of_a_policy_number_then_its_rest_after_a_pause(
     assert not held.calls and "didn't catch" not in held.text
     rest = await sim.say("zero one five five")
     assert rest.calls == [("lookup_policy", {"policy_number": "HO-730155"})]
+
+
+def test_five_heard_as_find_or_fine_inside_a_number_read_out() -> None:
+    assert as_heard("it's h o seven three find one five five") == "it's h o seven three five one five five"
+    assert as_heard("one one fine three") == "one one five three"
+    assert as_heard("i can't find it, two one") == "i can't find it, two one"  # the verb, beside digits

@@ -4,7 +4,7 @@ Recognised speech comes lower-case with little punctuation, and with the traces 
 twice while the caller finds their place ("my my card", "did my did my paycheck") or broken off and started
 again ("jor- jordan"), contractions written without their apostrophe ("dont", "thats", "my names"), and digits
 heard as their homophones inside a run of digits ("four eight to one", "six six for zero", "a u for eight two
-..."). `as_heard` undoes those, so every later step (routing, names, identifiers, yes/no) reads the words the
+...", "two one five find six six"). `as_heard` undoes those, so every later step (routing, names, identifiers, yes/no) reads the words the
 caller said.
 """
 
@@ -27,7 +27,15 @@ _CLAUSE_START = frozenset(
     {"yes", "yeah", "yep", "no", "nope", "oh", "okay", "ok", "and", "but", "so", "well", "hi", "hello", "hey"}
 )
 _DIGIT_WORDS = frozenset(UNITS) | ZERO_WORDS
-_HOMOPHONES = {"to": "two", "too": "two", "for": "four", "won": "one", "ate": "eight"}
+_HOMOPHONES = {
+    "to": "two",
+    "too": "two",
+    "for": "four",
+    "won": "one",
+    "ate": "eight",
+    "find": "five",
+    "fine": "five",
+}
 _RUN_START_HOMOPHONES = frozenset({"for", "to", "too"})  # "a u for eight ...": after an identifier's letters
 _SCALES = frozenset({"hundred", "thousand"})
 MIN_RUN = 4  # "four eight to one": a digit run long enough to be a number read out, not "two for one"
