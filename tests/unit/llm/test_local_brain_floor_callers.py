@@ -86,7 +86,7 @@ async def test_a_no_that_answers_no_question_does_not_end_the_call(
     assert "get_balance" in told.tools and not told.text.rstrip().endswith("?")
     reply = await sim.say("No, that's not right.")
     assert "end_call" not in reply.tools
-    bye = await sim.say("No, that's all, goodbye.")
+    bye = await sim.say("Nope, I'm good, thanks.")  # a no with thanks closes, even when nothing was asked
     assert "end_call" in bye.tools
 
 

@@ -70,6 +70,10 @@ _THANKS = re.compile(
     r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
     r"[\s,.!]*$"
 )
+_NO_THANKS = re.compile(
+    r"^(?:no|nope|nah)\W*(?:(?:thanks|thank you|i'm good|i'm fine|all good|that's it|that's all)\b\W*)+$"
+)
+"""A "no" with thanks ("no thanks", "nope, I'm good"): a closing even when nothing was asked."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
@@ -219,7 +223,7 @@ class Turn(
         if question is None or _OPEN_QUESTION.search(question):
             if yes:
                 return Decision("Sure. What can I help you with?")
-            if question is None and not says_goodbye(text):
+            if question is None and not says_goodbye(text) and not _NO_THANKS.match(normalize(text)):
                 return Decision(f"Okay. {ANYTHING_ELSE}")  # a "no" that answers nothing asked ends nothing
             if "end_call" in self.tools:
                 return self.call(self.tools["end_call"], {})
