@@ -17,6 +17,7 @@ from voice.llm.local_brain.identifiers import parse_last4
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name, parse_place
 from voice.llm.local_brain.router import routing_text
+from voice.llm.local_brain.second_requests import with_referents
 from voice.llm.local_brain.slots import shape_in_words
 
 from .harness import SimulatedCall
@@ -213,3 +214,28 @@ def test_a_crossing_of_a_numbered_street_is_a_place() -> None:
 def test_a_car_against_an_object_is_collision(said: str, coverage: str) -> None:
     values = ["liability", "collision", "comprehensive", "uninsured_motorist", "rental", "roadside"]
     assert match_enum(said, values) == coverage
+
+
+def test_an_ask_that_points_back_is_read_with_the_statement_before_it() -> None:
+    parts = ["My kid threw a ball through the window", "could you report it", "what's my deductible?"]
+    assert with_referents(parts) == [
+        parts[0],
+        "could you report it: My kid threw a ball through the window",
+        parts[2],
+    ]
+    assert with_referents(["what's my deductible", "and is it high?"]) == [
+        "what's my deductible",
+        "and is it high?",
+    ]
+
+
+async def test_file_it_and_then_another_teams_question_files_first(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    reply = await sim.say(
+        "I clipped a bollard reversing out of the gym car park this morning and cracked a tail light. "
+        "Can you file that for me, and then tell me my deductible? Policy A U four eight two nine one three."
+    )
+    assert "handoff_policy_questions" not in reply.tools  # the claim first; the deductible waits its turn
+    assert sim.agent == "claims_intake"
