@@ -30,6 +30,7 @@ TUNED = [
         "holdout10_",
         "holdout11_",
         "holdout12_",
+        "holdout13_",
     )
     for scenario in ("banking", "insurance")
 ]
@@ -37,7 +38,8 @@ TUNED = [
 TUNED_FLOOR = 0.94
 """Measured 2026-12-06 (second session) at 399/409 (0.976), then with holdout8 tuned at 451/459 (0.983), then with
 holdout9 tuned at 508/511 (0.994), then with holdout10 tuned at 557/558 (0.998), then with holdout11 tuned at
-598/600 (0.997), then with holdout12 tuned at 618/632 (0.978); a change that loses twenty-odd calls fails here."""
+598/600 (0.997), then with holdout12 tuned at 618/632 (0.978), then with holdout13 tuned at 670/685 (0.978); a change
+that loses twenty-odd calls fails here."""
 
 
 def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -55,7 +57,7 @@ def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(
 ) -> None:
     result = run(tmp_path, TUNED, capsys)
     summary = result["summary"]
-    assert summary["calls"] >= 632, result["out"]
+    assert summary["calls"] >= 685, result["out"]
     assert summary["wrongful_actions"] == 0, result["out"]
     assert summary["pass_rate"] >= TUNED_FLOOR, result["out"]
     assert {c["voice"] for c in result["calls"]} == {"text"}

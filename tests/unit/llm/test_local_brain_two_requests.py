@@ -173,7 +173,13 @@ async def test_where_to_find_the_number_gets_a_hint_and_the_question_stands(
     asked = await sim.say("is rental car coverage part of my auto policy?")
     assert asked.text.endswith("policy number?")
     hint = await sim.say("hmm, where would I find that number?")
-    assert hint.calls == [] and "A U 4 8 2 9 1 3" in hint.text and hint.text.endswith("policy number?")
+    # what it looks like, never an example value (it may be another customer's)
+    assert (
+        hint.calls == []
+        and "two letters and six digits" in hint.text
+        and hint.text.endswith("policy number?")
+    )
+    assert "4 8 2 9 1 3" not in hint.text
     answered = await sim.say("found it, A U four eight two nine one three")
     assert ("get_coverage", {"policy_number": "AU-482913", "coverage_type": "rental"}) in answered.calls
 

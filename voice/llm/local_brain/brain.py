@@ -14,6 +14,7 @@ from datetime import date
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.base import ChatEvent, ChatRequest
 from voice.llm.local_brain.dialog import read_conversation
+from voice.llm.local_brain.disclosure import guard_reply
 from voice.llm.local_brain.intake import decide_intake, without_intake
 from voice.llm.local_brain.replies import events
 from voice.llm.local_brain.router import IntentRouter
@@ -59,9 +60,16 @@ class LocalBrain:
             turn = Turn(self._router, tools, conversation, state, self._today(), request.agent)
             decision = await turn.decide()
             state.save(request.scratch)
+        # Fail-closed: no identifier this call did not bring (an example value, another customer's record).
+        text = guard_reply(
+            decision.text,
+            request.messages,
+            extra=[args for _, args in decision.calls],
+            scratch=request.scratch,
+        )
         ids = conversation.next_call_ids(len(decision.calls))
         calls = [(call_id, name, args) for call_id, (name, args) in zip(ids, decision.calls, strict=True)]
-        for event in events(decision.text, calls, request.messages):
+        for event in events(text, calls, request.messages):
             yield event
 
 

@@ -17,10 +17,16 @@ from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.quantities import amount_readings, as_json_number
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.second_requests import MAX_QUEUED
-from voice.llm.local_brain.slots import ANYTHING_ELSE, CALL_CONTROL, FREE_KINDS, properties
+from voice.llm.local_brain.slots import (
+    ANYTHING_ELSE,
+    CALL_CONTROL,
+    FREE_KINDS,
+    confirmation_question,
+    properties,
+)
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState
-from voice.llm.local_brain.yes_no import clear_yes, parse_yes_no
+from voice.llm.local_brain.yes_no import BOOL_CUES, clear_yes, parse_flag, parse_yes_no
 
 _CHANGE = re.compile(
     r"\b(?:make it|make that|change (?:it|that)|instead|rather|i meant|i mean|let's do|how about)\b"
@@ -41,6 +47,13 @@ def after_call_off(text: str) -> str:
     """What follows "no, don't do that" in the caller's words (all of them when nothing was called off)."""
     rest = _CALLED_OFF_LEAD.sub("", text, count=1)
     return text if rest == text else rest.strip(" .,!?")
+
+
+def answers_another_question(spec: ToolSpec, text: str) -> bool:
+    """Whether a yes carries the answer to another tool's question ("yes, regular shipping" names how a card
+    is sent): a flag's own cue words for a flag the confirmed tool does not have."""
+    names = properties(spec).keys()
+    return any(name not in names and parse_flag(name, text, asked=False) is not None for name in BOOL_CUES)
 
 
 class Confirmations:
@@ -111,6 +124,11 @@ class Confirmations:
         restated = bool(said) and not changes
         if answer is True and keys is None and not clear_yes(text) and not restated:
             answer = None  # "okay, H O seven three ..." is not a yes to "shall I connect you?"
+        if answer is True and keys is None and answers_another_question(spec, text):
+            # "yes, regular shipping" to "shall I move the money?": a yes to some other question, so the
+            # irreversible action waits for a yes to its own.
+            self.state.confirm = confirm
+            return Decision(f"Sorry, I want to be sure. {confirmation_question(spec, args)}")
         if "amount" in args and "amount" not in changes and (readings := amount_readings(text)):
             # "let's do two fifty instead" of 400: the reading nearest the amount it replaces.
             previous = float(args["amount"]) or 1.0

@@ -173,13 +173,20 @@ _HANDED_OVER = re.compile(r"^Handed over from (\S+): (.*)$", re.DOTALL)
 _RELAYED = re.compile(r"^\[[\w-]+ said\] ")
 
 
+_ANSWERED_BEFORE = re.compile(r"^(?:yes|yeah|yep|sure|no|nope|nah|not (?:yet|now))\b[^.!?]*[.!?]\s*$")
+"""A line's opening sentence that answered the agent's question, before the request a handoff carries."""
+
+
 def _carried(reason: str, caller_lines: Sequence[str]) -> str | None:
     """The request a handoff carries when its reason quotes the caller's own words from an earlier line (a
     second request asked in the same breath as another, handed over once the first was answered)."""
     quoted = " ".join(reason.lower().split())
     if len(quoted.split()) < 3 or not caller_lines:
         return None
-    if quoted in " ".join(caller_lines[-1].lower().split()):
+    last = " ".join(caller_lines[-1].lower().split())
+    if quoted in last:
+        if _ANSWERED_BEFORE.match(last[: last.index(quoted)]):
+            return reason  # "yes, regular shipping. oh, and <request>": the answer stayed where it was asked
         return None  # said just now: the whole line is the request, as it always was
     return reason if any(quoted in " ".join(line.lower().split()) for line in caller_lines[:-1]) else None
 

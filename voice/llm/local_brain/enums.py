@@ -96,7 +96,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "roadside": ("roadside", "tow", "towing", "towed", "jump start", "flat tire", "locked out", "lockout",
                  "breakdown", "broke down"),
     "rental": ("rental", "rental car", "loaner", "rent a car", "hire car", "courtesy car", "car hire"),
-    "collision": ("collision", "crash", "accident", "fender bender"),
+    "collision": ("collision", "crash", "accident", "fender bender", "scrape", "scraped", "backed into", "ran into", "sideswiped", "hit a pole", "hit a wall", "hit a post",
+                  "hit a tree", "hit a fence", "hit the garage"),  # the car against an object or another car
     "dwelling": ("dwelling", "structure", "house itself", "roof"),  # before hail: "hail on the roof" is the house
     "comprehensive": ("comprehensive", "glass", "windshield", "windscreen", "animal", "deer", "vandalism", "hail", "hailstorm"),
     "liability": ("liability", "sues me", *_HARM_TO_OTHERS),

@@ -17,8 +17,10 @@ from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
+from voice.llm.local_brain.second_requests import MAX_QUEUED
 from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
 
 _LEADING_ANSWER = re.compile(
@@ -26,6 +28,7 @@ _LEADING_ANSWER = re.compile(
     r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
 )
 """A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ...")."""
+_YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "please"})
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
@@ -74,7 +77,11 @@ def _says_how(spec: ToolSpec, norm: str) -> bool:
 class FollowUps:
     tools: dict[str, ToolSpec]
     convo: DialogReading
+    state: DialogState
     today: date
+
+    def next_request(self) -> Decision | None:
+        raise NotImplementedError
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
         raise NotImplementedError
@@ -111,6 +118,12 @@ class FollowUps:
         if offered.tool is None:
             return None
         remainder = _LEADING_ANSWER.sub("", norm, count=1).strip(" ,.")
+        if (then := await self.answer_then_request(remainder, offered.tool)) is not None:
+            remainder = _SENTENCE.split(remainder)[0]
+            text = _SENTENCE.split(text.strip())[0]  # the answer alone; the request after it is queued
+            norm = normalize(text)
+            opening = _LEADING_ANSWER.search(norm)  # the answer's own opening word decides: a later "I didn't
+            yes = opening is not None and opening.group("answer") in _YES_WORDS  # make it" is no "no" to it
         rest = await self.route(remainder)
         if rest.tool not in (None, offered.tool) and rest.score >= SWITCH_THRESHOLD:
             if yes and self.convo.succeeded(rest.tool):
@@ -121,9 +134,35 @@ class FollowUps:
             if asked.tool not in (None, offered.tool) and asked.score >= SWITCH_THRESHOLD:
                 return None  # a sentence of its own that asks for something else: a new request
         spec = self.tools.get(offered.tool)
-        if not yes and spec is not None and _says_how(spec, norm):
+        if not yes and not then and spec is not None and _says_how(spec, norm):
             yes = True  # "no, no rush at all, regular mail is fine": how they want it is a yes to it
-        return await self.on_short_answer(text, yes, offered.tool)  # "no, not me either, I was asleep"
+        answered = await self.on_short_answer(text, yes, offered.tool)  # "no, not me either, I was asleep"
+        if then is not None and not answered.calls and (queued := self.next_request()) is not None:
+            # "no new card yet. but a charge ...": nothing to do for the no, so the request after it now
+            return Decision(" ".join(t for t in ("Okay.", queued.text) if t), queued.calls)
+        return answered
+
+    async def answer_then_request(self, remainder: str, offered: str) -> bool | None:
+        """ "Yes, standard shipping is fine. Oh, and there's a charge I didn't make": the answer to the offer
+        comes first, in a sentence of its own, and a later sentence asks for something else. That request is
+        queued (it is taken up once the answer is done) instead of swallowing the answer. True when it is so
+        (the answer is then taken as said: a "not right now" stays a no), None when the line is not that."""
+        sentences = _SENTENCE.split(remainder)
+        if len(sentences) < 2:
+            return None
+        first = await self.route(sentences[0]) if sentences[0].strip(" ,.") else None
+        if first is not None and first.tool not in (None, offered) and first.score >= SWITCH_THRESHOLD:
+            return None  # the answer's own sentence already asks for something else
+        for index, later in enumerate(sentences[1:], start=1):
+            asked = await self.route(later)
+            if asked.tool in (None, offered, "end_call") or asked.score < SWITCH_THRESHOLD:
+                continue
+            request = " ".join(sentences[index:])
+            queued = {"tool": asked.tool, "text": request, "context": "", "args": {}}
+            self.state.queued = [q for q in self.state.queued if q.get("tool") != asked.tool]
+            self.state.queued = [*self.state.queued, queued][:MAX_QUEUED]
+            return True
+        return None
 
     def on_correction(self, text: str) -> Decision | None:
         """ "I meant savings, not checking": the last request again, with the value the caller meant."""

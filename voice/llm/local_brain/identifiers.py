@@ -299,8 +299,8 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         cued = cued or (
-            noun != "card" and bool(before) and before[-1] in {"account", "number"}
-        )  # "account 1177"
+            noun != "card" and bool(before) and before[-1] in {"account", "number", "checking", "savings"}
+        )  # "account 1177", "marcus chen, checking six six four zero"
         # "the mastercard was in there too, thirty-three eighty-eight": the card named by its brand
         cued = cued or (noun == "card" and any(t in _CARD_BRANDS for t in before))
         # "... two two three three, sorry, I mean four eight two one": said again in place of a number given

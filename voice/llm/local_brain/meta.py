@@ -67,7 +67,8 @@ _GOODBYE = re.compile(
     r"\b(?:good ?bye|bye(?: bye)?|that(?:'s| is| will be| would be) (?:all|everything)(?! (?:correct|right|true|good|fine|accurate|ok|okay|wrong|there|of it|my|the)\b)(?: (?:i need(?:ed)?|for (?:now|today)))?|that's it for (?:now|today)|"
     r"(?:nothing else|no(?:thing)? more)(?! (?:came|come|went|go|gone|happened|hit|posted|showed|cleared|went through|is|was|on|in|out)\b)|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
     r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
-    r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call)\b"
+    r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call|(?:catch|see) (?:you|ya) later|"
+    r"i(?:'ll| will) let you (?:go|get (?:on|back) (?:with|to) (?:your|the|it))|you have a (?:good|nice|great) \w+|that(?:'s| is) the lot)\b"
 )
 _HUMAN_WHO = (
     r"(?:(?:a |an |some |the )?(?:real |actual |live )?(?:person|human(?: being)?|agent|representative|rep|operator|"
@@ -89,6 +90,12 @@ _TAKES_BACK = re.compile(
     r"\b(?:never ?mind|forget (?:it|that)|scratch that|on second thought|actually,? no|no,? actually)\b[\s,.]*"
 )
 """After asking for a person, a taking-back ("can I talk to someone... actually never mind"): not an ask."""
+_ACTUALLY_INSTEAD = re.compile(
+    r"(?:^|[,.!?;]\s*|\s-\s*)(?:(?:well|oh|or|but|hmm|um|no|wait),?\s+)*actually\b[\s,.]*"
+    r"(?=.*\b(?:just|instead|if you (?:can|could)|can you|could you|tell me|what(?:'s| is)|how much)\b)"
+)
+"""After asking for a person, "actually" starting a new clause that asks for something the agent can do
+("...a person? well, actually, if you can just tell me my balance"): the person is taken back too."""
 _FETCHING = re.compile(
     r"\b(?:let me|while i|i(?:'ll| will| need to| have to| gotta| got to)) (?:just |go |quickly |run and )*"
     r"(?:find|grab|get|check|look for|look up|pull up|dig out)\b.*$"
@@ -139,7 +146,8 @@ def _classify(text: str) -> Meta | None:
     words = norm.split()
     has_numbers = any(len(run.digits) >= 2 for run in digit_runs(tokens(norm)))  # not "one second"
     if (human := _HUMAN.search(norm)) is not None:
-        if (back := _TAKES_BACK.search(norm, human.end())) is None:
+        back = _TAKES_BACK.search(norm, human.end()) or _ACTUALLY_INSTEAD.search(norm, human.end())
+        if back is None:
             return Meta.HUMAN
         return _classify(norm[back.end() :])  # "a person... never mind, what's my balance": the rest
     request = bool(_REQUEST_WORDS.search(norm)) or has_numbers

@@ -22,7 +22,9 @@ from voice.llm.local_brain.spoken import (
 
 _SENTENCE_END = re.compile(r"[.?!]\s+")
 _IDENTITY_AFTER = re.compile(
-    r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d"
+    r"^\W*(?:here|calling)\b|\b(?:born|birthday|birth|dob|account|ending|ends|last four|last 4)\b|\d|"
+    r"^\W*(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"[^.!?]*\b(?:nineteen|twenty|two thousand)\b"  # "priya shah, july second, nineteen ninety": a birth date
 )
 _ASKED_BEFORE = re.compile(
     r"\b(?:can|could|may|would) (?:i|you)\b|\bi(?:'d| would) like\b|\bi (?:want|need)\b|\bcalling (?:to|about|for)\b|"
@@ -269,6 +271,13 @@ _CORNER_RE = re.compile(
     r"(?:,?\s+(?:in\s+|downtown\s+)?(?!my\b|the\b|a\b|yesterday|today|this\b|last\b)[a-z]+(?:\s+[a-z]+)?)?)"
 )
 """An intersection without a street word: "at the corner of fourth and pine, downtown seattle"."""
+_NUMBERED_STREET = r"(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)"
+_NOT_FUNCTION = r"(?!(?:i|we|he|she|they|it|you|then|the|a|an|my|our|that|this|so|now|there|home|work|least|last|once|all)\b)"
+_CROSSING_RE = re.compile(
+    rf"\bat ((?:{_NUMBERED_STREET} and {_NOT_FUNCTION}[a-z][\w'-]*|{_NOT_FUNCTION}[a-z][\w'-]* and {_NUMBERED_STREET})"
+    r"(?:,?\s+(?:in\s+|downtown\s+)(?!my\b|the\b|a\b|yesterday|today|this\b|last\b)[a-z]+(?:\s+[a-z]+)?)?)"
+)
+"""A crossing of a numbered street without a street word: "at 3rd and pine in seattle", "at main and fifth"."""
 
 
 def parse_place(text: str, *, asked: bool = False) -> str | None:
@@ -280,6 +289,8 @@ def parse_place(text: str, *, asked: bool = False) -> str | None:
         return _place_case(match.group(1))
     if (corner := _CORNER_RE.search(norm)) is not None:
         return _place_case(corner.group(1))
+    if (crossing := _CROSSING_RE.search(norm)) is not None:
+        return _place_case(crossing.group(1))
     if asked:
         cleaned = re.sub(
             r"^(?:(?:um|uh|well|so|okay|ok|it|that|this|happened|was|it was|it happened|that was)\b[\s,]*)+",

@@ -121,8 +121,6 @@ class PendingAnswers:
         if keys is None and CANCEL.search(normalize(text)) and not await self.asks_after_cancel(text):
             self.state.pending = None
             return Decision("Okay. What else can I help you with?")
-        if keys is None and (hint := slot_hint(spec, pending.slots, text)) is not None:
-            return Decision(f"{hint} {pending.question}")  # "where do I find the policy number?": still asked
         new: dict[str, Any] = {}
         route: Route | None = None
         if keys is not None:
@@ -151,6 +149,8 @@ class PendingAnswers:
             route = await self.route(text)
             new = self._with_letters_said_before(spec, new)
         filled = any(s in new for s in pending.slots) if pending.slots else bool(new)
+        if keys is None and not filled and (hint := slot_hint(spec, pending.slots, text)) is not None:
+            return Decision(f"{hint} {pending.question}")  # "where do I find the policy number?": still asked
         if keys is None and not filled and asks_why_needed(text):
             return Decision(f"{WHY_WE_ASK} {pending.question}")  # a question back about the question
         if keys is None and not filled and self._begins_asked_identifier(spec, pending.slots, text):

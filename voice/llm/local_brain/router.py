@@ -59,7 +59,14 @@ _EVERYDAY_NAMES = (
     (re.compile(r"\bcurrent (account|acct)\b"), r"checking \1"),
     (re.compile(r"\b(?:the|my|your|his|her|our) (?:bit of )?plastic\b"), "my card"),
 )
-"""Regional and slang names for a bank's things, as the examples' words: a British "current account" is the
+_PAYEE = re.compile(
+    r"\b(?:the|my|our) (?:electric(?:ity)?|power|gas|water|phone|cable|internet|energy|utility|utilities|trash|"
+    r"sewer) (?:company|companies|bill|bills|people|provider|utility)\b"
+)
+_TAKEN_OUT = re.compile(r"\b(?:take|took|taken|takes|pull|pulled|pulls) out\b")
+"""A bill's payee ("the electric company") and what it did ("take out"): one of the account's recent charges,
+a bill paid, not a charge disowned."""
+"""Regional and everyday names for a bank's things, as the examples' words: a British "current account" is the
 checking account (its "current" is no "recent"), and "the plastic" is the card."""
 
 
@@ -70,6 +77,8 @@ def routing_text(text: str) -> str:
     routed = _KEPT_AWAY.sub(r"\1\2 \3 in savings", text.lower())
     for said, usual in _EVERYDAY_NAMES:
         routed = said.sub(usual, routed)
+    if _PAYEE.search(routed):
+        routed = _TAKEN_OUT.sub("came out of my account", _PAYEE.sub("the bill", routed))
     return _DIGIT_RUN.sub("a number ", routed).strip()
 
 

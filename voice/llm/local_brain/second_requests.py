@@ -61,6 +61,19 @@ _NOT_QUEUED = frozenset({*CALL_CONTROL, "verify_identity", *LOOKUP_FIRST.values(
 """Never a second request: call control, and the lookups a request makes on its own way ("policy H O ...")."""
 
 
+_POINTS_BACK = re.compile(r"\b(?:it|that|this)\b", re.I)
+
+
+def with_referents(parts: list[str]) -> list[str]:
+    """ "I backed into a pole and dented the bumper. Can you file it, and then ...": an ask that points back
+    ("file it") is about the statement before it, so it is read with it."""
+    out = list(parts)
+    for i in range(1, len(parts)):
+        if _ASKS.search(parts[i]) and _POINTS_BACK.search(parts[i]) and not _ASKS.search(parts[i - 1]):
+            out[i] = f"{parts[i]}: {parts[i - 1]}"  # the ask first: it still reads as one
+    return out
+
+
 def clauses(text: str) -> list[str]:
     """The utterance's clauses with enough words to ask for something on their own."""
     parts = [p.strip(" ,") for p in _CLAUSE_BREAK.split(text)]
@@ -135,7 +148,7 @@ class SecondRequests:
         """ "What's in checking? Also my wallet was stolen": routed to another team as a whole, but a clause of
         it asks for one of this agent's own tools. That part is answered here first (the other team cannot), and
         the handoff waits in the queue with its own clause. Returns (the own tool, its clause)."""
-        parts = clauses(text)
+        parts = with_referents(clauses(text))
         if len(parts) < 2:
             return None
         routes = [await self.route(part) for part in parts]

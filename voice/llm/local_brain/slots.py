@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from registries.toolstore.shapes import example_shape
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.spoken import normalize
 
@@ -245,17 +246,53 @@ _WHERE_TO_FIND = re.compile(
 )
 
 
+_COUNT_WORDS = (
+    "",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+
+def shape_in_words(shape: str) -> str | None:
+    """ "LL-DDDDDD" -> "two letters and six digits": what an identifier looks like, never a real value."""
+    groups: list[tuple[str, int]] = []
+    for c in shape:
+        kind = "letter" if c == "L" else "digit" if c == "D" else ""
+        if not kind:
+            continue
+        if groups and groups[-1][0] == kind:
+            groups[-1] = (kind, groups[-1][1] + 1)
+        else:
+            groups.append((kind, 1))
+    if not groups or any(n >= len(_COUNT_WORDS) for _, n in groups):
+        return None
+    parts = [f"{_COUNT_WORDS[n]} {kind}{'s' if n > 1 else ''}" for kind, n in groups]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
 def slot_hint(spec: ToolSpec, slots: Sequence[str], text: str) -> str | None:
     """What to say when the caller asks where to find what was just asked for ("where do I even find the
-    policy number?"): what it looks like, from its description's example; the question then stands."""
+    policy number?"): what it looks like in words ("two letters and six digits"), from the shape of its
+    description's example; the question then stands. The example's value itself is never read out: it may be
+    a real customer's."""
     if not slots or not _WHERE_TO_FIND.search(normalize(text)):
         return None
     description = str(unwrap(properties(spec).get(slots[0], {})).get("description", ""))
-    example = re.search(r"\blike ([A-Z0-9][A-Z0-9-]{2,})", description)
-    if example is None:
+    shape = example_shape(description)
+    words = shape_in_words(shape) if shape else None
+    if words is None:
         return "Take your time."
-    spoken = " ".join(c for c in example.group(1) if c != "-")
-    return f"Take your time. It's on your documents, and it looks like {spoken}."
+    return f"Take your time. It's on your documents, and it's {words}."
 
 
 _WHY_NEEDED = re.compile(

@@ -32,6 +32,7 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
 from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
 from voice.llm.local_brain.recovery import Recovery
+from voice.llm.local_brain.refusals import refuses
 from voice.llm.local_brain.replies import offer_after, render_reply
 from voice.llm.local_brain.router import IntentRouter, Route
 from voice.llm.local_brain.safety import CALL_911, in_danger
@@ -69,6 +70,10 @@ _THANKS = re.compile(
     r"(?:thanks|thank you)(?: so much| very much| a lot)?(?: (?:for|with) (?:the|your|all the|all your) help| for that)?"
     r"[\s,.!]*$"
 )
+_NO_THANKS = re.compile(
+    r"^(?:no|nope|nah)\W*(?:(?:thanks|thank you|i'm good|i'm fine|all good|that's it|that's all)\b\W*)+$"
+)
+"""A "no" with thanks ("no thanks", "nope, I'm good"): a closing even when nothing was asked."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
@@ -218,6 +223,8 @@ class Turn(
         if question is None or _OPEN_QUESTION.search(question):
             if yes:
                 return Decision("Sure. What can I help you with?")
+            if question is None and not says_goodbye(text) and not _NO_THANKS.match(normalize(text)):
+                return Decision(f"Okay. {ANYTHING_ELSE}")  # a "no" that answers nothing asked ends nothing
             if "end_call" in self.tools:
                 return self.call(self.tools["end_call"], {})
             return Decision("All right. Thank you for calling.")
@@ -246,6 +253,11 @@ class Turn(
         if spec.name == "transfer_to_human" and not asks_for_person(text):
             self.state.confirm = {"tool": spec.name, "args": {"reason": sentence(text) or "caller request"}}
             return Decision(CONFIRM_PERSON)
+        if refuses(spec, text):  # "no replacement needed": a refusal never leads to the action it refuses
+            self.state.pending = None
+            if says_goodbye(text) and "end_call" in self.tools:
+                return self.call(self.tools["end_call"], {})
+            return Decision(f"Okay. {ANYTHING_ELSE}")
         self.state.pending = None
         text = self.focus_on_item(spec, text)  # "X isn't mine. Y is": the clause about the item asked about
         args = extract_arguments(spec.parameters, text, today=self.today)
