@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
+from voice.llm.local_brain.asked import answered_by
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.quantities import parse_amount
@@ -171,3 +172,61 @@ def test_the_delivery_said_last_after_a_change_of_mind_or_a_need_by_day(text: st
 )
 def test_a_name_after_a_greeting_alone_is_the_callers(text: str, name: str | None) -> None:
     assert parse_name(text) == name
+
+
+# --- long calls, second round: what the caller asks for in so many words, wherever the call has got to -------
+
+
+@pytest.mark.parametrize(
+    ("text", "balance"),
+    [
+        ("morning, could you check on my savings for me", True),
+        ("i'd just like to check the checking account", True),
+        ("please check my checking for a payment to the gym", False),
+        ("check my savings to see if the interest came in", False),
+    ],
+)
+def test_checking_on_an_account_asks_for_its_balance(text: str, balance: bool) -> None:
+    assert (r"\bbalance" in answered_by(text)) is balance
+
+
+async def test_checking_on_an_account_reads_its_balance(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    checked = await sim.say("so i wanted to check on my savings account")
+    assert checked.tools == ["get_balance"]
+    assert "12,800" in checked.text
+
+
+async def test_money_moved_between_accounts_in_card_services_goes_to_the_concierge(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    moved = await sim.say("oh while i have you, shift a hundred dollars out of checking into savings")
+    assert moved.tools[:1] == ["handoff_concierge"]
+    assert "get_recent_transactions" not in moved.tools
+
+
+@pytest.mark.parametrize(
+    ("answer", "recognized"),
+    [
+        ("certainly not me, i was asleep at home that night", False),
+        ("not us, we've never been to nevada", False),
+        ("absolutely not, i have never heard of that shop", False),
+        ("that was me, a birthday present for my brother", True),
+    ],
+)
+async def test_a_long_answer_that_says_who_it_was_answers_did_you_make_it(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis, answer: str, recognized: bool
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "fraud")
+    await sim.say("Marcus Chen, the account ends in six six four zero")
+    listed = await sim.say("what's been flagged on my account")
+    assert "Did you make it?" in listed.text
+    answered = await sim.say(answer)
+    name, args = answered.calls[0]
+    assert name == "confirm_transaction", answered.calls
+    assert args["recognized"] is recognized

@@ -35,7 +35,7 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
             r"what(?:'s| is) (?:sitting|left|there) in|what (?:i've|i have|i|we've|we have) (?:got )?(?:in|on) (?:(?:my|the) )?(?:checking|savings|account)|"
             r"what(?:'s| is) left (?:in|on)|how much(?: money)? (?:is |do i have )?left|"
-            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b"
+            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
         ),
         r"\bbalance",
     ),
@@ -56,7 +56,16 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         # Money sent from one account into the other, whatever the verb ("pop 300 over from savings into ...").
         re.compile(rf"\b(?:from|out of) {_ACCOUNT} (?:(?:in)?to|over to|across to|onto) {_ACCOUNT}\b"),
-        r"\bmove money between\b",
+        r"\bmove money between\b|\btransfers\b",  # or the handoff to the agent that does transfers
+    ),
+    (
+        # "I wanted to check on my checking", "check my savings for me": how much is there, said as a request
+        # (looking for something in it, "check my checking for a charge", is a search of its transactions).
+        re.compile(
+            r"\bcheck (?:on |in )?(?:my|the) (?:savings|checking|current)(?: account)?\b"
+            r"(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
+        ),
+        r"\bbalance",
     ),
     (
         re.compile(

@@ -23,9 +23,13 @@ from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
 
 _LEADING_ANSWER = re.compile(
     r"(?:^|(?<=[.?!,]) )(?:(?:oh|well|um|uh|okay|ok|actually|hmm),? )*"
-    r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
+    r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now)|"
+    r"(?:(?:definitely|absolutely|certainly|of course|obviously|surely) )?not (?:me|mine|us|ours)|"
+    r"(?:definitely|absolutely|certainly|of course|obviously) not|"
+    r"(?:that|it)(?:'s| is| was)(?: not|n't)? (?:me|mine|us|ours)|(?:that|it) (?:wasn't|isn't) (?:me|mine|us|ours))\b"
 )
-"""A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ...")."""
+"""A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ..."),
+also said as who it was ("not me, I was at work", "that was us") or stressed ("absolutely not, ...")."""
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
     re.IGNORECASE,
