@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.asked import answered_by
+from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.quantities import parse_amount
@@ -230,3 +231,36 @@ async def test_a_long_answer_that_says_who_it_was_answers_did_you_make_it(
     name, args = answered.calls[0]
     assert name == "confirm_transaction", answered.calls
     assert args["recognized"] is recognized
+
+
+@pytest.mark.parametrize(
+    ("text", "account"),
+    [
+        ("did any payments hit my checking in the past week", "checking"),
+        ("was there anything on the checking in november", "checking"),
+        ("i'm checking in about my savings", "savings"),
+    ],
+)
+def test_my_checking_followed_by_in_is_the_account(text: str, account: str) -> None:
+    assert match_enum(text, ["checking", "savings"]) == account
+
+
+@pytest.mark.parametrize(
+    ("text", "replacement"),
+    [
+        ("alright, please mail out the new card after all", True),
+        ("on second thought ship me a replacement", True),
+        ("don't send a new one, i found it in my coat", False),
+    ],
+)
+def test_a_new_card_asked_for_in_so_many_words(text: str, replacement: bool) -> None:
+    assert (r"\breplacement\b" in answered_by(text)) is replacement
+
+
+async def test_a_replacement_asked_for_back_at_the_concierge_goes_to_card_services(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
+    asked = await sim.say("right, so after all you can go ahead and mail me the replacement, regular post")
+    assert asked.tools[:1] == ["handoff_card_services"]

@@ -68,6 +68,14 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\bbalance",
     ),
     (
+        # "go ahead and send the replacement", "mail me a new card": a new card, whichever agent hears it.
+        re.compile(
+            r"\b(?:send|mail|ship|post|order|issue|get)(?: (?:me|us|out|over))? (?:a |the |my |that )?"
+            r"(?:(?:new|replacement) (?:card|one)|replacements?)\b"
+        ),
+        r"\breplacement\b",
+    ),
+    (
         re.compile(
             r"\b(?:file|start|open|make|submit|lodge|put in)\b (?:a |the |my )?(?:that|it|this|claim|one)\b|"
             r"\b(?:want|need|like) to report\b"
@@ -95,7 +103,7 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _DENIAL = re.compile(
     r"\b(?:don't|do not|doesn't|does not|won't|will not|not|never) (?:\w+ )?(?:want|need|wish|plan|intend|mean)\b|"
-    r"\bno need to\b"
+    r"\bno need to\b|\b(?:don't|do not|won't|will not|never|not|no need to)\s*$"
 )
 """A clause that says the caller does not want what follows ("I don't want to move anything ...")."""
 _CLAUSE_START = re.compile(r".*(?:[.,;!?]|\bbut\b|\bjust\b)", re.DOTALL)
