@@ -264,3 +264,34 @@ async def test_a_replacement_asked_for_back_at_the_concierge_goes_to_card_servic
     await sim.say("Jordan Rivera, date of birth March fourteenth nineteen eighty five")
     asked = await sim.say("right, so after all you can go ahead and mail me the replacement, regular post")
     assert asked.tools[:1] == ["handoff_card_services"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a branch came down on my garage roof last night, would that be covered",
+        "my phone was swiped from my bag at the airport, is theft covered on the renters",
+        "the dog chewed through the couch, does my policy pay for that",
+    ],
+)
+def test_a_coverage_question_after_the_story_is_a_question(text: str) -> None:
+    answered = answered_by(text)
+    assert r"\bcover|\bdeductible" in answered
+    assert r"\bfile a new claim|\breport a new\b" not in answered
+
+
+def test_a_clause_that_only_goes_on_with_the_story_is_no_question() -> None:
+    answered = answered_by("the pipe burst on monday, was a total mess")
+    assert r"\bcover|\bdeductible" not in answered
+
+
+async def test_a_coverage_question_inside_a_loss_report_is_answered_first(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    first = await sim.say("somebody walked off with my bike from the hallway, is that covered on my renters")
+    assert first.tools[:1] == ["handoff_policy_questions"]
+    assert "file_claim" not in first.tools
+    answered = await sim.say("R E two one five five six six")
+    assert answered.tools == ["lookup_policy", "get_coverage"]
+    assert "Marcus" in answered.text and "personal property" in answered.text

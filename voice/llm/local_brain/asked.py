@@ -145,6 +145,18 @@ _HARM_DONE = re.compile(
 """A statement that someone got hurt by the caller's dog or on their property, with no time said: a loss being
 reported too ("he nipped the mail carrier and she needed stitches")."""
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_CLAUSES = re.compile(r"(?<=[.?!,;])\s+")
+_ASKED_AFTER = re.compile(r"(?:is|are|does|do|did|would|will|am|was|were|can|could)\s+[a-z]+\b")
+"""A later clause that asks ("the window got smashed, is that covered"): a question when it names a topic."""
+
+
+def _asks_later(norm: str) -> bool:
+    """Whether a sentence after the first, or a clause after a comma that asks about a topic, is a question."""
+    if any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:]):
+        return True
+    return any(
+        _ASKED_AFTER.match(c) and any(asks.search(c) for asks, _ in TOPICS) for c in _CLAUSES.split(norm)[1:]
+    )
 
 
 def answered_by(text: str) -> list[str]:
@@ -160,7 +172,7 @@ def answered_by(text: str) -> list[str]:
     if _ABOUT_A_FILED_CLAIM.search(norm):
         answered = [a for a in answered if a != _FILING]  # "i put in a claim last month": not a new one
     # "the drain backed up last night. is that even covered?": what happened, then a question about it
-    later = not question and any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:])
+    later = not question and _asks_later(norm)
     asked = [answers for asks, answers in TOPICS if asks.search(norm)] if question or later else []
     answered += asked
     if question or asked:

@@ -19,6 +19,7 @@ from voice.llm.local_brain.params import param_kind
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import (
     FREE_KINDS,
+    LOOKUP_FIRST,
     WHY_WE_ASK,
     asks_why_needed,
     either_group,
@@ -83,6 +84,24 @@ class PendingAnswers:
             return True
         said = extract_arguments(spec.parameters, text, today=self.today)
         return any(param_kind(n, properties(spec)[n]) not in ("enum", "bool") for n in said)
+
+    def _lookup_first(self, spec: ToolSpec, pending: Pending, new: dict[str, Any]) -> Decision | None:
+        """A number read out because the agent asked for it ("what's your policy number?") is confirmed with its
+        look-up (whose policy, what it covers) before the request it was asked for runs on it, as the prompts
+        say: a misheard number is caught before a coverage answer is given for someone else's policy."""
+        args = {**pending.args, **new}
+        for param, lookup in LOOKUP_FIRST.items():
+            if (
+                param in pending.slots
+                and param in new
+                and lookup in self.tools
+                and lookup != spec.name
+                and not missing_slots(spec, args)
+                and not self.convo.succeeded(lookup, **{param: new[param]})
+            ):
+                self.state.pending = Pending(spec.name, args, [], "")
+                return Decision(calls=[(lookup, {param: new[param]})])
+        return None
 
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
         spec = self.tools.get(pending.tool)
@@ -150,6 +169,8 @@ class PendingAnswers:
             return self.start(self.tools[route.tool], text)
         if filled:
             self.state.pending = None
+            if (confirm := self._lookup_first(spec, pending, new)) is not None:
+                return confirm
             return self.advance(spec, {**pending.args, **new})
         if keys is None and _ALL_SAFE.search(normalize(text)):
             return Decision(f"I'm glad to hear that. {pending.question}")  # "nobody was hurt": no miss
