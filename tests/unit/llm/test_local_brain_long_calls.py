@@ -295,3 +295,29 @@ async def test_a_coverage_question_inside_a_loss_report_is_answered_first(
     answered = await sim.say("R E two one five five six six")
     assert answered.tools == ["lookup_policy", "get_coverage"]
     assert "Marcus" in answered.text and "personal property" in answered.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "alright. other question, how much is my deductible",
+        "okay, different issue, my card got chewed up by the atm",
+        "quick thing, what's my savings balance",
+    ],
+)
+def test_words_that_open_a_new_topic_are_no_name(text: str) -> None:
+    assert parse_name(text) is None
+
+
+async def test_filing_for_the_thing_in_an_earlier_story_takes_its_day(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    asked = await sim.say(
+        "so yesterday a hailstorm dented the hood of my car, is hail damage covered, policy a u four eight two "
+        "nine one three"
+    )
+    assert asked.tools == ["get_coverage"]
+    filed = await sim.say("great, then i want to file a claim for the hood")
+    assert filed.tools[:1] == ["handoff_claims_intake"]
+    assert "What day" not in filed.text

@@ -259,7 +259,9 @@ class Turn(
                 earlier = said_earlier(self.convo, name, properties(spec)[name], today=self.today)
                 if earlier is not None:
                     args[name] = earlier
-        args.update(story_told_before(self.convo, text, properties(spec)))  # "file a claim for it": as told
+        args.update(
+            story_told_before(self.convo, text, properties(spec), today=self.today)
+        )  # "file a claim for it": as told
         if points_back(text):
             for name, prop in properties(spec).items():
                 if name not in args and param_kind(name, prop) == "enum":
