@@ -4,12 +4,15 @@ question."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.asked import answered_by
+from voice.llm.local_brain.dates import parse_corrected_date, takes_back_a_date
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
@@ -321,3 +324,55 @@ async def test_filing_for_the_thing_in_an_earlier_story_takes_its_day(
     filed = await sim.say("great, then i want to file a claim for the hood")
     assert filed.tools[:1] == ["handoff_claims_intake"]
     assert "What day" not in filed.text
+
+
+SUNDAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("it's on maple avenue. wait, i told you monday but it was really sunday night", date(2026, 11, 29)),
+        ("saturday, not friday, sorry about that", date(2026, 12, 5)),
+        (
+            "my bad, i said yesterday, but actually it happened thursday, i only saw it yesterday",
+            date(2026, 12, 3),
+        ),
+        ("not sure exactly, maybe on wednesday", date(2026, 12, 2)),
+    ],
+)
+def test_a_day_taken_back_in_the_same_breath_is_not_the_day(text: str, day: date) -> None:
+    assert parse_corrected_date(text, today=SUNDAY) == day
+
+
+def test_only_a_day_said_wrong_counts_as_taken_back() -> None:
+    assert takes_back_a_date("oh it was monday, not tuesday", today=SUNDAY)
+    assert not takes_back_a_date("not sure, maybe monday", today=SUNDAY)
+    assert not takes_back_a_date("it was monday, not a big deal", today=SUNDAY)
+
+
+async def test_a_day_corrected_while_the_claim_is_being_taken_replaces_the_first(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("someone took my scooter from outside my apartment")
+    await sim.say("R E two one five five six six")
+    await sim.say("i think it was three days ago")
+    filed = await sim.say(
+        "out front of two twenty lake street in chicago. sorry, i told you three days ago, but it was four days ago"
+    )
+    assert filed.tools == ["file_claim"]
+    assert filed.calls[0][1]["incident_date"] == str(date.today() - timedelta(days=4))
+
+
+async def test_a_day_corrected_after_the_claim_is_filed_files_it_with_that_day(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    await sim.say("a shopping cart rolled into my car door in the grocery store lot two days ago")
+    await sim.say("A U four eight two nine one three")
+    filed = await sim.say("the safeway parking lot on pine street in seattle")
+    assert filed.tools == ["file_claim"]
+    again = await sim.say("oh shoot, it was three days ago, not two days ago")
+    assert again.tools == ["file_claim"]
+    assert again.calls[0][1]["incident_date"] == str(date.today() - timedelta(days=3))

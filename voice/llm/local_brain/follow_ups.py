@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.enums import match_enum
@@ -131,6 +132,8 @@ class FollowUps:
 
     def on_correction(self, text: str) -> Decision | None:
         """ "I meant savings, not checking": the last request again, with the value the caller meant."""
+        if (redated := self.on_date_taken_back(text)) is not None:
+            return redated
         norm = normalize(text)
         same_for = _SAME_FOR.match(norm.strip()) is not None
         if not _CORRECTION.search(norm) and not same_for:
@@ -163,6 +166,37 @@ class FollowUps:
             ]
             if len(wanted) == 1 and wanted[0] != last.args.get(name) and len(named) <= 2:
                 changes[name] = wanted[0]
+        if not changes:
+            return None
+        return self.call(spec, {**last.args, **changes})
+
+    def on_date_taken_back(self, text: str) -> Decision | None:
+        """ "Oh, and it was tuesday, not wednesday" right after a request ran with that day (a claim filed on it):
+        the request again with the day the caller meant, the rest as it was."""
+        if not takes_back_a_date(text, today=self.today):
+            return None
+        last = next(
+            (
+                o
+                for o in reversed(self.convo.outcomes)
+                if o.ok
+                and o.name in self.tools
+                and self.tools[o.name].handoff is None
+                and o.name not in NOT_OFFERED
+            ),
+            None,
+        )
+        if last is None:
+            return None
+        spec = self.tools[last.name]
+        said = extract_arguments(spec.parameters, text, today=self.today)
+        changes = {
+            name: value
+            for name, value in said.items()
+            if param_kind(name, properties(spec)[name]) == "date"
+            and name in last.args
+            and str(last.args[name]) != str(value)
+        }
         if not changes:
             return None
         return self.call(spec, {**last.args, **changes})

@@ -11,6 +11,7 @@ from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.asked import asks_in_so_many_words
+from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.extract import extract_arguments
@@ -131,9 +132,11 @@ class PendingAnswers:
                 )
                 # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
                 kind = param_kind(name, properties(spec)[name])
-                renamed = kind in _RESTATED_KINDS or (
-                    kind == "amount" and _MONEY_SAID.search(normalize(text))
-                )
+                renamed = (
+                    kind in _RESTATED_KINDS
+                    or (kind == "amount" and _MONEY_SAID.search(normalize(text)) is not None)
+                    or (kind == "date" and takes_back_a_date(text, today=self.today))
+                )  # "sorry, I said friday but it was thursday": the day said now replaces the earlier one
                 if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
