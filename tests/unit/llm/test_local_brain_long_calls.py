@@ -13,7 +13,9 @@ from registries.snapshot import RegistrySnapshot
 from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.asked import answered_by
 from voice.llm.local_brain.dates import parse_corrected_date, takes_back_a_date
+from voice.llm.local_brain.digit_fixes import corrected_number, tail_correction
 from voice.llm.local_brain.enums import match_enum
+from voice.llm.local_brain.identifiers import parse_identifier
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.quantities import parse_amount
@@ -376,3 +378,65 @@ async def test_a_day_corrected_after_the_claim_is_filed_files_it_with_that_day(
     again = await sim.say("oh shoot, it was three days ago, not two days ago")
     assert again.tools == ["file_claim"]
     assert again.calls[0][1]["incident_date"] == str(date.today() - timedelta(days=3))
+
+
+@pytest.mark.parametrize(
+    ("number", "said", "fixed"),
+    [
+        ("7001004", "oops, it ends in one, not four", "7001001"),
+        ("7001009", "my mistake, the last digit should be a two", "7001002"),
+        ("RE-215567", "no wait, it ends with six six, not six seven", "RE-215566"),
+        ("7001004", "it ends in one", None),  # describes, takes nothing back
+        ("7001004", "sorry, it ends in seven, not eight", None),  # an end the number does not have
+    ],
+)
+def test_a_number_put_right_by_its_last_digits(number: str, said: str, fixed: str | None) -> None:
+    assert corrected_number(number, said) == fixed
+
+
+def test_a_last_four_said_with_ends_in_is_no_correction() -> None:
+    assert tail_correction("sorry, my card ends in five five three zero") is None
+
+
+def test_a_hold_that_goes_on_to_put_a_number_right_is_no_hold() -> None:
+    assert (
+        classify("one sec, i'm grabbing the paperwork. oh sorry, it ends in one, not four") is not Meta.HOLD
+    )
+
+
+async def test_a_claim_number_put_right_by_its_end_is_looked_up_again(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    missed = await sim.say("where does my claim stand, seven zero zero one zero zero four")
+    assert missed.calls == [("get_claim_status", {"claim_number": "7001004"})]
+    found = await sim.say("oh hang on, my bad, it ends in one, not four")
+    assert found.calls == [("get_claim_status", {"claim_number": "7001001"})]
+    assert "Sam Patel" in found.text
+
+
+def test_letters_before_a_number_make_it_no_claim_number() -> None:
+    assert parse_identifier("the home policy, h o seven three oh one five five", "DDDDDDD") is None
+    assert parse_identifier("it's a seven zero zero one zero zero two", "DDDDDDD") == "7001002"
+
+
+async def test_a_policy_number_after_a_claim_was_not_found_is_a_policy_number(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    await sim.say("any news on claim seven zero zero one zero zero eight")
+    asked = await sim.say(
+        "never mind that then. how much is my deductible, policy h o seven three oh one five five"
+    )
+    assert asked.calls == [("get_deductible", {"policy_number": "HO-730155"})]
+
+
+async def test_the_next_step_after_a_claim_status_hears_it_again(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    status = await sim.say("can you tell me where claim seven zero zero one zero zero one is at")
+    assert status.tools == ["get_claim_status"]
+    nxt = await sim.say("okay so what's the next step")
+    assert "inspect the car" in nxt.text
+    assert "didn't catch" not in nxt.text

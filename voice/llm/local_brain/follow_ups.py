@@ -14,12 +14,14 @@ from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.digit_fixes import corrected_number, tail_correction
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
 from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
 
 _LEADING_ANSWER = re.compile(
@@ -45,7 +47,8 @@ _THANKING = re.compile(r"\b(?:thanks|thank you)\b(?! god| goodness| heavens)")
 _ABOUT_THE_ANSWER = re.compile(
     r"^(?:(?:and|so|sorry|wait|okay|ok),? )*(?:(?:how much|when|what day|what date|where|who|which one|what)"
     r"(?: was| is| did)? (?:it|that|this|the amount|they)\b[\w\s']{0,20}|"
-    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now)"
+    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now|"
+    r"what(?:'s| is) the next step|what do i do now|how (?:did|do|will|was|were) (?:they|you|it|that)\b[\w\s']{0,25})"
     r"[\s,]*(?:please)?[\s?]*$"
 )
 """A short question about what the agent just said ("how much was it?"): answered by saying it again."""
@@ -79,6 +82,7 @@ def _says_how(spec: ToolSpec, norm: str) -> bool:
 class FollowUps:
     tools: dict[str, ToolSpec]
     convo: DialogReading
+    state: DialogState
     today: date
 
     def advance(self, spec: ToolSpec, args: dict[str, Any]) -> Decision:
@@ -169,6 +173,41 @@ class FollowUps:
         if not changes:
             return None
         return self.call(spec, {**last.args, **changes})
+
+    def on_digits_corrected(self, text: str) -> Decision | None:
+        """ "Sorry, it ends in two, not three" after a number was used (found or not): the request that used it
+        again, with the number's end put right."""
+        if tail_correction(text) is None:
+            return None
+        for outcome in reversed(self.convo.outcomes):
+            spec = self.tools.get(outcome.name)
+            if spec is None or spec.handoff is not None:
+                continue
+            numbers = {
+                name: value
+                for name, value in outcome.args.items()
+                if name in properties(spec)
+                and param_kind(name, properties(spec)[name]) in ("identifier", "last4")
+                and isinstance(value, str)
+            }
+            if not numbers:
+                continue
+            changes = {
+                name: fixed
+                for name, value in numbers.items()
+                if (fixed := corrected_number(value, text)) is not None
+            }
+            said = extract_arguments(spec.parameters, text, today=self.today)
+            if not changes or any(name in said for name in changes):
+                return None  # the whole number read again is an answer like any other
+            pending = self.state.pending
+            if pending is not None and pending.tool != spec.name:
+                # The look-up a request waits on ("what's your policy number?"): again, the request still waiting.
+                pending.args.update({k: v for k, v in changes.items() if k in pending.args})
+                return self.call(spec, {**outcome.args, **changes}, keep_pending=True)
+            self.state.pending = None
+            return self.advance(spec, {**outcome.args, **changes})
+        return None
 
     def on_date_taken_back(self, text: str) -> Decision | None:
         """ "Oh, and it was tuesday, not wednesday" right after a request ran with that day (a claim filed on it):

@@ -189,6 +189,8 @@ def _fit_end(chars: str, shape: str) -> str | None:
     """`chars` read in `shape`, preferring its end: "policy is a u 482913"."""
     width = sum(c in "LD" for c in shape)
     for offset in range(len(chars) - width, -1, -1):
+        if "L" not in shape and chars[offset : offset + 1] == "?" and offset and chars[offset - 1].isalpha():
+            continue  # "h o seven three ...": after a letter that "o" is a letter too, not a number's zero
         fitted = fit_shape(chars[offset : offset + width], shape)
         if fitted:
             return fitted

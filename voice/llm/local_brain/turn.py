@@ -154,6 +154,8 @@ class Turn(
             text = after_call_off(text)  # "no, don't do that. just tell me ...": the new request alone
         if keys is not None and (announced := self.on_announced_keys(keys)) is not None:
             return announced
+        if keys is None and (fixed := self.on_digits_corrected(text)) is not None:
+            return fixed  # "sorry, it ends in two, not three": the number just used, put right
         if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
             return Decision(f"You're welcome. {self.state.pending.question}")  # the question still stands
         if self.state.pending is not None:
