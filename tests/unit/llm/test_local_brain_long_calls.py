@@ -15,7 +15,7 @@ from voice.llm.local_brain.asked import answered_by
 from voice.llm.local_brain.dates import parse_corrected_date, takes_back_a_date
 from voice.llm.local_brain.digit_fixes import corrected_number, tail_correction
 from voice.llm.local_brain.enums import match_enum
-from voice.llm.local_brain.identifiers import parse_identifier
+from voice.llm.local_brain.identifiers import parse_identifier, parse_last4
 from voice.llm.local_brain.meta import Meta, asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.names import parse_name
 from voice.llm.local_brain.quantities import parse_amount
@@ -440,3 +440,40 @@ async def test_the_next_step_after_a_claim_status_hears_it_again(
     nxt = await sim.say("okay so what's the next step")
     assert "inspect the car" in nxt.text
     assert "didn't catch" not in nxt.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm flying out tomorrow so please hurry",
+        "rush it, i'm heading home next week",
+        "i'm driving away soon",
+    ],
+)
+def test_where_a_caller_is_going_is_no_name(text: str) -> None:
+    assert parse_name(text) is None
+
+
+def test_a_card_named_by_its_kind_or_brand_is_no_account() -> None:
+    said = "my wallet had both cards, one ending five five three zero and the visa ending one two three four"
+    assert parse_last4(said, noun="account") is None
+    assert parse_last4(said, noun="card") == "5530"
+    assert parse_last4("my savings ends in nine oh three four", noun="account") == "9034"
+
+
+def test_a_replacement_said_as_what_the_caller_wants() -> None:
+    assert r"\breplacement\b" in answered_by("sure, a replacement sounds good, overnight if possible")
+
+
+async def test_two_cards_named_for_which_one_are_both_locked(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "card_services")
+    asked = await sim.say(
+        "Priya Shah, checking one one seven seven. my bag got snatched on the bus with my cards"
+    )
+    assert "Which one" in asked.text
+    first = await sim.say("the one ending three three eight eight and also the one ending seven seven oh two")
+    assert first.calls == [("lock_card", {"reason": "stolen", "card_last4": "3388"})]
+    later = await sim.say("no replacements for now thanks")
+    assert ("lock_card", {"reason": "stolen", "card_last4": "7702"}) in later.calls

@@ -71,7 +71,8 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
         # "go ahead and send the replacement", "mail me a new card": a new card, whichever agent hears it.
         re.compile(
             r"\b(?:send|mail|ship|post|order|issue|get)(?: (?:me|us|out|over))? (?:a |the |my |that )?"
-            r"(?:(?:new|replacement) (?:card|one)|replacements?)\b"
+            r"(?:(?:new|replacement) (?:card|one)|replacements?)\b|"
+            r"\b(?:a|the) replacement(?: card)?(?: would be| sounds| is fine| works| please)\b"
         ),
         r"\breplacement\b",
     ),
@@ -103,7 +104,7 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _DENIAL = re.compile(
     r"\b(?:don't|do not|doesn't|does not|won't|will not|not|never) (?:\w+ )?(?:want|need|wish|plan|intend|mean)\b|"
-    r"\bno need to\b|\b(?:don't|do not|won't|will not|never|not|no need to)\s*$"
+    r"\bno need to\b|\b(?:don't|do not|won't|will not|never|not|no need to|no)\s*$"
 )
 """A clause that says the caller does not want what follows ("I don't want to move anything ...")."""
 _CLAUSE_START = re.compile(r".*(?:[.,;!?]|\bbut\b|\bjust\b)", re.DOTALL)

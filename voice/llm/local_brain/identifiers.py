@@ -246,6 +246,13 @@ def _money_around(toks: Sequence[str], run: DigitRun) -> bool:
     return any(t in _MONEY_CUES for t in near)
 
 
+def _names(tok: str, noun: str) -> bool:
+    """Whether the word names the noun: itself, its plural, or for a card its kind or brand ("mastercard")."""
+    if tok in (noun, f"{noun}s"):
+        return True
+    return noun == "card" and (tok.endswith(("card", "cards")) or tok in _CARD_BRANDS)
+
+
 def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str | None = None) -> str | None:
     """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`; with
     `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
@@ -258,6 +265,7 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
     if bare and len(fours) == 1 and not _money_around(toks, fours[0]) and not charging:
         asked = True  # the one four-digit group said ("priya shah, one one seven seven. move four hundred")
     found: list[DigitRun] = []
+    previous_end = 0
     for run in runs:
         if len(run.digits) != 4:
             continue
@@ -267,7 +275,15 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         before = toks[max(0, run.start - 7) : run.start]
         while any(t in {".", "?", "!"} for t in before):  # the same sentence only: "wrong card. it's 4821"
             before = before[next(i for i, t in enumerate(before) if t in {".", "?", "!"}) + 1 :]
-        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in before) and noun not in before:
+        said_of = toks[previous_end : run.start]  # what the sentence says since the number before this one
+        while any(t in {".", "?", "!"} for t in said_of):
+            said_of = said_of[next(i for i, t in enumerate(said_of) if t in {".", "?", "!"}) + 1 :]
+        previous_end = run.end
+        if (
+            noun is not None
+            and any(_names(t, other) for t in said_of for other in _OTHER_NOUN.get(noun, ()))
+            and not any(_names(t, noun) for t in said_of)
+        ):
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         cued = cued or (

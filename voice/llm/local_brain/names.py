@@ -51,6 +51,8 @@ _NOT_NAMES = set(
     # Words that announce a new topic ("separate thing, ...", "another question: ..."), never a name.
     + """thing things question questions issue issues matter topic separate another other unrelated different
     quick""".split()
+    # Where and when a caller is going ("I'm flying out thursday", "I'm heading home"), never a surname.
+    + """out off away home tomorrow today tonight yesterday soon later town abroad overseas""".split()
 )
 
 

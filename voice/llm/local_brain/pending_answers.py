@@ -30,10 +30,11 @@ from voice.llm.local_brain.slots import (
     slot_hint,
     slot_label,
 )
-from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.spoken import digit_runs, normalize, tokens
 from voice.llm.local_brain.state import DialogState, Pending
 
 MAX_SLOT_ATTEMPTS = 2
+MAX_QUEUED = 2  # as many waiting requests as a breath with two requests leaves (second_requests.py)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 _RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
 _MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
@@ -85,6 +86,23 @@ class PendingAnswers:
             return True
         said = extract_arguments(spec.parameters, text, today=self.today)
         return any(param_kind(n, properties(spec)[n]) not in ("enum", "bool") for n in said)
+
+    def _queue_others_named(self, spec: ToolSpec, pending: Pending, new: dict[str, Any], text: str) -> None:
+        """ "Which one do you mean?" answered with two of the cards offered ("both, the one ending seventy seven
+        oh two and the one ending thirty three eighty eight"): the first now, the same request for the other
+        next."""
+        offered = {
+            r.digits
+            for r in digit_runs(tokens(normalize(self.convo.last_spoken or "")))
+            if len(r.digits) == 4
+        }
+        for slot in pending.slots:
+            if param_kind(slot, properties(spec).get(slot, {})) != "last4" or slot not in new:
+                continue
+            said = [r.digits for r in digit_runs(tokens(normalize(text))) if len(r.digits) == 4]
+            for other in dict.fromkeys(d for d in said if d in offered and d != new[slot]):
+                queued = {"tool": spec.name, "text": "", "args": {**pending.args, **new, slot: other}}
+                self.state.queued = [*self.state.queued, queued][:MAX_QUEUED]
 
     def _lookup_first(self, spec: ToolSpec, pending: Pending, new: dict[str, Any]) -> Decision | None:
         """A number read out because the agent asked for it ("what's your policy number?") is confirmed with its
@@ -172,6 +190,8 @@ class PendingAnswers:
             return self.start(self.tools[route.tool], text)
         if filled:
             self.state.pending = None
+            if keys is None:
+                self._queue_others_named(spec, pending, new, text)
             if (confirm := self._lookup_first(spec, pending, new)) is not None:
                 return confirm
             return self.advance(spec, {**pending.args, **new})

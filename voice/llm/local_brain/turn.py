@@ -236,6 +236,8 @@ class Turn(
                 return self.start(spec, text)
         if yes:
             return Decision("Sure. What would you like to do?")
+        if (queued := self.next_request()) is not None:
+            return Decision(f"Okay. {queued.text}".strip(), queued.calls)  # no to the offer; on to what waits
         return Decision(f"Okay. {ANYTHING_ELSE}")
 
     # --- from intent to call -------------------------------------------------------------------------------
