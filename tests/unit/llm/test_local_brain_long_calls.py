@@ -477,3 +477,39 @@ async def test_two_cards_named_for_which_one_are_both_locked(
     assert first.calls == [("lock_card", {"reason": "stolen", "card_last4": "3388"})]
     later = await sim.say("no replacements for now thanks")
     assert ("lock_card", {"reason": "stolen", "card_last4": "7702"}) in later.calls
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "so what does my savings show now",
+        "how's the checking account looking after that",
+        "what does the checking read",
+    ],
+)
+def test_what_an_account_says_asks_for_its_balance(text: str) -> None:
+    assert r"\bbalance" in answered_by(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "card_taken"),
+    [
+        ("a guy snatched my handbag at the bus stop, my debit card was in it", True),
+        ("i think my cards are gone, they were in my coat at the gym", True),
+        ("somebody stole my card number and is shopping online with it", False),
+        ("there's a charge on my card i never made", False),
+    ],
+)
+def test_the_card_itself_taken_is_for_the_card_team(text: str, card_taken: bool) -> None:
+    assert (r"\bit was stolen\b" in answered_by(text)) is card_taken
+
+
+async def test_a_stolen_wallet_with_who_is_calling_goes_to_card_services(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    reply = await sim.say(
+        "my purse got snatched at the farmers market an hour ago with my card in it. Priya Shah, account one one "
+        "seven seven, please block it"
+    )
+    assert reply.tools[:1] == ["handoff_card_services"]

@@ -35,6 +35,8 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
             r"what(?:'s| is) (?:sitting|left|there) in|what (?:i've|i have|i|we've|we have) (?:got )?(?:in|on) (?:(?:my|the) )?(?:checking|savings|account)|"
             r"what(?:'s| is) left (?:in|on)|how much(?: money)? (?:is |do i have )?left|"
+            r"what (?:does|do|did) (?:my|the) (?:checking|savings|account)(?: account)? (?:say|show|read)|"
+            r"how(?:'s| is| does) (?:my|the) (?:checking|savings|account)(?: account)? look(?:ing)?|"
             r"check (?:on )?(?:my|the) (?:savings|checking|account))\b(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
         ),
         r"\bbalance",
@@ -66,6 +68,17 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
         ),
         r"\bbalance",
+    ),
+    (
+        # The card itself taken, lost or left behind ("somebody lifted my wallet, card and all"): the team that
+        # locks and replaces cards, not the one that reviews charges (its number misused is fraud's).
+        re.compile(
+            r"\b(?:stole|stolen|lifted|snatched|pinched|swiped|nicked|pickpocketed|robbed|mugged|took|taken|lost)\b"
+            r"(?:(?!\b(?:number|details|info|information)\b)[^.?!]){0,40}\b(?:wallet|purse|handbag|bag|cards?)\b"
+            r"(?! (?:number|details|info))|"
+            r"\b(?:wallet|purse|handbag|cards?)\b[^.?!]{0,30}\b(?:stolen|lifted|snatched|taken|gone|missing)\b"
+        ),
+        r"\bit was stolen\b",
     ),
     (
         # "go ahead and send the replacement", "mail me a new card": a new card, whichever agent hears it.
