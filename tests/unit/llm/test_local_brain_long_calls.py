@@ -513,3 +513,16 @@ async def test_a_stolen_wallet_with_who_is_calling_goes_to_card_services(
         "seven seven, please block it"
     )
     assert reply.tools[:1] == ["handoff_card_services"]
+
+
+async def test_the_loss_that_brought_the_call_to_claims_is_the_claims_kind(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    await sim.say("my deductible on H O seven three zero one five five, what is it")
+    await sim.say("ugh, and now there's water pouring out of the ceiling from the upstairs bathroom")
+    assert sim.agent == "claims_intake"
+    await sim.say("policy H O seven three zero one five five")
+    filed = await sim.say("at fourteen birch lane in redmond, it started this morning")
+    assert filed.tools == ["file_claim"]
+    assert filed.calls[0][1]["incident_type"] == "water"

@@ -119,3 +119,15 @@ def story_told_before(
             return {**story, **_story_details(line, text, props, today=today)}
         return {kinds[0]: told} if told == "other" and now not in (None, "other") else {}
     return {}
+
+
+def story_handed_over(request: str, props: Mapping[str, Any]) -> dict[str, str]:
+    """For a report of a loss: the kind of loss the request that handed the call here names ("water coming up
+    through the basement drain" said to the policy team), with it as the description; {} when it names none."""
+    kinds = [
+        n for n, p in props.items() if param_kind(n, p) == "enum" and "other" in unwrap(p).get("enum", ())
+    ]
+    if len(kinds) != 1 or "description" not in props or not request.strip():
+        return {}
+    told = match_enum(request, [str(v) for v in unwrap(props[kinds[0]])["enum"]], bare_other=False)
+    return {} if told is None else {kinds[0]: told, "description": without_fillers(request)}

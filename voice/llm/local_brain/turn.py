@@ -30,7 +30,13 @@ from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
-from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
+from voice.llm.local_brain.recall import (
+    points_back,
+    referred_value,
+    said_earlier,
+    story_handed_over,
+    story_told_before,
+)
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.replies import offer_after, render_reply
 from voice.llm.local_brain.router import IntentRouter, Route
@@ -266,6 +272,10 @@ class Turn(
         args.update(
             story_told_before(self.convo, text, properties(spec), today=self.today)
         )  # "file a claim for it": as told
+        if creates_record(spec) and self.convo.handovers:
+            # The loss that brought the call here ("water's coming up through the drain", told to another team)
+            told = story_handed_over(self.convo.handovers[-1].asked_by, properties(spec))
+            args.update({k: v for k, v in told.items() if k not in args})
         if points_back(text):
             for name, prop in properties(spec).items():
                 if name not in args and param_kind(name, prop) == "enum":
