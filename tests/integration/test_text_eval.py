@@ -37,7 +37,8 @@ TUNED = [
 TUNED_FLOOR = 0.94
 """Measured 2026-12-06 (second session) at 399/409 (0.976), then with holdout8 tuned at 451/459 (0.983), then with
 holdout9 tuned at 508/511 (0.994), then with holdout10 tuned at 557/558 (0.998), then with holdout11 tuned at
-598/600 (0.997), then with holdout12 tuned at 618/632 (0.978); a change that loses twenty-odd calls fails here."""
+598/600 (0.997), then with holdout12 tuned at 618/632 (0.978), then with holdout12's long-call classes at 631/632
+(0.998); a change that loses twenty-odd calls fails here."""
 
 
 def run(tmp_path: Path, suites: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
