@@ -44,8 +44,8 @@ TEST_WORKERS ?= 3
 test: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) $(CHROMIUM) ## the whole suite, e2e and browser tests included
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-test-fast: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) ## unit + integration only
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e" $(PYTEST_ARGS)
+test-fast: $(STAMP) $(NODE_STAMP) $(AZURITE_STAMP) ## unit + integration, without the slow-marked tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e and not slow" $(PYTEST_ARGS)
 
 # The scripted-caller evals (apps/evals/suites): every call once per voice; results in var/evals/. Two calls at
 # once fit two cores (more stretch the agent's response times and skew what is measured).

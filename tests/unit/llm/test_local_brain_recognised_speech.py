@@ -107,8 +107,9 @@ async def test_a_policy_number_with_a_homophone_is_found(
     sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
     await sim.say("what does my renters cover for my belongings")
     reply = await sim.say("r e to one five five six six")
-    assert reply.calls == [
-        ("get_coverage", {"coverage_type": "personal_property", "policy_number": "RE-215566"})
+    assert reply.calls == [  # the number asked for is confirmed first, as the policy prompt says
+        ("lookup_policy", {"policy_number": "RE-215566"}),
+        ("get_coverage", {"coverage_type": "personal_property", "policy_number": "RE-215566"}),
     ]
 
 

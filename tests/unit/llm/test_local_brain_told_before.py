@@ -45,8 +45,9 @@ async def test_a_loss_told_then_a_coverage_question_is_answered_and_then_filed_a
     )
     assert asked.tools == ["handoff_policy_questions"]
     answered = await sim.say("H O seven three zero one five five")
-    assert answered.calls == [
-        ("get_coverage", {"coverage_type": "water_backup", "policy_number": "HO-730155"})
+    assert answered.calls == [  # the number asked for is confirmed first, as the policy prompt says
+        ("lookup_policy", {"policy_number": "HO-730155"}),
+        ("get_coverage", {"coverage_type": "water_backup", "policy_number": "HO-730155"}),
     ]
     filing = await sim.say("Alright, in that case please file a claim on it.")
     assert filing.tools[0] == "handoff_claims_intake"

@@ -35,7 +35,9 @@ TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:how much (?:money )?(?:is|do i have|have i got|i have|i've got)|what's in my|balance|"
             r"what(?:'s| is) (?:sitting|left|there) in|what (?:i've|i have|i|we've|we have) (?:got )?(?:in|on) (?:(?:my|the) )?(?:checking|savings|account)|"
             r"what(?:'s| is) left (?:in|on)|how much(?: money)? (?:is |do i have )?left|"
-            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b"
+            r"what (?:does|do|did) (?:my|the) (?:checking|savings|account)(?: account)? (?:say|show|read)|"
+            r"how(?:'s| is| does) (?:my|the) (?:checking|savings|account)(?: account)? look(?:ing)?|"
+            r"check (?:on )?(?:my|the) (?:savings|checking|account))\b(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
         ),
         r"\bbalance",
     ),
@@ -56,7 +58,36 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         # Money sent from one account into the other, whatever the verb ("pop 300 over from savings into ...").
         re.compile(rf"\b(?:from|out of) {_ACCOUNT} (?:(?:in)?to|over to|across to|onto) {_ACCOUNT}\b"),
-        r"\bmove money between\b",
+        r"\bmove money between\b|\btransfers\b",  # or the handoff to the agent that does transfers
+    ),
+    (
+        # "I wanted to check on my checking", "check my savings for me": how much is there, said as a request
+        # (looking for something in it, "check my checking for a charge", is a search of its transactions).
+        re.compile(
+            r"\bcheck (?:on |in )?(?:my|the) (?:savings|checking|current)(?: account)?\b"
+            r"(?!,? (?:for (?!me\b|us\b)|if\b|whether\b|to see\b))"
+        ),
+        r"\bbalance",
+    ),
+    (
+        # The card itself taken, lost or left behind ("somebody lifted my wallet, card and all"): the team that
+        # locks and replaces cards, not the one that reviews charges (its number misused is fraud's).
+        re.compile(
+            r"\b(?:stole|stolen|lifted|snatched|pinched|swiped|nicked|pickpocketed|robbed|mugged|took|taken|lost)\b"
+            r"(?:(?!\b(?:number|details|info|information)\b)[^.?!]){0,40}\b(?:wallet|purse|handbag|bag|cards?)\b"
+            r"(?! (?:number|details|info))|"
+            r"\b(?:wallet|purse|handbag|cards?)\b[^.?!]{0,30}\b(?:stolen|lifted|snatched|taken|gone|missing)\b"
+        ),
+        r"\bit was stolen\b",
+    ),
+    (
+        # "go ahead and send the replacement", "mail me a new card": a new card, whichever agent hears it.
+        re.compile(
+            r"\b(?:send|mail|ship|post|order|issue|get)(?: (?:me|us|out|over))? (?:a |the |my |that )?"
+            r"(?:(?:new|replacement) (?:card|one)|replacements?)\b|"
+            r"\b(?:a|the) replacement(?: card)?(?: would be| sounds| is fine| works| please)\b"
+        ),
+        r"\breplacement\b",
     ),
     (
         re.compile(
@@ -86,7 +117,7 @@ REQUESTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _DENIAL = re.compile(
     r"\b(?:don't|do not|doesn't|does not|won't|will not|not|never) (?:\w+ )?(?:want|need|wish|plan|intend|mean)\b|"
-    r"\bno need to\b"
+    r"\bno need to\b|\b(?:don't|do not|won't|will not|never|not|no need to|no)\s*$"
 )
 """A clause that says the caller does not want what follows ("I don't want to move anything ...")."""
 _CLAUSE_START = re.compile(r".*(?:[.,;!?]|\bbut\b|\bjust\b)", re.DOTALL)
@@ -128,6 +159,18 @@ _HARM_DONE = re.compile(
 """A statement that someone got hurt by the caller's dog or on their property, with no time said: a loss being
 reported too ("he nipped the mail carrier and she needed stitches")."""
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_CLAUSES = re.compile(r"(?<=[.?!,;])\s+")
+_ASKED_AFTER = re.compile(r"(?:is|are|does|do|did|would|will|am|was|were|can|could)\s+[a-z]+\b")
+"""A later clause that asks ("the window got smashed, is that covered"): a question when it names a topic."""
+
+
+def _asks_later(norm: str) -> bool:
+    """Whether a sentence after the first, or a clause after a comma that asks about a topic, is a question."""
+    if any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:]):
+        return True
+    return any(
+        _ASKED_AFTER.match(c) and any(asks.search(c) for asks, _ in TOPICS) for c in _CLAUSES.split(norm)[1:]
+    )
 
 
 def answered_by(text: str) -> list[str]:
@@ -143,7 +186,7 @@ def answered_by(text: str) -> list[str]:
     if _ABOUT_A_FILED_CLAIM.search(norm):
         answered = [a for a in answered if a != _FILING]  # "i put in a claim last month": not a new one
     # "the drain backed up last night. is that even covered?": what happened, then a question about it
-    later = not question and any(_QUESTION.match(s) for s in _SENTENCES.split(norm)[1:])
+    later = not question and _asks_later(norm)
     asked = [answers for asks, answers in TOPICS if asks.search(norm)] if question or later else []
     answered += asked
     if question or asked:

@@ -144,18 +144,58 @@ _CORRECTION = re.compile(
 )
 
 
+_SAID_BEFORE = re.compile(
+    r"\bi (?:said|told you|put|gave you)\b(?P<old>[^,.;!?]*?)[,.;]?\s+(?=but\b|no\b|actually\b|it was\b|it's\b)"
+)
+"""The date the caller takes back by quoting it: "I said friday but it was thursday"."""
+_NOT_THIS = re.compile(r"\bnot (?P<old>[^,.;!?]{1,30}?)(?=\s*(?:[,.;!?]|$|\bbut\b|\bmy\b|\bsorry\b))")
+"""The date the caller rules out: "it was tuesday, not wednesday"."""
+_CLAUSE_END = re.compile(r"[,;.!?]")
+
+
+def without_taken_back(norm: str, *, today: date, past: bool = True) -> str:
+    """`norm` without the dates the caller says were wrong ("i said friday but", "not wednesday"), when another
+    date is left: what they said it was instead."""
+    for pattern in (_SAID_BEFORE, _NOT_THIS):
+        for match in reversed(list(pattern.finditer(norm))):
+            if parse_date(match.group("old"), today=today, past=past) is None:
+                continue
+            rest = norm[: match.start()] + " " + norm[match.end() :]
+            if parse_date(rest, today=today, past=past) is not None:
+                norm = rest
+    return norm
+
+
+def takes_back_a_date(text: str, *, today: date) -> bool:
+    """Whether the caller says a date was wrong and gives another ("oh, it was tuesday, not wednesday")."""
+    norm = normalize(text)
+    return without_taken_back(norm, today=today) != norm
+
+
+def _first_date(text: str, *, today: date, past: bool, require_year: bool) -> date | None:
+    """The date of the first clause that says one ("started friday night, I only noticed it last night")."""
+    for clause in _CLAUSE_END.split(text):
+        found = parse_date(clause, today=today, past=past, require_year=require_year)
+        if found is not None:
+            return found
+    return parse_date(text, today=today, past=past, require_year=require_year)
+
+
 def parse_corrected_date(
     text: str, *, today: date, past: bool = True, require_year: bool = False
 ) -> date | None:
     """A date with a correction after it: "march fifteenth, eighty-five. no wait, the fourteenth" -> the 14th.
-    The part after the last correction replaces what it names (a whole date, a day, a year)."""
+    The part after the last correction replaces what it names (a whole date, a day, a year); a date the caller
+    quotes or rules out ("I said friday but it was thursday", "tuesday, not wednesday") is not the date."""
     norm = normalize(text)
+    if not require_year:
+        norm = without_taken_back(norm, today=today, past=past)
     cues = list(_CORRECTION.finditer(norm))
     if not cues:
-        return parse_date(text, today=today, past=past, require_year=require_year)
+        return parse_date(norm, today=today, past=past, require_year=require_year)
     head, tail = norm[: cues[-1].start()], norm[cues[-1].end() :]
     said = parse_date(head, today=today, past=past, require_year=require_year)
-    full = parse_date(tail, today=today, past=past, require_year=require_year)
+    full = _first_date(tail, today=today, past=past, require_year=require_year)
     if full is not None or said is None:
         return full or said
     toks = tokens(tail)

@@ -138,10 +138,12 @@ def match_enum(
 _NOT_THE_VALUE = {
     "checking": re.compile(
         r"\b(?:i'm|i am|just|was|am|been|we're|only|still)(?: just| only| still)? checking\b|"
+        r"(?<!\bmy )(?<!\bthe )(?<!\bour )(?<!\byour )(?<!\bjoint )"
         r"\bchecking (?:on|in|if|whether|that|to|up|out|why|what|how|again|back)\b"
     ),
 }
-"""A value's word used as something else: "I'm just checking, did ..." is a verb, not the checking account."""
+"""A value's word used as something else: "I'm just checking, did ..." is a verb, not the checking account
+("my checking in the last week" is the account: a verb has no "my" before it)."""
 _CORRECTION_CUE = re.compile(
     r"\b(?:no|nope|sorry|i mean|i meant|actually|wait|rather|make that|scratch that|instead)\b"
 )

@@ -11,8 +11,10 @@ from datetime import date
 from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
+from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.digit_fixes import corrected_number, tail_correction
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
@@ -25,9 +27,13 @@ from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
 
 _LEADING_ANSWER = re.compile(
     r"(?:^|(?<=[.?!,]) )(?:(?:oh|well|um|uh|okay|ok|actually|hmm),? )*"
-    r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now))\b"
+    r"(?P<answer>yes|yeah|yep|sure|please|no|nope|nah|not (?:yet|now|today|right now)|"
+    r"(?:(?:definitely|absolutely|certainly|of course|obviously|surely) )?not (?:me|mine|us|ours)|"
+    r"(?:definitely|absolutely|certainly|of course|obviously) not|"
+    r"(?:that|it)(?:'s| is| was)(?: not|n't)? (?:me|mine|us|ours)|(?:that|it) (?:wasn't|isn't) (?:me|mine|us|ours))\b"
 )
-"""A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ...")."""
+"""A yes or no that opens the answer or one of its sentences ("the gas station one? oh, actually yeah, ..."),
+also said as who it was ("not me, I was at work", "that was us") or stressed ("absolutely not, ...")."""
 _YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "please"})
 _OPEN_QUESTION = re.compile(
     r"\b(?:anything else|what else|how (?:can|may) i help|what can i (?:do|help)|something else)\b",
@@ -43,7 +49,8 @@ _THANKING = re.compile(r"\b(?:thanks|thank you)\b(?! god| goodness| heavens)")
 _ABOUT_THE_ANSWER = re.compile(
     r"^(?:(?:and|so|sorry|wait|okay|ok),? )*(?:(?:how much|when|what day|what date|where|who|which one|what)"
     r"(?: was| is| did)? (?:it|that|this|the amount|they)\b[\w\s']{0,20}|"
-    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now)"
+    r"what(?:'s| is)? (?:happening|going to happen|happens|comes) next|what are the next steps|what now|"
+    r"what(?:'s| is) the next step|what do i do now|how (?:did|do|will|was|were) (?:they|you|it|that)\b[\w\s']{0,25})"
     r"[\s,]*(?:please)?[\s?]*$"
 )
 """A short question about what the agent just said ("how much was it?"): answered by saying it again."""
@@ -166,6 +173,8 @@ class FollowUps:
 
     def on_correction(self, text: str) -> Decision | None:
         """ "I meant savings, not checking": the last request again, with the value the caller meant."""
+        if (redated := self.on_date_taken_back(text)) is not None:
+            return redated
         norm = normalize(text)
         same_for = _SAME_FOR.match(norm.strip()) is not None
         if not _CORRECTION.search(norm) and not same_for:
@@ -198,6 +207,72 @@ class FollowUps:
             ]
             if len(wanted) == 1 and wanted[0] != last.args.get(name) and len(named) <= 2:
                 changes[name] = wanted[0]
+        if not changes:
+            return None
+        return self.call(spec, {**last.args, **changes})
+
+    def on_digits_corrected(self, text: str) -> Decision | None:
+        """ "Sorry, it ends in two, not three" after a number was used (found or not): the request that used it
+        again, with the number's end put right."""
+        if tail_correction(text) is None:
+            return None
+        for outcome in reversed(self.convo.outcomes):
+            spec = self.tools.get(outcome.name)
+            if spec is None or spec.handoff is not None:
+                continue
+            numbers = {
+                name: value
+                for name, value in outcome.args.items()
+                if name in properties(spec)
+                and param_kind(name, properties(spec)[name]) in ("identifier", "last4")
+                and isinstance(value, str)
+            }
+            if not numbers:
+                continue
+            changes = {
+                name: fixed
+                for name, value in numbers.items()
+                if (fixed := corrected_number(value, text)) is not None
+            }
+            said = extract_arguments(spec.parameters, text, today=self.today)
+            if not changes or any(name in said for name in changes):
+                return None  # the whole number read again is an answer like any other
+            pending = self.state.pending
+            if pending is not None and pending.tool != spec.name:
+                # The look-up a request waits on ("what's your policy number?"): again, the request still waiting.
+                pending.args.update({k: v for k, v in changes.items() if k in pending.args})
+                return self.call(spec, {**outcome.args, **changes}, keep_pending=True)
+            self.state.pending = None
+            return self.advance(spec, {**outcome.args, **changes})
+        return None
+
+    def on_date_taken_back(self, text: str) -> Decision | None:
+        """ "Oh, and it was tuesday, not wednesday" right after a request ran with that day (a claim filed on it):
+        the request again with the day the caller meant, the rest as it was."""
+        if not takes_back_a_date(text, today=self.today):
+            return None
+        last = next(
+            (
+                o
+                for o in reversed(self.convo.outcomes)
+                if o.ok
+                and o.name in self.tools
+                and self.tools[o.name].handoff is None
+                and o.name not in NOT_OFFERED
+            ),
+            None,
+        )
+        if last is None:
+            return None
+        spec = self.tools[last.name]
+        said = extract_arguments(spec.parameters, text, today=self.today)
+        changes = {
+            name: value
+            for name, value in said.items()
+            if param_kind(name, properties(spec)[name]) == "date"
+            and name in last.args
+            and str(last.args[name]) != str(value)
+        }
         if not changes:
             return None
         return self.call(spec, {**last.args, **changes})

@@ -216,6 +216,8 @@ def _fit_end(chars: str, shape: str) -> str | None:
     """`chars` read in `shape`, preferring its end: "policy is a u 482913"."""
     width = sum(c in "LD" for c in shape)
     for offset in range(len(chars) - width, -1, -1):
+        if "L" not in shape and chars[offset : offset + 1] == "?" and offset and chars[offset - 1].isalpha():
+            continue  # "h o seven three ...": after a letter that "o" is a letter too, not a number's zero
         fitted = fit_shape(chars[offset : offset + width], shape)
         if fitted:
             return fitted
@@ -271,6 +273,13 @@ def _money_around(toks: Sequence[str], run: DigitRun) -> bool:
     return any(t in _MONEY_CUES for t in near)
 
 
+def _names(tok: str, noun: str) -> bool:
+    """Whether the word names the noun: itself, its plural, or for a card its kind or brand ("mastercard")."""
+    if tok in (noun, f"{noun}s"):
+        return True
+    return noun == "card" and (tok.endswith(("card", "cards")) or tok in _CARD_BRANDS)
+
+
 def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str | None = None) -> str | None:
     """Four digits after a cue ("ending in", "ends with", "last four ... are"), or any four when `asked`; with
     `bare`, also the only digits of an utterance when they are four ("Jordan Rivera, four eight two one")."""
@@ -283,6 +292,7 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
     if bare and len(fours) == 1 and not _money_around(toks, fours[0]) and not charging:
         asked = True  # the one four-digit group said ("priya shah, one one seven seven. move four hundred")
     found: list[DigitRun] = []
+    previous_end = 0
     for run in runs:
         if len(run.digits) != 4:
             continue
@@ -292,10 +302,18 @@ def parse_last4(text: str, *, asked: bool = False, bare: bool = False, noun: str
         before = toks[max(0, run.start - 7) : run.start]
         while any(t in {".", "?", "!"} for t in before):  # the same sentence only: "wrong card. it's 4821"
             before = before[next(i for i, t in enumerate(before) if t in {".", "?", "!"}) + 1 :]
-        named = [
-            t for j, t in enumerate(before) if not (j and before[j - 1] == "wrong")
+        said_of = toks[previous_end : run.start]  # what the sentence says since the number before this one
+        while any(t in {".", "?", "!"} for t in said_of):
+            said_of = said_of[next(i for i, t in enumerate(said_of) if t in {".", "?", "!"}) + 1 :]
+        said_of = [
+            t for j, t in enumerate(said_of) if not (j and said_of[j - 1] == "wrong")
         ]  # "the wrong card, it's"
-        if noun is not None and any(t in _OTHER_NOUN.get(noun, ()) for t in named) and noun not in before:
+        previous_end = run.end
+        if (
+            noun is not None
+            and any(_names(t, other) for t in said_of for other in _OTHER_NOUN.get(noun, ()))
+            and not any(_names(t, noun) for t in said_of)
+        ):
             continue  # "the last four of my account" is not the card's number
         cued = any(t in {"ending", "ends", "ended", "last"} for t in before) or "four" in before
         cued = cued or (

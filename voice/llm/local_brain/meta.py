@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from voice.llm.local_brain.digit_fixes import tail_correction
 from voice.llm.local_brain.spoken import digit_runs, normalize, tokens
 
 
@@ -168,6 +169,8 @@ def _classify(text: str) -> Meta | None:
         and not _CALL_IT_OFF.search(norm)  # "no, wait, don't do that. forget it": a no, not a pause
         and not _REQUEST_WORDS.search(fetching)
         and not has_numbers
+        and tail_correction(norm)
+        is None  # "let me look. sorry, it ends in two, not three": the number put right
         and len(words) <= 16
     ):
         return Meta.HOLD

@@ -50,6 +50,11 @@ _NOT_NAMES = set(
     here's let's balance claim policy money transfer charge charges status deductible coverage covered
     repeat again help much many tell know said say talk speak person human agent maybe perhaps probably
     instead actually use try""".split()
+    # Words that announce a new topic ("separate thing, ...", "another question: ..."), never a name.
+    + """thing things question questions issue issues matter topic separate another other unrelated different
+    quick""".split()
+    # Where and when a caller is going ("I'm flying out thursday", "I'm heading home"), never a surname.
+    + """out off away home tomorrow today tonight yesterday soon later town abroad overseas""".split()
 )
 
 

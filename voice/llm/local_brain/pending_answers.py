@@ -11,6 +11,7 @@ from typing import Any
 
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.asked import asks_in_so_many_words
+from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
 from voice.llm.local_brain.dialog import DialogReading
 from voice.llm.local_brain.extract import extract_arguments
@@ -20,6 +21,7 @@ from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.slots import (
     FREE_KINDS,
+    LOOKUP_FIRST,
     WHY_WE_ASK,
     asks_why_needed,
     either_group,
@@ -29,10 +31,11 @@ from voice.llm.local_brain.slots import (
     slot_hint,
     slot_label,
 )
-from voice.llm.local_brain.spoken import normalize
+from voice.llm.local_brain.spoken import digit_runs, normalize, tokens
 from voice.llm.local_brain.state import DialogState, Pending
 
 MAX_SLOT_ATTEMPTS = 2
+MAX_QUEUED = 2  # as many waiting requests as a breath with two requests leaves (second_requests.py)
 NOT_UNDERSTOOD = "Sorry, I didn't catch that."
 _RESTATED_KINDS = frozenset({"name", "last4", "identifier"})  # cued values the caller may correct unasked
 _MONEY_SAID = re.compile(r"\b(?:dollars?|bucks?|usd)\b|\$")  # an amount said in money words replaces one
@@ -113,6 +116,41 @@ class PendingAnswers:
         said = extract_arguments(spec.parameters, text, today=self.today)
         return any(param_kind(n, properties(spec)[n]) not in ("enum", "bool") for n in said)
 
+    def _queue_others_named(self, spec: ToolSpec, pending: Pending, new: dict[str, Any], text: str) -> None:
+        """ "Which one do you mean?" answered with two of the cards offered ("both, the one ending seventy seven
+        oh two and the one ending thirty three eighty eight"): the first now, the same request for the other
+        next."""
+        offered = {
+            r.digits
+            for r in digit_runs(tokens(normalize(self.convo.last_spoken or "")))
+            if len(r.digits) == 4
+        }
+        for slot in pending.slots:
+            if param_kind(slot, properties(spec).get(slot, {})) != "last4" or slot not in new:
+                continue
+            said = [r.digits for r in digit_runs(tokens(normalize(text))) if len(r.digits) == 4]
+            for other in dict.fromkeys(d for d in said if d in offered and d != new[slot]):
+                queued = {"tool": spec.name, "text": "", "args": {**pending.args, **new, slot: other}}
+                self.state.queued = [*self.state.queued, queued][:MAX_QUEUED]
+
+    def _lookup_first(self, spec: ToolSpec, pending: Pending, new: dict[str, Any]) -> Decision | None:
+        """A number read out because the agent asked for it ("what's your policy number?") is confirmed with its
+        look-up (whose policy, what it covers) before the request it was asked for runs on it, as the prompts
+        say: a misheard number is caught before a coverage answer is given for someone else's policy."""
+        args = {**pending.args, **new}
+        for param, lookup in LOOKUP_FIRST.items():
+            if (
+                param in pending.slots
+                and param in new
+                and lookup in self.tools
+                and lookup != spec.name
+                and not missing_slots(spec, args)
+                and not self.convo.succeeded(lookup, **{param: new[param]})
+            ):
+                self.state.pending = Pending(spec.name, args, [], "")
+                return Decision(calls=[(lookup, {param: new[param]})])
+        return None
+
     async def on_pending(self, pending: Pending, text: str, keys: str | None) -> Decision | None:
         spec = self.tools.get(pending.tool)
         if spec is None:
@@ -141,9 +179,11 @@ class PendingAnswers:
                 )
                 # Who the caller is, said now, beats an earlier guess ("the account ends six six four zero").
                 kind = param_kind(name, properties(spec)[name])
-                renamed = kind in _RESTATED_KINDS or (
-                    kind == "amount" and _MONEY_SAID.search(normalize(text))
-                )
+                renamed = (
+                    kind in _RESTATED_KINDS
+                    or (kind == "amount" and _MONEY_SAID.search(normalize(text)) is not None)
+                    or (kind == "date" and takes_back_a_date(text, today=self.today))
+                )  # "sorry, I said friday but it was thursday": the day said now replaces the earlier one
                 if name in asked or (unasked_ok and (name not in pending.args or renamed)):
                     new[name] = value  # "what day?" "on Lake Street in Chicago": the place is kept too
             route = await self.route(text)
@@ -185,6 +225,10 @@ class PendingAnswers:
             return self.start(self.tools[route.tool], text)
         if filled:
             self.state.pending = None
+            if keys is None:
+                self._queue_others_named(spec, pending, new, text)
+            if (confirm := self._lookup_first(spec, pending, new)) is not None:
+                return confirm
             return self.advance(spec, {**pending.args, **new})
         if keys is None and _ALL_SAFE.search(normalize(text)):
             return Decision(f"I'm glad to hear that. {pending.question}")  # "nobody was hurt": no miss

@@ -59,7 +59,43 @@ _POINTS_AT_STORY = re.compile(
 """A request to report what was told before ("okay, then I want to file a claim for it")."""
 
 
-def story_told_before(convo: DialogReading, text: str, props: Mapping[str, Any]) -> dict[str, str]:
+_FILES_A_CLAIM = re.compile(r"\b(?:file|report|open|start|submit|put in|make)\b.{0,20}\bclaim\b")
+_ITEM_WORD = re.compile(r"\b[a-z]{4,}\b")
+_NOT_ITEMS = frozenset(
+    """file claim report open start submit make want would like need then okay yeah please that this with
+    about from have just thanks also still what when where""".split()
+)
+
+
+def _names_the_story(text: str, line: str) -> bool:
+    """A request to file that names what the story was about ("file a claim for the windshield" after "a rock
+    cracked my windshield ..."): a thing said in both."""
+    norm = normalize(text)
+    if not _FILES_A_CLAIM.search(norm):
+        return False
+    said = {w for w in _ITEM_WORD.findall(norm) if w not in _NOT_ITEMS}
+    return bool(said & set(_ITEM_WORD.findall(normalize(line))))
+
+
+def _story_details(line: str, text: str, props: Mapping[str, Any], *, today: date | None) -> dict[str, Any]:
+    """When and where the story line says it happened, for the details the request itself leaves out."""
+    if today is None:
+        return {}
+    found: dict[str, Any] = {}
+    for name, prop in props.items():
+        if param_kind(name, prop) not in ("date", "place"):
+            continue
+        if extract_value(name, prop, text, today=today) is not None:
+            continue
+        value = extract_value(name, prop, without_fillers(line), today=today)
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def story_told_before(
+    convo: DialogReading, text: str, props: Mapping[str, Any], *, today: date | None = None
+) -> dict[str, Any]:
     """For a report of a loss (an enum with "other" and a description): what the caller's story, told earlier in
     the call, says the loss was. Harm done to someone else ("other") stands whatever later lines name (a
     guest hurt in the caller's apartment is no home damage); a request that only points at the story ("file
@@ -77,5 +113,21 @@ def story_told_before(convo: DialogReading, text: str, props: Mapping[str, Any])
         now = match_enum(text, values, bare_other=False)
         if now is None and _POINTS_AT_STORY.search(normalize(text)):
             return {kinds[0]: told, "description": without_fillers(line)}
+        if now in (None, told) and _names_the_story(text, line):
+            # "then I'd like to file a claim for the windshield": the story that named it, with its when/where
+            story = {kinds[0]: told, "description": without_fillers(line)}
+            return {**story, **_story_details(line, text, props, today=today)}
         return {kinds[0]: told} if told == "other" and now not in (None, "other") else {}
     return {}
+
+
+def story_handed_over(request: str, props: Mapping[str, Any]) -> dict[str, str]:
+    """For a report of a loss: the kind of loss the request that handed the call here names ("water coming up
+    through the basement drain" said to the policy team), with it as the description; {} when it names none."""
+    kinds = [
+        n for n, p in props.items() if param_kind(n, p) == "enum" and "other" in unwrap(p).get("enum", ())
+    ]
+    if len(kinds) != 1 or "description" not in props or not request.strip():
+        return {}
+    told = match_enum(request, [str(v) for v in unwrap(props[kinds[0]])["enum"]], bare_other=False)
+    return {} if told is None else {kinds[0]: told, "description": without_fillers(request)}

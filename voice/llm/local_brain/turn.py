@@ -30,7 +30,13 @@ from voice.llm.local_brain.meta import asks_for_person, classify, says_goodbye
 from voice.llm.local_brain.meta_turn import MetaTurn
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.pending_answers import CANCEL, NOT_UNDERSTOOD, PendingAnswers
-from voice.llm.local_brain.recall import points_back, referred_value, said_earlier, story_told_before
+from voice.llm.local_brain.recall import (
+    points_back,
+    referred_value,
+    said_earlier,
+    story_handed_over,
+    story_told_before,
+)
 from voice.llm.local_brain.recovery import Recovery
 from voice.llm.local_brain.refusals import refuses
 from voice.llm.local_brain.replies import offer_after, render_reply
@@ -159,6 +165,8 @@ class Turn(
             text = after_call_off(text)  # "no, don't do that. just tell me ...": the new request alone
         if keys is not None and (announced := self.on_announced_keys(keys)) is not None:
             return announced
+        if keys is None and (fixed := self.on_digits_corrected(text)) is not None:
+            return fixed  # "sorry, it ends in two, not three": the number just used, put right
         if self.state.pending is not None and keys is None and _THANKS.match(normalize(text).strip(" .,!?")):
             return Decision(f"You're welcome. {self.state.pending.question}")  # the question still stands
         if self.state.pending is not None:
@@ -241,6 +249,8 @@ class Turn(
                 return self.start(spec, text)
         if yes:
             return Decision("Sure. What would you like to do?")
+        if (queued := self.next_request()) is not None:
+            return Decision(f"Okay. {queued.text}".strip(), queued.calls)  # no to the offer; on to what waits
         return Decision(f"Okay. {ANYTHING_ELSE}")
 
     # --- from intent to call -------------------------------------------------------------------------------
@@ -271,7 +281,13 @@ class Turn(
                 earlier = said_earlier(self.convo, name, properties(spec)[name], today=self.today)
                 if earlier is not None:
                     args[name] = earlier
-        args.update(story_told_before(self.convo, text, properties(spec)))  # "file a claim for it": as told
+        args.update(
+            story_told_before(self.convo, text, properties(spec), today=self.today)
+        )  # "file a claim for it": as told
+        if creates_record(spec) and self.convo.handovers:
+            # The loss that brought the call here ("water's coming up through the drain", told to another team)
+            told = story_handed_over(self.convo.handovers[-1].asked_by, properties(spec))
+            args.update({k: v for k, v in told.items() if k not in args})
         if points_back(text):
             for name, prop in properties(spec).items():
                 if name not in args and param_kind(name, prop) == "enum":
