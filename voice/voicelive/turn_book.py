@@ -356,9 +356,15 @@ class TurnBook:
         self.callers.commit(state.caller)  # the reply is over: the words it answered are final
         if state.audio_ms is None and self._outbound is not None and state.has_audio:
             state.audio_ms = self._outbound.item_ms
-        heard = state.heard_text
+        # Written after the caller turn it answers, whose transcript may still be on its way.
+        self.callers.write_agent(lambda: self._write(state), answers=state.caller)
+        if state.request is not None:
+            state.request.resolve(not state.interrupted)
+
+    def _write(self, state: ResponseTurn) -> None:
+        """Record a finished agent turn as heard, add it to the history, and save the conversation."""
         if state.kind in ("reply", "greeting"):
-            self._conv.add_agent_text(heard, agent=state.agent)
+            self._conv.add_agent_text(state.heard_text, agent=state.agent)
         if state.text or state.tool_records:
             record_response(self._recorder, state)
         if self._save_state is not None:
@@ -366,8 +372,6 @@ class TurnBook:
                 self._save_state(self._conv.snapshot_state())
             except Exception:
                 log.exception("saving the conversation state failed")
-        if state.request is not None:
-            state.request.resolve(not state.interrupted)
 
 
 def _silent_copy(state: ResponseTurn) -> ResponseTurn:
