@@ -60,6 +60,7 @@ class TurnBook:
         self._response: ResponseTurn | None = None  # being generated (response.created .. response.done)
         self._open_turns: list[ResponseTurn] = []  # not yet written to the transcript
         self.callers = CallerTurns(conversation, recorder, agent=lambda: self._agent)
+        self._settling: asyncio.Task[Any] | None = None  # the last settled response's wait to be written
         self._carried: ResponseTurn | None = None
         """A silent function-call response: its tool records and caller turn go to the response that
         speaks the result, so the transcript has one agent turn per caller turn, like the cascade's."""
@@ -335,10 +336,15 @@ class TurnBook:
 
     # --- finishing turns ---------------------------------------------------------------------------
     def settle(self, state: ResponseTurn) -> None:
-        """The response is complete: write it down once the caller has heard it (or it was cut)."""
-        self._own(self._finish_when_played(state))
+        """The response is complete: write it down once the caller has heard it (or it was cut), after the
+        responses settled before it."""
+        self._settling = self._own(self._finish_when_played(state, self._settling))
 
-    async def _finish_when_played(self, state: ResponseTurn) -> None:
+    async def _finish_when_played(self, state: ResponseTurn, after: asyncio.Task[Any] | None) -> None:
+        # Two responses can wait for the same end of playout (a spoken tool call and the answer that follows
+        # it): without the chain, whichever wait woke first would be written first.
+        if after is not None and not after.done():
+            await asyncio.wait([after])
         if self._playout is not None and state.has_audio and not state.interrupted:
             await self._playout.wait_idle()
         self.complete(state)

@@ -2,6 +2,9 @@
 transcriptions arrive in: a reply is never written before the caller turn it answers, and a caller turn is never
 written without the words of its first input item because they came late.
 
+Agent turns that end at the same moment (a response that spoke and called a tool, and the answer that follows
+it, both waiting for the audio to play out) are written in the order they were settled.
+
 Realtime services transcribe input items on their own schedule (Azure VoiceLive often after the response has
 started; the embedded server before it). Here every transcript of a first input item comes after the reply to
 it is over, in the two ways a turn is split at a sentence end: the caller went on before hearing the reply
@@ -16,7 +19,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.support import eventually
-from tests.unit.voicelive.harness import Harness
+from tests.unit.voicelive.fakes import audio_delta
+from tests.unit.voicelive.harness import RATE, Harness
 from voice.transcript import TranscriptTurn
 
 FIRST = "I need to report an accident."
@@ -121,3 +125,38 @@ async def test_a_reply_behind_a_transcript_that_never_comes_is_written_once_the_
     speech(h, "in_1", 0, 1500)  # never transcribed, and nothing else happens on the call
     h.respond("What's your policy number?", tagged=False)
     await eventually(lambda: written(h) == [("agent", "greeting"), ("agent", "reply")])
+
+
+async def test_a_spoken_tool_call_and_the_answer_after_it_are_written_in_that_order(h: Harness) -> None:
+    await h.greeted()
+    speech(h, "in_1", 0, 3000)
+    transcribed(h, "in_1", "I'm Jordan Rivera, last four 4821.")
+    h.ws.push({"type": "response.created", "response": {"id": "resp_b", "status": "in_progress"}})
+    for _ in range(10):  # a second of "one moment" still playing when the answer comes
+        h.ws.push(audio_delta(bytes(RATE // 10 * 2), response_id="resp_b", item_id="item_b"))
+    h.ws.push(
+        {
+            "type": "response.audio_transcript.done",
+            "response_id": "resp_b",
+            "item_id": "item_b",
+            "transcript": "One moment.",
+        }
+    )
+    call = {
+        "name": "verify_identity",
+        "call_id": "call_1",
+        "arguments": '{"full_name": "Jordan Rivera", "account_last4": "4821"}',
+    }
+    h.ws.push(
+        {"type": "response.function_call_arguments.done", "response_id": "resp_b", "item_id": "fc", **call}
+    )
+    h.finish(
+        "resp_b", "item_b", output=[{"type": "function_call", "id": "fc", "status": "completed", **call}]
+    )
+    await h.sent("response.create", 2)  # the tool ran: the answer is asked for
+    h.respond("Thank you, Jordan, you're verified.", audio_ms=200)
+    await eventually(lambda: len(written(h)) == 4)
+    assert [t.text for t in sorted(h.agent_turns(), key=lambda t: t.seq)][1:] == [
+        "One moment.",
+        "Thank you, Jordan, you're verified.",
+    ]
