@@ -11,9 +11,9 @@ loopback), whose turn detection, STT, brain and TTS are the worker's provider se
   cascade.
 
 The caller set is `bench.latency`'s, lines with mid-sentence pauses included, and turns cut mid-sentence are
-counted the same way. The backend runs its defaults (VOICELIVE_TURN_END_MODE=fixed: server VAD);
-`VOICELIVE_TURN_END_MODE=semantic` (or `inherit`) in the environment measures semantic turn detection on the
-embedded server.
+counted the same way. The backend runs its defaults (VOICELIVE_TURN_END_MODE=inherit, TURN_END_MODE=semantic:
+semantic turn detection on the embedded server); `VOICELIVE_TURN_END_MODE=fixed` in the environment measures
+server VAD with the agent's fixed silence.
 
     python -m bench.run --only voicelive [--quick]
 """

@@ -209,14 +209,12 @@ class Settings(SettingsSections, BaseSettings):
         "which still confirms the interruption; false: barge-in waits for speech_started.",
     )
     voicelive_turn_end_mode: Literal["semantic", "fixed", "inherit"] = Field(
-        "fixed",
+        "inherit",
         description="ORCHESTRATOR=voicelive, agents that set no speech.turn_end: semantic asks the realtime "
-        "service for semantic turn detection (azure_semantic_vad with end-of-utterance detection), fixed (the "
-        "default) for server VAD with the agent's silence, inherit follows TURN_END_MODE. A caller who goes "
+        "service for semantic turn detection (azure_semantic_vad with end-of-utterance detection), fixed for "
+        "server VAD with the agent's silence, inherit (the default) follows TURN_END_MODE. A caller who goes "
         "on after a complete-sounding sentence before hearing the reply stays one turn: the reply is dropped "
-        "unheard (response.cancel, conversation.item.delete) and the next one answers the whole request. "
-        "Fixed by default: with semantic turns a caller turn split at a sentence end can reach the transcript "
-        "after the reply to it, with its first part missing (a fresh-clone CI run).",
+        "unheard (response.cancel, conversation.item.delete) and the next one answers the whole request.",
     )
 
     @field_validator("acs_connection_string")

@@ -282,8 +282,8 @@ class RealtimeSession:
         text = ""
         try:
             if ending is None:
-                if before is not None:  # one turn at a time through the recogniser
-                    await asyncio.gather(before, return_exceptions=True)
+                if before is not None:  # one turn at a time through the recogniser (never cancelling it)
+                    await asyncio.wait([before])
                 stt = await self._stt if self._stt is not None else None
                 if stt is not None:
                     stt.push(audio)
@@ -365,9 +365,12 @@ class RealtimeSession:
         self._response = asyncio.create_task(respond(), name=f"response:{self.id}")
 
     async def _transcripts_done(self) -> None:
+        """A response's prelude: wait for the input items' pending transcriptions. `asyncio.wait`, not
+        `gather`: a response cancelled here (the caller went on, `response.cancel`) must not cancel them, or
+        the item's words would never reach the client nor the next response."""
         pending = list(self._transcriptions.values())
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.wait(pending)
 
     def _cancel_response(self, event: ResponseCancel) -> None:
         task = self._response

@@ -6,11 +6,15 @@ The server ends the turn on the short silence after "I have a question about my 
 the caller goes on before hearing it (at most its first syllable, then StopAudio), so the orchestrator drops it
 (response.cancel, conversation.item.delete) and the server's next response answers both sentences: the
 savings balance, not "what is your question?". Checked on the transcript (one caller turn, one reply, the
-balance tool once), on what the caller heard, and on the service's count of continued turns.
+balance tool once), on what the caller heard, and on the service's count of continued turns. Again with the
+recogniser's words coming late (a loaded machine): the reply the server started for the first sentence is
+cancelled while it still waits for that sentence's transcription, which must neither be lost nor reach the
+transcript after the reply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -24,10 +28,14 @@ from apps.acs_simulator.server import AcsSimulator
 from apps.backend.setting_values import OrchestratorKind
 from tests.e2e.calls import BANKING, agent_turns, caller_turns, describe, tools_called, transcript_of
 from tests.support import Backend, running_backend
+from voice.stt.base import Recognition
+from voice.stt.local_session import LocalSttSession
 
 pytestmark = pytest.mark.e2e
 
 IDENTITY = "My name is Jordan Rivera and the last four of my account are four eight two one."
+LATE_S = 1.5
+START_S = 15.0  # how long the script waits for the agent to start (late words, a loaded machine)
 CONTINUED = re.compile(r"^switchboard_turns_continued_total (\S+)$", re.MULTILINE)
 
 
@@ -52,17 +60,43 @@ async def continued_turns(backend: Backend) -> float:
     return float(found.group(1))
 
 
+@pytest.fixture
+def late_transcriptions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded recogniser's final text of every turn comes LATE_S later, as on a loaded machine: the
+    first sentence is still being transcribed when the caller goes on."""
+    original = LocalSttSession.end_of_turn
+
+    async def late(self: LocalSttSession) -> Recognition:
+        recognition = await original(self)
+        await asyncio.sleep(LATE_S)
+        return recognition
+
+    monkeypatch.setattr(LocalSttSession, "end_of_turn", late)
+
+
 async def test_a_caller_who_goes_on_after_a_complete_sentence_gets_one_answer_to_the_whole_request(
     simulator: AcsSimulator, backend: Backend
 ) -> None:
+    await goes_on_after_a_complete_sentence(simulator, backend)
+
+
+async def test_the_first_sentence_still_being_transcribed_when_the_caller_goes_on_is_kept_and_comes_first(
+    late_transcriptions: None, simulator: AcsSimulator, backend: Backend
+) -> None:
+    """The server's reply to the first sentence is cancelled while it waits for that sentence's words: the
+    words still reach the transcript (before the reply) and the brain (a fresh-clone CI run once lost them)."""
+    await goes_on_after_a_complete_sentence(simulator, backend)
+
+
+async def goes_on_after_a_complete_sentence(simulator: AcsSimulator, backend: Backend) -> None:
     script: list[CallerStep] = [
-        WaitForAgent(),
+        WaitForAgent(start_timeout_s=START_S),
         Say(IDENTITY),
-        WaitForAgent(),
+        WaitForAgent(start_timeout_s=START_S),
         Say("I have a question about my account."),  # ends on a word that closes a request: complete
         Pause(0.3),  # with the clip's quiet tail, past the 200 ms turn end; the reply is not heard yet
         Say("What's my savings balance?"),
-        WaitForAgent(),
+        WaitForAgent(start_timeout_s=START_S),
     ]
     result = await simulator.place_call(backend.url, script, to_number=BANKING, max_duration_s=60)
     assert result.script_error is None

@@ -25,7 +25,7 @@ DEFAULT_IN_AZURE = {
     "LOCAL_STT_WHISPER_QUEUE": "default",
     "LOCAL_BRAIN_EMBEDDING_CACHE_DIR": "default",
     "VOICELIVE_LOCAL_BARGE_IN": "default (true)",
-    "VOICELIVE_TURN_END_MODE": "default (fixed)",
+    "VOICELIVE_TURN_END_MODE": "default (inherit: TURN_END_MODE)",
     "LOCAL_STT_WHISPER_WORKERS": "default",
     "LOCAL_STT_FINAL": "default (whisper; Azure Speech comes first in the chain there)",
     "REGISTRY_LOAD_WORKER": "default (true)",

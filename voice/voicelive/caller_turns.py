@@ -1,17 +1,24 @@
 """CallerTurns: the caller's side of a VoiceLive call, from the server's VAD and transcription events to the
-transcript's caller turns and the conversation's history.
+transcript's caller turns and the conversation's history, and the order in which every turn is written.
 
 As on the cascade, a caller turn's words are held until they are final: the caller heard the reply, a tool
 acted on them, the reply is over, the caller keyed digits or started a new turn. Until then the caller may go
 on (`continuation`): the server's next input item then joins the same turn, so the transcript, the live
 events and the history get one caller turn for the two utterances, written once every part's transcript is
-in (transcriptions arrive on their own schedule).
+in (transcriptions arrive on their own schedule, often after the reply to them has started).
+
+So that a reply never reaches the transcript (or the history) before the words it answers, agent turns are
+written through the same queue (`write_agent`): after the caller turn they answer and every final caller turn
+before them, before the caller turns still open, whatever order the transcriptions arrive in. The caller
+turns keep the order of the caller's speech.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from voice.session.conversation import CallConversation
@@ -21,7 +28,15 @@ from voice.voicelive.responses import CallerSpeech, record_caller
 
 TRANSCRIPT_WAIT_S = 10.0
 """How long a final turn waits for a transcript the server still owes before it is written without it (and
-the turns behind it with it), so one lost transcription never holds the rest of the call's caller turns."""
+the turns behind it with it), so one lost transcription never holds the rest of the call's turns."""
+
+
+@dataclass(eq=False)
+class AgentEntry:
+    """An agent turn waiting for its place in the transcript: `write` records it (and adds it to the
+    history) once every turn before it is written."""
+
+    write: Callable[[], None]
 
 
 class CallerTurns:
@@ -32,8 +47,9 @@ class CallerTurns:
         self._recorder = recorder
         self._agent = agent
         self._by_item: dict[str, CallerSpeech] = {}  # input item id -> its turn, until transcribed
-        self._held: list[CallerSpeech] = []  # not yet written down, in the order spoken
+        self._held: list[CallerSpeech | AgentEntry] = []  # not yet written down, in transcript order
         self._going_on: CallerSpeech | None = None
+        self._recheck: asyncio.TimerHandle | None = None  # a flush when the head's transcript wait is over
         self.pending: CallerSpeech | None = None
         """The caller turn the next reply answers."""
         self.speaking = False
@@ -107,8 +123,20 @@ class CallerTurns:
 
     def commit_all(self) -> None:
         for speech in self._held:
-            if not speech.committed:
+            if isinstance(speech, CallerSpeech) and not speech.committed:
                 speech.committed, speech.committed_at = True, time.monotonic()
+        self._flush()
+
+    def write_agent(self, write: Callable[[], None], *, answers: CallerSpeech | None) -> None:
+        """An agent turn is over: `write` it down once every turn before it is, after the caller turn it
+        `answers` and any other final one still held, before the caller turns still open (the caller is
+        speaking, or may go on): at once when nothing is held."""
+        after_answered = next((i + 1 for i, held in enumerate(self._held) if held is answers), 0)
+        first_open = next(
+            (i for i, held in enumerate(self._held) if isinstance(held, CallerSpeech) and not held.committed),
+            len(self._held),
+        )
+        self._held.insert(max(after_answered, first_open), AgentEntry(write))
         self._flush()
 
     def close(self) -> None:
@@ -116,20 +144,38 @@ class CallerTurns:
         heard, transcribed or not."""
         self._going_on = None
         for speech in self._held:
-            speech.committed, speech.committed_at = True, -TRANSCRIPT_WAIT_S  # waited long enough
+            if isinstance(speech, CallerSpeech):
+                speech.committed, speech.committed_at = True, -TRANSCRIPT_WAIT_S  # waited long enough
         self._flush()
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
 
     def _flush(self) -> None:
         now = time.monotonic()
-        while self._held and self._held[0].committed:
+        while self._held:
             head = self._held[0]
+            if isinstance(head, AgentEntry):
+                self._held.pop(0)
+                head.write()
+                continue
+            if not head.committed:
+                return
             if not head.transcribed:
-                if now - head.committed_at < TRANSCRIPT_WAIT_S:
+                waited = now - head.committed_at
+                if waited < TRANSCRIPT_WAIT_S:
+                    self._flush_in(TRANSCRIPT_WAIT_S - waited)
                     return
                 head.parts = {k: v or "" for k, v in head.parts.items()}
-            speech = self._held.pop(0)
-            speech.recorded = True
-            text = speech.text
+            self._held.pop(0)
+            head.recorded = True
+            text = head.text
             if text:
-                record_caller(self._recorder, text, speech, agent=self._agent())
+                record_caller(self._recorder, text, head, agent=self._agent())
                 self._conv.add_caller_text(text)
+
+    def _flush_in(self, delay_s: float) -> None:
+        """Flush again once the held head's transcript wait is over, even if no other event comes."""
+        if self._recheck is not None:
+            self._recheck.cancel()
+        self._recheck = asyncio.get_running_loop().call_later(delay_s, self._flush)

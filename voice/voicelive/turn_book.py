@@ -60,6 +60,7 @@ class TurnBook:
         self._response: ResponseTurn | None = None  # being generated (response.created .. response.done)
         self._open_turns: list[ResponseTurn] = []  # not yet written to the transcript
         self.callers = CallerTurns(conversation, recorder, agent=lambda: self._agent)
+        self._settling: asyncio.Task[Any] | None = None  # the last settled response's wait to be written
         self._carried: ResponseTurn | None = None
         """A silent function-call response: its tool records and caller turn go to the response that
         speaks the result, so the transcript has one agent turn per caller turn, like the cascade's."""
@@ -335,10 +336,15 @@ class TurnBook:
 
     # --- finishing turns ---------------------------------------------------------------------------
     def settle(self, state: ResponseTurn) -> None:
-        """The response is complete: write it down once the caller has heard it (or it was cut)."""
-        self._own(self._finish_when_played(state))
+        """The response is complete: write it down once the caller has heard it (or it was cut), after the
+        responses settled before it."""
+        self._settling = self._own(self._finish_when_played(state, self._settling))
 
-    async def _finish_when_played(self, state: ResponseTurn) -> None:
+    async def _finish_when_played(self, state: ResponseTurn, after: asyncio.Task[Any] | None) -> None:
+        # Two responses can wait for the same end of playout (a spoken tool call and the answer that follows
+        # it): without the chain, whichever wait woke first would be written first.
+        if after is not None and not after.done():
+            await asyncio.wait([after])
         if self._playout is not None and state.has_audio and not state.interrupted:
             await self._playout.wait_idle()
         self.complete(state)
@@ -356,9 +362,15 @@ class TurnBook:
         self.callers.commit(state.caller)  # the reply is over: the words it answered are final
         if state.audio_ms is None and self._outbound is not None and state.has_audio:
             state.audio_ms = self._outbound.item_ms
-        heard = state.heard_text
+        # Written after the caller turn it answers, whose transcript may still be on its way.
+        self.callers.write_agent(lambda: self._write(state), answers=state.caller)
+        if state.request is not None:
+            state.request.resolve(not state.interrupted)
+
+    def _write(self, state: ResponseTurn) -> None:
+        """Record a finished agent turn as heard, add it to the history, and save the conversation."""
         if state.kind in ("reply", "greeting"):
-            self._conv.add_agent_text(heard, agent=state.agent)
+            self._conv.add_agent_text(state.heard_text, agent=state.agent)
         if state.text or state.tool_records:
             record_response(self._recorder, state)
         if self._save_state is not None:
@@ -366,8 +378,6 @@ class TurnBook:
                 self._save_state(self._conv.snapshot_state())
             except Exception:
                 log.exception("saving the conversation state failed")
-        if state.request is not None:
-            state.request.resolve(not state.interrupted)
 
 
 def _silent_copy(state: ResponseTurn) -> ResponseTurn:

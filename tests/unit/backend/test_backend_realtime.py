@@ -71,7 +71,7 @@ def test_the_process_reaches_itself_on_loopback(host: str, url: str) -> None:
 @pytest.mark.parametrize(
     ("values", "mode"),
     [
-        ({}, "fixed"),
+        ({}, "semantic"),  # inherit, and TURN_END_MODE is semantic
         ({"voicelive_turn_end_mode": "semantic", "turn_end_mode": "fixed"}, "semantic"),
         ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "semantic"}, "semantic"),
         ({"voicelive_turn_end_mode": "inherit", "turn_end_mode": "fixed"}, "fixed"),
