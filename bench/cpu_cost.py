@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench.capacity import (
     FRAME_LAG,
@@ -47,6 +48,12 @@ from bench.loadgen import (
     summarize_window,
 )
 from bench.worker import Worker, running_worker
+
+
+def worker_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the worker process itself (threads included, children not)."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user, times.system
 
 
 def machine_busy() -> tuple[float, float]:
@@ -72,12 +79,14 @@ async def measure(
             busy_before = machine_busy()
             load_before = os.getloadavg()
             before = await probe.take(memory_detail=False)
+            times_before = worker_times(worker.pid)
             if profile:
                 os.kill(worker.pid, signal.SIGUSR1)
             await asyncio.sleep(hold_s)
             if profile:
                 os.kill(worker.pid, signal.SIGUSR2)
             after = await probe.take(memory_detail=False)
+            times_after = worker_times(worker.pid)
             busy_after = machine_busy()
             live = len(generator.live_calls)
             window = summarize_window(generator.end_window(), live)
@@ -100,6 +109,8 @@ async def measure(
         "wall_s": round(wall, 2),
         "worker_cpu_s": round(cpu, 3),
         "worker_cpu_pct": round(100 * cpu / wall, 1),
+        "worker_user_pct": round(100 * (times_after[0] - times_before[0]) / wall, 1),
+        "worker_system_pct": round(100 * (times_after[1] - times_before[1]) / wall, 1),
         "cpu_s_per_call_s": round(cpu / (live * wall), 6) if live else None,
         "cpu_pct_per_call": round(100 * cpu / (live * wall), 3) if live else None,
         "cpu_us_per_frame": round(cpu * 1e6 / handled, 1) if handled else None,
