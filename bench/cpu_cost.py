@@ -82,6 +82,9 @@ async def measure(
             times_before = worker_times(worker.pid)
             if profile:
                 os.kill(worker.pid, signal.SIGUSR1)
+            print(
+                f"[cpu_cost] window open: worker pid {worker.pid}, {hold_s:g} s", file=sys.stderr, flush=True
+            )
             await asyncio.sleep(hold_s)
             if profile:
                 os.kill(worker.pid, signal.SIGUSR2)
