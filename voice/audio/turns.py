@@ -187,8 +187,10 @@ class TurnTracker:
         self._detector.reconfigure(self._new_detector(policy).config)
         self._quiet_below = min(self._detector.config.threshold, policy.barge_in_threshold)
 
-    def update(self, probability: float, *, agent_active: bool) -> list[TurnEvent]:
-        """`agent_active`: the agent is speaking or preparing a reply (barge-in rules apply)."""
+    def skip_quiet(self, probability: float) -> bool:
+        """Take a window that changes nothing but the clock, whatever the agent does: between turns (nothing
+        paused or held), under both the onset and the barge-in bar. True if taken; False: `update` it. The
+        general rules would come to the same, with no event, so the caller need not know `agent_active`."""
         detector = self._detector
         if (
             probability < self._quiet_below
@@ -196,11 +198,16 @@ class TurnTracker:
             and not self._paused
             and not detector.in_speech
         ):
-            # Between turns, a window under both bars changes nothing but the clock (no onset, no strong
-            # run, nothing paused or held): the general path below would come to the same, with no event.
-            detector.update(probability)
+            detector.update(probability)  # out of speech and under the onset bar: only counts the window
             self._strong_run = 0
+            return True
+        return False
+
+    def update(self, probability: float, *, agent_active: bool) -> list[TurnEvent]:
+        """`agent_active`: the agent is speaking or preparing a reply (barge-in rules apply)."""
+        if self.skip_quiet(probability):
             return []
+        detector = self._detector
         events: list[TurnEvent] = []
         speech = detector.update(probability)
         strong = probability >= self.policy.barge_in_threshold

@@ -130,9 +130,14 @@ class TurnTaking:
         tracker = self.tracker
         if probabilities:  # 3 frames in 8 complete no VAD window
             # Whether the agent is active changes only in what an event sets off (nothing else runs between
-            # windows without an await), so it is read once per frame and again after events.
-            active = self.agent_active
+            # windows without an await), so it is read once per frame, when a window first needs it (a quiet
+            # window between turns does not), and again after events.
+            active: bool | None = None
             for probability in probabilities:
+                if tracker.skip_quiet(probability):
+                    continue
+                if active is None:
+                    active = self.agent_active
                 events = tracker.update(probability, agent_active=active)
                 for event in events:
                     await self._on_event(event)
