@@ -50,10 +50,14 @@ from bench.loadgen import (
 from bench.worker import Worker, running_worker
 
 
-def worker_times(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of the worker process itself (threads included, children not)."""
-    times = psutil.Process(pid).cpu_times()
-    return times.user, times.system
+def worker_times(pid: int) -> tuple[float, float, float]:
+    """(user, system, event loop thread) CPU seconds of the worker process itself (threads included,
+    children not). The loop thread is the process's main thread; the others are the end-of-turn model's,
+    the executors' (SQLite, ...) and onnxruntime's."""
+    process = psutil.Process(pid)
+    times = process.cpu_times()
+    main = next((t for t in process.threads() if t.id == pid), None)
+    return times.user, times.system, (main.user_time + main.system_time) if main is not None else 0.0
 
 
 def machine_busy() -> tuple[float, float]:
@@ -114,6 +118,11 @@ async def measure(
         "worker_cpu_pct": round(100 * cpu / wall, 1),
         "worker_user_pct": round(100 * (times_after[0] - times_before[0]) / wall, 1),
         "worker_system_pct": round(100 * (times_after[1] - times_before[1]) / wall, 1),
+        "loop_thread_cpu_pct": round(100 * (times_after[2] - times_before[2]) / wall, 1),
+        "loop_thread_pct_per_call": round(100 * (times_after[2] - times_before[2]) / (live * wall), 3)
+        if live
+        else None,
+        "other_threads_cpu_pct": round(100 * (cpu - (times_after[2] - times_before[2])) / wall, 1),
         "cpu_s_per_call_s": round(cpu / (live * wall), 6) if live else None,
         "cpu_pct_per_call": round(100 * cpu / (live * wall), 3) if live else None,
         "cpu_us_per_frame": round(cpu * 1e6 / handled, 1) if handled else None,
