@@ -126,6 +126,7 @@ class TurnTracker:
         self._detector = self._new_detector(policy)
         self._barge_windows = 0
         self._barge_needed = max(1, math.ceil(policy.min_barge_in_ms / WINDOW_MS))
+        self._quiet_below = min(self._detector.config.threshold, policy.barge_in_threshold)
         self._barged = False
         self._onset_during_agent = False
         self._onset_ms = 0
@@ -184,11 +185,31 @@ class TurnTracker:
         self.policy = policy
         self._barge_needed = max(1, math.ceil(policy.min_barge_in_ms / WINDOW_MS))
         self._detector.reconfigure(self._new_detector(policy).config)
+        self._quiet_below = min(self._detector.config.threshold, policy.barge_in_threshold)
+
+    def skip_quiet(self, probability: float) -> bool:
+        """Take a window that changes nothing but the clock, whatever the agent does: between turns (nothing
+        paused or held), under both the onset and the barge-in bar. True if taken; False: `update` it. The
+        general rules would come to the same, with no event, so the caller need not know `agent_active`."""
+        detector = self._detector
+        if (
+            probability < self._quiet_below
+            and self._held is None
+            and not self._paused
+            and not detector.in_speech
+        ):
+            detector.update(probability)  # out of speech and under the onset bar: only counts the window
+            self._strong_run = 0
+            return True
+        return False
 
     def update(self, probability: float, *, agent_active: bool) -> list[TurnEvent]:
         """`agent_active`: the agent is speaking or preparing a reply (barge-in rules apply)."""
+        if self.skip_quiet(probability):
+            return []
+        detector = self._detector
         events: list[TurnEvent] = []
-        speech = self._detector.update(probability)
+        speech = detector.update(probability)
         strong = probability >= self.policy.barge_in_threshold
         self._strong_run = self._strong_run + 1 if strong else 0
         if isinstance(speech, SpeechStarted):
@@ -317,13 +338,18 @@ class TurnTracker:
             last_voiced_ms = self._pause_since
         else:
             return []
+        policy = self.policy
+        silence = audio_ms - last_voiced_ms
+        eot = policy.end_of_turn_silence_ms
+        if silence < min(policy.min_silence_ms, eot, eot + policy.unfinished_hold_ms):
+            return []  # too short for any verdict: no need to judge the turn at every frame of a pause
         needed = silence_needed_ms(
             self._judged(),
-            min_silence_ms=self.policy.min_silence_ms,
-            end_of_turn_silence_ms=self.policy.end_of_turn_silence_ms,
-            unfinished_hold_ms=self.policy.unfinished_hold_ms,
+            min_silence_ms=policy.min_silence_ms,
+            end_of_turn_silence_ms=policy.end_of_turn_silence_ms,
+            unfinished_hold_ms=policy.unfinished_hold_ms,
         )
-        if audio_ms - last_voiced_ms < needed:
+        if silence < needed:
             return []
         if self._detector.onset_pending:
             return []  # the caller may be going on: the window that confirms or drops the onset decides

@@ -10,6 +10,7 @@ itself (`push`) or hand them to a batcher (`ready_windows` / `take_window` / `st
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import threading
@@ -27,6 +28,12 @@ STATE_SIZE = 128
 
 _I16 = np.dtype("<i2")
 _SCALE = np.float32(1.0 / 32768.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(size: int) -> bytes:
+    """`size` bytes of digital silence, to compare a frame with (one memcmp)."""
+    return bytes(size)
 
 
 def default_model_path() -> Path:
@@ -100,6 +107,9 @@ class VadStream:
         self._pending = np.zeros(4 * WINDOW_SAMPLES, dtype=np.float32)
         self._start = 0
         self._end = 0
+        # _pending[_loud_end:_end] holds only samples appended as digital silence (all-zero PCM): a window
+        # starting at or after _loud_end is silent without looking at it.
+        self._loud_end = 0
         # Row 0: [context | window] fed to the model; the tail becomes the next window's context.
         self._input = np.zeros((1, INPUT_SAMPLES), dtype=np.float32)
         self.state = SileroVadModel.initial_state(1)
@@ -113,22 +123,28 @@ class VadStream:
         """Buffer audio without running the model."""
         if len(pcm16_16k) % 2:
             raise ValueError(f"PCM16 data must have an even number of bytes, got {len(pcm16_16k)}")
-        ints = np.frombuffer(pcm16_16k, dtype=_I16)
-        if self._end + ints.size > self._pending.size:
+        size = len(pcm16_16k) // 2
+        if self._end + size > self._pending.size:
             kept = self._end - self._start
-            if kept + ints.size > self._pending.size:
-                grown = np.zeros(max(kept + ints.size, 2 * self._pending.size), dtype=np.float32)
+            if kept + size > self._pending.size:
+                grown = np.zeros(max(kept + size, 2 * self._pending.size), dtype=np.float32)
                 grown[:kept] = self._pending[self._start : self._end]
                 self._pending = grown
             else:  # compact: the unconsumed remainder is under one window after a typical push
                 self._pending[:kept] = self._pending[self._start : self._end]
+            self._loud_end = max(0, self._loud_end - self._start)
             self._start, self._end = 0, kept
-        np.multiply(ints, _SCALE, out=self._pending[self._end : self._end + ints.size])
-        self._end += ints.size
+        end = self._end + size
+        if pcm16_16k == _zeros(len(pcm16_16k)):  # digital silence: no conversion, and remembered as such
+            self._pending[self._end : end] = 0.0
+        else:
+            np.multiply(np.frombuffer(pcm16_16k, dtype=_I16), _SCALE, out=self._pending[self._end : end])
+            self._loud_end = end
+        self._end = end
 
     def next_window_peak(self) -> float:
         """Peak magnitude of the oldest complete window (without consuming it); 0.0 when none is buffered."""
-        if self._end - self._start < WINDOW_SAMPLES:
+        if self._end - self._start < WINDOW_SAMPLES or self._start >= self._loud_end:
             return 0.0
         window = self._pending[self._start : self._start + WINDOW_SAMPLES]
         return float(max(window.max(), -window.min()))
@@ -145,7 +161,7 @@ class VadStream:
         row[CONTEXT_SAMPLES:] = self._pending[self._start : self._start + WINDOW_SAMPLES]
         self._start += WINDOW_SAMPLES
         if self._start == self._end:
-            self._start = self._end = 0
+            self._start = self._end = self._loud_end = 0
         if out is not None:
             out[:] = row
             return out
@@ -163,6 +179,6 @@ class VadStream:
 
     def reset(self) -> None:
         """Forget all audio and recurrent state (e.g. a new utterance on a reused stream)."""
-        self._start = self._end = 0
+        self._start = self._end = self._loud_end = 0
         self._input.fill(0.0)
         self.state = SileroVadModel.initial_state(1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voice.audio.vad import CONTEXT_SAMPLES, INPUT_SAMPLES, STATE_SIZE, SileroVadModel, VadStream
+from voice.audio.vad import INPUT_SAMPLES, STATE_SIZE, SileroVadModel, VadStream
 
 DEFAULT_SILENCE_FLOOR = 0.0015
 _SILENT_STATE = SileroVadModel.initial_state(1)  # shared read-only: streams replace, never mutate, state
@@ -56,10 +56,15 @@ class VadBatcher:
 
     async def probabilities(self, stream: VadStream) -> list[float]:
         """Speech probability of each complete window `stream` has buffered (oldest first)."""
+        probabilities = self.settle_silence(stream)
         if stream.ready_windows == 0:
-            return []
-        # Digital silence at the head of the stream is settled here, with no batch and no wait: a call
-        # has at most one request in flight (it awaits each), so no earlier window of it is still queued.
+            return probabilities
+        return await self.score(stream, probabilities)
+
+    def settle_silence(self, stream: VadStream) -> list[float]:
+        """The leading windows of digital silence, settled at once (probability 0, state reset), with no
+        batch and no wait: a call has at most one request in flight (it awaits each), so no earlier window
+        of it is still queued. Whatever `stream` has left (`ready_windows`) needs `score`."""
         probabilities: list[float] = []
         floor = self._silence_floor
         while stream.ready_windows and stream.next_window_peak() < floor:
@@ -67,8 +72,11 @@ class VadBatcher:
             stream.state = _SILENT_STATE
             probabilities.append(0.0)
             self.windows_skipped += 1
-        if stream.ready_windows == 0:
-            return probabilities
+        return probabilities
+
+    async def score(self, stream: VadStream, probabilities: list[float]) -> list[float]:
+        """`probabilities` (the windows settled before) followed by those of the windows `stream` has
+        buffered, scored in the next shared run."""
         loop = asyncio.get_running_loop()
         request = _Request(stream, loop.create_future(), probabilities)
         self._pending.append(request)
@@ -104,11 +112,14 @@ class VadBatcher:
     def _run_batch(self, requests: list[_Request]) -> None:
         windows = self._windows
         voiced: list[int] = []
+        floor = self._silence_floor
         for i, request in enumerate(requests):
-            row = request.stream.take_window(out=windows[i])
-            if np.abs(row[CONTEXT_SAMPLES:]).max() < self._silence_floor:
+            stream = request.stream
+            silent = stream.next_window_peak() < floor  # the peak of the window taken just below
+            stream.take_window(out=windows[i])
+            if silent:
                 request.probabilities.append(0.0)
-                request.stream.state = _SILENT_STATE
+                stream.state = _SILENT_STATE
             else:
                 voiced.append(i)
         self.windows_skipped += len(requests) - len(voiced)

@@ -133,5 +133,11 @@ class MediaSession:
             await self._orchestrator.on_audio(frame.pcm, self._no_probabilities)
             return
         stream.append(self._to_vad_rate.process(frame.pcm) if self._to_vad_rate else frame.pcm)
-        # Awaiting here holds this call's next frame for at most the batcher's wait (5 ms), keeping order.
-        await self._orchestrator.on_audio(frame.pcm, await batcher.probabilities(stream))
+        if not stream.ready_windows:  # 3 frames in 8 complete no 32 ms window
+            await self._orchestrator.on_audio(frame.pcm, self._no_probabilities)
+            return
+        probabilities = batcher.settle_silence(stream)  # digital silence: settled now, no wait
+        if stream.ready_windows:
+            # Awaiting here holds this call's next frame for at most the batcher's wait (5 ms), keeping order.
+            probabilities = await batcher.score(stream, probabilities)
+        await self._orchestrator.on_audio(frame.pcm, probabilities)

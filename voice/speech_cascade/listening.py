@@ -35,6 +35,13 @@ class Heard:
     """Turn over -> final text."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    words: str
+    unfinished: bool
+    complete: bool
+
+
 def describe(exc: BaseException) -> str:
     """A provider failure for the log, without the provider's message text unless it is ours."""
     return exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}"
@@ -66,6 +73,7 @@ class CallerListener:
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
         self._before = ""  # words of the turn before a pause whose recognition was finalised
+        self._reading = _Reading("", sounds_unfinished(""), sounds_complete(""))
 
     def _on_partial(self, text: str) -> None:
         # Partials come a little after the audio they recognise, so they are kept after the caller's turn
@@ -77,15 +85,27 @@ class CallerListener:
     @property
     def turn_words(self) -> str:
         """The caller's words in this turn so far: before a pause they went on after, and the latest partial."""
-        return " ".join(part for part in (self._before, self.partial) if part)
+        before, partial = self._before, self.partial
+        if before and partial:
+            return f"{before} {partial}"
+        return before or partial
 
     def sounds_unfinished(self) -> bool:
         """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""
-        return sounds_unfinished(self.turn_words)
+        return self._read().unfinished
 
     def sounds_complete(self) -> bool:
         """The words of the turn so far read as a whole turn ("what's my balance", "yes")."""
-        return sounds_complete(self.turn_words)
+        return self._read().complete
+
+    def _read(self) -> _Reading:
+        """How the turn's words read, worked out again only when they changed (the turn-taking asks at every
+        window and frame of a pause)."""
+        words = self.turn_words
+        reading = self._reading
+        if reading.words != words:
+            reading = self._reading = _Reading(words, sounds_unfinished(words), sounds_complete(words))
+        return reading
 
     def carry_text(self, text: str) -> None:
         """Words recognised for a reply that never reached the caller (started early, and the caller went on):

@@ -36,12 +36,14 @@ class TurnJudge:
         self._frames: deque[bytes] = deque()
         self._bytes = 0
         self._in_turn = False
+        self._kept = self._limit()  # bytes of audio kept: the pre-roll, or the model's window in a turn
         self._task: asyncio.Task[float | None] | None = None
         self.last_score: float | None = None
         """The latest score the model gave this call (for logs and tests)."""
 
     def open(self, sample_rate: int) -> None:
         self._sample_rate = sample_rate
+        self._kept = self._limit()
 
     def _limit(self) -> int:
         seconds = MAX_SECONDS if self._in_turn else PREROLL_MS / 1000
@@ -50,14 +52,16 @@ class TurnJudge:
     def hear(self, pcm: bytes) -> None:
         if self._scorer is None:
             return
-        self._frames.append(pcm)
+        frames = self._frames
+        frames.append(pcm)
         self._bytes += len(pcm)
-        limit = self._limit()
-        while self._bytes > limit and len(self._frames) > 1:
-            self._bytes -= len(self._frames.popleft())
+        limit = self._kept
+        while self._bytes > limit and len(frames) > 1:
+            self._bytes -= len(frames.popleft())
 
     def turn_started(self) -> None:
         self._in_turn = True
+        self._kept = self._limit()
 
     def paused(self) -> None:
         """The caller paused within the turn: score the turn so far (in the background)."""
@@ -73,7 +77,7 @@ class TurnJudge:
     def turn_ended(self) -> None:
         self._drop_score()
         self._in_turn = False
-        limit = self._limit()
+        self._kept = limit = self._limit()
         while self._bytes > limit and len(self._frames) > 1:
             self._bytes -= len(self._frames.popleft())
 

@@ -128,15 +128,21 @@ class TurnTaking:
         self._listener.hear(pcm)
         self.judge.hear(pcm)
         tracker = self.tracker
-        # Whether the agent is active changes only in what an event sets off (nothing else runs between
-        # windows without an await), so it is read once per frame and again after events.
-        active = self.agent_active
-        for probability in probabilities:
-            events = tracker.update(probability, agent_active=active)
-            for event in events:
-                await self._on_event(event)
-            if events:
-                active = self.agent_active
+        if probabilities:  # 3 frames in 8 complete no VAD window
+            # Whether the agent is active changes only in what an event sets off (nothing else runs between
+            # windows without an await), so it is read once per frame, when a window first needs it (a quiet
+            # window between turns does not), and again after events.
+            active: bool | None = None
+            for probability in probabilities:
+                if tracker.skip_quiet(probability):
+                    continue
+                if active is None:
+                    active = self.agent_active
+                events = tracker.update(probability, agent_active=active)
+                for event in events:
+                    await self._on_event(event)
+                if events:
+                    active = self.agent_active
         if tracker.pause_pending:  # a long enough pause ends the turn on this frame, not on a later window
             for event in tracker.advance(round(self._audio_s * 1000), agent_active=self.agent_active):
                 await self._on_event(event)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 
 import orjson
@@ -131,6 +132,13 @@ def decode_inbound(text: str | bytes, *, frame_bytes: int) -> InboundMedia | Non
     raise MalformedMessage("message has no kind")
 
 
+@functools.lru_cache(maxsize=8)
+def _silence(frame_bytes: int) -> tuple[str, bytes]:
+    """One frame of digital silence, base64 and decoded (shared: bytes are immutable)."""
+    pcm = bytes(frame_bytes)
+    return base64.b64encode(pcm).decode("ascii"), pcm
+
+
 def _decode_audio(payload: object, frame_bytes: int) -> AudioFrame:
     if not isinstance(payload, dict):
         raise MalformedMessage("AudioData without audioData object")
@@ -139,11 +147,22 @@ def _decode_audio(payload: object, frame_bytes: int) -> AudioFrame:
     if not encoded:
         if silent:  # a silent frame may come without samples
             return AudioFrame(
-                pcm=bytes(frame_bytes), silent=True, timestamp=payload.get("timestamp"), participant=None
+                pcm=_silence(frame_bytes)[1],
+                silent=True,
+                timestamp=payload.get("timestamp"),
+                participant=None,
             )
         raise MalformedMessage("AudioData without data")
     if not isinstance(encoded, str):
         raise MalformedMessage("AudioData.data is not a string")
+    zeros_b64, zeros = _silence(frame_bytes)
+    if encoded == zeros_b64:  # a frame of digital silence (a caller who is quiet): no base64 decode
+        return AudioFrame(
+            pcm=zeros,
+            silent=silent,
+            timestamp=payload.get("timestamp"),
+            participant=payload.get("participantRawID"),
+        )
     try:
         # strict_mode: the C check of base64.b64decode(validate=True) without its per-call regex.
         pcm = binascii.a2b_base64(encoded, strict_mode=True)

@@ -41,6 +41,7 @@ class PacedPlayout:
         self._clock = clock
         self._buffer = bytearray()
         self._wakeup = asyncio.Event()
+        self._drain_waiters: list[asyncio.Future[None]] = []  # `wait_idle`s until the queue is empty
         self._next_due = 0.0  # when the next frame starts playing at the far end
         self.frames_sent = 0
         self._paused = False
@@ -85,6 +86,7 @@ class PacedPlayout:
         was_audible = self.is_audible and not self._paused  # a pause already sent StopAudio
         self._paused = False
         self._buffer.clear()
+        self._drained()
         self._recent.clear()
         self._next_due = min(self._next_due, self._clock())
         if was_audible:
@@ -122,12 +124,25 @@ class PacedPlayout:
         """Return once the queue is empty and the last frame sent has finished playing."""
         while True:
             if self._buffer:
-                await asyncio.sleep(FRAME_SECONDS)
+                # Woken when the last queued frame goes out (or the queue is dropped), not every frame.
+                waiter = asyncio.get_running_loop().create_future()
+                self._drain_waiters.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    if waiter in self._drain_waiters:
+                        self._drain_waiters.remove(waiter)
                 continue
             remaining = self._next_due - self._clock()
             if remaining <= 0:
                 return
             await asyncio.sleep(remaining)
+
+    def _drained(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def run(self) -> None:
         """The pacing loop; runs for the life of the call (its owner cancels it)."""
@@ -152,6 +167,8 @@ class PacedPlayout:
                 continue
             frame = bytes(self._buffer[:frame_bytes])
             del self._buffer[:frame_bytes]
+            if not self._buffer and self._drain_waiters:
+                self._drained()
             self._recent.append((self._next_due, frame))
             self._next_due += FRAME_SECONDS
             self.frames_sent += 1

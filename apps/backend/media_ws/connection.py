@@ -3,7 +3,9 @@
 Through Starlette, every 20 ms frame of every call costs a websockets protocol parse, an ASGI message dict,
 a queue hop and a task wake-up on the way in, and the same again on the way out. Here a frame costs a
 header read, a C unmask, and an append to the call's inbox; whatever frames arrived together are handled
-by one wake-up of the call's session (a small batch); an outbound frame is one `transport.write`.
+by one wake-up of the call's session (a small batch). Outbound frames written in one turn of the loop (the
+two frames a playout wake-up sends, a StopAudio and what follows it) go out in one `transport.write`, one
+send system call, at the end of that turn.
 
 The connection is also the call's `MediaSocket` (`voice.transports.base`), so the call runs exactly the
 `AcsMediaTransport` -> `MediaSession` path of the ASGI route. Admission (signed token, ACS JWT, the call's
@@ -67,6 +69,7 @@ class MediaWebSocket(asyncio.Protocol):
         self._reading_paused = False
         self._drained: asyncio.Future[None] | None = None
         self._write_paused = False
+        self._out: list[bytes] | None = None  # written in this turn of the loop, not yet flushed
         self._close_sent = False
         self._close_timer: asyncio.TimerHandle | None = None
         self.closed = False
@@ -131,7 +134,7 @@ class MediaWebSocket(asyncio.Protocol):
         self.closed = True
         self._wake()
         if self.transport is not None:
-            self.transport.close()
+            self._close_transport()
 
     # -- the upgrade -------------------------------------------------------------------------------
 
@@ -183,7 +186,7 @@ class MediaWebSocket(asyncio.Protocol):
     def _abort(self) -> None:
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            self._close_transport()
 
     # -- MediaSocket -------------------------------------------------------------------------------
 
@@ -222,8 +225,26 @@ class MediaWebSocket(asyncio.Protocol):
 
     def _write(self, data: bytes) -> None:
         transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(data)
+        if transport is None or transport.is_closing():
+            return
+        out = self._out
+        if out is None:
+            self._out = [data]
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            out.append(data)
+
+    def _flush(self) -> None:
+        """Whatever was written in this turn of the loop, in one write."""
+        out, self._out = self._out, None
+        transport = self.transport
+        if out and transport is not None and not transport.is_closing():
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _close_transport(self) -> None:
+        if self.transport is not None:
+            self._flush()
+            self.transport.close()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -244,7 +265,7 @@ class MediaWebSocket(asyncio.Protocol):
         payload = close_payload(code, reason)
         self._write(frame_header(OP_CLOSE, len(payload)) + payload)
         if self.closed:  # the peer's close came first: ours was the answer
-            self.transport.close()
+            self._close_transport()
         else:
             self._wake()  # a reader waiting for the next message learns the socket is closing
             loop = asyncio.get_running_loop()
@@ -260,12 +281,12 @@ class MediaWebSocket(asyncio.Protocol):
             with contextlib.suppress(RuntimeError):
                 self._send_close(echo, "")
         if self.transport is not None:
-            self.transport.close()
+            self._close_transport()
 
     def _fail(self, code: int, reason: str) -> None:
         log.warning("media socket protocol error", extra={"reason": reason})
         self.closed = True
         self._send_close(code, reason)
         if self.transport is not None:
-            self.transport.close()
+            self._close_transport()
         self._wake()

@@ -108,3 +108,27 @@ def test_switching_agent_policy_keeps_the_time_axis() -> None:
     ended = next(e for e in events if isinstance(e, TurnEnded))
     assert started.at_ms == 10 * 32
     assert ended.silence_ms == 320
+
+
+def test_the_between_turns_shortcut_gives_the_events_of_the_full_rules() -> None:
+    """Quiet windows between turns take a shortcut in `update`; with it switched off, every random sequence
+    of windows and agent activity must give the same events at the same windows, in both modes."""
+    import random
+
+    rng = random.Random(11)
+    for policy in (TurnPolicy(), TurnPolicy(mode="semantic", min_silence_ms=200)):
+        for _ in range(40):
+            fast, full = TurnTracker(policy), TurnTracker(policy)
+            full._quiet_below = float("-inf")  # never takes the shortcut
+            level, active = 0.0, False
+            for _ in range(400):
+                if rng.random() < 0.1:
+                    level = rng.choice((0.0, 0.2, 0.4, 0.6, 0.8, 0.95))
+                if rng.random() < 0.05:
+                    active = not active
+                noisy = min(1.0, max(0.0, level + rng.uniform(-0.15, 0.15)))
+                probability = noisy if rng.random() < 0.9 else 0.0
+                assert fast.update(probability, agent_active=active) == full.update(
+                    probability, agent_active=active
+                )
+            assert fast.elapsed_ms == full.elapsed_ms

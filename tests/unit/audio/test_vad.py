@@ -142,3 +142,24 @@ def test_one_batched_inference_equals_each_call_on_its_own(speech_16k: bytes) ->
 def test_odd_length_input_is_rejected() -> None:
     with pytest.raises(ValueError, match="even"):
         VadStream().push(b"\x00\x01\x02")
+
+
+def test_window_peaks_with_digital_silence_between_speech_match_the_samples() -> None:
+    """Frames of all-zero PCM skip the int16 -> float conversion and are remembered as silent; the peak of
+    every window must still be the peak of its samples, across buffer compaction and growth."""
+    rng = np.random.default_rng(7)
+    loud = [(rng.standard_normal(320) * 2000).astype("<i2").tobytes() for _ in range(4)]
+    zero = bytes(640)
+    pattern = [zero, loud[0], zero, zero, zero, loud[1], loud[2], zero, zero, zero, zero, loud[3]] * 6
+    pattern.insert(30, b"".join([zero] * 9 + [loud[0]]))  # one push larger than the buffer: it grows
+    stream = VadStream()
+    samples = np.zeros(0, dtype=np.float32)
+    for frame in pattern:
+        stream.append(frame)
+        samples = np.concatenate([samples, np.frombuffer(frame, dtype="<i2") / np.float32(32768.0)])
+        while stream.ready_windows:
+            window = samples[:WINDOW_SAMPLES]
+            assert stream.next_window_peak() == float(np.abs(window).max())
+            row = stream.take_window()
+            np.testing.assert_array_equal(row[-WINDOW_SAMPLES:], window)
+            samples = samples[WINDOW_SAMPLES:]

@@ -145,3 +145,48 @@ async def test_uvicorn_serves_the_media_path_directly_and_other_websockets_throu
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+class _RecordingTransport(asyncio.Transport):
+    """Every `write` kept as it came (one write: one send system call on a real socket)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_frames_sent_in_one_turn_of_the_loop_go_out_in_one_write_in_order_and_before_a_close() -> None:
+    async def serve(conn: MediaWebSocket, request: UpgradeRequest) -> None:
+        conn.accept()
+        await conn.send_text("a")
+        await conn.send_text("bc")
+        await asyncio.sleep(0)  # the next turn of the loop: a write of its own
+        await conn.send_text("d")
+        await conn.close(1000, "bye")
+
+    transport = _RecordingTransport()
+    conn = MediaWebSocket(serve, max_size=1 << 20)
+    conn.connection_made(transport)
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    conn.data_received(
+        f"GET {MEDIA_PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await eventually(lambda: len(transport.writes) == 2)
+    handshake_and_two, one = transport.writes[0], transport.writes[1]
+    assert handshake_and_two.startswith(b"HTTP/1.1 101") and handshake_and_two.endswith(
+        b"\x81\x01a\x81\x02bc"
+    )
+    assert one == b"\x81\x01d\x88\x05\x03\xe8bye"  # the frame and the close, flushed together
+    conn.connection_lost(None)

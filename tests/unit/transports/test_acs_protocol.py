@@ -100,3 +100,11 @@ def test_outbound_audio_matches_the_documented_shape() -> None:
 
 def test_outbound_stop_audio_matches_the_documented_shape() -> None:
     assert orjson.loads(encode_stop_audio()) == {"Kind": "StopAudio", "AudioData": None, "StopAudio": {}}
+
+
+@pytest.mark.parametrize("frame_bytes", [640, 960])
+def test_a_frame_of_digital_silence_decodes_to_zeros_of_its_own_length(frame_bytes: int) -> None:
+    for size in (frame_bytes, frame_bytes // 2):  # the expected length (no base64 decode), and another one
+        event = decode_inbound(_audio(bytes(size)), frame_bytes=frame_bytes)
+        assert isinstance(event, AudioFrame) and event.pcm == bytes(size) and not event.silent
+        assert event.participant == "4:+15550100" and event.timestamp == "2026-11-21T10:00:00.000Z"

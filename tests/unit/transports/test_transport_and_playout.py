@@ -191,3 +191,28 @@ def test_audible_until_waits_for_what_the_far_end_reports_unplayed() -> None:
     sink.unplayed = 7  # the far end stalled: 7 frames sent are still to play
     assert abs(playout.audible_until - (50.0 + 7 * 0.020)) < 1e-9
     assert PacedPlayout(RecordingSink(), frame_bytes=640, clock=lambda: now[0]).audible_until == 0.0
+
+
+async def test_waiting_for_the_playout_to_go_idle_ends_when_the_queue_is_dropped() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640)  # not running: nothing is sent, the queue stays
+    playout.enqueue(bytes(640 * 3))
+    waiting = asyncio.create_task(playout.wait_idle())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await playout.interrupt()
+    await asyncio.wait_for(waiting, timeout=5)
+    assert playout.pending_bytes == 0
+
+
+async def test_two_waits_for_idle_are_independent_and_one_cancelled_leaves_the_other() -> None:
+    sink = RecordingSink()
+    playout = PacedPlayout(sink, frame_bytes=640, lead_frames=50)
+    playout.enqueue(bytes(640 * 4))
+    first, second = asyncio.create_task(playout.wait_idle()), asyncio.create_task(playout.wait_idle())
+    await asyncio.sleep(0)
+    first.cancel()
+    runner = asyncio.create_task(playout.run())
+    await asyncio.wait_for(second, timeout=5)
+    runner.cancel()
+    assert first.cancelled() and sink.sent == [bytes(640)] * 4
