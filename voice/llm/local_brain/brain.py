@@ -12,8 +12,10 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import date
 
 from registries.toolstore.decorator import ToolSpec
+from voice.expectation import Expectation
 from voice.llm.base import ChatEvent, ChatRequest
 from voice.llm.local_brain.dialog import read_conversation
+from voice.llm.local_brain.expects import pending_expectation
 from voice.llm.local_brain.intake import decide_intake, without_intake
 from voice.llm.local_brain.replies import events
 from voice.llm.local_brain.router import IntentRouter
@@ -53,15 +55,17 @@ class LocalBrain:
         report(self.name, "local", UsageAmounts(requests=1), agent=request.agent)
         conversation = read_conversation(request.messages)
         decision = decide_intake(request.tools, conversation, request.scratch, self._today())
+        expects: Expectation | None = None
         if decision is None:  # no intake form open: route the turn
             state = DialogState.load(request.scratch)
             tools = without_intake(request.tools)
             turn = Turn(self._router, tools, conversation, state, self._today(), request.agent)
             decision = await turn.decide()
             state.save(request.scratch)
+            expects = pending_expectation(state, turn.tools)
         ids = conversation.next_call_ids(len(decision.calls))
         calls = [(call_id, name, args) for call_id, (name, args) in zip(ids, decision.calls, strict=True)]
-        for event in events(decision.text, calls, request.messages):
+        for event in events(decision.text, calls, request.messages, expects):
             yield event
 
 
