@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 from redis.asyncio import Redis
 
-from tests.unit.cascade.fakes import ExpectingStt, ScriptedStt
+from tests.unit.cascade.fakes import ExpectingStt, Reply, ScriptedStt
 from tests.unit.cascade.test_cascade import Harness, call
 from voice.errors import ProviderError
 from voice.expectation import Expectation
@@ -26,7 +26,7 @@ def _demo_bank(redis: Redis) -> None:
 
 async def test_the_replys_expectation_reaches_the_recogniser_and_is_cleared_by_the_next() -> None:
     stt = ExpectingStt(["what's my balance", "jordan rivera four eight two one"])
-    brain = [
+    brain: list[Reply] = [
         ["Can I have your name and the last four digits?", LAST_FOUR],
         [call("verify_identity", full_name="Jordan Rivera", account_last4="4821")],
         ["Thanks, you're verified."],
