@@ -15,8 +15,16 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Generic, TypeVar
 
 from voice.errors import ProviderError
+from voice.expectation import Expectation
 from voice.llm.base import ChatEvent, ChatModel, ChatRequest
-from voice.stt.base import ContinuableSession, Recognition, SpeechToText, SttConfig, SttSession
+from voice.stt.base import (
+    ContinuableSession,
+    ExpectingSession,
+    Recognition,
+    SpeechToText,
+    SttConfig,
+    SttSession,
+)
 from voice.tts.base import StreamingSynthesizer, TextToSpeech
 
 log = logging.getLogger(__name__)
@@ -180,6 +188,7 @@ class _FallbackSttSession:
         self._engine: SpeechToText | None = None
         self._session: SttSession | None = None
         self._turn_audio = bytearray()
+        self._expecting: Expectation | None = None
 
     @property
     def provider(self) -> str:
@@ -195,6 +204,8 @@ class _FallbackSttSession:
             try:
                 session = self._session = await engine.open_session(self._config)
                 self._engine = engine
+                if self._expecting is not None and isinstance(session, ExpectingSession):
+                    session.expect(self._expecting)
                 return session
             except Exception as exc:
                 self._chain.failed(engine, exc)
@@ -216,6 +227,11 @@ class _FallbackSttSession:
     def continue_turn(self) -> None:
         if isinstance(self._session, ContinuableSession):
             self._session.continue_turn()
+
+    def expect(self, expectation: Expectation | None) -> None:
+        self._expecting = expectation  # a provider that takes over later hears it too
+        if isinstance(self._session, ExpectingSession):
+            self._session.expect(expectation)
 
     async def end_of_turn(self) -> Recognition:
         try:

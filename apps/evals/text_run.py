@@ -22,6 +22,7 @@ from apps.evals.scripts import CallScript, Suite
 from registries.loader import load_registry
 from registries.snapshot import RegistrySnapshot
 from registries.toolstore.demo.store import seed_demo_data
+from voice.expectation import Expectation
 from voice.llm.base import ChatModel, dtmf_message
 from voice.llm.local_brain import IntentRouter, LocalBrain, get_shared_encoder
 from voice.session.config import CallConfig
@@ -80,6 +81,8 @@ class TextCall:
         self.thinker = TurnThinker(self.conv, llm, self.config, _QuietHost())
         self.turns: list[TranscriptTurn] = []
         self.ended: str | None = None
+        self.expects: Expectation | None = None
+        """What the agent's last reply asked for (the hint the cascade gives the recogniser)."""
         self.started_at = utcnow()
 
     def _record(
@@ -114,10 +117,12 @@ class TextCall:
         try:
             await self.thinker.think(state)
         except Exception as exc:  # the cascade apologises; the failure's type is kept for whoever reads it
+            self.expects = None
             self._record(
                 "agent", "apology", f"{self.config.apology} [{type(exc).__name__}: {exc}]", state.agent
             )
             return
+        self.expects = state.expects
         said = state.utterance.text
         if state.kind in ("reply", "greeting"):
             conv.add_agent_text(said, agent=state.agent)

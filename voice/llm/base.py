@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from registries.agentstore.schema import ModelSpec
 from registries.toolstore.decorator import ToolSpec
+from voice.expectation import Expectation
 
 Message = dict[str, Any]
 """One OpenAI-format chat message."""
@@ -53,6 +54,10 @@ class Usage:
 @dataclass(frozen=True, slots=True)
 class ChatDone:
     finish_reason: Literal["stop", "tool_calls", "length", "content_filter"] | str
+    expects: Expectation | None = None
+    """What the reply asks the caller for, when the brain knows (the local brain's pending slot: "the last four
+    digits", "a policy number like AU-482913"); the cascade passes it to the recogniser for the caller's answer.
+    A brain that does not know (an LLM) leaves it None."""
 
 
 ChatEvent = TextDelta | ToolCall | Usage | ChatDone

@@ -261,6 +261,9 @@ class SpeechCascade:
             log.error("reply failed", extra={"error": describe(exc)})
             state.utterance.add(self.config.apology, agent_voice(conv.agent))
             state.kind = "apology"
+            state.expects = None
+        # The reply is decided (and kept: a dropped one never gets here): its question is what the caller answers
+        self._listener.expect(state.expects)
         await self._finish_reply(state)
 
     async def _greet(self) -> None:

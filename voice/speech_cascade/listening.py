@@ -17,8 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from voice.errors import ProviderError
+from voice.expectation import Expectation
 from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
-from voice.stt.base import ContinuableSession, Recognition, SpeechToText, SttConfig, SttSession
+from voice.stt.base import (
+    ContinuableSession,
+    ExpectingSession,
+    Recognition,
+    SpeechToText,
+    SttConfig,
+    SttSession,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ class CallerListener:
         """The recogniser's latest partial text of the current turn."""
         self._before = ""  # words of the turn before a pause whose recognition was finalised
         self._reading = _Reading("", sounds_unfinished(""), sounds_complete(""))
+        self._expecting: Expectation | None = None
 
     def _on_partial(self, text: str) -> None:
         # Partials come a little after the audio they recognise, so they are kept after the caller's turn
@@ -135,6 +144,22 @@ class CallerListener:
         except Exception as exc:
             log.error("no speech recognition for this call", extra={"error": describe(exc)})
             self._session = None
+        else:
+            if self._expecting is not None:  # a reopened session still hears what the agent asked
+                self._tell(self._session)
+
+    def expect(self, expectation: Expectation | None) -> None:
+        """What the agent just asked for (the brain's pending slot; None: nothing in particular), for the caller's
+        next turns: passed to a session that can use it (`ExpectingSession`), kept for a reopened one."""
+        if expectation != self._expecting:
+            log.debug("answer expected", extra={"expects": expectation.describe() if expectation else "-"})
+        self._expecting = expectation
+        if self._session is not None:
+            self._tell(self._session)
+
+    def _tell(self, session: SttSession) -> None:
+        if isinstance(session, ExpectingSession):
+            session.expect(self._expecting)
 
     async def aclose(self) -> None:
         if self._carry_over is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from voice.expectation import Expectation
 from voice.llm.base import Message
 from voice.session.recorder import ReplyDraft, TurnRecorder, response_ms
 from voice.speech_cascade.speaker import Utterance
@@ -54,6 +55,8 @@ class ReplyState:
     """Started before the caller's turn was over: resolves when it is (see `Utterance.gate`)."""
     pending_caller: CallerTurn | None = None
     """The caller's turn, not yet in the history and transcript (they join it once the turn is over)."""
+    expects: Expectation | None = None
+    """What the brain's last round asks the caller for (`ChatDone.expects`), for recognising their answer."""
 
     def brain_messages(self, history: list[Message]) -> list[Message]:
         """What the brain is asked with: the history, plus the caller's words while they are pending."""

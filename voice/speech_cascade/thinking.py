@@ -100,6 +100,7 @@ class TurnThinker:
                     elif isinstance(event, ToolCall):
                         calls.append(event)
                     elif isinstance(event, ChatDone):
+                        state.expects = event.expects  # the last round's question is the one the caller hears
                         break
                 if tail := splitter.flush():
                     state.utterance.add(tail, voice)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from voice.expectation import Expectation
+
 
 @dataclass(frozen=True, slots=True)
 class Recognition:
@@ -81,6 +83,20 @@ class ContinuableSession(Protocol):
 
     def continue_turn(self) -> None:
         """The audio pushed next continues the turn that ended last (the caller went on after a pause)."""
+        ...
+
+
+@runtime_checkable
+class ExpectingSession(Protocol):
+    """A session that can use what the agent just asked for (optional; others simply never hear it).
+
+    The cascade calls `expect` once the agent's reply is decided, before the caller answers: the hint holds for
+    every turn that ends after it, until the next call (None: nothing in particular is expected). The embedded
+    recogniser reads digit answers by it (`voice.stt.answer_hint`); a provider may also ignore it.
+    """
+
+    def expect(self, expectation: Expectation | None) -> None:
+        """What the caller's next turns are likely to answer (see `voice.expectation.Expectation`)."""
         ...
 
 

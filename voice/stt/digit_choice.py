@@ -163,12 +163,12 @@ def choose_digits(text: str, other: str, hints: DigitHints) -> str:
     if len(replacement) not in expected or len(run.digits) in expected:
         return text
     # The same string with a digit added or lost, not another number (or a part of one) heard elsewhere
-    if abs(len(replacement) - len(run.digits)) != 1 or _distance(replacement, run.digits) > 2:
+    if abs(len(replacement) - len(run.digits)) != 1 or edit_distance(replacement, run.digits) > 2:
         return text
     return text[: run.start] + " ".join(spell_digits(replacement)) + text[run.end :]
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance."""
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):

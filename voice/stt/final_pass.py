@@ -24,6 +24,14 @@ from typing import Final, Literal
 
 import numpy as np
 
+from voice.expectation import Expectation
+from voice.stt.answer_hint import (
+    answer_prompt,
+    digits_prompt,
+    expected_hints,
+    wants_reread,
+    with_digits_of,
+)
 from voice.stt.digit_choice import choose_digits, digit_hints, reading_hint
 from voice.stt.whisper_features import CHUNK_SAMPLES, SAMPLE_RATE, pcm16_to_float
 from voice.stt.whisper_model import (
@@ -34,7 +42,6 @@ from voice.stt.whisper_model import (
     collapse_copies,
     find_model_dir,
 )
-from voice.stt.whisper_prompt import scenario_prompt
 from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,7 @@ class WhisperFinalPass:
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self.rejected = 0  # turns refused because the pool was full (kept pocketsphinx's text)
+        self.rereads = 0  # turns read a second time with the digits prompt (`answer_hint`)
         # Why the model could not be loaded; then every turn keeps pocketsphinx's text.
         self.broken: str | None = None
 
@@ -133,11 +141,25 @@ class WhisperFinalPass:
         samples = pcm16_to_float(pcm16k)
         return model.transcribe(samples, model.prompt_tokens(prompt))
 
-    def _turn_job(self, pcm16k: bytes, phrases: tuple[str, ...], heard: str) -> tuple[WhisperResult, str]:
+    def _turn_job(
+        self, pcm16k: bytes, phrases: tuple[str, ...], heard: str, expecting: Expectation | None = None
+    ) -> tuple[WhisperResult, str]:
         """Whisper's result and the turn's final text from it, both on the pool thread (the text work is
-        pure Python, a fraction of a millisecond, but no part of a turn's recognition runs on the loop)."""
-        result = self._job(pcm16k, scenario_prompt(phrases))
-        return result, final_text(result.text, phrases, heard)
+        pure Python, a fraction of a millisecond, but no part of a turn's recognition runs on the loop).
+
+        With an expected number that the text lacks (a digit string, none of the expected length), the turn is
+        read a second time with a prompt of digits only, and its digits are taken if they fit
+        (`answer_hint`): a second decode, ~0.1-0.3 s, on those turns only."""
+        result = self._job(pcm16k, answer_prompt(phrases, expecting))
+        text = final_text(result.text, phrases, heard, expecting)
+        if expecting is not None and wants_reread(text, expecting):
+            self.rereads += 1  # one pool thread at a time per turn; a lost count under a race is harmless
+            try:
+                again = self._job(pcm16k, digits_prompt(expecting))
+            except WhisperLoop:
+                return result, text
+            text = with_digits_of(text, final_text(again.text, phrases, heard, expecting), expecting)
+        return result, text
 
     def _admit(self) -> bool:
         with self._count_lock:
@@ -151,15 +173,22 @@ class WhisperFinalPass:
         with self._count_lock:
             self._in_flight -= 1
 
-    async def transcribe(self, pcm16k: bytes, phrases: tuple[str, ...], heard: str = "") -> FinalText | None:
+    async def transcribe(
+        self,
+        pcm16k: bytes,
+        phrases: tuple[str, ...],
+        heard: str = "",
+        expecting: Expectation | None = None,
+    ) -> FinalText | None:
         """The turn's text, or None when the pool is full or the turn is too long (the caller keeps its own).
 
         `heard` is pocketsphinx's text of the same audio, when it has one: it picks how Whisper's numbers were
-        said and may replace Whisper's digit string (`final_text`)."""
+        said and may replace Whisper's digit string (`final_text`). `expecting`: what the agent asked for, which
+        biases the prompt and the digit choice, and may have the turn read again (`answer_hint`)."""
         if self.broken is not None or len(pcm16k) // 2 > CHUNK_SAMPLES or not self._admit():
             return None
         try:
-            job = self._executor.submit(self._turn_job, pcm16k, phrases, heard)
+            job = self._executor.submit(self._turn_job, pcm16k, phrases, heard, expecting)
         except RuntimeError:  # closed
             self._leave()
             return None
@@ -180,13 +209,16 @@ class WhisperFinalPass:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def final_text(written: str, phrases: tuple[str, ...], heard: str = "") -> str:
+def final_text(
+    written: str, phrases: tuple[str, ...], heard: str = "", expecting: Expectation | None = None
+) -> str:
     """Whisper's `written` text as the turn's final text: numbers as the words said (read as pocketsphinx's
     `heard` has them, when it does), a repeated copy of the words dropped, identifier letters repaired, and one
-    digit string taken from `heard` when only its length fits the scenario's identifiers (`digit_choice`)."""
+    digit string taken from `heard` when only its length fits the scenario's identifiers, or the number the
+    agent asked for when `expecting` says (`digit_choice`, `answer_hint.expected_hints`)."""
     text = collapse_copies(spoken_numbers(written, reading_hint(heard)))
     text = repair_prefix_letters(text, _prefixes(phrases))
-    return choose_digits(text, heard, digit_hints(phrases)) if heard else text
+    return choose_digits(text, heard, expected_hints(expecting, digit_hints(phrases))) if heard else text
 
 
 @lru_cache(maxsize=32)

@@ -29,6 +29,7 @@ import numpy as np
 
 from voice.audio.resample import StreamResampler
 from voice.errors import ProviderError
+from voice.expectation import Expectation
 from voice.stt.base import Recognition, SttConfig
 from voice.stt.final_pass import MAX_SECONDS, WhisperFinalPass
 from voice.stt.local_decoding import (
@@ -41,7 +42,16 @@ from voice.stt.local_decoding import (
     turn_mean,
 )
 from voice.stt.local_engine import Engine, PhraseSlot
-from voice.stt.local_turns import CONTINUE, DISCARD, Continue, Discard, EndTurn, Finished, TurnAudio
+from voice.stt.local_turns import (
+    CONTINUE,
+    DISCARD,
+    Continue,
+    Discard,
+    EndTurn,
+    Expect,
+    Finished,
+    TurnAudio,
+)
 from voice.usage.amounts import UsageAmounts
 from voice.usage.ledger import current_ledger, report
 
@@ -83,7 +93,7 @@ class LocalSttSession:
         self._engine = engine
         self._fallback_below = fallback_below
         self._loop = asyncio.get_running_loop()
-        self._pending: deque[bytes | EndTurn | Discard | Continue] = deque()
+        self._pending: deque[bytes | EndTurn | Discard | Continue | Expect] = deque()
         self._wakeup = asyncio.Event()
         self._closed = False
         self._failure: ProviderError | None = None
@@ -99,6 +109,7 @@ class LocalSttSession:
         # the turn being pushed continues it.
         self._spoken = b""
         self._continuing = False
+        self._expecting: Expectation | None = None  # what the agent asked for, for the turns that end next
         self._worker = asyncio.create_task(self._run(), name=f"stt-{PROVIDER}-{config.call_id or id(self)}")
 
     def push(self, pcm: bytes) -> None:
@@ -124,6 +135,12 @@ class LocalSttSession:
         if not self._closed and self._failure is None:
             self._enqueue(CONTINUE)
 
+    def expect(self, expectation: Expectation | None) -> None:
+        """The turns that end after this answer `expectation` (queued behind the audio and turns already pushed,
+        so a turn that ended before the agent asked is read without it)."""
+        if not self._closed and self._failure is None:
+            self._enqueue(Expect(expectation))
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -148,7 +165,7 @@ class LocalSttSession:
 
     # -- worker (event loop side) ---------------------------------------------------------------------
 
-    def _enqueue(self, item: bytes | EndTurn | Discard | Continue) -> None:
+    def _enqueue(self, item: bytes | EndTurn | Discard | Continue | Expect) -> None:
         self._pending.append(item)
         self._wakeup.set()
 
@@ -187,6 +204,8 @@ class LocalSttSession:
                     self._current = None
                     if not item.future.done():
                         item.future.set_result(result)
+                elif isinstance(item, Expect):
+                    self._expecting = item.expectation
                 elif isinstance(item, Continue):
                     # Only a turn that has ended continues; audio pushed since is in the open turn already.
                     self._continuing = self._turn is None and bool(self._spoken)
@@ -223,7 +242,7 @@ class LocalSttSession:
         if request.future.done():  # its waiter is gone: the turn is not worth a Whisper run
             return
         task = asyncio.create_task(
-            self._final_turn(request, finished, whole, final_pass), name="stt-final-pass"
+            self._final_turn(request, finished, whole, final_pass, self._expecting), name="stt-final-pass"
         )
         self._finals[task] = request
         task.add_done_callback(lambda t: self._finals.pop(t, None))
@@ -231,13 +250,18 @@ class LocalSttSession:
         request.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
 
     async def _final_turn(
-        self, request: EndTurn, finished: Finished, whole: bytes | None, final_pass: WhisperFinalPass
+        self,
+        request: EndTurn,
+        finished: Finished,
+        whole: bytes | None,
+        final_pass: WhisperFinalPass,
+        expecting: Expectation | None = None,
     ) -> None:
         assert finished.audio is not None
         try:
             # pocketsphinx's text covers this stretch only: it describes a turn read whole no better than nothing
             heard = "" if whole is not None else finished.phrase.text
-            final = await final_pass.transcribe(whole or finished.audio, self._phrases, heard)
+            final = await final_pass.transcribe(whole or finished.audio, self._phrases, heard, expecting)
         except Exception as exc:  # pocketsphinx's text stands
             log.warning("stt final pass failed", extra={"error": type(exc).__name__})
             final = None

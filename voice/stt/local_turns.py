@@ -10,6 +10,7 @@ from typing import Final
 
 import pocketsphinx
 
+from voice.expectation import Expectation
 from voice.stt.base import Recognition
 from voice.stt.local_decoding import DecodeResult
 
@@ -43,6 +44,13 @@ class EndTurn:
 
 class Discard:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What the agent asked for: holds for the turns that end after it (`ExpectingSession.expect`)."""
+
+    expectation: Expectation | None
 
 
 class Continue:

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from voice.expectation import Expectation
 from voice.llm.base import ChatDone, ChatRequest, TextDelta, ToolCall, Usage
 from voice.stt.base import Recognition, SttConfig
 
@@ -88,6 +89,17 @@ class WholeTurnStt(ScriptedStt):
         return Recognition(heard.text, whole_turn=whole)
 
 
+class ExpectingStt(ScriptedStt):
+    """A recogniser that takes the agent's expectation (`ExpectingSession`) and keeps each one it is given."""
+
+    def __init__(self, texts: list[str], delay_s: float = 0.0) -> None:
+        super().__init__(texts, delay_s)
+        self.expected: list[Expectation | None] = []
+
+    def expect(self, expectation: Expectation | None) -> None:
+        self.expected.append(expectation)
+
+
 Reply = list[Any] | Exception
 
 
@@ -106,10 +118,14 @@ class ScriptedBrain:
         if isinstance(reply, Exception):
             raise reply
         calls = False
+        expects: Expectation | None = None
         for item in reply:
             await asyncio.sleep(0)
+            if isinstance(item, Expectation):  # what the reply asks for: on its ChatDone
+                expects = item
+                continue
             if isinstance(item, ToolCall):
                 calls = True
             yield TextDelta(item) if isinstance(item, str) else item
         yield Usage(1, 1)
-        yield ChatDone("tool_calls" if calls else "stop")
+        yield ChatDone("tool_calls" if calls else "stop", expects=expects)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from apps.evals.stt_check import LineResult, SttReport, _pcm
+from apps.evals.scripts import CallerTurn
+from apps.evals.stt_check import LineResult, SttReport, _Hints, _pcm
+from apps.evals.text_run import TextCall
+from voice.expectation import Expectation
 
 
 def write_tone(path: Path, rate: int, seconds: float = 0.5) -> None:
@@ -36,3 +40,39 @@ def test_latency_counts_only_lines_of_1_to_5_seconds() -> None:
     assert report.summary().startswith(
         "final text by: whisper-tiny.en; end of line -> final text over 3 lines"
     )
+
+
+class FakeTextCall:
+    """The brain's side of a call for `_Hints`: each turn said is kept, and answered with the next hint."""
+
+    def __init__(self, hints: list[Expectation | None]) -> None:
+        self.hints = hints
+        self.said: list[tuple[str, str]] = []
+        self.expects: Expectation | None = None
+        self.ended: str | None = None
+
+    async def say(self, kind: str, text: str) -> None:
+        self.said.append((kind, text))
+        self.expects = self.hints.pop(0)
+
+
+async def test_each_line_gets_the_hint_of_the_agents_reply_before_it() -> None:
+    last_four = Expectation(lengths=(4,))
+    fake = FakeTextCall([last_four, None, None])
+    hints = _Hints(cast(TextCall, fake))
+    turns = [
+        CallerTurn(say="what's my balance"),
+        CallerTurn(say="my name is Jordan Rivera and my account ends in"),
+        CallerTurn(say="four eight two one.", wait=False, pause=0.9),  # the same turn, after a pause
+        CallerTurn(dtmf="4821#"),
+        CallerTurn(say="thanks"),
+    ]
+    got = [await hints.before(turn) for turn in turns]
+    assert got == [None, last_four, last_four, None, None]
+    # The brain heard the turns as a perfect ear would: the line said without waiting joins the one before
+    assert fake.said == [
+        ("speech", "what's my balance"),
+        ("speech", "my name is Jordan Rivera and my account ends in four eight two one."),
+        ("dtmf", "4821#"),
+    ]
+    assert await _Hints(None).before(turns[0]) is None  # EVAL_STT_EXPECT=none

@@ -12,9 +12,11 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import date
 
 from registries.toolstore.decorator import ToolSpec
+from voice.expectation import Expectation
 from voice.llm.base import ChatEvent, ChatRequest
 from voice.llm.local_brain.dialog import read_conversation
 from voice.llm.local_brain.disclosure import guard_reply
+from voice.llm.local_brain.expects import pending_expectation
 from voice.llm.local_brain.intake import decide_intake, without_intake
 from voice.llm.local_brain.replies import events
 from voice.llm.local_brain.router import IntentRouter
@@ -54,12 +56,14 @@ class LocalBrain:
         report(self.name, "local", UsageAmounts(requests=1), agent=request.agent)
         conversation = read_conversation(request.messages)
         decision = decide_intake(request.tools, conversation, request.scratch, self._today())
+        expects: Expectation | None = None
         if decision is None:  # no intake form open: route the turn
             state = DialogState.load(request.scratch)
             tools = without_intake(request.tools)
             turn = Turn(self._router, tools, conversation, state, self._today(), request.agent)
             decision = await turn.decide()
             state.save(request.scratch)
+            expects = pending_expectation(state, turn.tools)
         # Fail-closed: no identifier this call did not bring (an example value, another customer's record).
         text = guard_reply(
             decision.text,
@@ -69,7 +73,7 @@ class LocalBrain:
         )
         ids = conversation.next_call_ids(len(decision.calls))
         calls = [(call_id, name, args) for call_id, (name, args) in zip(ids, decision.calls, strict=True)]
-        for event in events(text, calls, request.messages):
+        for event in events(text, calls, request.messages, expects):
             yield event
 
 

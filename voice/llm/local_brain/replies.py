@@ -16,6 +16,7 @@ from typing import Any
 
 from registries.templates import render_text
 from registries.toolstore.decorator import ToolSpec
+from voice.expectation import Expectation
 from voice.llm.base import ChatDone, ChatEvent, Message, TextDelta, ToolCall, Usage
 from voice.llm.local_brain.dialog import text_of
 from voice.llm.local_brain.params import unwrap
@@ -77,9 +78,12 @@ def _words(text: str) -> int:
 
 
 def events(
-    text: str, calls: Sequence[tuple[str, str, Mapping[str, Any]]], messages: Sequence[Message]
+    text: str,
+    calls: Sequence[tuple[str, str, Mapping[str, Any]]],
+    messages: Sequence[Message],
+    expects: Expectation | None = None,
 ) -> Iterator[ChatEvent]:
-    """The stream for one decision: `calls` are (id, tool name, arguments)."""
+    """The stream for one decision: `calls` are (id, tool name, arguments); `expects`, what the text asks for."""
     text = " ".join(text.split())
     if text:
         for piece in word_groups(text):
@@ -90,4 +94,4 @@ def events(
         completion += _words(arguments)
         yield ToolCall(id=call_id, name=name, arguments=arguments)
     yield Usage(prompt_tokens=sum(_words(text_of(m)) for m in messages), completion_tokens=completion)
-    yield ChatDone("tool_calls" if calls else "stop")
+    yield ChatDone("tool_calls" if calls else "stop", expects=None if calls else expects)
