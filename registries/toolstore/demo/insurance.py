@@ -84,3 +84,17 @@ async def file_claim(
         pipe.zadd(key("policy", policy.number, "claims"), {claim.number: score})
         await pipe.execute()
     return claim, True
+
+
+async def correct_claim(
+    redis: Redis, claim: Claim, *, incident_date: date | None, location: str | None
+) -> Claim:
+    """Write `claim` again with the day or place the caller corrected; its number and the rest stay."""
+    changes: dict[str, object] = {}
+    if incident_date is not None:
+        changes["incident_date"] = incident_date
+    if location is not None and location.strip():
+        changes["location"] = location.strip()
+    corrected = claim.model_copy(update=changes)
+    await redis.set(key("claim", claim.number), corrected.model_dump_json())
+    return corrected

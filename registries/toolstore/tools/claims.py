@@ -14,6 +14,9 @@ from registries.toolstore.tools._insurance import POLICY_FIELDS, known_policy
 
 log = logging.getLogger(__name__)
 
+FILED_THIS_CALL = "claims_filed"
+"""Session key: the claim numbers filed in this call, the only claims `correct_claim` may change."""
+
 # Which policy kinds can carry which incidents: a car accident needs an auto policy, a burst pipe a home one.
 _ALLOWED_KINDS = {"auto": {"auto"}, "home": {"home", "renters"}, "water": {"home", "renters"}}
 _STATUS_TEXT = {
@@ -86,6 +89,8 @@ async def file_claim(
         today=date.today(),
     )
     ctx.session["claim_number"] = claim.number
+    filed = [str(n) for n in ctx.session.get(FILED_THIS_CALL, ()) if n != claim.number]
+    ctx.session[FILED_THIS_CALL] = [*filed, claim.number]
     log.info("claim filed", extra={"call_id": ctx.call_id, "claim_number": claim.number, "new": created})
     return {
         "claim_number": claim.number,
@@ -95,6 +100,60 @@ async def file_claim(
         "incident_date_text": spoken_date(claim.incident_date),
         "next_step": claim.next_step,
         "already_filed": not created,
+    }
+
+
+@tool(
+    examples=[
+        "can you fix the date you just put down, it was Tuesday",
+        "that should say Tuesday, not Wednesday",
+        "I gave you the wrong day for the accident, it was the fourth",
+        "please change the location you wrote down to Pine Street",
+        "it happened at the mall, not at home, can you correct that",
+    ],
+    reply=(
+        "I've corrected claim {{ claim_number_spoken }}: it now says it happened on {{ incident_date_text }}"
+        "{% if location %} at {{ location }}{% endif %}. {{ next_step }}"
+    ),
+    sensitive_fields=("location",),
+)
+async def correct_claim(
+    ctx: ToolContext, claim_number: str, incident_date: date | None = None, location: str | None = None
+) -> dict[str, Any]:
+    """Correct the day or the place of a claim filed earlier in this call, when the caller puts it right.
+
+    Args:
+        claim_number: The number file_claim gave the claim earlier in this call.
+        incident_date: The day it really happened, if that is what the caller corrected.
+        location: Where it really happened, if that is what the caller corrected.
+    """
+    number = insurance.claim_number_from(claim_number)
+    if number not in ctx.session.get(FILED_THIS_CALL, ()):
+        raise ToolError(
+            "I can only correct a claim filed on this call. For an older claim, I'll get you a person."
+        )
+    if incident_date is None and not (location or "").strip():
+        raise ToolError("What should I correct on the claim, the day or the place?")
+    claim = await insurance.get_claim(ctx.redis, number)
+    if claim is None:
+        raise ToolError("I couldn't find that claim. Could you read the number to me again?")
+    when = as_date(incident_date, what="date") if incident_date is not None else None
+    if when is not None and when > date.today():
+        raise ToolError("That date is in the future. What day did it happen?")
+    if when is not None:
+        policy = await known_policy(ctx, claim.policy_number)
+        if not policy.effective_on <= when <= policy.expires_on:
+            raise ToolError(
+                f"Policy {spell(policy.number)} wasn't active on {spoken_date(when)}, so the claim keeps its day."
+            )
+    corrected = await insurance.correct_claim(ctx.redis, claim, incident_date=when, location=location)
+    log.info("claim corrected", extra={"call_id": ctx.call_id, "claim_number": corrected.number})
+    return {
+        "claim_number": corrected.number,
+        "claim_number_spoken": spell(corrected.number),
+        "incident_date_text": spoken_date(corrected.incident_date),
+        "location": location.strip() if location and location.strip() else None,
+        "next_step": corrected.next_step,
     }
 
 

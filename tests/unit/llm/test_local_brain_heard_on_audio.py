@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from redis.asyncio import Redis
 
 from registries.snapshot import RegistrySnapshot
@@ -14,6 +15,7 @@ from voice.llm.local_brain import LocalBrain
 from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.heard import as_heard
 from voice.llm.local_brain.identifiers import parse_last4
+from voice.llm.local_brain.meta import Meta, classify
 from voice.llm.local_brain.meta_turn import without_read_out
 from voice.llm.local_brain.repairs import resolve_repairs
 from voice.llm.local_brain.second_requests import reads_out_only
@@ -129,3 +131,33 @@ def test_five_heard_as_find_or_fine_inside_a_number_read_out() -> None:
     assert as_heard("it's h o seven three find one five five") == "it's h o seven three five one five five"
     assert as_heard("one one fine three") == "one one five three"
     assert as_heard("i can't find it, two one") == "i can't find it, two one"  # the verb, beside digits
+
+
+async def test_a_day_put_right_after_the_claim_was_filed_corrects_that_claim(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
+    filed = await sim.say(
+        "a delivery van clipped my mirror on friday outside my office on pine street in seattle, "
+        "policy a u four eight two nine one three"
+    )
+    assert [name for name, _ in filed.calls][-1] == "file_claim"
+    claim = sim.messages[-1]  # the claim's number comes from the filing's result
+    assert claim is not None
+    fixed = await sim.say("oh wait, it was thursday, not friday, sorry")
+    assert [name for name, _ in fixed.calls] == ["correct_claim"], fixed.text
+    assert set(fixed.calls[0][1]) == {"claim_number", "incident_date"}
+    assert "file_claim" not in fixed.tools
+
+
+@pytest.mark.parametrize(
+    ("said", "holds"),
+    [
+        ("oh wait, it was the ninth, not the tenth", False),
+        ("hang on, I meant checking not savings", False),
+        ("hang on, it's not here, let me look", True),
+        ("wait, not yet", True),
+    ],
+)
+def test_wait_then_something_put_right_is_no_pause(said: str, holds: bool) -> None:
+    assert (classify(said) is Meta.HOLD) is holds

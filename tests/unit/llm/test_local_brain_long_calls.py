@@ -367,7 +367,7 @@ async def test_a_day_corrected_while_the_claim_is_being_taken_replaces_the_first
     assert filed.calls[0][1]["incident_date"] == str(date.today() - timedelta(days=4))
 
 
-async def test_a_day_corrected_after_the_claim_is_filed_files_it_with_that_day(
+async def test_a_day_corrected_after_the_claim_is_filed_corrects_that_claim(
     live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
 ) -> None:
     sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "claims_intake")
@@ -376,7 +376,7 @@ async def test_a_day_corrected_after_the_claim_is_filed_files_it_with_that_day(
     filed = await sim.say("the safeway parking lot on pine street in seattle")
     assert filed.tools == ["file_claim"]
     again = await sim.say("oh shoot, it was three days ago, not two days ago")
-    assert again.tools == ["file_claim"]
+    assert again.tools == ["correct_claim"]  # the filed claim put right, not a second claim
     assert again.calls[0][1]["incident_date"] == str(date.today() - timedelta(days=3))
 
 

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from registries.toolstore import ToolContext, ToolError
-from registries.toolstore.demo.speech import spoken_date
-from registries.toolstore.tools.claims import file_claim, get_claim_status
+from registries.toolstore.demo import insurance
+from registries.toolstore.demo.speech import spell, spoken_date
+from registries.toolstore.tools.claims import correct_claim, file_claim, get_claim_status
 from registries.toolstore.tools.policies import get_coverage, get_deductible, lookup_policy
 from tests.unit.toolstore.replies import spoken
 
@@ -155,3 +156,32 @@ async def test_an_unknown_claim_is_a_tool_error(ctx: ToolContext) -> None:
         await get_claim_status(ctx, "1234567")
     with pytest.raises(ToolError, match="numbered like that"):
         await get_claim_status(ctx, "the one from last week")
+
+
+async def test_a_claim_filed_on_this_call_gets_its_day_corrected_not_a_second_claim(ctx: ToolContext) -> None:
+    filed = await file_claim(
+        ctx, "AU-482913", "auto", INCIDENT_DAY, "Bellevue Square garage", "Backed into a pillar."
+    )
+    day_before = INCIDENT_DAY - timedelta(days=1)
+
+    fixed = await correct_claim(ctx, filed["claim_number"], incident_date=day_before)
+
+    assert fixed["claim_number"] == filed["claim_number"]
+    status = await get_claim_status(ctx, filed["claim_number"])
+    assert status["claim_number"] == filed["claim_number"]
+    stored = await insurance.get_claim(ctx.redis, filed["claim_number"])
+    assert stored is not None and stored.incident_date == day_before
+    assert stored.location == "Bellevue Square garage"  # only what was corrected changes
+    assert spoken(correct_claim, fixed).startswith(
+        f"I've corrected claim {spell(filed['claim_number'])}: it now says it happened on {spoken_date(day_before)}."
+    )
+
+
+async def test_only_a_claim_filed_on_this_call_can_be_corrected(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="only correct a claim filed on this call"):
+        await correct_claim(ctx, "7001002", incident_date=INCIDENT_DAY)  # an older claim of the demo data
+    filed = await file_claim(ctx, "AU-482913", "auto", INCIDENT_DAY, "Main Street", "A fender bender.")
+    with pytest.raises(ToolError, match="in the future"):
+        await correct_claim(ctx, filed["claim_number"], incident_date=date.today() + timedelta(days=2))
+    with pytest.raises(ToolError, match="the day or the place"):
+        await correct_claim(ctx, filed["claim_number"])

@@ -15,7 +15,9 @@ BANKING_TOOLS = {
     "verify_identity", "get_balance", "get_recent_transactions", "transfer_between_accounts", "lock_card",
     "order_replacement_card", "dispute_charge", "list_flagged_transactions", "confirm_transaction",
 }  # fmt: skip
-INSURANCE_TOOLS = {"lookup_policy", "file_claim", "get_coverage", "get_deductible", "get_claim_status"}
+INSURANCE_TOOLS = {
+    "lookup_policy", "file_claim", "correct_claim", "get_coverage", "get_deductible", "get_claim_status",
+}  # fmt: skip
 CALL_TOOLS = {"transfer_to_human", "end_call"}
 TRIAGE_TOOLS = {"transfer_to_nurse"}
 

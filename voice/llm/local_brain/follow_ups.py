@@ -20,7 +20,14 @@ from voice.llm.local_brain.extract import extract_arguments
 from voice.llm.local_brain.params import param_kind, unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, Route
 from voice.llm.local_brain.second_requests import MAX_QUEUED
-from voice.llm.local_brain.slots import ANYTHING_ELSE, NOT_OFFERED, properties
+from voice.llm.local_brain.slots import (
+    ANYTHING_ELSE,
+    NOT_OFFERED,
+    amends_a_record,
+    creates_record,
+    properties,
+    required,
+)
 from voice.llm.local_brain.spoken import normalize
 from voice.llm.local_brain.state import DialogState
 from voice.llm.local_brain.yes_no import BOOL_CUES, beyond_yes, parse_flag
@@ -275,7 +282,25 @@ class FollowUps:
         }
         if not changes:
             return None
+        if (amend := self._amends(spec, last.output, changes)) is not None:
+            return self.call(*amend)  # the record filed is put right, not filed a second time
         return self.call(spec, {**last.args, **changes})
+
+    def _amends(
+        self, spec: ToolSpec, result: dict[str, Any], changes: dict[str, Any]
+    ) -> tuple[ToolSpec, dict[str, Any]] | None:
+        """For a tool that filed a record (a claim): a tool of this agent that corrects one ("correct_claim"),
+        takes the corrected values and finds the record by a reference the filing returned (its number)."""
+        if not creates_record(spec):
+            return None
+        for name, tool in self.tools.items():
+            if name == spec.name or not amends_a_record(tool):
+                continue
+            params = properties(tool)
+            refs = [p for p in required(tool) if p in result and p not in changes]
+            if refs and all(c in params for c in changes):
+                return tool, {**{r: result[r] for r in refs}, **changes}
+        return None
 
     def on_retry(self, text: str) -> Decision | None:
         """ "Okay, then just do three hundred instead" right after a request failed ("there isn't enough money"):

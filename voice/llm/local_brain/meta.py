@@ -47,6 +47,11 @@ _ANSWER_AFTER_HOLD = re.compile(
     r"(?:yes|yeah|yep|yup|no|nope|that was me|that(?: one)?(?:'s| is) mine|it was me|i did|i didn't)\b"
 )
 """A hold that answers at once: "hang on, actually yeah, I did buy that" is a yes, not a pause."""
+_PUT_RIGHT = re.compile(
+    r"\b(?:it was|it's|it is|that was|i meant|i mean|should be|make it)\s+(?!not\b)\w+[^.?!]*?,?\s*not\s+"
+    r"(?!(?:now|yet|sure|really|here|there)\b)\w+"
+)
+"""After "wait", something said wrongly put right: "oh wait, it was thursday, not friday" is no pause."""
 _CALL_IT_OFF = re.compile(
     r"\b(?:don't do (?:that|it)|do not do (?:that|it)|forget (?:it|that|about it)|never ?mind|cancel (?:that|it))\b"
 )
@@ -167,6 +172,7 @@ def _classify(text: str) -> Meta | None:
         and not asks
         and not answers
         and not _CALL_IT_OFF.search(norm)  # "no, wait, don't do that. forget it": a no, not a pause
+        and not _PUT_RIGHT.search(norm)
         and not _REQUEST_WORDS.search(fetching)
         and not has_numbers
         and tail_correction(norm)

@@ -44,6 +44,11 @@ def creates_record(spec: ToolSpec) -> bool:
     return spec.name.split("_", 1)[0] in {"file", "open", "create", "submit", "report", "register"}
 
 
+def amends_a_record(spec: ToolSpec) -> bool:
+    """A tool that corrects a record filed earlier (correct_claim, amend_order), read by the verb of its name."""
+    return spec.name.split("_", 1)[0] in {"correct", "amend", "update"}
+
+
 def reads_only(spec: ToolSpec) -> bool:
     """A tool that only looks something up and answers (its description starts "Look up", "List", "Read",
     "Tell whether", "Find"): asking it once more for another value changes nothing."""

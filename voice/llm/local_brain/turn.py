@@ -47,6 +47,7 @@ from voice.llm.local_brain.slots import (
     ANYTHING_ELSE,
     CARRY_PARAMS,
     LOOKUP_FIRST,
+    amends_a_record,
     confirmation_question,
     creates_record,
     either_group,
@@ -129,7 +130,15 @@ class Turn(
 
     # --- routing -------------------------------------------------------------------------------------------
     async def route(self, text: str) -> Route:
-        return await asyncio.to_thread(self.router.route, self.tool_list, text)
+        return await asyncio.to_thread(self.router.route, self._routable(), text)
+
+    def _routable(self) -> list[ToolSpec]:
+        """The tools a request may be routed to: one that corrects a record ("correct_claim") only once this
+        call has filed one; before that, "checking on my claim" is no correction."""
+        filed = any(
+            o.ok and creates_record(self.tools[o.name]) for o in self.convo.outcomes if o.name in self.tools
+        )
+        return [t for t in self.tool_list if filed or not amends_a_record(t)]
 
     def not_understood(self, lead: str = NOT_UNDERSTOOD) -> Decision:
         self.state.misses += 1
