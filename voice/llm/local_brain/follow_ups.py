@@ -13,7 +13,7 @@ from typing import Any
 from registries.toolstore.decorator import ToolSpec
 from voice.llm.local_brain.dates import takes_back_a_date
 from voice.llm.local_brain.decision import Decision
-from voice.llm.local_brain.dialog import DialogReading
+from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.digit_fixes import corrected_number, tail_correction
 from voice.llm.local_brain.enums import match_enum
 from voice.llm.local_brain.extract import extract_arguments
@@ -178,15 +178,9 @@ class FollowUps:
             return True
         return None
 
-    def on_correction(self, text: str) -> Decision | None:
-        """ "I meant savings, not checking": the last request again, with the value the caller meant."""
-        if (redated := self.on_date_taken_back(text)) is not None:
-            return redated
-        norm = normalize(text)
-        same_for = _SAME_FOR.match(norm.strip()) is not None
-        if not _CORRECTION.search(norm) and not same_for:
-            return None
-        last = next(
+    def _last_request_run(self) -> ToolOutcome | None:
+        """The newest request of the caller's that ran (not a handoff, identity check or call control)."""
+        return next(
             (
                 o
                 for o in reversed(self.convo.outcomes)
@@ -197,6 +191,16 @@ class FollowUps:
             ),
             None,
         )
+
+    def on_correction(self, text: str) -> Decision | None:
+        """ "I meant savings, not checking": the last request again, with the value the caller meant."""
+        if (redated := self.on_date_taken_back(text)) is not None:
+            return redated
+        norm = normalize(text)
+        same_for = _SAME_FOR.match(norm.strip()) is not None
+        if not _CORRECTION.search(norm) and not same_for:
+            return None
+        last = self._last_request_run()
         if last is None:
             return None
         spec = self.tools[last.name]
@@ -258,17 +262,7 @@ class FollowUps:
         the request again with the day the caller meant, the rest as it was."""
         if not takes_back_a_date(text, today=self.today):
             return None
-        last = next(
-            (
-                o
-                for o in reversed(self.convo.outcomes)
-                if o.ok
-                and o.name in self.tools
-                and self.tools[o.name].handoff is None
-                and o.name not in NOT_OFFERED
-            ),
-            None,
-        )
+        last = self._last_request_run()
         if last is None:
             return None
         spec = self.tools[last.name]
