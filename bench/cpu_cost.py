@@ -35,6 +35,7 @@ from bench.capacity import (
     WORKER_CPU,
     RampConfig,
     WorkerProbe,
+    _run_fast,
     _warm_up,
 )
 from bench.loadgen import (
@@ -187,14 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _run_fast(coro: Any) -> Any:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
 
 
 if __name__ == "__main__":
