@@ -36,7 +36,7 @@ from voice.audio.turns import (
 from voice.audio.vad import VadStream
 from voice.audio.vad_batcher import VadBatcher
 from voice.speech_cascade.turn_judge import TurnJudge
-from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
+from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class InputAudio:
         self._words = ""
         self.judge = TurnJudge(
             scorer,
-            words_unfinished=lambda: sounds_unfinished(self._words),
+            words_unfinished=lambda: sounds_clearly_unfinished(self._words),
             words_complete=lambda: sounds_complete(self._words),
         )
         """Semantic detection: judges the pauses of the caller's turn (model score and words)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from voice.errors import ProviderError
 from voice.expectation import Expectation
-from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
+from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete, sounds_unfinished
 from voice.stt.base import (
     ContinuableSession,
     ExpectingSession,
@@ -47,7 +47,12 @@ class Heard:
 class _Reading:
     words: str
     unfinished: bool
+    clearly_unfinished: bool
     complete: bool
+
+    @classmethod
+    def of(cls, words: str) -> _Reading:
+        return cls(words, sounds_unfinished(words), sounds_clearly_unfinished(words), sounds_complete(words))
 
 
 def describe(exc: BaseException) -> str:
@@ -81,7 +86,7 @@ class CallerListener:
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
         self._before = ""  # words of the turn before a pause whose recognition was finalised
-        self._reading = _Reading("", sounds_unfinished(""), sounds_complete(""))
+        self._reading = _Reading.of("")
         self._expecting: Expectation | None = None
 
     def _on_partial(self, text: str) -> None:
@@ -103,6 +108,10 @@ class CallerListener:
         """The words of the turn so far are clearly unfinished (an end of speech is only a breath)."""
         return self._read().unfinished
 
+    def sounds_clearly_unfinished(self) -> bool:
+        """Unfinished, and not only by a last word that may be a fragment of the recogniser's (see `unfinished`)."""
+        return self._read().clearly_unfinished
+
     def sounds_complete(self) -> bool:
         """The words of the turn so far read as a whole turn ("what's my balance", "yes")."""
         return self._read().complete
@@ -113,7 +122,7 @@ class CallerListener:
         words = self.turn_words
         reading = self._reading
         if reading.words != words:
-            reading = self._reading = _Reading(words, sounds_unfinished(words), sounds_complete(words))
+            reading = self._reading = _Reading.of(words)
         return reading
 
     def carry_text(self, text: str) -> None:

@@ -95,7 +95,9 @@ class TurnTaking:
         self._telemetry = telemetry
         self.tracker.unfinished = listener.sounds_unfinished  # fixed mode: a breath mid-sentence is no end
         self.judge = TurnJudge(
-            scorer, words_unfinished=listener.sounds_unfinished, words_complete=listener.sounds_complete
+            scorer,
+            words_unfinished=listener.sounds_clearly_unfinished,
+            words_complete=listener.sounds_complete,
         )
         self.tracker.judge = self.judge.verdict
         self._early: tuple[CallerTurn, asyncio.Future[None]] | None = None

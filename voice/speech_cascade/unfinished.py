@@ -41,6 +41,7 @@ def _ends_complete_anyway(words: list[str]) -> bool:
 
 
 def sounds_unfinished(text: str) -> bool:
+    """The words end on a phrase that asks for more ("my number is") or a word no sentence ends on ("... and my")."""
     words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
     if not words:
         return False
@@ -48,6 +49,25 @@ def sounds_unfinished(text: str) -> bool:
     if _DANGLING_PHRASES.search(tail) is not None:
         return True
     return words[-1] in _DANGLING and not _ends_complete_anyway(words)
+
+
+# A streaming recogniser's partial often ends on a one-syllable fragment of the sound still coming in: the
+# embedded one wrote "... where it's a" for "where it's at" and "november twenty a" for "twenty-eighth", so the
+# turn was held for the longest wait (the agent's silence plus unfinished_hold_ms, 1.3-1.5 s) before any reply.
+# Measured on every eval caller line (bench/turn_tiers.py), such a last word marked 73 of 191 piper line ends
+# unfinished while adding no cut at the mid-line pauses a turn end would fall on.
+_FRAGMENT_WORDS = frozenset("a an the or on that".split())
+
+
+def sounds_clearly_unfinished(text: str) -> bool:
+    """`sounds_unfinished`, but not when its only sign is a last word a recogniser's fragment is often read as
+    ("a", "the", "on"): then the turn model, or the agent's fixed silence, decides instead of the longest hold."""
+    if not sounds_unfinished(text):
+        return False
+    words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
+    if words[-1] not in _FRAGMENT_WORDS:
+        return True
+    return _DANGLING_PHRASES.search(" ".join(words[-6:])) is not None
 
 
 _CLOSING_WORDS = frozenset(

@@ -42,7 +42,7 @@ from voice.stt.whisper_model import (
     collapse_copies,
     find_model_dir,
 )
-from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
+from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, repair_tens, spoken_numbers
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def final_text(
     `heard` has them, when it does), a repeated copy of the words dropped, identifier letters repaired, and one
     digit string taken from `heard` when only its length fits the scenario's identifiers, or the number the
     agent asked for when `expecting` says (`digit_choice`, `answer_hint.expected_hints`)."""
-    text = collapse_copies(spoken_numbers(written, reading_hint(heard)))
+    text = collapse_copies(repair_tens(spoken_numbers(written, reading_hint(heard))))
     text = repair_prefix_letters(text, _prefixes(phrases))
     return choose_digits(text, heard, expected_hints(expecting, digit_hints(phrases))) if heard else text
 

@@ -181,6 +181,17 @@ def identifier_prefixes(phrases: tuple[str, ...]) -> frozenset[str]:
     return frozenset(found)
 
 
+# How Whisper writes a whole spoken prefix it took for words (espeak's caller voice): "a new one one eight ..." for
+# "A U one one eight ...", "a read to one five ..." and "sorry to one five ..." for "R E two one five ...". Only
+# before four or more spoken digits (an identifier's, not "a new one, two weeks ago").
+_PREFIX_AS_WORDS = {
+    "AU": ("a new", "a you", "hey you"),
+    "RE": ("a read", "sorry", "are he", "our he"),
+}
+_DIGIT_OR_HOMOPHONE = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|to|too|for)\b"
+_FOUR_DIGITS_AFTER = rf"(?=(?:[,.]? {_DIGIT_OR_HOMOPHONE}){{4}})"
+
+
 def repair_prefix_letters(text: str, prefixes: frozenset[str]) -> str:
     """A known identifier prefix whose first letter came back as a word, before the second letter and spoken
     digits, made letters again: with AU known, "the policy is the U four eight ..." -> "the policy is A U four
@@ -189,9 +200,26 @@ def repair_prefix_letters(text: str, prefixes: frozenset[str]) -> str:
         first, second = prefix[0], prefix[1]
         if second == "O":  # "H zero seven three ...": the letter O read as the digit
             text = re.sub(rf"\b{first} (?:zero|oh)\b(?=[,.]? {_SPOKEN_DIGIT})", f"{first} O", text)
+        whole = _PREFIX_AS_WORDS.get(prefix)
+        if whole:
+            text = re.sub(rf"\b(?i:{'|'.join(whole)}),?{_FOUR_DIGITS_AFTER}", f"{first} {second}", text)
         sounds = _LETTER_AS_WORD.get(first)
         if not sounds:
             continue
         pattern = rf"\b(?i:{'|'.join(sounds)})[,.]? {second}\b(?=[,.]? {_SPOKEN_DIGIT})"
         text = re.sub(pattern, f"{first} {second}", text)
     return text
+
+
+# Whisper writes espeak's "forty" after digits as "fourD" ("sixty six fourD", "six six fourD"): a digit word with a
+# "D" stuck on is its tens.
+_TENS_AS_DIGIT_D = re.compile(r"\b(two|three|four|five|six|seven|eight|nine)[dD]\b")
+_TENS_OF = {
+    "two": "twenty", "three": "thirty", "four": "forty", "five": "fifty", "six": "sixty", "seven": "seventy",
+    "eight": "eighty", "nine": "ninety",
+}  # fmt: skip
+
+
+def repair_tens(text: str) -> str:
+    """ "six six fourD" -> "six six forty" (see `_TENS_AS_DIGIT_D`)."""
+    return _TENS_AS_DIGIT_D.sub(lambda m: _TENS_OF[m.group(1).lower()], text)

@@ -59,6 +59,7 @@ async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
         "do I have collision coverage",
         "is water backing up from the drain covered on my home policy",
         "how much personal property coverage do I have",
+        "would my insurance pay for it if a tree fell on my fence",
     ],
     reply=(
         "{% if covered %}Yes. Your policy includes {{ coverage_text }} coverage for {{ description }}, "

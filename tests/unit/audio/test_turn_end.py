@@ -16,7 +16,7 @@ from voice.audio.turns import (
     TurnTracker,
 )
 from voice.speech_cascade.turn_judge import TurnJudge
-from voice.speech_cascade.unfinished import sounds_complete, sounds_unfinished
+from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete, sounds_unfinished
 
 from .test_turns import run, windows
 
@@ -90,6 +90,50 @@ def test_each_verdict_waits_its_own_silence() -> None:
 def test_the_words_read_as_complete_or_unfinished(text: str, complete: bool, unfinished: bool) -> None:
     assert sounds_complete(text) is complete
     assert sounds_unfinished(text) is unfinished
+
+
+@pytest.mark.parametrize(
+    ("text", "clearly"),
+    [
+        ("i filed a claim and i want to know where it's a", False),  # "at" still coming in
+        ("we had a small kitchen fire on november twenty a", False),
+        ("can you tell me the", False),
+        ("i'd like to check my savings or", False),
+        ("my account number is", True),  # an open phrase is never a fragment
+        ("and the last four digits are", True),
+        ("my name is jordan rivera and", True),
+        ("can you tell me my", True),
+        ("i was born on", True),
+    ],
+)
+def test_a_last_word_that_may_be_a_fragment_alone_is_no_clear_sign(text: str, clearly: bool) -> None:
+    assert sounds_unfinished(text)
+    assert sounds_clearly_unfinished(text) is clearly
+
+
+async def test_the_cascade_judges_a_fragment_last_word_by_the_model() -> None:
+    """The partial "... where it's a" (for "where it's at") no longer holds a turn the model calls complete."""
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(ScriptedStt([]), call_id="c")
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    judge = TurnJudge(
+        FixedScorer(0.98),
+        words_unfinished=listener.sounds_clearly_unfinished,
+        words_complete=listener.sounds_complete,
+    )
+    judge.open(16000)
+    listener.turn_started()
+    judge.turn_started()
+    for _ in range(50):
+        judge.hear(bytes(640))
+    listener._on_partial("i wanted to know where it's a")
+    judge.paused()
+    await asyncio.sleep(0.01)
+    assert judge.verdict() is Verdict.COMPLETE
+    listener._on_partial("i wanted to know where it's at and my")
+    assert judge.verdict() is Verdict.INCOMPLETE  # "my": the caller is not done
 
 
 def _tracker(judged: Verdict) -> TurnTracker:

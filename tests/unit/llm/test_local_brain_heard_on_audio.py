@@ -161,3 +161,14 @@ async def test_a_day_put_right_after_the_claim_was_filed_corrects_that_claim(
 )
 def test_wait_then_something_put_right_is_no_pause(said: str, holds: bool) -> None:
     assert (classify(said) is Meta.HOLD) is holds
+
+
+async def test_asking_whether_the_insurance_pays_for_something_is_a_coverage_question(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    """ "Does my insurance pay for X" asks what is covered, not what the caller pays (the deductible)."""
+    sim = SimulatedCall(live_brain, snapshot, redis, "insurance", "policy_questions")
+    await sim.say("is my insurance gonna pay for the scratch on my bumper")
+    reply = await sim.say("it's a u four eight two nine one three")
+    assert "get_deductible" not in reply.tools, reply.calls
+    assert reply.text.endswith("What's the kind of coverage you're asking about?"), reply.text

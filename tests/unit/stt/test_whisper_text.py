@@ -10,7 +10,7 @@ from voice.llm.local_brain.identifiers import parse_identifier
 from voice.stt.phrases import scenario_phrases
 from voice.stt.whisper_model import collapse_repeats, encoder_frames, looping
 from voice.stt.whisper_prompt import scenario_prompt
-from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, spoken_numbers
+from voice.stt.whisper_text import identifier_prefixes, repair_prefix_letters, repair_tens, spoken_numbers
 
 
 @pytest.mark.parametrize(
@@ -127,6 +127,11 @@ def test_the_prompt_lists_the_scenarios_names_first_and_no_number_words_among_it
         ("H zero", "H zero"),  # no digits after it
         ("are you four", "are you four"),  # no letter
         ("the U boat", "the U boat"),  # no digits after it
+        ("My policy is a new one one eight eight two two,", "My policy is A U one one eight eight two two,"),
+        ("My policy is a read to one five five six six,", "My policy is R E to one five five six six,"),
+        ("It's sorry to one five five six six.", "It's R E to one five five six six."),
+        ("I'd like a new one, two weeks ago", "I'd like a new one, two weeks ago"),  # no identifier's digits
+        ("sorry, two four", "sorry, two four"),
     ],
 )
 def test_an_identifiers_first_letter_heard_as_a_word_is_a_letter_again(heard: str, repaired: str) -> None:
@@ -140,3 +145,20 @@ def test_an_identifiers_first_letter_heard_as_a_word_is_a_letter_again(heard: st
 def test_the_shipped_insurance_phrases_teach_every_policy_prefix() -> None:
     phrases = tuple(scenario_phrases(load_registry(), "insurance"))
     assert {"AU", "HO", "RE"} <= identifier_prefixes(phrases)
+
+
+@pytest.mark.parametrize(
+    ("heard", "repaired"),
+    [
+        (
+            "Marcus Chen, my checking and two six six fourD.",
+            "Marcus Chen, my checking and two six six forty.",
+        ),
+        ("ending in sixty six, fourD, well", "ending in sixty six, forty, well"),
+        ("it was fiveD", "it was fifty"),
+        ("a 3D printer and the fourth", "a 3D printer and the fourth"),
+        ("Ford", "Ford"),
+    ],
+)
+def test_a_tens_word_written_as_a_digit_and_d_is_the_tens_again(heard: str, repaired: str) -> None:
+    assert repair_tens(heard) == repaired

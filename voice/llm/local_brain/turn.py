@@ -45,6 +45,7 @@ from voice.llm.local_brain.safety import CALL_911, in_danger
 from voice.llm.local_brain.second_requests import SecondRequests
 from voice.llm.local_brain.slots import (
     ANYTHING_ELSE,
+    CALL_CONTROL,
     CARRY_PARAMS,
     LOOKUP_FIRST,
     amends_a_record,
@@ -330,6 +331,8 @@ class Turn(
                     slots = group or missing[:1]
                     self.state.pending = Pending(spec.name, args, slots, slot_question(spec, slots[0]))
                     return self.call(self.tools[lookup], {param: args[param]}, keep_pending=True)
+            if (verifying := self._verify_first(spec, args)) is not None:
+                return verifying
             slots = group or missing[:1]
             question = slot_question(spec, slots[0])
             self.state.pending = Pending(spec.name, args, slots, question)
@@ -354,6 +357,24 @@ class Turn(
             self.state.confirm = {"tool": spec.name, "args": args}
             return Decision(confirmation_question(spec, args))
         return self.call(spec, args)
+
+    def _verify_first(self, spec: ToolSpec, args: dict[str, Any]) -> Decision | None:
+        """The caller said who they are in the breath that asked for something still missing details ("Priya
+        Shah, savings, ending in five five three zero, ..."): verify them now, then ask, as a person would,
+        instead of asking first and losing the identity to the next answer."""
+        verifier = self.tools.get("verify_identity")
+        said = self.convo.latest_user or ""
+        if verifier is None or verifier is spec or spec.handoff is not None or spec.name in CALL_CONTROL:
+            return None
+        if not said or self.convo.succeeded(verifier.name):
+            return None
+        who = extract_arguments(verifier.parameters, said, today=self.today)
+        if missing_slots(verifier, who) or either_group(verifier, who):
+            return None
+        if any(o.name == verifier.name and o.args == who for o in self.convo.outcomes):
+            return None  # tried with these details already: its failure was answered
+        self.state.deferred = {"tool": spec.name, "args": args, "ask": True}
+        return self.call(verifier, who)
 
     def _take_canonical(self, outcome: ToolOutcome) -> None:
         """A lookup that found the record the caller read ("two one five five six six") returns its number in
