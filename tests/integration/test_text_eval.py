@@ -30,6 +30,7 @@ TUNED = [
         "holdout11_",
         "holdout12_",
         "holdout13_",
+        "holdout14_",
     )
     for scenario in ("banking", "insurance")
 ]
@@ -38,7 +39,8 @@ TUNED_FLOOR = 0.97
 """Measured 2026-12-06 (second session) at 399/409 (0.976), then with holdout8 tuned at 451/459 (0.983), then with
 holdout9 tuned at 508/511 (0.994), then with holdout10 tuned at 557/558 (0.998), then with holdout11 tuned at
 598/600 (0.997), then with holdout12 tuned at 618/632 (0.978), then with holdout13 tuned at 670/685 (0.978), then with
-holdout12's long-call classes too at 683/685 (0.997); a change that loses twenty-odd calls fails here."""
+holdout12's long-call classes too at 683/685 (0.997), then with holdout14 partly tuned (30/51 at its first
+measurement, 36/51 after) at 719/736 (0.977); a change that loses twenty-odd calls fails here."""
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -58,7 +60,7 @@ def every_call(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_tuned_suites_keep_their_pass_rate_with_no_wrongful_action(every_call: dict[str, Any]) -> None:
     tuned = [c for c in every_call["calls"] if c["suite"] in TUNED]
     failed = [f"{c['suite']}/{c['call']}: {c['failures']}" for c in tuned if not c["passed"]]
-    assert len(tuned) >= 685, len(tuned)
+    assert len(tuned) >= 736, len(tuned)
     assert not [c for c in tuned if c["wrongful"]], failed
     assert sum(c["passed"] for c in tuned) / len(tuned) >= TUNED_FLOOR, failed
     assert {c["voice"] for c in tuned} == {"text"}

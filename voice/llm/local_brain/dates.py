@@ -366,8 +366,8 @@ def _month_date_at(
 
 
 def _relative_date(norm: str, today: date, *, past: bool) -> date | None:
-    if re.search(r"\bday before yesterday\b", norm):
-        return today - timedelta(days=2)
+    if re.search(r"\b(?:day|night|evening) before (?:yesterday|last)\b", norm):
+        return today - timedelta(days=2)  # "the night before last"
     if any(re.search(rf"\b{p}\b", norm) for p in _RELATIVE_YESTERDAY):
         return today - timedelta(days=1)
     if re.search(r"\btomorrow\b", norm):

@@ -12,7 +12,7 @@ from voice.llm.local_brain.spoken import normalize
 _HARM_TO_OTHERS: tuple[str, ...] = (
     "bite", "bitten", "bit someone", "bit the", "nipped", "tripped", "slipped", "stitches", "sued", "suing", "sue me", "lawsuit", "lawyer",
     "knocked over", "knocked her", "knocked his", "knocked their", "broke her", "broke his", "broke their", "her tv",
-    "his tv", "their tv", "guest", "visitor", "mail carrier", "delivery driver", "injure someone", "damage to others",
+    "his tv", "their tv", "a guest", "guests", "guest fell", "guest got", "guest was", "visitor", "mail carrier", "delivery driver", "injure someone", "damage to others",
     "trip", "trips", "slip", "slips", "somebody gets hurt", "someone gets hurt", "somebody got hurt",
     "someone got hurt",
 )  # fmt: skip
@@ -23,7 +23,7 @@ _HARM_TO_OTHERS += tuple(
                   "somebody else's")
 )  # fmt: skip
 """Harm the caller did to someone else or their things (a liability matter): "if I damaged the neighbour's
-flat", "flooded someone else's car"."""
+flat", "flooded someone else's car". A guest, not the "guest room" a branch came through."""
 _NOT_INSURED = tuple(
     f"{negation} {verb} {any_}insurance"
     for negation in ("doesn't", "didn't", "does not", "did not", "don't", "never")
@@ -94,7 +94,8 @@ ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
                           "phone", "clothes", "tv", "television"),
     "loss_of_use": ("loss of use", "hotel", "living expenses", "somewhere else to stay", "temporary housing"),
     "roadside": ("roadside", "tow", "towing", "towed", "jump start", "flat tire", "locked out", "lockout",
-                 "breakdown", "broke down"),
+                 "breakdown", "broke down", "locksmith", "keys locked", "lock my keys", "locked my keys",
+                 "keys in the car", "dead battery", "ran out of gas"),
     "rental": ("rental", "rental car", "loaner", "rent a car", "hire car", "courtesy car", "car hire"),
     "collision": ("collision", "crash", "accident", "fender bender", "scrape", "scraped", "backed into", "ran into", "sideswiped", "hit a pole", "hit a wall", "hit a post",
                   "hit a tree", "hit a fence", "hit the garage"),  # the car against an object or another car

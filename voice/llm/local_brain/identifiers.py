@@ -152,6 +152,7 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
     spelled = re.sub(r"\.{2,}|…", " ", spelled)  # "a u four eight two... nine one three": a pause, not an end
     runs = _id_chars(tokens(spelled))
     candidates: list[str] = []
+    partial: list[str] = []  # letters and digits that do not make the shape's count
     for _, _, readings in runs:
         chars = readings[0]
         if shape is None:
@@ -172,13 +173,14 @@ def parse_identifier(text: str, shape: str | None, pattern: str | None = None) -
         ):
             candidates.append(digits)
         elif (lead := _letters_then_digits(chars, shape.count("L"))) is not None:
-            candidates.append(
-                lead
-            )  # "h o seven thirty-one fifty-five" -> "HO73155": the tool says if unknown
+            partial.append(lead)  # "h o seven thirty-one fifty-five" -> "HO73155": the tool says if unknown
     if shape is None and candidates:
         candidates.sort(key=len, reverse=True)
     if len(candidates) > 1 and _CORRECTED.search(text.lower()):
         candidates.reverse()  # "seven oh oh one oh oh two, no, sorry ... seven oh oh one oh oh one": the last
+    # A reading that fits the shape beats one that does not: "r e two one five five six... no, six six. r e two
+    # one five five six six" is the number read again in full, after a broken-off first try.
+    candidates += partial
     for candidate in candidates:
         if pattern is None or re.fullmatch(pattern, candidate) or re.search(pattern, candidate):
             return candidate

@@ -187,9 +187,23 @@ def _classify(text: str) -> Meta | None:
     return None
 
 
+_PROCEED = re.compile(
+    r"\b(?:go ahead|put it (?:through|in)|send it|file it|submit it|do it|proceed|lock it|order it|"
+    r"(?:you can|please) (?:file|send|submit|put|lock|order|move|transfer|do)\b)"
+)
+"""After a closing, words that ask for the thing at hand to be done ("that's everything, go ahead and put it
+through"): the caller is answering the agent's last question, not leaving."""
+
+
 def _says_goodbye(norm: str) -> bool:
-    """A closing in so many words, not one asked back ("that's all? nothing else went out?")."""
-    if any(not norm[m.end() :].lstrip().startswith("?") for m in _GOODBYE.finditer(norm)):
+    """A closing in so many words, not one asked back ("that's all? nothing else went out?") and not one
+    followed by a go-ahead for what is pending (`_PROCEED`)."""
+    for m in _GOODBYE.finditer(norm):
+        rest = norm[m.end() :]
+        if rest.lstrip().startswith("?"):
+            continue
+        if _PROCEED.search(rest) and not _GOODBYE.search(rest):
+            continue
         return True
     plain = norm.strip(" .,!?")
     return not _AGREES.match(plain) and any(

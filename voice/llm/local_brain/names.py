@@ -188,6 +188,24 @@ _LEADING_ACKS = frozenset(
 """Acknowledgements that open an answer ("sure.", "yes,"): not part of the name."""
 
 
+_PUTS_RIGHT = frozenset({"no", "sorry", "wait", "actually", "i", "mean", "meant", "oops"})
+
+
+def _name_put_right(words: list[str], after: list[str]) -> list[str]:
+    """The last name corrected as soon as it was said: "priya sha, no, shah", "marcus chan, sorry, chen",
+    "jordan rivers... rivera, sorry": the word said instead, when it starts like the one it replaces."""
+    said = [t for t in after[:8] if t.isalpha()]
+    k = 0
+    while k < len(said) and said[k] in _PUTS_RIGHT:
+        k += 1
+    if k == len(said) or not _name_word(said[k]) or said[k][0] != words[-1][0] or said[k] == words[-1]:
+        return words
+    followed_by_cue = k + 1 < len(said) and said[k + 1] in _PUTS_RIGHT
+    if k == 0 and not followed_by_cue:
+        return words  # "jordan rivera ridge road": no word that takes the first one back
+    return [*words[:-1], said[k]]
+
+
 def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing: bool = True) -> str | None:
     """A person's name: after "my name is / this is / it's", at the very start ("Marcus Chen, born ..."), or the
     whole answer when `asked`. Title-cased; None unless it has `min_words` name-like words."""
@@ -243,7 +261,7 @@ def parse_name(text: str, *, asked: bool = False, min_words: int = 2, in_passing
         if later and not _IDENTITY_AFTER.search(" ".join(toks[len(words) :])) and not alone:
             continue  # ...who they are after it ("priya shah, born ..."), not "it was stolen. downtown seattle."
         if len(words) >= min_words:
-            return _title(words)
+            return _title(_name_put_right(words, toks[len(words) :]))
     if in_passing and (passing := _name_before_identity(tokens(norm), min_words)) is not None:
         return passing
     if asked:
