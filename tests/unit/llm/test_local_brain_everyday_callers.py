@@ -92,3 +92,36 @@ async def test_a_number_read_again_in_full_after_a_broken_off_try_is_the_full_on
 def test_keys_locked_in_the_car_are_a_roadside_question(said: str) -> None:
     values = ("collision", "comprehensive", "liability", "roadside", "rental")
     assert match_enum(said, values) == "roadside"
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["could I get an actual live human on the line", "put me through to a real, flesh and blood agent"],
+)
+def test_a_person_asked_for_with_more_than_one_word_for_real(said: str) -> None:
+    assert classify(said) is Meta.HUMAN
+
+
+@pytest.mark.parametrize("said", ["lovely, cheerio", "right, ta-ra", "okay, so long", "take care then"])
+def test_regional_goodbyes_close(said: str) -> None:
+    assert classify(said) is Meta.GOODBYE
+
+
+def test_taking_care_of_something_is_no_goodbye() -> None:
+    assert classify("can you take care of my card") is not Meta.GOODBYE
+
+
+async def test_did_it_go_through_right_after_a_transfer_is_answered(
+    live_brain: LocalBrain, snapshot: RegistrySnapshot, redis: Redis
+) -> None:
+    sim = SimulatedCall(live_brain, snapshot, redis, "banking", "concierge")
+    await sim.say("Priya Shah, one one seven seven. please move twenty dollars from checking to savings")
+    moved = await sim.say("yes please")
+    assert [name for name, _ in moved.calls] == ["transfer_between_accounts"]
+    reply = await sim.say("So it's done? All set?")
+    assert reply.text == "Yes, it went through. Is there anything else I can help you with?"
+
+
+def test_a_car_hit_while_parked_is_an_auto_claim() -> None:
+    values = ("auto", "home", "theft", "water", "other")
+    assert match_enum("someone knocked my mirror off while it was parked outside work", values) == "auto"

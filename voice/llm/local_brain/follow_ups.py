@@ -26,6 +26,7 @@ from voice.llm.local_brain.slots import (
     amends_a_record,
     creates_record,
     properties,
+    reads_only,
     required,
 )
 from voice.llm.local_brain.spoken import normalize
@@ -52,6 +53,14 @@ _IS_THAT_ALL = re.compile(
     r"\b.*)?[\s?]*$"
 )
 """After an answer: "that's it? nothing else came in?" asks whether the answer was complete."""
+_DID_IT_GO_THROUGH = re.compile(
+    r"^(?:(?:so|and|oh|okay|ok|great|alright|right|um|uh),? )*(?:did (?:it|that|the \w+) (?:go through|work|get "
+    r"(?:filed|done|sent|through|locked|ordered))|(?:is|was) (?:it|that) (?:done|filed|through|sorted|locked|"
+    r"ordered|sent|all set|gone through)|(?:it's|it is|that's|that is) (?:done|filed|through|sorted|all set|gone "
+    r"through)|(?:are we|am i|we're|i'm) (?:done|all set|set)|(?:is )?that it|all (?:done|set))"
+    r"\b[\s?!.]*$"
+)
+"""Right after something was done: "did it go through? is that it?" asks whether it is done."""
 _THANKING = re.compile(r"\b(?:thanks|thank you)\b(?! god| goodness| heavens)")
 _ABOUT_THE_ANSWER = re.compile(
     r"^(?:(?:and|so|sorry|wait|okay|ok),? )*(?:(?:how much|when|what day|what date|where|who|which one|what)"
@@ -315,7 +324,14 @@ class FollowUps:
         """ "That's it? Nothing else came in?" right after an answer: it was the whole answer, and the caller
         may ask for more (not a goodbye, not a new request)."""
         last = self.convo.outcomes[-1] if self.convo.outcomes else None
-        if last is None or not last.ok or "?" not in text or not _IS_THAT_ALL.match(normalize(text)):
+        if last is None or not last.ok or "?" not in text:
+            return None
+        spec = self.tools.get(last.name)
+        done = spec is not None and spec.handoff is None and not reads_only(spec)
+        sentences = [p for p in re.split(r"(?<=[?.!])\s+", normalize(text).strip()) if p]
+        if done and self.state.pending is None and all(_DID_IT_GO_THROUGH.match(p) for p in sentences):
+            return Decision(f"Yes, it went through. {ANYTHING_ELSE}")  # "did it go through? is that it?"
+        if not _IS_THAT_ALL.match(normalize(text)):
             return None
         return Decision("Yes, that's everything I found. Is there anything else I can help you with?")
 

@@ -74,15 +74,16 @@ _GOODBYE = re.compile(
     r"(?:nothing else|no(?:thing)? more)(?! (?:came|come|went|go|gone|happened|hit|posted|showed|cleared|went through|is|was|on|in|out)\b)|i'm (?:all )?(?:set|done|good)(?: now| then| thanks| thank you)?$|"
     r"(?:you can|please) hang up|have a (?:good|nice|great) (?:day|one|night|evening)|talk to you later|"
     r"i(?:'m| am) (?:going to|gonna) (?:go|hang up)|end (?:the|this) call|(?:catch|see) (?:you|ya) later|"
-    r"i(?:'ll| will) let you (?:go|get (?:on|back) (?:with|to) (?:your|the|it))|you have a (?:good|nice|great) \w+|that(?:'s| is) the lot)\b"
+    r"i(?:'ll| will) let you (?:go|get (?:on|back) (?:with|to) (?:your|the|it))|you have a (?:good|nice|great) \w+|that(?:'s| is) the lot|"
+    r"ta ?-?ra|cheerio|so long|take care (?:now|then))\b"
 )
 _HUMAN_WHO = (
-    r"(?:(?:a |an |some |the )?(?:real |actual |live )?(?:person|human(?: being)?|agent|representative|rep|operator|"
+    r"(?:(?:a |an |some |the )?(?:(?:real|actual|live|flesh and blood),? )*(?:person|human(?: being)?|agent|representative|rep|operator|"
     r"somebody|someone|adjuster|manager|supervisor|associate|team member))"
 )
 _HUMAN = re.compile(
     rf"\b(?:(?:talk|speak|chat)(?: to| with)|connect(?: me)?(?: to| with)|transfer(?: me)?(?: to)?|get me|"
-    rf"put me (?:through )?(?:to|with)|give me|i(?: just| really| only)* (?:want|need|would like)|i'd(?: just| really| only)* like|"
+    rf"put me (?:through )?(?:to|with)|give me|(?:can|could|may) i (?:get|have|please have)|i(?: just| really| only)* (?:want|need|would like)|i'd(?: just| really| only)* like|"
     rf"is there)(?: just)? {_HUMAN_WHO}\b|"
     r"^(?:operator|representative|agent|human)[\s.!?]*$"
 )
