@@ -13,20 +13,35 @@ from voice.llm.local_brain.dialog import DialogReading, ToolOutcome
 from voice.llm.local_brain.extract import sentence
 from voice.llm.local_brain.identity_words import request_without_identity
 from voice.llm.local_brain.meta import Meta, classify
+from voice.llm.local_brain.params import unwrap
 from voice.llm.local_brain.router import SWITCH_THRESHOLD, IntentRouter, Route
-from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST, needs_confirmation, offer
+from voice.llm.local_brain.slots import CALL_CONTROL, LOOKUP_FIRST, needs_confirmation, offer, properties
 from voice.llm.local_brain.spoken import NUMBER_WORDS, normalize, without_fillers
 from voice.llm.local_brain.state import DialogState
 
 HOLD_ON = "Sure, take your time."
-# Words that ask for money to move: a verb for it, an amount, or an account it goes from or to. A money movement
-# is routed only with one of them (a strong, specific match): "Hi, I'd like my savings, Maryland" (a balance
-# question the recogniser garbled) scored a transfer 0.631 and the balance 0.571.
+# Words that ask for money to move: a verb for it or an amount; or an account the tool's own choices name, said
+# as where the money goes from or to (`_moves_money`). A money movement is routed only with one of them (a
+# strong, specific match): "Hi, I'd like my savings, Maryland" (a balance question the recogniser garbled)
+# scored a transfer 0.631 and the balance 0.571.
 _MOVES_MONEY = re.compile(
     r"\b(?:move|moving|moved|transfer\w*|put|putting|send|sending|shift\w*|take|taking|withdraw\w*|pay|paying"
-    r"|deposit\w*|top(?:ping)? up|dollars?|bucks|hundred|thousand|grand|from (?:my |the )?(?:checking|savings)"
-    r"|(?:in)?to (?:my |the )?(?:checking|savings))\b|\$\s?\d"
+    r"|deposit\w*|top(?:ping)? up|dollars?|bucks|hundred|thousand|grand)\b|\$\s?\d"
 )
+
+
+def _moves_money(spec: ToolSpec, norm: str) -> bool:
+    if _MOVES_MONEY.search(norm):
+        return True
+    choices = {
+        str(v).replace("_", " ") for prop in properties(spec).values() for v in unwrap(prop).get("enum", ())
+    }
+    if not choices:
+        return False
+    named = "|".join(re.escape(c) for c in sorted(choices))
+    return re.search(rf"\b(?:from|(?:in)?to) (?:my |the )?(?:{named})\b", norm) is not None
+
+
 _TAKEN_BACK = re.compile(
     r"\b(?:no,? actually|actually,? no|no,? wait|scratch that|never ?mind(?: that)?|forget (?:that|it)|"
     r"or rather|on second thought|i mean)\b[\s,.]*"
@@ -163,7 +178,7 @@ class MetaTurn:
         """The tool for what the caller asks: when they also say who they are, the request is routed without
         the name and digits (which would pull it towards verification or a tool sharing a word with them); when
         they take back what they started to ask ("move some, no actually, just tell me ..."), what comes after.
-        A money movement needs words that ask for one (`_MOVES_MONEY`); without them the best tool that moves
+        A money movement needs words that ask for one (`_moves_money`); without them the best tool that moves
         nothing is the request, or none."""
         return self._money_moves_only_when_asked(text, await self._route_request(text))
 
@@ -171,7 +186,7 @@ class MetaTurn:
         spec = self.tools.get(route.tool) if route.tool is not None else None
         if spec is None or not needs_confirmation(spec) or self.state.pending is not None:
             return route
-        if _MOVES_MONEY.search(normalize(text)):
+        if _moves_money(spec, normalize(text)):
             return route
         rivals = [
             (score, name)
