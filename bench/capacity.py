@@ -75,6 +75,8 @@ TARGET_MB_PER_CALL = 1.0
 WORKER_CPU = 0
 GENERATOR_CPU = 1
 MB = 1024 * 1024
+WARMUP_REPLY_TIMEOUT_S = 20.0
+WARMUP_POLL_S = 0.2
 
 FRAME_LAG = "switchboard_inbound_frame_lag_seconds"
 LOOP_LAG = "switchboard_event_loop_lag_seconds"
@@ -410,6 +412,12 @@ async def _warm_up(generator: LoadGenerator, config: RampConfig) -> None:
         return
     await generator.add_calls(config.warmup_calls)
     await asyncio.sleep(config.warmup_s)
+    # Until each warm-up call has heard a reply (bounded): the first reply's one-time costs (the reply path's
+    # lazy imports and buffers) belong to start-up, not to the calls measured after the idle baseline.
+    for _ in range(round(WARMUP_REPLY_TIMEOUT_S / WARMUP_POLL_S)):
+        if all(lean.ear.replies > 0 for lean in generator.live_calls):
+            break
+        await asyncio.sleep(WARMUP_POLL_S)
     for lean in generator.live_calls:
         lean.call.end("caller", "warm-up done")
     with contextlib.suppress(TimeoutError):
@@ -580,7 +588,7 @@ def summarize(raw: dict[str, Any], config: RampConfig, pinned: bool) -> dict[str
         "well above 0 means other load competed with the bench and the knees are understated",
         "frame lag is the backend's switchboard_inbound_frame_lag_seconds diffed over each step; "
         "'frames > 20 ms' is exact (20 ms is a bucket edge), p50/p99 are interpolated within buckets",
-        "MB/call = (RSS at the step - idle RSS after a warm-up call) / calls; "
+        "MB/call = (RSS at the step - idle RSS after warm-up calls that each heard a reply) / calls; "
         f"marginal RSS slope up to the knees: {slope} MB/call",
     ]
     per_core = caller_knee / cores

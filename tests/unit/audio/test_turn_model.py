@@ -4,6 +4,7 @@ installed) telling a complete question from a sentence cut mid-way, on espeak sp
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from apps.acs_simulator.caller_audio import synthesize
-from voice.audio.turn_batcher import TurnModelBatcher
+from voice.audio.turn_batcher import MODEL_THREAD_NICE, TurnModelBatcher
 from voice.audio.turn_model import (
     FRAMES,
     MAX_SAMPLES,
@@ -99,6 +100,29 @@ async def test_the_model_tells_complete_questions_from_a_sentence_cut_at_my_acco
     features = np.stack([log_mel(np.frombuffer(p, dtype="<i2").astype(np.float32) / 32768) for p in pcms])
     *complete, cut = _means([float(s) for s in model.complete_probability(features)])
     _assert_separated(complete, cut)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="per-thread priority is a POSIX call")
+async def test_the_model_runs_below_the_event_loops_priority() -> None:
+    """A score only shortens a wait; a late frame is a gap: when the core is contended the loop goes first."""
+    seen: list[tuple[int, int]] = []
+
+    class Probe:
+        def complete_probability(self, features: np.ndarray) -> np.ndarray:
+            thread = threading.get_native_id()
+            seen.append((thread, os.getpriority(os.PRIO_PROCESS, thread)))
+            return np.full(len(features), 0.9, dtype=np.float32)
+
+    loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    batcher = TurnModelBatcher(Probe())  # type: ignore[arg-type]
+    try:
+        assert await batcher.score(b"\x00\x00" * 1600, RATE) == pytest.approx(0.9)
+    finally:
+        batcher.close()
+    [(thread, nice)] = seen
+    assert thread != threading.get_native_id()
+    assert nice == min(19, loop_nice + MODEL_THREAD_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_nice  # the loop's own unchanged
 
 
 @pytest.mark.slow
