@@ -4,12 +4,14 @@ small; validation that spans groups lives on `Settings`."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from apps.backend.setting_values import IceServer, OrchestratorKind, SessionsAuth
+from registries.toolstore.clock import BusinessClock
 
 
 class BrowserSessionSettings(BaseModel):
@@ -66,6 +68,16 @@ class ConversationSettings(BaseModel):
         "calls do not share the event loop's GIL with YAML parsing; false: in a thread of the service.",
     )
     tts_voice: str = Field("en-us", description="espeak-ng voice of the embedded TTS.")
+    business_timezone: str = Field(
+        "",
+        description="IANA time zone of the contact center (e.g. America/New_York): the day tools file claims on "
+        'and the agent turns "yesterday" into. Empty: the server\'s local zone.',
+    )
+    business_date: date | None = Field(
+        None,
+        description='Pin "today" to this YYYY-MM-DD for every call (demos, and evals scripted for a given day). '
+        "Unset: the real date in BUSINESS_TIMEZONE.",
+    )
     answering_machine_detection: bool = Field(
         True,
         description="Outbound calls: tell a person from a voicemail in the first seconds of the callee's "
@@ -166,6 +178,21 @@ class ConversationSettings(BaseModel):
         description="Mask card and account numbers, SSNs, dates of birth, keyed digits and sensitive tools' "
         "data in stored transcripts and call events (a scenario's `redaction:` overrides it).",
     )
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        BusinessClock.named(value.strip())  # raises ValueError for a zone the database does not know
+        return value.strip()
+
+    @field_validator("business_date", mode="before")
+    @classmethod
+    def _empty_is_unpinned(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def business_clock(self) -> BusinessClock:
+        return BusinessClock.named(self.business_timezone, self.business_date)
 
 
 class RecordingSettings(BaseModel):

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -177,25 +178,31 @@ async def run_suites(
     started = time.monotonic()
     result = EvalRun(concurrency=concurrency)
     width = max(1, concurrency)
-    async with AcsSimulator(port=0) as simulator, _backend(simulator, backend_url) as (url, redis):
-        done = 0
+    done = 0
+    # One backend per day the suites are placed on, its business date pinned to it (all suites so far share one).
+    by_day: dict[date, list[Job]] = {}
+    for job in jobs:
+        by_day.setdefault(job[0].placed_on, []).append(job)
+    async with AcsSimulator(port=0) as simulator:
+        for day, day_jobs in sorted(by_day.items()):
+            async with _backend(simulator, backend_url, day) as (url, redis):
 
-        async def one(suite: Suite, call: CallScript, voice: str) -> None:
-            nonlocal done
-            lines = {t.say: audio[(voice, t.say)] for t in call.turns if t.say is not None}
-            run = await run_call(simulator, url, suite, call, voice, lines, numbers[suite.scenario])
-            result.runs.append(run)
-            done += 1
-            progress(run, done, len(jobs))
+                async def one(suite: Suite, call: CallScript, voice: str, url: str = url) -> None:
+                    nonlocal done
+                    lines = {t.say: audio[(voice, t.say)] for t in call.turns if t.say is not None}
+                    run = await run_call(simulator, url, suite, call, voice, lines, numbers[suite.scenario])
+                    result.runs.append(run)
+                    done += 1
+                    progress(run, done, len(jobs))
 
-        # In waves of `concurrency` calls, the demo data written afresh before each wave (as text mode does
-        # before each call): a transfer or a filed claim of one call never shows in a later call's answers.
-        # Each wave mixes scenarios where it can, so its calls do not share customers either.
-        ordered = waves(jobs, width)
-        for start in range(0, len(ordered), width):
-            if redis is not None:
-                await seed_demo_data(redis, overwrite=True)
-            await asyncio.gather(*(one(*job) for job in ordered[start : start + width]))
+                # In waves of `concurrency` calls, the demo data written afresh before each wave (as text mode
+                # does before each call): a transfer or a filed claim of one call never shows in a later call's
+                # answers. Each wave mixes scenarios where it can, so its calls do not share customers either.
+                ordered = waves(day_jobs, width)
+                for start in range(0, len(ordered), width):
+                    if redis is not None:
+                        await seed_demo_data(redis, overwrite=True)
+                    await asyncio.gather(*(one(*job) for job in ordered[start : start + width]))
     result.seconds = time.monotonic() - started
     order = {(s.suite, c.id, v): i for i, (s, c, v) in enumerate(jobs)}
     result.runs.sort(key=lambda r: order[(r.suite, r.call.id, r.voice)])
@@ -217,9 +224,11 @@ def waves(jobs: list[Job], width: int) -> list[Job]:
 
 
 @asynccontextmanager
-async def _backend(simulator: AcsSimulator, url: str | None) -> AsyncIterator[tuple[str, Redis | None]]:
-    """The backend to call, and its Redis when it is ours (the demo data is re-seeded between waves); a backend
-    given by URL keeps its data as it is."""
+async def _backend(
+    simulator: AcsSimulator, url: str | None, day: date
+) -> AsyncIterator[tuple[str, Redis | None]]:
+    """The backend to call, and its Redis when it is ours (the demo data is re-seeded between waves, "today" is
+    pinned to `day`); a backend given by URL keeps its data and its own date (its BUSINESS_DATE)."""
     if url is not None:
         yield url, None
         return
@@ -229,7 +238,7 @@ async def _backend(simulator: AcsSimulator, url: str | None) -> AsyncIterator[tu
     await server.start()
     redis = Redis.from_url(server.url)
     try:
-        async with embedded_backend(simulator, redis_url=server.url) as embedded:
+        async with embedded_backend(simulator, redis_url=server.url, business_date=day) as embedded:
             yield embedded, redis
     finally:
         await redis.aclose()

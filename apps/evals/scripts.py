@@ -3,6 +3,7 @@
 ```yaml
 suite: banking              # a name; defaults to the file name
 scenario: banking           # which scenario's phone number is dialled
+placed_on: 2026-12-06       # the day the calls are placed: "yesterday" and expected dates are written for it
 voices: [espeak-us, espeak-f3]   # caller voices every call runs with (a call may narrow this)
 calls:
   - id: balance-hesitant
@@ -29,6 +30,7 @@ calls:
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,9 @@ class CallScript(_Model):
 class Suite(_Model):
     suite: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     scenario: str
+    placed_on: date
+    """The day its calls are placed on: "yesterday", "by December 8th" and expected claim dates are written for
+    it, and the runners pin the service's business date to it (BUSINESS_DATE)."""
     voices: list[str] = ["espeak-us"]
     calls: list[CallScript] = Field(min_length=1)
     path: Path | None = None

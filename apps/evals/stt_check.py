@@ -37,6 +37,7 @@ from apps.evals.text_run import TextCall
 from apps.evals.voices import CallerVoices, check_voice
 from registries.loader import load_registry
 from registries.snapshot import RegistrySnapshot
+from registries.toolstore.clock import BusinessClock
 from voice.expectation import Expectation
 
 PAD_S = 0.3
@@ -183,7 +184,8 @@ async def _brain_hints(
 
     async def hints(suite: Suite, call: CallScript) -> _Hints:
         await seed_demo_data(redis, overwrite=True)
-        text_call = TextCall(f"stt-{suite.suite}-{call.id}", snapshot, suite.scenario, brain, redis)
+        clock = BusinessClock(pinned=suite.placed_on)
+        text_call = TextCall(f"stt-{suite.suite}-{call.id}", snapshot, suite.scenario, brain, redis, clock)
         text_call.greet()
         return _Hints(text_call)
 

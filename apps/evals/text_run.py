@@ -21,6 +21,7 @@ from apps.evals.runner import CallRun, EvalRun
 from apps.evals.scripts import CallScript, Suite
 from registries.loader import load_registry
 from registries.snapshot import RegistrySnapshot
+from registries.toolstore.clock import BusinessClock
 from registries.toolstore.demo.store import seed_demo_data
 from voice.expectation import Expectation
 from voice.llm.base import ChatModel, dtmf_message
@@ -66,7 +67,15 @@ def caller_turns(call: CallScript) -> list[tuple[str, str]]:
 class TextCall:
     """One scripted call, turn by turn, recorded as a transcript the judge reads."""
 
-    def __init__(self, call_id: str, snapshot: RegistrySnapshot, scenario: str, llm: ChatModel, redis: Redis):
+    def __init__(
+        self,
+        call_id: str,
+        snapshot: RegistrySnapshot,
+        scenario: str,
+        llm: ChatModel,
+        redis: Redis,
+        clock: BusinessClock | None = None,
+    ):
         self.call_id = call_id
         self.conv = CallConversation(
             call_id=call_id,
@@ -76,6 +85,7 @@ class TextCall:
             agent=snapshot.start_agent(scenario),
             context={"caller_display_name": "Simulated Caller", "caller": CALLER},
             redis=redis,
+            clock=clock or BusinessClock(),
         )
         self.config = CallConfig()
         self.thinker = TurnThinker(self.conv, llm, self.config, _QuietHost())
@@ -153,7 +163,8 @@ async def run_text_call(
 ) -> CallRun:
     started = time.monotonic()
     await seed_demo_data(redis, overwrite=True)
-    text_call = TextCall(f"text-{suite.suite}-{call.id}", snapshot, suite.scenario, llm, redis)
+    clock = BusinessClock(pinned=suite.placed_on)  # the day the suite's calls are written for
+    text_call = TextCall(f"text-{suite.suite}-{call.id}", snapshot, suite.scenario, llm, redis, clock)
     text_call.greet()
     for kind, text in caller_turns(call):
         if text_call.ended is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from registries.toolstore.clock import BusinessClock
+
 ActionKind = Literal["transfer", "hang_up", "handoff"]
 
 
@@ -41,6 +43,9 @@ class ToolContext:
     session: dict[str, Any] = field(default_factory=dict)
     redis: Any = None  # a redis.asyncio.Redis, or None when the tool runs without storage
     actions: list[ToolAction] = field(default_factory=list)
+    clock: BusinessClock = field(default_factory=BusinessClock)
+    """What "today" is for this call (the business's zone, or a pinned demo date); tools never read the server's
+    clock themselves."""
 
     def request_transfer(self, reason: str) -> None:
         """Ask for the call to be transferred to a human once this turn ends."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from registries.agentstore.schema import ModelSpec
@@ -78,6 +79,9 @@ class ChatRequest:
     scratch: dict[str, Any] = field(default_factory=dict)
     """Per-call, per-agent state a provider may keep between turns (the local brain's pending slots).
     Owned by the call; never shared between calls."""
+    today: date | None = None
+    """The call's business date (the system prompt says it too); the local brain resolves "yesterday" against
+    it. None: the provider's own clock."""
 
 
 @runtime_checkable

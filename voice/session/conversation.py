@@ -20,6 +20,7 @@ from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from registries.templates import render_greeting, render_prompt, render_return_greeting
 from registries.toolstore.catalog import ToolCatalog
+from registries.toolstore.clock import BusinessClock
 from registries.toolstore.context import HandoffTarget, ToolContext
 from voice.llm.base import Message
 
@@ -61,6 +62,8 @@ class CallConversation:
     session: dict[str, Any] = field(default_factory=dict)
     """Tool-visible per-call state (verified identity, slots), shared by every agent of the call."""
     redis: Any = None
+    clock: BusinessClock = field(default_factory=BusinessClock)
+    """What "today" is for this call: the tools, the system prompt and the local brain all read it."""
     histories: dict[str, list[Message]] = field(default_factory=dict)
     scratch: dict[str, dict[str, Any]] = field(default_factory=dict)
     visited: list[str] = field(default_factory=list)
@@ -78,7 +81,9 @@ class CallConversation:
         return self.histories.setdefault(agent or self.agent.name, [])
 
     def system_prompt(self) -> Message:
-        return {"role": "system", "content": render_prompt(self.agent, self.context, self.scenario)}
+        # A model cannot turn "yesterday" into a date, or tell whether a date is in the future, without today's.
+        prompt = render_prompt(self.agent, self.context, self.scenario)
+        return {"role": "system", "content": self.clock.with_prompt_line(prompt)}
 
     def messages(self) -> list[Message]:
         return [self.system_prompt(), *self.history()]
@@ -97,6 +102,7 @@ class CallConversation:
             agent=self.agent.name,
             session=self.session,
             redis=self.redis,
+            clock=self.clock,
         )
 
     def greeting(self, *, returning: bool = False) -> str:

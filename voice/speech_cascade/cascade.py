@@ -170,27 +170,37 @@ class SpeechCascade:
         self._start_reply(self._respond_to_speech(turn, gate))
         return True
 
-    def reply_heard(self) -> bool:
+    def reply_audible_since(self) -> float | None:
         state = self._reply_state
-        return state is not None and state.utterance.first_audio_at is not None
+        return state.utterance.first_audio_at if state is not None else None
+
+    def commit_answered_turn(self) -> None:
+        if self._reply_state is not None:
+            self._commit_caller(self._reply_state)
 
     async def drop_reply(self) -> None:
+        if self._speaker is not None:
+            await (
+                self._speaker.interrupt()
+            )  # StopAudio first if some of it went out; else only the worker stops
         reply, self._reply = self._reply, None
         if reply is not None and not reply.done():
             reply.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reply
-        if self._speaker is not None:
-            await self._speaker.interrupt()  # nothing was audible: no StopAudio, only the worker stops
         self._reply_state = None
 
     def _commit_caller(self, state: ReplyState) -> None:
-        """The caller's turn is over: their words join the history and the transcript (once)."""
+        """The caller's turn is over: their words join the history and the transcript, and what the brain
+        worked out for them is kept (once)."""
         turn, state.pending_caller = state.pending_caller, None
         if turn is not None:
             turn.committed = True
             record_caller(self._recorder, turn, agent=self.conversation.agent.name)
             self.conversation.add_caller_text(turn.text)
+        kept, state.on_commit = state.on_commit, []
+        for keep in kept:
+            keep()
 
     def _on_keyed(self, digits: str) -> None:
         if self._ending:
@@ -248,9 +258,8 @@ class SpeechCascade:
         await self._thinker.settle()
         state = self._begin_reply(turn, "reply", gate)
         state.pending_caller = turn
-        # Spoken words join the history once the caller hears the answer (or tools act on them): until then
-        # the caller may go on, and the reply is dropped unheard (TurnTaking). Keyed digits are final.
-        state.utterance.on_first_audio = lambda: self._commit_caller(state)
+        # Spoken words join the history once the caller has heard some of the answer (TurnTaking commits them)
+        # or tools act on them: until then the caller may go on, and the reply is dropped. Keyed digits are final.
         if turn.kind == "dtmf":
             self._commit_caller(state)
         try:
@@ -297,7 +306,8 @@ class SpeechCascade:
     async def _finish_reply(self, state: ReplyState) -> None:
         """Let the reply play out, then record it and carry out what the tools asked for."""
         state.utterance.finish()
-        await self.committed(state)
+        if state.gate is not None and not state.gate.done():
+            await asyncio.shield(state.gate)  # cancelled with the reply if the caller goes on
         assert self._speaker is not None
         await self._speaker.done()
         if state.utterance.interrupted:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -54,7 +55,9 @@ class ReplyState:
     gate: asyncio.Future[None] | None = None
     """Started before the caller's turn was over: resolves when it is (see `Utterance.gate`)."""
     pending_caller: CallerTurn | None = None
-    """The caller's turn, not yet in the history and transcript (they join it once the turn is over)."""
+    """The caller's turn, not yet in the history and transcript (they join it once the turn is committed)."""
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Run when the caller's turn is committed: the brain's state worked out on a copy is kept then."""
     expects: Expectation | None = None
     """What the brain's last round asks the caller for (`ChatDone.expects`), for recognising their answer."""
 

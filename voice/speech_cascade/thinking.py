@@ -1,7 +1,8 @@
 """The cascade's brain/tool loop for one caller turn, and the tool runs it leaves behind when interrupted.
 
-A reply started before the caller's turn was over streams the brain's first round with the caller's words
-appended (not yet in the history); tools wait until the turn is over.
+A reply to a caller turn not yet committed (started early, or not yet heard for long) streams the brain's
+first round with the caller's words appended (not yet in the history), on a copy of the brain's per-call
+state kept only when the turn is committed; tools wait until the turn is over, and commit it.
 
 Clauses are spoken as soon as the brain completes them. Tools run in tasks this object owns, not the reply:
 a barge-in cancels the reply, but a tool that already started completes, its result still lands in the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import logging
 import time
 from typing import Any, Protocol
@@ -43,8 +45,14 @@ class ThinkingHost(Protocol):
         ...
 
     async def committed(self, state: ReplyState) -> None:
-        """Wait until the caller's turn is over (a reply started early), with their words in the history."""
+        """Wait until the caller's turn is over (a reply started early), then commit it: their words in the
+        history (tools are about to act on them)."""
         ...
+
+
+def _replace_contents(target: dict[str, Any], source: dict[str, Any]) -> None:
+    target.clear()
+    target.update(source)
 
 
 class TurnThinker:
@@ -76,12 +84,12 @@ class TurnThinker:
             splitter = ClauseSplitter()
             calls: list[ToolCall] = []
             asked = time.monotonic()
-            # A reply started early may still be dropped (the caller goes on): the brain gets a copy of its
-            # per-call state, kept only once the turn is really over. Otherwise a dropped "yes," would have
-            # used up the pending confirmation before the caller's whole "yes, that's right, go ahead".
+            # A reply to a turn not yet committed may still be dropped (the caller goes on): the brain gets a
+            # copy of its per-call state, kept only once the turn is committed. Otherwise a dropped "yes," would
+            # have used up the pending confirmation before the caller's whole "yes, that's right, go ahead".
             live_scratch = conv.scratch_for_agent()
-            speculative = state.gate is not None and not state.gate.done()
-            scratch = copy.deepcopy(live_scratch) if speculative else live_scratch
+            provisional = state.pending_caller is not None
+            scratch = copy.deepcopy(live_scratch) if provisional else live_scratch
             request = ChatRequest(
                 messages=state.brain_messages(conv.messages()),
                 tools=list(conv.catalog().values()),
@@ -89,6 +97,7 @@ class TurnThinker:
                 agent=agent.name,
                 call_id=conv.call_id,
                 scratch=scratch,
+                today=conv.clock.today(),
             )
             try:
                 async for event in self._llm.stream(request):
@@ -106,10 +115,12 @@ class TurnThinker:
                     state.utterance.add(tail, voice)
             finally:
                 state.llm_ms += before_first_clause(state, asked, time.monotonic())
-            if speculative:
-                await self._host.committed(state)  # cancelled here if the caller goes on: the copy is dropped
-                live_scratch.clear()
-                live_scratch.update(scratch)
+            if provisional:
+                keep = functools.partial(_replace_contents, live_scratch, scratch)
+                if state.pending_caller is None:
+                    keep()  # committed while the brain streamed
+                else:
+                    state.on_commit.append(keep)  # a dropped reply's copy is never kept
             if not calls:
                 if state.held_question is not None:
                     if len(state.utterance.clauses) == state.clauses_at_handoff:

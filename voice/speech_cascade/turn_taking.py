@@ -6,10 +6,12 @@ resume or interrupt the agent, start a reply for a caller turn.
 
 In semantic mode a reply may start early, on a likely end of turn (`TurnLikelyEnded`): recognition is
 finalised and the brain asked while the caller is still quiet, but nothing is played until the turn really
-ends (`TurnEnded` resolves the reply's gate). Until the caller hears some of the reply (or a tool acts on
-their words) it can still be dropped: if the caller goes on, after the pause (`TurnResumed`) or after the
-turn end (`TurnStarted`), the reply is cancelled and its words, recognised or still being recognised, open
-the caller's continued turn: one turn, one reply, nothing lost. Once heard, speech is a barge-in as usual.
+ends (`TurnEnded` resolves the reply's gate). Until the caller has heard `CONTINUE_WITHIN_MS` of the reply
+(or a tool acts on their words) it can still be dropped: if the caller goes on, after the pause
+(`TurnResumed`) or after the turn end (`TurnStarted`), the reply is cancelled (StopAudio if some of it went
+out) and its words, recognised or still being recognised, open the caller's continued turn: one turn, one
+reply, nothing lost ("I need to report an accident. ... I was rear-ended yesterday."). After that the caller's
+turn is committed, and speech is a barge-in as usual.
 
 Latencies measured from the caller's speech use the audio clock, so they do not shrink when our frame
 handling runs behind.
@@ -48,6 +50,12 @@ from voice.transports.cadence import AudioClock
 
 log = logging.getLogger(__name__)
 
+CONTINUE_WITHIN_MS = 300.0
+"""How much of a reply's audio may have gone out (on the caller's audio clock) when their speech is detected
+for it to go on with their turn rather than barge in: speech starts about 60-100 ms before the VAD reports it,
+so the caller had heard at most ~200-250 ms, under a speaking reaction time: they were not answering it. Then
+the caller's turn is committed (history, transcript, the brain's state)."""
+
 
 class TurnHost(Protocol):
     """What turn-taking needs from its cascade."""
@@ -71,12 +79,16 @@ class TurnHost(Protocol):
         """Start the reply to a caller turn (held until `gate` resolves, if given); False if none can start."""
         ...
 
-    def reply_heard(self) -> bool:
-        """Some of the reply in progress has gone out to the caller."""
+    def reply_audible_since(self) -> float | None:
+        """Monotonic time the first audio of the reply in progress went out (None: nothing yet)."""
+        ...
+
+    def commit_answered_turn(self) -> None:
+        """The caller's turn that the reply in progress answers is over for good: into history and transcript."""
         ...
 
     async def drop_reply(self) -> None:
-        """Cancel the reply in progress, unheard."""
+        """Cancel the reply in progress (StopAudio if some of it went out); the caller's turn goes on."""
         ...
 
 
@@ -113,12 +125,10 @@ class TurnTaking:
 
     @property
     def droppable(self) -> bool:
-        """The reply in progress answers a caller turn and nothing of it has been heard or done: if the caller
-        speaks now, they are going on with that turn."""
+        """The reply in progress answers a caller turn that is not committed (no tool acted on it, the caller
+        has heard under `CONTINUE_WITHIN_MS` of it): if the caller speaks now, they go on with that turn."""
         turn = self._answering
-        if turn is None or turn.committed or not self._host.replying():
-            return False
-        return self._early is not None or not self._host.reply_heard()
+        return turn is not None and not turn.committed and self._host.replying()
 
     @property
     def agent_active(self) -> bool:
@@ -127,6 +137,9 @@ class TurnTaking:
     async def on_audio(self, pcm: bytes, probabilities: Sequence[float]) -> None:
         self._audio_s += len(pcm) / (2 * self._sample_rate)  # PCM16 mono
         self._audio_clock.observe(self._audio_s, time.monotonic())
+        answering = self._answering
+        if answering is not None and not answering.committed:  # before this frame's speech is looked at
+            self._commit_once_heard()
         self._listener.hear(pcm)
         self.judge.hear(pcm)
         tracker = self.tracker
@@ -148,6 +161,15 @@ class TurnTaking:
         if tracker.pause_pending:  # a long enough pause ends the turn on this frame, not on a later window
             for event in tracker.advance(round(self._audio_s * 1000), agent_active=self.agent_active):
                 await self._on_event(event)
+
+    def _commit_once_heard(self) -> None:
+        """Commit the answered turn once `CONTINUE_WITHIN_MS` of its reply has gone out. Judged by when this
+        frame is handled, not on the audio clock: a transport that sends nothing while the caller is quiet
+        would make the audio clock read early, and a reply heard for seconds be dropped as unheard. A loop
+        running behind only shortens the window (more barge-ins, never a wrongful drop)."""
+        since = self._host.reply_audible_since()
+        if since is not None and (time.monotonic() - since) * 1000 >= CONTINUE_WITHIN_MS:
+            self._host.commit_answered_turn()
 
     async def _on_event(self, event: TurnEvent) -> None:
         self._host.caller_acted()
@@ -227,7 +249,8 @@ class TurnTaking:
             self._listener.turn_started(resumed=True)
 
     async def drop_unheard(self) -> bool:
-        """The caller went on (or keyed): cancel the unheard reply; its words open the caller's next turn."""
+        """The caller went on (or keyed): cancel the reply they have not (really) heard; its words open the
+        caller's next turn."""
         if not self.droppable or self._answering is None:
             return False
         turn, self._answering = self._answering, None

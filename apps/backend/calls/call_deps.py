@@ -173,6 +173,7 @@ class CallDepsBuilder:
             agent=start_agent(snapshot, record),
             context={"caller_display_name": record.caller_display_name, "caller": record.caller},
             redis=self.redis,
+            clock=self.settings.business_clock,
         )
         if saved is not None:
             conversation.restore(saved)

@@ -89,6 +89,7 @@ async def run_relay(
             agent=start_agent(snapshot, record),
             context={"caller_display_name": record.caller_display_name, "caller": record.caller},
             redis=calls.store.redis,
+            clock=runtime.settings.business_clock,
         )
         recorder = TurnRecorder(
             conversation,

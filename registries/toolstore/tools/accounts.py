@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -152,7 +151,7 @@ async def transfer_between_accounts(
     source = await _own_account(ctx, from_account)
     target = await _own_account(ctx, to_account)
     outcome = await bank.transfer(
-        ctx.redis, call_id=ctx.call_id, source=source, target=target, amount_cents=cents, now=datetime.now()
+        ctx.redis, call_id=ctx.call_id, source=source, target=target, amount_cents=cents, now=ctx.clock.now()
     )
     if outcome.status == "insufficient":
         raise ToolError(

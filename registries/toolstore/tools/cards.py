@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any, Literal
 
 from registries.toolstore import ToolContext, ToolError, tool
@@ -114,11 +113,13 @@ async def order_replacement_card(
             f"Before I order a replacement I need to lock the card ending in {spell(card.last4)}. "
             "Was it lost, stolen or damaged?"
         )
-    order, created = await bank.order_replacement(ctx.redis, card, expedited=expedited, today=date.today())
+    order, created = await bank.order_replacement(
+        ctx.redis, card, expedited=expedited, today=ctx.clock.today()
+    )
     return {
         "card_last4_spoken": spell(card.last4),
         "expedited": order.expedited,
-        "arrival_text": spoken_date(order.arrives_by),
+        "arrival_text": spoken_date(order.arrives_by, today=ctx.clock.today()),
         "already_ordered": not created,
     }
 
@@ -188,7 +189,7 @@ async def dispute_charge(
         options = listing([describe_transaction(t) for t in found[:4]])
         raise ToolError(f"I found {len(found)} matching charges: {options}. Which one is it?")
     txn = found[0]
-    dispute, created = await bank.open_dispute(ctx.redis, customer_id, txn, reason, today=date.today())
+    dispute, created = await bank.open_dispute(ctx.redis, customer_id, txn, reason, today=ctx.clock.today())
     log.info("dispute opened", extra={"call_id": ctx.call_id, "dispute_id": dispute.id, "new": created})
     return {
         **transaction_summary(txn),

@@ -63,14 +63,19 @@ async def file_claim(
     """
     policy = await known_policy(ctx, policy_number)
     when = as_date(incident_date, what="date")
-    if when > date.today():
+    today = ctx.clock.today()
+    if when > today:
         raise ToolError("That date is in the future. What day did it happen?")
     if not policy.effective_on <= when <= policy.expires_on or (
         policy.status != "active" and when > policy.expires_on
     ):
+        start, end = (
+            spoken_date(policy.effective_on, today=today),
+            spoken_date(policy.expires_on, today=today),
+        )
         raise ToolError(
-            f"Policy {spell(policy.number)} wasn't active on {spoken_date(when)}. "
-            f"It covers {spoken_date(policy.effective_on)} to {spoken_date(policy.expires_on)}."
+            f"Policy {spell(policy.number)} wasn't active on {spoken_date(when, today=today)}. "
+            f"It covers {start} to {end}."
         )
     if policy.kind not in _ALLOWED_KINDS.get(incident_type, {policy.kind}):
         raise ToolError(
@@ -86,7 +91,7 @@ async def file_claim(
         incident_date=when,
         location=location,
         description=description,
-        today=date.today(),
+        today=today,
     )
     ctx.session["claim_number"] = claim.number
     filed = [str(n) for n in ctx.session.get(FILED_THIS_CALL, ()) if n != claim.number]
@@ -97,7 +102,7 @@ async def file_claim(
         "claim_number_spoken": spell(claim.number),
         "policy_number": policy.number,
         "incident_type": claim.incident_type,
-        "incident_date_text": spoken_date(claim.incident_date),
+        "incident_date_text": spoken_date(claim.incident_date, today=today),
         "next_step": claim.next_step,
         "already_filed": not created,
     }
@@ -138,20 +143,22 @@ async def correct_claim(
     if claim is None:
         raise ToolError("I couldn't find that claim. Could you read the number to me again?")
     when = as_date(incident_date, what="date") if incident_date is not None else None
-    if when is not None and when > date.today():
+    today = ctx.clock.today()
+    if when is not None and when > today:
         raise ToolError("That date is in the future. What day did it happen?")
     if when is not None:
         policy = await known_policy(ctx, claim.policy_number)
         if not policy.effective_on <= when <= policy.expires_on:
             raise ToolError(
-                f"Policy {spell(policy.number)} wasn't active on {spoken_date(when)}, so the claim keeps its day."
+                f"Policy {spell(policy.number)} wasn't active on {spoken_date(when, today=today)}, "
+                "so the claim keeps its day."
             )
     corrected = await insurance.correct_claim(ctx.redis, claim, incident_date=when, location=location)
     log.info("claim corrected", extra={"call_id": ctx.call_id, "claim_number": corrected.number})
     return {
         "claim_number": corrected.number,
         "claim_number_spoken": spell(corrected.number),
-        "incident_date_text": spoken_date(corrected.incident_date),
+        "incident_date_text": spoken_date(corrected.incident_date, today=today),
         "location": location.strip() if location and location.strip() else None,
         "next_step": corrected.next_step,
     }
@@ -192,7 +199,7 @@ async def get_claim_status(ctx: ToolContext, claim_number: str) -> dict[str, Any
         "status": claim.status,
         "status_text": _STATUS_TEXT[claim.status],
         "incident_type": claim.incident_type,
-        "filed_text": spoken_date(claim.filed_on),
+        "filed_text": spoken_date(claim.filed_on, today=ctx.clock.today()),
         "adjuster": claim.adjuster,
         "paid_text": money(claim.paid_cents) if claim.paid_cents else None,
         "next_step": claim.next_step,

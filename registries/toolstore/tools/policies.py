@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from registries.toolstore import ToolContext, tool
@@ -38,7 +37,7 @@ async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
         policy_number: The policy number as the caller read it, two letters and six digits, like AU-482913.
     """
     policy = await known_policy(ctx, policy_number)
-    active = policy.status == "active" and policy.effective_on <= date.today() <= policy.expires_on
+    active = policy.status == "active" and policy.effective_on <= ctx.clock.today() <= policy.expires_on
     return {
         "policy_number": policy.number,
         "policy_number_spoken": spell(policy.number),
@@ -46,7 +45,7 @@ async def lookup_policy(ctx: ToolContext, policy_number: str) -> dict[str, Any]:
         "holder_first_name": policy.holder_name.split()[0],
         "insured_item": policy.insured_item,
         "active": active,
-        "expires_text": spoken_date(policy.expires_on),
+        "expires_text": spoken_date(policy.expires_on, today=ctx.clock.today()),
         "coverages": [c.type for c in policy.coverages],
     }
 

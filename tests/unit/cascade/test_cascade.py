@@ -168,7 +168,7 @@ async def test_a_backchannel_does_not_interrupt() -> None:
         await h.idle()
         h.tts.bytes_per_word = 32 * 150  # 1.2 s of reply, so most of it is still to come at the "uh-huh"
         await h.say()
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)  # past the reply's first CONTINUE_WITHIN_MS: speech now is over the agent
         stops = h.sink.stops
         await h.windows(SPEECH, 6)  # ~190 ms "uh-huh"
         # The agent went quiet at once (StopAudio), keeping the rest of what it was saying ...

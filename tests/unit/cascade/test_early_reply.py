@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.unit.cascade.fakes import ScriptedBrain, WholeTurnStt
 from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
+from voice.speech_cascade.turn_taking import CONTINUE_WITHIN_MS
 from voice.llm.base import ChatRequest
 
 SEMANTIC = {"turn_end_mode": "semantic", "turn_end_min_silence_ms": 200, "turn_end_speculate_ms": 96}
@@ -164,9 +165,58 @@ async def test_going_on_after_the_turn_end_but_before_hearing_the_reply_is_the_s
     assert len(h.brain.requests) == 1
 
 
+async def test_going_on_in_the_first_moments_of_a_heard_reply_is_the_same_turn() -> None:
+    """The reply had started playing (the turn end came in the caller's pause between two sentences) and the
+    caller began their second sentence before they could have been answering it: the reply is stopped
+    (StopAudio), one caller turn holds both sentences, the brain answers them together, and what the brain
+    worked out for the dropped reply is not kept."""
+    brain = CountingBrain([["One. Two. Three. Four. Five. Six. Seven. Eight."], ["Sorry to hear that."]])
+    stt = ["i need to report an accident", "i was rear ended"]
+    async with Harness(stt, [], **SEMANTIC) as h:
+        h.cascade._thinker._llm = brain
+        await h.idle()
+        greeted = h.sink.frames
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 25)
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if h.sink.frames > greeted:
+                break
+        assert h.sink.frames > greeted  # the reply is going out
+        assert callers(h) == []  # the caller's turn is not committed yet
+        await h.windows(SPEECH, 12)  # "I was rear ended ...", well inside the first CONTINUE_WITHIN_MS
+        await h.windows(SILENCE, 25)
+        await h.idle()
+    assert h.sink.stops == 1  # the reply was audible: cut with StopAudio
+    assert callers(h) == ["i need to report an accident i was rear ended"]
+    assert user_messages(h) == ["i need to report an accident i was rear ended"]
+    assert [t.text for t in h.agent_turns() if t.kind == "reply"] == ["Sorry to hear that."]
+    assert brain.seen == [0, 0]  # the dropped reply's count was never kept
+
+
+async def test_a_turn_is_committed_once_its_reply_has_been_heard_for_the_limit() -> None:
+    brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."]]
+    async with Harness(["what is my balance"], brain, **SEMANTIC) as h:
+        h.tts.bytes_per_word = 32 * 150  # long enough to still be playing after the limit
+        await h.idle()
+        greeted = h.sink.frames
+        await h.windows(SPEECH, 20)
+        await h.windows(SILENCE, 25)
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if h.sink.frames > greeted:
+                break
+        assert callers(h) == []
+        await asyncio.sleep(CONTINUE_WITHIN_MS / 1000 + 0.05)
+        await h.windows(SILENCE, 1, pace=0.0)  # the next inbound frame commits it
+        assert callers(h) == ["what is my balance"] and h.cascade.replying()
+        await h.idle()
+
+
 async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
     brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."], ["Okay."]]
     async with Harness(["what is my balance", "stop"], brain, **SEMANTIC) as h:
+        h.tts.bytes_per_word = 32 * 150  # long enough to still be playing after the continuation limit
         await h.idle()
         greeted = h.sink.frames
         await h.windows(SPEECH, 20)
@@ -176,6 +226,7 @@ async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
             if h.sink.frames > greeted:
                 break
         assert h.sink.frames > greeted  # the caller is hearing the reply
+        await asyncio.sleep(CONTINUE_WITHIN_MS / 1000 + 0.05)  # ... for longer than a continuation may
         await h.windows(SPEECH, 15, pace=0.01)  # talk over the reply the caller is hearing
         await h.windows(SILENCE, 25)
         await h.idle()

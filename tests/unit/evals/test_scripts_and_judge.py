@@ -18,9 +18,10 @@ from voice.transcript import CallOutcome, CallTranscript, ToolCallRecord, Transc
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _suite(tmp_path: Path, body: str) -> Path:
+def _suite(tmp_path: Path, body: str, *, placed_on: str | None = "2026-12-06") -> Path:
+    """`body` written as a suite file, with the day its calls are placed on appended as a top-level key."""
     path = tmp_path / "mine.yaml"
-    path.write_text(body)
+    path.write_text(body if placed_on is None else f"{body}placed_on: {placed_on}\n")
     return path
 
 
@@ -38,6 +39,17 @@ def test_a_bad_field_is_reported_with_its_file_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(SuiteError, match=r"mine\.yaml:5: calls\.0\.turns\.0: .*exactly one of"):
         load_suite(path)
+
+
+def test_a_suite_must_say_the_day_its_calls_are_placed_on(tmp_path: Path) -> None:
+    """Its "yesterday" and "by December 8th" only hold on one day: without it the runners could not pin the
+    service's date, and the suite would pass or fail with the calendar."""
+    body = "scenario: banking\ncalls:\n  - id: one\n    turns:\n      - say: hi\n    expect: {}\n"
+    with pytest.raises(SuiteError, match=r"mine\.yaml: placed_on: Field required"):
+        load_suite(_suite(tmp_path, body, placed_on=None))
+    with pytest.raises(SuiteError, match=r"mine\.yaml:7: placed_on: .*valid date"):
+        load_suite(_suite(tmp_path, body, placed_on="next tuesday"))
+    assert str(load_suite(_suite(tmp_path, body)).placed_on) == "2026-12-06"
 
 
 def test_unknown_suite_names_the_known_ones() -> None:
@@ -220,7 +232,12 @@ def test_audio_calls_run_in_waves_that_mix_scenarios() -> None:
             for i in range(count)
         ]
         made = Suite.model_validate(
-            {"suite": scenario, "scenario": scenario, "calls": [c.model_dump() for c in calls]}
+            {
+                "suite": scenario,
+                "scenario": scenario,
+                "placed_on": "2026-12-06",
+                "calls": [c.model_dump() for c in calls],
+            }
         )
         return [(made, c, "espeak-us") for c in made.calls]
 

@@ -30,7 +30,8 @@ class LocalBrain:
     """The default `ChatModel` when no Azure OpenAI settings are configured.
 
     `router` defaults to an `IntentRouter` on the process-wide MiniLM encoder (loaded on first use, in a
-    worker thread); `today` is injectable so relative dates ("last tuesday") are testable.
+    worker thread); relative dates ("last tuesday") resolve against the request's `today` (the call's business
+    date), else against `today()`.
     """
 
     name = "local-brain"
@@ -55,12 +56,13 @@ class LocalBrain:
         # Its `Usage` event counts words, not tokens: the ledger gets the request only.
         report(self.name, "local", UsageAmounts(requests=1), agent=request.agent)
         conversation = read_conversation(request.messages)
-        decision = decide_intake(request.tools, conversation, request.scratch, self._today())
+        today = request.today or self._today()
+        decision = decide_intake(request.tools, conversation, request.scratch, today)
         expects: Expectation | None = None
         if decision is None:  # no intake form open: route the turn
             state = DialogState.load(request.scratch)
             tools = without_intake(request.tools)
-            turn = Turn(self._router, tools, conversation, state, self._today(), request.agent)
+            turn = Turn(self._router, tools, conversation, state, today, request.agent)
             decision = await turn.decide()
             state.save(request.scratch)
             expects = pending_expectation(state, turn.tools)

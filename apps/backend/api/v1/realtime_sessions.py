@@ -16,6 +16,7 @@ from apps.backend.api.deps import AdminDep, RuntimeDep
 from apps.realtime_server.protocol import FunctionTool, RealtimeSessionConfig, TurnDetection
 from registries.snapshot import RegistrySnapshot
 from registries.templates import render_prompt
+from registries.toolstore.clock import BusinessClock
 
 router = APIRouter(tags=["realtime"], dependencies=[AdminDep])
 
@@ -42,8 +43,10 @@ class MintResponse(BaseModel):
     session: dict[str, Any]
 
 
-def agent_session(snapshot: RegistrySnapshot, agent_name: str, scenario_name: str) -> RealtimeSessionConfig:
-    """The realtime session an agent of a scenario starts with."""
+def agent_session(
+    snapshot: RegistrySnapshot, agent_name: str, scenario_name: str, clock: BusinessClock
+) -> RealtimeSessionConfig:
+    """The realtime session an agent of a scenario starts with (its prompt ends with today's date)."""
     agent = snapshot.agents[agent_name]
     scenario = snapshot.scenarios[scenario_name]
     tools = [
@@ -52,7 +55,7 @@ def agent_session(snapshot: RegistrySnapshot, agent_name: str, scenario_name: st
     ]
     detection = agent.voicelive.turn_detection
     return RealtimeSessionConfig(
-        instructions=render_prompt(agent, {}, scenario),
+        instructions=clock.with_prompt_line(render_prompt(agent, {}, scenario)),
         voice=agent.voicelive.voice or agent.voice.name,
         tools=tools,
         turn_detection=TurnDetection(**detection.model_dump()) if detection is not None else TurnDetection(),
@@ -89,7 +92,8 @@ def _resolve(snapshot: RegistrySnapshot, body: MintRequest, default_scenario: st
 async def mint_realtime_session(body: MintRequest, runtime: RuntimeDep) -> MintResponse:
     snapshot = runtime.registry.current
     target = _resolve(snapshot, body, runtime.settings.default_scenario)
-    session = agent_session(snapshot, *target) if target is not None else RealtimeSessionConfig()
+    clock = runtime.settings.business_clock
+    session = agent_session(snapshot, *target, clock) if target is not None else RealtimeSessionConfig()
     if body.voice is not None:
         session = session.model_copy(update={"voice": body.voice})
     value, expires_at = runtime.realtime.secrets.issue(body.ttl_seconds, session)
