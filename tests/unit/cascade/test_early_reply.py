@@ -10,8 +10,8 @@ from typing import Any
 
 from tests.unit.cascade.fakes import ScriptedBrain, WholeTurnStt
 from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
-from voice.speech_cascade.turn_taking import CONTINUE_WITHIN_MS
 from voice.llm.base import ChatRequest
+from voice.speech_cascade.turn_taking import CONTINUE_WITHIN_MS
 
 SEMANTIC = {"turn_end_mode": "semantic", "turn_end_min_silence_ms": 200, "turn_end_speculate_ms": 96}
 
