@@ -165,6 +165,19 @@ async def test_going_on_after_the_turn_end_but_before_hearing_the_reply_is_the_s
     assert len(h.brain.requests) == 1
 
 
+async def speak_until_the_reply_starts(h: Harness) -> None:
+    """After the greeting: a caller turn, then the pause that ends it, until the reply's first audio goes out."""
+    await h.idle()
+    greeted = h.sink.frames
+    await h.windows(SPEECH, 20)
+    await h.windows(SILENCE, 25)
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        if h.sink.frames > greeted:
+            return
+    raise AssertionError("the reply never started")
+
+
 async def test_going_on_in_the_first_moments_of_a_heard_reply_is_the_same_turn() -> None:
     """The reply had started playing (the turn end came in the caller's pause between two sentences) and the
     caller began their second sentence before they could have been answering it: the reply is stopped
@@ -174,15 +187,7 @@ async def test_going_on_in_the_first_moments_of_a_heard_reply_is_the_same_turn()
     stt = ["i need to report an accident", "i was rear ended"]
     async with Harness(stt, [], **SEMANTIC) as h:
         h.cascade._thinker._llm = brain
-        await h.idle()
-        greeted = h.sink.frames
-        await h.windows(SPEECH, 20)
-        await h.windows(SILENCE, 25)
-        for _ in range(100):
-            await asyncio.sleep(0.005)
-            if h.sink.frames > greeted:
-                break
-        assert h.sink.frames > greeted  # the reply is going out
+        await speak_until_the_reply_starts(h)
         assert callers(h) == []  # the caller's turn is not committed yet
         await h.windows(SPEECH, 12)  # "I was rear ended ...", well inside the first CONTINUE_WITHIN_MS
         await h.windows(SILENCE, 25)
@@ -198,14 +203,7 @@ async def test_a_turn_is_committed_once_its_reply_has_been_heard_for_the_limit()
     brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."]]
     async with Harness(["what is my balance"], brain, **SEMANTIC) as h:
         h.tts.bytes_per_word = 32 * 150  # long enough to still be playing after the limit
-        await h.idle()
-        greeted = h.sink.frames
-        await h.windows(SPEECH, 20)
-        await h.windows(SILENCE, 25)
-        for _ in range(100):
-            await asyncio.sleep(0.005)
-            if h.sink.frames > greeted:
-                break
+        await speak_until_the_reply_starts(h)
         assert callers(h) == []
         await asyncio.sleep(CONTINUE_WITHIN_MS / 1000 + 0.05)
         await h.windows(SILENCE, 1, pace=0.0)  # the next inbound frame commits it
@@ -217,16 +215,8 @@ async def test_once_the_reply_is_heard_the_caller_barges_in_as_usual() -> None:
     brain = [["One. Two. Three. Four. Five. Six. Seven. Eight."], ["Okay."]]
     async with Harness(["what is my balance", "stop"], brain, **SEMANTIC) as h:
         h.tts.bytes_per_word = 32 * 150  # long enough to still be playing after the continuation limit
-        await h.idle()
-        greeted = h.sink.frames
-        await h.windows(SPEECH, 20)
-        await h.windows(SILENCE, 25)
-        for _ in range(100):
-            await asyncio.sleep(0.005)
-            if h.sink.frames > greeted:
-                break
-        assert h.sink.frames > greeted  # the caller is hearing the reply
-        await asyncio.sleep(CONTINUE_WITHIN_MS / 1000 + 0.05)  # ... for longer than a continuation may
+        await speak_until_the_reply_starts(h)
+        await asyncio.sleep(CONTINUE_WITHIN_MS / 1000 + 0.05)  # heard for longer than a continuation may be
         await h.windows(SPEECH, 15, pace=0.01)  # talk over the reply the caller is hearing
         await h.windows(SILENCE, 25)
         await h.idle()
