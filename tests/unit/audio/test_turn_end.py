@@ -142,7 +142,9 @@ async def test_an_early_recognitions_final_text_is_read_for_the_end_of_turn() ->
     from tests.unit.cascade.fakes import ScriptedStt
     from voice.speech_cascade.listening import CallerListener
 
-    listener = CallerListener(ScriptedStt(["the last four of my account are four eight two one"]), call_id="c")
+    listener = CallerListener(
+        ScriptedStt(["the last four of my account are four eight two one"]), call_id="c"
+    )
     await listener.open(sample_rate=16000, languages=["en-US"])
     listener.turn_started()
     listener._on_partial("the last four of my account are four eight two")
