@@ -200,6 +200,7 @@ locals {
     local.app_env_base,
     local.entra ? local.app_env_entra : {},
     var.transfer_target_number != "" ? { TRANSFER_TARGET_NUMBER = var.transfer_target_number } : {},
+    var.business_timezone != "" ? { BUSINESS_TIMEZONE = var.business_timezone } : {},
     var.scenario_numbers != "" ? { SCENARIO_NUMBERS = jsonencode(local.scenario_numbers) } : {},
   )
   # "+14255550100=banking,+14255550101=insurance" -> {"+14255550100": "banking", ...} (variables.tf says why).

@@ -141,6 +141,12 @@ variable "transfer_target_number" {
   default     = ""
 }
 
+variable "business_timezone" {
+  description = "Optional IANA time zone of the contact center (BUSINESS_TIMEZONE, e.g. America/New_York): the day tools file claims on and agents turn \"yesterday\" into. Empty: the container's zone (UTC)."
+  type        = string
+  default     = ""
+}
+
 variable "scenario_numbers" {
   description = "Optional, once numbers are bought: dialed number -> scenario as `+E164=scenario` pairs separated by commas (the app gets them as SCENARIO_NUMBERS JSON; no quotes here, so azd can substitute it into main.tfvars.json: `azd env set SCENARIO_NUMBERS +14255550100=banking`, then `azd provision`). Empty: the scenarios' own phone_numbers, else DEFAULT_SCENARIO."
   type        = string

@@ -33,6 +33,7 @@ DEFAULT_IN_AZURE = {
     "TURN_END_SPECULATE_MS": "default",
     "TURN_END_MIN_SILENCE_MS": "default",
     "TURN_END_MODE": "default (semantic)",
+    "BUSINESS_DATE": "default (unpinned: the real date; pinning is for demos and evals)",
     "MEDIA_WEBSOCKET": "default (direct)",
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
@@ -101,7 +102,7 @@ DEFAULT_IN_AZURE = {
 }
 # Set by the container_app module itself (the app's own URL) or only when its variable is given.
 SET_BY_MODULE = {"PUBLIC_BASE_URL"}
-OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER", "SCENARIO_NUMBERS"}
+OPTIONAL_VARIABLES = {"TRANSFER_TARGET_NUMBER", "SCENARIO_NUMBERS", "BUSINESS_TIMEZONE"}
 # Expressions that hold key material: none may feed a plain env value.
 SECRET_SOURCES = re.compile(
     r"random_password\.|primary_key|access_key|connection_string|module\.redis\.url|local\.secret_values"
