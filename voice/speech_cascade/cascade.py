@@ -180,9 +180,8 @@ class SpeechCascade:
 
     async def drop_reply(self) -> None:
         if self._speaker is not None:
-            await (
-                self._speaker.interrupt()
-            )  # StopAudio first if some of it went out; else only the worker stops
+            # StopAudio first if some of it went out; otherwise only the synthesis worker stops.
+            await self._speaker.interrupt()
         reply, self._reply = self._reply, None
         if reply is not None and not reply.done():
             reply.cancel()

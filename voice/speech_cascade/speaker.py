@@ -55,7 +55,6 @@ class Utterance:
     _finished: bool = False
     on_text: Callable[[str], None] | None = None
     """Told the whole text so far each time a clause is added (live partial transcripts)."""
-    on_first_audio: Callable[[], None] | None = None
     """Told once, when the first audio goes to the caller."""
     gate: asyncio.Future[None] | None = None
     """A reply started before the caller's turn was over: synthesised, but nothing reaches the caller until
@@ -211,10 +210,7 @@ class AgentSpeaker:
                     utterance.first_chunk_at = time.monotonic()
                 if utterance.gate is not None and not utterance.gate.done():
                     await asyncio.shield(utterance.gate)  # the reply's owner resolves or drops it
-                first = utterance.first_audio_at is None
-                if first:
+                if utterance.first_audio_at is None:
                     utterance.first_audio_at = time.monotonic()
                 utterance._enqueued += len(chunk)
                 self._playout.enqueue(chunk)
-                if first and utterance.on_first_audio is not None:
-                    utterance.on_first_audio()  # after the audio is on its way: bookkeeping never delays it
