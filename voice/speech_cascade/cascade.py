@@ -305,8 +305,7 @@ class SpeechCascade:
     async def _finish_reply(self, state: ReplyState) -> None:
         """Let the reply play out, then record it and carry out what the tools asked for."""
         state.utterance.finish()
-        if state.gate is not None and not state.gate.done():
-            await asyncio.shield(state.gate)  # cancelled with the reply if the caller goes on
+        await _turn_over(state)
         assert self._speaker is not None
         await self._speaker.done()
         if state.utterance.interrupted:
@@ -336,8 +335,7 @@ class SpeechCascade:
 
     # --- what the thinker asks of the cascade (ThinkingHost) ---------------------------------------
     async def committed(self, state: ReplyState) -> None:
-        if state.gate is not None and not state.gate.done():
-            await asyncio.shield(state.gate)  # cancelled with the reply if the caller goes on
+        await _turn_over(state)
         self._commit_caller(state)
 
     def speaker_busy(self, state: ReplyState) -> bool:
@@ -397,3 +395,9 @@ class SpeechCascade:
         self._start_reply(work)
         if self._reply is not None:
             await asyncio.wait({self._reply})
+
+
+async def _turn_over(state: ReplyState) -> None:
+    """Wait until the caller's turn that `state` answers is over (a reply started early waits for its gate)."""
+    if state.gate is not None and not state.gate.done():
+        await asyncio.shield(state.gate)  # cancelled with the reply if the caller goes on
