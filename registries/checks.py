@@ -106,6 +106,7 @@ def _check_edges(
     tools: Mapping[str, ToolSpec],
     broken: set[str],
     owners: dict[str, tuple[str, str]],
+    value_lists: _ValueLists,
 ) -> list[tuple[HandoffEdge, ToolSpec]]:
     """Validate the handoff edges; return each (edge with its tool name resolved, generated tool)."""
     edges: list[tuple[HandoffEdge, ToolSpec]] = []
@@ -137,8 +138,7 @@ def _check_edges(
             type=edge.type,
             share_context=edge.share_context,
             routing_values=_values_only_there(
-                agents,
-                tools,
+                value_lists,
                 edge.from_agent,
                 edge.to,
                 tuple(
@@ -193,22 +193,32 @@ def _enum_value_lists(agent: Loaded | None, tools: Mapping[str, ToolSpec]) -> li
     return lists
 
 
+class _ValueLists:
+    """Each agent's enum value lists, worked out once per registry load: every handoff edge asks for its source,
+    target and siblings' lists, so a registry of 100 agents asked over a thousand times (most of a load's time)."""
+
+    def __init__(self, agents: Mapping[str, Loaded], tools: Mapping[str, ToolSpec]) -> None:
+        self._agents = agents
+        self._tools = tools
+        self._lists: dict[str, list[tuple[str, ...]]] = {}
+
+    def of(self, agent: str) -> list[tuple[str, ...]]:
+        lists = self._lists.get(agent)
+        if lists is None:
+            lists = self._lists[agent] = _enum_value_lists(self._agents.get(agent), self._tools)
+        return lists
+
+
 def _values_only_there(
-    agents: Mapping[str, Loaded],
-    tools: Mapping[str, ToolSpec],
-    source: str,
-    target: str,
-    siblings: tuple[str, ...] = (),
+    value_lists: _ValueLists, source: str, target: str, siblings: tuple[str, ...] = ()
 ) -> tuple[tuple[str, ...], ...]:
     """The target agent's enum value lists, less the values the source agent's own tools already take and those
     another agent the source hands off to (`siblings`) takes too ("lost" is a lock reason at fraud and at card
     services: it says nothing about which of them the caller wants)."""
-    own = {v for values in _enum_value_lists(agents.get(source), tools) for v in values}
+    own = {v for values in value_lists.of(source) for v in values}
     for sibling in siblings:
-        own |= {v for values in _enum_value_lists(agents.get(sibling), tools) for v in values}
-    lists = [
-        tuple(v for v in values if v not in own) for values in _enum_value_lists(agents.get(target), tools)
-    ]
+        own |= {v for values in value_lists.of(sibling) for v in values}
+    lists = [tuple(v for v in values if v not in own) for values in value_lists.of(target)]
     return tuple(dict.fromkeys(values for values in lists if values))
 
 
@@ -246,6 +256,7 @@ def check_scenarios(
     graph = Graph(scenarios={}, handoff_tools={}, agent_tools={})
     owners: dict[str, tuple[str, str]] = {}  # handoff tool -> (target agent, where first defined)
     numbers: dict[str, str] = {}  # phone number -> "scenario 'x' (file:line)"
+    value_lists = _ValueLists(agents, tools)
     for loaded in scenarios.values():
         scenario: ScenarioSpec = loaded.spec
         report = _Report(loaded, issues)
@@ -254,7 +265,7 @@ def check_scenarios(
                 report.add(("agents", index), f"agent {name!r} is listed twice")
             else:
                 _check_member(name, ("agents", index), report, agents, broken)
-        edges = _check_edges(report, agents, tools, broken, owners)
+        edges = _check_edges(report, agents, tools, broken, owners, value_lists)
         _check_reachable(report, edges, agents)
         for index, number in enumerate(scenario.phone_numbers):
             here = f"scenario {scenario.name!r} ({report.where(('phone_numbers', index))})"
