@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from voice.errors import ProviderError
 from voice.expectation import Expectation
+from voice.speech_cascade.identifier_progress import Progress, number_progress
 from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete, sounds_unfinished
 from voice.stt.base import (
     ContinuableSession,
@@ -27,6 +28,7 @@ from voice.stt.base import (
     SttConfig,
     SttSession,
 )
+from voice.stt.digit_choice import DigitHints, digit_hints
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,22 @@ class Heard:
 @dataclass(frozen=True, slots=True)
 class _Reading:
     words: str
+    expecting: Expectation | None
     unfinished: bool
     clearly_unfinished: bool
     complete: bool
 
     @classmethod
-    def of(cls, words: str) -> _Reading:
-        return cls(words, sounds_unfinished(words), sounds_clearly_unfinished(words), sounds_complete(words))
+    def of(
+        cls, words: str, expecting: Expectation | None = None, hints: DigitHints | None = None
+    ) -> _Reading:
+        progress = number_progress(words, expecting, hints)
+        # "A U one one eight eight" of a six-digit policy number: the caller has more to read
+        if progress is Progress.READING:
+            return cls(words, expecting, True, True, False)
+        unfinished = sounds_unfinished(words)
+        complete = sounds_complete(words) or (progress is Progress.COMPLETE and not unfinished)
+        return cls(words, expecting, unfinished, sounds_clearly_unfinished(words), complete)
 
 
 def describe(exc: BaseException) -> str:
@@ -88,6 +99,7 @@ class CallerListener:
         self._before = ""  # words of the turn before a pause whose recognition was finalised
         self._reading = _Reading.of("")
         self._expecting: Expectation | None = None
+        self._digit_hints = digit_hints(self._phrases)  # the scenario's identifier lengths ("AU" + 6 digits)
 
     def _on_partial(self, text: str) -> None:
         # Partials come a little after the audio they recognise, so they are kept after the caller's turn
@@ -117,12 +129,12 @@ class CallerListener:
         return self._read().complete
 
     def _read(self) -> _Reading:
-        """How the turn's words read, worked out again only when they changed (the turn-taking asks at every
-        window and frame of a pause)."""
+        """How the turn's words read (with the number the agent asked for), worked out again only when they or
+        the expectation changed (the turn-taking asks at every window and frame of a pause)."""
         words = self.turn_words
         reading = self._reading
-        if reading.words != words:
-            reading = self._reading = _Reading.of(words)
+        if reading.words != words or reading.expecting != self._expecting:
+            reading = self._reading = _Reading.of(words, self._expecting, self._digit_hints)
         return reading
 
     def carry_text(self, text: str) -> None:
