@@ -33,6 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     settings = report.settings
 
+    from apps.backend.early_models import start_early_model_loads
+
+    start_early_model_loads(settings)  # beside the app's imports below, on the other core
     from apps.backend.app import create_app
     from apps.backend.logging_setup import configure_logging
 
