@@ -27,7 +27,7 @@ from voice.speech_cascade.providers import CascadeProviders
 from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply, reply_draft
 from voice.speech_cascade.speaker import AgentSpeaker
 from voice.speech_cascade.thinking import TurnThinker
-from voice.speech_cascade.turn_taking import TurnTaking, quiet_long_enough_to_act
+from voice.speech_cascade.turn_taking import TurnTaking
 from voice.transcript import TurnKind
 from voice.transports.playout import PacedPlayout
 
@@ -336,7 +336,7 @@ class SpeechCascade:
     # --- what the thinker asks of the cascade (ThinkingHost) ---------------------------------------
     async def committed(self, state: ReplyState) -> None:
         await _turn_over(state)
-        await quiet_long_enough_to_act(state.pending_caller)
+        await self._taking.quiet_long_enough_to_act(state.pending_caller)
         self._commit_caller(state)
 
     def speaker_busy(self, state: ReplyState) -> bool:

@@ -63,16 +63,8 @@ pause 200-400 ms at a comma ("account ending in six six four zero, ... what's in
 two nine one four, ... sorry, nine one three"), and a tool that acted inside such a pause would split one request
 into two turns and act on half of it. Until then the reply stays droppable: the caller going on continues the
 same turn, as it does within `CONTINUE_WITHIN_MS` of a reply's audio."""
-
-
-async def quiet_long_enough_to_act(turn: CallerTurn | None) -> None:
-    """Before a tool acts on a spoken caller turn not yet committed: wait until the caller has been quiet for
-    `ACT_AFTER_SILENCE_MS` (cancelled with the reply if they go on, which continues their turn)."""
-    if turn is None or turn.kind != "speech" or turn.last_voiced_at is None:
-        return
-    wait_s = turn.last_voiced_at + ACT_AFTER_SILENCE_MS / 1000 - time.monotonic()
-    if wait_s > 0:
-        await asyncio.sleep(wait_s)
+ONSET_CHECK_S = 0.016
+ONSET_CHECKS = 12  # an onset is confirmed or dropped within min_speech_ms (96) and a window: ~190 ms at most
 
 
 class TurnHost(Protocol):
@@ -279,6 +271,20 @@ class TurnTaking:
         self._telemetry.turn_continued()
         self._listener.carry_text(turn.text)  # recognised already; a recognition still running carries itself
         return True
+
+    async def quiet_long_enough_to_act(self, turn: CallerTurn | None) -> None:
+        """Before a tool acts on a spoken caller turn not yet committed: wait until the caller has been quiet
+        for `ACT_AFTER_SILENCE_MS`, and while voiced audio that may be them going on is still too short to be
+        an onset (as a turn end does). Cancelled with the reply if they go on, which continues their turn."""
+        if turn is None or turn.kind != "speech" or turn.last_voiced_at is None:
+            return
+        wait_s = turn.last_voiced_at + ACT_AFTER_SILENCE_MS / 1000 - time.monotonic()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        for _ in range(ONSET_CHECKS):
+            if not self.tracker.speech_may_be_starting:
+                return
+            await asyncio.sleep(ONSET_CHECK_S)
 
     def audio_arrival(self, audio_ms: float) -> float:
         """Monotonic time at which the caller's audio at `audio_ms` reached us (had no frame been late)."""

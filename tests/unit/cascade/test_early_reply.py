@@ -325,3 +325,25 @@ async def test_going_on_before_a_tool_acts_continues_the_turn_and_the_tool_acts_
     assert [(c.name, c.ok) for c in replies[0].tool_calls] == [
         ("verify_identity", True)
     ]  # the dropped one never ran
+
+
+async def test_a_tool_waits_while_voiced_audio_may_be_the_caller_going_on() -> None:
+    """Quiet for long enough, but the last window was voiced and is not an onset yet: as a turn end does, the
+    tool waits for the detector to decide, and acts once that audio came to nothing."""
+    import time
+
+    from voice.speech_cascade.records import CallerTurn
+
+    async with Harness(["what is my balance"], [], **SEMANTIC) as h:
+        await h.idle()
+        taking = h.cascade._taking
+        turn = CallerTurn(text="what is my balance", kind="speech", last_voiced_at=time.monotonic() - 1.0)
+        await h.windows(SPEECH, 1)  # one voiced window: shorter than an onset
+        assert taking.tracker.speech_may_be_starting
+        waiting = asyncio.create_task(taking.quiet_long_enough_to_act(turn))
+        await asyncio.sleep(0.06)
+        assert not waiting.done()
+        await h.windows(SILENCE, 1)  # it was a click
+        await asyncio.wait_for(waiting, 0.1)
+        quiet = CallerTurn(text="what is my balance", kind="speech", last_voiced_at=time.monotonic() - 1.0)
+        await asyncio.wait_for(taking.quiet_long_enough_to_act(quiet), 0.05)  # nothing pending: at once
