@@ -170,11 +170,6 @@ class TurnTracker:
         return self._detector.in_speech
 
     @property
-    def speech_may_be_starting(self) -> bool:
-        """Voiced windows not yet long enough to be an onset: the caller may be going on."""
-        return self._detector.onset_pending
-
-    @property
     def turn_open(self) -> bool:
         """The caller holds the floor: speaking, or in a pause not yet taken as the end of their turn."""
         return self._detector.in_speech or self._held is not None

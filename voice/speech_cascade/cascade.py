@@ -336,7 +336,6 @@ class SpeechCascade:
     # --- what the thinker asks of the cascade (ThinkingHost) ---------------------------------------
     async def committed(self, state: ReplyState) -> None:
         await _turn_over(state)
-        await self._taking.quiet_long_enough_to_act(state.pending_caller)
         self._commit_caller(state)
 
     def speaker_busy(self, state: ReplyState) -> bool:

@@ -94,7 +94,6 @@ class CallerListener:
         self.pushing = False
         """The caller holds the floor: audio goes to recognition."""
         self._carry_over: asyncio.Future[Recognition] | None = None
-        self._final_words = ""  # the words of the last final, read while the caller stays quiet
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
         self._before = ""  # words of the turn before a pause whose recognition was finalised
@@ -112,8 +111,6 @@ class CallerListener:
     @property
     def turn_words(self) -> str:
         """The caller's words in this turn so far: before a pause they went on after, and the latest partial."""
-        if self._final_words and not self.pushing:
-            return self._final_words
         before, partial = self._before, self.partial
         if before and partial:
             return f"{before} {partial}"
@@ -208,7 +205,7 @@ class CallerListener:
         """The caller took the floor; `resumed`: they went on after a pause whose words went to recognition."""
         self.pushing = True
         self._before = " ".join(part for part in (self._before, self.partial) if part) if resumed else ""
-        self.partial = self._final_words = ""
+        self.partial = ""
         if resumed and isinstance(self._session, ContinuableSession):
             self._session.continue_turn()
         if self._session is not None:
@@ -250,22 +247,10 @@ class CallerListener:
             log.error("recognition failed", extra={"error": describe(exc)})
             await self._reopen()
             raise RecognitionFailed(describe(exc)) from exc
-        if not self.pushing:  # an early reply's recognition, the caller still quiet: the best reading of the
-            self._read_final(recognition)  # words for the end of turn (a partial may lag or stop short)
         # A recognition of the whole turn already holds the carried words (recognised again in context).
         parts = (recognition.text.strip(),) if recognition.whole_turn else (earlier, recognition.text.strip())
         text = " ".join(part for part in parts if part)
         return Heard(text=text, language=recognition.language, stt_final_ms=(time.monotonic() - began) * 1000)
-
-    def _read_final(self, recognition: Recognition) -> None:
-        """Until the caller goes on, the end-of-turn judge reads the final text instead of the latest partial: a
-        streaming recogniser may not send a partial for the last word before its final, and sends none after
-        it. Not carried into a continued turn: a recogniser without partials would leave it standing alone."""
-        text = recognition.text.strip()
-        if text:
-            self._final_words = (
-                text if recognition.whole_turn or not self._before else f"{self._before} {text}"
-            )
 
     async def _reopen(self) -> None:
         if self._session is not None:

@@ -7,9 +7,9 @@ resume or interrupt the agent, start a reply for a caller turn.
 In semantic mode a reply may start early, on a likely end of turn (`TurnLikelyEnded`): recognition is
 finalised and the brain asked while the caller is still quiet, but nothing is played until the turn really
 ends (`TurnEnded` resolves the reply's gate). Until the caller has heard `CONTINUE_WITHIN_MS` of the reply
-(or a tool acts on their words, which it does only after `ACT_AFTER_SILENCE_MS` of quiet) it can still be
-dropped: if the caller goes on, after the pause (`TurnResumed`) or after the turn end (`TurnStarted`), the
-reply is cancelled (StopAudio if some of it went out) and its words, recognised or still being recognised, open the caller's continued turn: one turn, one
+(or a tool acts on their words) it can still be dropped: if the caller goes on, after the pause
+(`TurnResumed`) or after the turn end (`TurnStarted`), the reply is cancelled (StopAudio if some of it went
+out) and its words, recognised or still being recognised, open the caller's continued turn: one turn, one
 reply, nothing lost ("I need to report an accident. ... I was rear-ended yesterday."). After that the caller's
 turn is committed, and speech is a barge-in as usual.
 
@@ -55,16 +55,6 @@ CONTINUE_WITHIN_MS = 300.0
 for it to go on with their turn rather than barge in: speech starts about 60-100 ms before the VAD reports it,
 so the caller had heard at most ~200-250 ms, under a speaking reaction time: they were not answering it. Then
 the caller's turn is committed (history, transcript, the brain's state)."""
-
-ACT_AFTER_SILENCE_MS = 400.0
-"""How long the caller must have been quiet before a tool acts on their words (and commits their turn). A turn
-judged complete ends sooner (`TURN_END_MIN_SILENCE_MS`), so a reply that only talks starts sooner; but callers
-pause 200-400 ms at a comma ("account ending in six six four zero, ... what's in my checking?", "A U four eight
-two nine one four, ... sorry, nine one three"), and a tool that acted inside such a pause would split one request
-into two turns and act on half of it. Until then the reply stays droppable: the caller going on continues the
-same turn, as it does within `CONTINUE_WITHIN_MS` of a reply's audio."""
-ONSET_CHECK_S = 0.016
-ONSET_CHECKS = 12  # an onset is confirmed or dropped within min_speech_ms (96) and a window: ~190 ms at most
 
 
 class TurnHost(Protocol):
@@ -271,20 +261,6 @@ class TurnTaking:
         self._telemetry.turn_continued()
         self._listener.carry_text(turn.text)  # recognised already; a recognition still running carries itself
         return True
-
-    async def quiet_long_enough_to_act(self, turn: CallerTurn | None) -> None:
-        """Before a tool acts on a spoken caller turn not yet committed: wait until the caller has been quiet
-        for `ACT_AFTER_SILENCE_MS`, and while voiced audio that may be them going on is still too short to be
-        an onset (as a turn end does). Cancelled with the reply if they go on, which continues their turn."""
-        if turn is None or turn.kind != "speech" or turn.last_voiced_at is None:
-            return
-        wait_s = turn.last_voiced_at + ACT_AFTER_SILENCE_MS / 1000 - time.monotonic()
-        if wait_s > 0:
-            await asyncio.sleep(wait_s)
-        for _ in range(ONSET_CHECKS):
-            if not self.tracker.speech_may_be_starting:
-                return
-            await asyncio.sleep(ONSET_CHECK_S)
 
     def audio_arrival(self, audio_ms: float) -> float:
         """Monotonic time at which the caller's audio at `audio_ms` reached us (had no frame been late)."""

@@ -136,46 +136,6 @@ async def test_the_cascade_judges_a_fragment_last_word_by_the_model() -> None:
     assert judge.verdict() is Verdict.INCOMPLETE  # "my": the caller is not done
 
 
-async def test_an_early_recognitions_final_text_is_read_for_the_end_of_turn() -> None:
-    """The partial stopped short of the last word ("... four eight two"); the early reply's final text has it,
-    and the turn then reads complete instead of waiting the agent's whole silence."""
-    from tests.unit.cascade.fakes import ScriptedStt
-    from voice.speech_cascade.listening import CallerListener
-
-    listener = CallerListener(
-        ScriptedStt(["the last four of my account are four eight two one"]), call_id="c"
-    )
-    await listener.open(sample_rate=16000, languages=["en-US"])
-    listener.turn_started()
-    listener._on_partial("the last four of my account are four eight two")
-    assert not listener.sounds_complete()
-    listener.turn_ended()  # an early reply: recognition is finalised while the caller is quiet
-    await listener.final_text()
-    assert listener.sounds_complete()
-    listener.turn_started()  # the next turn starts from nothing
-    assert listener.turn_words == ""
-
-
-async def test_an_early_final_that_stops_inside_a_number_still_reads_unfinished() -> None:
-    """The final text of an early recognition ends on four digits of a six-digit policy number (the caller
-    reads it in groups): read instead of the partial, it must not make the turn read complete."""
-    from tests.unit.cascade.fakes import ScriptedStt
-    from voice.speech_cascade.listening import CallerListener
-
-    listener = CallerListener(
-        ScriptedStt(["my policy is A U one one eight eight"]),
-        call_id="c",
-        phrases=("lookup_policy AU-482913",),
-    )
-    await listener.open(sample_rate=16000, languages=["en-US"])
-    listener.turn_started()
-    listener._on_partial("my policy is A U one one")
-    listener.turn_ended()
-    await listener.final_text()
-    assert listener.turn_words == "my policy is A U one one eight eight"
-    assert listener.sounds_clearly_unfinished() and not listener.sounds_complete()
-
-
 def _tracker(judged: Verdict) -> TurnTracker:
     tracker = TurnTracker(POLICY)
     tracker.judge = lambda: judged

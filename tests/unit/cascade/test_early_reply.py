@@ -5,11 +5,8 @@ nothing said twice, nothing lost)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
-from redis.asyncio import Redis
 
 from tests.unit.cascade.fakes import ScriptedBrain, WholeTurnStt
 from tests.unit.cascade.test_cascade import SILENCE, SPEECH, Harness
@@ -245,105 +242,3 @@ async def test_the_words_judged_after_a_pause_include_those_before_it() -> None:
     listener.turn_ended()
     listener.turn_started()  # a new turn starts from nothing
     assert listener.turn_words == ""
-
-
-@pytest.fixture
-def demo_bank(redis: Redis) -> Iterator[None]:
-    """The shipped tools run against the demo data in the real embedded Redis."""
-    Harness.redis = redis
-    yield
-    Harness.redis = None
-
-
-@pytest.mark.usefixtures("demo_bank")
-async def test_a_tool_waits_until_the_caller_has_been_quiet_long_enough_to_act() -> None:
-    """The turn ended after a short pause (complete words), and the brain asked for a tool at once: the tool
-    acts, and the caller's turn is committed, only once they have been quiet `ACT_AFTER_SILENCE_MS`."""
-    import time
-
-    from tests.unit.cascade.test_cascade import call
-    from voice.speech_cascade.turn_taking import ACT_AFTER_SILENCE_MS
-
-    brain = [
-        [call("verify_identity", full_name="Jordan Rivera", account_last4="4821")],
-        ["You're verified."],
-    ]
-    async with Harness(
-        ["my name is jordan rivera and my account ends in four eight two one"], brain, **SEMANTIC
-    ) as h:
-        await h.idle()
-        await h.windows(SPEECH, 20, pace=0.032)  # in real time: the audio clock reads the wall clock
-        voiced_at = time.monotonic()
-        await h.windows(SILENCE, 8, pace=0.032)  # 256 ms: over the 200 ms a complete turn needs
-        for _ in range(100):
-            await asyncio.sleep(0.002)
-            if h.brain.requests:
-                break
-        assert len(h.brain.requests) == 1  # the turn is over and the brain asked for the tool...
-        assert callers(h) == []  # ...which has not acted yet
-        for _ in range(400):
-            await asyncio.sleep(0.005)
-            if callers(h):
-                break
-        assert callers(h)  # committed once the tool acted
-        assert time.monotonic() - voiced_at >= ACT_AFTER_SILENCE_MS / 1000 - 0.05
-        await h.idle()
-    reply = next(t for t in h.agent_turns() if t.kind == "reply")
-    assert reply.tool_calls[0].name == "verify_identity" and reply.tool_calls[0].ok
-
-
-@pytest.mark.usefixtures("demo_bank")
-async def test_going_on_before_a_tool_acts_continues_the_turn_and_the_tool_acts_once_on_all_of_it() -> None:
-    """ "... account ending in six six four zero, ... what's in my checking?": the number made the words read
-    complete and the brain asked for verify_identity at once, but the caller went on inside the comma pause.
-    One turn, one tool call on the whole of it, one reply."""
-    from tests.unit.cascade.test_cascade import call
-
-    brain = [
-        [call("verify_identity", full_name="Marcus Chen", account_last4="6640")],
-        [call("verify_identity", full_name="Marcus Chen", account_last4="6640")],
-        ["Your checking balance is ten dollars."],
-    ]
-    stt = ["it's marcus chen account ending in six six four zero", "what's in my checking"]
-    async with Harness(stt, brain, **SEMANTIC) as h:
-        await h.idle()
-        await h.windows(SPEECH, 20, pace=0.032)
-        await h.windows(SILENCE, 8, pace=0.032)  # the turn ends: the brain asks for the tool, which waits
-        for _ in range(100):
-            await asyncio.sleep(0.002)
-            if h.brain.requests:
-                break
-        assert len(h.brain.requests) == 1 and callers(h) == []
-        await h.windows(SPEECH, 12)  # "what's in my checking?"
-        await h.windows(SILENCE, 25)
-        await h.idle()
-    assert h.sink.stops == 0
-    assert user_messages(h) == ["it's marcus chen account ending in six six four zero what's in my checking"]
-    assert len(callers(h)) == 1
-    replies = [t for t in h.agent_turns() if t.kind == "reply"]
-    assert [t.text for t in replies] == ["Your checking balance is ten dollars."]
-    assert [(c.name, c.ok) for c in replies[0].tool_calls] == [
-        ("verify_identity", True)
-    ]  # the dropped one never ran
-
-
-async def test_a_tool_waits_while_voiced_audio_may_be_the_caller_going_on() -> None:
-    """Quiet for long enough, but the last window was voiced and is not an onset yet: as a turn end does, the
-    tool waits for the detector to decide, and acts once that audio came to nothing."""
-    import time
-
-    from voice.speech_cascade.records import CallerTurn
-
-    async with Harness(["what is my balance"], [], **SEMANTIC) as h:
-        await h.idle()
-        taking = h.cascade._taking
-        turn = CallerTurn(text="what is my balance", kind="speech", last_voiced_at=time.monotonic() - 1.0)
-        await h.windows(SPEECH, 1)  # one voiced window: shorter than an onset
-        assert taking.tracker.speech_may_be_starting
-        waiting = asyncio.create_task(taking.quiet_long_enough_to_act(turn))
-        await asyncio.sleep(0.06)
-        assert not waiting.done()
-        await h.windows(SILENCE, 1)  # it was a click
-        await asyncio.wait_for(waiting, 0.1)
-        quiet = CallerTurn(text="what is my balance", kind="speech", last_voiced_at=time.monotonic() - 1.0)
-        await asyncio.wait_for(taking.quiet_long_enough_to_act(quiet), 0.05)  # nothing pending: at once
