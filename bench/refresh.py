@@ -366,7 +366,8 @@ def summarize(raw: dict[str, Any], config: RefreshConfig, pinned: bool) -> dict[
             "rows": rows,
         },
         "notes": [
-            f"worker pinned to CPU {WORKER_CPU}, generator to CPU {GENERATOR_CPU}"
+            f"worker pinned to CPU {WORKER_CPU}, generator to CPU {GENERATOR_CPU}; the worker's registry load "
+            "process unpins itself (registries/load_worker.py) and runs where the kernel finds room"
             if pinned
             else "fewer than 2 CPUs: nothing pinned, numbers are indicative only",
             f"{raw['agents_loaded']} bench agents in {AGENTS // AGENTS_PER_SCENARIO} scenarios loaded from "

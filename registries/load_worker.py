@@ -8,7 +8,10 @@ is ready. Anything the loaded tool modules print goes to stderr (stdout is the p
 
 The process stays up between requests, so files that did not change are not parsed again (the loader's
 parse cache). It runs at the service's own priority: a niceness of 10 starved it behind other processes on
-a busy core (refreshes up to 2x slower) for no gain in the calls' frame lag. It ignores SIGINT (a Ctrl-C in
+a busy core (refreshes up to 2x slower) for no gain in the calls' frame lag. Nor does it keep the CPU pin it
+inherits: a service pinned to one core (`taskset`, one worker per core) carries its calls there, and a
+refresh parsed on that same core takes its time from their frames and takes 2-6x longer; unpinned, the
+kernel runs the load on whichever allowed core is free (the cgroup's cpuset still bounds it). It ignores SIGINT (a Ctrl-C in
 the terminal stops the service, which closes stdin, which ends this process).
 """
 
@@ -75,7 +78,18 @@ def serve(requests: BinaryIO, out: BinaryIO) -> None:
         write_frame(out, load([Path(d) for d in request.get("dirs", [])]))
 
 
+def unpin() -> set[int]:
+    """Allow this process every CPU the machine (and its cgroup) allows; returns the set now in force.
+    Called first, before any thread starts, so the process's later threads inherit it."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))  # the kernel keeps its cpuset's part of it
+    with contextlib.suppress(AttributeError):
+        return os.sched_getaffinity(0)
+    return set()
+
+
 def main() -> int:
+    unpin()
     if NICENESS:
         with contextlib.suppress(OSError):
             os.nice(NICENESS)

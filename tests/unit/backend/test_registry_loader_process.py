@@ -133,3 +133,21 @@ async def test_an_edited_tool_file_goes_live_through_the_worker(
     assert outcome.loaded_in == "process"
     assert outcome.changed["tools"]["changed"] == ["lookup_order"]
     assert holder.current.tools["lookup_order"].description == "Find where an order is."
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs"
+)
+async def test_a_service_pinned_to_one_cpu_starts_a_worker_that_may_use_every_cpu(tree: Path) -> None:
+    allowed = os.sched_getaffinity(0)
+    pinned = {min(allowed)}
+    os.sched_setaffinity(0, pinned)  # this thread forks the child: it inherits the pin
+    process = RegistryLoaderProcess([tree])
+    try:
+        assert await process.start()
+        assert os.sched_getaffinity(0) == pinned
+        assert process.pid is not None
+        assert os.sched_getaffinity(process.pid) == allowed
+    finally:
+        os.sched_setaffinity(0, allowed)
+        await process.close()
