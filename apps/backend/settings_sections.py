@@ -114,11 +114,19 @@ class ConversationSettings(BaseModel):
         "speech.turn_end wins.",
     )
     turn_end_min_silence_ms: int = Field(
-        400,
+        300,
         ge=64,
         le=2000,
         description="Semantic mode: the pause that ends a turn judged complete (callers pause 200-400 ms at "
         "a comma; the reply is prepared from the first 96 ms of a pause, see TURN_END_SPECULATE_MS).",
+    )
+    turn_end_after_number_ms: int = Field(
+        400,
+        ge=64,
+        le=2000,
+        description="Semantic mode: the pause that ends a complete turn whose words end on a number read out "
+        "(callers pause after one, then correct it or go on); never less than TURN_END_MIN_SILENCE_MS nor "
+        "more than the agent's end_of_turn_silence_ms.",
     )
     turn_end_speculate_ms: int = Field(
         96,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from apps.realtime_server.protocol import TurnDetection
 
 MIN_SILENCE_MS = 200
-"""The pause that ends a turn judged complete. Shorter than the cascade's TURN_END_MIN_SILENCE_MS (400): here a
+"""The pause that ends a turn judged complete. Shorter than the cascade's TURN_END_MIN_SILENCE_MS (300): here a
 caller who goes on within the first 200 ms of the reply is merged into one turn (the VoiceLive orchestrator's
 continuation), while the cascade merges only a reply not heard at all."""
 UNFINISHED_HOLD_MS = 700

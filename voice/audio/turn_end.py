@@ -5,7 +5,10 @@ the recogniser's partial text, which can sound clearly unfinished ("my account n
 complete ("what's my balance", "yes"). They combine into a `Verdict`, and the verdict picks the silence
 that ends the turn:
 
-- COMPLETE: `min_silence_ms` (about 200 ms);
+- COMPLETE: `min_silence_ms` (about 300 ms);
+- COMPLETE_NUMBER, complete and ending on a number read out ("... account ending in six six four zero"):
+  at least `number_end_silence_ms` (about 400 ms): callers pause after reading one and then correct it
+  ("..., sorry, nine one three") or go on with the request ("..., what's in my checking?");
 - UNKNOWN (no model answer yet, nothing telling in the words): the agent's fixed `end_of_turn_silence_ms`;
 - INCOMPLETE: that plus `unfinished_hold_ms`: a mid-sentence pause is a breath, not a turn end.
 
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 
 class Verdict(enum.Enum):
     COMPLETE = "complete"
+    COMPLETE_NUMBER = "complete_number"
+    """Complete, with the words ending on a number the caller read out."""
     INCOMPLETE = "incomplete"
     UNKNOWN = "unknown"
 
@@ -34,6 +39,8 @@ class TurnSignals:
     """The model's probability that the turn is complete; None: no model, not scored yet, or overloaded."""
     words_unfinished: bool = False
     words_complete: bool = False
+    words_end_in_number: bool = False
+    """The words end on a number of two or more digits ("... four eight two one", "AU-1188")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,13 @@ class ScoreThresholds:
 
 
 def verdict(signals: TurnSignals, thresholds: ScoreThresholds = ScoreThresholds()) -> Verdict:
+    judged = _verdict(signals, thresholds)
+    if judged is Verdict.COMPLETE and signals.words_end_in_number:
+        return Verdict.COMPLETE_NUMBER
+    return judged
+
+
+def _verdict(signals: TurnSignals, thresholds: ScoreThresholds) -> Verdict:
     if signals.words_unfinished:
         return Verdict.INCOMPLETE
     score = signals.score
@@ -60,11 +74,18 @@ def verdict(signals: TurnSignals, thresholds: ScoreThresholds = ScoreThresholds(
 
 
 def silence_needed_ms(
-    judged: Verdict, *, min_silence_ms: int, end_of_turn_silence_ms: int, unfinished_hold_ms: int
+    judged: Verdict,
+    *,
+    min_silence_ms: int,
+    end_of_turn_silence_ms: int,
+    unfinished_hold_ms: int,
+    number_end_silence_ms: int = 0,
 ) -> int:
-    """The pause that ends a turn judged `judged`."""
+    """The pause that ends a turn judged `judged` (`number_end_silence_ms` 0: as any complete turn)."""
     if judged is Verdict.COMPLETE:
         return min_silence_ms
+    if judged is Verdict.COMPLETE_NUMBER:
+        return max(min_silence_ms, min(number_end_silence_ms, end_of_turn_silence_ms))
     if judged is Verdict.INCOMPLETE:
         return end_of_turn_silence_ms + unfinished_hold_ms
     return end_of_turn_silence_ms

@@ -108,6 +108,9 @@ class TurnPolicy:
     mode: Literal["fixed", "semantic"] = "fixed"
     min_silence_ms: int = 200
     """Semantic mode: the pause that ends a turn judged complete."""
+    number_end_silence_ms: int = 0
+    """Semantic mode: the pause that ends a complete turn whose words end on a number read out (callers pause
+    after one, then correct it or go on); 0: `min_silence_ms`. Never more than `end_of_turn_silence_ms`."""
     score_after_ms: int = 64
     """Semantic mode: pause after which the turn is scored (`TurnPaused`)."""
     speculate_after_ms: int = 96
@@ -308,6 +311,7 @@ class TurnTracker:
             min_silence_ms=policy.min_silence_ms,
             end_of_turn_silence_ms=policy.end_of_turn_silence_ms,
             unfinished_hold_ms=policy.unfinished_hold_ms,
+            number_end_silence_ms=policy.number_end_silence_ms,
         )
         # The detector ends speech after the shortest silence any verdict needs: a longer wait must not count a
         # caller going on (an onset not `min_speech_ms` long yet) as silence, or the turn ends as they resume.
@@ -348,6 +352,7 @@ class TurnTracker:
             min_silence_ms=policy.min_silence_ms,
             end_of_turn_silence_ms=policy.end_of_turn_silence_ms,
             unfinished_hold_ms=policy.unfinished_hold_ms,
+            number_end_silence_ms=policy.number_end_silence_ms,
         )
         if silence < needed:
             return []

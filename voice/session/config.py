@@ -26,10 +26,14 @@ class CallConfig:
     """Audio kept from before speech onset, so recognition hears the first syllable."""
     turn_end_mode: Literal["semantic", "fixed"] = "fixed"
     """Default of agents that set no `speech.turn_end` (the service's TURN_END_MODE)."""
-    turn_end_min_silence_ms: int = 400
+    turn_end_min_silence_ms: int = 300
     """Semantic mode: the pause that ends a turn judged complete. Callers pause 200-400 ms at a comma ("Jordan
     Rivera, | the last four are ..."): at 200 ms each such pause ended the turn and the agent answered half a
     sentence. The reply still starts after `turn_end_speculate_ms`, unheard until the turn ends."""
+    turn_end_after_number_ms: int = 400
+    """Semantic mode: the pause that ends a complete turn whose words end on a number read out. The comma pauses
+    that cut turns at 300 ms came after numbers ("account ending in sixty-six forty, | what's in my checking?",
+    "A U four eight two nine one four, | sorry, ...")."""
     turn_end_speculate_ms: int = 96
     holding_phrase: str = "One moment while I look into that."
     apology: str = "Sorry, I'm having trouble on my side right now. Could you say that again?"

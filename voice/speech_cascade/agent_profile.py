@@ -22,5 +22,6 @@ def agent_turn_policy(agent: AgentSpec, config: CallConfig | None = None) -> Tur
         unfinished_hold_ms=agent.speech.unfinished_hold_ms,
         mode=agent.speech.turn_end or config.turn_end_mode,
         min_silence_ms=min(config.turn_end_min_silence_ms, agent.speech.end_of_turn_silence_ms),
+        number_end_silence_ms=config.turn_end_after_number_ms,
         speculate_after_ms=config.turn_end_speculate_ms,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from voice.errors import ProviderError
 from voice.expectation import Expectation
-from voice.speech_cascade.identifier_progress import Progress, number_progress
+from voice.speech_cascade.identifier_progress import Progress, number_progress, trailing_number
 from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete, sounds_unfinished
 from voice.stt.base import (
     ContinuableSession,
@@ -52,18 +52,21 @@ class _Reading:
     unfinished: bool
     clearly_unfinished: bool
     complete: bool
+    ends_in_number: bool  # on a number of 2+ digits: callers pause after one, then correct it or go on
 
     @classmethod
     def of(
         cls, words: str, expecting: Expectation | None = None, hints: DigitHints | None = None
     ) -> _Reading:
         progress = number_progress(words, expecting, hints)
+        number = trailing_number(words)
+        ends_in_number = number is not None and number.digits >= 2
         # "A U one one eight eight" of a six-digit policy number: the caller has more to read
         if progress is Progress.READING:
-            return cls(words, expecting, True, True, False)
+            return cls(words, expecting, True, True, False, ends_in_number)
         unfinished = sounds_unfinished(words)
         complete = sounds_complete(words) or (progress is Progress.COMPLETE and not unfinished)
-        return cls(words, expecting, unfinished, sounds_clearly_unfinished(words), complete)
+        return cls(words, expecting, unfinished, sounds_clearly_unfinished(words), complete, ends_in_number)
 
 
 def describe(exc: BaseException) -> str:
@@ -94,6 +97,7 @@ class CallerListener:
         self.pushing = False
         """The caller holds the floor: audio goes to recognition."""
         self._carry_over: asyncio.Future[Recognition] | None = None
+        self._final_words = ""  # the words of an early reply's final, read while the caller stays quiet
         self.partial = ""
         """The recogniser's latest partial text of the current turn."""
         self._before = ""  # words of the turn before a pause whose recognition was finalised
@@ -110,7 +114,10 @@ class CallerListener:
 
     @property
     def turn_words(self) -> str:
-        """The caller's words in this turn so far: before a pause they went on after, and the latest partial."""
+        """The caller's words in this turn so far: before a pause they went on after, and the latest partial (or,
+        once an early reply's recognition is in and the caller is still quiet, its final text)."""
+        if self._final_words and not self.pushing:
+            return self._final_words
         before, partial = self._before, self.partial
         if before and partial:
             return f"{before} {partial}"
@@ -127,6 +134,10 @@ class CallerListener:
     def sounds_complete(self) -> bool:
         """The words of the turn so far read as a whole turn ("what's my balance", "yes")."""
         return self._read().complete
+
+    def ends_in_number(self) -> bool:
+        """The words of the turn so far end on a number read out ("... four eight two one")."""
+        return self._read().ends_in_number
 
     def _read(self) -> _Reading:
         """How the turn's words read (with the number the agent asked for), worked out again only when they or
@@ -205,7 +216,7 @@ class CallerListener:
         """The caller took the floor; `resumed`: they went on after a pause whose words went to recognition."""
         self.pushing = True
         self._before = " ".join(part for part in (self._before, self.partial) if part) if resumed else ""
-        self.partial = ""
+        self.partial = self._final_words = ""
         if resumed and isinstance(self._session, ContinuableSession):
             self._session.continue_turn()
         if self._session is not None:
@@ -247,10 +258,22 @@ class CallerListener:
             log.error("recognition failed", extra={"error": describe(exc)})
             await self._reopen()
             raise RecognitionFailed(describe(exc)) from exc
+        if not self.pushing:  # an early reply's recognition, the caller still quiet: the best reading of the
+            self._read_final(recognition)  # words for the end of turn (a partial may lag or stop short)
         # A recognition of the whole turn already holds the carried words (recognised again in context).
         parts = (recognition.text.strip(),) if recognition.whole_turn else (earlier, recognition.text.strip())
         text = " ".join(part for part in parts if part)
         return Heard(text=text, language=recognition.language, stt_final_ms=(time.monotonic() - began) * 1000)
+
+    def _read_final(self, recognition: Recognition) -> None:
+        """Until the caller goes on, the end-of-turn judge reads the final text instead of the latest partial: a
+        streaming recogniser may not send a partial for the last word before its final, and sends none after
+        it. Not carried into a continued turn: a recogniser without partials would leave it standing alone."""
+        text = recognition.text.strip()
+        if text:
+            self._final_words = (
+                text if recognition.whole_turn or not self._before else f"{self._before} {text}"
+            )
 
     async def _reopen(self) -> None:
         if self._session is not None:

@@ -28,10 +28,12 @@ class TurnJudge:
         *,
         words_unfinished: Callable[[], bool],
         words_complete: Callable[[], bool],
+        words_end_in_number: Callable[[], bool] = lambda: False,
     ) -> None:
         self._scorer = scorer
         self._words_unfinished = words_unfinished
         self._words_complete = words_complete
+        self._words_end_in_number = words_end_in_number
         self._sample_rate = 16000
         self._frames: deque[bytes] = deque()
         self._bytes = 0
@@ -99,6 +101,7 @@ class TurnJudge:
                 score=self.score(),
                 words_unfinished=self._words_unfinished(),
                 words_complete=self._words_complete(),
+                words_end_in_number=self._words_end_in_number(),
             )
         )
 

@@ -110,6 +110,7 @@ class TurnTaking:
             scorer,
             words_unfinished=listener.sounds_clearly_unfinished,
             words_complete=listener.sounds_complete,
+            words_end_in_number=listener.ends_in_number,
         )
         self.tracker.judge = self.judge.verdict
         self._early: tuple[CallerTurn, asyncio.Future[None]] | None = None

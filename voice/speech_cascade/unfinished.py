@@ -18,6 +18,17 @@ _DANGLING_PHRASES = re.compile(
     r"i was born on|it happened on|i (?:need|want|would like|'d like) to|can you|could you)$"
 )
 
+# Self-repair: "A U four eight two nine one four, sorry, no, | nine one three". The caller announced a correction and
+# paused before it; "... sorry no" read as a closing "no", the turn ended at that pause and the lookup ran on the
+# number being taken back. A marker pair ("sorry, no", "no, wait"), a reformulation ("I mean", "or rather"), or
+# an apology right after a number read out ("four eight two one, sorry") asks for more.
+_DIGIT_WORDS = "zero|oh|one|two|three|four|five|six|seven|eight|nine|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_REPAIR = re.compile(
+    r"\b(?:sorry no|no sorry|no wait|wait no|sorry wait|actually no|no actually|sorry i mean|no i mean|oops"
+    r"|i mean|i meant|or rather|let me correct that"
+    rf"|(?:{_DIGIT_WORDS}) (?:sorry|no|wait|actually))$"
+)
+
 
 # A question may end on a preposition or a pronoun it asks about ("what can you help me with", "who am I
 # speaking to", "what was that"), and a verb may take "that"/"this" as its object ("don't do that", "can you
@@ -46,7 +57,7 @@ def sounds_unfinished(text: str) -> bool:
     if not words:
         return False
     tail = " ".join(words[-6:])
-    if _DANGLING_PHRASES.search(tail) is not None:
+    if _DANGLING_PHRASES.search(tail) is not None or _REPAIR.search(tail) is not None:
         return True
     return words[-1] in _DANGLING and not _ends_complete_anyway(words)
 

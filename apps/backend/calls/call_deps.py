@@ -73,6 +73,7 @@ class CallDepsBuilder:
             idle_hang_up_s=self.settings.idle_hang_up_seconds,
             turn_end_mode=self.settings.turn_end_mode,
             turn_end_min_silence_ms=self.settings.turn_end_min_silence_ms,
+            turn_end_after_number_ms=self.settings.turn_end_after_number_ms,
             turn_end_speculate_ms=self.settings.turn_end_speculate_ms,
         )
         # Agents may choose semantic mode when the service default is fixed: the model loads unless it is off

@@ -45,6 +45,11 @@ POLICY = TurnPolicy(
         # complete words win over an unsure or doubtful model
         (TurnSignals(score=0.35, words_complete=True), Verdict.COMPLETE),
         (TurnSignals(score=0.05, words_complete=True), Verdict.COMPLETE),
+        # a complete turn that ends on a number read out waits a little longer; an unsure one is unchanged
+        (TurnSignals(words_complete=True, words_end_in_number=True), Verdict.COMPLETE_NUMBER),
+        (TurnSignals(score=0.9, words_end_in_number=True), Verdict.COMPLETE_NUMBER),
+        (TurnSignals(words_end_in_number=True), Verdict.UNKNOWN),
+        (TurnSignals(score=0.9, words_unfinished=True, words_end_in_number=True), Verdict.INCOMPLETE),
     ],
 )
 def test_signals_combine_into_a_verdict(signals: TurnSignals, expected: Verdict) -> None:
@@ -67,10 +72,38 @@ def test_thresholds_move_the_model_boundaries() -> None:
 
 def test_each_verdict_waits_its_own_silence() -> None:
     waits = {
-        v: silence_needed_ms(v, min_silence_ms=200, end_of_turn_silence_ms=600, unfinished_hold_ms=700)
+        v: silence_needed_ms(
+            v,
+            min_silence_ms=200,
+            end_of_turn_silence_ms=600,
+            unfinished_hold_ms=700,
+            number_end_silence_ms=400,
+        )
         for v in Verdict
     }
-    assert waits == {Verdict.COMPLETE: 200, Verdict.UNKNOWN: 600, Verdict.INCOMPLETE: 1300}
+    assert waits == {
+        Verdict.COMPLETE: 200,
+        Verdict.COMPLETE_NUMBER: 400,
+        Verdict.UNKNOWN: 600,
+        Verdict.INCOMPLETE: 1300,
+    }
+
+
+@pytest.mark.parametrize(
+    ("number_end", "expected"),
+    [(0, 300), (250, 300), (400, 400), (900, 600)],  # never under the complete wait, nor over the unsure one
+)
+def test_a_complete_turn_ending_on_a_number_waits_between_the_complete_and_unsure_silences(
+    number_end: int, expected: int
+) -> None:
+    waited = silence_needed_ms(
+        Verdict.COMPLETE_NUMBER,
+        min_silence_ms=300,
+        end_of_turn_silence_ms=600,
+        unfinished_hold_ms=700,
+        number_end_silence_ms=number_end,
+    )
+    assert waited == expected
 
 
 @pytest.mark.parametrize(
@@ -289,22 +322,30 @@ def test_an_early_replys_overhead_counts_the_longer_of_the_wait_and_the_work_beg
     assert plain.overhead_ms == 10
 
 
-def test_a_comma_pause_does_not_end_a_turn_that_sounds_complete_by_default() -> None:
-    """Callers (and the neural caller voice: 300-390 ms) pause at commas: "Jordan Rivera, | the last four are
-    four eight one two, | no wait". With the service's defaults such a pause starts the reply unheard but does
-    not end the turn, though the words so far sound complete; a real end of turn still does."""
+def test_a_comma_pause_after_a_number_does_not_end_a_turn_that_sounds_complete_by_default() -> None:
+    """Callers (and the neural caller voice: 300-390 ms) pause at commas, and a turn cut there was split when it
+    came after a number read out: "the last four are four eight one two, | no wait", "account ending in six six
+    four zero, | what's in my checking?". With the service's defaults such a pause starts the reply unheard but
+    does not end the turn; a complete turn without a number at its end ends after the shorter pause, and a
+    real end of turn after a number still ends it."""
     from registries.loader import load_registry
     from voice.session.config import CallConfig
     from voice.speech_cascade.agent_profile import agent_turn_policy
 
     snapshot = load_registry()
     agent = snapshot.start_agent("banking")
-    tracker = TurnTracker(agent_turn_policy(agent, CallConfig(turn_end_mode="semantic")))
-    tracker.judge = lambda: Verdict.COMPLETE
-    events = run(tracker, [0.9] * windows(960) + [0.05] * windows(384), agent_active=False)
+    policy = agent_turn_policy(agent, CallConfig(turn_end_mode="semantic"))
+    after_number = TurnTracker(policy)
+    after_number.judge = lambda: Verdict.COMPLETE_NUMBER
+    events = run(after_number, [0.9] * windows(960) + [0.05] * windows(384), agent_active=False)
     assert TurnLikelyEnded in [type(e) for e in events] and TurnEnded not in [type(e) for e in events]
-    events = run(tracker, [0.9] * windows(640) + [0.05] * windows(640), agent_active=False)
-    assert [type(e) for e in events].count(TurnEnded) == 1
+    events = run(after_number, [0.9] * windows(640) + [0.05] * windows(640), agent_active=False)
+    assert _silence_of(events) == 416  # 400 ms, in whole 32 ms windows
+
+    complete = TurnTracker(policy)
+    complete.judge = lambda: Verdict.COMPLETE
+    events = run(complete, [0.9] * windows(960) + [0.05] * windows(640), agent_active=False)
+    assert _silence_of(events) == 320
 
 
 def _frames(tracker: TurnTracker, probabilities: list[float], frame_ms: int = 20) -> list[tuple[int, object]]:
@@ -383,3 +424,63 @@ def test_a_caller_going_on_just_before_the_verdicts_silence_is_not_cut(by_frame:
     ended = [e for e in events if isinstance(e, TurnEnded)]
     assert [type(e) for e in events].count(TurnStarted) == 1 and TurnResumed in [type(e) for e in events]
     assert len(ended) == 1 and ended[0].at_ms == 960 + 544 + 640
+
+
+async def test_an_early_recognitions_final_text_is_read_for_the_end_of_turn() -> None:
+    """The partial stopped short of the last word ("... four eight two"); the early reply's final text has it,
+    and the turn then reads complete (on a number) instead of waiting the agent's whole silence."""
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(
+        ScriptedStt(["the last four of my account are four eight two one"]), call_id="c"
+    )
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    listener.turn_started()
+    listener._on_partial("the last four of my account are four eight two")
+    assert not listener.sounds_complete()
+    listener.turn_ended()  # an early reply: recognition is finalised while the caller is quiet
+    await listener.final_text()
+    assert listener.sounds_complete() and listener.ends_in_number()
+    listener.turn_started()  # the next turn starts from nothing
+    assert listener.turn_words == ""
+
+
+async def test_an_early_final_that_stops_inside_a_number_still_reads_unfinished() -> None:
+    """The final text of an early recognition ends on four digits of a six-digit policy number (the caller
+    reads it in groups): read instead of the partial, it must not make the turn read complete."""
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(
+        ScriptedStt(["my policy is A U one one eight eight"]),
+        call_id="c",
+        phrases=("lookup_policy AU-482913",),
+    )
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    listener.turn_started()
+    listener._on_partial("my policy is A U one one")
+    listener.turn_ended()
+    await listener.final_text()
+    assert listener.turn_words == "my policy is A U one one eight eight"
+    assert listener.sounds_clearly_unfinished() and not listener.sounds_complete()
+
+
+@pytest.mark.parametrize(
+    ("words", "ends_in_number"),
+    [
+        ("my account ends in four eight two one", True),
+        ("it's marcus chen account ending in sixty-six forty", True),
+        ("my policy is AU-482913", True),
+        ("what is my checking balance", False),
+        ("i'd like option one", False),  # one digit: an answer, not a number read out
+        ("", False),
+    ],
+)
+def test_the_listener_tells_words_that_end_on_a_number_read_out(words: str, ends_in_number: bool) -> None:
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.speech_cascade.listening import CallerListener
+
+    listener = CallerListener(ScriptedStt([]), call_id="c")
+    listener._on_partial(words)
+    assert listener.ends_in_number() is ends_in_number

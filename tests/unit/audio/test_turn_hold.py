@@ -71,3 +71,20 @@ def test_a_question_or_an_object_may_end_on_a_word_that_usually_dangles() -> Non
         assert not sounds_unfinished(text), text
     for text in ("i'd like to move money from", "the problem is that", "can you", "my card ends in"):
         assert sounds_unfinished(text), text
+
+
+def test_a_correction_announced_but_not_said_yet_is_unfinished() -> None:
+    """ "A U four eight two nine one four, sorry, no, | nine one three": a pause after a repair marker comes before
+    the correction. Read as a closing "no", it ended the turn and the lookup ran on the number taken back."""
+    from voice.speech_cascade.unfinished import sounds_complete
+
+    for text in (
+        "a u four eight two nine one four sorry no",
+        "my account ends in four eight two one no wait",
+        "the last four are four eight one two sorry",
+        "it was on tuesday i mean",
+        "send it to savings or rather",
+    ):
+        assert sounds_unfinished(text) and not sounds_complete(text), text
+    for text in ("no", "no thanks", "sorry what was that", "no that's all", "yes that's right no problem"):
+        assert not sounds_unfinished(text), text
