@@ -32,6 +32,7 @@ DEFAULT_IN_AZURE = {
     "TURN_END_MODEL": "default (auto)",
     "TURN_END_SPECULATE_MS": "default",
     "TURN_END_MIN_SILENCE_MS": "default",
+    "TURN_END_AFTER_NUMBER_MS": "default",
     "TURN_END_MODE": "default (semantic)",
     "BUSINESS_DATE": "default (unpinned: the real date; pinning is for demos and evals)",
     "MEDIA_WEBSOCKET": "default (direct)",
