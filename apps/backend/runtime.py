@@ -119,7 +119,11 @@ class Runtime:
             await embedded.start()
             stack.push_async_callback(embedded.stop)
             redis_url = embedded.url
-        redis = connect_redis(redis_url, socket_timeout_s=settings.redis_socket_timeout_seconds)
+        redis = connect_redis(
+            redis_url,
+            socket_timeout_s=settings.redis_socket_timeout_seconds,
+            max_connections=settings.redis_max_connections,
+        )
         stack.push_async_callback(redis.aclose)
         observability = Observability()
         CallEventPublisher.shared(redis).on_drop = observability.metrics.live_event_dropped

@@ -158,6 +158,14 @@ class Settings(SettingsSections, BaseSettings):
         description="Longest wait for one Redis command before it fails (calls never wait on Redis; this "
         "bounds API requests, call start and the background writers when Redis hangs).",
     )
+    redis_max_connections: int = Field(
+        100,
+        ge=4,
+        le=10000,
+        description="Redis connections this worker opens at most. A command that finds them all busy waits for "
+        "one (up to REDIS_SOCKET_TIMEOUT_SECONDS) instead of failing, so a burst of hang-ups queues its call "
+        "record writes. Every live-event viewer holds one while it watches: size it above the viewers expected.",
+    )
 
     # --- speech (Azure Speech; unset: embedded pocketsphinx STT and espeak-ng TTS) ---------------
     azure_speech_key: SecretStr | None = Field(

@@ -84,6 +84,7 @@ DEFAULT_IN_AZURE = {
     "WEBRTC_LOOPBACK_CANDIDATES": "false (the default): a container has real interfaces",
     "CALL_RECORD_TTL_SECONDS": "default",
     "REDIS_SOCKET_TIMEOUT_SECONDS": "default",
+    "REDIS_MAX_CONNECTIONS": "default",
     "DEFAULT_SCENARIO": "banking (the default) until numbers are mapped",
     "AGENTS_DIR": "the shipped registries",
     "TTS_VOICE": "the embedded TTS is only a fallback behind Azure Speech",

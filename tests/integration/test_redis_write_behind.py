@@ -4,11 +4,14 @@ answers again; the live events publisher is bounded the same way."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.metadata
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 import redis.asyncio as aioredis
@@ -125,6 +128,44 @@ async def test_close_gives_up_after_its_bound_when_redis_hangs_and_counts_what_i
         writer.submit(event("late"))  # after the end: refused, counted, nothing started
         assert writer.dropped == 3 and writer.pending == 0
     assert await events_of(store, call_id) == []
+
+
+async def test_a_burst_of_hang_ups_larger_than_the_connection_pool_waits_for_connections(
+    server: EmbeddedRedis,
+) -> None:
+    """Every call flushes its record at hang-up in a watched transaction, which holds a connection for three
+    round trips. More calls ending at once than the pool has connections must queue, not fail."""
+    redis = connect_redis(server.url, socket_timeout_s=2.0, max_connections=4)
+    try:
+        store = RedisCallStore(redis, ttl_seconds=60)
+        call_ids = [await new_record(store, f"call-{n}") for n in range(40)]
+        writers = [CallRecordWriter(store, call_id) for call_id in call_ids]
+        for writer in writers:
+            writer.submit(event("media_ended"), keep=True)
+        await asyncio.gather(*(writer.close(timeout_s=5.0) for writer in writers))
+        assert [(w.failed_writes, w.dropped) for w in writers] == [(0, 0)] * len(writers)
+        assert [await events_of(store, call_id) for call_id in call_ids] == [["media_ended"]] * len(call_ids)
+        clients = await redis.client_list()
+        assert len(clients) <= 4 + 1  # the pool's connections, and the one asking
+    finally:
+        await redis.aclose()
+
+
+async def test_new_connections_do_not_read_package_metadata_on_the_event_loop(server: EmbeddedRedis) -> None:
+    """redis-py looks its own version up in the installed packages' metadata for every new connection unless
+    told it: file reads on the loop, 140 ms once when a burst of hang-ups grew the pool mid-call."""
+    redis = connect_redis(server.url, socket_timeout_s=2.0, max_connections=20)
+    lookups: list[str] = []
+    real_version = importlib.metadata.version
+    try:
+        with mock.patch(
+            "redis.utils.metadata.version", side_effect=lambda n: lookups.append(n) or real_version(n)
+        ):
+            await asyncio.gather(*(redis.blpop([f"nothing-{n}"], timeout=0.05) for n in range(10)))
+        assert len(await redis.client_list()) >= 10  # ten connections were opened
+        assert lookups == []
+    finally:
+        await redis.aclose()
 
 
 async def test_live_events_beyond_the_bound_drop_the_oldest_and_are_counted(client: aioredis.Redis) -> None:

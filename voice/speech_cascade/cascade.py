@@ -24,7 +24,14 @@ from voice.speech_cascade.actions import ReplyActions
 from voice.speech_cascade.agent_profile import agent_turn_policy, agent_voice
 from voice.speech_cascade.listening import CallerListener, RecognitionFailed, describe
 from voice.speech_cascade.providers import CascadeProviders
-from voice.speech_cascade.records import CallerTurn, ReplyState, record_caller, record_reply, reply_draft
+from voice.speech_cascade.records import (
+    CallerTurn,
+    ReplyState,
+    live_agent_text,
+    record_caller,
+    record_reply,
+    reply_draft,
+)
 from voice.speech_cascade.speaker import AgentSpeaker
 from voice.speech_cascade.thinking import TurnThinker
 from voice.speech_cascade.turn_taking import TurnTaking
@@ -297,7 +304,7 @@ class SpeechCascade:
         state = ReplyState(
             caller=caller, agent=self.conversation.agent.name, utterance=self._speaker.start(gate), gate=gate
         )
-        state.utterance.on_text = lambda text: self._recorder.partial("agent", text, agent=state.agent)
+        state.utterance.on_text = live_agent_text(state, self._recorder)
         state.kind = kind
         self._reply_state = state
         return state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,21 @@ class ReplyState:
 
 
 _CLOSING_QUESTION = re.compile(r"^(?P<intro>.*?[.!])\s+(?P<question>[^.!?]+\?)\s*$", re.DOTALL)
+
+
+def live_agent_text(state: ReplyState, recorder: TurnRecorder) -> Callable[[str], None]:
+    """`Utterance.on_text` for the reply `state`: its words so far as the agent's live partial, under whichever
+    agent speaks now (a handoff changes it mid-reply). The reply is held weakly: a closure over it would make
+    reply -> utterance -> callback -> reply a cycle, freed only by the cyclic collector, whose full passes
+    over a few hundred calls' garbage stall every call's frames for 40-60 ms (heard as gaps)."""
+    reply = weakref.ref(state)
+
+    def on_text(text: str) -> None:
+        current = reply()
+        if current is not None:
+            recorder.partial("agent", text, agent=current.agent)
+
+    return on_text
 
 
 def split_closing_question(greeting: str) -> tuple[str, str | None]:
