@@ -7,6 +7,12 @@ sends them. A session counts the voiced frames pushed to it (the cascade pushes 
 turn, pre-roll included), maps the count onto the script (words spread over a part by length), and reports
 the words heard `partial_lag_ms` earlier as the partial. `end_of_turn()` returns the words since the last one
 after `latency_ms`, like the other fakes. Every session (call) starts the script from the top.
+
+A path that resamples and re-chunks the caller's audio (VoiceLive: client -> realtime server at 16 kHz) puts the
+voiced edges on another frame grid and counts an utterance a frame over or short. So a count within
+`SNAP_FRAMES` of an utterance's end, either side, is that end, and a turn's end re-anchors the count there:
+the error stays within one utterance instead of adding up over a call until a line's partial takes the next
+line's first word, which no recogniser can have heard yet.
 """
 
 from __future__ import annotations
@@ -68,7 +74,12 @@ class ScriptedSttSession:
         self._closed = False
 
     def _snapped(self, count: float) -> float:
-        return next((end for end in self._ends if 0 <= end - count <= SNAP_FRAMES), count)
+        nearest = min(self._ends, key=lambda end: abs(end - count), default=count)
+        return nearest if abs(nearest - count) <= SNAP_FRAMES else count
+
+    def _reanchor(self) -> None:
+        """A turn ended: a count near an utterance's end is that end, so its error does not carry on."""
+        self._heard = self._snapped(self._heard)
 
     def _words_to(self, count: float) -> int:
         count = self._snapped(count)
@@ -88,6 +99,7 @@ class ScriptedSttSession:
             self._on_partial(" ".join(w.text for w in self._words[self._returned : upto]))
 
     async def end_of_turn(self) -> Recognition:
+        self._reanchor()
         upto = max(self._returned, self._words_to(self._heard))
         text = " ".join(w.text for w in self._words[self._returned : upto])
         self._returned = upto
@@ -96,6 +108,7 @@ class ScriptedSttSession:
         return Recognition(text, language="en-US", confidence=1.0)
 
     def discard_turn(self) -> None:
+        self._reanchor()
         self._returned = max(self._returned, self._words_to(self._heard))
 
     async def aclose(self) -> None:

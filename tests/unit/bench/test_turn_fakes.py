@@ -64,3 +64,20 @@ async def test_a_paused_phrase_is_one_wav_with_its_parts_counted(tmp_path) -> No
     samples = np.frombuffer(pcm, dtype="<i2")
     silent_run = max(len(run) for run in np.split(samples, np.flatnonzero(samples != 0)) if len(run))
     assert silent_run >= RATE * 450 // 1000  # the pause is really in the audio
+
+
+async def test_a_frame_over_or_short_per_utterance_never_moves_words_across_lines() -> None:
+    """A path that resamples and re-chunks the audio (VoiceLive: client -> realtime server) counts an utterance's
+    voiced frames a frame over or short of the script. That error must not add up over a call until a line
+    takes the next one's first word ("what's my balance? My": a dangling "my", held as unfinished)."""
+    lines = ["what's my balance", "i need help", "my card is lost", "yes", "my savings balance", "thanks"]
+    partials: list[str] = []
+    stt = ScriptedSpeechToText([[(line, 10)] for line in lines], 0, 0)
+    session = await stt.open_session(SttConfig(sample_rate=RATE, on_partial=partials.append))
+    for index, line in enumerate(lines):
+        for chunk in frames(9 if index % 3 == 2 else 11, quiet=10):  # over, over, short, ...
+            session.push(chunk)
+        await asyncio.sleep(0.01)
+        # what the end of turn judges: the partial ends on this line's last word, not the next line's first
+        assert partials[-1].split()[-1] == line.split()[-1]
+        assert (await session.end_of_turn()).text == line
