@@ -63,7 +63,7 @@ from bench.worker import Worker, running_worker
 
 NAME = "capacity"
 
-FULL_STEPS = (10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 240, 280, 320, 360, 400, 450, 500, 600)
+FULL_STEPS = (10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 240, 280, 300, 320, 360, 400, 450, 500, 600)
 QUICK_STEPS = (5, 10)
 RESPONSE_MARGIN_MS = 100.0  # the caller's knee: reply p95 within this of one call's
 LAG_LIMIT_S = 0.020
