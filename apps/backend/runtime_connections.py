@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from apps.backend.acs.jwt_auth import AcsJwtVerifier
 from apps.backend.calls.recovery import SweepableTranscripts
 from apps.backend.settings import Settings
+from apps.backend.storage.redis_pool import WaitingConnectionPool
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,15 @@ def connect_redis(url: str, *, socket_timeout_s: float, max_connections: int = 1
     A timeout is not retried (a hung server will not answer the retry either); a dropped or refused connection
     is, twice and quickly (a restarted server, a failover). Pub/sub listeners are not bound by the timeout.
     At most `max_connections` are open; a command that finds them all busy waits for one (for
-    `socket_timeout_s` at most) rather than failing at once, as redis-py's default pool does: a burst of
-    hang-ups flushing their call records, each in a watched transaction, queues instead of losing updates.
+    `socket_timeout_s` at most) rather than failing at once (`WaitingConnectionPool`).
     """
     retry = Retry(
         ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2, supported_errors=(RedisConnectionError,)
     )
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool = WaitingConnectionPool.from_url(
         url,
         max_connections=max_connections,
-        timeout=socket_timeout_s,
+        wait_s=socket_timeout_s,
         socket_timeout=socket_timeout_s,
         socket_connect_timeout=min(socket_timeout_s, 2.0),
         health_check_interval=30,
