@@ -54,7 +54,7 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             if waiter.done() and not waiter.cancelled():
-                # Woken by a release: that connection is ours to take, ahead of newcomers.
+                # Woken by a release. A newcomer may take that connection first: then wait again, same deadline.
                 try:
                     return await super().get_connection()  # type: ignore[no-untyped-call,no-any-return]
                 except MaxConnectionsError:
