@@ -55,7 +55,6 @@ class Utterance:
     _finished: bool = False
     on_text: Callable[[str], None] | None = None
     """Told the whole text so far each time a clause is added (live partial transcripts)."""
-    """Told once, when the first audio goes to the caller."""
     gate: asyncio.Future[None] | None = None
     """A reply started before the caller's turn was over: synthesised, but nothing reaches the caller until
     this resolves (it is cancelled with the reply if the caller goes on)."""
