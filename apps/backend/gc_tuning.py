@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import gc
 
-YOUNG_THRESHOLD = 50_000
+YOUNG_THRESHOLD = 20_000
 """Net new container objects between young collections (CPython's default: 700). Objects that live for a
 turn (its tasks, futures, records) outlive 700 allocations and were promoted, two collections later, to the
-oldest generation, whose growth triggers full collections: one every 5-10 s at 280 calls, each finding
-nothing to free (`bench.capacity` with BENCH_STALL_LOG: 77 gaps heard in 25 s). At 50 000 they die young;
-a young collection walks at most that many objects, 5-15 ms. Cyclic garbage (none on the steady path;
-`tests/unit/cascade/test_cascade.py` pins the reply's) waits a little longer to be freed."""
-MIDDLE_THRESHOLD = 20
-OLD_THRESHOLD = 100
+oldest generation, whose growth set off full collections: one every 5-10 s at 280 calls, each 40-80 ms and
+finding nothing to free (`bench.capacity` with BENCH_STALL_LOG: 77 gaps heard in 25 s). A bigger young
+generation lets them die young. Not bigger than this: young garbage waits for its collection, and at 50 000
+the worker's RSS grew 68 MB over 50 browser sessions (`tests/e2e/test_session_leaks.py`). The older
+generations keep CPython's thresholds, so cyclic garbage that did reach them is still collected."""
+MIDDLE_THRESHOLD = 10
+OLD_THRESHOLD = 10
 
 
 def pause_collection_for_start_up() -> None:
