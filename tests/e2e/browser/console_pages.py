@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, Page, WebSocket
+from playwright.async_api import Browser, Page, WebSocket, expect
 
 from tests.support import ADMIN_KEY, Backend
 
@@ -46,5 +46,9 @@ async def open_console(browser: Browser, backend: Backend, route: str = "#/live"
 
 
 async def sign_in(page: Page, key: str = ADMIN_KEY) -> None:
+    """Sign in as an operator would: with the right key, wait until the console has taken it (the page after the
+    sign-in is then the signed-in one, not one that started rendering before the key was accepted)."""
     await page.get_by_label("Admin key").fill(key)
     await page.get_by_role("button", name="Sign in").click()
+    if key == ADMIN_KEY:
+        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, expect
+import asyncio
+
+from playwright.async_api import Browser, Route, expect
 
 from tests.e2e.browser.conftest import screenshot_path
 from tests.e2e.browser.console_pages import open_console, sign_in
@@ -42,6 +44,47 @@ async def test_every_page_asks_for_the_key_and_shows_no_data_without_it(
     await page.goto(f"{backend.url}/console/#/health")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert await page.evaluate("sessionStorage.length") == 0
+    assert [r for r in traffic.requests if r.startswith("pageerror:")] == []
+    await page.close()
+
+
+async def test_a_page_refused_late_does_not_cover_the_page_after_it(
+    chromium: Browser, backend: Backend
+) -> None:
+    """The operator signs in and goes to the softphone before the sign-in is answered: the softphone first asks
+    for its scenarios without the key, and that refusal arrives after the signed-in softphone is on screen. It
+    must not bring the sign-in back over it (seen in CI: the Call button was taken off the page under the test's
+    click)."""
+    page, traffic = await open_console(chromium, backend, "#/live")
+    anonymous_asked = asyncio.Event()
+    signed_in_softphone_shown = asyncio.Event()
+
+    async def hold_the_sign_in(route: Route) -> None:
+        await anonymous_asked.wait()
+        await route.continue_()
+
+    async def hold_the_anonymous_scenarios(route: Route) -> None:
+        if "x-api-key" not in route.request.headers:
+            anonymous_asked.set()
+            await signed_in_softphone_shown.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/registry", hold_the_sign_in)
+    await page.route("**/api/v1/sessions/scenarios", hold_the_anonymous_scenarios)
+    async with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/sessions/scenarios") and r.status == 401
+    ) as refusal:
+        await page.get_by_label("Admin key").fill(ADMIN_KEY)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_role("link", name="Softphone").click()
+        await expect(page.get_by_role("button", name="Call")).to_be_visible()
+        signed_in_softphone_shown.set()
+    await (await refusal.value).finished()
+    await page.evaluate("new Promise((resolve) => setTimeout(resolve, 200))")  # the refusal's handler has run
+
+    await expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Call")).to_be_visible()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert [r for r in traffic.requests if r.startswith("pageerror:")] == []
     await page.close()
 

@@ -13,6 +13,9 @@ import * as softphone from "./pages/softphone.js";
 const main = document.getElementById("main");
 const signOut = document.getElementById("sign-out");
 let cleanup = null;
+// Each route() is a visit. Pages render asynchronously, so an earlier visit can finish (or be refused) after a
+// later one started: its content goes into its own box, and it may neither show the sign-in nor keep a cleanup.
+let visit = 0;
 
 const ROUTES = [
   { pattern: /^\/live(?:\/([\w.-]+))?$/, page: live, title: "Live calls", nav: "#/live" },
@@ -42,6 +45,7 @@ function markNav(nav) {
 
 export function showSignIn(message) {
   stopPage();
+  visit += 1; // a page still rendering is over
   signOut.hidden = true;
   document.title = "Sign in - Switchboard console";
   const input = h("input", {
@@ -90,6 +94,8 @@ function stopPage() {
 
 async function route() {
   stopPage();
+  const thisVisit = ++visit;
+  const current = () => thisVisit === visit;
   const found = currentRoute();
   if (!found) {
     window.location.hash = "#/live";
@@ -103,13 +109,22 @@ async function route() {
   }
   signOut.hidden = !adminKey();
   document.title = `${r.title} - Switchboard console`;
-  clear(main);
+  const box = h("div", { class: "page" });
+  clear(main).append(box);
+  const onUnauthorized = (message) => {
+    if (current()) showSignIn(message);
+  };
+  let pageCleanup = null;
   try {
-    cleanup = (await r.page.render(main, params, { onUnauthorized: showSignIn })) || null;
+    pageCleanup = (await r.page.render(box, params, { onUnauthorized })) || null;
   } catch (error) {
+    if (!current()) return;
     if (error instanceof Unauthorized) showSignIn("The admin key was refused: sign in again.");
-    else main.append(errorBox(`This page failed: ${error.message}`));
+    else box.append(errorBox(`This page failed: ${error.message}`));
+    return;
   }
+  if (current()) cleanup = pageCleanup;
+  else if (pageCleanup) pageCleanup();
 }
 
 signOut.addEventListener("click", () => {
