@@ -111,6 +111,7 @@ class TurnTaking:
             words_unfinished=listener.sounds_clearly_unfinished,
             words_complete=listener.sounds_complete,
             words_end_in_number=listener.ends_in_number,
+            words_pending=self._words_pending,
         )
         self.tracker.judge = self.judge.verdict
         self._early: tuple[CallerTurn, asyncio.Future[None]] | None = None
@@ -119,6 +120,11 @@ class TurnTaking:
         self._sample_rate = 16000
         self._audio_clock = AudioClock()
         self._audio_s = 0.0
+
+    def _words_pending(self) -> bool:
+        """The judge's score waits for the recognised words when the reply starts on the likely end of turn: it
+        needs them before it can be heard, so a score before them would shorten nothing."""
+        return self.tracker.policy.speculate_after_ms > 0 and not self._listener.turn_words
 
     def open(self, sample_rate: int) -> None:
         self._sample_rate = sample_rate

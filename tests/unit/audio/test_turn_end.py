@@ -294,6 +294,95 @@ async def test_the_caller_going_on_drops_the_score() -> None:
     assert judge.verdict() is Verdict.UNKNOWN
 
 
+class Words:
+    """The recogniser's words of a turn as the judge sees them: none yet, or a reading of them."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.unfinished = False
+        self.complete = False
+
+
+def _waiting_judge(scorer: FixedScorer, words: Words) -> TurnJudge:
+    judge = TurnJudge(
+        scorer,
+        words_unfinished=lambda: words.unfinished,
+        words_complete=lambda: words.complete,
+        words_pending=lambda: not words.text,
+    )
+    judge.open(16000)
+    judge.turn_started()
+    for _ in range(50):
+        judge.hear(bytes(640))
+    return judge
+
+
+async def test_a_judge_waiting_for_words_scores_only_a_pause_whose_words_are_in_and_undecided() -> None:
+    """An early reply needs the words before it can be heard: before they are in, a score shortens nothing,
+    and words that finish or leave open the turn decide it whatever the model says."""
+    scorer, words = FixedScorer(0.9), Words()
+    judge = _waiting_judge(scorer, words)
+    judge.paused()
+    await asyncio.sleep(0.01)
+    assert judge.verdict() is Verdict.UNKNOWN
+    assert scorer.asked == []  # no words yet
+    words.text, words.complete = "what's my balance", True
+    assert judge.verdict() is Verdict.COMPLETE
+    await asyncio.sleep(0.01)
+    assert scorer.asked == []  # the words decided
+    words.text, words.complete = "i would like to", False
+    words.unfinished = True
+    assert judge.verdict() is Verdict.INCOMPLETE
+    await asyncio.sleep(0.01)
+    assert scorer.asked == []
+    words.text, words.unfinished = "i would like to check the thing", False
+    assert judge.verdict() is Verdict.UNKNOWN  # undecided words: the score starts now
+    await asyncio.sleep(0.01)
+    assert judge.verdict() is Verdict.COMPLETE
+    assert scorer.asked == [32000]
+    judge.verdict()
+    await asyncio.sleep(0.01)
+    assert scorer.asked == [32000]  # once per pause
+
+
+async def test_a_judge_waiting_for_words_scores_at_the_pause_when_they_are_in_and_undecided() -> None:
+    scorer, words = FixedScorer(0.9), Words()
+    words.text = "i would like to check the thing"
+    judge = _waiting_judge(scorer, words)
+    judge.paused()
+    await asyncio.sleep(0.01)
+    assert scorer.asked == [32000]
+    assert judge.verdict() is Verdict.COMPLETE
+    judge.resumed()  # the caller went on: nothing is scored until the next pause
+    judge.hear(bytes(640))
+    assert judge.verdict() is Verdict.UNKNOWN
+    await asyncio.sleep(0.01)
+    assert scorer.asked == [32000]
+    judge.paused()
+    await asyncio.sleep(0.01)
+    assert scorer.asked == [32000, 32640]
+
+
+async def test_the_cascades_judge_waits_for_words_only_when_replies_start_early() -> None:
+    from bench.frame_path import SilentHost
+    from tests.unit.cascade.fakes import ScriptedStt
+    from voice.audio.turns import TurnPolicy
+    from voice.speech_cascade.listening import CallerListener
+    from voice.speech_cascade.turn_taking import TurnTaking
+    from voice.telemetry import NO_TELEMETRY
+
+    listener = CallerListener(ScriptedStt([]), call_id="c")
+    await listener.open(sample_rate=16000, languages=["en-US"])
+    policy = TurnPolicy(mode="semantic", speculate_after_ms=96)
+    taking = TurnTaking(policy, listener, None, SilentHost(), NO_TELEMETRY)
+    assert taking._words_pending()
+    listener._on_partial("what's my")
+    assert not taking._words_pending()
+    taking.tracker.set_policy(TurnPolicy(mode="semantic", speculate_after_ms=0))
+    listener._on_partial("")
+    assert not taking._words_pending()  # a reply that starts at the turn end: the score is wanted at once
+
+
 def test_an_idle_call_keeps_only_the_preroll() -> None:
     judge = TurnJudge(FixedScorer(0.9), words_unfinished=lambda: False, words_complete=lambda: False)
     judge.open(16000)
