@@ -77,12 +77,30 @@ def _log_slow_collections(threshold_s: float = 0.010) -> None:
 
     log = logging.getLogger("bench.server.gc")
     started: dict[str, float] = {}
+    counts = [0, 0, 0]
+    seconds = [0.0, 0.0, 0.0]
+    summary_every_s = 10.0
+    last_summary = [time.perf_counter()]
 
     def watch(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             started["t"] = time.perf_counter()
             return
-        took = time.perf_counter() - started.get("t", time.perf_counter())
+        now = time.perf_counter()
+        took = now - started.get("t", now)
+        generation = info["generation"]
+        counts[generation] += 1
+        seconds[generation] += took
+        if now - last_summary[0] >= summary_every_s:  # all collections, for the share of the loop they take
+            log.warning(  # the worker logs warnings and up
+                "gc over %.0f s: %s collections, %s ms (generations 0/1/2)",
+                now - last_summary[0],
+                "/".join(map(str, counts)),
+                "/".join(f"{s * 1e3:.0f}" for s in seconds),
+            )
+            counts[:] = [0, 0, 0]
+            seconds[:] = [0.0, 0.0, 0.0]
+            last_summary[0] = now
         if took >= threshold_s:
             log.warning(
                 "slow gc: generation %d, %.1f ms, %d collected",
