@@ -24,6 +24,7 @@ from apps.realtime_server.protocol import ProtocolError, RealtimeSessionConfig, 
 from voice.audio.codecs import alaw_decode, mulaw_decode
 from voice.audio.resample import StreamResampler
 from voice.audio.turn_batcher import TurnScorer
+from voice.audio.turn_end import ScoreThresholds
 from voice.audio.turns import (
     TurnEnded,
     TurnEvent,
@@ -36,9 +37,17 @@ from voice.audio.turns import (
 from voice.audio.vad import VadStream
 from voice.audio.vad_batcher import VadBatcher
 from voice.speech_cascade.turn_judge import TurnJudge
-from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete
+from voice.speech_cascade.unfinished import sounds_clearly_unfinished, sounds_complete, sounds_unfinished
 
 log = logging.getLogger(__name__)
+
+PARTIALS_ONLY_THRESHOLDS = ScoreThresholds(fragment_complete_at=0.9)
+"""Here the words are the recogniser's partials alone (the cascade also reads an early final pass before a turn
+can end), and a partial ending on a word like "the" may be a fragment or a sentence left open: the embedded one
+read "my account ends in ..." as "my account and the" at the caller's pause, the model scored that 0.57 on a
+synthetic voice, and the turn ended mid-sentence. With such words the model must be confident to end the turn
+at `min_silence_ms`; otherwise the unsure wait decides. 0.9 is the tier `bench/turn_tiers.py` found best at
+telling line ends from pauses inside lines."""
 
 RATE = 16000
 MAX_APPEND_BYTES = 15 * 1024 * 1024  # decoded audio per append event, like the hosted services' limit
@@ -94,6 +103,8 @@ class InputAudio:
             scorer,
             words_unfinished=lambda: sounds_clearly_unfinished(self._words),
             words_complete=lambda: sounds_complete(self._words),
+            words_maybe_unfinished=lambda: sounds_unfinished(self._words),
+            thresholds=PARTIALS_ONLY_THRESHOLDS,
         )
         """Semantic detection: judges the pauses of the caller's turn (model score and words)."""
         self._vad = VadStream(vad.model)

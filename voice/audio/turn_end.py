@@ -41,12 +41,19 @@ class TurnSignals:
     words_complete: bool = False
     words_end_in_number: bool = False
     """The words end on a number of two or more digits ("... four eight two one", "AU-1188")."""
+    words_maybe_unfinished: bool = False
+    """The words end on a word that leaves them unfinished but that a streaming recogniser's fragment of a word
+    still coming in is often read as ("my account and the"): unfinished or not, they cannot tell."""
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreThresholds:
     complete_at: float = 0.5
     """A score at or above this is a complete turn (the model's own decision boundary)."""
+    fragment_complete_at: float = 0.5
+    """With words that may be unfinished (`words_maybe_unfinished`), the score that still makes the turn
+    complete. The cascade keeps the model's boundary: its early reply's final text replaces such a partial before
+    the turn can end. A judge that reads partials only asks for more (see `apps/realtime_server`)."""
     incomplete_below: float = 0.0
     """A score below this is an unfinished turn; in between, the model is unsure (UNKNOWN). Off (0) by
     default: on flat synthetic speech (espeak) the model scores many finished statements near 0 ("my account
@@ -64,7 +71,10 @@ def _verdict(signals: TurnSignals, thresholds: ScoreThresholds) -> Verdict:
     if signals.words_unfinished:
         return Verdict.INCOMPLETE
     score = signals.score
-    if score is not None and score >= thresholds.complete_at:
+    complete_at = (
+        thresholds.fragment_complete_at if signals.words_maybe_unfinished else thresholds.complete_at
+    )
+    if score is not None and score >= complete_at:
         return Verdict.COMPLETE
     if score is not None and score < thresholds.incomplete_below and not signals.words_complete:
         return Verdict.INCOMPLETE

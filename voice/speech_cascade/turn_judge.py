@@ -21,10 +21,11 @@ from collections import deque
 from collections.abc import Callable
 
 from voice.audio.turn_batcher import TurnScorer
-from voice.audio.turn_end import TurnSignals, Verdict, verdict
+from voice.audio.turn_end import ScoreThresholds, TurnSignals, Verdict, verdict
 from voice.audio.turn_model import MAX_SECONDS
 
 PREROLL_MS = 500
+DEFAULT_THRESHOLDS = ScoreThresholds()
 
 
 class TurnJudge:
@@ -36,9 +37,13 @@ class TurnJudge:
         words_complete: Callable[[], bool],
         words_end_in_number: Callable[[], bool] = lambda: False,
         words_pending: Callable[[], bool] | None = None,
+        words_maybe_unfinished: Callable[[], bool] = lambda: False,
+        thresholds: ScoreThresholds = DEFAULT_THRESHOLDS,
     ) -> None:
         self._scorer = scorer
         self._words_pending = words_pending
+        self._words_maybe_unfinished = words_maybe_unfinished
+        self._thresholds = thresholds
         self._words_unfinished = words_unfinished
         self._words_complete = words_complete
         self._words_end_in_number = words_end_in_number
@@ -130,7 +135,9 @@ class TurnJudge:
                 words_unfinished=unfinished,
                 words_complete=complete,
                 words_end_in_number=self._words_end_in_number(),
-            )
+                words_maybe_unfinished=self._words_maybe_unfinished(),
+            ),
+            self._thresholds,
         )
 
     async def aclose(self) -> None:

@@ -294,6 +294,15 @@ async def test_the_caller_going_on_drops_the_score() -> None:
     assert judge.verdict() is Verdict.UNKNOWN
 
 
+def test_words_that_may_end_on_a_fragment_take_the_fragment_boundary() -> None:
+    maybe = TurnSignals(score=0.57, words_maybe_unfinished=True)
+    assert verdict(maybe) is Verdict.COMPLETE  # the cascade's default: the model's own boundary
+    strict = ScoreThresholds(fragment_complete_at=0.9)
+    assert verdict(maybe, strict) is Verdict.UNKNOWN
+    assert verdict(TurnSignals(score=0.93, words_maybe_unfinished=True), strict) is Verdict.COMPLETE
+    assert verdict(TurnSignals(score=0.57), strict) is Verdict.COMPLETE
+
+
 class Words:
     """The recogniser's words of a turn as the judge sees them: none yet, or a reading of them."""
 

@@ -110,6 +110,29 @@ async def test_the_models_score_ends_a_turn_early_and_runs_once_per_pause() -> N
     assert scorer.calls == 1
 
 
+async def test_a_partial_that_may_end_on_a_fragment_needs_a_confident_model() -> None:
+    """ "my account ends in ..." read as "my account and the" at the caller's pause, scored 0.57 on a synthetic
+    voice: the turn ended mid-sentence (the VoiceLive bench's embedded cuts). A "the" can be a recogniser's
+    fragment or a sentence left open, so the model must be confident to end the turn early."""
+    unsure = FixedScorer(0.57)
+    waited = await silence_until_stop(
+        audio({"type": "azure_semantic_vad", "silence_duration_ms": 500}, unsure), words="my account and the"
+    )
+    assert waited is not None and 500 <= waited < 600  # the unsure wait, past a 450 ms breath
+    confident = FixedScorer(0.95)
+    waited = await silence_until_stop(
+        audio({"type": "azure_semantic_vad", "silence_duration_ms": 500}, confident),
+        words="my account and the",
+    )
+    assert waited is not None and waited < 300
+    # Words that do not end on such a word keep the model's own boundary.
+    waited = await silence_until_stop(
+        audio({"type": "azure_semantic_vad", "silence_duration_ms": 500}, FixedScorer(0.57)),
+        words="i would like to check the thing",
+    )
+    assert waited is not None and waited < 300
+
+
 async def test_a_low_score_leaves_the_turn_to_the_eagerness_silence() -> None:
     scorer = FixedScorer(0.1)
     waited = await silence_until_stop(audio({"type": "semantic_vad", "eagerness": "low"}, scorer))
