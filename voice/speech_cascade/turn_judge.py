@@ -90,10 +90,13 @@ class TurnJudge:
             self._score_if_undecided(self._words_unfinished(), self._words_complete())
 
     def _score_if_undecided(self, unfinished: bool, complete: bool) -> None:
-        if self._pausing and self._task is None and not (unfinished or complete):
-            assert self._words_pending is not None
-            if not self._words_pending():
-                self._start_score()
+        """Waiting for the words: start the pause's score once they are in and neither finish nor leave open
+        the turn."""
+        pending = self._words_pending
+        if pending is None or not self._pausing or self._task is not None or unfinished or complete:
+            return
+        if not pending():
+            self._start_score()
 
     def _start_score(self) -> None:
         if self._scorer is None or not self._frames:
@@ -127,8 +130,7 @@ class TurnJudge:
 
     def verdict(self) -> Verdict:
         unfinished, complete = self._words_unfinished(), self._words_complete()
-        if self._words_pending is not None:
-            self._score_if_undecided(unfinished, complete)
+        self._score_if_undecided(unfinished, complete)
         return verdict(
             TurnSignals(
                 score=self.score(),
