@@ -176,7 +176,7 @@ async def scripts(calls: int, seconds: int, seed: int = 1) -> list[list[str]]:
     return out
 
 
-async def run(calls: int, seconds: int, socket: bool) -> dict[str, Any]:
+async def run(calls: int, seconds: int, socket: bool, per_wake: int = 1) -> dict[str, Any]:
     messages = await scripts(calls, seconds)
     batcher = VadBatcher(get_shared_model(), max_wait_s=0.0)
     events: list[list[TurnEvent]] = [[] for _ in range(calls)]
@@ -217,9 +217,9 @@ async def run(calls: int, seconds: int, socket: bool) -> dict[str, Any]:
         gc.collect()
         gc.freeze()
         cpu = time.thread_time()
-        for k in range(seconds * 50):
+        for k in range(0, seconds * 50, per_wake):
             for conn, call_frames in zip(conns, framed, strict=True):
-                conn.data_received(call_frames[k])
+                conn.data_received(b"".join(call_frames[k : k + per_wake]))
             for _ in range(3):
                 await asyncio.sleep(0)
         cpu = time.thread_time() - cpu
@@ -246,9 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--socket", action="store_true", help="through MediaWebSocket's frame parsing and inbox"
     )
+    parser.add_argument(
+        "--per-wake",
+        type=int,
+        default=1,
+        help="with --socket: frames each call receives at once (2: the pairs a socket holds under load)",
+    )
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.calls, args.seconds, args.socket))
+    result = asyncio.run(run(args.calls, args.seconds, args.socket, args.per_wake))
     print(
         f"[frame_path] {args.label} {result['frames']} frames{' via the socket' if args.socket else ''}: "
         f"{result['us_per_frame']} us of loop CPU per frame; {result['turn_events']} turn events, digest "

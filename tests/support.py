@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +93,25 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 10.0, interva
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class PipelineCount:
+    opened: int = 0
+
+
+@contextlib.contextmanager
+def counting_pipelines(client: Any) -> Iterator[PipelineCount]:
+    """Count the pipelines opened on a real Redis client (each one round trip when executed)."""
+    count = PipelineCount()
+    real_pipeline = client.pipeline
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        count.opened += 1
+        return real_pipeline(*args, **kwargs)
+
+    client.pipeline = pipeline
+    try:
+        yield count
+    finally:
+        del client.pipeline  # back to the class's method

@@ -54,6 +54,49 @@ async def test_concurrent_updates_are_not_lost(redis_client: aioredis.Redis) -> 
     assert events == {f"e{i}" for i in range(30)}
 
 
+async def _commands(client: aioredis.Redis) -> dict[str, int]:
+    stats = await client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()}
+
+
+async def test_a_writer_that_knows_the_record_updates_it_in_one_round_trip(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = RedisCallStore(redis_client, ttl_seconds=300)
+    await store.create(_record())
+    record, known = await store.update_from("c1", lambda r: r.add_event("first"), None)  # reads it first
+    assert known == await redis_client.get("sb:call:c1")
+    before = await _commands(redis_client)
+    record, known = await store.update_from("c1", lambda r: setattr(r, "call_connection_id", "conn-7"), known)
+    after = await _commands(redis_client)
+    spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    # One command sent (the script, whose GET and two SETs Redis counts too): no WATCH, GET, MULTI/EXEC.
+    assert spent == {"evalsha": 1, "get": 1, "set": 2, "info": 1}
+    assert known == await redis_client.get("sb:call:c1")
+    assert [e.type for e in record.events][-1:] == ["first"] and record.call_connection_id == "conn-7"
+    assert await store.resolve("conn-7") == "c1"
+    assert 0 < await redis_client.ttl("sb:call:c1") <= 300
+    assert 0 < await redis_client.ttl("sb:call-conn:conn-7") <= 300
+
+
+async def test_a_writer_whose_record_changed_meanwhile_applies_its_update_to_the_new_one(
+    redis_client: aioredis.Redis,
+) -> None:
+    store, other_replica = (RedisCallStore(redis_client, ttl_seconds=300) for _ in range(2))
+    await store.create(_record())
+    _, known = await store.update_from("c1", lambda r: r.add_event("mine-1"), None)
+    await other_replica.update("c1", lambda r: r.add_event("theirs"))
+    record, known = await store.update_from("c1", lambda r: r.add_event("mine-2"), known)
+    types = [e.type for e in (await store.get("c1")).events]
+    assert types[-3:] == ["mine-1", "theirs", "mine-2"] and [e.type for e in record.events] == types
+    assert known == await redis_client.get("sb:call:c1")
+    await redis_client.delete("sb:call:c1")  # expired, or Redis lost its data
+    with pytest.raises(CallNotFound):
+        await store.update_from("c1", lambda r: r.add_event("lost"), known)
+    with pytest.raises(CallNotFound):
+        await store.update_from("ghost", lambda r: None, None)
+
+
 async def test_ending_is_final_and_idempotent(redis_client: aioredis.Redis) -> None:
     store = RedisCallStore(redis_client, ttl_seconds=300)
     await store.create(_record())

@@ -5,6 +5,7 @@ answers again; the live events publisher is bounded the same way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import os
 import signal
@@ -21,7 +22,7 @@ from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.runtime_connections import connect_redis
 from apps.backend.storage.call_store import CallDirection, CallRecord, RedisCallStore
 from apps.backend.storage.embedded_redis import EmbeddedRedis
-from tests.support import eventually
+from tests.support import counting_pipelines, eventually
 from voice.transcript import TranscriptTurn
 
 
@@ -211,4 +212,32 @@ async def test_an_apology_turn_is_published_with_an_error_event(client: aioredis
     error = received[1]
     assert isinstance(error, ErrorEvent) and error.source == "providers"
     assert error.message == "every provider failed for this turn; the agent apologised"
+    await publisher.aclose()
+
+
+async def test_events_published_together_share_pipelines_and_keep_their_order(client: aioredis.Redis) -> None:
+    """A turn's events and other calls' go out gathered, up to PUBLISH_BATCH per pipeline: each call's channel
+    still gets its events in order, all of them, in a few round trips instead of one each."""
+    publisher = CallEventPublisher(client)
+    calls = [f"c{k}" for k in range(5)]
+    with counting_pipelines(client) as pipelines:
+        async with contextlib.AsyncExitStack() as stack:
+            subscriptions = [
+                await stack.enter_async_context(CallEventSubscription(client, call, max_queued=100))
+                for call in calls
+            ]
+            for n in range(30):
+                for call in calls:
+                    publisher.publish(ErrorEvent(call_id=call, source="test", message=f"m{n}"))
+            for subscription in subscriptions:
+                received = []
+                while len(received) < 30:
+                    item = await subscription.next(timeout=10)
+                    assert item is not None, "an event never arrived"
+                    received.append(item[0])
+                assert [e.message for e in received if isinstance(e, ErrorEvent)] == [
+                    f"m{n}" for n in range(30)
+                ]
+    assert pipelines.opened == 3  # 150 events, 64 per pipeline
+    assert publisher.dropped == 0
     await publisher.aclose()

@@ -11,7 +11,7 @@ from apps.backend.storage.embedded_redis import EmbeddedRedis
 from apps.backend.storage.session_store import RedisSessionStore, session_key
 from registries.loader import load_registry
 from registries.toolstore.context import HandoffTarget
-from tests.support import eventually, free_port
+from tests.support import counting_pipelines, eventually, free_port
 from voice.session.conversation import CallConversation
 
 SNAPSHOT = load_registry()
@@ -119,3 +119,27 @@ async def test_only_the_newest_state_of_a_call_is_kept_while_waiting() -> None:
     state = await store.load("call-1")
     assert state is not None and state.log[-1][1]["content"] == "turn 4"
     await asyncio.sleep(0)
+
+
+async def test_saves_of_many_calls_in_a_burst_go_in_one_pipeline_newest_state_each() -> None:
+    server = EmbeddedRedis()
+    await server.start()
+    client = aioredis.Redis.from_url(server.url)
+    store = RedisSessionStore(client, ttl_seconds=60)
+    store.start()
+    try:
+        convs = [conversation(f"call-{k}") for k in range(10)]
+        with counting_pipelines(client) as pipelines:
+            for n in range(3):  # each call saves three times within the gather window
+                for conv in convs:
+                    conv.add_caller_text(f"turn {n}")
+                    store.save(conv.snapshot_state())
+            await eventually(lambda: store.pending == 0)
+        assert pipelines.opened == 1
+        for k in range(10):
+            state = await store.load(f"call-{k}")
+            assert state is not None and state.log[-1][1]["content"] == "turn 2"
+    finally:
+        await store.stop()
+        await client.aclose()
+        await server.stop()

@@ -106,7 +106,9 @@ class MediaSession:
                 await self._on_audio(event)
                 stamp = event.timestamp if isinstance(event.timestamp, str) else None
                 missing = self._cadence.missing
-                self._telemetry.frame_handled(self._cadence.lag(time.monotonic(), stamp))
+                lag = self._cadence.lag(time.monotonic(), stamp, frames=event.frames)
+                for _ in range(event.frames):
+                    self._telemetry.frame_handled(lag)
                 if self._cadence.missing != missing:
                     self._telemetry.frames_missing(self._cadence.missing - missing)
             elif isinstance(event, MediaStarted):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voice.transports.base import (
     AudioFrame,
+    BufferedMediaSocket,
     DtmfTone,
     InboundMedia,
     MediaSocket,
@@ -34,6 +35,7 @@ from voice.transports.base import (
 log = logging.getLogger(__name__)
 
 _VALID_DTMF = frozenset("0123456789*#ABCD")
+MAX_CHUNK_FRAMES = 4  # 80 ms: a call that fell behind catches up in fewer, larger passes
 
 
 class AudioMetadataPayload(BaseModel):
@@ -183,33 +185,66 @@ class AcsMediaTransport:
 
     def __init__(self, socket: MediaSocket, *, sample_rate: int, max_logged_errors: int = 5) -> None:
         self._socket = socket
+        self._buffered = socket if isinstance(socket, BufferedMediaSocket) else None
         self.sample_rate = sample_rate
         self.frame_bytes = sample_rate // 50 * 2
         self.stats = TransportStats()
         self._max_logged_errors = max_logged_errors
+        self._held: InboundMedia | None = None  # decoded after an audio chunk it could not join
 
     async def receive(self) -> InboundMedia | None:
-        """Next inbound event; None once the socket is closed. Malformed messages are counted and skipped."""
+        """Next inbound event; None once the socket is closed. Malformed messages are counted and skipped.
+
+        Audio frames that are already in when one is read (a socket that holds a call's frames in pairs
+        under load, or a call that fell behind) come up as one chunk of up to `MAX_CHUNK_FRAMES` frames."""
+        held, self._held = self._held, None
+        if held is not None:
+            return held
         while True:
             text = await self._socket.receive_text()
             if text is None:
                 return None
-            self.stats.messages_in += 1
-            try:
-                event = decode_inbound(text, frame_bytes=self.frame_bytes)
-            except MalformedMessage as exc:
-                self.stats.malformed_in += 1
-                if self.stats.malformed_in <= self._max_logged_errors:
-                    log.warning("malformed media message dropped", extra={"error": str(exc)})
-                continue
+            event = self._decode(text)
             if event is None:
                 continue
-            if isinstance(event, AudioFrame):
-                self.stats.audio_frames_in += 1
-            elif isinstance(event, MediaStarted):
-                self.sample_rate = event.sample_rate
-                self.frame_bytes = event.sample_rate // 50 * 2
+            if isinstance(event, AudioFrame) and self._buffered is not None:
+                return self._join_buffered(event, self._buffered)
             return event
+
+    def _join_buffered(self, first: AudioFrame, socket: BufferedMediaSocket) -> AudioFrame:
+        frames = [first]
+        while len(frames) < MAX_CHUNK_FRAMES and (text := socket.receive_buffered()) is not None:
+            event = self._decode(text)
+            if isinstance(event, AudioFrame):
+                frames.append(event)
+            elif event is not None:
+                self._held = event  # a key press or a format change: handled after the audio before it
+                break
+        if len(frames) == 1:
+            return first
+        return AudioFrame(
+            pcm=b"".join(frame.pcm for frame in frames),
+            silent=all(frame.silent for frame in frames),
+            timestamp=first.timestamp,
+            participant=frames[-1].participant,
+            frames=len(frames),
+        )
+
+    def _decode(self, text: str) -> InboundMedia | None:
+        self.stats.messages_in += 1
+        try:
+            event = decode_inbound(text, frame_bytes=self.frame_bytes)
+        except MalformedMessage as exc:
+            self.stats.malformed_in += 1
+            if self.stats.malformed_in <= self._max_logged_errors:
+                log.warning("malformed media message dropped", extra={"error": str(exc)})
+            return None
+        if isinstance(event, AudioFrame):
+            self.stats.audio_frames_in += 1
+        elif isinstance(event, MediaStarted):
+            self.sample_rate = event.sample_rate
+            self.frame_bytes = event.sample_rate // 50 * 2
+        return event
 
     async def send_audio(self, frame: bytes) -> None:
         await self._socket.send_text(encode_audio(frame))

@@ -22,6 +22,16 @@ class MediaSocket(Protocol):
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
+@runtime_checkable
+class BufferedMediaSocket(MediaSocket, Protocol):
+    """A socket that can hand over a message it has already received without waiting, so a transport can
+    take the frames that arrived together as one chunk (one pass of the call's media path for several)."""
+
+    def receive_buffered(self) -> str | None:
+        """The next message if one is already in; None if it would have to wait (or the socket is closed)."""
+        ...
+
+
 class AudioSink(Protocol):
     async def send_audio(self, frame: bytes) -> None: ...
 
@@ -38,10 +48,14 @@ class MediaStarted:
 
 @dataclass(frozen=True, slots=True)
 class AudioFrame:
+    """Inbound audio: one 20 ms frame, or `frames` consecutive ones that reached us together (one chunk,
+    handled in one pass: `timestamp` is the first frame's)."""
+
     pcm: bytes
     silent: bool
     timestamp: str | None
     participant: str | None
+    frames: int = 1
 
 
 @dataclass(frozen=True, slots=True)

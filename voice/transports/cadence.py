@@ -49,17 +49,20 @@ class FrameCadence:
         self.missing = 0
         """Frames the sender's stamps say were sent but never arrived (lost on the way, or by the sender)."""
 
-    def lag(self, now: float, stamp: str | None = None) -> float:
-        """Lag (seconds, >= 0) of a frame handled at monotonic `now`, with the sender's ISO 8601 `stamp`."""
-        audio_time = self._audio_time(stamp)
+    def lag(self, now: float, stamp: str | None = None, *, frames: int = 1) -> float:
+        """Lag (seconds, >= 0) of a chunk of `frames` consecutive frames handled at monotonic `now`, the first
+        with the sender's ISO 8601 `stamp`: how late the chunk's last frame was handled. (A socket that holds
+        a call's frames in pairs under load delays the first of each pair by design; that delay is the
+        caller's, measured at the caller's ear, not the server falling behind.)"""
+        audio_time = self._audio_time(stamp, frames)
         if self._previous is not None and audio_time - self._previous > 1.5 * self._frame_s:
             self.missing += round((audio_time - self._previous) / self._frame_s) - 1
-        self._previous = audio_time
-        return self._clock.observe(audio_time, now)
+        self._previous = audio_time + (frames - 1) * self._frame_s
+        return self._clock.observe(self._previous, now)
 
-    def _audio_time(self, stamp: str | None) -> float:
+    def _audio_time(self, stamp: str | None, frames: int) -> float:
         index = self._frames
-        self._frames += 1
+        self._frames += frames
         if stamp:
             try:
                 seconds = datetime.fromisoformat(stamp).timestamp()

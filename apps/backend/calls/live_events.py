@@ -2,7 +2,7 @@
 
 Channel `sb:call-events:{call_id}`, one JSON `LiveCallEvent` per message. The call side publishes
 fire-and-forget (`CallEventPublisher.publish` only appends to a bounded in-process queue that one task drains
-into Redis, in order), so neither Redis nor a dashboard can slow a call down; while Redis is hung or away the
+into Redis, in order, gathering for 50 ms and then sending up to 64 events per pipeline), so neither Redis nor a dashboard can slow a call down; while Redis is hung or away the
 oldest queued events are dropped (counted) to make room. The dashboard side
 (`CallEventSubscription`) reads the channel into a bounded queue and drops (and counts) what a slow dashboard
 cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import weakref
@@ -38,6 +39,10 @@ from voice.usage.prices import LineCost, Money
 log = logging.getLogger(__name__)
 
 MAX_PENDING_PUBLISHES = 1000
+PUBLISH_GATHER_S = 0.05  # an event waits this long for others to share its round trip
+PUBLISH_BATCH = (
+    64  # events per pipeline: a round trip costs the loop ~135 us of CPU alone, ~35 per event piped
+)
 """Per process; beyond it (Redis slow or down) the oldest events are dropped rather than held in memory."""
 FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
@@ -228,29 +233,39 @@ class CallEventPublisher:
             )
 
     async def _drain(self) -> None:
+        """Publish what is queued, in order, up to `PUBLISH_BATCH` events per round trip (one pipeline: a
+        turn's events, and those of the other calls that turned meanwhile, cost one send instead of one each)."""
         backoff = FIRST_BACKOFF_S
+        await asyncio.sleep(PUBLISH_GATHER_S)  # the rest of the turn's events, and other calls', join them
         while self._pending:
-            channel, payload = self._pending[0]
+            batch = list(itertools.islice(self._pending, PUBLISH_BATCH))
             try:
-                await self._redis.publish(channel, payload)
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, payload in batch:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
             except (RedisConnectionError, OSError) as exc:
-                # Redis away: keep the event (the bound drops the oldest) and back off.
+                # Redis away: keep the events (the bound drops the oldest) and back off.
                 log.warning("live call events waiting for redis", extra={"error": exc.__class__.__name__})
                 await self._back_off(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
                 continue
             except RedisTimeoutError:
-                # Redis hung: it may yet publish this one, so it is not sent twice (at most once).
-                self._count_drop()
-                log.warning("live call event not published: redis timed out")
+                # Redis hung: it may yet publish them, so they are not sent twice (at most once).
+                for _ in batch:
+                    self._count_drop()
+                log.warning("live call events not published: redis timed out", extra={"events": len(batch)})
                 await self._back_off(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
             except RedisError as exc:
-                self._count_drop()
-                log.warning("live call event not published", extra={"error": exc.__class__.__name__})
+                for _ in batch:
+                    self._count_drop()
+                log.warning("live call events not published", extra={"error": exc.__class__.__name__})
             else:
                 backoff = FIRST_BACKOFF_S
-            if self._pending and self._pending[0][1] is payload:
+            # What `publish` dropped from the front meanwhile went already; only the batch's survivors go now.
+            sent = {id(event) for event in batch}
+            while self._pending and id(self._pending[0]) in sent:
                 self._pending.popleft()
 
     @staticmethod

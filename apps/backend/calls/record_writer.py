@@ -57,6 +57,7 @@ class CallRecordWriter:
         self._queue: deque[_Update] = deque()
         self._in_flight: list[_Update] = []
         self._task: asyncio.Task[None] | None = None
+        self._known: bytes | None = None  # the record as last written here: the next update's starting point
         self._closed = False
         self._closing = asyncio.Event()  # cuts a backoff short: the final flush tries at once
         self.dropped = 0
@@ -128,15 +129,19 @@ class CallRecordWriter:
             batch = self._in_flight = list(self._queue)
             self._queue.clear()
             try:
-                record = await self._store.update(self._call_id, functools.partial(_apply, batch))
+                record, self._known = await self._store.update_from(
+                    self._call_id, functools.partial(_apply, batch), self._known
+                )
             except CallNotFound:
                 self._in_flight = []
+                self._known = None
                 log.warning("call record vanished (TTL, or redis lost its data); updates dropped")
                 for _ in batch:
                     self._count_drop()
                 continue
             except (RedisError, OSError) as exc:
                 self._in_flight = []
+                self._known = None  # it may or may not have been written: read it back next time
                 # Put the batch back in front of anything queued meanwhile, keeping the order.
                 self._queue.extendleft(reversed(batch))
                 self._trim()

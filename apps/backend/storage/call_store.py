@@ -231,11 +231,25 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         raise InvalidCursor("cursor is not one this API handed out") from exc
 
 
+# Compare-and-set of a record: written only if Redis still holds exactly the JSON the writer started from.
+# KEYS: record, connection link ("" for none); ARGV: expected JSON, new JSON, TTL, call id.
+# Returns 1 when written, the record Redis holds instead when it differs, nil when there is none.
+_COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if not current then return nil end
+if current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[3]) end
+return 1
+"""
+
+
 class RedisCallStore:
     def __init__(self, client: aioredis.Redis, *, ttl_seconds: int, prefix: str = "sb") -> None:
         self._redis = client
         self._ttl = ttl_seconds
         self._prefix = prefix
+        self._compare_and_set = client.register_script(_COMPARE_AND_SET)
         # Writers in this process queue per call; WATCH only has to settle races between replicas.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -344,6 +358,42 @@ class RedisCallStore:
             lock = self._locks[call_id] = asyncio.Lock()
         async with lock:
             return await self._update_watched(call_id, mutate, attempts)
+
+    async def update_from(
+        self,
+        call_id: str,
+        mutate: Callable[[CallRecord], None],
+        known: bytes | None,
+        *,
+        attempts: int = 20,
+    ) -> tuple[CallRecord, bytes]:
+        """`update` for a writer that remembers the record as it last wrote it (`known`): while no one else
+        wrote since, one round trip (a compare-and-set script) instead of WATCH, GET and MULTI/EXEC. Returns
+        the record and its JSON as written, to pass as `known` next time."""
+        lock = self._locks.get(call_id)
+        if lock is None:
+            lock = self._locks[call_id] = asyncio.Lock()
+        key = self._record_key(call_id)
+        async with lock:
+            raw: bytes | str | None = known
+            for _ in range(attempts):
+                if raw is None:
+                    raw = await self._redis.get(key)
+                    if raw is None:
+                        raise CallNotFound(call_id)
+                record = CallRecord.model_validate_json(raw)
+                mutate(record)
+                written = record.model_dump_json().encode()
+                link = self._conn_key(record.call_connection_id) if record.call_connection_id else ""
+                result = await self._compare_and_set(
+                    keys=[key, link], args=[raw, written, self._ttl, call_id]
+                )
+                if result == 1:
+                    return record, written
+                if result is None:
+                    raise CallNotFound(call_id)
+                raw = result  # another writer got there first: apply the mutation to theirs
+        raise RuntimeError(f"call {call_id}: too much write contention")
 
     async def _update_watched(
         self, call_id: str, mutate: Callable[[CallRecord], None], attempts: int

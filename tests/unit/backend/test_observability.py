@@ -161,6 +161,16 @@ def test_a_jump_in_the_senders_stamps_counts_the_frames_that_never_arrived() -> 
     assert cadence.missing == 3
 
 
+def test_a_chunk_of_frames_lags_by_its_last_frame_and_chunks_leave_no_frame_missing() -> None:
+    cadence = FrameCadence()
+    # Pairs handled as the second frame of each arrives: on time, however long the first waited for it.
+    lags = [cadence.lag(100.0 + (k + 1) * 0.02, stamp(k * 20), frames=2) for k in range(0, 20, 2)]
+    assert max(lags) < 1e-6 and cadence.missing == 0
+    assert abs(cadence.lag(100.0 + 21 * 0.02 + 0.05, stamp(400), frames=2) - 0.05) < 1e-6  # 50 ms behind
+    cadence.lag(100.0 + 27 * 0.02, stamp(520), frames=2)  # frames 22..25 never came
+    assert cadence.missing == 4
+
+
 def test_the_otlp_protocol_comes_from_the_standard_variables() -> None:
     """Azure Container Apps' managed agent injects OTEL_EXPORTER_OTLP_PROTOCOL=grpc with its endpoint."""
     assert otlp_protocol({}) == "http/protobuf"
