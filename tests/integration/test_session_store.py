@@ -4,6 +4,8 @@ Redis restart (writes wait in memory and land when Redis is back)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 
@@ -39,13 +41,24 @@ def lived_in() -> CallConversation:
     return conv
 
 
-async def test_a_new_worker_resumes_the_conversation_where_it_was() -> None:
+@contextlib.asynccontextmanager
+async def started_store() -> AsyncIterator[tuple[RedisSessionStore, aioredis.Redis]]:
+    """A running store on an embedded Redis of its own, and its client."""
     server = EmbeddedRedis()
     await server.start()
     client = aioredis.Redis.from_url(server.url)
     store = RedisSessionStore(client, ttl_seconds=60)
     store.start()
     try:
+        yield store, client
+    finally:
+        await store.stop()
+        await client.aclose()
+        await server.stop()
+
+
+async def test_a_new_worker_resumes_the_conversation_where_it_was() -> None:
+    async with started_store() as (store, client):
         before = lived_in()
         store.save(before.snapshot_state())
         await eventually(lambda: store.pending == 0)
@@ -67,10 +80,6 @@ async def test_a_new_worker_resumes_the_conversation_where_it_was() -> None:
         after.hand_off(HandoffTarget(agent="concierge"), "balance")
         assert any(m.get("content") == "thanks, what's my balance" for m in after.history("concierge"))
         assert await other.load("nope") is None
-    finally:
-        await store.stop()
-        await client.aclose()
-        await server.stop()
 
 
 async def test_states_saved_during_a_redis_outage_are_written_when_it_returns() -> None:
@@ -122,12 +131,7 @@ async def test_only_the_newest_state_of_a_call_is_kept_while_waiting() -> None:
 
 
 async def test_saves_of_many_calls_in_a_burst_go_in_one_pipeline_newest_state_each() -> None:
-    server = EmbeddedRedis()
-    await server.start()
-    client = aioredis.Redis.from_url(server.url)
-    store = RedisSessionStore(client, ttl_seconds=60)
-    store.start()
-    try:
+    async with started_store() as (store, client):
         convs = [conversation(f"call-{k}") for k in range(10)]
         with counting_pipelines(client) as pipelines:
             for n in range(3):  # each call saves three times within the gather window
@@ -139,7 +143,3 @@ async def test_saves_of_many_calls_in_a_burst_go_in_one_pipeline_newest_state_ea
         for k in range(10):
             state = await store.load(f"call-{k}")
             assert state is not None and state.log[-1][1]["content"] == "turn 2"
-    finally:
-        await store.stop()
-        await client.aclose()
-        await server.stop()
