@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "--per-wake",
         type=int,
         default=1,
-        help="with --socket: frames each call receives at once (2: the pairs a socket holds under load)",
+        help="with --socket: frames each call receives at once (2: a call 20 ms behind, as one chunk)",
     )
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)

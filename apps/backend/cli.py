@@ -74,9 +74,7 @@ def server_options(app: Any, settings: Settings) -> dict[str, Any]:
     if settings.media_websocket == "direct":
         from apps.backend.media_ws.dispatch import media_protocol_class
 
-        ws = media_protocol_class(
-            app, max_size=max_size, pair_frames_from_calls=settings.media_pair_frames_from_calls
-        )
+        ws = media_protocol_class(app, max_size=max_size)
     return {
         "log_config": None,
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",

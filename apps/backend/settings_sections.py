@@ -247,13 +247,6 @@ class ServerProcessSettings(BaseModel):
         description="How the ACS media WebSocket is served: direct (frames parsed straight off the socket, no "
         "ASGI per message: the cheaper path) or asgi (through Starlette like every other route).",
     )
-    media_pair_frames_from_calls: int = Field(
-        120,
-        ge=0,
-        description="With MEDIA_WEBSOCKET=direct: from this many open media sockets on a worker, each call's "
-        "20 ms frames go through the media path two at a time (one pass per 40 ms: about 15% less CPU per "
-        "call, for up to 20 ms more before the VAD hears the first frame of a pair). 0: never.",
-    )
 
 
 class EmbeddedSpeechSettings(BaseModel):

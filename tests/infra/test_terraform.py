@@ -36,7 +36,6 @@ DEFAULT_IN_AZURE = {
     "TURN_END_MODE": "default (semantic)",
     "BUSINESS_DATE": "default (unpinned: the real date; pinning is for demos and evals)",
     "MEDIA_WEBSOCKET": "default (direct)",
-    "MEDIA_PAIR_FRAMES_FROM_CALLS": "default (120)",
     "WORKER_STATUS_FILE": "only with WORKERS > 1",
     "WORKERS": "default (1): Container Apps scales replicas, each with one worker",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "injected by the environment's managed OpenTelemetry agent (gRPC, with "

@@ -195,8 +195,9 @@ class AcsMediaTransport:
     async def receive(self) -> InboundMedia | None:
         """Next inbound event; None once the socket is closed. Malformed messages are counted and skipped.
 
-        Audio frames that are already in when one is read (a socket that holds a call's frames in pairs
-        under load, or a call that fell behind) come up as one chunk of up to `MAX_CHUNK_FRAMES` frames."""
+        Audio frames that are already in when one is read (a call that fell behind, or frames the network
+        delivered together) come up as one chunk of up to `MAX_CHUNK_FRAMES` frames: one pass of the media
+        path for all of them. Nothing is held back to make a chunk."""
         held, self._held = self._held, None
         if held is not None:
             return held

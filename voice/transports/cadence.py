@@ -51,9 +51,8 @@ class FrameCadence:
 
     def lag(self, now: float, stamp: str | None = None, *, frames: int = 1) -> float:
         """Lag (seconds, >= 0) of a chunk of `frames` consecutive frames handled at monotonic `now`, the first
-        with the sender's ISO 8601 `stamp`: how late the chunk's last frame was handled. (A socket that holds
-        a call's frames in pairs under load delays the first of each pair by design; that delay is the
-        caller's, measured at the caller's ear, not the server falling behind.)"""
+        with the sender's ISO 8601 `stamp`: how late the chunk's last frame was handled (the earlier ones of a
+        chunk waited in the socket because the call was behind, which the last one's lag already shows)."""
         audio_time = self._audio_time(stamp, frames)
         if self._previous is not None and audio_time - self._previous > 1.5 * self._frame_s:
             self.missing += round((audio_time - self._previous) / self._frame_s) - 1

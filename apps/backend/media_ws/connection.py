@@ -3,7 +3,8 @@
 Through Starlette, every 20 ms frame of every call costs a websockets protocol parse, an ASGI message dict,
 a queue hop and a task wake-up on the way in, and the same again on the way out. Here a frame costs a
 header read, a C unmask, and an append to the call's inbox; whatever frames arrived together are handled
-by one wake-up of the call's session (a small batch). Outbound frames written in one turn of the loop (the
+by one wake-up of the call's session, and `receive_buffered` lets its transport take them as one chunk (one
+pass of the media path). Outbound frames written in one turn of the loop (the
 two frames a playout wake-up sends, a StopAudio and what follows it) go out in one `transport.write`, one
 send system call, at the end of that turn.
 
@@ -46,27 +47,7 @@ INBOX_RESUME = 50
 CLOSE_TIMEOUT_S = 2.0
 SERVER_RESTART = 1012
 
-PAIR_HOLD_S = 0.030  # a frame held for its pair goes alone if the next is not in within this (1.5 frames)
-
 Serve = Callable[["MediaWebSocket", UpgradeRequest], Awaitable[None]]
-
-
-class FramePairing:
-    """Under load, each call's frames reach its session two at a time: one wake-up and one pass of the media
-    path (decode aside) for 40 ms of audio instead of two for 20 ms each, the fixed cost per pass being most
-    of a frame's. The price is the first frame of a pair waiting for the second, 20 ms, so it applies only
-    from `from_calls` open media sockets on this server (0: never); below that the CPU is there and every
-    frame goes up as it arrives. One per server, shared by its connections (each counts itself in and out)."""
-
-    __slots__ = ("from_calls", "open_sockets")
-
-    def __init__(self, from_calls: int) -> None:
-        self.from_calls = from_calls
-        self.open_sockets = 0
-
-    @property
-    def active(self) -> bool:
-        return 0 < self.from_calls <= self.open_sockets
 
 
 class MediaWebSocket(asyncio.Protocol):
@@ -80,12 +61,8 @@ class MediaWebSocket(asyncio.Protocol):
         max_size: int,
         server_state: Any = None,
         request: bytes = b"",
-        pairing: FramePairing | None = None,
     ) -> None:
         self._serve = serve
-        self._pairing = pairing if pairing is not None else FramePairing(0)
-        self._counted = False  # in `pairing.open_sockets`
-        self._hold: asyncio.TimerHandle | None = None  # a lone frame waiting for its pair
         self._reader = FrameReader(max_size)
         self._server_state = server_state
         self._head = bytearray(request)
@@ -133,17 +110,13 @@ class MediaWebSocket(asyncio.Protocol):
             elif opcode == OP_PING:
                 self._write(frame_header(OP_PONG, len(payload)) + payload)
         if inbox:
-            if len(inbox) >= 2 or not self._pairing.active:
-                self._wake()
-            elif self._waiter is not None and self._hold is None:
-                self._hold = asyncio.get_running_loop().call_later(PAIR_HOLD_S, self._wake)
+            self._wake()
             if len(inbox) >= INBOX_PAUSE and not self._reading_paused and self.transport is not None:
                 self._reading_paused = True
                 self.transport.pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._count_out()
         if self.close_code is None:
             self.close_code = 1006
         if self._close_timer is not None:
@@ -198,7 +171,6 @@ class MediaWebSocket(asyncio.Protocol):
             log.exception("media socket handler failed")
             self._send_close(1011, "internal error")
         finally:
-            self._count_out()  # the call is over: its socket no longer loads the server
             if not self._accepted:
                 self._abort()
             elif not self._close_sent:
@@ -210,9 +182,6 @@ class MediaWebSocket(asyncio.Protocol):
         assert self.request is not None
         if not self._accepted:
             self._accepted = True
-            if not self.closed:
-                self._counted = True
-                self._pairing.open_sockets += 1
             self._write(accept_response(self.request.headers["sec-websocket-key"]))
 
     async def reject(self, code: int, reason: str) -> None:
@@ -294,15 +263,7 @@ class MediaWebSocket(asyncio.Protocol):
             self._flush()
             self.transport.close()
 
-    def _count_out(self) -> None:
-        if self._counted:
-            self._counted = False
-            self._pairing.open_sockets -= 1
-
     def _wake(self) -> None:
-        hold, self._hold = self._hold, None
-        if hold is not None:
-            hold.cancel()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -13,19 +13,15 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
-from apps.backend.media_ws.connection import FramePairing, MediaWebSocket
+from apps.backend.media_ws.connection import MediaWebSocket
 from apps.backend.media_ws.frames import UpgradeRequest
 
 MEDIA_PATH = "/api/v1/media/stream"
 
 
-def media_protocol_class(
-    app: Any, *, max_size: int, pair_frames_from_calls: int = 0
-) -> type[asyncio.Protocol]:
+def media_protocol_class(app: Any, *, max_size: int) -> type[asyncio.Protocol]:
     """A uvicorn `ws=` protocol class serving `MEDIA_PATH` of `app` (whose lifespan sets `state.runtime`)
-    without ASGI; from `pair_frames_from_calls` open media sockets on, each call's frames go up in pairs
-    (`FramePairing`; 0: never)."""
-    pairing = FramePairing(pair_frames_from_calls)
+    without ASGI."""
     from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 
     if AutoWebSocketsProtocol is None:  # pragma: no cover - websockets is a dependency
@@ -54,7 +50,7 @@ def media_protocol_class(
         def _choose(self, request: bytes) -> Any:
             target = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
             if target.split(b"?", 1)[0].decode("latin-1") == MEDIA_PATH:
-                return MediaWebSocket(serve, max_size=max_size, server_state=self._args[1], pairing=pairing)
+                return MediaWebSocket(serve, max_size=max_size, server_state=self._args[1])
             config, server_state, app_state = self._args
             return fallback(config=config, server_state=server_state, app_state=app_state)
 

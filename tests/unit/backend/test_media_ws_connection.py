@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from apps.backend.acs.media_token import MediaTokenError
-from apps.backend.media_ws.connection import PAIR_HOLD_S, FramePairing, MediaWebSocket
+from apps.backend.media_ws.connection import MediaWebSocket
 from apps.backend.media_ws.dispatch import MEDIA_PATH, media_protocol_class
 from apps.backend.media_ws.frames import UpgradeRequest
 from tests.support import eventually
@@ -192,7 +192,7 @@ async def test_frames_sent_in_one_turn_of_the_loop_go_out_in_one_write_in_order_
     conn.connection_lost(None)
 
 
-# -- frame pairing (one MediaWebSocket fed in-process: which messages each wake-up of the call finds) --------
+# -- frames already in (one MediaWebSocket fed in-process: which messages each wake-up of the call finds) ------
 
 _UPGRADE = (
     b"GET /api/v1/media/stream HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -201,27 +201,19 @@ _UPGRADE = (
 
 
 class _Wire(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.closing = False
-
     def write(self, data: Any) -> None:
         return None
 
     def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
+        return False
 
 
-def _frame(text: str | bytes, opcode: int = 0x1) -> bytes:
-    payload = text.encode() if isinstance(text, str) else text
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\x00" * 4 + payload  # zero mask: sent as is
+def _frame(text: str) -> bytes:
+    payload = text.encode()
+    return bytes([0x81, 0x80 | len(payload)]) + b"\x00" * 4 + payload  # zero mask: sent as is
 
 
-async def _paired_socket(pairing: FramePairing) -> tuple[MediaWebSocket, list[list[str]], asyncio.Event]:
-    """A socket whose call records, per wake-up, every message that was in."""
+async def test_each_wake_up_finds_every_frame_already_in_and_a_lone_frame_goes_up_at_once() -> None:
     wakes: list[list[str]] = []
     ended = asyncio.Event()
 
@@ -232,67 +224,18 @@ async def _paired_socket(pairing: FramePairing) -> tuple[MediaWebSocket, list[li
             while (more := conn.receive_buffered()) is not None:
                 wake.append(more)
             wakes.append(wake)
+        assert conn.receive_buffered() is None  # closed: nothing more, and no wait
         ended.set()
 
-    conn = MediaWebSocket(call, max_size=1 << 16, pairing=pairing)
+    conn = MediaWebSocket(call, max_size=1 << 16)
     conn.connection_made(_Wire())
     conn.data_received(_UPGRADE)
     await asyncio.sleep(0)
-    return conn, wakes, ended
-
-
-async def _turns(n: int = 5) -> None:
-    for _ in range(n):
-        await asyncio.sleep(0)
-
-
-async def test_under_load_a_frame_waits_for_the_next_and_the_call_wakes_once_for_both() -> None:
-    pairing = FramePairing(1)
-    conn, wakes, _ = await _paired_socket(pairing)
-    assert pairing.open_sockets == 1 and pairing.active
     conn.data_received(_frame("f1"))
-    await asyncio.sleep(PAIR_HOLD_S / 3)
-    assert wakes == []  # held for its pair
-    conn.data_received(_frame("f2"))
-    await _turns()
-    assert wakes == [["f1", "f2"]]
-    conn.data_received(_frame("f3") + _frame("f4") + _frame("f5"))  # arrived together: no wait
-    await _turns()
-    assert wakes == [["f1", "f2"], ["f3", "f4", "f5"]]
-
-
-async def test_a_lone_frame_goes_up_alone_once_the_hold_is_over() -> None:
-    conn, wakes, _ = await _paired_socket(FramePairing(1))
-    conn.data_received(_frame("alone"))
-    await eventually(lambda: wakes, timeout=5)
-    assert wakes == [["alone"]]
-    assert conn._hold is None
-
-
-async def test_below_the_threshold_every_frame_goes_up_as_it_arrives() -> None:
-    pairing = FramePairing(2)
-    conn, wakes, _ = await _paired_socket(pairing)
-    assert pairing.open_sockets == 1 and not pairing.active
-    conn.data_received(_frame("f1"))
-    await _turns()
-    assert wakes == [["f1"]]
-
-
-async def test_a_held_frame_is_not_lost_when_the_peer_goes_and_the_socket_counts_itself_out() -> None:
-    pairing = FramePairing(1)
-    conn, wakes, ended = await _paired_socket(pairing)
-    conn.data_received(_frame("last"))
+    await asyncio.sleep(0)
+    assert wakes == [["f1"]]  # nothing held back for a later frame
+    conn.data_received(_frame("f2") + _frame("f3") + _frame("f4"))  # a call that fell behind
+    await asyncio.sleep(0)
+    assert wakes == [["f1"], ["f2", "f3", "f4"]]
     conn.connection_lost(None)
     await asyncio.wait_for(ended.wait(), 5)
-    assert wakes == [["last"]] and conn._hold is None
-    assert pairing.open_sockets == 0 and not pairing.active
-
-
-async def test_a_socket_counts_itself_out_once_however_its_call_ends() -> None:
-    pairing = FramePairing(1)
-    conn, _, ended = await _paired_socket(pairing)
-    conn.data_received(_frame((1000).to_bytes(2, "big"), opcode=0x8))  # the peer's close (1000)
-    conn.connection_lost(None)  # what the transport does once the close went out
-    await asyncio.wait_for(ended.wait(), 5)
-    await _turns()  # the call's task finishes too: counted out once, not twice
-    assert pairing.open_sockets == 0
