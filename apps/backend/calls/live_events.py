@@ -2,8 +2,9 @@
 
 Channel `sb:call-events:{call_id}`, one JSON `LiveCallEvent` per message. The call side publishes
 fire-and-forget (`CallEventPublisher.publish` only appends to a bounded in-process queue that one task drains
-into Redis, in order, gathering for 50 ms and then sending up to 64 events per pipeline), so neither Redis nor a dashboard can slow a call down; while Redis is hung or away the
-oldest queued events are dropped (counted) to make room. The dashboard side
+into Redis, in order: it gathers for 50 ms, then sends up to 64 events per pipeline), so neither Redis nor a
+dashboard can slow a call down; while Redis is hung or away the oldest queued events are dropped (counted) to
+make room. The dashboard side
 (`CallEventSubscription`) reads the channel into a bounded queue and drops (and counts) what a slow dashboard
 cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
 
@@ -39,11 +40,9 @@ from voice.usage.prices import LineCost, Money
 log = logging.getLogger(__name__)
 
 MAX_PENDING_PUBLISHES = 1000
-PUBLISH_GATHER_S = 0.05  # an event waits this long for others to share its round trip
-PUBLISH_BATCH = (
-    64  # events per pipeline: a round trip costs the loop ~135 us of CPU alone, ~35 per event piped
-)
 """Per process; beyond it (Redis slow or down) the oldest events are dropped rather than held in memory."""
+PUBLISH_GATHER_S = 0.05  # an event waits this long for others to share its round trip
+PUBLISH_BATCH = 64  # per pipeline: a command sent alone costs the loop ~135 us of CPU, ~35 piped
 FIRST_BACKOFF_S = 0.1
 MAX_BACKOFF_S = 5.0
 

@@ -353,11 +353,14 @@ class RedisCallStore:
         self, call_id: str, mutate: Callable[[CallRecord], None], *, attempts: int = 20
     ) -> CallRecord:
         """Apply `mutate` atomically; retried when a concurrent writer got there first."""
+        async with self._lock_for(call_id):
+            return await self._update_watched(call_id, mutate, attempts)
+
+    def _lock_for(self, call_id: str) -> asyncio.Lock:
         lock = self._locks.get(call_id)
         if lock is None:
             lock = self._locks[call_id] = asyncio.Lock()
-        async with lock:
-            return await self._update_watched(call_id, mutate, attempts)
+        return lock
 
     async def update_from(
         self,
@@ -370,11 +373,8 @@ class RedisCallStore:
         """`update` for a writer that remembers the record as it last wrote it (`known`): while no one else
         wrote since, one round trip (a compare-and-set script) instead of WATCH, GET and MULTI/EXEC. Returns
         the record and its JSON as written, to pass as `known` next time."""
-        lock = self._locks.get(call_id)
-        if lock is None:
-            lock = self._locks[call_id] = asyncio.Lock()
         key = self._record_key(call_id)
-        async with lock:
+        async with self._lock_for(call_id):
             raw: bytes | str | None = known
             for _ in range(attempts):
                 if raw is None:

@@ -1,9 +1,10 @@
 """CallConversation state in Redis (`sb:session:{call_id}`), written behind the conversation.
 
-`save` never waits for Redis: it keeps the latest state per call in memory and one writer task sends it
-(50 ms after the first save it finds, the pending states of every call in one pipeline), retrying with exponential backoff while Redis is away (a restart, a failover). Only the newest state of a call
-is worth writing, so a backlog never grows beyond one entry per live call; whatever is pending when Redis
-returns is written then. A worker that picks a call up later (after a restart) reads it back with `load`.
+`save` never waits for Redis: it keeps the latest state per call in memory and one writer task sends it (50 ms
+after the first save it finds, the pending states of every call in one pipeline), retrying with exponential
+backoff while Redis is away (a restart, a failover). Only the newest state of a call is worth writing, so a
+backlog never grows beyond one entry per live call; whatever is pending when Redis returns is written then. A
+worker that picks a call up later (after a restart) reads it back with `load`.
 """
 
 from __future__ import annotations
