@@ -13,9 +13,9 @@ from websockets.exceptions import ConnectionClosed
 
 from apps.acs_simulator.caller_audio import Say, WaitForAgent
 from apps.acs_simulator.server import AcsSimulator
+from apps.backend.calls.live_event_subscription import CallEventSubscription
 from apps.backend.calls.live_events import (
     CallEventPublisher,
-    CallEventSubscription,
     StatusUpdateEvent,
     TranscriptChunkEvent,
 )

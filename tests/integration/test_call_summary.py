@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription, CallSummaryEvent
+from apps.backend.calls.live_event_subscription import CallEventSubscription
+from apps.backend.calls.live_events import CallEventPublisher, CallSummaryEvent
 from apps.backend.storage.sqlite_transcripts import SqliteTranscriptStore
 from apps.backend.summaries.azure_openai import AzureOpenAiSummariser
 from apps.backend.summaries.service import SummaryService, summary_of

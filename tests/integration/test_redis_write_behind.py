@@ -17,7 +17,8 @@ from unittest import mock
 import pytest
 import redis.asyncio as aioredis
 
-from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription, ErrorEvent
+from apps.backend.calls.live_event_subscription import CallEventSubscription
+from apps.backend.calls.live_events import CallEventPublisher, ErrorEvent
 from apps.backend.calls.record_writer import CallRecordWriter
 from apps.backend.runtime_connections import connect_redis
 from apps.backend.storage.call_store import CallDirection, CallRecord, RedisCallStore

@@ -4,9 +4,8 @@ Channel `sb:call-events:{call_id}`, one JSON `LiveCallEvent` per message. The ca
 fire-and-forget (`CallEventPublisher.publish` only appends to a bounded in-process queue that one task drains
 into Redis, in order: it gathers for 50 ms, then sends up to 64 events per pipeline), so neither Redis nor a
 dashboard can slow a call down; while Redis is hung or away the oldest queued events are dropped (counted) to
-make room. The dashboard side
-(`CallEventSubscription`) reads the channel into a bounded queue and drops (and counts) what a slow dashboard
-cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
+make room. The dashboard side (`CallEventSubscription`, in `live_event_subscription.py`) reads the channel
+into a bounded queue and drops (and counts) what a slow dashboard cannot take. Pub/sub is at-most-once: a dashboard that connects late gets the past from its snapshot.
 
 No PII beyond what the admin-only transcript API already shows: tool events carry no arguments or outputs.
 """
@@ -25,7 +24,7 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -338,77 +337,3 @@ class CallEventPublisher:
         change = _CALLBACK_CHANGES.get(callback_type)
         if change is not None:
             self.status(record, change)
-
-
-class SubscriptionLost(ConnectionError):
-    """The Redis subscription broke; no further events will arrive."""
-
-
-class CallEventSubscription:
-    """One dashboard's view of a call's channel: a bounded queue, filled by a reader task it owns.
-
-    Use as an async context manager; subscribe happens on enter, so read the snapshot after entering and
-    nothing published in between is missed.
-    """
-
-    def __init__(self, redis: aioredis.Redis, call_id: str, *, max_queued: int, prefix: str = "sb") -> None:
-        self._redis = redis
-        self._channel = channel_for(call_id, prefix)
-        self._max_queued = max_queued
-        self._queue: asyncio.Queue[tuple[BaseModel, str] | None] = asyncio.Queue()  # None: reader ended
-        self._pubsub: aioredis.client.PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.dropped = 0
-        self.malformed = 0
-
-    async def __aenter__(self) -> CallEventSubscription:
-        self._pubsub = self._redis.pubsub()
-        await self._pubsub.subscribe(self._channel)
-        self._reader = asyncio.create_task(self._read(self._pubsub), name="call-events-subscription")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.unsubscribe()
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py's PubSub.aclose is unannotated
-
-    async def _read(self, pubsub: aioredis.client.PubSub) -> None:
-        try:
-            await self._read_messages(pubsub)
-        except (RedisError, OSError) as exc:
-            log.warning("live call events subscription lost", extra={"error": exc.__class__.__name__})
-        finally:
-            self._queue.put_nowait(None)
-
-    async def _read_messages(self, pubsub: aioredis.client.PubSub) -> None:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            data = message["data"]
-            raw = data.decode() if isinstance(data, bytes) else str(data)
-            try:
-                event = live_call_event.validate_json(raw)
-            except ValidationError:
-                self.malformed += 1
-                continue
-            # A slow dashboard loses events, never the end of the call (it must learn to close).
-            if self._queue.qsize() >= self._max_queued and not is_final(event):
-                self.dropped += 1
-                continue
-            self._queue.put_nowait((event, raw))
-
-    async def next(self, timeout: float | None = None) -> tuple[BaseModel, str] | None:
-        """The next event and its JSON, or None after `timeout` seconds without one."""
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-        if item is None:
-            self._queue.put_nowait(None)  # stay lost for later calls
-            raise SubscriptionLost(self._channel)
-        return item

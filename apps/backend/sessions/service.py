@@ -19,7 +19,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 
-from apps.backend.calls.live_events import CallEventPublisher, CallEventSubscription
+from apps.backend.calls.live_event_subscription import CallEventSubscription
+from apps.backend.calls.live_events import CallEventPublisher
 from apps.backend.calls.service import CallService
 from apps.backend.logging_setup import bound_call_id
 from apps.backend.sessions.tokens import SessionTokenClaims, SessionTokenSigner, TokenPurpose

@@ -15,14 +15,10 @@ token and the record can exist before the answer returns. Updates are optimistic
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
-import math
 import random
-import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -30,6 +26,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import WatchError
 
+from apps.backend.storage.call_cursor import decode_cursor, encode_cursor, scored_members
 from apps.backend.storage.intake_result import IntakeResult
 from voice.usage.amounts import UsageLine
 
@@ -185,52 +182,6 @@ class CallNotFound(KeyError):
     pass
 
 
-class InvalidCursor(ValueError):
-    pass
-
-
-MAX_CURSOR_CHARS = 256
-_CURSOR_MEMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-
-
-def _encode_cursor(score: float, call_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{score!r}:{call_id}".encode()).decode().rstrip("=")
-
-
-def _scored_members(rows: Iterable[object]) -> list[tuple[str, float]]:
-    """`(member, score)` pairs of a `withscores=True` sorted-set reply (redis-py types its rows loosely)."""
-    pairs: list[tuple[str, float]] = []
-    for row in rows:
-        if not isinstance(row, (tuple, list)) or len(row) != 2:
-            raise TypeError(f"expected (member, score) rows, got {type(row).__name__}")
-        member, score = row
-        if isinstance(member, bytes):
-            member = member.decode()
-        if not isinstance(member, str) or not isinstance(score, (int, float)):
-            raise TypeError("expected a str/bytes member and a numeric score")
-        pairs.append((member, float(score)))
-    return pairs
-
-
-def _decode_cursor(cursor: str) -> tuple[float, str]:
-    """(score, call id) of a cursor exactly as `_encode_cursor` writes it. Validated, not signed: it only says
-    where the next page starts in a list the caller may read anyway, and nothing unchecked reaches Redis
-    (a NaN score there is an error, not an empty page)."""
-    try:
-        if len(cursor) > MAX_CURSOR_CHARS:
-            raise ValueError("too long")
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        text, call_id = raw.decode("ascii").split(":", 1)
-        score = float(text)
-        if not math.isfinite(score) or not _CURSOR_MEMBER.fullmatch(call_id):
-            raise ValueError("not a position in the list")
-        if _encode_cursor(score, call_id) != cursor:  # one spelling only: ours
-            raise ValueError("not in canonical form")
-        return score, call_id
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("cursor is not one this API handed out") from exc
-
-
 # Compare-and-set of a record: written only if Redis still holds exactly the JSON the writer started from.
 # KEYS: record, connection link ("" for none); ARGV: expected JSON, new JSON, TTL, call id.
 # Returns 1 when written, the record Redis holds instead when it differs, nil when there is none.
@@ -288,12 +239,12 @@ class RedisCallStore:
         after_id: str | None = None
         max_score: float | str = "+inf"
         if cursor:
-            max_score, after_id = _decode_cursor(cursor)
+            max_score, after_id = decode_cursor(cursor)
         found: list[tuple[float, CallRecord]] = []
         batch = limit + 1
         offset = 0
         while len(found) <= limit:
-            rows = _scored_members(
+            rows = scored_members(
                 await self._redis.zrevrangebyscore(
                     self._index_key, max_score, "-inf", start=offset, num=batch, withscores=True
                 )
@@ -323,7 +274,7 @@ class RedisCallStore:
                 break
         more = len(found) > limit
         found = found[:limit]
-        next_cursor = _encode_cursor(found[-1][0], found[-1][1].call_id) if more and found else None
+        next_cursor = encode_cursor(found[-1][0], found[-1][1].call_id) if more and found else None
         return CallPage(calls=[CallSummary.of(record) for _, record in found], next_cursor=next_cursor)
 
     async def get_many(self, call_ids: list[str]) -> list[CallRecord]:

@@ -15,10 +15,9 @@ import logging
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from apps.backend.calls.live_event_subscription import CallEventSubscription, SubscriptionLost
 from apps.backend.calls.live_events import (
-    CallEventSubscription,
     SnapshotEvent,
-    SubscriptionLost,
     TranscriptChunk,
     TranscriptChunkEvent,
     encode,

@@ -21,7 +21,8 @@ from apps.backend.acs.event_grid_auth import SECRET_PARAM, EventGridAuthError
 from apps.backend.acs.jwt_auth import AcsAuthError
 from apps.backend.api.deps import AdminDep, RuntimeDep
 from apps.backend.api.request_body import read_json_array
-from apps.backend.storage.call_store import CallNotFound, CallPage, CallRecord, InvalidCursor
+from apps.backend.storage.call_cursor import InvalidCursor
+from apps.backend.storage.call_store import CallNotFound, CallPage, CallRecord
 from voice.transcript import CallTranscript
 
 log = logging.getLogger(__name__)

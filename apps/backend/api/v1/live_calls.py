@@ -17,13 +17,13 @@ from pydantic import BaseModel, Field
 from apps.backend.api.deps import AdminDep, RuntimeDep
 from apps.backend.calls.routing import count_claimed
 from apps.backend.runtime import Runtime
+from apps.backend.storage.call_cursor import InvalidCursor
 from apps.backend.storage.call_store import (
     CallChannel,
     CallNotFound,
     CallRecord,
     CallStatus,
     CallSummary,
-    InvalidCursor,
     utcnow,
 )
 

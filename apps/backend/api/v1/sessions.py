@@ -25,7 +25,8 @@ from apps.backend.sessions.service import (
 )
 from apps.backend.sessions.tokens import TokenPurpose
 from apps.backend.setting_values import SessionsAuth
-from apps.backend.storage.call_store import CallPage, CallRecord, InvalidCursor
+from apps.backend.storage.call_cursor import InvalidCursor
+from apps.backend.storage.call_store import CallPage, CallRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sessions", tags=["sessions"])
