@@ -102,22 +102,30 @@ class VadStream:
 
     def __init__(self, model: SileroVadModel | None = None) -> None:
         self._model = model if model is not None else get_shared_model()
-        # Samples not yet consumed by a window live in _pending[_start:_end]; the buffer grows only if a
-        # single push exceeds its capacity.
-        self._pending = np.zeros(4 * WINDOW_SAMPLES, dtype=np.float32)
-        self._start = 0
-        self._end = 0
+        # Samples not yet consumed by a window live in _pending[_start:_end], always preceded by the
+        # CONTEXT_SAMPLES before them (zeros at the start): a window's model input is the one contiguous
+        # slice _pending[_start - CONTEXT_SAMPLES : _start + WINDOW_SAMPLES], copied once. The buffer grows
+        # only if a single push exceeds its capacity; 8 windows (16 KB) keep the moves of the remainder to the
+        # front rare (one per ~13 frames).
+        self._pending = np.zeros(8 * WINDOW_SAMPLES + CONTEXT_SAMPLES, dtype=np.float32)
+        self._start = CONTEXT_SAMPLES
+        self._end = CONTEXT_SAMPLES
         # _pending[_loud_end:_end] holds only samples appended as digital silence (all-zero PCM): a window
         # starting at or after _loud_end is silent without looking at it.
         self._loud_end = 0
-        # Row 0: [context | window] fed to the model; the tail becomes the next window's context.
-        self._input = np.zeros((1, INPUT_SAMPLES), dtype=np.float32)
-        self.state = SileroVadModel.initial_state(1)
-        """Recurrent state [2, 1, 128]; a batcher reads it into its batch and writes the result back."""
+        self._input = np.zeros((1, INPUT_SAMPLES), dtype=np.float32)  # `push`'s model input
+        self.state: np.ndarray = SileroVadModel.initial_state(1)
+        """Recurrent state [2, 1, 128]; a batcher reads it into its batch and writes the result back (a view
+        of the batch's output is fine: it is replaced, never written to)."""
 
     @property
     def ready_windows(self) -> int:
         return (self._end - self._start) // WINDOW_SAMPLES
+
+    @property
+    def next_window_is_digital_silence(self) -> bool:
+        """The oldest complete window is all-zero PCM (known from `append`, without looking at it)."""
+        return self._end - self._start >= WINDOW_SAMPLES and self._start >= self._loud_end
 
     def append(self, pcm16_16k: bytes) -> None:
         """Buffer audio without running the model."""
@@ -125,15 +133,7 @@ class VadStream:
             raise ValueError(f"PCM16 data must have an even number of bytes, got {len(pcm16_16k)}")
         size = len(pcm16_16k) // 2
         if self._end + size > self._pending.size:
-            kept = self._end - self._start
-            if kept + size > self._pending.size:
-                grown = np.zeros(max(kept + size, 2 * self._pending.size), dtype=np.float32)
-                grown[:kept] = self._pending[self._start : self._end]
-                self._pending = grown
-            else:  # compact: the unconsumed remainder is under one window after a typical push
-                self._pending[:kept] = self._pending[self._start : self._end]
-            self._loud_end = max(0, self._loud_end - self._start)
-            self._start, self._end = 0, kept
+            self._compact(size)
         end = self._end + size
         if pcm16_16k == _zeros(len(pcm16_16k)):  # digital silence: no conversion, and remembered as such
             self._pending[self._end : end] = 0.0
@@ -141,6 +141,20 @@ class VadStream:
             np.multiply(np.frombuffer(pcm16_16k, dtype=_I16), _SCALE, out=self._pending[self._end : end])
             self._loud_end = end
         self._end = end
+
+    def _compact(self, incoming: int) -> None:
+        """Move the unconsumed samples, with the context before them, to the front (growing the buffer if
+        `incoming` more would not fit)."""
+        keep_from = self._start - CONTEXT_SAMPLES
+        kept = self._end - keep_from
+        if kept + incoming > self._pending.size:
+            grown = np.zeros(max(kept + incoming, 2 * self._pending.size), dtype=np.float32)
+            grown[:kept] = self._pending[keep_from : self._end]
+            self._pending = grown
+        else:  # the unconsumed remainder is under one window after a typical push
+            self._pending[:kept] = self._pending[keep_from : self._end]
+        self._loud_end = max(0, self._loud_end - keep_from)
+        self._start, self._end = CONTEXT_SAMPLES, kept
 
     def next_window_peak(self) -> float:
         """Peak magnitude of the oldest complete window (without consuming it); 0.0 when none is buffered."""
@@ -154,18 +168,22 @@ class VadStream:
 
         Without `out` the returned row is an internal buffer, valid until the next call.
         """
+        start = self._start
+        if self._end - start < WINDOW_SAMPLES:
+            raise RuntimeError("no complete window buffered")
+        row = self._pending[start - CONTEXT_SAMPLES : start + WINDOW_SAMPLES]
+        self._start = start + WINDOW_SAMPLES
+        if out is None:
+            out = self._input[0]
+        out[:] = row
+        return out
+
+    def skip_window(self) -> None:
+        """Consume the oldest complete window without copying it (a batcher that will not run it). Its
+        samples stay in the buffer as the next window's context."""
         if self._end - self._start < WINDOW_SAMPLES:
             raise RuntimeError("no complete window buffered")
-        row: np.ndarray = self._input[0]  # numpy types a row of a 2-D array as Any
-        row[:CONTEXT_SAMPLES] = row[WINDOW_SAMPLES:]
-        row[CONTEXT_SAMPLES:] = self._pending[self._start : self._start + WINDOW_SAMPLES]
         self._start += WINDOW_SAMPLES
-        if self._start == self._end:
-            self._start = self._end = self._loud_end = 0
-        if out is not None:
-            out[:] = row
-            return out
-        return row
 
     def push(self, pcm16_16k: bytes) -> list[float]:
         """Buffer audio and return the speech probability of every complete window now available."""
@@ -173,12 +191,13 @@ class VadStream:
         probs: list[float] = []
         while self._end - self._start >= WINDOW_SAMPLES:
             self.take_window()
-            prob, self.state = self._model.infer(self._input, self.state)
+            prob, self.state = self._model.infer(self._input, np.ascontiguousarray(self.state))
             probs.append(float(prob[0]))
         return probs
 
     def reset(self) -> None:
         """Forget all audio and recurrent state (e.g. a new utterance on a reused stream)."""
-        self._start = self._end = self._loud_end = 0
-        self._input.fill(0.0)
+        self._pending[:CONTEXT_SAMPLES] = 0.0
+        self._start = self._end = CONTEXT_SAMPLES
+        self._loud_end = 0
         self.state = SileroVadModel.initial_state(1)

@@ -7,10 +7,13 @@ where a run costs about half the per-window price of single runs, for at most 5 
 `max_batch` windows are waiting, whichever is first. A call's consecutive windows go into consecutive
 runs, since each depends on the recurrent state the previous one left.
 
-Windows of digital silence (peak below `silence_floor`, about -56 dBFS: what ACS sends while the caller
-is quiet, far below any speech on a phone line) get probability 0 without running the model, and reset the
-call's recurrent state (settled inline, before any batching, when they lead the stream): the model's memory of earlier speech would otherwise make the first window after
-the silence look like speech. (The model itself would have decayed to ~0 over a few such windows.)
+Quiet windows (peak below `silence_floor`, about -56 dBFS: what ACS sends while the caller is quiet, far
+below any speech on a phone line) get probability 0 without running the model, and reset the call's
+recurrent state: the model's memory of earlier speech would otherwise make the first window after the
+silence look like speech. (The model itself would have decayed to ~0 over a few such windows.) Those that
+lead a stream are settled inline, before any batching; all-zero ones (known from `VadStream.append`) are
+skipped without copying a sample. In a batch, the quiet test runs once over all its windows, and each
+window's model input is one copy (`VadStream.take_window`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voice.audio.vad import INPUT_SAMPLES, STATE_SIZE, SileroVadModel, VadStream
+from voice.audio.vad import CONTEXT_SAMPLES, INPUT_SAMPLES, SileroVadModel, VadStream
 
 DEFAULT_SILENCE_FLOOR = 0.0015
 _SILENT_STATE = SileroVadModel.initial_state(1)  # shared read-only: streams replace, never mutate, state
@@ -46,6 +49,7 @@ class VadBatcher:
         self._max_wait_s = max_wait_s
         self._max_batch = max_batch
         self._silence_floor = np.float32(silence_floor)
+        self._skip_digital_silence = silence_floor > 0  # a floor of 0 runs the model on every window
         self._pending: list[_Request] = []
         self._timer: asyncio.TimerHandle | None = None
         self._windows = np.zeros((max_batch, INPUT_SAMPLES), dtype=np.float32)
@@ -67,8 +71,13 @@ class VadBatcher:
         of it is still queued. Whatever `stream` has left (`ready_windows`) needs `score`."""
         probabilities: list[float] = []
         floor = self._silence_floor
-        while stream.ready_windows and stream.next_window_peak() < floor:
-            stream.take_window()
+        while stream.ready_windows:
+            quiet = (
+                self._skip_digital_silence and stream.next_window_is_digital_silence
+            ) or stream.next_window_peak() < floor
+            if not quiet:
+                break
+            stream.skip_window()  # nothing to copy: its samples stay in the buffer as the next context
             stream.state = _SILENT_STATE
             probabilities.append(0.0)
             self.windows_skipped += 1
@@ -110,29 +119,41 @@ class VadBatcher:
             self._run_batch(requests[start : start + self._max_batch])
 
     def _run_batch(self, requests: list[_Request]) -> None:
+        """The next window of each request's stream: quiet ones settled, the rest through one model run."""
         windows = self._windows
-        voiced: list[int] = []
-        floor = self._silence_floor
-        for i, request in enumerate(requests):
+        run: list[_Request] = []
+        for request in requests:
             stream = request.stream
-            silent = stream.next_window_peak() < floor  # the peak of the window taken just below
-            stream.take_window(out=windows[i])
-            if silent:
-                request.probabilities.append(0.0)
-                stream.state = _SILENT_STATE
+            if self._skip_digital_silence and stream.next_window_is_digital_silence:
+                stream.skip_window()
+                self._settle_quiet(request)
             else:
-                voiced.append(i)
-        self.windows_skipped += len(requests) - len(voiced)
-        if not voiced:
+                stream.take_window(out=windows[len(run)])
+                run.append(request)
+        if not run:
             return
-        batch = windows[voiced]
-        states = np.empty((2, len(voiced), STATE_SIZE), dtype=np.float32)
-        for j, i in enumerate(voiced):
-            states[:, j, :] = requests[i].stream.state[:, 0, :]
+        batch = windows[: len(run)]
+        # Quiet but not all-zero windows (under `silence_floor`), found for the whole batch at once.
+        quiet = np.flatnonzero(np.abs(batch[:, CONTEXT_SAMPLES:]).max(axis=1) < self._silence_floor)
+        if quiet.size:
+            for i in quiet.tolist():
+                self._settle_quiet(run[i])
+            loud = np.setdiff1d(np.arange(len(run)), quiet)
+            run = [run[i] for i in loud.tolist()]
+            if not run:
+                return
+            batch = batch[loud]
+        states = np.concatenate([request.stream.state for request in run], axis=1)
         probabilities, new_states = self.model.infer(batch, states)
-        for j, i in enumerate(voiced):
-            stream = requests[i].stream
-            stream.state = new_states[:, j : j + 1, :].copy()
-            requests[i].probabilities.append(float(probabilities[j]))
-        self.windows_run += len(voiced)
+        for j, request in enumerate(run):
+            request.stream.state = new_states[
+                :, j : j + 1, :
+            ]  # a view: streams replace state, never write it
+            request.probabilities.append(float(probabilities[j]))
+        self.windows_run += len(run)
         self.batches_run += 1
+
+    def _settle_quiet(self, request: _Request) -> None:
+        request.probabilities.append(0.0)
+        request.stream.state = _SILENT_STATE
+        self.windows_skipped += 1

@@ -102,9 +102,12 @@ def decode_inbound(text: str | bytes, *, frame_bytes: int) -> InboundMedia | Non
         raise MalformedMessage(f"not JSON: {exc}") from exc
     if not isinstance(message, dict):
         raise MalformedMessage("not a JSON object")
-    kind = _get(message, "kind", "Kind")
+    kind = message.get("kind")  # `_get`, inlined on the path every frame takes
+    if kind is None:
+        kind = message.get("Kind")
     if kind == "AudioData":
-        return _decode_audio(_get(message, "audioData", "AudioData"), frame_bytes)
+        payload = message.get("audioData")
+        return _decode_audio(message.get("AudioData") if payload is None else payload, frame_bytes)
     if kind == "AudioMetadata":
         try:
             meta = AudioMetadataPayload.model_validate(_get(message, "audioMetadata", "AudioMetadata"))
@@ -213,13 +216,18 @@ class AcsMediaTransport:
             return event
 
     def _join_buffered(self, first: AudioFrame, socket: BufferedMediaSocket) -> AudioFrame:
+        text = socket.receive_buffered()
+        if text is None:  # the usual case: nothing else in yet
+            return first
         frames = [first]
-        while len(frames) < MAX_CHUNK_FRAMES and (text := socket.receive_buffered()) is not None:
+        while True:
             event = self._decode(text)
             if isinstance(event, AudioFrame):
                 frames.append(event)
             elif event is not None:
                 self._held = event  # a key press or a format change: handled after the audio before it
+                break
+            if len(frames) == MAX_CHUNK_FRAMES or (text := socket.receive_buffered()) is None:
                 break
         if len(frames) == 1:
             return first

@@ -46,10 +46,11 @@ class MediaStarted:
     subscription_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AudioFrame:
     """Inbound audio: one 20 ms frame, or `frames` consecutive ones that reached us together (one chunk,
-    handled in one pass: `timestamp` is the first frame's)."""
+    handled in one pass: `timestamp` is the first frame's). Read-only by convention: not a frozen dataclass,
+    whose `__init__` costs twice as much (0.77 vs 0.32 us), on every frame of every call."""
 
     pcm: bytes
     silent: bool

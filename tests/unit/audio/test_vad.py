@@ -163,3 +163,45 @@ def test_window_peaks_with_digital_silence_between_speech_match_the_samples() ->
             row = stream.take_window()
             np.testing.assert_array_equal(row[-WINDOW_SAMPLES:], window)
             samples = samples[WINDOW_SAMPLES:]
+
+
+def test_a_windows_model_input_is_the_context_before_it_and_its_samples_whatever_was_skipped() -> None:
+    """`take_window` copies one slice of the buffer: the 64 samples before the window (zeros at the start)
+    and its 512. Windows consumed with `skip_window` leave their samples as the next window's context, across
+    buffer compaction and growth."""
+    rng = np.random.default_rng(11)
+    frames = [(rng.standard_normal(320) * 3000).astype("<i2").tobytes() for _ in range(40)]
+    frames[7:12] = [bytes(640)] * 5
+    frames.insert(
+        20, (rng.standard_normal(5000) * 3000).astype("<i2").tobytes()
+    )  # a push that grows the buffer
+    stream = VadStream()
+    samples = np.zeros(64, dtype=np.float32)  # the context before the first window
+    consumed = 0
+    for k, frame in enumerate(frames):
+        stream.append(frame)
+        samples = np.concatenate([samples, np.frombuffer(frame, dtype="<i2") / np.float32(32768.0)])
+        while stream.ready_windows:
+            expected = samples[consumed : consumed + INPUT_SAMPLES]
+            if k % 3 == 0:
+                stream.skip_window()
+            else:
+                np.testing.assert_array_equal(stream.take_window(), expected)
+            consumed += WINDOW_SAMPLES
+    assert consumed > 40 * 320 - WINDOW_SAMPLES
+
+
+def test_digital_silence_is_known_without_looking_at_the_samples() -> None:
+    stream = VadStream()
+    stream.append(bytes(640 * 2))  # 40 ms of zeros: one whole window and 128 samples
+    assert stream.next_window_is_digital_silence
+    stream.skip_window()
+    stream.append(b"\x01\x00" * 512)  # the next window: those 128 zeros, then samples that are not zero
+    assert stream.ready_windows == 1 and not stream.next_window_is_digital_silence
+    assert stream.next_window_peak() == pytest.approx(1 / 32768)
+    stream.skip_window()
+    assert stream.ready_windows == 0 and not stream.next_window_is_digital_silence
+    with pytest.raises(RuntimeError):
+        stream.skip_window()
+    with pytest.raises(RuntimeError):
+        stream.take_window()

@@ -73,3 +73,49 @@ async def test_digital_silence_is_settled_without_waiting_for_a_batch() -> None:
     probabilities = await asyncio.wait_for(batcher.probabilities(stream), 1.0)
     assert probabilities == [0.0, 0.0]
     assert batcher.batches_run == 0 and batcher.windows_skipped == 2 and stream.ready_windows == 0
+
+
+async def test_batched_probabilities_equal_each_stream_on_its_own_through_quiet_and_silent_stretches(
+    speech_16k: bytes,
+) -> None:
+    """Digital silence, noise under the floor and speech, fed in different chunk sizes by calls sharing
+    runs: each call gets exactly what its stream alone gives with the same quiet rule."""
+    rng = np.random.default_rng(5)
+    under_floor = (rng.standard_normal(16000) * 20).astype("<i2").tobytes()  # ~ -64 dBFS peaks, not zero
+    zeros = bytes(16000)
+    signals = [
+        speech_16k + zeros + speech_16k,
+        under_floor + speech_16k + zeros + under_floor + speech_16k,
+        zeros + to_pcm16(sine(440.0, 16000, 1.0)) + zeros + under_floor,
+    ]
+    chunks = [FRAME, 2 * FRAME, 4 * FRAME]
+    batcher = VadBatcher(get_shared_model(), max_wait_s=0.0)
+
+    async def feed(pcm: bytes, chunk: int) -> list[float]:
+        stream = VadStream(batcher.model)
+        out: list[float] = []
+        for start in range(0, len(pcm) - chunk + 1, chunk):
+            stream.append(pcm[start : start + chunk])
+            out += await batcher.probabilities(stream)
+        return out
+
+    got = await asyncio.gather(*(feed(pcm, chunk) for pcm, chunk in zip(signals, chunks, strict=True)))
+
+    for probabilities, pcm, chunk in zip(got, signals, chunks, strict=True):
+        alone = VadStream()  # the same rule by hand: quiet windows score 0 and reset the state
+        want: list[float] = []
+        whole = len(pcm) - len(pcm) % chunk
+        alone.append(pcm[:whole])
+        while alone.ready_windows:
+            if alone.next_window_peak() < 0.0015:
+                alone.skip_window()
+                alone.state = alone.state * 0
+                want.append(0.0)
+                continue
+            row = alone.take_window()
+            prob, alone.state = batcher.model.infer(row[None, :], np.ascontiguousarray(alone.state))
+            want.append(float(prob[0]))
+        assert len(probabilities) == len(want) > 60
+        assert 0.0 < sum(p == 0.0 for p in want) < len(want)  # both rules were exercised
+        np.testing.assert_allclose(probabilities, want, atol=1e-5)
+    assert batcher.windows_skipped > 0 and batcher.batches_run < batcher.windows_run
