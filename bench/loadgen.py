@@ -846,32 +846,42 @@ def parse_metrics(text: str) -> MetricsSnapshot:
 def counter_delta(
     later: MetricsSnapshot | None, earlier: MetricsSnapshot | None, name: str, **labels: str
 ) -> float | None:
-    """Counter increase between two scrapes (prometheus_client exposes counters with a `_total` sample)."""
-    after = later.value(name, **labels) if later is not None else None
+    """Counter increase between two scrapes (prometheus_client exposes counters with a `_total` sample). None
+    when either scrape is missing: a failed first scrape must not turn the total since start into a step's."""
+    if later is None or earlier is None:
+        return None
+    after = later.value(name, **labels)
     if after is None:
         return None
-    before = earlier.value(name, **labels) if earlier is not None else None
-    return after - (before or 0.0)
+    return after - (earlier.value(name, **labels) or 0.0)
 
 
 def histogram_delta(
     later: MetricsSnapshot | None, earlier: MetricsSnapshot | None, name: str
 ) -> Histogram | None:
-    if later is None:
+    """The observations between two scrapes; None when either is missing (as for `counter_delta`)."""
+    if later is None or earlier is None:
         return None
     hist = later.histogram(name)
     if hist is None:
         return None
-    return hist.minus(earlier.histogram(name) if earlier is not None else None)
+    return hist.minus(earlier.histogram(name))
 
 
-async def scrape(client: Any, path: str = "/metrics") -> MetricsSnapshot | None:
-    """One scrape with an httpx client; None when the backend has no /metrics (yet)."""
-    try:
-        response = await client.get(path)
-    except Exception as exc:
-        log.warning("metrics scrape failed: %s", exc)
-        return None
+async def scrape(
+    client: Any, path: str = "/metrics", *, attempts: int = 3, retry_after_s: float = 0.2
+) -> MetricsSnapshot | None:
+    """One scrape with an httpx client; None when the backend has no /metrics (yet) or did not answer
+    `attempts` tries (a saturated worker can miss the client's timeout once)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await client.get(path)
+            break
+        except Exception as exc:
+            log.warning("metrics scrape failed (try %d of %d): %r", attempt, attempts, exc)
+            if attempt == attempts:
+                return None
+            await asyncio.sleep(retry_after_s)
     if response.status_code != 200:
         return None
     return parse_metrics(response.text)

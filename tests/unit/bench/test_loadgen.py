@@ -9,6 +9,7 @@ import random
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -30,6 +31,7 @@ from bench.loadgen import (
     lag_summary,
     parse_metrics,
     percentile,
+    scrape,
     stamp_bytes,
     ws_client_frame,
     ws_client_header,
@@ -338,6 +340,50 @@ def test_step_without_metrics_does_not_pass() -> None:
         "generator": GEN_OK,
     }
     assert step_problems(row) == ["no frame-lag histogram from /metrics"]
+
+
+def test_a_step_whose_first_scrape_failed_fails_instead_of_reading_the_run_so_far() -> None:
+    """A saturated worker missed the step's first scrape: the later one holds every frame since start (here all
+    punctual), which must not stand in for the step's own frames (here 10% late)."""
+    earlier_history = [0.003] * 9000
+    before = probe(0.0, 0.0, 100, None, 0)
+    after = probe(
+        10.0, 5.0, 110, exposition(earlier_history + [0.003] * 900 + [0.03] * 100, frames=10000), 10000
+    )
+    idle = probe(0.0, 0.0, 100, None, 0)
+    step = evaluate_step(10, before, after, idle, GEN_OK, dropped=0, failed=0)
+    assert not step["ok"]
+    assert step["problems"] == ["no frame-lag histogram from /metrics"]
+    assert step["cpu_us_per_frame"] is None and step["frames_handled"] is None
+
+
+class _FlakyMetricsClient:
+    """Answers /metrics after `failures` timeouts."""
+
+    def __init__(self, failures: int, body: str) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.body = body
+
+    async def get(self, path: str) -> httpx.Response:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise httpx.ReadTimeout("worker busy")
+        return httpx.Response(200, text=self.body, request=httpx.Request("GET", f"http://w{path}"))
+
+
+async def test_a_scrape_is_retried_when_a_busy_worker_misses_the_timeout() -> None:
+    body = exposition([0.003] * 10, frames=10)
+    answered = _FlakyMetricsClient(failures=2, body=body)
+    snapshot = await scrape(answered, retry_after_s=0.0)
+    assert snapshot is not None and answered.calls == 3
+    assert (
+        counter_delta(snapshot, MetricsSnapshot({}, {}, {}), "switchboard_inbound_frames_total", result="ok")
+        == 10
+    )
+    silent = _FlakyMetricsClient(failures=5, body=body)
+    assert await scrape(silent, attempts=3, retry_after_s=0.0) is None
+    assert silent.calls == 3
 
 
 # ------------------------------------------------------------------ refresh bench registry -----------------
