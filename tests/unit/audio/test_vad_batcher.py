@@ -13,12 +13,13 @@ from voice.audio.vad_batcher import VadBatcher
 FRAME = 640  # 20 ms at 16 kHz, as ACS sends it
 
 
-async def _feed(batcher: VadBatcher, pcm: bytes) -> list[float]:
-    """One call: 20 ms frames in real order, awaiting each frame's probabilities like MediaSession does."""
+async def _feed(batcher: VadBatcher, pcm: bytes, chunk: int = FRAME) -> list[float]:
+    """One call: 20 ms frames (or `chunk` bytes at a time, a call behind) in real order, awaiting each one's
+    probabilities like MediaSession does."""
     stream = VadStream(batcher.model)
     probabilities: list[float] = []
-    for start in range(0, len(pcm) - FRAME + 1, FRAME):
-        stream.append(pcm[start : start + FRAME])
+    for start in range(0, len(pcm) - chunk + 1, chunk):
+        stream.append(pcm[start : start + chunk])
         probabilities += await batcher.probabilities(stream)
     return probabilities
 
@@ -91,15 +92,9 @@ async def test_batched_probabilities_equal_each_stream_on_its_own_through_quiet_
     chunks = [FRAME, 2 * FRAME, 4 * FRAME]
     batcher = VadBatcher(get_shared_model(), max_wait_s=0.0)
 
-    async def feed(pcm: bytes, chunk: int) -> list[float]:
-        stream = VadStream(batcher.model)
-        out: list[float] = []
-        for start in range(0, len(pcm) - chunk + 1, chunk):
-            stream.append(pcm[start : start + chunk])
-            out += await batcher.probabilities(stream)
-        return out
-
-    got = await asyncio.gather(*(feed(pcm, chunk) for pcm, chunk in zip(signals, chunks, strict=True)))
+    got = await asyncio.gather(
+        *(_feed(batcher, pcm, chunk) for pcm, chunk in zip(signals, chunks, strict=True))
+    )
 
     for probabilities, pcm, chunk in zip(got, signals, chunks, strict=True):
         alone = VadStream()  # the same rule by hand: quiet windows score 0 and reset the state
