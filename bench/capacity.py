@@ -83,6 +83,8 @@ LOOP_LAG = "switchboard_event_loop_lag_seconds"
 FRAMES_IN = "switchboard_inbound_frames_total"
 UNDERRUNS = "switchboard_playout_underruns_total"
 ACTIVE = "switchboard_active_calls"
+VAD_WINDOWS = "switchboard_vad_windows_total"
+VAD_BATCHES = "switchboard_vad_batches_total"
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,10 @@ def evaluate_step(
         "frames_handled": None if handled is None else int(handled),
         "backlog_frames": backlog,
         "underruns": counter_delta(after.metrics, before.metrics, UNDERRUNS),
+        "vad_windows_per_run": _ratio(
+            counter_delta(after.metrics, before.metrics, VAD_WINDOWS, result="run"),
+            counter_delta(after.metrics, before.metrics, VAD_BATCHES),
+        ),
         "active_calls_reported": after.metrics.value(ACTIVE) if after.metrics else None,
         "dropped_calls": dropped,
         "failed_setups": failed,
@@ -284,6 +290,13 @@ def evaluate_step(
     row["caller_problems"] = caller_problems(row, baseline_p95_ms)
     row["caller_ok"] = not row["caller_problems"]
     return row
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """The shared VAD's mean batch over a step (None without the counters or without a run)."""
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 1)
 
 
 def step_problems(row: dict[str, Any]) -> list[str]:
@@ -544,6 +557,7 @@ def _progress(step: dict[str, Any]) -> str:
     return (
         f"[capacity] {step['calls']:>4} calls  cpu {step['worker_cpu_pct']:5.1f}%  rss {step['rss_mb']} MB  "
         f"psi {step.get('cpu_pressure_pct')}%  cpu/frame {step.get('cpu_us_per_frame')} us  "
+        f"vad batch {step.get('vad_windows_per_run')}  "
         f"lag p50/p99 {lag['p50_ms']}/{lag['p99_ms']} ms  >20ms {lag['over_limit']}  "
         f"gen p99 {gen['generator_lag_p99_ms']} ms  replies/call {gen['replies_per_call']}  "
         f"reply p95 {gen.get('response_p95_ms')} ms gaps {gen['audio_gaps']}  "

@@ -29,6 +29,7 @@ from apps.backend.calls.recovery import close_abandoned_calls
 from apps.backend.calls.routing import CallRouter
 from apps.backend.calls.service import CallService
 from apps.backend.guidance.service import guidance_engine
+from apps.backend.observability.histogram import VadBatchCounters
 from apps.backend.observability.hub import Observability
 from apps.backend.observability.loop_lag import LoopLagMonitor
 from apps.backend.observability.tracing import otlp_tracer
@@ -204,6 +205,7 @@ class Runtime:
         guidance = guidance_engine(settings)  # one per replica: its calls and POST /guidance share it
         stack.push_async_callback(guidance.aclose)
         vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
+        observability.metrics.registry.register(VadBatchCounters(vad))
         realtime = build_realtime(settings, providers.cascade, vad, registry, turn_model)
         recordings = RecordingService.from_settings(settings)
         await recordings.start()  # sweeps recordings past retention first

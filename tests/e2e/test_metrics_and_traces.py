@@ -120,6 +120,11 @@ async def test_a_call_with_a_barge_in_is_measured_and_traced(simulator: AcsSimul
             assert values[("switchboard_barge_in_seconds_count", ())] >= 1
             assert values[("switchboard_event_loop_lag_seconds_count", ())] > 0
             assert values[("switchboard_calls_total", ())] == 1
+            # The caller's words went through the shared VAD batcher; the simulator's silences were skipped.
+            run = values[("switchboard_vad_windows_total", (("result", "run"),))]
+            batches = values[("switchboard_vad_batches_total", ())]
+            assert run > 30 and 0 < batches <= run
+            assert values[("switchboard_vad_windows_total", (("result", "skipped"),))] > 0
 
             await eventually(
                 lambda: any(name == "switchboard.turn" for name, _ in collector.spans), timeout=15

@@ -9,9 +9,23 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+
+class VadCounts(Protocol):
+    """What `VadBatchCounters` reads (a `voice.audio.vad_batcher.VadBatcher`)."""
+
+    @property
+    def windows_run(self) -> int: ...
+
+    @property
+    def windows_skipped(self) -> int: ...
+
+    @property
+    def batches_run(self) -> int: ...
 
 
 class LoopHistogram(Collector):
@@ -66,3 +80,30 @@ class LoopCounters(Collector):
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         yield CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+
+
+class VadBatchCounters(Collector):
+    """The shared VAD batcher's own counters (`VadBatcher.windows_run`, `windows_skipped`, `batches_run`),
+    read when scraped: windows run per batch is what the batching saves at a given load."""
+
+    def __init__(self, batcher: VadCounts) -> None:
+        self._batcher = batcher
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        windows = CounterMetricFamily(
+            "switchboard_vad_windows",
+            "32 ms VAD windows by result: run through the model, or skipped as quiet (probability 0).",
+            labels=["result"],
+        )
+        windows.add_metric(["run"], self._batcher.windows_run)
+        windows.add_metric(["skipped"], self._batcher.windows_skipped)
+        yield windows
+        yield CounterMetricFamily(
+            "switchboard_vad_batches",
+            "Model runs of the shared VAD batcher (windows run / batches = the mean batch).",
+            value=self._batcher.batches_run,
+        )
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily("switchboard_vad_windows", "", labels=["result"])
+        yield CounterMetricFamily("switchboard_vad_batches", "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import math
 import random
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from apps.acs_simulator.media_messages import audio_data_json
+from apps.backend.observability.histogram import VadBatchCounters
 from bench.capacity import Probe, evaluate_step, step_problems
 from bench.loadgen import (
     FRAME_S,
@@ -340,6 +342,37 @@ def test_step_without_metrics_does_not_pass() -> None:
         "generator": GEN_OK,
     }
     assert step_problems(row) == ["no frame-lag histogram from /metrics"]
+
+
+@dataclass
+class _VadCounts:
+    windows_run: int
+    windows_skipped: int
+    batches_run: int
+
+
+def _with_vad(text: str, counts: _VadCounts) -> str:
+    registry = CollectorRegistry()
+    registry.register(VadBatchCounters(counts))
+    return text + generate_latest(registry).decode()
+
+
+def test_a_step_reports_the_vad_batchers_mean_batch_from_the_workers_counters() -> None:
+    before = probe(0.0, 0.0, 100, _with_vad(exposition([], frames=0), _VadCounts(100, 900, 20)), 0)
+    after_text = _with_vad(exposition([0.003] * 1000, frames=1000), _VadCounts(1300, 5000, 120))
+    after = probe(10.0, 5.0, 110, after_text, 1000)
+    step = evaluate_step(10, before, after, probe(0.0, 0.0, 100, None, 0), GEN_OK, dropped=0, failed=0)
+    assert step["vad_windows_per_run"] == 12.0  # (1300 - 100) windows in (120 - 20) runs
+    no_vad = evaluate_step(
+        10,
+        probe(0.0, 0.0, 100, exposition([], frames=0), 0),
+        probe(10.0, 5.0, 110, exposition([], frames=0), 0),
+        probe(0.0, 0.0, 100, None, 0),
+        GEN_OK,
+        dropped=0,
+        failed=0,
+    )
+    assert no_vad["vad_windows_per_run"] is None
 
 
 def test_a_step_whose_first_scrape_failed_fails_instead_of_reading_the_run_so_far() -> None:
