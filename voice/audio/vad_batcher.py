@@ -66,7 +66,7 @@ class VadBatcher:
         return await self.score(stream, probabilities)
 
     def settle_silence(self, stream: VadStream) -> list[float]:
-        """The leading windows of digital silence, settled at once (probability 0, state reset), with no
+        """The leading quiet windows, settled at once (probability 0, state reset), with no
         batch and no wait: a call has at most one request in flight (it awaits each), so no earlier window
         of it is still queued. Whatever `stream` has left (`ready_windows`) needs `score`."""
         probabilities: list[float] = []
@@ -146,9 +146,8 @@ class VadBatcher:
         states = np.concatenate([request.stream.state for request in run], axis=1)
         probabilities, new_states = self.model.infer(batch, states)
         for j, request in enumerate(run):
-            request.stream.state = new_states[
-                :, j : j + 1, :
-            ]  # a view: streams replace state, never write it
+            # A view of the run's output: streams replace their state, never write into it.
+            request.stream.state = new_states[:, j : j + 1, :]
             request.probabilities.append(float(probabilities[j]))
         self.windows_run += len(run)
         self.batches_run += 1
