@@ -71,12 +71,8 @@ class VadBatcher:
         of it is still queued. Whatever `stream` has left (`ready_windows`) needs `score`."""
         probabilities: list[float] = []
         floor = self._silence_floor
-        while stream.ready_windows:
-            quiet = (
-                self._skip_digital_silence and stream.next_window_is_digital_silence
-            ) or stream.next_window_peak() < floor
-            if not quiet:
-                break
+        # `next_window_peak` reads an all-zero window as 0.0 without looking at it.
+        while stream.ready_windows and stream.next_window_peak() < floor:
             stream.skip_window()  # nothing to copy: its samples stay in the buffer as the next context
             stream.state = _SILENT_STATE
             probabilities.append(0.0)
