@@ -4,6 +4,7 @@ the caller's cepstral mean (CMN). Stateless functions; they run on decode thread
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,18 +42,44 @@ def feed(
         decoder.process_raw(view[start : start + slice_bytes])
 
 
-def read_result(decoder: pocketsphinx.Decoder) -> DecodeResult:
+def read_result(
+    decoder: pocketsphinx.Decoder, bigrams: Collection[tuple[str, str]] | None = None
+) -> DecodeResult:
     """Final text and a 0..1 confidence: mean word posterior x share of words an n-gram (not a unigram
     backoff) predicted. Speech the model does not cover gets forced onto unrelated words, which both
-    lowers their posteriors and breaks the phrase model's word orders."""
+    lowers their posteriors and breaks the phrase model's word orders.
+
+    `bigrams` (the phrase model's word pairs, "<s>" for a sentence start): a word right after a pause is
+    judged by the pair it makes with the word before the pause. pocketsphinx reports such a word as a
+    unigram backoff (its history is the filler), so without this a caller's breath inside "what's my
+    <sil> checking balance" halved the confidence of a right reading and handed the turn to the general
+    model's guess."""
     hyp = decoder.hyp()
     text = hyp.hypstr.strip() if hyp is not None else ""
-    words = [s for s in decoder.seg() if not s.word.startswith(("<", "["))]  # skip <s>, <sil>, [NOISE]
-    if not text or not words:
+    if not text:
         return DecodeResult("", 0.0)
-    posterior = sum(min(1.0, max(0.0, s.prob)) for s in words) / len(words)
-    ngram_share = sum(s.lback >= 2 for s in words) / len(words)
-    return DecodeResult(text, posterior * ngram_share)
+    posteriors: list[float] = []
+    predicted = 0
+    previous = "<s>"  # the last real word
+    after_filler = False
+    for segment in decoder.seg():
+        word = segment.word
+        if word.startswith(("<", "[")):  # <s>, </s>, <sil>, [NOISE]
+            after_filler = after_filler or word not in ("<s>", "</s>")
+            continue
+        word = _base_word(word)
+        posteriors.append(min(1.0, max(0.0, segment.prob)))
+        if segment.lback >= 2 or (after_filler and bigrams is not None and (previous, word) in bigrams):
+            predicted += 1
+        previous, after_filler = word, False
+    if not posteriors:
+        return DecodeResult("", 0.0)
+    return DecodeResult(text, sum(posteriors) / len(posteriors) * predicted / len(posteriors))
+
+
+def _base_word(word: str) -> str:
+    """A dictionary word without its pronunciation variant ("what's(2)" -> "what's")."""
+    return word[: word.index("(")] if word.endswith(")") and "(" in word else word
 
 
 def reset(decoder: pocketsphinx.Decoder, cmn: str) -> None:

@@ -358,7 +358,7 @@ class LocalSttSession:
             decoder.start_utt()
             feed(decoder, turn.audio)
             decoder.end_utt()
-        best = read_result(decoder)
+        best = read_result(decoder, self._slot.model.bigrams)
         self._slot.release(decoder)
         poor = best.confidence < self._fallback_below
         fallback = poor and not turn.truncated and (bool(best.text) or len(turn.audio) >= _MIN_FALLBACK_BYTES)
@@ -378,7 +378,7 @@ class LocalSttSession:
             decoder.start_utt()
             feed(decoder, whole)
             decoder.end_utt()
-            best = read_result(decoder)
+            best = read_result(decoder, self._slot.model.bigrams)
         finally:
             self._slot.release(decoder)
         poor = best.confidence < self._fallback_below

@@ -168,6 +168,8 @@ class PhraseModel:
     dictionary: str
     """CMUdict-format pronunciations for exactly the model's words (`word PH ON ES`, `word(2) ...`)."""
     words: frozenset[str]
+    bigrams: frozenset[tuple[str, str]] = frozenset()
+    """The word pairs the model was built from ("<s>" before a sentence's first word), for `read_result`."""
     dropped: tuple[str, ...] = ()
     """Phrase words with no known pronunciation, left out of the model."""
 
@@ -377,5 +379,6 @@ def build_phrase_model(phrases: Sequence[str]) -> PhraseModel:
         arpa=_witten_bell(counts, prons),
         dictionary=dictionary,
         words=frozenset(prons),
+        bigrams=frozenset((gram[0], gram[1]) for gram in counts.grams[1]),
         dropped=tuple(sorted(dropped)),
     )

@@ -312,3 +312,24 @@ def test_first_turn_mean_is_recovered_from_pocketsphinx_live_cmn(speech: Speech)
         assert mean is not None
         recovered.append([float(x) for x in mean.split(",")])
     assert recovered[0] == pytest.approx(recovered[1], abs=0.01)
+
+
+@pytest.mark.parametrize("pause_ms", [100, 200, 300])
+async def test_a_pause_inside_a_request_keeps_the_phrase_models_reading(
+    open_session: OpenSession, pause_ms: int
+) -> None:
+    """ "What's <pause> my checking balance": the words after the pause read as well as without it, so the
+    general model's open-vocabulary guess ("well it's like you can either list") does not replace them."""
+    tts = EspeakTts()
+    pad = bytes(16000 * 3 // 10 * 2)
+    first = await tts.synthesize("What's", sample_rate=16000)
+    rest = await tts.synthesize("my checking balance?", sample_rate=16000)
+    session = await open_session("banking")
+    # a second turn, as in a call: the first one set the line's cepstral mean
+    await recognise(session, pad + await tts.synthesize("My name is Jordan Rivera", sample_rate=16000) + pad)
+    paused = pad + first + bytes(16000 * pause_ms // 1000 * 2) + rest + pad
+    for chunk in chunks(paused, 16000):
+        session.push(chunk)
+    result = await session.end_of_turn()
+    assert result.text == "what's my checking balance"
+    assert result.confidence is not None and result.confidence >= LocalSpeechToText().fallback_below

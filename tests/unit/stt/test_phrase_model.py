@@ -160,3 +160,10 @@ def test_the_needed_entries_cover_every_lookup_of_pronounce() -> None:
     for word in words:
         assert pronunciation.pronounce(word, needed) == pronunciation.pronounce(word, whole)
     assert set(needed) < set(whole)
+
+
+def test_the_model_keeps_its_word_pairs_with_sentence_starts() -> None:
+    model = build_phrase_model(["What's my checking balance?"])
+    assert {("<s>", "what's"), ("what's", "my"), ("my", "checking"), ("checking", "balance")} <= model.bigrams
+    assert ("balance", "what's") not in model.bigrams
+    assert ("<s>", "balance") not in model.bigrams
