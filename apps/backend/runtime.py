@@ -204,7 +204,8 @@ class Runtime:
         stack.push_async_callback(sessions.stop)
         guidance = guidance_engine(settings)  # one per replica: its calls and POST /guidance share it
         stack.push_async_callback(guidance.aclose)
-        vad = VadBatcher(vad_model)  # one batcher: cascade calls and realtime sessions share its runs
+        # One batcher: cascade calls and realtime sessions share its runs.
+        vad = VadBatcher(vad_model, sample_rate=settings.vad_sample_rate)
         observability.metrics.registry.register(VadBatchCounters(vad))
         realtime = build_realtime(settings, providers.cascade, vad, registry, turn_model)
         recordings = RecordingService.from_settings(settings)

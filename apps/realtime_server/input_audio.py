@@ -107,7 +107,7 @@ class InputAudio:
             thresholds=PARTIALS_ONLY_THRESHOLDS,
         )
         """Semantic detection: judges the pauses of the caller's turn (model score and words)."""
-        self._vad = VadStream(vad.model)
+        self._vad: VadStream = vad.stream(input_rate=RATE)
         self._format = config.input_audio_format
         self._rate = config.input_rate
         self._to_16k = StreamResampler(self._rate, RATE)

@@ -30,6 +30,7 @@ DEFAULT_IN_AZURE = {
     "LOCAL_STT_FINAL": "default (whisper; Azure Speech comes first in the chain there)",
     "REGISTRY_LOAD_WORKER": "default (true)",
     "TURN_END_MODEL": "default (auto)",
+    "VAD_SAMPLE_RATE": "default (8000)",
     "TURN_END_SPECULATE_MS": "default",
     "TURN_END_MIN_SILENCE_MS": "default",
     "TURN_END_AFTER_NUMBER_MS": "default",

@@ -1,7 +1,7 @@
 """Silero VAD for every call of the process in shared ONNX runs.
 
-One inference per 32 ms window per call costs ~0.25 ms; one run over a batch costs ~0.08 ms per window
-(measured on this machine, batches of 12+). So calls hand their ready windows here and await the result:
+One inference per 32 ms window per call costs ~0.1 ms at 8 kHz; one run over a batch costs ~0.03 ms per
+window (measured on this machine, batches of 8-32; about 0.1 and 0.045 ms at 16 kHz). So calls hand their ready windows here and await the result:
 the first window of a batch arms a `max_wait_s` timer (5 ms: batches of ~5-15 windows at 50-100 calls,
 where a run costs about half the per-window price of single runs, for at most 5 ms on each frame), and the batch runs when the timer fires or
 `max_batch` windows are waiting, whichever is first. A call's consecutive windows go into consecutive
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voice.audio.vad import CONTEXT_SAMPLES, INPUT_SAMPLES, SileroVadModel, VadStream
+from voice.audio.vad import DEFAULT_MODEL_RATE, SileroVadModel, VadStream, vad_format
 
 DEFAULT_SILENCE_FLOOR = 0.0015
 _SILENT_STATE = SileroVadModel.initial_state(1)  # shared read-only: streams replace, never mutate, state
@@ -41,22 +41,33 @@ class VadBatcher:
         self,
         model: SileroVadModel,
         *,
+        sample_rate: int = DEFAULT_MODEL_RATE,
         max_wait_s: float = 0.005,
         max_batch: int = 64,
         silence_floor: float = DEFAULT_SILENCE_FLOOR,
     ) -> None:
         self.model = model
+        self.format = vad_format(sample_rate)
+        """The model's rate and window: every stream of this batcher runs at it (`stream`)."""
         self._max_wait_s = max_wait_s
         self._max_batch = max_batch
         self._silence_floor = np.float32(silence_floor)
         self._skip_digital_silence = silence_floor > 0  # a floor of 0 runs the model on every window
         self._pending: list[_Request] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._windows = np.zeros((max_batch, INPUT_SAMPLES), dtype=np.float32)
+        self._windows = np.zeros((max_batch, self.format.input_samples), dtype=np.float32)
         self.windows_run = 0
         """Windows that went through the model (the rest were silence)."""
         self.windows_skipped = 0
         self.batches_run = 0
+
+    def accepts(self, input_rate: int) -> bool:
+        """A stream of this batcher takes audio at `input_rate` as it is (the model's rate or twice it)."""
+        return input_rate in (self.format.sample_rate, 2 * self.format.sample_rate)
+
+    def stream(self, input_rate: int) -> VadStream:
+        """A new call's stream, at this batcher's rate, for audio at `input_rate` (see `accepts`)."""
+        return VadStream(self.model, model_rate=self.format.sample_rate, input_rate=input_rate)
 
     async def probabilities(self, stream: VadStream) -> list[float]:
         """Speech probability of each complete window `stream` has buffered (oldest first)."""
@@ -82,6 +93,10 @@ class VadBatcher:
     async def score(self, stream: VadStream, probabilities: list[float]) -> list[float]:
         """`probabilities` (the windows settled before) followed by those of the windows `stream` has
         buffered, scored in the next shared run."""
+        if stream.format != self.format:
+            raise ValueError(
+                f"a {stream.format.sample_rate} Hz stream in a {self.format.sample_rate} Hz batcher"
+            )
         loop = asyncio.get_running_loop()
         request = _Request(stream, loop.create_future(), probabilities)
         self._pending.append(request)
@@ -130,7 +145,7 @@ class VadBatcher:
             return
         batch = windows[: len(run)]
         # Quiet but not all-zero windows (under `silence_floor`), found for the whole batch at once.
-        quiet = np.flatnonzero(np.abs(batch[:, CONTEXT_SAMPLES:]).max(axis=1) < self._silence_floor)
+        quiet = np.flatnonzero(np.abs(batch[:, self.format.context :]).max(axis=1) < self._silence_floor)
         if quiet.size:
             for i in quiet.tolist():
                 self._settle_quiet(run[i])

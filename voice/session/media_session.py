@@ -26,8 +26,6 @@ from voice.transports.playout import PacedPlayout
 
 log = logging.getLogger(__name__)
 
-VAD_RATE = 16000
-
 
 class MediaSessionListener(Protocol):
     async def on_media_started(self, sample_rate: int) -> None: ...
@@ -123,9 +121,12 @@ class MediaSession:
         self._started = True
         self._playout.frame_bytes = self._transport.frame_bytes
         if self._vad_batcher is not None:
-            self._vad = VadStream(self._vad_batcher.model)
-            if sample_rate != VAD_RATE:
-                self._to_vad_rate = StreamResampler(sample_rate, VAD_RATE)
+            batcher = self._vad_batcher
+            if batcher.accepts(sample_rate):
+                self._vad = batcher.stream(input_rate=sample_rate)
+            else:  # 24 kHz and the like: resampled to the model's rate
+                self._vad = batcher.stream(input_rate=batcher.format.sample_rate)
+                self._to_vad_rate = StreamResampler(sample_rate, batcher.format.sample_rate)
         await self._listener.on_media_started(sample_rate)
         await self._orchestrator.start(sample_rate=sample_rate, playout=self._playout)
 

@@ -81,6 +81,9 @@ class TurnRecorder:
         self._started_at = utcnow()
         self._next_seq = 0
         self._draft: ReplyDraft | None = None  # the last draft handed to the writer and not superseded
+        # The last text masked and its masked form: a reply's drafts and then its turn mask the same words
+        # again (a draft only changes when the reply grows). Only this call's recorder holds it.
+        self._last_masked: tuple[str, str] = ("", "")
         self._drafting: asyncio.Task[None] | None = None
 
     def start(
@@ -208,10 +211,17 @@ class TurnRecorder:
 
     def _redacted(self, turn: TranscriptTurn) -> TranscriptTurn:
         try:
-            return redact_turn(turn, self._redaction, self._conv.snapshot.tools.get)
+            return redact_turn(turn, self._redaction, self._conv.snapshot.tools.get, mask_text=self._mask)
         except Exception as exc:  # fail closed: a masking bug must cost the turn's words, not the call or PII
             log.error("turn redaction failed", extra={"error_type": type(exc).__name__, "seq": turn.seq})
             return masked_entirely(turn)
+
+    def _mask(self, text: str) -> str:
+        raw, masked = self._last_masked
+        if text != raw:
+            masked = redact_text(text, self._redaction)
+            self._last_masked = (text, masked)
+        return masked
 
     def _add(self, turn: TranscriptTurn) -> None:
         if self._writer is None and self._observer is None:

@@ -20,6 +20,7 @@ Names said in free speech are not detected (they are masked where a sensitive to
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,15 +69,24 @@ ToolLookup = Callable[[str], ToolSpec | None]
 
 
 # --- turns and tool calls -------------------------------------------------------------------------------
-def redact_turn(turn: TranscriptTurn, policy: RedactionPolicy, tool_spec: ToolLookup) -> TranscriptTurn:
-    """`turn` as it may be stored and published under `policy` (`tool_spec` finds a tool's flags by name)."""
+def redact_turn(
+    turn: TranscriptTurn,
+    policy: RedactionPolicy,
+    tool_spec: ToolLookup,
+    *,
+    mask_text: Callable[[str], str] | None = None,
+) -> TranscriptTurn:
+    """`turn` as it may be stored and published under `policy` (`tool_spec` finds a tool's flags by name).
+    `mask_text`: `redact_text` under `policy`, as the caller keeps it (a recorder remembers its last text)."""
     if not policy.enabled:
         return turn
     if turn.speaker == "caller" and turn.kind == "dtmf" and policy.covers("dtmf"):
         return turn.model_copy(update={"text": DTMF})
-    update: dict[str, Any] = {"text": redact_text(turn.text, policy)}
-    if turn.full_text is not None:
-        update["full_text"] = redact_text(turn.full_text, policy)
+    mask = mask_text if mask_text is not None else functools.partial(redact_text, policy=policy)
+    text = mask(turn.text)
+    update: dict[str, Any] = {"text": text}
+    if turn.full_text is not None:  # a reply heard whole has the same text twice: masked once
+        update["full_text"] = text if turn.full_text == turn.text else mask(turn.full_text)
     if turn.tool_calls:
         update["tool_calls"] = tuple(
             redact_tool_call(call, tool_spec(call.name), policy) for call in turn.tool_calls

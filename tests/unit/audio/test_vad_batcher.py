@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
 
 from tests.unit.audio.signals import sine, to_pcm16, white_noise
 from voice.audio.vad import VadStream, get_shared_model
@@ -16,7 +17,7 @@ FRAME = 640  # 20 ms at 16 kHz, as ACS sends it
 async def _feed(batcher: VadBatcher, pcm: bytes, chunk: int = FRAME) -> list[float]:
     """One call: 20 ms frames (or `chunk` bytes at a time, a call behind) in real order, awaiting each one's
     probabilities like MediaSession does."""
-    stream = VadStream(batcher.model)
+    stream = batcher.stream(input_rate=16000)
     probabilities: list[float] = []
     for start in range(0, len(pcm) - chunk + 1, chunk):
         stream.append(pcm[start : start + chunk])
@@ -24,16 +25,30 @@ async def _feed(batcher: VadBatcher, pcm: bytes, chunk: int = FRAME) -> list[flo
     return probabilities
 
 
-async def test_concurrent_calls_get_their_own_probabilities_from_shared_runs(speech_16k: bytes) -> None:
+@pytest.mark.parametrize("model_rate", [8000, 16000])
+async def test_concurrent_calls_get_their_own_probabilities_from_shared_runs(
+    speech_16k: bytes, model_rate: int
+) -> None:
     signals = [speech_16k, to_pcm16(white_noise(16000, 3.4)), to_pcm16(sine(440.0, 16000, 3.4)), speech_16k]
-    expected = [np.array(VadStream().push(pcm[: len(pcm) - len(pcm) % FRAME])) for pcm in signals]
-    batcher = VadBatcher(get_shared_model(), max_wait_s=0.002, silence_floor=0.0)  # model on every window
+    alone = [VadStream(model_rate=model_rate).push(pcm[: len(pcm) - len(pcm) % FRAME]) for pcm in signals]
+    expected = [np.array(probabilities) for probabilities in alone]
+    batcher = VadBatcher(get_shared_model(), sample_rate=model_rate, max_wait_s=0.002, silence_floor=0.0)
     got = await asyncio.gather(*(_feed(batcher, pcm) for pcm in signals))
     for probabilities, want in zip(got, expected, strict=True):
         assert len(probabilities) == len(want) > 90
         np.testing.assert_allclose(probabilities, want, atol=1e-4)
     # Four calls' windows went through the model together, not one run each.
     assert batcher.batches_run < batcher.windows_run / 2
+
+
+async def test_streams_take_the_batchers_rate_and_one_at_another_is_refused() -> None:
+    batcher = VadBatcher(get_shared_model(), sample_rate=8000)
+    assert batcher.accepts(8000) and batcher.accepts(16000) and not batcher.accepts(24000)
+    assert batcher.stream(input_rate=16000).format.sample_rate == 8000
+    wide = VadStream(batcher.model, model_rate=16000)
+    wide.append(b"\x00\x10" * 512)  # loud enough to need the model
+    with pytest.raises(ValueError, match="a 16000 Hz stream in a 8000 Hz batcher"):
+        await batcher.probabilities(wide)
 
 
 async def test_digital_silence_skips_the_model() -> None:
@@ -55,7 +70,7 @@ async def test_speech_after_digital_silence_starts_from_a_clean_state(speech_16k
 
 async def test_a_call_that_hangs_up_while_waiting_does_not_disturb_the_others(speech_16k: bytes) -> None:
     batcher = VadBatcher(get_shared_model(), max_wait_s=0.05)
-    leaving, staying = VadStream(batcher.model), VadStream(batcher.model)
+    leaving, staying = batcher.stream(16000), batcher.stream(16000)
     leaving.append(speech_16k[: 4 * FRAME])
     staying.append(speech_16k[: 4 * FRAME])
     cancelled = asyncio.create_task(batcher.probabilities(leaving))

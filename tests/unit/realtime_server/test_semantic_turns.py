@@ -24,6 +24,9 @@ class LoudnessVad:
     def __init__(self) -> None:
         self.model = get_shared_model()
 
+    def stream(self, input_rate: int) -> VadStream:
+        return VadStream(self.model, input_rate=input_rate)
+
     async def probabilities(self, stream: VadStream) -> list[float]:
         out = []
         while stream.ready_windows:

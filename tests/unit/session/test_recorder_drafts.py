@@ -9,6 +9,9 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+import voice.session.recorder as recorder_module
 from registries.loader import load_registry
 from tests.call_doubles import CountingSink, MemoryTranscripts
 from tests.support import eventually
@@ -96,6 +99,58 @@ async def test_the_reply_in_progress_is_kept_as_a_masked_draft_until_its_turn_is
     await rec.close("caller hung up")
     assert transcripts.drafts == saved  # no separate clear
     assert [t.seq for t in transcripts.turns] == [0, 1]
+
+
+async def test_a_replys_words_are_masked_once_across_its_drafts_and_its_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Masking is the recorder's costliest step per reply: its last draft and its turn (text and full text
+    alike when heard whole) carry the same words, masked once; a new text is masked anew."""
+    masked: list[str] = []
+    redact_text = recorder_module.redact_text
+
+    def counting(text: str, policy: Any, **kwargs: Any) -> str:
+        masked.append(text)
+        return redact_text(text, policy, **kwargs)
+
+    monkeypatch.setattr(recorder_module, "redact_text", counting)
+    transcripts = MemoryTranscripts()
+    rec = recorder(transcripts)
+    said = "Jordan, the last four of your account are four eight two one"
+    current: list[ReplyDraft | None] = [ReplyDraft(kind="reply", agent="concierge", text=said, started_at=T0)]
+    rec.start(lambda: current[0], draft_interval_s=0.01)
+    await eventually(lambda: transcripts.drafts)
+    current[0] = None
+    rec.agent(
+        kind="reply",
+        agent="concierge",
+        full_text=said,
+        heard_text=said,
+        interrupted=False,
+        started_at=T0,
+        tool_calls=[],
+    )
+    rec.agent(
+        kind="reply",
+        agent="concierge",
+        full_text="Your balance is four hundred dollars. Anything else?",
+        heard_text="Your balance is four hundred dollars.",
+        interrupted=True,
+        started_at=T0,
+        tool_calls=[],
+    )
+    await rec.close("caller hung up")
+    assert masked == [
+        said,
+        "Your balance is four hundred dollars.",
+        "Your balance is four hundred dollars. Anything else?",
+    ]
+    turn, cut = transcripts.turns
+    assert turn.text == "Jordan, the last four of your account are [account]" and turn.full_text is None
+    assert (cut.text, cut.full_text) == (
+        "Your balance is four hundred dollars.",
+        "Your balance is four hundred dollars. Anything else?",
+    )
 
 
 async def test_a_reply_that_ends_without_a_turn_clears_its_draft() -> None:

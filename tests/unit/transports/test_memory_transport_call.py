@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+import pytest
 from redis.asyncio import Redis
 
 from tests.support import eventually
@@ -22,7 +23,7 @@ RATE = 16000
 
 async def speak(transport: InMemoryTransport, speech: bytes, *, silence_s: float = 1.0) -> None:
     """Caller audio in real time (20 ms frames), then silence so the turn ends."""
-    audio = speech + bytes(int(RATE * silence_s) * 2)
+    audio = speech + bytes(int(transport.sample_rate * silence_s) * 2)
     frame = transport.frame_bytes
     for start in range(0, len(audio), frame):
         await transport.feed_audio(audio[start : start + frame])
@@ -87,3 +88,31 @@ async def test_a_whole_conversation_runs_over_the_in_memory_transport(redis: Red
     assert transcripts.outcome is not None
     assert transcripts.outcome.tools_called == ("verify_identity",)
     assert [t.seq for t in transcripts.turns] == list(range(len(transcripts.turns)))
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+async def test_the_vad_finds_the_callers_turn_at_every_channel_rate(redis: Redis, rate: int) -> None:
+    """The VAD model runs at 8 kHz: an 8 kHz line goes in as it is, 16 kHz is halved on the way in, 24 kHz
+    is resampled. Each finds the caller's turn and the call goes on."""
+    transport = InMemoryTransport(sample_rate=rate)
+    call = banking_call(
+        transport,
+        redis,
+        call_id=f"memory-call-{rate}",
+        caller="+14255550123",
+        stt=["my name is jordan rivera last four four eight two one"],
+        brain=[[VERIFY], ["You are verified, Jordan."]],
+        tts=WordTts(ms_per_word=60),
+    )
+    caller_speech = await EspeakTts().synthesize("My name is Jordan Rivera.", sample_rate=rate)
+    running = asyncio.create_task(call.session.run())
+    try:
+        await call.step(transport.feed_start(), 1, timeout=15)
+        assert call.listener.started == [rate]
+        await call.step(speak(transport, caller_speech), 2, timeout=15)
+        assert call.agent_turns()[-1] == "You are verified, Jordan."
+        caller_turns = [t for t in call.transcripts.turns if t.speaker == "caller"]
+        assert len(caller_turns) == 1
+    finally:
+        await transport.hang_up()
+        await asyncio.wait_for(running, timeout=10)
