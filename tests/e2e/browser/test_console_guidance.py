@@ -64,6 +64,8 @@ async def test_the_guidance_panel_fills_as_a_triage_call_runs(
         await asyncio.wait_for(call, 60)
     finally:
         call.cancel()
+        # Shown by pytest only when the test fails: what was heard, for telling a misrecognition from a bug.
+        print("final turns:", [(m["speaker"], m["text"]) for m in traffic.socket_messages if m.get("final")])
     guidance = [m for m in traffic.socket_messages if m["type"] == "guidance"]
     assert guidance, [m["type"] for m in traffic.socket_messages]
     assert not [r for r in traffic.requests if r.startswith("pageerror:")], traffic.requests

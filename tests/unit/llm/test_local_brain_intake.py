@@ -74,6 +74,31 @@ async def test_values_said_in_passing_are_not_asked_again(
     assert reply.text == "Do you have any other symptoms, like a fever, nausea or dizziness?"
 
 
+async def test_the_scales_own_numbers_are_never_the_callers_answer(
+    brain: LocalBrain, snapshot: RegistrySnapshot
+) -> None:
+    """ "On a scale of one to ten, an eight" is 8, not 1; and "seven out of ten" with the seven misheard
+    asks again rather than recording the 10 of "out of ten"."""
+    scale_question = "On a scale from zero to ten, where ten is the worst, how bad is it?"
+    for said, recorded in (
+        ("on a scale of one to ten it's an eight", "Severity: 8 out of 10."),
+        ("a scale of zero to ten, I'd say three", "Severity: 3 out of 10."),
+        ("ten out of ten", "Severity: 10 out of 10."),
+    ):
+        sim = triage(brain, snapshot)
+        for line in ("I have a bad headache", "it started yesterday", "about two days"):
+            await sim.say(line)
+        assert (await sim.say(said)).text != scale_question
+        for line in ("no", "no medications"):
+            await sim.say(line)
+        assert recorded in (await sim.say("no allergies")).text
+    sim = triage(brain, snapshot)
+    for line in ("I have a bad headache", "it started yesterday", "about two days"):
+        await sim.say(line)
+    misheard = await sim.say("it's a heaven out of ten")
+    assert misheard.text.endswith(scale_question) and misheard.calls == []
+
+
 async def test_a_no_at_the_read_back_lets_the_caller_fix_one_part(
     brain: LocalBrain, snapshot: RegistrySnapshot
 ) -> None:

@@ -33,6 +33,12 @@ _COUNT_WORDS = {
 _DURATION_UNIT = re.compile(r"\b(minute|hour|day|week|month|year)s?\b(?! ago)")
 _ONSET_CUE = re.compile(r"\b(?:since|started|start|began|begun|ago|yesterday|last night|this morning)\b")
 _SCALE = re.compile(r"\b(?:out of (?:ten|10)|on a scale|scale of)\b")
+_SCALE_BOUNDS = re.compile(
+    r"\b(?:out of (?:ten|10)|(?:on )?(?:a |the )?scale (?:of |from )?(?:zero|one|0|1) to (?:ten|10)|"
+    r"(?:from )?(?:zero|one|0|1) (?:to|through) (?:ten|10))\b"
+)
+"""The scale's own numbers ("out of ten", "on a scale of one to ten"): never the caller's answer, so a misheard
+"seven out of ten" asks again instead of reading 10, and "on a scale of one to ten, an eight" reads 8, not 1."""
 _NEGATION = re.compile(
     r"\b(?:no|not|don't|do not|without|never|denies|haven't|hasn't|isn't|any)\s+(?:\w+\s+){0,2}$"
 )
@@ -97,7 +103,7 @@ def read_number(field: IntakeField, text: str, *, asked: bool) -> int | float | 
     norm = normalize(text)
     if not asked and not _SCALE.search(norm):
         return None
-    for num in numbers(tokens(norm)):
+    for num in numbers(tokens(_SCALE_BOUNDS.sub(" , ", norm))):
         value = num.value
         if field.integer and not float(value).is_integer():
             continue
