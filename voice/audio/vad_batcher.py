@@ -1,7 +1,8 @@
 """Silero VAD for every call of the process in shared ONNX runs.
 
 One inference per 32 ms window per call costs ~0.1 ms at 8 kHz; one run over a batch costs ~0.03 ms per
-window (measured on this machine, batches of 8-32; about 0.1 and 0.045 ms at 16 kHz). So calls hand their ready windows here and await the result:
+window (measured on this machine, batches of 8-32; about 0.1 and 0.045 ms at 16 kHz). So calls hand their
+ready windows here and await the result:
 the first window of a batch arms a `max_wait_s` timer (5 ms: batches of ~5-15 windows at 50-100 calls,
 where a run costs about half the per-window price of single runs, for at most 5 ms on each frame), and the batch runs when the timer fires or
 `max_batch` windows are waiting, whichever is first. A call's consecutive windows go into consecutive
