@@ -65,14 +65,15 @@ async def test_a_writer_that_knows_the_record_updates_it_in_one_round_trip(
     store = RedisCallStore(redis_client, ttl_seconds=300)
     await store.create(_record())
     record, known = await store.update_from("c1", lambda r: r.add_event("first"), None)  # reads it first
-    assert known == await redis_client.get("sb:call:c1")
+    assert known.raw == await redis_client.get("sb:call:c1") and known.record is record
     before = await _commands(redis_client)
     record, known = await store.update_from("c1", lambda r: setattr(r, "call_connection_id", "conn-7"), known)
     after = await _commands(redis_client)
     spent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
     # One command sent (the script, whose GET and two SETs Redis counts too): no WATCH, GET, MULTI/EXEC.
     assert spent == {"evalsha": 1, "get": 1, "set": 2, "info": 1}
-    assert known == await redis_client.get("sb:call:c1")
+    assert known.raw == await redis_client.get("sb:call:c1")
+    assert record is known.record  # no parse: the model it wrote is the next update's starting point
     assert [e.type for e in record.events][-1:] == ["first"] and record.call_connection_id == "conn-7"
     assert await store.resolve("conn-7") == "c1"
     assert 0 < await redis_client.ttl("sb:call:c1") <= 300
@@ -89,7 +90,7 @@ async def test_a_writer_whose_record_changed_meanwhile_applies_its_update_to_the
     record, known = await store.update_from("c1", lambda r: r.add_event("mine-2"), known)
     types = [e.type for e in (await store.get("c1")).events]
     assert types[-3:] == ["mine-1", "theirs", "mine-2"] and [e.type for e in record.events] == types
-    assert known == await redis_client.get("sb:call:c1")
+    assert known.raw == await redis_client.get("sb:call:c1")
     await redis_client.delete("sb:call:c1")  # expired, or Redis lost its data
     with pytest.raises(CallNotFound):
         await store.update_from("c1", lambda r: r.add_event("lost"), known)

@@ -16,6 +16,7 @@ from unittest import mock
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.backend.calls.live_event_subscription import CallEventSubscription
 from apps.backend.calls.live_events import CallEventPublisher, ErrorEvent
@@ -110,6 +111,39 @@ async def test_a_full_queue_drops_the_oldest_events_keeps_state_changes_and_coun
     assert record.media_connected
     assert [e.type for e in record.events] == ["e4", "e5"]
     await writer.close(timeout_s=1.0)
+
+
+async def test_an_update_that_failed_after_its_mutation_is_applied_once_to_the_stored_record(
+    client: aioredis.Redis,
+) -> None:
+    """The writer mutates the record it last wrote in place (no parse per update): after a failed write that
+    record holds an update Redis never got, so the retry starts from the stored record instead."""
+    store = RedisCallStore(client, ttl_seconds=60)
+    call_id = await new_record(store)
+    writer = CallRecordWriter(store, call_id, first_backoff_s=0.01)
+    writer.submit(event("a"))
+    await eventually(lambda: _has_events(store, call_id, ["a"]), timeout=5)
+    script, failures = store._compare_and_set, []
+
+    async def lost_once(*args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append(1)
+            raise RedisConnectionError("connection reset before the script was sent")
+        return await script(*args, **kwargs)
+
+    store._compare_and_set = lost_once  # type: ignore[method-assign]
+    writer.submit(event("b"))
+    await eventually(
+        lambda: writer.failed_writes == 1 and writer.pending == 0 and not writer._in_flight, timeout=5
+    )
+    writer.submit(event("c"))
+    await writer.close(timeout_s=2.0)
+    assert await events_of(store, call_id) == ["a", "b", "c"]
+    assert writer.dropped == 0
+
+
+async def _has_events(store: RedisCallStore, call_id: str, types: list[str]) -> bool:
+    return await events_of(store, call_id) == types
 
 
 async def _written(store: RedisCallStore, call_id: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from registries.scenariostore.guidance import ChecklistItem
 from voice.guidance.models import ChecklistStatus, GuidanceTurn
@@ -23,28 +24,54 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\b" + r"\s+".join(words) + r"\b")
 
 
+@functools.lru_cache(maxsize=256)
+def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One search for a whole list (a checklist item's), None for an empty one: re-read on every report."""
+    if not phrases:
+        return None
+    return re.compile("|".join(f"(?:{phrase_pattern(p).pattern})" for p in phrases))
+
+
 def says(text: str, phrases: Sequence[str]) -> bool:
-    norm = normalize(text)
-    return any(phrase_pattern(p).search(norm) for p in phrases)
+    pattern = _any_phrase(tuple(phrases))
+    return pattern is not None and pattern.search(normalize(text)) is not None
 
 
-def _satisfies(item: ChecklistItem, turn: GuidanceTurn) -> bool:
-    if turn.speaker == "agent":
-        return bool(set(item.tools) & set(turn.tools)) or says(turn.text, item.agent_says)
-    return says(turn.text, item.caller_says)
+@dataclass(frozen=True, slots=True)
+class _TurnRead:
+    seq: int
+    agent: bool
+    words: str  # normalised
+    tools: frozenset[str]
 
 
 def checklist_status(items: Sequence[ChecklistItem], turns: Sequence[GuidanceTurn]) -> list[ChecklistStatus]:
-    statuses = []
-    for item in items:
-        status, at = "missing", None
-        for index, turn in enumerate(turns):
-            seq = turn.seq if turn.seq is not None else index
-            if _satisfies(item, turn):
-                status, at = "done", seq
+    # Each turn is normalised once for all items (a live call re-reads up to MAX_TURNS turns per report).
+    reads = [
+        _TurnRead(
+            seq=turn.seq if turn.seq is not None else index,
+            agent=turn.speaker == "agent",
+            words=normalize(turn.text),
+            tools=frozenset(turn.tools),
+        )
+        for index, turn in enumerate(turns)
+    ]
+    return [_item_status(item, reads) for item in items]
+
+
+def _item_status(item: ChecklistItem, reads: Sequence[_TurnRead]) -> ChecklistStatus:
+    tools, ends_it = frozenset(item.tools), frozenset(item.not_applicable_after)
+    agent_says, caller_says = _any_phrase(item.agent_says), _any_phrase(item.caller_says)
+    status, at = "missing", None
+    for read in reads:
+        if read.agent:
+            if not tools.isdisjoint(read.tools) or (agent_says is not None and agent_says.search(read.words)):
+                status, at = "done", read.seq
                 break
-            if turn.speaker == "agent" and set(item.not_applicable_after) & set(turn.tools):
-                status, at = "not_applicable", seq
+            if not ends_it.isdisjoint(read.tools):
+                status, at = "not_applicable", read.seq
                 break
-        statuses.append(ChecklistStatus(id=item.id, label=item.label, status=status, turn=at))
-    return statuses
+        elif caller_says is not None and caller_says.search(read.words):
+            status, at = "done", read.seq
+            break
+    return ChecklistStatus(id=item.id, label=item.label, status=status, turn=at)

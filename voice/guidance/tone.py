@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from voice.guidance.checklist import phrase_pattern
 from voice.guidance.models import TONES, Tone, ToneReading
-from voice.guidance.tone_model import shared_model, softmax, turn_vectors
+from voice.guidance.tone_model import ToneModel, shared_model, softmax, turn_vectors
+from voice.llm.local_brain.embeddings import digest
 from voice.llm.local_brain.spoken import normalize
 
 RECENCY = (1.0, 0.5, 0.25)
@@ -101,15 +103,22 @@ def _lexicon_logits(text: str) -> np.ndarray:
     return logits
 
 
+def _turn_tone(model: ToneModel, text: str) -> np.ndarray:
+    """One turn's tone probabilities under `model` (in `TONES` order): its words alone decide them."""
+    row: np.ndarray = softmax(model.logits(turn_vectors([text]))[0] + _lexicon_logits(text))
+    row.flags.writeable = False  # shared through the model's cache
+    return row
+
+
 def classify_tone(caller_texts: Sequence[str]) -> ToneReading:
     """The tone of the caller's latest turns (oldest first in `caller_texts`). Blocking: see the module."""
     recent = list(caller_texts[-len(RECENCY) :])[::-1]
     if not recent:
         return ToneReading(tone="calm", confidence=0.5)
-    logits = shared_model().logits(turn_vectors(recent))
     weights = np.array(RECENCY[: len(recent)])
+    model = shared_model()
     per_turn = np.stack(
-        [softmax(row + _lexicon_logits(text)) for row, text in zip(logits, recent, strict=True)]
+        [model.readings.get_or_build(digest([text]), partial(_turn_tone, model, text)) for text in recent]
     )
     probs = weights @ per_turn / weights.sum()
     best = int(probs.argmax())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -37,6 +37,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class ToneModel:
     weights: np.ndarray  # [dimensions, len(TONES)]
     bias: np.ndarray  # [len(TONES)]
+    readings: EmbeddingCache[np.ndarray] = field(
+        default_factory=lambda: EmbeddingCache(capacity=256), compare=False, repr=False
+    )
+    """Turn readings made with this model, keyed by a digest of the turn's text (`tone.classify_tone`): a live
+    call re-reads its last turns on every report. Kept with the model, so another model never reads them."""
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
         """[N, dimensions] unit vectors -> [N, len(TONES)] logits, in `TONES` order."""

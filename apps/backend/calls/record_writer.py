@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from apps.backend.storage.call_store import MAX_EVENTS_PER_CALL, CallNotFound, CallRecord, RedisCallStore
+from apps.backend.storage.call_store import (
+    MAX_EVENTS_PER_CALL,
+    CallNotFound,
+    CallRecord,
+    KnownRecord,
+    RedisCallStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,7 @@ class CallRecordWriter:
         self._queue: deque[_Update] = deque()
         self._in_flight: list[_Update] = []
         self._task: asyncio.Task[None] | None = None
-        self._known: bytes | None = None  # the record as last written here: the next update's starting point
+        self._known: KnownRecord | None = None  # the record as last written here: the next update's start
         self._closed = False
         self._closing = asyncio.Event()  # cuts a backoff short: the final flush tries at once
         self.dropped = 0
@@ -156,6 +162,7 @@ class CallRecordWriter:
                 continue
             except Exception:  # e.g. write contention: this batch is lost, the writer goes on
                 self._in_flight = []
+                self._known = None  # its record may hold the lost batch: read the stored one next time
                 log.exception("call record update failed; updates dropped")
                 for _ in batch:
                     self._count_drop()

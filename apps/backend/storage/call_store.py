@@ -19,6 +19,7 @@ import logging
 import random
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -195,6 +196,15 @@ return 1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class KnownRecord:
+    """A call record as one writer last wrote it: the JSON stored (the compare-and-set's expected value) and
+    the model it was dumped from, so the writer's next update starts from it without parsing it again."""
+
+    raw: bytes
+    record: CallRecord
+
+
 class RedisCallStore:
     def __init__(self, client: aioredis.Redis, *, ttl_seconds: int, prefix: str = "sb") -> None:
         self._redis = client
@@ -317,22 +327,27 @@ class RedisCallStore:
         self,
         call_id: str,
         mutate: Callable[[CallRecord], None],
-        known: bytes | None,
+        known: KnownRecord | None,
         *,
         attempts: int = 20,
-    ) -> tuple[CallRecord, bytes]:
+    ) -> tuple[CallRecord, KnownRecord]:
         """`update` for a writer that remembers the record as it last wrote it (`known`): while no one else
-        wrote since, one round trip (a compare-and-set script) instead of WATCH, GET and MULTI/EXEC. Returns
-        the record and its JSON as written, to pass as `known` next time."""
+        wrote since, one round trip (a compare-and-set script) instead of WATCH, GET and MULTI/EXEC, and no
+        parse (`mutate` gets `known.record` itself). Returns the record and what to pass as `known` next time;
+        `known` must not be used again after a failure (its record may hold a mutation that was not written)."""
         key = self._record_key(call_id)
         async with self._lock_for(call_id):
-            raw: bytes | str | None = known
+            raw: bytes | str | None = None
+            record: CallRecord | None = None
+            if known is not None:
+                raw, record = known.raw, known.record
             for _ in range(attempts):
                 if raw is None:
                     raw = await self._redis.get(key)
                     if raw is None:
                         raise CallNotFound(call_id)
-                record = CallRecord.model_validate_json(raw)
+                if record is None:
+                    record = CallRecord.model_validate_json(raw)
                 mutate(record)
                 written = record.model_dump_json().encode()
                 link = self._conn_key(record.call_connection_id) if record.call_connection_id else ""
@@ -340,10 +355,10 @@ class RedisCallStore:
                     keys=[key, link], args=[raw, written, self._ttl, call_id]
                 )
                 if result == 1:
-                    return record, written
+                    return record, KnownRecord(written, record)
                 if result is None:
                     raise CallNotFound(call_id)
-                raw = result  # another writer got there first: apply the mutation to theirs
+                raw, record = result, None  # another writer got there first: apply the mutation to theirs
         raise RuntimeError(f"call {call_id}: too much write contention")
 
     async def _update_watched(

@@ -10,12 +10,14 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from registries.loader import load_registry
 from registries.scenariostore.schema import ScenarioSpec
 from registries.snapshot import RegistrySnapshot
 from tests.support import eventually
+from voice.guidance import tone_model
 from voice.guidance.engine import EmbeddedGuidance, embedded_report
 from voice.guidance.live import LiveGuidance
 from voice.guidance.models import TONES, GuidanceReport, GuidanceTurn, ToneReading
@@ -26,7 +28,7 @@ from voice.transcript import ToolCallRecord, TranscriptTurn
 from .heldout import HELDOUT_CHECKLIST, HELDOUT_TONE
 from .heldout_calls import HELDOUT_CALLS
 from .labelled import CHECKLIST_CASES, TONE_SNIPPETS
-from .tone_cv import cross_validate
+from .tone_cv import cross_validate, model_in_use
 
 # The first set (the cue lists' author's) now also trains the embedding model: accuracy on it is a fit.
 MIN_TONE_ACCURACY = 0.9
@@ -107,6 +109,27 @@ def test_tone_reads_the_latest_turns_most() -> None:
     heated = classify_tone(["my name is jordan", "i already told you my name twice"])
     assert heated.tone == "frustrated" and 0.5 < heated.confidence <= MAX_CONFIDENCE
     assert classify_tone(["what's my balance", "this is ridiculous"]).tone == "angry"
+
+
+def test_a_turn_is_read_once_per_model_and_another_model_reads_it_afresh() -> None:
+    """A live call re-reads its last turns on every report: each is read once, and kept with the model that
+    read it (a cross-validation fold's model never sees the full model's readings)."""
+    text = "the app keeps logging me out whenever I open my statements"
+    model = tone_model.shared_model()
+    read_before = len(model.readings)
+    first = classify_tone([text])
+    assert len(model.readings) == read_before + 1
+    assert classify_tone([text]) == first
+    classify_tone(
+        ["and one more thing about the statements", text]
+    )  # a report after the caller's next turn: only the new turn is read
+    assert len(model.readings) == read_before + 2
+    sure_anger = np.zeros(len(TONES))
+    sure_anger[TONES.index("angry")] = 50.0
+    other = tone_model.ToneModel(weights=np.zeros_like(model.weights), bias=sure_anger)
+    with model_in_use(other):
+        assert classify_tone([text]).tone == "angry"  # read afresh by the model in use, not from the cache
+    assert classify_tone([text]) == first
 
 
 def test_strong_cues_are_sure_but_never_certain_and_a_negated_cue_does_not_count() -> None:
