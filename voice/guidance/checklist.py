@@ -32,11 +32,6 @@ def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{phrase_pattern(p).pattern})" for p in phrases))
 
 
-def says(text: str, phrases: Sequence[str]) -> bool:
-    pattern = _any_phrase(tuple(phrases))
-    return pattern is not None and pattern.search(normalize(text)) is not None
-
-
 @dataclass(frozen=True, slots=True)
 class _TurnRead:
     seq: int
